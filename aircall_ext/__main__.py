@@ -1,0 +1,3 @@
+from aircall_ext.cli import main
+
+main()

@@ -1,0 +1,94 @@
+"""Findings: what the audit, the CSV check and the import planner report.
+
+One shape for all of them (SPEC §4) so that they render the same way as a table, JSON or
+CSV, and so that the exit code follows from severities alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Severity = Literal["error", "warning", "info"]
+
+# The documented codes and their fixed severities (SPEC §4).
+SEVERITY: dict[str, Severity] = {
+    "duplicate-extension": "error",
+    "invalid-extension": "error",
+    "missing-extension": "warning",
+    "outgoing-only": "warning",
+    "unknown-user": "error",
+    "duplicate-user-in-file": "error",
+    "duplicate-extension-in-file": "error",
+    "extension-taken": "error",
+    "identity-mismatch": "error",
+    "bad-header": "error",
+    "bad-row": "error",
+    "no-change": "info",
+    "blank-extension": "info",
+    # Beyond the documented minimum:
+    "extension-space-exhausted": "info",
+    "unknown-column": "info",
+    "encoding-fallback": "warning",
+    "plan-blocked": "error",
+}
+
+_ORDER: dict[Severity, int] = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    message: str
+    user_id: int | None = None
+    email: str | None = None
+    extension: str | None = None
+    line: int | None = None  # 1-based physical line of the CSV (header = 1); CSV input only
+    column: int | None = None  # 1-based field position in that line; CSV input only
+
+    @property
+    def severity(self) -> Severity:
+        return SEVERITY.get(self.code, "error")
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "user_id": self.user_id,
+            "email": self.email,
+            "extension": self.extension,
+        }
+        if self.line is not None:
+            doc["line"] = self.line
+            doc["column"] = self.column
+        return doc
+
+
+def summarize(findings: Iterable[Finding]) -> dict[str, int]:
+    counts = {"errors": 0, "warnings": 0, "infos": 0}
+    for finding in findings:
+        counts[finding.severity + "s"] += 1
+    return counts
+
+
+def has_failures(findings: Iterable[Finding], *, strict: bool = False) -> bool:
+    """Errors always fail; with ``--strict`` warnings do too."""
+    failing = {"error", "warning"} if strict else {"error"}
+    return any(f.severity in failing for f in findings)
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Errors first, then by file position, then by extension and user."""
+    return sorted(
+        findings,
+        key=lambda f: (
+            _ORDER[f.severity],
+            f.line or 0,
+            f.column or 0,
+            f.extension or "",
+            f.user_id or 0,
+            f.code,
+        ),
+    )
