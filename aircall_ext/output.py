@@ -47,7 +47,9 @@ def render_table(
 
     body = [[_cell(row.get(col)) for col in columns] for row in rows]
     # disable_numparse: "007" must print as 007, never as 7.
-    return tabulate(body, headers=list(headers or columns), tablefmt="simple", disable_numparse=True)
+    return tabulate(
+        body, headers=list(headers or columns), tablefmt="simple", disable_numparse=True
+    )
 
 
 def render_csv(

@@ -86,9 +86,19 @@ def cli(
 
 
 def _register() -> None:
-    from aircall_ext.cli import assign, auth, bulk, completion, dial, sandbox, users, validate
+    from aircall_ext.cli import (
+        assign,
+        auth,
+        bulk,
+        completion,
+        dial,
+        imports,
+        sandbox,
+        users,
+        validate,
+    )
 
-    for module in (auth, users, validate, assign, bulk, dial, sandbox, completion):
+    for module in (auth, users, validate, assign, imports, bulk, dial, sandbox, completion):
         for command in module.COMMANDS:
             cli.add_command(command)
 
@@ -124,7 +134,7 @@ def run(argv: list[str] | None = None) -> int:
         # `aircall-ext list | head`: the reader left; that is not an error of ours.
         sys.stderr.close()
         return 0
-    except Exception as err:  # noqa: BLE001 - last line of defence: never a traceback
+    except Exception as err:  # last line of defence: never a traceback
         if os.environ.get("AIRCALL_EXT_DEBUG"):
             raise
         _error(f"internal error: {type(err).__name__}: {err}", "please report this bug")

@@ -46,7 +46,9 @@ class AppContext:
         headers: Sequence[str] | None = None,
         empty: str | None = None,
     ) -> None:
-        output.emit(self.output, doc, rows, columns, headers=headers, empty=None if self.quiet else empty)
+        output.emit(
+            self.output, doc, rows, columns, headers=headers, empty=None if self.quiet else empty
+        )
 
     def say(self, message: str, *, fg: str | None = None) -> None:
         """Status for people on stderr; silenced by ``-q``."""
