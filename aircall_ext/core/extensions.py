@@ -9,6 +9,7 @@ value, but never "fix" it silently. The one accepted rewrite is Excel's explicit
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -20,6 +21,7 @@ ProblemCode = Literal[
     "scientific",
     "too-many-digits",
     "whitespace",
+    "non-ascii-digits",
     "not-digits",
 ]
 
@@ -28,19 +30,31 @@ _DIGITS = re.compile(r"[0-9]+")
 _EXCEL_TEXT = re.compile(r'="(.*)"', re.DOTALL)
 _DECIMAL = re.compile(r"[0-9]+[.,][0-9]+")
 _SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]+")
+_SPREADSHEET_ADVICE = "format the column as text"
+_SHOWN_MAX = 40  # a pasted paragraph must not become a paragraph-long message
 
 
 @dataclass(frozen=True)
 class ExtensionProblem:
-    """Why a text is not an extension, in words an admin can act on."""
+    """Why a text is not an extension, in words an admin can act on.
+
+    ``reason`` fits any context (a CLI argument, the account's data); ``message`` adds the
+    spreadsheet advice when a spreadsheet is the likely culprit, for CSV cells.
+    """
 
     code: ProblemCode
     text: str
-    message: str
+    reason: str
     suggestion: str | None = None  # the extension the text most likely meant
+    advice: str | None = None  # how to stop it happening again
+
+    @property
+    def message(self) -> str:
+        return f"{self.reason} ({self.advice})" if self.advice else self.reason
 
 
 def is_extension(text: str) -> bool:
+    """Exactly three ASCII digits, nothing around them: the form the API stores."""
     return _THREE_DIGITS.fullmatch(text) is not None
 
 
@@ -60,38 +74,48 @@ def parse_extension(text: str) -> str | ExtensionProblem:
 
 
 def _diagnose(text: str, value: str) -> ExtensionProblem:
-    shown = repr(text)
     if not value:
         return ExtensionProblem("empty", text, "extension is empty")
     if _DIGITS.fullmatch(value):
-        if len(value) < 3:
-            guess = value.zfill(3)
-            return ExtensionProblem(
-                "leading-zeros-lost",
-                text,
-                f"{shown} has {len(value)} digit{'s' if len(value) > 1 else ''}: leading zeros "
-                f"lost? did you mean {guess}? (format the column as text)",
-                guess,
-            )
-        return ExtensionProblem(
-            "too-many-digits",
-            text,
-            f"{shown} has {len(value)} digits; an extension has exactly 3",
-        )
+        return _digit_count(text, value)
     if _SCIENTIFIC.fullmatch(value):
         return _numeric_damage("scientific", text, value, "scientific notation")
     if _DECIMAL.fullmatch(value):
         return _numeric_damage("decimal", text, value, "a decimal number")
-    if any(ch.isspace() for ch in value) and _DIGITS.fullmatch("".join(value.split())):
+    squeezed = "".join(value.split())
+    if squeezed != value and _DIGITS.fullmatch(squeezed):
         return ExtensionProblem(
             "whitespace",
             text,
-            f"{shown} contains whitespace; an extension is 3 digits with nothing between them",
+            f"{_shown(text)} contains whitespace; an extension is 3 digits with nothing "
+            f"between them{_did_you_mean(squeezed if is_extension(squeezed) else None)}",
+            squeezed if is_extension(squeezed) else None,
         )
+    ascii_digits = _ascii_digits(value)
+    if ascii_digits is not None:
+        return _non_ascii(text, ascii_digits)
     return ExtensionProblem(
         "not-digits",
         text,
-        f"{shown} is not an extension: expected exactly 3 digits 0-9 (e.g. 101 or 007)",
+        f"{_shown(text)} is not an extension: expected exactly 3 digits 0-9 (e.g. 101 or 007)",
+    )
+
+
+def _digit_count(text: str, value: str) -> ExtensionProblem:
+    if len(value) > 3:
+        return ExtensionProblem(
+            "too-many-digits",
+            text,
+            f"{_shown(text)} has {len(value)} digits; an extension has exactly 3",
+        )
+    guess = value.zfill(3)
+    digits = "1 digit" if len(value) == 1 else f"{len(value)} digits"
+    return ExtensionProblem(
+        "leading-zeros-lost",
+        text,
+        f"{_shown(text)} has {digits}: leading zeros lost? did you mean {guess}?",
+        guess,
+        _SPREADSHEET_ADVICE,
     )
 
 
@@ -104,10 +128,40 @@ def _numeric_damage(code: ProblemCode, text: str, value: str, form: str) -> Exte
             guess = str(int(number)).zfill(3)
     except (ArithmeticError, ValueError):
         pass  # a huge exponent: no sensible guess
-    hint = f"did you mean {guess}? " if guess else ""
     return ExtensionProblem(
         code,
         text,
-        f"{text.strip()!r} is {form}, damaged by a spreadsheet: {hint}(format the column as text)",
+        f"{_shown(text)} is {form}, damaged by a spreadsheet{_did_you_mean(guess)}",
+        guess,
+        _SPREADSHEET_ADVICE,
+    )
+
+
+def _ascii_digits(value: str) -> str | None:
+    """``value`` spelt with ASCII digits when it is all decimal digits of some script."""
+    digits = [unicodedata.decimal(ch, None) for ch in value]
+    if any(d is None for d in digits):
+        return None
+    return "".join(str(d) for d in digits)
+
+
+def _non_ascii(text: str, ascii_digits: str) -> ExtensionProblem:
+    """Full-width or Arabic-Indic digits look right on screen but are not what a keypad sends."""
+    guess = ascii_digits if is_extension(ascii_digits) else None
+    return ExtensionProblem(
+        "non-ascii-digits",
+        text,
+        f"{_shown(text)} uses non-ASCII digits; an extension is 3 digits 0-9{_did_you_mean(guess)}",
         guess,
     )
+
+
+def _did_you_mean(guess: str | None) -> str:
+    return f": did you mean {guess}?" if guess else ""
+
+
+def _shown(text: str) -> str:
+    value = text.strip()
+    if len(value) > _SHOWN_MAX:
+        value = value[: _SHOWN_MAX - 1] + "…"
+    return repr(value)
