@@ -121,7 +121,6 @@ def run(argv: list[str] | None = None) -> int:
         return err.exit_code
     except click.ClickException as err:
         # Usage errors, bad parameters and unreadable files are all usage errors (exit 2).
-        err.exit_code = EXIT_USAGE
         err.show()
         return EXIT_USAGE
     except click.Abort:

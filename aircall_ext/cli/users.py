@@ -1,7 +1,123 @@
-"""Placeholder: this command module is being written."""
+"""``list``, ``show`` and ``numbers``: read-only views of the account."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from aircall_ext.cli.context import AppContext, output_option, with_app
+
+if TYPE_CHECKING:
+    from aircall_ext.api.models import Number, User
+
+USER_COLUMNS = ["extension", "id", "name", "email", "availability", "outgoing_only"]
+USER_HEADERS = ["ext", "id", "name", "email", "availability", "outgoing-only"]
+
+
+def user_doc(user: User) -> dict[str, Any]:
+    """The JSON form of a user in listings (SPEC §4 minimum keys first)."""
+    return {
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "extension": user.extension,
+        "available": user.available,
+        "availability_status": user.availability_status,
+        "outgoing_only": user.outgoing_only,
+    }
+
+
+def user_row(user: User) -> dict[str, Any]:
+    status = "unavailable" if user.is_unavailable else (user.availability_status or "available")
+    return {**user_doc(user), "availability": status}
+
+
+@click.command("list")
+@output_option
+@click.option("--extension", "extension", metavar="EXT", help="Only the holder(s) of EXT.")
+@click.option("--missing", is_flag=True, help="Only users without an extension.")
+@click.option("--outgoing-only", is_flag=True, help="Only outgoing-only users (dead extensions).")
+@click.option("--duplicates", is_flag=True, help="Only users sharing an extension with another.")
+@with_app
+def list_users(
+    app: AppContext, extension: str | None, missing: bool, outgoing_only: bool, duplicates: bool
+) -> None:
+    """List users with extension, availability and outgoing-only flag, sorted by extension.
+
+    Filters combine: --missing --outgoing-only lists outgoing-only users without extension.
+    """
+    from aircall_ext.core.extensions import parse_extension
+    from aircall_ext.errors import UsageError
+    from aircall_ext.services.users import load_account
+
+    wanted: str | None = None
+    if extension is not None:
+        parsed = parse_extension(extension)
+        if not isinstance(parsed, str):
+            raise UsageError(f"invalid value for --extension: {parsed.message}")
+        wanted = parsed
+    account = load_account(app.client())
+    users = account.users_by_extension()
+    if wanted is not None:
+        users = [u for u in users if u.extension == wanted]
+    if missing:
+        users = [u for u in users if u.extension is None]
+    if outgoing_only:
+        users = [u for u in users if u.outgoing_only]
+    if duplicates:
+        users = [u for u in users if u.extension and len(account.holders(u.extension)) > 1]
+    app.emit(
+        {"users": [user_doc(u) for u in users]},
+        [user_row(u) for u in users],
+        USER_COLUMNS,
+        headers=USER_HEADERS,
+        empty="no users match",
+    )
+
+
+@click.command("show")
+@output_option
+@click.argument("user", metavar="USER")
+@with_app
+def show_user(app: AppContext, user: str) -> None:
+    """Show one user. USER is an id (42), an email, or ext:NNN (ext:101)."""
+    from aircall_ext.services.users import lookup_user
+
+    found = lookup_user(app.client(), user)
+    numbers = ", ".join(n.name or n.digits or str(n.id) for n in found.numbers)
+    fields = {**user_row(found), "numbers": numbers or None, "time_zone": found.time_zone}
+    rows = [{"field": key, "value": value} for key, value in fields.items()]
+    app.emit({"user": found.model_dump(mode="json")}, rows, ["field", "value"])
+
+
+NUMBER_COLUMNS = ["id", "name", "digits", "routing", "distribution_size"]
+NUMBER_HEADERS = ["id", "name", "digits", "routing", "distribution"]
+
+
+def number_doc(number: Number) -> dict[str, Any]:
+    return {
+        "id": number.id,
+        "name": number.name,
+        "digits": number.digits,
+        "routing": number.routing,
+        "distribution_size": len(number.users),
+    }
+
+
+@click.command("numbers")
+@output_option
+@with_app
+def list_numbers(app: AppContext) -> None:
+    """List the account's numbers with routing mode and call-distribution size.
+
+    Routing: smartflows (extensions reach anyone, during IVR/audio/waiting music),
+    legacy-classic (welcome message only, distribution users only), legacy-ivr
+    (welcome or IVR message, anyone).
+    """
+    numbers = sorted(app.client().list_numbers(), key=lambda n: n.id)
+    docs = [number_doc(n) for n in numbers]
+    app.emit({"numbers": docs}, docs, NUMBER_COLUMNS, headers=NUMBER_HEADERS, empty="no numbers")
+
+
+COMMANDS: list[click.Command] = [list_users, show_user, list_numbers]

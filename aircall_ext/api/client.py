@@ -1,0 +1,333 @@
+"""The one HTTP client of a run: auth, timeouts, pagination, pacing, retries, error mapping.
+
+Everything that talks to the routing management API goes through :class:`ApiClient`, so
+the behaviour SPEC §6 asks for lives in one loop (:meth:`ApiClient._send`). Time is
+injected (``sleep``, ``clock``, ``random``) so tests never wait.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import random as _random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from aircall_ext import __version__
+from aircall_ext.api.models import (
+    Company,
+    CompanyEnvelope,
+    Number,
+    NumberEnvelope,
+    NumbersPage,
+    User,
+    UserEnvelope,
+    UsersPage,
+)
+from aircall_ext.api.ratelimit import RatePacer, parse_retry_after
+from aircall_ext.errors import ApiError, ConfigError, NotFound, Unprocessable
+
+DEFAULT_BASE_URL = "https://api.aircall.io/v1"
+PER_PAGE = 50
+LISTING_CAP = 10_000
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+MAX_ATTEMPTS = 5  # per request, for 5xx and network errors
+MAX_RATE_LIMITED = 20  # 429s tolerated per request: another client may hold the budget
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 20.0
+
+# Safe to repeat: a PUT of an extension sets the same value twice (SPEC §6).
+IDEMPOTENT = frozenset({"GET", "PUT", "HEAD", "OPTIONS"})
+# Failures after which a repeated request may succeed.
+RETRYABLE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+Log = Callable[[str], None]
+
+
+def _ignore(_message: str) -> None:
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str, *, allow_http: bool = False) -> httpx.URL:
+    """A usable base URL: HTTPS, or plain HTTP to a loopback host only."""
+    try:
+        url = httpx.URL(base_url.strip())
+    except (httpx.InvalidURL, TypeError, ValueError) as err:
+        raise ConfigError(f"invalid base URL {base_url!r}: {err}") from None
+    if url.scheme not in {"http", "https"} or not url.host:
+        raise ConfigError(
+            f"invalid base URL {base_url!r}: expected https://HOST/PATH",
+            hint=f"the default is {DEFAULT_BASE_URL}",
+        )
+    if url.scheme == "http" and not (allow_http or is_loopback(url.host)):
+        raise ConfigError(
+            f"refusing plain http:// to {url.host}: credentials would cross the network "
+            "unencrypted",
+            hint="use https://, or http:// only for localhost/127.0.0.1/::1",
+        )
+    return url
+
+
+class ApiClient:
+    """Client of the routing management API (SPEC §3)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_id: str,
+        api_token: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        allow_http: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        random: Callable[[], float] = _random.random,
+        log: Log | None = None,
+        warn: Log | None = None,
+        log_headers: bool = False,
+    ) -> None:
+        url = check_base_url(base_url, allow_http=allow_http)
+        self._http = httpx.Client(
+            base_url=str(url).rstrip("/") + "/",
+            auth=httpx.BasicAuth(api_id, api_token),
+            timeout=timeout,
+            transport=transport,
+            headers={"User-Agent": f"aircall-ext/{__version__}", "Accept": "application/json"},
+            follow_redirects=False,  # a redirect must not carry the credentials elsewhere
+        )
+        self._sleep = sleep
+        self._clock = clock
+        self._random = random
+        self._log = log or _ignore
+        self._warn = warn or _ignore
+        self._log_headers = log_headers
+        self.pacer = RatePacer()
+        self.request_count = 0
+        # Called with the number of seconds about to be spent waiting for the rate limit.
+        self.on_wait: Callable[[float], None] | None = None
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- endpoints --------------------------------------------------------------------
+    def get_company(self) -> Company:
+        return self._get_model("company", CompanyEnvelope).company
+
+    def list_users(self) -> list[User]:
+        return [u for page in self._pages("users", UsersPage) for u in page.users]
+
+    def get_user(self, user_id: int) -> User:
+        return self._get_model(f"users/{user_id}", UserEnvelope).user
+
+    def set_extension(self, user_id: int, extension: str) -> User:
+        data = self._send("PUT", f"users/{user_id}", body={"extension": extension})
+        return self._parse(data, UserEnvelope, "PUT", f"users/{user_id}").user
+
+    def list_numbers(self) -> list[Number]:
+        return [n for page in self._pages("numbers", NumbersPage) for n in page.numbers]
+
+    def get_number(self, number_id: int) -> Number:
+        return self._get_model(f"numbers/{number_id}", NumberEnvelope).number
+
+    # -- plumbing ---------------------------------------------------------------------
+    def _get_model(self, path: str, model: type[ModelT]) -> ModelT:
+        return self._parse(self._send("GET", path), model, "GET", path)
+
+    def _pages(self, path: str, model: type[UsersPage] | type[NumbersPage]) -> list[Any]:
+        """Every page of a listing, ``per_page=50``, following ``meta`` to the 10,000 cap."""
+        pages: list[Any] = []
+        fetched = 0
+        page_no = 1
+        while True:
+            params = {"page": page_no, "per_page": PER_PAGE}
+            page = self._parse(self._send("GET", path, params=params), model, "GET", path)
+            items = page.users if isinstance(page, UsersPage) else page.numbers
+            pages.append(page)
+            fetched += len(items)
+            if not page.meta.next_page_link or not items:
+                return pages
+            if fetched >= LISTING_CAP:
+                total = page.meta.total or fetched
+                self._warn(
+                    f"the API lists at most {LISTING_CAP:,} {path}; the account has {total:,}, "
+                    f"so {max(total - fetched, 0):,} were not read and results are incomplete"
+                )
+                return pages
+            page_no += 1
+
+    def _parse(self, data: Any, model: type[ModelT], method: str, path: str) -> ModelT:
+        try:
+            return model.model_validate(data)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            raise ApiError(
+                f"unexpected response from {method} /{path}: {where}: {first['msg']}",
+                hint="is the base URL right?",
+            ) from None
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> Any:
+        """One logical request: paced, retried while it is safe, mapped to our errors."""
+        failures = 0
+        limited = 0
+        while True:
+            self._pace()
+            try:
+                response = self._exchange(method, path, params, body)
+            except RETRYABLE_ERRORS as err:
+                failures += 1
+                reason = _describe_network_error(err)
+                if method not in IDEMPOTENT or failures >= MAX_ATTEMPTS:
+                    raise ApiError(
+                        f"{method} /{path} failed: {reason}",
+                        hint="check the network and the base URL, then run the command again",
+                    ) from None
+                self._backoff(failures, f"{method} /{path}: {reason}")
+                continue
+            except httpx.HTTPError as err:
+                raise ApiError(f"{method} /{path} failed: {err}") from None
+            status = response.status_code
+            if status == 429 and limited < MAX_RATE_LIMITED:
+                limited += 1
+                self._wait_rate_limited(response)
+                continue
+            if status >= 500 and method in IDEMPOTENT and failures + 1 < MAX_ATTEMPTS:
+                failures += 1
+                self._backoff(failures, f"{method} /{path}: HTTP {status}")
+                continue
+            return self._result(method, path, response)
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        body: dict[str, Any] | None,
+    ) -> httpx.Response:
+        self.request_count += 1
+        started = self._clock()
+        request = self._http.build_request(method, path, params=params, json=body)
+        if self._log_headers:
+            self._log(f"> {method} {request.url} {_safe_headers(request.headers)}")
+        response = self._http.send(request)
+        self.pacer.observe(response.headers, self._clock())
+        elapsed = (self._clock() - started) * 1000
+        self._log(
+            f"{method} {request.url.raw_path.decode()} -> {response.status_code} ({elapsed:.0f} ms)"
+        )
+        if self._log_headers:
+            self._log(f"< {response.status_code} {_safe_headers(response.headers)}")
+        return response
+
+    def _result(self, method: str, path: str, response: httpx.Response) -> Any:
+        status = response.status_code
+        if 200 <= status < 300:
+            try:
+                return response.json()
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise ApiError(
+                    f"unexpected response from {method} /{path}: HTTP {status} body is not JSON",
+                    status=status,
+                    hint="is the base URL right?",
+                ) from None
+        text = _error_text(response)
+        if status in {401, 403}:
+            raise ConfigError(
+                f"the API refused the credentials (HTTP {status}): {text}",
+                hint="check AIRCALL_API_ID/AIRCALL_API_TOKEN or run `aircall-ext auth login`",
+            )
+        if status == 404:
+            raise NotFound(f"not found: {method} /{path}: {text}", status=status)
+        if status == 422:
+            raise Unprocessable(f"the API rejected {method} /{path}: {text}", status=status)
+        if status == 429:
+            raise ApiError(
+                f"{method} /{path}: still rate limited (HTTP 429): {text}", status=status
+            )
+        raise ApiError(f"{method} /{path} failed: HTTP {status}: {text}", status=status)
+
+    # -- waiting ----------------------------------------------------------------------
+    def _pace(self) -> None:
+        delay = self.pacer.delay(self._clock())
+        if delay > 0:
+            self._wait(delay)
+
+    def _wait_rate_limited(self, response: httpx.Response) -> None:
+        now = self._clock()
+        delay = parse_retry_after(response.headers.get("Retry-After"), now)
+        if delay is None:
+            delay = self.pacer.until_reset(now)
+        self._log(f"rate limited (HTTP 429): waiting {delay:.1f} s")
+        self.pacer.next_at = now + delay  # the loop's next _pace() waits
+
+    def _backoff(self, failures: int, reason: str) -> None:
+        """Capped exponential backoff with jitter, so retrying clients don't stampede."""
+        ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (failures - 1))
+        delay = ceiling / 2 + self._random() * ceiling / 2
+        self._log(f"{reason}; retrying in {delay:.1f} s (attempt {failures + 1}/{MAX_ATTEMPTS})")
+        self._sleep(delay)
+
+    def _wait(self, seconds: float) -> None:
+        if self.on_wait is not None:
+            self.on_wait(seconds)
+        self._sleep(seconds)
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The API's own words: ``error`` and ``troubleshoot``, or a gateway's ``message``."""
+    try:
+        data = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = None
+    if isinstance(data, dict):
+        parts = [str(data[k]) for k in ("error", "message", "troubleshoot") if data.get(k)]
+        if parts:
+            return " ".join(" ".join(parts).split())[:300]
+    return response.reason_phrase or "no details"
+
+
+def _describe_network_error(err: httpx.HTTPError) -> str:
+    if isinstance(err, httpx.TimeoutException):
+        return f"timed out ({type(err).__name__})"
+    if isinstance(err, httpx.RemoteProtocolError):
+        return "the server closed the connection without a response"
+    return f"network error: {err}" if str(err) else f"network error ({type(err).__name__})"
+
+
+def _safe_headers(headers: httpx.Headers) -> str:
+    """Headers for ``-vv`` logs, with every secret redacted."""
+    redacted = {"authorization", "cookie", "set-cookie", "proxy-authorization"}
+    return ", ".join(
+        f"{name}: {'<redacted>' if name.lower() in redacted else value}"
+        for name, value in headers.items()
+    )
