@@ -1,0 +1,577 @@
+"""Dial simulator: what happens when a caller dials a digit sequence on one of our numbers.
+
+Pure: a function of an :class:`Account` snapshot, so it runs offline and is tested with
+plain objects. It applies the rules of SPEC §2 as the checks of SPEC §4, in that order,
+stops at the first that fails, and explains every check it evaluated.
+
+What the caller hears (``caller_hears``), per outcome:
+
+- ``rings-user``: ``"The ringing tone while the user's phone rings"``.
+- ``user-unavailable``: ``"The automated unavailability message (it cannot be customised)"``;
+  the product documents that such a message plays, not its words.
+- ``extension-does-not-exist``: ``"This extension does not exist"`` (SPEC §2, verbatim).
+- ``stage-not-accepting`` and ``api-transfer``: the digits are ignored and the call carries
+  on, so the caller keeps hearing what was playing (see :data:`_STILL_HEARD`).
+- ``invalid-sequence`` and ``not-in-distribution``: ``None``: the documentation promises no
+  specific message, and inventing one would mislead an admin.
+
+A collision (two holders of one extension) exists only in a damaged account. The simulator
+then follows the holder with the lowest id, so that the answer is stable, and says so in
+the trace: the real system may ring either of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aircall_ext.api.models import Number, Routing, User, UserRef
+from aircall_ext.core.account import Account
+from aircall_ext.core.extensions import ExtensionProblem, parse_extension
+from aircall_ext.errors import UsageError
+
+Stage = Literal["welcome", "ivr", "audio", "waiting", "ringing"]
+STAGES: tuple[Stage, ...] = ("welcome", "ivr", "audio", "waiting", "ringing")
+
+Outcome = Literal[
+    "rings-user",
+    "user-unavailable",
+    "extension-does-not-exist",
+    "not-in-distribution",
+    "stage-not-accepting",
+    "api-transfer",
+    "invalid-sequence",
+]
+OUTCOMES: tuple[Outcome, ...] = (
+    "rings-user",
+    "user-unavailable",
+    "extension-does-not-exist",
+    "not-in-distribution",
+    "stage-not-accepting",
+    "api-transfer",
+    "invalid-sequence",
+)
+
+# SPEC §2: the stages during which each routing mode collects extension digits.
+ACCEPTING_STAGES: dict[Routing, frozenset[Stage]] = {
+    "smartflows": frozenset({"ivr", "audio", "waiting"}),
+    "legacy-classic": frozenset({"welcome"}),
+    "legacy-ivr": frozenset({"welcome", "ivr"}),
+}
+
+ROUTING_LABEL: dict[Routing, str] = {
+    "smartflows": "Smartflows",
+    "legacy-classic": "legacy routing, classic number",
+    "legacy-ivr": "legacy routing, IVR number",
+}
+
+_ACCEPTS: dict[Routing, str] = {
+    "smartflows": (
+        "during or right after an IVR (keypad) message, during an audio message "
+        "or during waiting music"
+    ),
+    "legacy-classic": "only during the welcome message",
+    "legacy-ivr": "during the welcome message or the IVR message",
+}
+
+STAGE_LABEL: dict[Stage, str] = {
+    "welcome": "the welcome message",
+    "ivr": "the IVR (keypad) message",
+    "audio": "an audio message",
+    "waiting": "the waiting music",
+    "ringing": "the ringing phase",
+}
+
+_STILL_HEARD: dict[Stage, str] = {
+    "welcome": "the welcome message",
+    "ivr": "the IVR message",
+    "audio": "the audio message",
+    "waiting": "the waiting music",
+    "ringing": "the ringing tone",
+}
+
+CALLER_HEARS_MISSING = "This extension does not exist"
+CALLER_HEARS_UNAVAILABLE = "The automated unavailability message (it cannot be customised)"
+CALLER_HEARS_RINGING = "The ringing tone while the user's phone rings"
+CALLER_HEARS_API_TRANSFER = "Nothing new: the digits are ignored while the transferred call rings"
+
+_EXTENSION = re.compile(r"[0-9]{3}")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One evaluated check of SPEC §4 and why it passed or failed."""
+
+    check: str
+    ok: bool
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"check": self.check, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class DialResult:
+    number: Number
+    stage: Stage
+    digits: str
+    api_transfer: bool
+    outcome: Outcome
+    user: User | None
+    caller_hears: str | None
+    missed_call_notified: tuple[UserRef, ...]
+    trace: tuple[Check, ...]
+    verdict: str
+    collision: tuple[User, ...] = ()  # every holder, when the account is damaged
+
+    @property
+    def routing(self) -> Routing:
+        return self.number.routing
+
+    @property
+    def reaches_user(self) -> bool:
+        """Only a ringing phone reaches the user; an unavailability message does not."""
+        return self.outcome == "rings-user"
+
+    def to_json(self) -> dict[str, Any]:
+        """The document of SPEC §4 (plus ``api_transfer``, ``verdict`` and ``collision``)."""
+        return {
+            "number": {
+                "id": self.number.id,
+                "name": self.number.name,
+                "digits": self.number.digits,
+            },
+            "routing": self.routing,
+            "stage": self.stage,
+            "digits": self.digits,
+            "api_transfer": self.api_transfer,
+            "outcome": self.outcome,
+            "reaches_user": self.reaches_user,
+            "user": _user_json(self.user),
+            "caller_hears": self.caller_hears,
+            "missed_call_notified": [
+                {"id": u.id, "email": u.email, "name": u.name} for u in self.missed_call_notified
+            ],
+            "trace": [check.to_json() for check in self.trace],
+            "verdict": self.verdict,
+            "collision": [{"id": u.id, "email": u.email} for u in self.collision],
+        }
+
+
+def _user_json(user: User | None) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return {"id": user.id, "email": user.email, "name": user.name, "extension": user.extension}
+
+
+# -- the call under simulation ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Call:
+    account: Account
+    number: Number
+    digits: str
+    stage: Stage
+    api_transfer: bool
+    holders: tuple[User, ...] = field(default=())
+
+    @property
+    def routing(self) -> Routing:
+        return self.number.routing
+
+    @property
+    def mode(self) -> str:
+        return ROUTING_LABEL[self.routing]
+
+    @property
+    def holder(self) -> User | None:
+        """The holder the simulation follows: the lowest id, if the account is damaged."""
+        return min(self.holders, key=lambda u: u.id) if self.holders else None
+
+    @property
+    def user(self) -> User:
+        assert self.holder is not None, "checks after the lookup run only when it found a user"
+        return self.holder
+
+    @property
+    def in_distribution(self) -> bool:
+        return any(ref.id == self.user.id for ref in self.number.users)
+
+
+def _name(user: User) -> str:
+    return user.name or user.email or f"user {user.id}"
+
+
+def _who(user: User) -> str:
+    """A user as an admin recognises them: name, id and email."""
+    parts = [f"id {user.id}"] + ([user.email] if user.email else [])
+    return f"{_name(user)} ({', '.join(parts)})"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _number_label(number: Number) -> str:
+    name = repr(number.name) if number.name else f"number {number.id}"
+    return f"{name} ({number.digits})" if number.digits else name
+
+
+# -- the checks of SPEC §4, in order ------------------------------------------------------
+
+
+def _check_api_transfer(call: _Call) -> Check:
+    if call.api_transfer:
+        return Check(
+            "api-transfer",
+            False,
+            "The call is in the ringing phase of a transfer made through the public API: "
+            "during that phase the caller cannot dial an extension, whatever the routing.",
+        )
+    return Check(
+        "api-transfer",
+        True,
+        "The call is not in the ringing phase of a public-API transfer, so the keypad is live.",
+    )
+
+
+def _check_stage(call: _Call) -> Check:
+    accepted = call.stage in ACCEPTING_STAGES[call.routing]
+    rule = f"{_cap(call.mode)}: extensions are taken {_ACCEPTS[call.routing]}"
+    if accepted:
+        return Check("stage", True, f"{rule}, so dialing during {STAGE_LABEL[call.stage]} works.")
+    return Check("stage", False, f"{_stage_refusal(call, rule)} The digits are ignored.")
+
+
+def _stage_refusal(call: _Call, rule: str) -> str:
+    if call.stage == "ringing":
+        return (
+            "No routing mode collects extension digits while the call is ringing, only while "
+            f"a message or music plays. {rule}."
+        )
+    refusal = f"{rule}, not during {STAGE_LABEL[call.stage]}."
+    if call.routing == "legacy-classic" and call.stage == "ivr":
+        refusal += " A classic number has no IVR message at all."
+    elif call.routing == "smartflows" and call.stage == "welcome":
+        refusal += (
+            " The welcome message is a legacy-routing stage; a greeting in a Smartflow is "
+            "an audio message (--stage audio)."
+        )
+    return refusal
+
+
+def _check_sequence(call: _Call) -> Check:
+    if _EXTENSION.fullmatch(call.digits):
+        return Check(
+            "sequence", True, f"{call.digits!r} is exactly three digits, like every extension."
+        )
+    return Check("sequence", False, _sequence_problem(call.digits))
+
+
+def _sequence_problem(digits: str) -> str:
+    """Why ``digits`` is not a dialable extension, naming lost leading zeros explicitly."""
+    rule = "an extension is exactly three digits 0-9, and leading zeros count"
+    if not digits:
+        return f"No digits were dialed; {rule}."
+    if digits.isascii() and digits.isdigit():
+        count = f"{len(digits)} digit{'s' if len(digits) > 1 else ''}"
+        if len(digits) < 3:
+            padded = digits.zfill(3)
+            hint = f"to reach extension {padded}, dial {padded}"
+            return f"{digits!r} is {count}, not three: {rule} ({hint})."
+        return f"{digits!r} is {count}, not three: {rule}."
+    return f"{digits!r} is not a digit sequence: {rule}."
+
+
+def _check_lookup(call: _Call) -> Check:
+    if not call.holders:
+        return Check("lookup", False, _no_holder(call))
+    detail = f"Extension {call.digits} belongs to {_who(call.user)}."
+    if len(call.holders) > 1:
+        others = ", ".join(_who(u) for u in call.holders if u is not call.user)
+        detail = (
+            f"Extension {call.digits} is held by {len(call.holders)} users, a collision that "
+            f"only a damaged account has (extensions are unique): simulating the lowest id, "
+            f"{_who(call.user)}; the real system may ring {others} instead. "
+            "Run `aircall-ext validate`."
+        )
+    return Check("lookup", True, detail)
+
+
+def _no_holder(call: _Call) -> str:
+    detail = (
+        f"No user of the account has extension {call.digits}, so the caller hears "
+        f'"{CALLER_HEARS_MISSING}".'
+    )
+    near = [u for u in call.account.users if _damaged_into(u.extension, call.digits)]
+    if near:
+        detail += (
+            " Note: "
+            + "; ".join(
+                f"{_who(u)} holds {u.extension!r}, a damaged extension that is not {call.digits}"
+                for u in near
+            )
+            + "."
+        )
+    return detail
+
+
+def _damaged_into(extension: str | None, digits: str) -> bool:
+    """True when a malformed stored extension was probably meant to be ``digits``."""
+    if extension is None:
+        return False
+    parsed = parse_extension(extension)
+    return isinstance(parsed, ExtensionProblem) and parsed.suggestion == digits
+
+
+def _check_outgoing_only(call: _Call) -> Check:
+    user = call.user
+    if user.outgoing_only:
+        return Check(
+            "outgoing-only",
+            False,
+            f"{_name(user)} has outgoing-calls-only access, so extension {call.digits} is dead: "
+            f'the caller hears "{CALLER_HEARS_MISSING}".',
+        )
+    return Check(
+        "outgoing-only", True, f"{_name(user)} can receive calls (not outgoing-calls-only)."
+    )
+
+
+def _check_distribution(call: _Call) -> Check:
+    number, user = _number_label(call.number), _name(call.user)
+    inside = "is" if call.in_distribution else "is not"
+    if call.routing == "legacy-classic":
+        rule = (
+            f"{_cap(call.mode)}: an extension reaches only users in the number's call distribution"
+        )
+        size = len(call.number.users)
+        where = f"that of {number}, which has {size} user{'' if size == 1 else 's'}"
+        return Check(
+            "distribution", call.in_distribution, f"{rule}, and {user} {inside} in {where}."
+        )
+    return Check(
+        "distribution",
+        True,
+        f"{_cap(call.mode)}: an extension reaches any user of the account, even outside the "
+        f"number's call distribution ({user} {inside} in that of {number}).",
+    )
+
+
+def _check_availability(call: _Call) -> Check:
+    user = call.user
+    if user.is_unavailable:
+        return Check(
+            "availability",
+            False,
+            f"{_name(user)} is unavailable ({_availability(user)}): the caller hears the "
+            "automated unavailability message, which cannot be customised.",
+        )
+    return Check("availability", True, f"{_name(user)} is available ({_availability(user)}).")
+
+
+def _availability(user: User) -> str:
+    status = user.availability_status
+    shown = f"available: {str(user.available).lower()}"
+    if status is None:
+        return shown
+    note = ", a custom status counts as available" if status == "custom" else ""
+    return f"{shown}, availability_status: {status!r}{note}"
+
+
+_Step = tuple[Callable[[_Call], Check], Outcome]
+_STEPS: tuple[_Step, ...] = (
+    (_check_api_transfer, "api-transfer"),
+    (_check_stage, "stage-not-accepting"),
+    (_check_sequence, "invalid-sequence"),
+    (_check_lookup, "extension-does-not-exist"),
+    (_check_outgoing_only, "extension-does-not-exist"),
+    (_check_distribution, "not-in-distribution"),
+    (_check_availability, "user-unavailable"),
+)
+_LOOKUP_STEP = 4  # the 1-based position of the lookup among the checks
+
+
+# -- the simulator ------------------------------------------------------------------------
+
+
+def simulate(
+    account: Account,
+    number: Number,
+    digits: str,
+    stage: Stage,
+    *,
+    api_transfer: bool = False,
+) -> DialResult:
+    """Dry-run ``digits`` dialed on ``number`` at ``stage``; never raises for any input.
+
+    Surrounding whitespace of ``digits`` is shell or CSV padding (a keypad cannot send it).
+    """
+    digits = digits.strip()
+    holders = tuple(account.holders(digits)) if _EXTENSION.fullmatch(digits) else ()
+    call = _Call(account, number, digits, stage, api_transfer, holders)
+    trace: list[Check] = []
+    outcome: Outcome = "rings-user"
+    for step, failure in _STEPS:
+        trace.append(step(call))
+        if not trace[-1].ok:
+            outcome = failure
+            break
+    user = call.holder if len(trace) >= _LOOKUP_STEP else None
+    notified = _notified(call) if outcome == "rings-user" else ()
+    return DialResult(
+        number=number,
+        stage=stage,
+        digits=digits,
+        api_transfer=api_transfer,
+        outcome=outcome,
+        user=user,
+        caller_hears=_caller_hears(outcome, stage),
+        missed_call_notified=notified,
+        trace=tuple(trace),
+        verdict=_verdict(call, outcome, user, notified),
+        collision=holders if len(holders) > 1 and user is not None else (),
+    )
+
+
+def _notified(call: _Call) -> tuple[UserRef, ...]:
+    """The number's assigned users, with the email filled from the account when missing."""
+    refs = []
+    for ref in call.number.users:
+        known = call.account.user_by_id(ref.id)
+        if known is not None and (ref.email is None or ref.name is None):
+            ref = ref.model_copy(
+                update={"email": ref.email or known.email, "name": ref.name or known.name}
+            )
+        refs.append(ref)
+    return tuple(refs)
+
+
+def _caller_hears(outcome: Outcome, stage: Stage) -> str | None:
+    if outcome in ("rings-user", "user-unavailable", "extension-does-not-exist"):
+        return {
+            "rings-user": CALLER_HEARS_RINGING,
+            "user-unavailable": CALLER_HEARS_UNAVAILABLE,
+            "extension-does-not-exist": CALLER_HEARS_MISSING,
+        }[outcome]
+    if outcome == "api-transfer":
+        return CALLER_HEARS_API_TRANSFER
+    if outcome == "stage-not-accepting":
+        return f"Nothing new: the digits are ignored and {_STILL_HEARD[stage]} goes on"
+    return None
+
+
+def _verdict(
+    call: _Call, outcome: Outcome, user: User | None, notified: tuple[UserRef, ...]
+) -> str:
+    if outcome != "rings-user":
+        reached = _name(user) if user else "any user"
+        return f"{outcome}: the call does not reach {reached}."
+    verdict = f"rings-user: the phone of {_who(call.user)} rings."
+    if not notified:
+        return verdict + " Nobody is assigned to the number, so an unanswered call notifies nobody."
+    emails = ", ".join(ref.email or f"user {ref.id}" for ref in notified)
+    who = (
+        "user assigned to the number gets"
+        if len(notified) == 1
+        else "users assigned to the number get"
+    )
+    notice = f"a missed-call notification: {emails}"
+    return f"{verdict} If nobody answers, the {len(notified)} {who} {notice}."
+
+
+# -- finding NUMBER -----------------------------------------------------------------------
+
+_ID = re.compile(r"[0-9]+")
+_PHONE = re.compile(r"\+?[0-9 ().\-/]+")
+_LISTED = 8  # candidates named in an error before "and N more"
+
+
+def find_number(account: Account, text: str) -> Number:
+    """The one number ``text`` names: its id, its name (case-insensitive) or its digits.
+
+    Digits match in any formatting (``+33 1 76 36 06 95`` == ``0033176360695``) and, when
+    nothing matches exactly, in national form (``01 76 36 06 95``). An unknown or ambiguous
+    NUMBER is a bad argument for this account: :class:`UsageError` (exit 2), so that exit 1
+    keeps meaning "the call does not reach a user".
+    """
+    matches = _matches(account.numbers, text)
+    if len(matches) == 1:
+        return next(iter(matches.values()))[0]
+    if matches:
+        listed = "; ".join(f"{_candidate(n)} by {how}" for n, how in matches.values())
+        raise UsageError(
+            f"NUMBER {text!r} is ambiguous: it matches {listed}",
+            hint="name the number by its id",
+        )
+    raise UsageError(
+        f"NUMBER {text!r} is not a number of this account (by id, name or digits)",
+        hint=_candidates_hint(account.numbers),
+    )
+
+
+def _matches(numbers: tuple[Number, ...], text: str) -> dict[int, tuple[Number, str]]:
+    query = text.strip()
+    found: dict[int, tuple[Number, str]] = {}
+    for number in numbers:
+        how = _match_kind(number, query)
+        if how:
+            found[number.id] = (number, how)
+    if found or not _national(query):
+        return found
+    return {n.id: (n, "national digits") for n in numbers if _matches_national(n, query)}
+
+
+def _match_kind(number: Number, query: str) -> str | None:
+    if _ID.fullmatch(query) and int(query) == number.id:
+        return "id"
+    if number.name and query and number.name.strip().casefold() == query.casefold():
+        return "name"
+    if _PHONE.fullmatch(query) and _digits_of(query) in _phone_digits(number):
+        return "digits"
+    return None
+
+
+def _digits_of(text: str) -> str:
+    digits = "".join(ch for ch in text if "0" <= ch <= "9")
+    return digits[2:] if digits.startswith("00") and not text.lstrip().startswith("+") else digits
+
+
+def _phone_digits(number: Number) -> set[str]:
+    forms = {_digits_of(text) for text in (number.digits, number.e164_digits) if text}
+    forms.discard("")
+    return forms
+
+
+def _national(query: str) -> bool:
+    """A national form starts with one trunk 0 (``01 76 36 06 95``), not with ``+`` or ``00``."""
+    digits = _digits_of(query)
+    return (
+        bool(_PHONE.fullmatch(query))
+        and not query.startswith("+")
+        and (digits.startswith("0") and not digits.startswith("00") and len(digits) >= 6)
+    )
+
+
+def _matches_national(number: Number, query: str) -> bool:
+    """``0`` + national significant number == country code (1-3 digits) + the same."""
+    significant = _digits_of(query)[1:]
+    return any(
+        form.endswith(significant) and 1 <= len(form) - len(significant) <= 3
+        for form in _phone_digits(number)
+    )
+
+
+def _candidate(number: Number) -> str:
+    return f"{number.id} {_number_label(number)}"
+
+
+def _candidates_hint(numbers: tuple[Number, ...]) -> str:
+    if not numbers:
+        return "the account has no numbers"
+    shown = ", ".join(_candidate(n) for n in numbers[:_LISTED])
+    more = f" and {len(numbers) - _LISTED} more" if len(numbers) > _LISTED else ""
+    return f"numbers: {shown}{more}; see `aircall-ext numbers`"
