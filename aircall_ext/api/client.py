@@ -236,17 +236,15 @@ class ApiClient:
     ) -> httpx.Response:
         self.request_count += 1
         started = self._clock()
-        request = self._http.build_request(method, path, params=params, json=body)
-        if self._log_headers:
-            self._log(f"> {method} {request.url} {_safe_headers(request.headers)}")
-        response = self._http.send(request)
+        response = self._http.request(method, path, params=params, json=body)
         self.pacer.observe(response.headers, self._clock())
         elapsed = (self._clock() - started) * 1000
-        self._log(
-            f"{method} {request.url.raw_path.decode()} -> {response.status_code} ({elapsed:.0f} ms)"
-        )
+        sent = response.request  # as sent, auth header included: logged redacted
+        target = sent.url.raw_path.decode()
+        self._log(f"{method} {target} -> {response.status_code} ({elapsed:.0f} ms)")
         if self._log_headers:
-            self._log(f"< {response.status_code} {_safe_headers(response.headers)}")
+            self._log(f"  > {_safe_headers(sent.headers)}")
+            self._log(f"  < {_safe_headers(response.headers)}")
         return response
 
     def _result(self, method: str, path: str, response: httpx.Response) -> Any:

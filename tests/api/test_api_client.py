@@ -1,0 +1,321 @@
+"""The HTTP edge cases of the one client, against respx (no network, no real waiting)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from aircall_ext.api.client import LISTING_CAP, ApiClient, check_base_url
+from aircall_ext.errors import ApiError, ConfigError, NotFound, Unprocessable
+
+BASE = "https://api.test/v1"
+TOKEN = "tok-SECRET-0123456789"
+
+
+class FakeTime:
+    """A clock that only moves when the client sleeps."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def make_client(
+    fake: FakeTime, *, log: list[str] | None = None, warn: list[str] | None = None
+) -> ApiClient:
+    return ApiClient(
+        BASE,
+        "api-id",
+        TOKEN,
+        sleep=fake.sleep,
+        clock=fake.clock,
+        random=lambda: 0.5,
+        log=log.append if log is not None else None,
+        warn=warn.append if warn is not None else None,
+        log_headers=True,
+    )
+
+
+def user(i: int, ext: str | None = None) -> dict[str, Any]:
+    return {"id": i, "name": f"User {i}", "email": f"u{i}@example.com", "extension": ext}
+
+
+def users_page(ids: range, page: int, per_page: int, total: int, *, last: bool) -> dict[str, Any]:
+    return {
+        "users": [user(i, f"{i % 1000:03d}") for i in ids],
+        "meta": {
+            "count": len(ids),
+            "total": total,
+            "current_page": page,
+            "per_page": per_page,
+            "next_page_link": None if last else f"{BASE}/users?page={page + 1}&per_page=50",
+            "previous_page_link": None,
+        },
+    }
+
+
+COMPANY = {"company": {"name": "Acme", "users_count": 3, "numbers_count": 1}}
+
+
+@pytest.fixture
+def fake() -> FakeTime:
+    return FakeTime()
+
+
+@respx.mock
+def test_listing_of_120_users_takes_three_pages_of_50(fake: FakeTime) -> None:
+    def pages(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        assert request.url.params["per_page"] == "50"
+        start = (page - 1) * 50
+        ids = range(start + 1, min(start + 50, 120) + 1)
+        return httpx.Response(200, json=users_page(ids, page, 50, 120, last=page == 3))
+
+    route = respx.get(f"{BASE}/users").mock(side_effect=pages)
+    users = make_client(fake).list_users()
+    assert [u.id for u in users] == list(range(1, 121))
+    assert route.call_count == 3
+    assert users[6].extension == "007"
+
+
+@respx.mock
+def test_listing_stops_at_the_cap_with_a_warning(fake: FakeTime) -> None:
+    def pages(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        ids = range((page - 1) * 50, page * 50)
+        return httpx.Response(200, json=users_page(ids, page, 50, 12_345, last=False))
+
+    route = respx.get(f"{BASE}/users").mock(side_effect=pages)
+    warnings: list[str] = []
+    users = make_client(fake, warn=warnings).list_users()
+    assert len(users) == LISTING_CAP
+    assert route.call_count == LISTING_CAP // 50
+    assert len(warnings) == 1
+    assert "10,000" in warnings[0] and "2,345 were not read" in warnings[0]
+
+
+@respx.mock
+def test_429_waits_for_retry_after_then_succeeds(fake: FakeTime) -> None:
+    route = respx.get(f"{BASE}/company").mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "7"}, json={"error": "Too many"}),
+            httpx.Response(200, json=COMPANY),
+        ]
+    )
+    assert make_client(fake).get_company().name == "Acme"
+    assert route.call_count == 2
+    assert fake.sleeps == [7.0]
+
+
+@respx.mock
+def test_429_without_retry_after_waits_until_reset_in_seconds(fake: FakeTime) -> None:
+    reset = int(fake.now) + 12
+    headers = {
+        "X-AircallApi-Limit": "60",
+        "X-AircallApi-Remaining": "0",
+        "X-AircallApi-Reset": str(reset),
+    }
+    respx.get(f"{BASE}/company").mock(
+        side_effect=[httpx.Response(429, headers=headers), httpx.Response(200, json=COMPANY)]
+    )
+    make_client(fake).get_company()
+    assert len(fake.sleeps) == 1
+    assert fake.sleeps[0] == pytest.approx(12.05, abs=0.01)
+
+
+@respx.mock
+def test_reset_header_in_milliseconds_is_understood(fake: FakeTime) -> None:
+    reset_ms = int((fake.now + 5) * 1000)
+    headers = {
+        "X-AircallApi-Limit": "60",
+        "X-AircallApi-Remaining": "0",
+        "X-AircallApi-Reset": str(reset_ms),
+    }
+    respx.get(f"{BASE}/company").mock(
+        return_value=httpx.Response(200, json=COMPANY, headers=headers)
+    )
+    client = make_client(fake)
+    client.get_company()
+    assert fake.sleeps == []  # nothing to wait for yet
+    client.get_company()  # the budget is spent: wait for the reset, about 5 s, not 5,000 s
+    assert fake.sleeps == [pytest.approx(5.05, abs=0.01)]
+
+
+@respx.mock
+def test_503_is_retried_with_backoff_then_succeeds(fake: FakeTime) -> None:
+    route = respx.get(f"{BASE}/company").mock(
+        side_effect=[httpx.Response(503), httpx.Response(502), httpx.Response(200, json=COMPANY)]
+    )
+    assert make_client(fake).get_company().name == "Acme"
+    assert route.call_count == 3
+    # random() = 0.5: three quarters of the capped exponential ceiling (0.5 s, then 1 s).
+    assert fake.sleeps == [pytest.approx(0.375), pytest.approx(0.75)]
+
+
+@respx.mock
+def test_persistent_5xx_gives_up_as_an_api_error(fake: FakeTime) -> None:
+    route = respx.get(f"{BASE}/company").mock(
+        return_value=httpx.Response(500, json={"error": "boom", "troubleshoot": "later"})
+    )
+    with pytest.raises(ApiError) as caught:
+        make_client(fake).get_company()
+    assert caught.value.exit_code == 4
+    assert "HTTP 500" in str(caught.value) and "boom" in str(caught.value)
+    assert route.call_count == 5
+
+
+@respx.mock
+def test_timeout_then_success(fake: FakeTime) -> None:
+    route = respx.get(f"{BASE}/company").mock(
+        side_effect=[httpx.ReadTimeout("slow"), httpx.Response(200, json=COMPANY)]
+    )
+    assert make_client(fake).get_company().name == "Acme"
+    assert route.call_count == 2
+
+
+@respx.mock
+def test_unreachable_host_is_exit_4_after_retries(fake: FakeTime) -> None:
+    route = respx.get(f"{BASE}/company").mock(side_effect=httpx.ConnectError("refused"))
+    with pytest.raises(ApiError) as caught:
+        make_client(fake).get_company()
+    assert caught.value.exit_code == 4
+    assert route.call_count == 5
+    assert "refused" in str(caught.value)
+
+
+@respx.mock
+def test_put_is_retried_after_a_dropped_connection(fake: FakeTime) -> None:
+    route = respx.put(f"{BASE}/users/5").mock(
+        side_effect=[
+            httpx.RemoteProtocolError("Server disconnected"),
+            httpx.Response(200, json={"user": user(5, "205")}),
+        ]
+    )
+    assert make_client(fake).set_extension(5, "205").extension == "205"
+    assert route.call_count == 2
+    assert json.loads(route.calls[1].request.content) == {"extension": "205"}
+
+
+@respx.mock
+def test_bad_json_is_an_unexpected_response(fake: FakeTime) -> None:
+    respx.get(f"{BASE}/company").mock(return_value=httpx.Response(200, text="<html>oops"))
+    with pytest.raises(ApiError, match="not JSON") as caught:
+        make_client(fake).get_company()
+    assert caught.value.exit_code == 4
+
+
+@respx.mock
+def test_missing_meta_is_an_unexpected_response(fake: FakeTime) -> None:
+    respx.get(f"{BASE}/users").mock(return_value=httpx.Response(200, json={"users": []}))
+    with pytest.raises(ApiError, match=r"GET /users: meta: Field required"):
+        make_client(fake).list_users()
+
+
+@respx.mock
+def test_wrong_types_name_the_field(fake: FakeTime) -> None:
+    body = {"users": [{"id": "abc"}], "meta": {}}
+    respx.get(f"{BASE}/users").mock(return_value=httpx.Response(200, json=body))
+    with pytest.raises(ApiError, match=r"users\.0\.id"):
+        make_client(fake).list_users()
+
+
+@respx.mock
+def test_unknown_fields_are_ignored_and_numeric_extensions_kept_as_text(fake: FakeTime) -> None:
+    body = {"user": {**user(1), "extension": 7, "brand_new_field": {"x": 1}}}
+    respx.get(f"{BASE}/users/1").mock(return_value=httpx.Response(200, json=body))
+    assert make_client(fake).get_user(1).extension == "7"
+
+
+@respx.mock
+@pytest.mark.parametrize("status", [401, 403])
+def test_bad_credentials_are_exit_3_and_not_retried(fake: FakeTime, status: int) -> None:
+    route = respx.get(f"{BASE}/company").mock(
+        return_value=httpx.Response(status, json={"error": "Unauthorized"})
+    )
+    with pytest.raises(ConfigError) as caught:
+        make_client(fake).get_company()
+    assert caught.value.exit_code == 3
+    assert route.call_count == 1
+    assert TOKEN not in str(caught.value)
+
+
+@respx.mock
+def test_404_and_422_carry_the_api_text_and_are_not_retried(fake: FakeTime) -> None:
+    respx.get(f"{BASE}/users/9").mock(
+        return_value=httpx.Response(404, json={"error": "Not found", "troubleshoot": "Check id"})
+    )
+    put = respx.put(f"{BASE}/users/1").mock(
+        return_value=httpx.Response(422, json={"message": "Extension 101 is taken"})
+    )
+    client = make_client(fake)
+    with pytest.raises(NotFound, match="Not found Check id"):
+        client.get_user(9)
+    with pytest.raises(Unprocessable, match="Extension 101 is taken") as caught:
+        client.set_extension(1, "101")
+    assert caught.value.exit_code == 1
+    assert put.call_count == 1
+
+
+@respx.mock
+def test_other_4xx_are_not_retried(fake: FakeTime) -> None:
+    route = respx.get(f"{BASE}/company").mock(return_value=httpx.Response(400, text="bad"))
+    with pytest.raises(ApiError, match="HTTP 400"):
+        make_client(fake).get_company()
+    assert route.call_count == 1
+
+
+@respx.mock
+def test_pacing_spends_half_the_budget_freely_then_spreads_the_rest(fake: FakeTime) -> None:
+    window_end = fake.now + 10
+    remaining = iter(range(9, -1, -1))
+
+    def respond(_request: httpx.Request) -> httpx.Response:
+        headers = {
+            "X-AircallApi-Limit": "10",
+            "X-AircallApi-Remaining": str(next(remaining)),
+            "X-AircallApi-Reset": str(window_end),
+        }
+        return httpx.Response(200, json=COMPANY, headers=headers)
+
+    respx.get(f"{BASE}/company").mock(side_effect=respond)
+    client = make_client(fake)
+    waits: list[float] = []
+    client.on_wait = waits.append
+    for _ in range(10):
+        client.get_company()
+    # Remaining 9..6 are above half the limit: no wait. Then the rest is spread evenly.
+    assert fake.sleeps == waits
+    assert len(fake.sleeps) == 5
+    assert fake.now <= window_end  # never ahead of the budget: ten requests inside the window
+    assert fake.sleeps == sorted(fake.sleeps)  # evenly spread over what is left
+
+
+def test_plain_http_is_refused_except_for_loopback() -> None:
+    with pytest.raises(ConfigError, match=r"refusing plain http:// to api\.example\.com"):
+        check_base_url("http://api.example.com/v1")
+    for url in ("http://127.0.0.1:8080/v1", "http://localhost/v1", "http://[::1]:9/v1"):
+        assert check_base_url(url).scheme == "http"
+    with pytest.raises(ConfigError, match="invalid base URL"):
+        check_base_url("ftp://x/v1")
+
+
+@respx.mock
+def test_verbose_logs_never_contain_the_token(fake: FakeTime) -> None:
+    respx.get(f"{BASE}/company").mock(return_value=httpx.Response(200, json=COMPANY))
+    lines: list[str] = []
+    make_client(fake, log=lines).get_company()
+    text = "\n".join(lines)
+    assert "authorization: <redacted>" in text.lower()
+    assert TOKEN not in text
+    assert "Basic " not in text
