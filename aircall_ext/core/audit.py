@@ -1,0 +1,94 @@
+"""The account audit: what is wrong with the extensions the account holds right now.
+
+Pure: it decides over an :class:`Account` snapshot and returns findings; fetching and
+rendering are someone else's job.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from aircall_ext.api.models import User
+from aircall_ext.core.account import Account
+from aircall_ext.core.extensions import ExtensionProblem, is_extension, parse_extension
+from aircall_ext.core.findings import Finding, sort_findings
+
+EXTENSION_SPACE = 1000  # 000-999
+DEAD_EXTENSION = "This extension does not exist"
+
+
+def audit_account(account: Account) -> list[Finding]:
+    """Every finding about ``account``, errors first."""
+    findings = [
+        *_duplicates(account),
+        *(f for user in account.users for f in _user_findings(user)),
+        *_space(account),
+    ]
+    return sort_findings(findings)
+
+
+def _duplicates(account: Account) -> Iterator[Finding]:
+    """One finding per holder, so each row names a user to fix; each names every holder."""
+    holders: dict[str, list[User]] = defaultdict(list)
+    for user in account.users:
+        if user.extension is not None and is_extension(user.extension):
+            holders[user.extension].append(user)
+    for extension, users in holders.items():
+        if len(users) < 2:
+            continue
+        named = ", ".join(_who(u) for u in sorted(users, key=lambda u: u.id))
+        message = (
+            f"extension {extension} is held by {len(users)} users ({named}); "
+            "extensions must be unique: give all but one another extension"
+        )
+        for user in users:
+            yield _finding("duplicate-extension", user, message)
+
+
+def _user_findings(user: User) -> Iterator[Finding]:
+    """Format, missing and dead extensions of one user.
+
+    An outgoing-only user without an extension gets nothing: nobody could dial them even
+    with one, so a missing-extension warning would only make ``--strict`` fail for nothing.
+    """
+    raw = user.extension
+    if raw is None or not raw.strip():
+        if not user.outgoing_only:
+            yield _finding("missing-extension", user, "no extension: callers cannot dial this user")
+        return
+    if not is_extension(raw):
+        yield _finding("invalid-extension", user, _invalid_message(raw))
+    if user.outgoing_only:
+        yield _finding(
+            "outgoing-only",
+            user,
+            f"outgoing-only user: extension {raw} is dead, callers who dial it hear "
+            f'"{DEAD_EXTENSION}"',
+        )
+
+
+def _invalid_message(raw: str) -> str:
+    """The parser's diagnosis; text that only parses after trimming is still bad data."""
+    parsed = parse_extension(raw)
+    if isinstance(parsed, ExtensionProblem):
+        return parsed.reason
+    return f"{raw!r} is not stored as plain 3 digits: did you mean {parsed}?"
+
+
+def _space(account: Account) -> Iterator[Finding]:
+    count = len(account.users)
+    if count > EXTENSION_SPACE:
+        yield Finding(
+            "extension-space-exhausted",
+            f"the account has {count:,} users but only {EXTENSION_SPACE:,} extensions exist "
+            f"(000-999): at least {count - EXTENSION_SPACE:,} users cannot have one",
+        )
+
+
+def _finding(code: str, user: User, message: str) -> Finding:
+    return Finding(code, message, user_id=user.id, email=user.email, extension=user.extension)
+
+
+def _who(user: User) -> str:
+    return f"{user.id} {user.email}" if user.email else str(user.id)
