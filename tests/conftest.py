@@ -82,3 +82,47 @@ def run_cli() -> RunCli:
         return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
 
     return invoke
+
+
+def api_user(
+    user_id: int,
+    extension: str | None,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    available: bool = True,
+    status: str = "available",
+    outgoing_only: bool = False,
+) -> dict[str, object]:
+    """A user in the API's shape, for sandbox state files and respx bodies."""
+    return {
+        "id": user_id,
+        "name": name or f"User {user_id}",
+        "email": email or f"user{user_id}@example.com",
+        "available": available,
+        "availability_status": status,
+        "extension": extension,
+        "outgoing_only": outgoing_only,
+        "numbers": [],
+    }
+
+
+@pytest.fixture
+def write_state(tmp_path: Path) -> Callable[..., Path]:
+    """Write the in-process sandbox's state file (the path the isolation fixture set)."""
+    import json
+    import os
+
+    def write(
+        users: list[dict[str, object]], numbers: list[dict[str, object]] | None = None
+    ) -> Path:
+        path = Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"])
+        state = {
+            "company": {"name": "Test Co", "users_count": len(users), "numbers_count": 0},
+            "users": users,
+            "numbers": numbers or [],
+        }
+        path.write_text(json.dumps(state), encoding="utf-8")
+        return path
+
+    return write
