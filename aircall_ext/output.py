@@ -6,9 +6,6 @@ decides how they look. tabulate is imported lazily so that ``--help`` stays fast
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -58,6 +55,9 @@ def render_csv(
     *,
     neutralise: bool = True,
 ) -> str:
+    import csv
+    import io
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
@@ -74,6 +74,8 @@ def _csv_cell(value: Any) -> str:
 
 
 def render_json(doc: Mapping[str, Any]) -> str:
+    import json
+
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 

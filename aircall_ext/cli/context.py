@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 import click
@@ -24,17 +23,29 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-@dataclass
 class AppContext:
-    profile: str | None = None
-    base_url: str | None = None
-    sandbox: bool = False
-    output: Format = "table"
-    quiet: bool = False
-    verbose: int = 0
-    progress: bool = True
-    _client: ApiClient | None = field(default=None, repr=False)
-    _settings: Settings | None = field(default=None, repr=False)
+    """Global options of the run (a plain class: dataclasses would cost start-up time)."""
+
+    def __init__(
+        self,
+        *,
+        profile: str | None = None,
+        base_url: str | None = None,
+        sandbox: bool = False,
+        output: Format = "table",
+        quiet: bool = False,
+        verbose: int = 0,
+        progress: bool = True,
+    ) -> None:
+        self.profile = profile
+        self.base_url = base_url
+        self.sandbox = sandbox
+        self.output: Format = output
+        self.quiet = quiet
+        self.verbose = verbose
+        self.progress = progress
+        self._client: ApiClient | None = None
+        self._settings: Settings | None = None
 
     # -- output -----------------------------------------------------------------------
     def emit(
