@@ -1,7 +1,234 @@
-"""Placeholder: this command module is being written."""
+"""``dial``: dry-run what a caller's dialed digits do on one of the account's numbers."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 import click
 
-COMMANDS: list[click.Command] = []
+from aircall_ext.cli.context import AppContext, output_option, with_app
+from aircall_ext.errors import UsageError
+
+if TYPE_CHECKING:
+    from aircall_ext.core.dialing import Outcome, Stage
+    from aircall_ext.services.dial import DialRun
+
+# Mirrors aircall_ext.core.dialing (a test keeps them equal): importing the core here
+# would load pydantic for every `--help`.
+STAGE_CHOICES = ("welcome", "ivr", "audio", "waiting", "ringing")
+OUTCOME_CHOICES = (
+    "rings-user",
+    "user-unavailable",
+    "extension-does-not-exist",
+    "not-in-distribution",
+    "stage-not-accepting",
+    "api-transfer",
+    "invalid-sequence",
+)
+
+ROW_COLUMNS = [
+    "line",
+    "number_id",
+    "number",
+    "routing",
+    "digits",
+    "stage",
+    "api_transfer",
+    "outcome",
+    "reaches_user",
+    "user_id",
+    "user_email",
+    "caller_hears",
+    "expect",
+    "passed",
+]
+TABLE_COLUMNS = ["line", "number", "digits", "stage", "outcome", "user_email", "expect", "result"]
+TABLE_HEADERS = ["line", "number", "digits", "stage", "outcome", "user", "expect", "result"]
+
+
+@click.command("dial")
+@output_option
+@click.argument("number", required=False)
+@click.argument("digits", required=False)
+@click.option(
+    "--stage",
+    type=click.Choice(STAGE_CHOICES, case_sensitive=False),
+    help="Where the call is when the caller dials: welcome/ivr/audio message, waiting music, "
+    "or ringing.",
+)
+@click.option(
+    "--api-transfer",
+    is_flag=True,
+    help="The call is in the ringing phase of a transfer made through the public API.",
+)
+@click.option(
+    "--expect",
+    type=click.Choice(OUTCOME_CHOICES, case_sensitive=False),
+    metavar="OUTCOME",
+    help="Exit 0 only if this is the outcome (instead of: only if the call reaches a user).",
+)
+@click.option(
+    "--batch",
+    "batch",
+    metavar="FILE",
+    help="CSV of dry-runs (columns number,digits,stage[,api_transfer,expect]; - for stdin).",
+)
+@with_app
+def dial(
+    app: AppContext,
+    number: str | None,
+    digits: str | None,
+    stage: str | None,
+    api_transfer: bool,
+    expect: str | None,
+    batch: str | None,
+) -> None:
+    """Dry-run what happens when a caller dials DIGITS on NUMBER at --stage.
+
+    NUMBER is a number id, its name (any case) or its digits in any formatting
+    (+33 1 76 36 06 95, 0033176360695, 01 76 36 06 95). The checks of the routing rules
+    are shown in order with why each passed or failed, ending with the outcome:
+    rings-user, user-unavailable, extension-does-not-exist, not-in-distribution,
+    stage-not-accepting, api-transfer or invalid-sequence.
+
+    Exit 0 when the call reaches a user (with --expect: when the outcome is OUTCOME), else 1.
+    With --batch, one result per CSV row; exit 1 if any row fails its expect column (or, on
+    a row without expect, does not reach a user). An unknown NUMBER or a bad row is a usage
+    error (exit 2).
+
+    \b
+    Examples:
+      aircall-ext dial "Paris Support" 101 --stage ivr
+      aircall-ext dial +33176360695 007 --stage welcome --expect user-unavailable
+      aircall-ext -o json dial --batch must-ring.csv
+    """
+    if batch is not None:
+        if number or digits or stage or api_transfer or expect:
+            raise UsageError(
+                "--batch takes no NUMBER, DIGITS, --stage, --api-transfer or --expect",
+                hint="they are columns of the batch file",
+            )
+        _dial_batch(app, batch)
+        return
+    if number is None or digits is None or stage is None:
+        raise UsageError(
+            "dial needs NUMBER DIGITS --stage STAGE, or --batch FILE",
+            hint="see `aircall-ext dial --help`",
+        )
+    _dial_one(app, number, digits, stage.lower(), api_transfer, expect and expect.lower())
+
+
+def _dial_one(
+    app: AppContext,
+    number: str,
+    digits: str,
+    stage: str,
+    api_transfer: bool,
+    expect: str | None,
+) -> None:
+    from aircall_ext.services.dial import DialRequest, dial
+
+    request = DialRequest(
+        number, digits, cast("Stage", stage), api_transfer, cast("Outcome | None", expect)
+    )
+    run = dial(app.client(), request)
+    _warn_collision(app, run)
+    if app.output == "table":
+        click.echo(render_trace(run))
+    else:
+        doc = run.result.to_json()
+        if expect is not None:
+            doc = {**doc, "expect": expect, "passed": run.passed}
+        app.emit(doc, [result_row(run)], ROW_COLUMNS[1:])
+    if not run.passed:
+        click.get_current_context().exit(1)
+
+
+def _dial_batch(app: AppContext, path: str) -> None:
+    from aircall_ext.services.dial import dial_batch, read_batch, summarize
+
+    batch = read_batch(path)
+    for note in batch.notes:
+        app.warn(note)
+    runs = dial_batch(app.client(), batch)
+    for run in runs:
+        _warn_collision(app, run)
+    rows = [result_row(run) for run in runs]
+    summary = summarize(runs)
+    doc = {"results": [run.to_json() for run in runs], "summary": summary}
+    columns = TABLE_COLUMNS if app.output == "table" else ROW_COLUMNS
+    app.emit(doc, rows, columns, headers=TABLE_HEADERS if app.output == "table" else None)
+    app.say(
+        f"{summary['rows']} row(s): {summary['passed']} passed, {summary['failed']} failed",
+        fg="red" if summary["failed"] else "green",
+    )
+    if summary["failed"]:
+        click.get_current_context().exit(1)
+
+
+def result_row(run: DialRun) -> dict[str, Any]:
+    """One flat row per dry-run, for tables and CSV."""
+    result, user = run.result, run.result.user
+    return {
+        "line": run.request.line,
+        "number_id": result.number.id,
+        "number": result.number.name or run.request.number,
+        "routing": result.routing,
+        "digits": result.digits,
+        "stage": result.stage,
+        "api_transfer": result.api_transfer,
+        "outcome": result.outcome,
+        "reaches_user": result.reaches_user,
+        "user_id": user.id if user else None,
+        "user_email": user.email if user else None,
+        "caller_hears": result.caller_hears,
+        "expect": run.request.expect,
+        "passed": run.passed,
+        "result": "pass" if run.passed else "FAIL",
+    }
+
+
+def render_trace(run: DialRun) -> str:
+    """The checks as a numbered list an admin reads top to bottom, ending with the verdict."""
+    import shutil
+
+    from aircall_ext.core.dialing import ROUTING_LABEL, STAGE_LABEL
+
+    result = run.result
+    width = max(40, min(shutil.get_terminal_size().columns, 100))
+    number = result.number.name or f"number {result.number.id}"
+    where = f" ({result.number.digits})" if result.number.digits else ""
+    transfer = ", in the ringing phase of a public-API transfer" if result.api_transfer else ""
+    header = (
+        f"Dialing {result.digits or '(nothing)'} on {number}{where}, "
+        f"{ROUTING_LABEL[result.routing]}, during {STAGE_LABEL[result.stage]}{transfer}:"
+    )
+    lines = [_wrap(header, width, 4)]
+    for index, check in enumerate(result.trace, 1):
+        prefix = f"  {index}. {'ok  ' if check.ok else 'FAIL'} "
+        lines.append(_wrap(f"{prefix}{check.check}: {check.detail}", width, len(prefix)))
+    lines.append(_wrap(f"Caller hears: {result.caller_hears or '(nothing specific)'}", width, 4))
+    lines.append(_wrap(f"Verdict: {result.verdict}", width, 4))
+    if run.request.expect:
+        met = "met" if run.passed else "NOT met"
+        lines.append(f"Expected {run.request.expect}: {met}")
+    return "\n".join(lines)
+
+
+def _wrap(text: str, width: int, indent: int) -> str:
+    import textwrap
+
+    return textwrap.fill(text, width, subsequent_indent=" " * indent, break_on_hyphens=False)
+
+
+def _warn_collision(app: AppContext, run: DialRun) -> None:
+    holders = run.result.collision
+    if holders:
+        ids = ", ".join(f"{u.id} ({u.email})" for u in holders)
+        app.warn(
+            f"extension {run.result.digits} is held by {len(holders)} users ({ids}); "
+            "the dry-run follows the lowest id. Run `aircall-ext validate`."
+        )
+
+
+COMMANDS: list[click.Command] = [dial]
