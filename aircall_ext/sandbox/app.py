@@ -1,0 +1,428 @@
+"""The sandbox WSGI app: the routing management API of SPEC §3 over an in-memory account.
+
+The same app runs in-process behind ``httpx.WSGITransport`` (``--sandbox``: no auth, no
+rate limit, no faults) and over real HTTP (``sandbox serve``). One lock serialises every
+request's read-check-write, so the uniqueness rule holds however many clients write at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote
+
+from aircall_ext.sandbox.faults import (
+    DEFAULT_SLOW_SECONDS,
+    FAULT_RETRY_AFTER,
+    ConnectionDropped,
+    FaultInjector,
+)
+from aircall_ext.sandbox.ratelimit import FixedWindowLimiter, RateLimit, ResetUnit
+from aircall_ext.sandbox.state import JsonObject, SandboxAccount
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+API_PREFIX = "/v1"
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 50
+LISTING_CAP = 10_000
+MAX_BODY = 64 * 1024
+EXTENSION = re.compile(r"[0-9]{3}")
+REALM = 'Basic realm="aircall-ext sandbox"'
+
+
+@dataclass(frozen=True)
+class AppliedWrite:
+    """One extension change the sandbox applied: the audit trail of ``--write-log``."""
+
+    user_id: int
+    previous: str | None
+    extension: str
+    ts: float
+
+    def as_json(self) -> JsonObject:
+        return {"user_id": self.user_id, "from": self.previous, "to": self.extension, "ts": self.ts}
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str  # below the /v1 prefix, e.g. "/users/12"; "" when outside it (404)
+    query: dict[str, list[str]]
+    body: bytes
+    base_url: str  # absolute URL of /v1 as the client reached it
+    authorization: str | None
+    too_large: bool = False
+
+    @classmethod
+    def from_environ(cls, environ: WSGIEnvironment) -> Request:
+        path = environ.get("PATH_INFO") or "/"
+        if path != "/" and path.endswith("/"):
+            path = path[:-1]
+        inside = path.startswith(API_PREFIX + "/")
+        length = _content_length(environ)
+        too_large = length > MAX_BODY
+        body = environ["wsgi.input"].read(length) if 0 < length <= MAX_BODY else b""
+        return cls(
+            method=str(environ.get("REQUEST_METHOD", "GET")).upper(),
+            path=path[len(API_PREFIX) :] if inside else "",
+            query=parse_qs(environ.get("QUERY_STRING", "")),
+            body=body,
+            base_url=_base_url(environ),
+            authorization=environ.get("HTTP_AUTHORIZATION"),
+            too_large=too_large,
+        )
+
+
+def _content_length(environ: WSGIEnvironment) -> int:
+    try:
+        return max(0, int(environ.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
+def _base_url(environ: WSGIEnvironment) -> str:
+    """Links must point where the client came from: whatever host and port it used."""
+    host = environ.get("HTTP_HOST")
+    if not host:
+        host = environ.get("SERVER_NAME", "localhost")
+        port = str(environ.get("SERVER_PORT", ""))
+        scheme_port = "443" if environ.get("wsgi.url_scheme") == "https" else "80"
+        if port and port != scheme_port:
+            host = f"{host}:{port}"
+    script = quote(environ.get("SCRIPT_NAME", "").rstrip("/"))
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}{script}{API_PREFIX}"
+
+
+@dataclass
+class Response:
+    status: int
+    body: JsonObject
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def error(status: int, message: str, troubleshoot: str, **headers: str) -> Response:
+    """The API's error shape; keyword headers use ``_`` for ``-`` (``Retry_After``)."""
+    extra = [(name.replace("_", "-"), value) for name, value in headers.items()]
+    return Response(status, {"error": message, "troubleshoot": troubleshoot}, extra)
+
+
+Handler = Callable[[Request, str | None], Response]
+
+
+class SandboxApp:
+    """WSGI callable. ``credentials=None`` skips auth (in-process use).
+
+    ``on_write`` runs under the lock after each applied change (persist it, log it); if it
+    raises, the change is undone and the exception propagates.
+    """
+
+    def __init__(
+        self,
+        account: SandboxAccount,
+        *,
+        credentials: tuple[str, str] | None = None,
+        rate_limit: RateLimit | None = None,
+        reset_unit: ResetUnit = "s",
+        faults: FaultInjector | None = None,
+        slow_seconds: float = DEFAULT_SLOW_SECONDS,
+        on_write: Callable[[AppliedWrite], None] | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._account = account
+        self._credentials = credentials
+        self._limiter = FixedWindowLimiter(rate_limit, clock) if rate_limit else None
+        self._reset_unit = reset_unit
+        self._faults = faults
+        self._slow_seconds = slow_seconds
+        self._on_write = on_write
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
+            (re.compile(r"/company"), {"GET": self._get_company}),
+            (re.compile(r"/users"), {"GET": self._list_users}),
+            (re.compile(r"/users/([^/]+)"), {"GET": self._get_user, "PUT": self._put_user}),
+            (re.compile(r"/numbers"), {"GET": self._list_numbers}),
+            (re.compile(r"/numbers/([^/]+)"), {"GET": self._get_number}),
+        ]
+
+    def document(self) -> JsonObject:
+        """A consistent snapshot of the account in the state-file format."""
+        with self._lock:
+            return self._account.document()
+
+    # -- WSGI -------------------------------------------------------------------------
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        response = self.handle(Request.from_environ(environ))
+        body = json.dumps(response.body, ensure_ascii=False).encode("utf-8")
+        headers = [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            *response.headers,
+        ]
+        start_response(f"{response.status} {phrase(response.status)}", headers)
+        return [body]
+
+    def handle(self, request: Request) -> Response:
+        """Rate limit, then faults, then the API proper; limit headers on every response."""
+        limit_headers: list[tuple[str, str]] = []
+        if self._limiter is not None:
+            decision = self._limiter.hit()
+            limit_headers = decision.headers(self._reset_unit)
+            if not decision.allowed:
+                response = self._too_many(str(decision.retry_after))
+                response.headers += limit_headers
+                return response
+        fault = self._faults.draw(request.method) if self._faults is not None else None
+        if fault is not None and fault.kind == "status":
+            response = self._injected(fault.status)
+        else:
+            if fault is not None and fault.kind == "slow":
+                self._sleep(self._slow_seconds)
+            if fault is not None and fault.kind == "reset" and fault.phase == "before":
+                raise ConnectionDropped("before")
+            response = self._dispatch(request)
+            if fault is not None and fault.kind == "reset":
+                raise ConnectionDropped("after")  # a write, if any, is already applied
+        response.headers += limit_headers
+        return response
+
+    def _too_many(self, retry_after: str) -> Response:
+        assert self._limiter is not None
+        limit = self._limiter.limit
+        return error(
+            429,
+            "Too Many Requests",
+            f"The rate limit is {limit.requests} requests per {limit.seconds:g} seconds; "
+            "wait until the X-AircallApi-Reset time.",
+            Retry_After=retry_after,
+        )
+
+    @staticmethod
+    def _injected(status: int) -> Response:
+        if status == 429:
+            return error(
+                429,
+                "Too Many Requests",
+                "Injected by the sandbox's fault injection; retry after Retry-After seconds.",
+                Retry_After=str(FAULT_RETRY_AFTER),
+            )
+        return error(
+            status,
+            phrase(status),
+            "Injected by the sandbox's fault injection; retrying is expected to succeed.",
+        )
+
+    # -- routing ----------------------------------------------------------------------
+    def _dispatch(self, request: Request) -> Response:
+        if not self._authorized(request.authorization):
+            return error(
+                401,
+                "Unauthorized",
+                "Authenticate with HTTP Basic auth: your API ID as user, API token as password.",
+                WWW_Authenticate=REALM,
+            )
+        if request.too_large:
+            return error(400, "Bad Request", f"The request body exceeds {MAX_BODY} bytes.")
+        for pattern, methods in self._routes:
+            match = pattern.fullmatch(request.path)
+            if match is None:
+                continue
+            handler = methods.get(request.method)
+            if handler is None:
+                return error(
+                    405,
+                    "Method Not Allowed",
+                    f"{API_PREFIX}{request.path} accepts {', '.join(methods)}.",
+                    Allow=", ".join(methods),
+                )
+            with self._lock:
+                return handler(request, match.group(1) if match.groups() else None)
+        return error(404, "Not Found", "No such endpoint; see the API reference (openapi.yaml).")
+
+    def _authorized(self, header: str | None) -> bool:
+        if self._credentials is None:
+            return True
+        scheme, _, encoded = (header or "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        api_id, sep, token = decoded.partition(b":")
+        expected_id, expected_token = (c.encode("utf-8") for c in self._credentials)
+        # Compare both, always: no early exit that times which part was wrong.
+        ok_id = hmac.compare_digest(api_id, expected_id)
+        ok_token = hmac.compare_digest(token, expected_token)
+        return bool(sep) and ok_id and ok_token
+
+    # -- endpoints (called under the lock) --------------------------------------------
+    def _get_company(self, request: Request, _arg: str | None) -> Response:
+        return Response(200, {"company": self._account.company_document()})
+
+    def _list_users(self, request: Request, _arg: str | None) -> Response:
+        users = self._account.users()
+        return paginate(request, "users", users, lambda u: self._user(u, request.base_url))
+
+    def _list_numbers(self, request: Request, _arg: str | None) -> Response:
+        numbers = self._account.numbers()
+        return paginate(request, "numbers", numbers, lambda n: _number(n, request.base_url))
+
+    def _get_number(self, request: Request, arg: str | None) -> Response:
+        number_id = _object_id(arg)
+        number = self._account.number(number_id) if number_id is not None else None
+        if number is None:
+            return error(404, "Not Found", f"No number has id {arg}.")
+        return Response(200, {"number": _number(number, request.base_url)})
+
+    def _get_user(self, request: Request, arg: str | None) -> Response:
+        user_id = _object_id(arg)
+        user = self._account.user(user_id) if user_id is not None else None
+        if user is None:
+            return _no_user(arg)
+        return Response(200, {"user": self._user(user, request.base_url)})
+
+    def _put_user(self, request: Request, arg: str | None) -> Response:
+        user_id = _object_id(arg)
+        user = self._account.user(user_id) if user_id is not None else None
+        if user is None or user_id is None:
+            return _no_user(arg)
+        payload = _json_object(request.body)
+        if payload is None:
+            return error(400, "Bad Request", 'Send a JSON object such as {"extension": "101"}.')
+        extension = payload.get("extension")
+        problem = _extension_problem(extension, "extension" in payload)
+        if problem is not None:
+            return problem
+        assert isinstance(extension, str)
+        if extension != user.get("extension"):
+            refused = self._taken(user_id, extension)
+            if refused is not None:
+                return refused
+            self._apply(user_id, extension)
+        return Response(200, {"user": self._user(user, request.base_url)})
+
+    def _taken(self, user_id: int, extension: str) -> Response | None:
+        holders = [h for h in self._account.holders(extension) if h["id"] != user_id]
+        if not holders:
+            return None
+        named = "; ".join(f"{h['name']} <{h['email']}> (user {h['id']})" for h in holders)
+        return error(
+            422,
+            f"Extension {extension} is already assigned to {named}",
+            "Extensions are unique: move the holder to another extension first.",
+        )
+
+    def _apply(self, user_id: int, extension: str) -> None:
+        previous = self._account.set_extension(user_id, extension)
+        if self._on_write is None:
+            return
+        try:
+            self._on_write(AppliedWrite(user_id, previous, extension, self._clock()))
+        except BaseException:
+            self._account.set_extension(user_id, previous)
+            raise
+
+    def _user(self, user: JsonObject, base_url: str) -> JsonObject:
+        return {**user, "direct_link": f"{base_url}/users/{user['id']}"}
+
+
+def _number(number: JsonObject, base_url: str) -> JsonObject:
+    return {**number, "direct_link": f"{base_url}/numbers/{number['id']}"}
+
+
+def _no_user(arg: str | None) -> Response:
+    return error(404, "Not Found", f"No user has id {arg}.")
+
+
+def _object_id(text: str | None) -> int | None:
+    if text is None or not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _extension_problem(value: object, present: bool) -> Response | None:
+    """Only three ASCII digits as a JSON string: 101 (a number) would lose 007's zeros."""
+    if isinstance(value, str) and EXTENSION.fullmatch(value):
+        return None
+    got = json.dumps(value, ensure_ascii=False) if present else "nothing"
+    return error(
+        422,
+        f"Invalid extension: expected three digits as a JSON string, got {got}",
+        'An extension is exactly three digits 0-9 sent as text, e.g. "101" or "007".',
+    )
+
+
+def paginate(
+    request: Request,
+    key: str,
+    items: list[JsonObject],
+    render: Callable[[JsonObject], JsonObject],
+) -> Response:
+    """One page of ``items`` with Aircall's ``meta``; records past the cap are unreachable."""
+    page = _positive_int(request, "page", 1)
+    per_page = _positive_int(request, "per_page", DEFAULT_PER_PAGE)
+    if page is None or per_page is None:
+        return error(400, "Bad Request", "page and per_page must be positive integers.")
+    per_page = min(per_page, MAX_PER_PAGE)
+    start = (page - 1) * per_page
+    if start >= LISTING_CAP:
+        return error(
+            400,
+            f"Page {page} is beyond the listing limit of {LISTING_CAP} records",
+            "Listings stop at 10,000 records; narrow the query instead of paging further.",
+        )
+    reachable = min(len(items), LISTING_CAP)
+    end = min(start + per_page, reachable)
+    chunk = items[start:end] if start < reachable else []
+
+    def link(number: int) -> str:
+        return f"{request.base_url}/{key}?page={number}&per_page={per_page}"
+
+    meta = {
+        "count": len(chunk),
+        "total": len(items),
+        "current_page": page,
+        "per_page": per_page,
+        "next_page_link": link(page + 1) if end < reachable else None,
+        "previous_page_link": link(page - 1) if page > 1 else None,
+    }
+    return Response(200, {key: [render(item) for item in chunk], "meta": meta})
+
+
+def _positive_int(request: Request, name: str, default: int) -> int | None:
+    values = request.query.get(name)
+    if not values:
+        return default
+    text = values[-1].strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 9 or int(text) < 1:
+        return None
+    return int(text)

@@ -1,0 +1,171 @@
+"""The demo account every sandbox starts with, and a generator of large clean accounts.
+
+The demo is small enough to read in one screen yet shows every case the tool must handle:
+a legacy collision, a dead extension (outgoing-only), a missing extension, both ways of
+being unavailable, spreadsheet damage (``42``), a leading zero (``007``), and one number
+per routing mode, the classic one with a partial distribution.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from aircall_ext.sandbox.state import JsonObject, SandboxAccount
+
+DEMO_COMPANY = "Brightwave Studios (sandbox)"
+
+# id, name, email local part, extension, extras (fields that differ from a plain user)
+_DEMO_USERS: list[tuple[int, str, str, str | None, dict[str, Any]]] = [
+    (481001, "Amelia Hart", "amelia.hart", "101", {}),
+    (481002, "Bruno Keller", "bruno.keller", "102", {"language": "de-DE"}),
+    (481003, "Chloé Martin", "chloe.martin", "103", {"language": "fr-FR"}),
+    # Legacy collision: two users on 104. The API refuses to create this; old data has it.
+    (481004, "Daniel Okafor", "daniel.okafor", "104", {}),
+    (481005, "Elena Rossi", "elena.rossi", "104", {"language": "it-IT"}),
+    # Outgoing-only with an extension: callers dialing 110 hear "does not exist".
+    (481006, "Farid Haddad", "farid.haddad", "110", {"outgoing_only": True}),
+    (481007, "Grace Liu", "grace.liu", None, {}),
+    # Unavailable by status (while `available` still says true) ...
+    (481008, "Hiroshi Tanaka", "hiroshi.tanaka", "120", {"availability_status": "unavailable"}),
+    # ... and by the boolean (with a custom status such as "in a meeting").
+    (
+        481009,
+        "Isabel Nunes",
+        "isabel.nunes",
+        "121",
+        {"available": False, "availability_status": "custom"},
+    ),
+    # Spreadsheet damage from a past import: the zero-padded "042" lost its zero.
+    (481010, "James O'Connor", "james.oconnor", "42", {}),
+    (481011, "Kavya Iyer", "kavya.iyer", "007", {}),
+    (481012, "Lucas Moreau", "lucas.moreau", "130", {"language": "fr-FR"}),
+]
+
+# id, name, digits, e164, flow_editor_enabled, is_ivr, country, time zone, distribution
+_DEMO_NUMBERS: list[tuple[int, str, str, str, bool, bool, str, str, list[int]]] = [
+    (912001, "Support", "+33 1 76 36 06 95", "+33176360695", True, False, "FR", "Europe/Paris",
+     [481001, 481002, 481003, 481008]),
+    # Classic legacy number: its distribution is NOT everyone (not-in-distribution demo).
+    (912002, "Sales (legacy)", "+44 20 7946 0321", "+442079460321", False, False, "GB",
+     "Europe/London", [481001, 481004, 481009, 481011]),
+    (912003, "Reception IVR (legacy)", "+1 415-555-0142", "+14155550142", False, True, "US",
+     "America/Los_Angeles", [481005, 481006, 481012]),
+]  # fmt: skip
+
+
+def demo_account() -> SandboxAccount:
+    """A fresh copy of the demo account (callers may mutate it)."""
+    users = [
+        _user(uid, name, f"{local}@example.com", ext, i, **extras)
+        for i, (uid, name, local, ext, extras) in enumerate(_DEMO_USERS)
+    ]
+    numbers = [
+        _number(nid, name, digits, e164, smart, ivr, country, tz, members)
+        for nid, name, digits, e164, smart, ivr, country, tz, members in _DEMO_NUMBERS
+    ]
+    return SandboxAccount({"name": DEMO_COMPANY}, users, numbers)
+
+
+_FIRST = (  # noqa: SIM905 - a word list reads best as words
+    "Ada Alan Amara Anders Aya Bea Carlos Chen Dara Diego Emil Eva Fatima Femi Gia Hana "
+    "Ivan Jonas Julia Kai Lea Liam Maya Mateo Nadia Noor Omar Priya Rafael Sofia Tariq Uma "
+    "Vera Wei Yara Zoe"
+).split()
+_LAST = (  # noqa: SIM905 - a word list reads best as words
+    "Adams Bauer Costa Dubois Eriksen Fischer Garcia Haddad Ito Jensen Kowalski Lopez "
+    "Martin Nakamura Novak Okafor Petrov Quinn Rossi Schmidt Silva Tanaka Vargas Weber "
+    "Yilmaz Zhang"
+).split()
+_ROUTINGS = ((True, False), (False, False), (False, True))  # smartflows, classic, ivr
+_MAX_DISTRIBUTION = 25
+
+
+def generate_account(users: int, *, seed: int = 0, numbers: int = 3) -> SandboxAccount:
+    """A clean account of ``users`` users for tests and benchmarks, the same for a seed.
+
+    Extensions are valid and unique (100-999 first, then 000-099); past 1000 users the
+    rest have none. Numbers cycle through the three routing modes.
+    """
+    if users < 0 or numbers < 0:
+        raise ValueError("users and numbers must be >= 0")
+    rng = random.Random(seed)
+    pool = [f"{n:03d}" for n in range(100, 1000)]
+    if users > len(pool):
+        pool += [f"{n:03d}" for n in range(100)]
+    extensions: list[str | None] = [*rng.sample(pool, min(users, len(pool)))]
+    extensions += [None] * (users - len(extensions))
+    people = [_generated_user(i, rng, ext) for i, ext in enumerate(extensions)]
+    ids = [p["id"] for p in people]
+    lines = [_generated_number(j, rng, ids) for j in range(numbers)]
+    return SandboxAccount({"name": f"Generated account ({users} users)"}, people, lines)
+
+
+def _generated_user(index: int, rng: random.Random, extension: str | None) -> JsonObject:
+    first, last = rng.choice(_FIRST), rng.choice(_LAST)
+    email = f"{first.lower()}.{last.lower()}.{index + 1}@example.com"
+    return _user(500001 + index, f"{first} {last}", email, extension, index)
+
+
+def _generated_number(index: int, rng: random.Random, user_ids: list[int]) -> JsonObject:
+    smart, ivr = _ROUTINGS[index % 3]
+    size = min(len(user_ids), _MAX_DISTRIBUTION, max(1, len(user_ids) // 3))
+    members = sorted(rng.sample(user_ids, size))
+    local = f"{index + 1:04d}"
+    return _number(
+        900001 + index,
+        f"Line {index + 1}",
+        f"+1 415-555-{local}",
+        f"+1415555{local}",
+        smart,
+        ivr,
+        "US",
+        "America/New_York",
+        members,
+    )
+
+
+def _user(
+    user_id: int, name: str, email: str, extension: str | None, index: int, **extras: Any
+) -> JsonObject:
+    minute = index % 60
+    return {
+        "id": user_id,
+        "name": name,
+        "email": email,
+        "available": True,
+        "availability_status": "available",
+        "extension": extension,
+        "outgoing_only": False,
+        "direct_link": None,  # the app fills it from the request's base URL
+        "created_at": f"2023-03-{1 + index % 28:02d}T09:{minute:02d}:00.000Z",
+        "time_zone": "Europe/Paris",
+        "language": "en-US",
+        "numbers": [],
+        **extras,
+    }
+
+
+def _number(
+    number_id: int,
+    name: str,
+    digits: str,
+    e164: str,
+    smartflows: bool,
+    ivr: bool,
+    country: str,
+    time_zone: str,
+    members: list[int],
+) -> JsonObject:
+    return {
+        "id": number_id,
+        "name": name,
+        "digits": digits,
+        "e164_digits": e164,
+        "flow_editor_enabled": smartflows,
+        "is_ivr": ivr,
+        "users": [{"id": uid} for uid in members],  # names and emails filled in by the link
+        "direct_link": None,
+        "country": country,
+        "time_zone": time_zone,
+    }
