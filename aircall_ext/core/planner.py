@@ -1,0 +1,353 @@
+"""The import planner: desired extensions + account snapshot → per-row actions and ordered writes.
+
+The API rejects a write into a taken extension, and two users must never share one, so
+the order of writes matters. Moves form a graph in which a user can move into its target
+only once every current holder of that target has moved out. Users who wait on nobody go
+first (chains resolve from their free end); what is left is a set of disjoint cycles
+(swaps, rotations), each broken by parking ONE of its users on a free extension: one
+extra write per cycle.
+
+Parking extension: the lowest extension nobody holds once every chain has run (which is
+also the state after the import, as a cycle only permutes its own extensions), preferring
+100-999 over 000-099 because low extensions are often reserved (operator, services). It is
+chosen once and reused: each cycle frees it again before the next one is broken. No free
+extension → the plan is blocked (``plan-blocked``, an error) and has no steps.
+
+Pure: no I/O. The input rows only need ``line``, ``user`` and ``extension`` (see
+:class:`DesiredRowLike`), so the planner does not depend on how the CSV was read.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from aircall_ext.api.models import User
+from aircall_ext.core.account import Account
+from aircall_ext.core.extensions import is_extension, parse_extension
+from aircall_ext.core.findings import Finding, sort_findings
+
+Action = Literal["unchanged", "assign", "change", "skip"]
+ACTIONS: tuple[Action, ...] = ("unchanged", "assign", "change", "skip")
+
+# Parking preference: 100-999 first, then 000-099.
+PARKING_ORDER: tuple[str, ...] = tuple(f"{n:03d}" for n in (*range(100, 1000), *range(100)))
+
+
+class DesiredRowLike(Protocol):
+    """One CSV row after checking: who, and which extension (None = blank = no change)."""
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def user(self) -> User: ...
+
+    @property
+    def extension(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    line: int
+    user_id: int
+    email: str | None
+    from_ext: str | None
+    to_ext: str | None
+    action: Action
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "user_id": self.user_id,
+            "email": self.email,
+            "from": self.from_ext,
+            "to": self.to_ext,
+            "action": self.action,
+        }
+
+
+@dataclass(frozen=True)
+class Step:
+    """One write: ``PUT /users/{user_id}`` with ``to_ext``. ``parking`` breaks a cycle."""
+
+    user_id: int
+    from_ext: str | None
+    to_ext: str
+    parking: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "from": self.from_ext,
+            "to": self.to_ext,
+            "parking": self.parking,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Step:
+        return cls(int(doc["user_id"]), doc.get("from"), str(doc["to"]), bool(doc.get("parking")))
+
+
+@dataclass(frozen=True)
+class Plan:
+    rows: tuple[PlanRow, ...]
+    steps: tuple[Step, ...]
+    findings: tuple[Finding, ...]
+    parking: str | None = None
+    cycles: int = 0
+
+    @property
+    def blocked(self) -> bool:
+        return any(f.severity == "error" for f in self.findings)
+
+    @property
+    def changes(self) -> int:
+        return sum(1 for row in self.rows if row.action in ("assign", "change"))
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(row.action for row in self.rows)
+        doc: dict[str, int] = {action: counts.get(action, 0) for action in ACTIONS}
+        return {**doc, "writes": len(self.steps), "cycles": self.cycles}
+
+    def desired(self) -> dict[int, str]:
+        """user id → the extension the file wants (blank rows excluded)."""
+        return {row.user_id: row.to_ext for row in self.rows if row.to_ext is not None}
+
+    def to_json(self, extra_findings: Iterable[Finding] = ()) -> dict[str, Any]:
+        """The plan document of SPEC §4; ``extra_findings`` are the file check's."""
+        findings = sort_findings([*extra_findings, *self.findings])
+        return {
+            "plan": [row.to_json() for row in self.rows],
+            "steps": [step.to_json() for step in self.steps],
+            "summary": self.summary(),
+            "parking": self.parking,
+            "findings": [f.to_json() for f in findings],
+        }
+
+
+def plan_import(account: Account, rows: Sequence[DesiredRowLike]) -> Plan:
+    """Plan the writes that take ``account`` to the state ``rows`` describe.
+
+    The current extension is always read from ``account`` (not from ``row.user``), so
+    re-planning after a fresh read plans from the real state: a user already moved is
+    ``unchanged``, a parked user is simply moved on.
+    """
+    plan_rows = tuple(_plan_row(account, row) for row in rows)
+    problems = _check(account, rows, plan_rows)
+    if problems:
+        return Plan(plan_rows, (), tuple(problems))
+    movers = [r for r in plan_rows if r.action in ("assign", "change")]
+    holding = {user.id: user.extension for user in account.users}
+    reserved = _reserved(account, {r.user_id for r in movers})
+    schedule = _Scheduler(holding, movers, reserved).run()
+    if schedule.blocked:
+        return Plan(plan_rows, (), tuple(schedule.blocked))
+    return Plan(plan_rows, tuple(schedule.steps), (), schedule.parking, schedule.cycles)
+
+
+def _plan_row(account: Account, row: DesiredRowLike) -> PlanRow:
+    user = account.user_by_id(row.user.id) or row.user
+    current = user.extension
+    target = row.extension
+    if target is None:
+        action: Action = "skip"
+    elif target == current:
+        action = "unchanged"
+    elif current is None:
+        action = "assign"
+    else:
+        action = "change"
+    return PlanRow(row.line, user.id, user.email, current, target, action)
+
+
+def _check(
+    account: Account, rows: Sequence[DesiredRowLike], plan_rows: Sequence[PlanRow]
+) -> list[Finding]:
+    """What would make any order unsafe. The file check reports these first; the planner
+    re-checks because it also runs on a fresh read, when the account may have changed."""
+    problems: list[Finding] = []
+    seen_users: set[int] = set()
+    wanted: dict[str, PlanRow] = {}
+    targets = {r.user_id: r.to_ext for r in plan_rows if r.to_ext is not None}
+    for row, plan_row in zip(rows, plan_rows, strict=True):
+        problem = _row_problem(account, row, plan_row, seen_users, wanted, targets)
+        if problem:
+            problems.append(_blocked(plan_row, problem))
+        seen_users.add(plan_row.user_id)
+        if plan_row.to_ext is not None:
+            wanted.setdefault(plan_row.to_ext, plan_row)
+    return problems
+
+
+def _row_problem(
+    account: Account,
+    row: DesiredRowLike,
+    plan_row: PlanRow,
+    seen_users: set[int],
+    wanted: Mapping[str, PlanRow],
+    targets: Mapping[int, str],
+) -> str | None:
+    target = plan_row.to_ext
+    if account.user_by_id(row.user.id) is None:
+        return f"user {row.user.id} is not in the account (any more)"
+    if plan_row.user_id in seen_users:
+        return f"user {plan_row.user_id} appears on more than one row"
+    if target is None:
+        return None
+    if not is_extension(target):
+        return f"{target!r} is not a three-digit extension"
+    if target in wanted:
+        return f"extension {target} is also wanted on line {wanted[target].line}"
+    keepers = [
+        u
+        for u in account.holders(target)
+        if u.id != plan_row.user_id and targets.get(u.id) in (None, target)
+    ]
+    if keepers and plan_row.action != "unchanged":
+        who = ", ".join(f"{u.id} ({u.email})" for u in keepers)
+        return f"extension {target} is held by {who}, whom the file does not move away"
+    return None
+
+
+def _blocked(row: PlanRow, why: str) -> Finding:
+    return Finding(
+        "plan-blocked",
+        f"line {row.line}: {why}",
+        user_id=row.user_id,
+        email=row.email,
+        extension=row.to_ext,
+        line=row.line,
+    )
+
+
+def _reserved(account: Account, movers: set[int]) -> set[str]:
+    """Never park on the valid reading of a malformed legacy value a user keeps: the server
+    may well consider ``" 101"`` to block ``101``. Exact holders are tracked as they move."""
+    reserved: set[str] = set()
+    for user in account.users:
+        if user.extension is not None and user.id not in movers:
+            parsed = parse_extension(user.extension)
+            if isinstance(parsed, str) and parsed != user.extension:
+                reserved.add(parsed)
+    return reserved
+
+
+@dataclass
+class _Schedule:
+    steps: list[Step]
+    parking: str | None
+    cycles: int
+    blocked: list[Finding]
+
+
+class _Scheduler:
+    """Simulates the writes, so every emitted step is safe in the state it runs in."""
+
+    def __init__(
+        self, holding: Mapping[int, str | None], movers: Sequence[PlanRow], reserved: set[str]
+    ) -> None:
+        self.where = dict(holding)
+        self.holders: dict[str, set[int]] = defaultdict(set)
+        for user_id, ext in holding.items():
+            if ext is not None:
+                self.holders[ext].add(user_id)
+        self.pending = {row.user_id: row for row in movers}
+        self.wanting = {row.to_ext: row for row in movers if row.to_ext is not None}
+        self.reserved = reserved
+        self.ready = [(r.line, r.user_id) for r in movers if not self._held(r.to_ext)]
+        heapq.heapify(self.ready)
+        self.steps: list[Step] = []
+        self.parking: str | None = None
+        self.cycles = 0
+
+    def run(self) -> _Schedule:
+        while self.pending:
+            self._drain_ready()
+            if not self.pending:
+                break
+            cycle = self._next_cycle()
+            if self.parking is None:
+                self.parking = self._free_extension()
+            if self.parking is None or not cycle:
+                return _Schedule([], None, 0, self._blocked_cycles())
+            self.cycles += 1
+            self._move(cycle[0], self.parking, parking=True)
+        return _Schedule(self.steps, self.parking, self.cycles, [])
+
+    def _held(self, ext: str | None) -> bool:
+        return ext is not None and bool(self.holders.get(ext))
+
+    def _drain_ready(self) -> None:
+        while self.ready:
+            _line, user_id = heapq.heappop(self.ready)
+            row = self.pending.pop(user_id, None)
+            if row is not None and row.to_ext is not None:
+                self._move(user_id, row.to_ext)
+
+    def _move(self, user_id: int, to_ext: str, *, parking: bool = False) -> None:
+        old = self.where[user_id]
+        self.steps.append(Step(user_id, old, to_ext, parking))
+        self.where[user_id] = to_ext
+        self.holders[to_ext].add(user_id)
+        if old is None:
+            return
+        self.holders[old].discard(user_id)
+        waiter = self.wanting.get(old)
+        if not self.holders[old] and waiter is not None and waiter.user_id in self.pending:
+            heapq.heappush(self.ready, (waiter.line, waiter.user_id))
+
+    def _successor(self, user_id: int) -> int | None:
+        """The pending user waiting for ``user_id`` to move out."""
+        ext = self.where[user_id]
+        waiter = self.wanting.get(ext) if ext is not None else None
+        return waiter.user_id if waiter is not None and waiter.user_id in self.pending else None
+
+    def _cycle_from(self, start: int) -> list[int]:
+        path = [start]
+        current = self._successor(start)
+        while current is not None and current != start and len(path) <= len(self.pending):
+            path.append(current)
+            current = self._successor(current)
+        return path if current == start else []
+
+    def _next_cycle(self) -> list[int]:
+        """The cycle of the pending user with the lowest line; [] if it is on none
+        (impossible after :func:`_check`, kept as a guard against looping forever)."""
+        first = min(self.pending.values(), key=lambda r: (r.line, r.user_id))
+        return self._cycle_from(first.user_id)
+
+    def _free_extension(self) -> str | None:
+        for ext in PARKING_ORDER:
+            if not self._held(ext) and ext not in self.reserved and ext not in self.wanting:
+                return ext
+        return None
+
+    def _blocked_cycles(self) -> list[Finding]:
+        findings: list[Finding] = []
+        left = dict(self.pending)
+        while left:
+            first = min(left.values(), key=lambda r: (r.line, r.user_id))
+            members = self._cycle_from(first.user_id) or [first.user_id]
+            for user_id in members:
+                left.pop(user_id, None)
+            # Listed as "wants what the next one holds", the way people read a rotation.
+            ordered = [members[0], *reversed(members[1:])]
+            findings.append(self._cycle_finding([self.pending[u] for u in ordered]))
+        return findings
+
+    def _cycle_finding(self, members: Sequence[PlanRow]) -> Finding:
+        first = members[0]
+        moves = ", ".join(f"{r.user_id} {r.from_ext}→{r.to_ext}" for r in members)
+        return Finding(
+            "plan-blocked",
+            f"line {first.line}: users {moves} form a cycle; breaking it needs one free "
+            "extension to park a user, and none is free (free one extension first)",
+            user_id=first.user_id,
+            email=first.email,
+            extension=first.to_ext,
+            line=first.line,
+        )
