@@ -1,0 +1,266 @@
+"""`dial` end to end through the in-process sandbox, on a small account of our own."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import RunCli, api_user
+
+from aircall_ext.cli.dial import OUTCOME_CHOICES, STAGE_CHOICES
+from aircall_ext.core.dialing import OUTCOMES, STAGES
+
+PARIS = "+33 1 76 36 06 95"
+
+
+def api_number(
+    nid: int, name: str, digits: str, routing: str, members: list[int]
+) -> dict[str, Any]:
+    return {
+        "id": nid,
+        "name": name,
+        "digits": digits,
+        "e164_digits": "+" + "".join(ch for ch in digits if ch.isdigit()),
+        "flow_editor_enabled": routing == "smartflows",
+        "is_ivr": routing == "legacy-ivr",
+        "users": [{"id": m, "name": f"User {m}", "email": f"user{m}@example.com"} for m in members],
+        "direct_link": f"https://api.example.com/v1/numbers/{nid}",
+        "country": "FR",
+        "time_zone": "Europe/Paris",
+    }
+
+
+USERS = [
+    api_user(1, "101", name="Ann"),
+    api_user(2, "007", name="Bob", available=False),
+    api_user(3, "102", status="unavailable"),
+    api_user(4, "103", outgoing_only=True),
+    api_user(5, "104", status="custom"),
+]
+NUMBERS = [
+    api_number(10, "Paris Support", PARIS, "smartflows", [1, 2]),
+    api_number(11, "Lyon Classic", "+33 4 72 00 00 11", "legacy-classic", [1]),
+    api_number(12, "NYC IVR", "+1 212 555 0100", "legacy-ivr", []),
+]
+
+
+@pytest.fixture(autouse=True)
+def account(write_state: Callable[..., Path]) -> None:
+    write_state(USERS, NUMBERS)
+
+
+def dial_json(run_cli: RunCli, *args: str) -> tuple[int, dict[str, Any]]:
+    result = run_cli("--sandbox", "-o", "json", "dial", *args)
+    assert result.stdout, result.stderr
+    return result.exit_code, json.loads(result.stdout)
+
+
+# -- one dry-run --------------------------------------------------------------------------
+
+
+def test_json_document_of_a_ringing_call(run_cli: RunCli) -> None:
+    code, doc = dial_json(run_cli, "Paris Support", "101", "--stage", "waiting")
+    assert code == 0
+    assert doc["number"] == {"id": 10, "name": "Paris Support", "digits": PARIS}
+    assert (doc["routing"], doc["stage"], doc["digits"]) == ("smartflows", "waiting", "101")
+    assert (doc["outcome"], doc["reaches_user"]) == ("rings-user", True)
+    assert doc["user"]["id"] == 1 and doc["user"]["extension"] == "101"
+    assert [u["id"] for u in doc["missed_call_notified"]] == [1, 2]
+    assert [c["check"] for c in doc["trace"]] == [
+        "api-transfer",
+        "stage",
+        "sequence",
+        "lookup",
+        "outgoing-only",
+        "distribution",
+        "availability",
+    ]
+
+
+@pytest.mark.parametrize("text", ["10", "paris support", "33176360695", PARIS, "+33176360695"])
+def test_number_by_id_name_or_digits(run_cli: RunCli, text: str) -> None:
+    _code, doc = dial_json(run_cli, text, "101", "--stage", "ivr")
+    assert doc["number"]["id"] == 10
+
+
+def test_an_unknown_number_is_a_usage_error_naming_candidates(run_cli: RunCli) -> None:
+    result = run_cli("--sandbox", "-o", "json", "dial", "Marseille", "101", "--stage", "ivr")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert "'Marseille'" in line and "10 'Paris Support'" in line and "12 'NYC IVR'" in line
+
+
+def test_an_ambiguous_number_is_a_usage_error(
+    run_cli: RunCli, write_state: Callable[..., Path]
+) -> None:
+    write_state(USERS, [*NUMBERS, api_number(13, "12", "+33 9 00 00 00 13", "smartflows", [])])
+    result = run_cli("--sandbox", "dial", "12", "101", "--stage", "ivr")
+    assert result.exit_code == 2
+    assert "ambiguous" in result.stderr and "13 '12'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "outcome", "code"),
+    [
+        (["NYC IVR", "007", "--stage", "ivr"], "user-unavailable", 1),
+        (["NYC IVR", "102", "--stage", "welcome"], "user-unavailable", 1),
+        (["NYC IVR", "104", "--stage", "welcome"], "rings-user", 0),
+        (["NYC IVR", "103", "--stage", "welcome"], "extension-does-not-exist", 1),
+        (["Lyon Classic", "104", "--stage", "welcome"], "not-in-distribution", 1),
+        (["Lyon Classic", "101", "--stage", "ivr"], "stage-not-accepting", 1),
+        (["Lyon Classic", "7", "--stage", "welcome"], "invalid-sequence", 1),
+        (["Paris Support", "101", "--stage", "ivr", "--api-transfer"], "api-transfer", 1),
+    ],
+)
+def test_exit_code_says_whether_the_call_reaches_a_user(
+    run_cli: RunCli, args: list[str], outcome: str, code: int
+) -> None:
+    exit_code, doc = dial_json(run_cli, *args)
+    assert (doc["outcome"], exit_code) == (outcome, code)
+
+
+@pytest.mark.parametrize(
+    ("expect", "code"), [("user-unavailable", 0), ("rings-user", 1), ("invalid-sequence", 1)]
+)
+def test_expect_decides_the_exit_code(run_cli: RunCli, expect: str, code: int) -> None:
+    exit_code, doc = dial_json(run_cli, "12", "007", "--stage", "ivr", "--expect", expect)
+    assert exit_code == code
+    assert doc["expect"] == expect and doc["passed"] is (code == 0)
+
+
+def test_stage_and_expect_are_case_insensitive_choices(run_cli: RunCli) -> None:
+    code, doc = dial_json(run_cli, "10", "101", "--stage", "WAITING", "--expect", "Rings-User")
+    assert (code, doc["stage"]) == (0, "waiting")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["10", "101", "--stage", "lobby"],
+        ["10", "101", "--stage", "ivr", "--expect", "rings"],
+        ["10", "101"],
+        ["10"],
+        ["--batch", "x.csv", "10"],
+        ["--batch", "x.csv", "--stage", "ivr"],
+    ],
+)
+def test_bad_invocations_are_usage_errors(run_cli: RunCli, args: list[str]) -> None:
+    result = run_cli("--sandbox", "dial", *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+
+
+def test_the_trace_for_people_ends_with_the_verdict(run_cli: RunCli) -> None:
+    result = run_cli("--sandbox", "dial", "Lyon Classic", "104", "--stage", "welcome")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Dialing 104 on Lyon Classic")
+    assert "legacy routing, classic" in result.stdout
+    numbered = [line.strip() for line in lines if line.strip()[:2] in {"1.", "6."}]
+    assert numbered[0].startswith("1. ok   api-transfer:")
+    assert numbered[1].startswith("6. FAIL distribution:")
+    assert "7. " not in result.stdout
+    assert lines[-1].startswith("Verdict: not-in-distribution")
+
+
+def test_csv_output_of_one_dry_run(run_cli: RunCli) -> None:
+    result = run_cli("--sandbox", "-o", "csv", "dial", "10", "007", "--stage", "audio")
+    [row] = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert (row["number_id"], row["digits"], row["outcome"]) == ("10", "007", "user-unavailable")
+    assert row["user_email"] == "user2@example.com"
+
+
+def test_a_collision_is_warned_about(run_cli: RunCli, write_state: Callable[..., Path]) -> None:
+    write_state([*USERS, api_user(9, "101")], NUMBERS)
+    code, doc = dial_json(run_cli, "10", "101", "--stage", "ivr")
+    assert code == 0 and doc["user"]["id"] == 1
+    assert [u["id"] for u in doc["collision"]] == [1, 9]
+    result = run_cli("--sandbox", "-o", "json", "dial", "10", "101", "--stage", "ivr")
+    assert "warning: extension 101 is held by 2 users" in result.stderr
+
+
+# -- batches ------------------------------------------------------------------------------
+
+BATCH = (
+    "number,digits,stage,api_transfer,expect\n"
+    "Paris Support,101,waiting,,rings-user\n"
+    f'"{PARIS}",007,ivr,no,user-unavailable\n'
+    "11,104,welcome,,not-in-distribution\n"
+    "NYC IVR,104,ivr,yes,api-transfer\n"
+)
+
+
+def write_batch(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "calls.csv"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_batch_json_reports_every_row(run_cli: RunCli, tmp_path: Path) -> None:
+    result = run_cli("--sandbox", "-o", "json", "dial", "--batch", write_batch(tmp_path, BATCH))
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert [(r["line"], r["outcome"], r["passed"]) for r in doc["results"]] == [
+        (2, "rings-user", True),
+        (3, "user-unavailable", True),
+        (4, "not-in-distribution", True),
+        (5, "api-transfer", True),
+    ]
+    assert doc["summary"] == {"rows": 4, "passed": 4, "failed": 0, "reaching_user": 1}
+
+
+def test_batch_fails_when_an_expectation_fails(run_cli: RunCli, tmp_path: Path) -> None:
+    text = BATCH + "Lyon Classic,101,waiting,,rings-user\n"
+    result = run_cli("--sandbox", "dial", "--batch", write_batch(tmp_path, text))
+    assert result.exit_code == 1
+    failed = [line for line in result.stdout.splitlines() if line.rstrip().endswith("FAIL")]
+    assert len(failed) == 1 and failed[0].startswith("6 ")
+    assert "5 row(s): 4 passed, 1 failed" in result.stderr
+
+
+def test_a_row_without_expect_must_reach_a_user(run_cli: RunCli, tmp_path: Path) -> None:
+    text = "number,digits,stage\n10,101,ivr\n10,007,ivr\n"
+    result = run_cli("--sandbox", "-o", "csv", "dial", "--batch", write_batch(tmp_path, text))
+    assert result.exit_code == 1
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["line"], r["passed"]) for r in rows] == [("2", "true"), ("3", "false")]
+
+
+def test_batch_from_stdin(run_cli: RunCli) -> None:
+    result = run_cli("--sandbox", "-o", "json", "dial", "--batch", "-", input=BATCH)
+    assert result.exit_code == 0, result.stderr
+    assert len(json.loads(result.stdout)["results"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("number,digits,stage\n10,101,lobby\n", "calls.csv:2:3: stage 'lobby'"),
+        ("digits,stage,number\n101,ivr,10\n101,ivr,Marseille\n", "calls.csv:3:3: NUMBER"),
+        ("number,digits\n10,101\n", "calls.csv:1: missing column stage"),
+    ],
+)
+def test_a_bad_batch_row_is_a_usage_error_naming_the_cell(
+    run_cli: RunCli, tmp_path: Path, text: str, where: str
+) -> None:
+    result = run_cli("--sandbox", "-o", "json", "dial", "--batch", write_batch(tmp_path, text))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert where in line
+
+
+def test_a_missing_batch_file_is_a_usage_error(run_cli: RunCli, tmp_path: Path) -> None:
+    result = run_cli("--sandbox", "dial", "--batch", str(tmp_path / "nope.csv"))
+    assert result.exit_code == 2 and "cannot read" in result.stderr
+
+
+def test_cli_choices_mirror_the_core() -> None:
+    assert STAGE_CHOICES == STAGES
+    assert OUTCOME_CHOICES == OUTCOMES
