@@ -1,7 +1,342 @@
-"""Placeholder: this command module is being written."""
+"""``sandbox serve|reset|show``: run and manage the embedded reference service (SPEC §7).
+
+Only click and the CLI helpers are imported here; the sandbox package is imported inside
+the command bodies so that ``aircall-ext --help`` never pays for it.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from aircall_ext.cli.context import AppContext, output_option, with_app
+from aircall_ext.errors import UsageError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from aircall_ext.sandbox.app import SandboxApp
+    from aircall_ext.sandbox.faults import FaultPlan
+    from aircall_ext.sandbox.ratelimit import RateLimit
+    from aircall_ext.sandbox.server import SandboxServer, WriteLog
+    from aircall_ext.sandbox.state import JsonObject, SandboxAccount
+
+STATE_HELP = (
+    "State file [default: $AIRCALL_EXT_SANDBOX_STATE, else sandbox.json in the user state dir]."
+)
+
+
+@click.group("sandbox")
+def sandbox() -> None:
+    """Run and manage the embedded sandbox account (the reference API service).
+
+    Any command runs against it in-process with --sandbox. `sandbox serve` exposes the same
+    service over HTTP on loopback for CI pipelines and end-to-end tests.
+    """
+
+
+def _rate_limit(_ctx: click.Context, param: click.Parameter, value: str) -> RateLimit | None:
+    from aircall_ext.sandbox.ratelimit import RateLimit
+
+    if value.strip().lower() == "off":
+        return None
+    try:
+        return RateLimit.parse(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param=param) from None
+
+
+def _faults(_ctx: click.Context, param: click.Parameter, value: str | None) -> FaultPlan | None:
+    from aircall_ext.sandbox.faults import FaultPlan
+
+    if not value:
+        return None
+    try:
+        return FaultPlan.parse(value) or None
+    except ValueError as err:
+        raise click.BadParameter(str(err), param=param) from None
+
+
+def _state_path(state: str | None) -> Path:
+    from pathlib import Path
+
+    from aircall_ext.sandbox.state import default_state_path
+
+    return Path(state).expanduser() if state else default_state_path()
+
+
+state_option = click.option(
+    "--state", metavar="PATH", type=click.Path(dir_okay=False), help=STATE_HELP
+)
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port to listen on; 0 picks a free one (read it from the first stderr line).",
+)
+@state_option
+@click.option(
+    "--api-id",
+    default="sandbox",
+    show_default=True,
+    envvar="AIRCALL_EXT_SANDBOX_ID",
+    help="API ID clients must send (Basic auth user) [env: AIRCALL_EXT_SANDBOX_ID].",
+)
+@click.option(
+    "--api-token",
+    default="sandbox",
+    show_default=True,
+    envvar="AIRCALL_EXT_SANDBOX_TOKEN",
+    help="API token clients must send (Basic auth password) [env: AIRCALL_EXT_SANDBOX_TOKEN].",
+)
+@click.option(
+    "--rate-limit",
+    metavar="N/SECONDS",
+    default="60/60",
+    show_default=True,
+    callback=_rate_limit,
+    help="Allow N requests per SECONDS-long window aligned on the clock; 'off' disables it.",
+)
+@click.option(
+    "--reset-unit",
+    type=click.Choice(["s", "ms"]),
+    default="s",
+    show_default=True,
+    help="Unit of the X-AircallApi-Reset header (ms tests clients' millisecond support).",
+)
+@click.option(
+    "--faults",
+    metavar="SPEC",
+    callback=_faults,
+    help="Inject faults per request, e.g. 500:0.1,429:0.05,reset:0.02,slow:0.05 "
+    "(any 5xx code; reset drops the connection; slow delays the answer).",
+)
+@click.option("--seed", type=int, help="Seed of the fault draws, for reproducible runs.")
+@click.option(
+    "--slow-seconds",
+    type=click.FloatRange(min=0),
+    default=1.5,
+    show_default=True,
+    help="Delay added by a 'slow' fault.",
+)
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow a non-loopback --host (the sandbox has demo credentials: think twice).",
+)
+@click.option(
+    "--write-log",
+    metavar="PATH",
+    type=click.Path(dir_okay=False),
+    help="Append every applied extension change as a JSON line {user_id, from, to, ts}.",
+)
+@with_app
+def serve(
+    app: AppContext,
+    host: str,
+    port: int,
+    state: str | None,
+    api_id: str,
+    api_token: str,
+    rate_limit: RateLimit | None,
+    reset_unit: str,
+    faults: FaultPlan | None,
+    seed: int | None,
+    slow_seconds: float,
+    allow_remote: bool,
+    write_log: str | None,
+) -> None:
+    """Serve the sandbox API over HTTP until SIGINT or SIGTERM, then save its state.
+
+    The first stderr line is `listening on http://HOST:PORT/v1`; then one access-log line
+    per request (Common Log Format; a dropped connection shows RESET).
+    """
+    from aircall_ext.sandbox.app import SandboxApp
+    from aircall_ext.sandbox.faults import FaultInjector
+    from aircall_ext.sandbox.server import AccessLog, SandboxServer, is_loopback
+    from aircall_ext.sandbox.state import load_or_seed
+
+    if not allow_remote and not is_loopback(host):
+        raise UsageError(
+            f"refusing to listen on non-loopback host {host}",
+            hint="pass --allow-remote to expose the sandbox beyond this machine",
+        )
+    path = _state_path(state)
+    injector = FaultInjector(faults, seed=seed) if faults else None
+    writes = _open_write_log(write_log) if write_log else None
+    service = SandboxApp(
+        load_or_seed(path),
+        credentials=(api_id, api_token),
+        rate_limit=rate_limit,
+        reset_unit="ms" if reset_unit == "ms" else "s",
+        faults=injector,
+        slow_seconds=slow_seconds,
+        on_write=writes,
+    )
+    try:
+        server = SandboxServer(host, port, service, AccessLog())
+    except OSError as err:
+        raise UsageError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+    click.echo(f"listening on {server.url}", err=True)
+    if not is_loopback(host):
+        app.warn(f"the sandbox is reachable from the network on {host}")
+    _serve_and_save(app, server, service, path, writes)
+    if injector is not None:
+        counts = ", ".join(f"{kind}: {n}" for kind, n in sorted(injector.injected.items()))
+        app.say(f"faults injected: {counts or 'none'}")
+
+
+def _open_write_log(name: str) -> WriteLog:
+    from pathlib import Path
+
+    from aircall_ext.sandbox.server import WriteLog
+
+    try:
+        return WriteLog(Path(name))
+    except OSError as err:
+        raise UsageError(f"cannot open write log {name}: {err.strerror or err}") from None
+
+
+def _serve_and_save(
+    app: AppContext,
+    server: SandboxServer,
+    service: SandboxApp,
+    path: Path,
+    writes: WriteLog | None,
+) -> None:
+    """Serve until signalled; whatever happens, save the state and close the write log."""
+    import signal
+
+    from aircall_ext.sandbox.server import serve_until_signalled
+    from aircall_ext.sandbox.state import save_state
+
+    signum = 0
+    try:
+        signum = serve_until_signalled(server)
+    finally:
+        save_state(path, service.document())
+        if writes is not None:
+            writes.close()
+    stopped_by = signal.Signals(signum).name if signum else "shutdown"
+    app.say(f"stopped by {stopped_by}; state saved to {path}")
+
+
+@sandbox.command("reset")
+@state_option
+@click.option(
+    "--from",
+    "source",
+    metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    help="Start from this state file (validated first) instead of the demo account; - is stdin.",
+)
+@click.option(
+    "--users",
+    type=click.IntRange(0, 100_000),
+    help="Start from a generated clean account of N users (unique extensions; none past 1000).",
+)
+@click.option("--seed", type=int, help="Seed for --users [default: 0]; same seed, same account.")
+@with_app
+def reset(
+    app: AppContext, state: str | None, source: str | None, users: int | None, seed: int | None
+) -> None:
+    """Replace the sandbox state with the demo account, a given file or a generated account."""
+    from aircall_ext.sandbox.demo import demo_account, generate_account
+    from aircall_ext.sandbox.state import save_state
+
+    if source is not None and users is not None:
+        raise UsageError("--from and --users cannot be combined")
+    if seed is not None and users is None:
+        raise UsageError("--seed only applies with --users")
+    if source is not None:
+        account, what = _read_source(source), source
+    elif users is not None:
+        account, what = (
+            generate_account(users, seed=seed or 0),
+            f"a generated account (seed {seed or 0})",
+        )
+    else:
+        account, what = demo_account(), "the demo account"
+    path = _state_path(state)
+    save_state(path, account)
+    app.say(
+        f"sandbox reset to {what}: {len(account.users())} users, "
+        f"{len(account.numbers())} numbers ({path})"
+    )
+
+
+def _read_source(source: str) -> SandboxAccount:
+    """A state file given by the user: any problem is a usage error naming the file."""
+    from aircall_ext.sandbox.state import StateInvalid, parse_state
+
+    try:
+        with click.open_file(source, encoding="utf-8") as handle:
+            text = handle.read()
+    except UnicodeDecodeError:
+        raise UsageError(f"{source}: not valid UTF-8") from None
+    except OSError as err:
+        raise UsageError(f"cannot read {source}: {err.strerror or err}") from None
+    try:
+        return parse_state(text)
+    except StateInvalid as err:
+        raise UsageError(f"{source}: {err}") from None
+
+
+USER_COLUMNS = ["id", "name", "email", "extension", "availability", "outgoing_only", "numbers"]
+USER_HEADERS = ["id", "name", "email", "ext", "availability", "outgoing-only", "numbers"]
+NUMBER_COLUMNS = ["id", "name", "digits", "routing", "distribution_size"]
+NUMBER_HEADERS = ["id", "name", "digits", "routing", "distribution"]
+
+
+@sandbox.command("show")
+@output_option
+@state_option
+@with_app
+def show(app: AppContext, state: str | None) -> None:
+    """Summarise the sandbox state: users and numbers (-o json prints the state document).
+
+    Reads the state file directly (seeding the demo account when it is missing), so it
+    shows exactly what the sandbox holds, legacy damage included.
+    """
+    from aircall_ext.sandbox.state import load_or_seed
+
+    account = load_or_seed(_state_path(state))
+    doc = account.document()
+    users = [_user_row(u) for u in account.users()]
+    if app.output == "table":
+        company = account.company_document()
+        click.echo(
+            f"{company['name']}: {company['users_count']} users, "
+            f"{company['numbers_count']} numbers\n"
+        )
+    app.emit(doc, users, USER_COLUMNS, headers=USER_HEADERS, empty="no users")
+    if app.output == "table":
+        click.echo()
+        numbers = [_number_row(n) for n in account.numbers()]
+        app.emit(doc, numbers, NUMBER_COLUMNS, headers=NUMBER_HEADERS, empty="no numbers")
+
+
+def _user_row(user: JsonObject) -> dict[str, Any]:
+    unavailable = user["availability_status"] == "unavailable" or not user["available"]
+    return {
+        **user,
+        "availability": "unavailable" if unavailable else user["availability_status"],
+        "numbers": [n["name"] for n in user["numbers"]],
+    }
+
+
+def _number_row(number: JsonObject) -> dict[str, Any]:
+    if number["flow_editor_enabled"]:
+        routing = "smartflows"
+    else:
+        routing = "legacy-ivr" if number["is_ivr"] else "legacy-classic"
+    return {**number, "routing": routing, "distribution_size": len(number["users"])}
+
+
+COMMANDS: list[click.Command] = [sandbox]

@@ -203,7 +203,9 @@ def _record(
     for key in required:
         if key not in item:
             raise StateInvalid(f'{where}: "{key}" is missing')
-    record = {**copy.deepcopy(defaults), **item}
+    # Known fields in the API's order (id, required, the rest), then any extra fields.
+    known = {"id": record_id, **{k: item[k] for k in required}, **copy.deepcopy(defaults)}
+    record = {**known, **item}
     for key, allowed in types.items():
         if not isinstance(record[key], allowed):
             raise StateInvalid(f"{where}.{key}: unexpected {_kind(record[key])}")
