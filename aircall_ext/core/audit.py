@@ -40,7 +40,7 @@ def _duplicates(account: Account) -> Iterator[Finding]:
         named = ", ".join(_who(u) for u in sorted(users, key=lambda u: u.id))
         message = (
             f"extension {extension} is held by {len(users)} users ({named}); "
-            "extensions must be unique: give all but one another extension"
+            "give all but one another extension"
         )
         for user in users:
             yield _finding("duplicate-extension", user, message)
