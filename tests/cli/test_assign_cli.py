@@ -1,0 +1,213 @@
+"""``assign`` and ``next-free`` through the in-process sandbox: refusals, swaps, dry-runs."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import RunCli, api_user
+
+WriteState = Callable[..., Path]
+
+
+def extensions() -> dict[int, str | None]:
+    """What the sandbox account holds now, straight from its state file."""
+    state = json.loads(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"]).read_text("utf-8"))
+    return {u["id"]: u["extension"] for u in state["users"]}
+
+
+@pytest.fixture
+def account(write_state: WriteState) -> dict[int, str | None]:
+    write_state(
+        [
+            api_user(1, "101", email="ann@example.com"),
+            api_user(2, "102", email="bob@example.com"),
+            api_user(3, None, email="cy@example.com"),
+            api_user(4, "104", email="dee@example.com", outgoing_only=True),
+            api_user(5, "7", email="eve@example.com"),
+            api_user(6, "106", email="fay@example.com"),
+            api_user(7, "106", email="gus@example.com"),
+        ]
+    )
+    return extensions()
+
+
+def test_plain_assign_writes_and_reports(run_cli: RunCli, account: dict[int, Any]) -> None:
+    result = run_cli("--sandbox", "assign", "ann@example.com", "150")
+    assert result.exit_code == 0, result.stderr
+    assert extensions() == {**account, 1: "150"}
+    assert "assigned 150 to 1 (ann@example.com) (was 101)" in result.stderr
+    assert result.stdout.splitlines()[2].split() == ["1", "1", "ann@example.com", "101", "150"]
+
+
+def test_json_document(run_cli: RunCli, account: dict[int, Any]) -> None:
+    result = run_cli("--sandbox", "-o", "json", "assign", "3", "007")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["user"]["id"] == 3
+    assert doc["user"]["extension"] == "007"
+    assert (doc["from"], doc["to"], doc["changed"], doc["dry_run"]) == (None, "007", True, False)
+    assert doc["steps"] == [{"user_id": 3, "email": "cy@example.com", "from": None, "to": "007"}]
+    assert doc["swapped_with"] is None
+
+
+@pytest.mark.parametrize("ref", ["1", "ANN@example.com", "ext:101"])
+def test_current_value_is_a_no_op(run_cli: RunCli, account: dict[int, Any], ref: str) -> None:
+    result = run_cli("--sandbox", "-o", "json", "assign", ref, "101")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert (doc["changed"], doc["steps"]) == (False, [])
+    assert extensions() == account
+    table = run_cli("--sandbox", "assign", ref, " 101 ")
+    assert table.stdout == ""
+    assert "already has extension 101: nothing to do" in table.stderr
+
+
+def test_taken_extension_is_refused_naming_the_holder(
+    run_cli: RunCli, account: dict[int, Any]
+) -> None:
+    result = run_cli("--sandbox", "assign", "1", "102")
+    assert result.exit_code == 1
+    assert "extension 102 is held by 2 (bob@example.com)" in result.stderr
+    assert "--swap" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert extensions() == account
+
+
+def test_swap_exchanges_without_collision(run_cli: RunCli, account: dict[int, Any]) -> None:
+    result = run_cli("--sandbox", "-o", "json", "assign", "1", "102", "--swap")
+    assert result.exit_code == 0, result.stderr
+    # The sandbox answers 422 to a write that would make two users share an extension,
+    # so success means no intermediate collision (the respx test checks each write too).
+    assert extensions() == {**account, 1: "102", 2: "101"}
+    doc = json.loads(result.stdout)
+    # Parking on the lowest free extension: 100 (007 stands for the damaged "7").
+    assert [(s["user_id"], s["from"], s["to"]) for s in doc["steps"]] == [
+        (2, "102", "100"),
+        (1, "101", "102"),
+        (2, "100", "101"),
+    ]
+    assert doc["swapped_with"] == {"id": 2, "email": "bob@example.com", "from": "102", "to": "101"}
+    assert doc["user"]["extension"] == "102"
+
+
+def test_dry_run_writes_nothing_and_says_what_would_happen(
+    run_cli: RunCli, account: dict[int, Any]
+) -> None:
+    result = run_cli("--sandbox", "-o", "json", "assign", "1", "102", "--swap", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert extensions() == account
+    doc = json.loads(result.stdout)
+    assert doc["dry_run"] is True
+    assert len(doc["steps"]) == 3
+    assert doc["user"]["extension"] == "102"
+    plain = run_cli("--sandbox", "assign", "1", "150", "--dry-run")
+    assert "would assign 150 to 1 (ann@example.com)" in plain.stderr
+    assert extensions() == account
+
+
+def test_dry_run_of_a_refused_assign_is_refused_too(
+    run_cli: RunCli, account: dict[int, Any]
+) -> None:
+    assert run_cli("--sandbox", "assign", "1", "102", "--dry-run").exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["3", "101", "--swap"], "has no extension to give 1 (ann@example.com)"),
+        (["5", "101", "--swap"], "'7', is invalid"),
+        (["1", "106", "--swap"], "held by 2 users"),
+        (["1", "106"], "held by 2 users"),
+        (["6", "101", "--swap"], "also held by 7 (gus@example.com)"),
+    ],
+)
+def test_swaps_that_cannot_be_safe_are_refused(
+    run_cli: RunCli, account: dict[int, Any], args: list[str], says: str
+) -> None:
+    result = run_cli("--sandbox", "assign", *args)
+    assert result.exit_code == 1
+    assert says in result.stderr
+    assert extensions() == account
+
+
+def test_outgoing_only_user_gets_a_warning(run_cli: RunCli, account: dict[int, Any]) -> None:
+    result = run_cli("--sandbox", "-o", "json", "assign", "4", "140")
+    assert result.exit_code == 0
+    assert "warning: 4 (dee@example.com) is outgoing-only" in result.stderr
+    assert "This extension does not exist" in result.stderr
+    assert extensions()[4] == "140"
+    assert json.loads(result.stdout)["to"] == "140"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["1", "7"], 2, "invalid EXT '7': '7' has 1 digit: leading zeros lost? did you mean 007?"),
+        (["1", "1.01E+02"], 2, "scientific notation"),
+        (["1", "1234"], 2, "4 digits"),
+        (["1", "abc"], 2, "invalid EXT 'abc'"),
+        (["bob", "101"], 2, "invalid USER 'bob'"),
+        (["ext:7", "101"], 2, "did you mean 007"),
+        (["99", "101"], 1, "no user matches '99'"),
+        (["ext:106", "150"], 1, "held by 2 users"),
+    ],
+)
+def test_bad_user_or_ext_is_one_line(
+    run_cli: RunCli, account: dict[int, Any], args: list[str], code: int, says: str
+) -> None:
+    result = run_cli("--sandbox", "assign", *args)
+    assert result.exit_code == code
+    assert says in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    assert extensions() == account
+
+
+def free(run_cli: RunCli, *options: str) -> tuple[int, list[str], str]:
+    result = run_cli("--sandbox", "-o", "json", "next-free", *options)
+    return result.exit_code, json.loads(result.stdout)["free"], result.stderr
+
+
+def test_next_free_default_is_lowest_from_100(run_cli: RunCli, account: dict[int, Any]) -> None:
+    assert free(run_cli)[:2] == (0, ["100"])
+    assert free(run_cli, "--count", "4")[1] == ["100", "103", "105", "107"]
+
+
+def test_next_free_in_a_range_keeps_zeros(run_cli: RunCli, account: dict[int, Any]) -> None:
+    assert free(run_cli, "--range", "005-009", "--count", "3")[1] == ["005", "006", "008"]
+
+
+def test_next_free_fewer_than_requested(run_cli: RunCli, account: dict[int, Any]) -> None:
+    code, found, stderr = free(run_cli, "--range", "100-104", "--count", "5")
+    assert (code, found) == (1, ["100", "103"])
+    assert "only 2 of the 5 requested are free in 100-104" in stderr
+    assert free(run_cli, "--range", "101-102")[:2] == (1, [])
+
+
+def test_next_free_table_and_csv(run_cli: RunCli, account: dict[int, Any]) -> None:
+    table = run_cli("--sandbox", "next-free", "--count", "2")
+    assert table.stdout.split() == ["extension", "-----------", "100", "103"]
+    assert run_cli("--sandbox", "-o", "csv", "next-free").stdout == "extension\n100\n"
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (["--range", "300-200"], "did you mean 200-300?"),
+        (["--range", "1-2000"], "leading zeros lost"),
+        (["--range", "abc"], "expected A-B"),
+        (["--count", "0"], "--count"),
+    ],
+)
+def test_next_free_bad_options_are_usage_errors(
+    run_cli: RunCli, account: dict[int, Any], options: list[str], says: str
+) -> None:
+    result = run_cli("--sandbox", "next-free", *options)
+    assert result.exit_code == 2
+    assert says in result.stderr
