@@ -319,10 +319,6 @@ class _Reader:
         if len(cells) != width:
             self.report("bad-row", line, None, self._width_message(record, width))
             return None
-        nul = next((i for i, cell in enumerate(cells, start=1) if "\x00" in cell), None)
-        if nul is not None:
-            self.report("bad-row", line, nul, "the cell contains a NUL byte (binary data?)")
-            return None
 
         def cell(name: str) -> str:
             return cells[columns[name] - 1] if name in columns else ""
@@ -387,7 +383,7 @@ class _Reader:
 
 def _text(cell: str) -> str | None:
     """A text cell, stripped, with export's formula neutralisation undone; None if blank."""
-    value = cell.strip()
+    value = cell.lstrip()
     if value.startswith("'") and value[1:].startswith(_FORMULA_START):
-        value = value[1:].strip()
-    return value or None
+        value = value[1:]  # before any rstrip: "'\t" is a neutralised TAB, not a quote
+    return value.strip() or None

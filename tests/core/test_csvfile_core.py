@@ -14,7 +14,6 @@ from aircall_ext.core.csvfile import CsvFile, canonical_column, read_extension_c
 from aircall_ext.core.findings import SEVERITY, Finding
 from aircall_ext.output import neutralise_cell
 
-
 # "no-rows" (a header and nothing else) is not in SPEC's list; it defaults to an error.
 KNOWN_CODES = {*SEVERITY, "no-rows"}
 
@@ -235,10 +234,11 @@ def test_row_naming_no_user_is_a_bad_row() -> None:
     assert csv_file.rows == ()
 
 
-def test_nul_byte_in_a_cell_is_a_bad_row_not_a_crash() -> None:
-    csv_file = read(b"user_id,name,extension\n1,a\x00b,101\n2,b,102\n")
-    assert codes(csv_file) == [("bad-row", 2, 2)]
-    assert [r.user_id for r in csv_file.rows] == [2]
+def test_nul_byte_in_a_cell_is_judged_like_any_other_character() -> None:
+    # Only the header's NUL means "not a text file"; in an unused cell it is harmless data.
+    csv_file = read(b"user_id,name,extension\n1,a\x00b,101\n2,b,1\x0002\n")
+    assert codes(csv_file) == [("invalid-extension", 3, 3)]
+    assert [(r.user_id, r.name) for r in csv_file.rows] == [(1, "a\x00b"), (2, "b")]
 
 
 def test_nul_bytes_in_the_header_mean_not_a_text_file() -> None:

@@ -1,0 +1,184 @@
+"""Checking a CSV's desired extensions against the account, before anything is written.
+
+The file is judged as a whole: an extension held by someone is free for a row when the
+file moves that holder elsewhere, so swaps and longer cycles are valid here (the planner
+orders their writes); only holders the file leaves in place make an extension taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from aircall_ext.api.models import User
+from aircall_ext.core.account import Account
+from aircall_ext.core.csvfile import CsvFile, CsvRow, location
+from aircall_ext.core.findings import Finding
+
+
+@dataclass(frozen=True)
+class DesiredRow:
+    line: int
+    user: User
+    extension: str | None  # None: blank cell, no change
+
+    @property
+    def is_change(self) -> bool:
+        return self.extension is not None and self.extension != self.user.extension
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """The rows the planner can act on, and every finding about the file.
+
+    ``rows`` holds each resolved user once (first occurrence) with a valid or blank
+    extension; rows that failed a check are left out, so any error finding means the
+    state must not be applied.
+    """
+
+    rows: tuple[DesiredRow, ...]
+    findings: tuple[Finding, ...]  # the CsvFile's findings first, then the account checks
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity == "error" for f in self.findings)
+
+
+def check_desired(csv_file: CsvFile, account: Account) -> DesiredState:
+    """Resolve each row to a user and report what would make the file unsafe to apply."""
+    checker = _Checker(csv_file, account)
+    resolved = [(row, user) for row in csv_file.rows if (user := checker.resolve(row))]
+    kept, repeated = checker.first_occurrences(resolved)
+    checker.duplicate_extensions(row for row in csv_file.rows if row.line not in repeated)
+    desired = {user.id: row.extension for row, user in kept if row.extension is not None}
+    for row, user in kept:
+        if row.extension is not None:
+            checker.target(row, user, row.extension, desired)
+    rows = tuple(
+        DesiredRow(row.line, user, row.extension) for row, user in kept if row.problem is None
+    )
+    return DesiredState(rows, csv_file.findings + tuple(checker.findings))
+
+
+def describe(user: User) -> str:
+    """How a message names a user: id and the email people recognise."""
+    return f"user {user.id} ({user.email or user.name or 'no email'})"
+
+
+class _Checker:
+    def __init__(self, csv_file: CsvFile, account: Account) -> None:
+        self.source = csv_file.source
+        self.account = account
+        self.findings: list[Finding] = []
+
+    def report(self, code: str, row: CsvRow, column_name: str, message: str) -> None:
+        column = row.columns.get(column_name)
+        where = location(self.source, row.line, column)
+        self.findings.append(
+            Finding(
+                code,
+                f"{where}: {message}",
+                user_id=row.user_id,
+                email=row.email,
+                extension=row.extension,
+                line=row.line,
+                column=column,
+            )
+        )
+
+    def resolve(self, row: CsvRow) -> User | None:
+        """The user a row names, or None after reporting an unknown or contradictory identity."""
+        by_id = self.account.user_by_id(row.user_id) if row.user_id is not None else None
+        by_email = self.account.user_by_email(row.email) if row.email is not None else None
+        if row.user_id is not None and by_id is None:
+            also = f"; email {row.email} is {describe(by_email)}" if by_email else ""
+            self.report("unknown-user", row, "user_id", f"no user with id {row.user_id}{also}")
+            return None
+        if by_id is None:
+            if by_email is None:
+                self.report("unknown-user", row, "email", f"no user with email {row.email}")
+            return by_email
+        if row.email is not None and (by_email is None or by_email.id != by_id.id):
+            actual = describe(by_email) if by_email else "no user"
+            self.report(
+                "identity-mismatch",
+                row,
+                "email",
+                f"user_id {by_id.id} is {describe(by_id)}, but email {row.email} is {actual}",
+            )
+            return None
+        return by_id
+
+    def first_occurrences(
+        self, resolved: list[tuple[CsvRow, User]]
+    ) -> tuple[list[tuple[CsvRow, User]], set[int]]:
+        """Keep each user's first row; report the others, naming the first line."""
+        first_line: dict[int, int] = {}
+        kept: list[tuple[CsvRow, User]] = []
+        repeated: set[int] = set()
+        for row, user in resolved:
+            if user.id in first_line:
+                repeated.add(row.line)
+                column = "user_id" if row.user_id is not None else "email"
+                self.report(
+                    "duplicate-user-in-file",
+                    row,
+                    column,
+                    f"{describe(user)} is already on line {first_line[user.id]}",
+                )
+            else:
+                first_line[user.id] = row.line
+                kept.append((row, user))
+        return kept, repeated
+
+    def duplicate_extensions(self, rows: Iterable[CsvRow]) -> None:
+        """Two rows wanting one extension: reported on the later row, naming the first."""
+        first_line: dict[str, int] = {}
+        for row in rows:
+            if row.extension is None:
+                continue
+            if row.extension in first_line:
+                self.report(
+                    "duplicate-extension-in-file",
+                    row,
+                    "extension",
+                    f"extension {row.extension} is wanted on lines "
+                    f"{first_line[row.extension]} and {row.line}",
+                )
+            else:
+                first_line[row.extension] = row.line
+
+    def target(self, row: CsvRow, user: User, extension: str, desired: Mapping[int, str]) -> None:
+        """Is the wanted extension free once the file is applied? And is it any use?"""
+        # A holder the file moves to another extension frees it; one the file also gives
+        # this extension is a duplicate in the file, reported already.
+        stays = [
+            holder
+            for holder in self.account.holders(extension)
+            if holder.id != user.id and holder.id not in desired
+        ]
+        if stays:
+            holders = ", ".join(describe(h) for h in stays)
+            collision = " (a collision in the account)" if user.extension == extension else ""
+            self.report(
+                "extension-taken",
+                row,
+                "extension",
+                f"extension {extension} is held by {holders}, whom the file does not move "
+                f"away{collision}",
+            )
+        elif user.extension == extension:
+            self.report(
+                "no-change",
+                row,
+                "extension",
+                f"{describe(user)} already has extension {extension}: no change",
+            )
+        if user.outgoing_only and user.extension != extension:
+            self.report(
+                "outgoing-only",
+                row,
+                "extension",
+                f"{describe(user)} is outgoing-only: callers dialing {extension} will hear "
+                '"This extension does not exist"',
+            )
