@@ -1,0 +1,181 @@
+"""assign against respx: exactly the writes promised, never a moment with two users on one."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from aircall_ext.api.client import ApiClient
+from aircall_ext.api.models import User
+from aircall_ext.core.account import Account, UserRef
+from aircall_ext.errors import NotFound, Refused, Unprocessable
+from aircall_ext.services.assign import apply_plan, plan_assign, prepare_assign
+from tests.conftest import RunCli, api_user
+
+BASE = "https://api.test/v1"
+
+
+class FakeApi:
+    """Users in memory; records every PUT and whether it left two users on one extension."""
+
+    def __init__(self, users: list[dict[str, Any]]) -> None:
+        self.users = {u["id"]: dict(u) for u in users}
+        self.puts: list[tuple[int, str]] = []
+        self.collided_after: list[int] = []  # indexes of PUTs after which a collision existed
+        self.fail: dict[int, int] = {}  # PUT index -> HTTP status to answer instead
+
+    def list_users(self, request: httpx.Request) -> httpx.Response:
+        meta = {"count": len(self.users), "total": len(self.users), "next_page_link": None}
+        return httpx.Response(200, json={"users": list(self.users.values()), "meta": meta})
+
+    def put_user(self, request: httpx.Request, user_id: str) -> httpx.Response:
+        index = len(self.puts)
+        extension = json.loads(request.content)["extension"]
+        self.puts.append((int(user_id), extension))
+        if index in self.fail:
+            return httpx.Response(self.fail[index], json={"error": "Extension already taken"})
+        self.users[int(user_id)]["extension"] = extension
+        held = Counter(u["extension"] for u in self.users.values() if u["extension"])
+        if any(n > 1 for n in held.values()):
+            self.collided_after.append(index)
+        return httpx.Response(200, json={"user": self.users[int(user_id)]})
+
+
+@pytest.fixture
+def api() -> Iterator[FakeApi]:
+    fake = FakeApi(
+        [
+            api_user(1, "101", email="ann@example.com"),
+            api_user(2, "102", email="bob@example.com"),
+            api_user(3, None, email="cy@example.com"),
+            api_user(4, "100", email="dee@example.com"),
+        ]
+    )
+    with respx.mock(assert_all_called=False) as mock:
+        mock.get(f"{BASE}/users").mock(side_effect=fake.list_users)
+        mock.put(url__regex=rf"^{BASE}/users/(?P<user_id>[0-9]+)$").mock(side_effect=fake.put_user)
+        yield fake
+
+
+@pytest.fixture
+def client() -> Iterator[ApiClient]:
+    def no_sleep(seconds: float) -> None:
+        raise AssertionError(f"slept {seconds} s")
+
+    with ApiClient(BASE, "id", "token", sleep=no_sleep, random=lambda: 0.5) as api_client:
+        yield api_client
+
+
+def assign(client: ApiClient, user_id: int, extension: str, *, swap: bool = False) -> User:
+    plan = prepare_assign(client, UserRef(str(user_id), user_id=user_id), extension, swap=swap)
+    return apply_plan(client, plan)
+
+
+def test_plain_assign_sends_exactly_one_put(api: FakeApi, client: ApiClient) -> None:
+    user = assign(client, 1, "150")
+    assert api.puts == [(1, "150")]
+    assert client.request_count == 2  # one listing page, one PUT
+    assert user.extension == "150"
+
+
+def test_no_op_sends_no_write(api: FakeApi, client: ApiClient) -> None:
+    assert assign(client, 1, "101").extension == "101"
+    assert api.puts == []
+    assert client.request_count == 1
+
+
+def test_refused_assign_sends_no_put(api: FakeApi, client: ApiClient) -> None:
+    with pytest.raises(Refused, match=r"held by 2 \(bob@example.com\)"):
+        assign(client, 1, "102")
+    assert api.puts == []
+
+
+def test_swap_sends_three_puts_and_never_collides(api: FakeApi, client: ApiClient) -> None:
+    user = assign(client, 1, "102", swap=True)
+    assert api.puts == [(2, "103"), (1, "102"), (2, "101")]  # 100 is taken: park on 103
+    assert api.collided_after == []
+    assert {i: u["extension"] for i, u in api.users.items()} == {
+        1: "102",
+        2: "101",
+        3: None,
+        4: "100",
+    }
+    assert user.id == 1 and user.extension == "102"
+
+
+def test_swap_without_an_extension_to_give_sends_nothing(api: FakeApi, client: ApiClient) -> None:
+    with pytest.raises(Refused, match="has no extension to give"):
+        assign(client, 3, "101", swap=True)
+    assert api.puts == []
+
+
+def test_extension_taken_meanwhile_is_a_clear_refusal(api: FakeApi, client: ApiClient) -> None:
+    api.fail = {0: 422}
+    with pytest.raises(Refused, match="did someone take it meanwhile") as caught:
+        assign(client, 1, "150")
+    assert caught.value.exit_code == 1
+    assert "nothing was changed" in (caught.value.hint or "")
+    assert api.puts == [(1, "150")]  # a 422 is never retried
+
+
+def test_swap_stopped_after_parking_says_how_to_undo(api: FakeApi, client: ApiClient) -> None:
+    api.fail = {1: 422}
+    with pytest.raises(Unprocessable, match="swap stopped after 1 of 3 writes") as caught:
+        assign(client, 1, "102", swap=True)
+    assert caught.value.exit_code == 1
+    assert "parking extension 103" in (caught.value.hint or "")
+    assert "`aircall-ext assign 2 102`" in (caught.value.hint or "")
+    assert len(api.puts) == 2
+    assert api.collided_after == []
+
+
+def test_swap_stopped_before_last_write_says_how_to_finish(api: FakeApi, client: ApiClient) -> None:
+    api.fail = {2: 404}
+    with pytest.raises(NotFound, match="swap stopped after 2 of 3 writes") as caught:
+        assign(client, 1, "102", swap=True)
+    assert "`aircall-ext assign 2 101`" in (caught.value.hint or "")
+
+
+def test_cli_dry_run_sends_no_put(api: FakeApi, run_cli: RunCli, monkeypatch: Any) -> None:
+    monkeypatch.setenv("AIRCALL_API_ID", "id")
+    monkeypatch.setenv("AIRCALL_API_TOKEN", "token")
+    result = run_cli("--base-url", BASE, "assign", "1", "102", "--swap", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert api.puts == []
+    result = run_cli("--base-url", BASE, "assign", "1", "102", "--swap")
+    assert result.exit_code == 0, result.stderr
+    assert len(api.puts) == 3
+
+
+def users(*extensions: str | None) -> Account:
+    return Account.of(User(id=i, extension=e) for i, e in enumerate(extensions, start=1))
+
+
+def test_parking_is_the_lowest_free_and_skips_damaged_values() -> None:
+    account = users("101", "102", "100", "7", "103")
+    plan = plan_assign(account, account.users[0], "102", swap=True)
+    assert plan.parking == "104"
+    assert [(s.user.id, s.from_, s.to) for s in plan.steps] == [
+        (2, "102", "104"),
+        (1, "101", "102"),
+        (2, "104", "101"),
+    ]
+
+
+def test_swap_in_a_full_account_is_refused() -> None:
+    account = users(*(f"{n:03d}" for n in range(1000)))
+    with pytest.raises(Refused, match="no free extension to park"):
+        plan_assign(account, account.users[0], "001", swap=True)
+
+
+def test_plain_assign_has_no_holder_and_one_step() -> None:
+    account = users("101", None)
+    plan = plan_assign(account, account.users[1], "200", swap=True)
+    assert (plan.holder, plan.parking) == (None, None)
+    assert [(s.user.id, s.from_, s.to) for s in plan.steps] == [(2, None, "200")]
