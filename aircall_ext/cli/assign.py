@@ -126,6 +126,7 @@ def _parse_range(
 @output_option
 @click.option(
     "--count",
+    metavar="N",
     type=click.IntRange(1, 1000),
     default=1,
     show_default=True,
@@ -145,7 +146,7 @@ def next_free(app: AppContext, count: int, extension_range: ExtensionRange | Non
     Without --range, 100-999 come first and 000-099 last. An extension whose holder has a
     damaged value (7 standing for 007) is not offered.
 
-    Exit 0 when COUNT were found; 1 when fewer are free (those are still printed).
+    Exit 0 when N were found; 1 when fewer are free (those are still printed).
     """
     from aircall_ext.core.freeext import DEFAULT_ORDER
     from aircall_ext.services.assign import find_free

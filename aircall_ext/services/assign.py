@@ -82,9 +82,7 @@ def _swap(
     account: Account, user: User, holder: User, extension: str, warnings: tuple[str, ...]
 ) -> AssignPlan:
     """Holder to a free parking extension, user to ``extension``, holder to the user's old one."""
-    old = user.extension
-    _check_swappable(account, user, holder, old)
-    assert old is not None
+    old = _extension_to_give(account, user, holder)
     parked = free_extensions(occupied(account), 1, DEFAULT_ORDER)
     if not parked:
         raise Refused(
@@ -100,9 +98,13 @@ def _swap(
     return AssignPlan(user, extension, steps, holder, park, warnings)
 
 
-def _check_swappable(account: Account, user: User, holder: User, old: str | None) -> None:
-    """The holder must be able to take the user's old extension, alone and well-formed."""
-    hint = f"give {who(holder)} another extension first (`aircall-ext next-free`), then assign"
+def _extension_to_give(account: Account, user: User, holder: User) -> str:
+    """The user's old extension, which the holder must be able to take: well-formed, unshared."""
+    old = user.extension
+    hint = (
+        f"move {holder.id} to a free extension first (see `aircall-ext next-free`), "
+        "then assign without --swap"
+    )
     if old is None:
         raise Refused(
             f"cannot swap: {who(user)} has no extension to give {who(holder)}, and the API "
@@ -121,6 +123,7 @@ def _check_swappable(account: Account, user: User, holder: User, old: str | None
             f"{', '.join(who(h) for h in sharing)}",
             hint="fix that collision first (see `aircall-ext validate`)",
         )
+    return old
 
 
 def _warnings(user: User, extension: str, others: Sequence[User]) -> tuple[str, ...]:
