@@ -342,14 +342,16 @@ def _check_outgoing_only(call: _Call) -> Check:
 
 
 def _check_distribution(call: _Call) -> Check:
-    number, user = _number_label(call.number), _name(call.user)
+    number = repr(call.number.name) if call.number.name else f"number {call.number.id}"
+    user = _name(call.user)
     inside = "is" if call.in_distribution else "is not"
     if call.routing == "legacy-classic":
         rule = (
             f"{_cap(call.mode)}: an extension reaches only users in the number's call distribution"
         )
         size = len(call.number.users)
-        where = f"that of {number}, which has {size} user{'' if size == 1 else 's'}"
+        has = f"{size} user{'' if size == 1 else 's'}" if size else "nobody"
+        where = f"that of {number}, which has {has}"
         return Check(
             "distribution", call.in_distribution, f"{rule}, and {user} {inside} in {where}."
         )
