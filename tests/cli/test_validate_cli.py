@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -133,3 +135,28 @@ def test_missing_file_is_a_usage_error(run_cli: RunCli, tmp_path: Path) -> None:
     result = run_cli("--sandbox", "validate", str(tmp_path / "nope.csv"))
     assert result.exit_code == 2
     assert "nope.csv" in result.stderr
+
+
+def test_demo_account_every_damage_found(run_cli: RunCli) -> None:
+    """No state file: the seeded demo. Expected findings are derived from `list`, not typed in."""
+    listed = json.loads(run_cli("--sandbox", "-o", "json", "list").stdout)["users"]
+    valid = re.compile(r"[0-9]{3}")
+    held = Counter(u["extension"] for u in listed if valid.fullmatch(u["extension"] or ""))
+    expected = {
+        *(("duplicate-extension", u["id"]) for u in listed if held[u["extension"]] > 1),
+        *(
+            ("invalid-extension", u["id"])
+            for u in listed
+            if u["extension"] and not valid.fullmatch(u["extension"])
+        ),
+        *(
+            ("missing-extension", u["id"])
+            for u in listed
+            if not u["extension"] and not u["outgoing_only"]
+        ),
+        *(("outgoing-only", u["id"]) for u in listed if u["extension"] and u["outgoing_only"]),
+    }
+    code, found, _summary = findings(run_cli)
+    assert {(f["code"], f["user_id"]) for f in found} == expected
+    assert {c for c, _ in expected} >= {"duplicate-extension", "missing-extension", "outgoing-only"}
+    assert code == 1
