@@ -1,0 +1,175 @@
+"""list / show / numbers through the in-process sandbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunCli, api_user
+
+WriteState = Callable[..., Path]
+
+
+@pytest.fixture
+def account(write_state: WriteState) -> Path:
+    return write_state(
+        [
+            api_user(1, "101", email="ann@example.com", name="Ann"),
+            api_user(2, "007", email="bob@example.com", name="Bob", available=False),
+            api_user(3, None, email="cy@example.com", name="Cy"),
+            api_user(4, "101", email="dee@example.com", name="Dee"),
+            api_user(5, "300", email="eve@example.com", name="Eve", outgoing_only=True),
+            api_user(6, "250", email="fay@example.com", name="Fay", status="unavailable"),
+        ],
+        [
+            {
+                "id": 10,
+                "name": "Paris",
+                "digits": "+33 1 76 36 06 95",
+                "flow_editor_enabled": True,
+                "is_ivr": False,
+                "users": [{"id": 1, "name": "Ann", "email": "ann@example.com"}],
+            },
+            {
+                "id": 11,
+                "name": "Lyon",
+                "digits": "+33 4 00 00 00 00",
+                "flow_editor_enabled": False,
+                "is_ivr": True,
+                "users": [],
+            },
+        ],
+    )
+
+
+def test_json_list_is_sorted_by_extension_text(run_cli: RunCli, account: Path) -> None:
+    result = run_cli("--sandbox", "-o", "json", "list")
+    assert result.exit_code == 0, result.stderr
+    users = json.loads(result.stdout)["users"]
+    assert [u["extension"] for u in users] == ["007", "101", "101", "250", "300", None]
+    assert set(users[0]) >= {
+        "id",
+        "name",
+        "email",
+        "extension",
+        "available",
+        "availability_status",
+        "outgoing_only",
+    }
+
+
+def test_filters(run_cli: RunCli, account: Path) -> None:
+    def ids(*options: str) -> list[int]:
+        result = run_cli("--sandbox", "list", "-o", "json", *options)
+        assert result.exit_code == 0, result.stderr
+        return [u["id"] for u in json.loads(result.stdout)["users"]]
+
+    assert ids("--missing") == [3]
+    assert ids("--outgoing-only") == [5]
+    assert ids("--duplicates") == [1, 4]
+    assert ids("--extension", "007") == [2]
+    assert ids("--extension", "101", "--duplicates") == [1, 4]
+
+
+def test_bad_extension_filter_is_a_usage_error(run_cli: RunCli, account: Path) -> None:
+    result = run_cli("--sandbox", "list", "--extension", "7")
+    assert result.exit_code == 2
+    assert "did you mean 007" in result.stderr
+
+
+def test_table_keeps_leading_zeros_and_shows_availability(run_cli: RunCli, account: Path) -> None:
+    result = run_cli("--sandbox", "list")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:2] == ["ext", "id"]
+    bob = next(line for line in lines if "Bob" in line)
+    assert bob.split()[0] == "007" and "unavailable" in bob
+    fay = next(line for line in lines if "Fay" in line)
+    assert "unavailable" in fay
+
+
+def test_csv_output(run_cli: RunCli, account: Path) -> None:
+    result = run_cli("--sandbox", "-o", "csv", "list", "--missing")
+    assert result.stdout.splitlines() == [
+        "extension,id,name,email,availability,outgoing_only",
+        ",3,Cy,cy@example.com,available,false",
+    ]
+
+
+@pytest.mark.parametrize("ref", ["2", "bob@example.com", "BOB@Example.com", "ext:007"])
+def test_show_by_id_email_or_extension(run_cli: RunCli, account: Path, ref: str) -> None:
+    result = run_cli("--sandbox", "-o", "json", "show", ref)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["user"]["name"] == "Bob"
+
+
+@pytest.mark.parametrize(
+    ("ref", "code", "message"),
+    [
+        ("99", 1, "no user with id 99"),
+        ("nobody@example.com", 1, "no user matches"),
+        ("ext:101", 1, "held by 2 users"),
+        ("ext:7", 2, "did you mean 007"),
+        ("bob", 2, "expected a user id"),
+    ],
+)
+def test_show_errors_are_one_line(
+    run_cli: RunCli, account: Path, ref: str, code: int, message: str
+) -> None:
+    result = run_cli("--sandbox", "show", ref)
+    assert result.exit_code == code
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_numbers_routing_and_distribution(run_cli: RunCli, account: Path) -> None:
+    result = run_cli("--sandbox", "-o", "json", "numbers")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["numbers"] == [
+        {
+            "id": 10,
+            "name": "Paris",
+            "digits": "+33 1 76 36 06 95",
+            "routing": "smartflows",
+            "distribution_size": 1,
+        },
+        {
+            "id": 11,
+            "name": "Lyon",
+            "digits": "+33 4 00 00 00 00",
+            "routing": "legacy-ivr",
+            "distribution_size": 0,
+        },
+    ]
+
+
+def test_output_option_after_the_command_overrides_the_global_one(
+    run_cli: RunCli, account: Path
+) -> None:
+    result = run_cli("--sandbox", "-o", "table", "numbers", "-o", "json")
+    assert json.loads(result.stdout)["numbers"][0]["id"] == 10
+
+
+def test_empty_listing_says_so_on_stderr(run_cli: RunCli, write_state: WriteState) -> None:
+    write_state([api_user(1, "101")])
+    result = run_cli("--sandbox", "list", "--missing")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "no users match" in result.stderr
+
+
+def test_usage_errors_exit_2(run_cli: RunCli) -> None:
+    assert run_cli("--output", "xml", "list").exit_code == 2
+    assert run_cli("no-such-command").exit_code == 2
+    assert run_cli("list", "--bogus").exit_code == 2
+
+
+def test_version_and_help(run_cli: RunCli) -> None:
+    from aircall_ext import __version__
+
+    assert run_cli("--version").stdout.strip() == f"aircall-ext {__version__}"
+    result = run_cli("-h")
+    assert result.exit_code == 0 and "Usage: aircall-ext" in result.stdout

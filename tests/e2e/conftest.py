@@ -1,0 +1,176 @@
+"""End-to-end fixtures: a real ``aircall-ext sandbox serve`` process and the installed CLI.
+
+The server's access log (stderr, one line per request) is collected by a reader thread so
+tests can count requests exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+CLI = str(Path(sys.executable).with_name("aircall-ext"))
+API_ID = "e2e-id"
+API_TOKEN = "e2e-token-SECRET-4242"
+_LISTENING = re.compile(r"listening on (http://\S+)")
+# `METHOD PATH?QUERY STATUS`, bare or in Common Log Format (`"GET /x HTTP/1.1" 200 ...`).
+_REQUEST = re.compile(
+    r"\b(GET|PUT|POST|DELETE|PATCH|HEAD) (/\S*)(?: HTTP/[0-9.]+\"?)? (\d{3}|RESET)\b"
+)
+START_TIMEOUT = 20.0
+
+
+@dataclass
+class Request:
+    method: str
+    target: str  # path?query
+    status: str
+
+    @property
+    def path(self) -> str:
+        return self.target.split("?", 1)[0]
+
+
+@dataclass
+class SandboxServer:
+    process: subprocess.Popen[str]
+    base_url: str
+    state: Path
+    log: list[str] = field(default_factory=list)
+
+    def settle(self) -> None:
+        """Wait until every request made so far is in the collected access log.
+
+        The server logs a request after answering it, so a client may exit before its last
+        line is written. A marker request sent now is logged after those: once it shows up,
+        the log is complete.
+        """
+        marker = f"/v1/e2e-marker-{uuid.uuid4().hex}"
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(self.base_url.removesuffix("/v1") + marker, timeout=10)
+        deadline = time.monotonic() + START_TIMEOUT
+        while not any(marker in line for line in list(self.log)):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("the sandbox did not log the marker request")
+            time.sleep(0.01)
+
+    def requests(self, method: str | None = None, path: str | None = None) -> list[Request]:
+        """Logged requests (marker requests excluded), filtered by method and exact path."""
+        self.settle()
+        found = []
+        for line in list(self.log):
+            match = _REQUEST.search(line)
+            if not match or "e2e-marker-" in line:
+                continue
+            request = Request(*match.groups())
+            if method and request.method != method:
+                continue
+            if path and request.path != path:
+                continue
+            found.append(request)
+        return found
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Environment for the CLI: credentials only through the environment, never argv."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRCALL")}
+        env.update(
+            AIRCALL_BASE_URL=self.base_url,
+            AIRCALL_API_ID=API_ID,
+            AIRCALL_API_TOKEN=API_TOKEN,
+            NO_COLOR="1",
+        )
+        env.update(extra)
+        return env
+
+    def cli(
+        self, *args: str, input: str | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CLI, *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env=env or self.env(),
+            timeout=300,
+        )
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=START_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def _collect(stream: Sequence[str] | object, log: list[str]) -> None:
+    for line in stream:  # type: ignore[attr-defined]
+        log.append(line.rstrip("\n"))
+
+
+def start_server(state: Path, *options: str) -> SandboxServer:
+    """Start ``sandbox serve`` on a free loopback port and wait for its listening line."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRCALL")}
+    env["AIRCALL_EXT_SANDBOX_TOKEN"] = API_TOKEN
+    process = subprocess.Popen(
+        [
+            CLI,
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--state",
+            str(state),
+            "--api-id",
+            API_ID,
+            *options,
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    assert process.stderr is not None
+    deadline = time.monotonic() + START_TIMEOUT
+    first = process.stderr.readline()
+    match = _LISTENING.search(first)
+    if not match or time.monotonic() > deadline:
+        process.kill()
+        rest = process.stderr.read()
+        raise RuntimeError(f"sandbox serve did not start: {first!r} {rest!r}")
+    server = SandboxServer(process, match.group(1), state)
+    threading.Thread(target=_collect, args=(process.stderr, server.log), daemon=True).start()
+    return server
+
+
+Serve = Callable[..., SandboxServer]
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Serve]:
+    """Factory: ``serve(*options, state=path)`` starts a server; all are stopped afterwards."""
+    servers: list[SandboxServer] = []
+
+    def start(*options: str, state: Path | None = None) -> SandboxServer:
+        server = start_server(state or tmp_path / f"state-{len(servers)}.json", *options)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
