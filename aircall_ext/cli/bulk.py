@@ -1,7 +1,113 @@
-"""Placeholder: this command module is being written."""
+"""``export`` and ``diff``: the account as a re-importable CSV, and its drift from one."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-COMMANDS: list[click.Command] = []
+from aircall_ext import output
+from aircall_ext.cli.context import AppContext, output_option, with_app
+from aircall_ext.errors import UsageError
+
+if TYPE_CHECKING:
+    from aircall_ext.core.account import Account
+
+DRIFT_COLUMNS = ["line", "user_id", "email", "expected", "actual"]
+DRIFT_HEADERS = ["line", "user", "email", "expected", "actual"]
+
+
+@click.command("export")
+@output_option
+@click.argument(
+    "file", required=False, default="-", type=click.Path(dir_okay=False, allow_dash=True)
+)
+@with_app
+def export(app: AppContext, file: str) -> None:
+    """Write every user's extension as a CSV that `import` reads back unchanged.
+
+    Columns user_id,email,name,extension, sorted by extension like `list`. Users without an
+    extension get a blank cell: blank means "no change" on import, so filling those cells
+    in is how to assign the missing ones. Extensions stay text (007 stays 007); cells a
+    spreadsheet would run as a formula are neutralised.
+
+    FILE is replaced atomically (never left half-written); - or no FILE writes to stdout.
+    With -o json the same rows are written as {"users": [...]}.
+    """
+    from aircall_ext.core.csvfile import EXPORT_COLUMNS, export_rows
+    from aircall_ext.services.users import load_account
+
+    account = load_account(app.client())
+    rows = export_rows(account)
+    if app.output == "json":
+        text = output.render_json({"users": rows})
+    else:
+        text = output.render_csv(rows, EXPORT_COLUMNS)
+    _write(file, text)
+    _warn_if_damaged(app, account, file)
+    if file != "-":
+        app.say(f"exported {len(rows)} users to {file}")
+
+
+def _write(file: str, text: str) -> None:
+    """stdout for ``-``; else a temp file renamed over FILE, so readers never see half of it."""
+    if file == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        with click.open_file(file, "wb", atomic=True) as stream:
+            stream.write(text.encode("utf-8"))
+    except OSError as err:
+        raise UsageError(f"cannot write {file!r}: {err.strerror or err}") from None
+
+
+def _warn_if_damaged(app: AppContext, account: Account, file: str) -> None:
+    """Collisions and malformed extensions are exported as they are, never "fixed"."""
+    from aircall_ext.core.audit import audit_account
+
+    errors = [f for f in audit_account(account) if f.severity == "error"]
+    if errors:
+        target = "stdout" if file == "-" else file
+        app.warn(
+            f"the account has {len(errors)} extension error(s) (collisions or malformed "
+            f"extensions), exported as they are: {target} will not import until they are fixed "
+            "(see `aircall-ext validate`)"
+        )
+
+
+@click.command("diff")
+@output_option
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@with_app
+def diff(app: AppContext, file: str) -> None:
+    """Show where the account differs from a desired-state CSV (FILE, - for stdin).
+
+    A row drifts when its extension cell is not the user's current extension. Blank cells
+    and users the file does not list are not drift. Errors in the file (unknown users,
+    bad rows, damaged cells) are printed on stderr (in the document with -o json).
+
+    Exit 0 when the account matches the file, 1 on drift or on errors in the file.
+    """
+    from aircall_ext.services.csvcheck import diff_file
+
+    report = diff_file(app.client(), file)
+    if app.output != "json":
+        for finding in report.findings:
+            output.status(f"{finding.severity}: {finding.message}")
+    summary = f"{len(report.drift)} drifted, {report.in_sync} in sync, {report.blank} blank"
+    app.emit(
+        report.to_json(),
+        [d.to_json() for d in report.drift],
+        DRIFT_COLUMNS,
+        headers=DRIFT_HEADERS,
+        empty=f"no drift among the rows compared: {summary}"
+        if report.has_errors
+        else f"no drift: {summary}",
+    )
+    if report.drift and app.output == "table":
+        app.say(summary)
+    if report.drift or report.has_errors:
+        click.get_current_context().exit(1)
+
+
+COMMANDS: list[click.Command] = [export, diff]
