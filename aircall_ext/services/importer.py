@@ -1,0 +1,433 @@
+"""Bulk import: read the file and the account, check, plan, then apply with a journal.
+
+Safety rests on three habits. Nothing is written unless the whole file checks clean. Every
+write is journalled before it is sent and after it returns, so any stop (fatal API error,
+Ctrl-C, a kill) can be finished by ``--resume``, which plans again from the account's
+REAL state instead of trusting the journal. And a 422 on a write means someone else
+changed the account: we read it again and re-plan (a bounded number of times) rather than
+retry blindly; if the other change conflicts with the file, we stop and say so.
+
+Requests: ⌈U/50⌉ listing pages + one PUT per change + one per cycle + ⌈U/50⌉ to verify.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from aircall_ext.api.client import ApiClient
+from aircall_ext.core.account import Account
+from aircall_ext.core.csvfile import CsvFile, read_extension_csv
+from aircall_ext.core.desired import DesiredState, check_desired
+from aircall_ext.core.findings import Finding, has_failures, sort_findings
+from aircall_ext.core.planner import Plan, PlanRow, Step, plan_import
+from aircall_ext.errors import AircallExtError, NotFound, Refused, Unprocessable, UsageError
+from aircall_ext.services.journal import (
+    Clock,
+    Header,
+    JournalContents,
+    JournalWriter,
+    default_journal_path,
+    sha256_hex,
+    utc_now,
+)
+from aircall_ext.services.users import load_account
+
+MAX_REPLANS = 3  # 422s answered by a fresh read before we give up and stop
+
+Status = Literal["applied", "unchanged", "skipped", "failed", "not-run"]
+STATUSES: tuple[Status, ...] = ("applied", "unchanged", "skipped", "failed", "not-run")
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """The CSV as read once: its bytes are what the journal's sha256 vouches for."""
+
+    path: str  # absolute path, or "-" for standard input
+    shown: str  # how messages name it
+    data: bytes = field(repr=False)
+
+    @property
+    def sha256(self) -> str:
+        return sha256_hex(self.data)
+
+
+def read_source(path: str) -> Source:
+    if path == "-":
+        return Source("-", "-", sys.stdin.buffer.read())
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
+    return Source(str(Path(path).absolute()), path, data)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything decided before the first write."""
+
+    source: Source
+    csv_file: CsvFile
+    account: Account
+    desired: DesiredState
+    plan: Plan | None  # None when the file has errors: no plan is made for a bad file
+
+    @property
+    def findings(self) -> list[Finding]:
+        planned = self.plan.findings if self.plan else ()
+        return sort_findings([*self.desired.findings, *planned])
+
+    def failed(self, *, strict: bool = False) -> bool:
+        return self.plan is None or has_failures(self.findings, strict=strict)
+
+    def plan_json(self) -> dict[str, Any]:
+        """The plan document of SPEC §4, file findings included."""
+        if self.plan is None:
+            empty = Plan((), (), ())
+            return empty.to_json(self.desired.findings)
+        return self.plan.to_json(self.desired.findings)
+
+
+def prepare(client: ApiClient, source: Source) -> Prepared:
+    """Read the account (⌈U/50⌉ requests), check the file against it and plan.
+    A file without a usable row needs no account: it cannot plan a write."""
+    csv_file = read_extension_csv(source.data, source=source.shown)
+    account = load_account(client) if csv_file.rows else Account(())
+    desired = check_desired(csv_file, account)
+    plan = None if desired.has_errors else plan_import(account, desired.rows)
+    return Prepared(source, csv_file, account, desired, plan)
+
+
+# -- results ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowResult:
+    line: int
+    user_id: int
+    email: str | None
+    from_ext: str | None
+    to_ext: str | None
+    status: Status
+    error: str | None = None
+
+    def report_row(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "user_id": self.user_id,
+            "email": self.email,
+            "from": self.from_ext,
+            "to": self.to_ext,
+            "status": self.status,
+            "error": self.error,
+        }
+
+
+REPORT_COLUMNS = ("line", "user_id", "email", "from", "to", "status", "error")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    journal: Path | None
+    rows: tuple[RowResult, ...]
+    stopped: str | None = None  # why the job stopped part-way; None when it completed
+    writes: int = 0  # writes sent and confirmed in this run
+    planned: int = 0  # writes this run set out to make (re-plans included)
+
+    def summary(self) -> dict[str, int]:
+        counts = {status: 0 for status in STATUSES}
+        for row in self.rows:
+            counts[row.status] += 1
+        return {status.replace("-", "_"): n for status, n in counts.items()}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"summary": self.summary(), "journal": str(self.journal) if self.journal else None}
+
+
+# -- applying --------------------------------------------------------------------------
+
+
+class Progress(Protocol):
+    """What the apply loop reports; the CLI draws it, tests record it."""
+
+    def begin(self, total: int) -> None: ...
+
+    def advance(self, done: int, total: int) -> None: ...
+
+    def waiting(self, seconds: float) -> None: ...
+
+    def end(self) -> None: ...
+
+
+class NoProgress:
+    def begin(self, total: int) -> None:
+        return None
+
+    def advance(self, done: int, total: int) -> None:
+        return None
+
+    def waiting(self, seconds: float) -> None:
+        return None
+
+    def end(self) -> None:
+        return None
+
+
+class _Stop(Exception):
+    """The job cannot go on; the reason is shown with the journal path."""
+
+
+def start_import(
+    client: ApiClient,
+    prepared: Prepared,
+    identity: Mapping[str, Any],
+    *,
+    journal_path: Path | None = None,
+    progress: Progress | None = None,
+    clock: Clock = utc_now,
+    fsync: bool = True,
+) -> Outcome:
+    """Apply a clean plan. Nothing to write → no journal, no request at all."""
+    plan = _clean_plan(prepared)
+    if not plan.steps:
+        return Outcome(None, _statuses(plan.rows, {}, {}, prepared.account))
+    now = clock()
+    path = journal_path or default_journal_path(prepared.source.shown, now)
+    header = Header(
+        prepared.source.path, prepared.source.sha256, identity, now.isoformat(), plan.steps
+    )
+    journal = JournalWriter.create(path, header, clock=clock, fsync=fsync)
+    return _Job(client, prepared, journal, progress or NoProgress(), {}).run(plan)
+
+
+def open_journal(path: Path, identity: Mapping[str, Any]) -> tuple[JournalContents, Source]:
+    """The journal to resume and the very file it was started from (sha256-checked)."""
+    from aircall_ext.services.journal import read_journal
+
+    journal = read_journal(path)
+    header = journal.header
+    mine = {k: identity.get(k) for k in ("host", "api_id_sha256")}
+    theirs = {k: header.account.get(k) for k in ("host", "api_id_sha256")}
+    if mine != theirs:
+        raise Refused(
+            f"journal {path} belongs to another account ({theirs['host']}), "
+            f"not the one configured now ({mine['host']})",
+            hint="resume with the same --profile/--base-url/credentials as the import",
+        )
+    if header.file == "-":
+        raise UsageError(
+            f"cannot resume {path}: that import read standard input, which cannot be read again",
+            hint="run the import again from a file",
+        )
+    source = read_source(header.file)
+    if source.sha256 != header.file_sha256:
+        raise Refused(
+            f"{header.file} changed since the import started (sha256 differs); "
+            "--resume only finishes the same file",
+            hint=f"to import the new version, run `aircall-ext import {header.file}`",
+        )
+    return journal, source
+
+
+def resume_import(
+    client: ApiClient,
+    prepared: Prepared,
+    journal: JournalContents,
+    *,
+    progress: Progress | None = None,
+    clock: Clock = utc_now,
+    fsync: bool = True,
+) -> Outcome:
+    """Finish a stopped job from the account's real state: ``prepared`` was planned from a
+    fresh read, so what was done is ``unchanged`` now and a parked user is simply moved on."""
+    plan = _clean_plan(prepared)
+    writer = JournalWriter.reopen(journal, clock=clock, fsync=fsync)
+    written = {step.user_id: step.to_ext for step in journal.done_steps()}
+    writer.record("resume", steps=[s.to_json() for s in plan.steps])
+    job = _Job(client, prepared, writer, progress or NoProgress(), written)
+    job.number = sum(1 for r in journal.records if r.get("type") == "start")
+    return job.run(plan)
+
+
+def _clean_plan(prepared: Prepared) -> Plan:
+    if prepared.plan is None or prepared.plan.blocked or prepared.desired.has_errors:
+        raise Refused("the file has errors; nothing was written")
+    return prepared.plan
+
+
+class _Job:
+    """One run of the apply loop over a journal."""
+
+    def __init__(
+        self,
+        client: ApiClient,
+        prepared: Prepared,
+        journal: JournalWriter,
+        progress: Progress,
+        written: dict[int, str],
+    ) -> None:
+        self.client = client
+        self.csv_file = prepared.csv_file
+        self.journal = journal
+        self.progress = progress
+        self.written = written  # user → extension this job wrote last (earlier runs too)
+        self.errors: dict[int, str] = {}
+        self.number = 0  # steps started in this journal, for the records
+        self.number_run = 0  # steps started in this run
+        self.writes = 0
+        self.planned = 0
+        self.final: Account | None = None
+        self.fresh = prepared.account  # the read the plan was made from
+
+    def run(self, plan: Plan) -> Outcome:
+        stopped: str | None = None
+        previous_hook = self.client.on_wait
+        self.client.on_wait = self.progress.waiting
+        try:
+            self._apply(plan)
+            self._verify(plan)
+        except _Stop as stop:
+            stopped = str(stop)
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+        finally:
+            self.client.on_wait = previous_hook
+            self.progress.end()
+        outcome = Outcome(
+            self.journal.path,
+            _statuses(plan.rows, self.written, self.errors, self.final),
+            stopped,
+            self.writes,
+            self.planned,
+        )
+        self._finish(outcome)
+        return outcome
+
+    def _finish(self, outcome: Outcome) -> None:
+        status = "stopped" if outcome.stopped else "complete"
+        try:
+            self.journal.record(
+                "end", status=status, reason=outcome.stopped, summary=outcome.summary()
+            )
+        finally:
+            self.journal.close()
+
+    def _apply(self, plan: Plan) -> None:
+        steps = list(plan.steps)
+        self.planned = len(steps)
+        self.progress.begin(self.planned)
+        replans = 0
+        index = 0
+        while index < len(steps):
+            try:
+                self._write(steps[index])
+                index += 1
+            except (Unprocessable, NotFound) as err:
+                replans += 1
+                if replans > MAX_REPLANS:
+                    raise _Stop(f"the account keeps changing under the import: {err}") from None
+                steps = list(self._replan(str(err)).steps)
+                index = 0
+                self.planned = self.writes + len(steps)
+                self.progress.begin(self.planned)
+                self.progress.advance(self.writes, self.planned)
+
+    def _write(self, step: Step) -> None:
+        self.number += 1
+        self.number_run += 1
+        number = self.number
+        self.journal.start(number, step)
+        try:
+            self.client.set_extension(step.user_id, step.to_ext)
+        except (Unprocessable, NotFound) as err:
+            self._failed(number, step, err)
+            raise
+        except AircallExtError as err:
+            self._failed(number, step, err)
+            raise _Stop(str(err)) from None
+        self.journal.done(number, step)
+        self.written[step.user_id] = step.to_ext
+        self.writes += 1
+        self.progress.advance(self.writes, self.planned)
+
+    def _failed(self, number: int, step: Step, err: AircallExtError) -> None:
+        self.journal.failed(number, step, str(err))
+        self.errors[step.user_id] = str(err)
+
+    def _replan(self, reason: str) -> Plan:
+        """A write was refused: someone else changed the account. Read it again and plan
+        the rest from what is really there, unless the change conflicts with the file."""
+        account = self._read()
+        desired = check_desired(self.csv_file, account)
+        errors = [f for f in sort_findings(desired.findings) if f.severity == "error"]
+        if errors:
+            raise _Stop(f"the account changed during the import: {errors[0].message}")
+        plan = plan_import(account, desired.rows)
+        if plan.blocked:
+            raise _Stop(f"the account changed during the import: {plan.findings[0].message}")
+        self.journal.record("replan", reason=reason, steps=[s.to_json() for s in plan.steps])
+        return plan
+
+    def _verify(self, plan: Plan) -> None:
+        """Read back once: the job is done only if every row holds what the file says.
+        A run that wrote nothing (a resume of a finished job) trusts the read it planned on."""
+        account = self._read() if self.number_run else self.fresh
+        self.final = account
+        wrong = []
+        for user_id, wanted in plan.desired().items():
+            user = account.user_by_id(user_id)
+            actual = user.extension if user else "no such user"
+            if actual != wanted:
+                wrong.append(f"user {user_id} has {actual}, expected {wanted}")
+                self.errors[user_id] = f"after the import: has {actual}, expected {wanted}"
+        self.journal.record("verified", ok=not wrong, mismatches=wrong[:20])
+        if wrong:
+            more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+            raise _Stop(f"verification failed: {wrong[0]}{more}")
+
+    def _read(self) -> Account:
+        try:
+            return load_account(self.client)
+        except AircallExtError as err:
+            raise _Stop(str(err)) from None
+
+
+def _statuses(
+    rows: Iterable[PlanRow],
+    written: Mapping[int, str],
+    errors: Mapping[int, str],
+    final: Account | None,
+) -> tuple[RowResult, ...]:
+    return tuple(_status(row, written, errors, final) for row in rows)
+
+
+def _status(
+    row: PlanRow, written: Mapping[int, str], errors: Mapping[int, str], final: Account | None
+) -> RowResult:
+    def result(status: Status, error: str | None = None) -> RowResult:
+        return RowResult(row.line, row.user_id, row.email, row.from_ext, row.to_ext, status, error)
+
+    if row.action == "skip":
+        return result("skipped")
+    actual = _final_extension(row, written, final)
+    if actual == row.to_ext:
+        return result("applied" if written.get(row.user_id) == row.to_ext else "unchanged")
+    if row.user_id in errors:
+        return result("failed", errors[row.user_id])
+    return result("not-run")
+
+
+def _final_extension(row: PlanRow, written: Mapping[int, str], final: Account | None) -> str | None:
+    """What the user holds at the end: read back when verified, else what we know."""
+    if final is not None:
+        user = final.user_by_id(row.user_id)
+        return user.extension if user else None
+    if row.user_id in written:
+        return written[row.user_id]
+    return row.from_ext

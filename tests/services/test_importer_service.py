@@ -1,0 +1,440 @@
+"""The apply loop against the sandbox app, with faults injected at the HTTP edge.
+
+Every applied write is checked by the sandbox's ``on_write`` hook: no two users may ever
+share an extension. The clock and sleep are fake: nothing here waits for real.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from aircall_ext.api.client import ApiClient
+from aircall_ext.errors import Refused, UsageError
+from aircall_ext.sandbox import SandboxApp
+from aircall_ext.sandbox.app import AppliedWrite
+from aircall_ext.sandbox.ratelimit import RateLimit
+from aircall_ext.sandbox.state import SandboxAccount
+from aircall_ext.services.importer import (
+    Outcome,
+    Prepared,
+    open_journal,
+    prepare,
+    read_source,
+    resume_import,
+    start_import,
+)
+from aircall_ext.services.journal import account_identity, read_journal
+from tests.conftest import api_user
+
+BASE_URL = "http://sandbox.test/v1"
+IDENTITY = account_identity(BASE_URL, "id", sandbox=False)
+
+# A 3-cycle, a 2-cycle, a chain, an assignment, a blank cell, an unchanged row, and a user
+# the file does not mention holding 100 (so the parking extension is 104).
+USERS = [
+    api_user(1, "101"),
+    api_user(2, "102"),
+    api_user(3, "103"),
+    api_user(4, "201"),
+    api_user(5, "202"),
+    api_user(6, "301"),
+    api_user(7, "302"),
+    api_user(8, None),
+    api_user(9, "501"),
+    api_user(10, "601"),
+    api_user(11, "100"),
+]
+CSV = """user_id,email,extension
+1,user1@example.com,102
+2,user2@example.com,103
+3,user3@example.com,101
+4,user4@example.com,202
+5,user5@example.com,201
+6,user6@example.com,302
+7,user7@example.com,303
+8,user8@example.com,401
+9,user9@example.com,
+10,user10@example.com,601
+"""
+DESIRED = {1: "102", 2: "103", 3: "101", 4: "202", 5: "201", 6: "302", 7: "303", 8: "401"}
+CHANGES, CYCLES = 8, 2
+
+Hook = Callable[[httpx.Request], httpx.Response | None]
+
+
+class Transport(httpx.BaseTransport):
+    """The sandbox app behind a hook per PUT attempt (1-based), and a request log."""
+
+    def __init__(self, app: SandboxApp) -> None:
+        self.inner = httpx.WSGITransport(app=app)
+        self.hooks: dict[int, Hook] = {}
+        self.after: dict[int, Hook] = {}
+        self.fail_from: int | None = None
+        self.puts = 0
+        self.log: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            self.puts += 1
+            if self.fail_from is not None and self.puts >= self.fail_from:
+                return self._logged(request, httpx.Response(500, json={"error": "down"}))
+            hook = self.hooks.get(self.puts)
+            if hook is not None and (early := hook(request)) is not None:
+                return self._logged(request, early)
+        response = self._logged(request, self.inner.handle_request(request))
+        late = self.after.get(self.puts) if request.method == "PUT" else None
+        if late is not None and (replaced := late(request)) is not None:
+            return replaced
+        return response
+
+    def _logged(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        self.log.append(f"{request.method} {request.url.path} {response.status_code}")
+        return response
+
+    def count(self, method: str, status: int | None = None) -> int:
+        return sum(
+            1
+            for line in self.log
+            if line.startswith(method + " ") and (status is None or line.endswith(f" {status}"))
+        )
+
+
+@dataclass
+class Recorder:
+    events: list[tuple[str, Any]] = field(default_factory=list)
+
+    def begin(self, total: int) -> None:
+        self.events.append(("begin", total))
+
+    def advance(self, done: int, total: int) -> None:
+        self.events.append(("advance", (done, total)))
+
+    def waiting(self, seconds: float) -> None:
+        self.events.append(("waiting", seconds))
+
+    def end(self) -> None:
+        self.events.append(("end", None))
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Sandbox:
+    """One account, and a fresh client (with its transport) per command run."""
+
+    tmp_path: Path
+    users: list[dict[str, Any]]
+    rate_limit: RateLimit | None = None
+    time: FakeTime = field(default_factory=FakeTime)
+    writes: list[AppliedWrite] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.account = SandboxAccount.from_document({"company": {"name": "T"}, "users": self.users})
+        self.app = SandboxApp(
+            self.account,
+            on_write=self._check_unique,
+            rate_limit=self.rate_limit,
+            clock=self.time.clock,
+            sleep=self.time.sleep,
+        )
+        self.csv = self.tmp_path / "users.csv"
+        self.csv.write_text(CSV)
+        self.journal = self.tmp_path / "journal.jsonl"
+
+    def _check_unique(self, write: AppliedWrite) -> None:
+        self.writes.append(write)
+        held = Counter(u["extension"] for u in self.account.users() if u["extension"])
+        shared = {ext: n for ext, n in held.items() if n > 1}
+        assert not shared, f"after {write}: shared extensions {shared}"
+
+    def client(self) -> tuple[ApiClient, Transport]:
+        transport = Transport(self.app)
+        client = ApiClient(
+            BASE_URL,
+            "id",
+            "tok",
+            transport=transport,
+            allow_http=True,
+            sleep=self.time.sleep,
+            clock=self.time.clock,
+            random=lambda: 0.5,
+        )
+        return client, transport
+
+    def extensions(self) -> dict[int, str | None]:
+        return {u["id"]: u["extension"] for u in self.account.users()}
+
+    def prepare(self, client: ApiClient) -> Prepared:
+        return prepare(client, read_source(str(self.csv)))
+
+    def run(self, client: ApiClient, progress: Recorder | None = None) -> Outcome:
+        prepared = self.prepare(client)
+        return start_import(
+            client, prepared, IDENTITY, journal_path=self.journal, progress=progress, fsync=False
+        )
+
+    def resume(self, client: ApiClient) -> Outcome:
+        journal, source = open_journal(self.journal, IDENTITY)
+        prepared = prepare(client, source)
+        return resume_import(client, prepared, journal, fsync=False)
+
+    def assert_desired(self) -> None:
+        actual = self.extensions()
+        assert {u: actual[u] for u in DESIRED} == DESIRED
+        assert actual[9] == "501" and actual[10] == "601" and actual[11] == "100"
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Sandbox:
+    return Sandbox(tmp_path, [dict(u) for u in USERS])
+
+
+def journal_types(path: Path) -> list[str]:
+    return [r["type"] for r in read_journal(path).records]
+
+
+# -- the happy path ---------------------------------------------------------------------
+
+
+def test_import_reaches_the_desired_state_with_the_floor_of_requests(sandbox: Sandbox) -> None:
+    client, transport = sandbox.client()
+    progress = Recorder()
+    outcome = sandbox.run(client, progress)
+    assert outcome.stopped is None
+    sandbox.assert_desired()
+    assert transport.count("PUT") == CHANGES + CYCLES
+    assert transport.count("GET") == 2  # plan read + verification read (11 users: one page)
+    assert client.request_count == 2 + CHANGES + CYCLES
+    assert outcome.summary() == {
+        "applied": 8,
+        "unchanged": 1,
+        "skipped": 1,
+        "failed": 0,
+        "not_run": 0,
+    }
+    assert [(w.user_id, w.extension) for w in sandbox.writes] == [
+        (7, "303"),
+        (6, "302"),
+        (8, "401"),
+        (1, "104"),  # parks the 3-cycle
+        (3, "101"),
+        (2, "103"),
+        (1, "102"),
+        (4, "104"),  # parks the 2-cycle
+        (5, "201"),
+        (4, "202"),
+    ]
+    assert progress.events[0] == ("begin", 10)
+    assert progress.events[-2:] == [("advance", (10, 10)), ("end", None)]
+
+
+def test_journal_brackets_every_write_and_holds_no_secret(sandbox: Sandbox) -> None:
+    client, _transport = sandbox.client()
+    sandbox.run(client)
+    types = journal_types(sandbox.journal)
+    assert types == ["start", "done"] * 10 + ["verified", "end"]
+    text = sandbox.journal.read_text()
+    assert "tok" not in text and '"id"' not in text.replace('"api_id_sha256"', "")
+    assert read_journal(sandbox.journal).finished()
+
+
+def test_rerunning_a_finished_import_writes_nothing(sandbox: Sandbox) -> None:
+    sandbox.run(sandbox.client()[0])
+    client, transport = sandbox.client()
+    outcome = sandbox.run(client)
+    assert transport.log == ["GET /v1/users 200"]
+    assert outcome.journal is None
+    assert outcome.summary()["unchanged"] == 9
+
+
+def test_rate_limit_waits_are_reported_and_never_hit_429(tmp_path: Path) -> None:
+    sandbox = Sandbox(tmp_path, [dict(u) for u in USERS], rate_limit=RateLimit(3, 1.0))
+    client, transport = sandbox.client()
+    progress = Recorder()
+    outcome = sandbox.run(client, progress)
+    assert outcome.stopped is None
+    assert transport.count("GET", 429) + transport.count("PUT", 429) == 0
+    assert any(kind == "waiting" for kind, _ in progress.events)
+    sandbox.assert_desired()
+
+
+# -- stopping and resuming --------------------------------------------------------------
+
+
+def test_fatal_error_stops_cleanly_and_resume_converges(sandbox: Sandbox) -> None:
+    client, transport = sandbox.client()
+    transport.fail_from = 4  # the API goes down on the 4th write
+    outcome = sandbox.run(client)
+    assert outcome.stopped is not None and "HTTP 500" in outcome.stopped
+    assert outcome.writes == 3
+    assert outcome.summary() == {
+        "applied": 3,
+        "unchanged": 1,
+        "skipped": 1,
+        "failed": 1,
+        "not_run": 4,
+    }
+    assert journal_types(sandbox.journal)[-3:] == ["start", "failed", "end"]
+
+    client, transport = sandbox.client()
+    resumed = sandbox.resume(client)
+    assert resumed.stopped is None
+    sandbox.assert_desired()
+    assert resumed.summary()["applied"] == 8  # the job's result, earlier run included
+    # Only what was left: no write repeated.
+    assert transport.count("PUT") == CHANGES + CYCLES - 3
+    assert len(sandbox.writes) == CHANGES + CYCLES
+
+
+def test_ctrl_c_mid_write_stops_and_resume_converges(sandbox: Sandbox) -> None:
+    def interrupt(_request: httpx.Request) -> httpx.Response | None:
+        raise KeyboardInterrupt
+
+    client, transport = sandbox.client()
+    transport.hooks[5] = interrupt
+    outcome = sandbox.run(client)
+    assert outcome.stopped == "interrupted"
+    types = journal_types(sandbox.journal)
+    assert types[-2:] == ["start", "end"]  # the write in flight: started, never confirmed
+    assert read_journal(sandbox.journal).records[-1]["status"] == "stopped"
+    resumed = sandbox.resume(sandbox.client()[0])
+    assert resumed.stopped is None
+    sandbox.assert_desired()
+    assert len(sandbox.writes) == CHANGES + CYCLES
+
+
+# The plan: 7→303, 6→302, 8→401, then 1→104 (park), 3, 2, 1→102, then 4→104 (park), 5, 4.
+@pytest.mark.parametrize("killed_after", [1, 3, 4, 5, 8, 10])
+def test_kill_after_any_write_then_resume_converges(sandbox: Sandbox, killed_after: int) -> None:
+    """A kill after the write reached the server but before the journal saw the answer
+    (including right after a parking write): the account is the truth, not the journal."""
+
+    def die(_request: httpx.Request) -> httpx.Response | None:
+        raise KeyboardInterrupt
+
+    client, transport = sandbox.client()
+    transport.after[killed_after] = die
+    first = sandbox.run(client)
+    assert first.stopped == "interrupted"
+    assert len(sandbox.writes) == killed_after
+    client, transport = sandbox.client()
+    resumed = sandbox.resume(client)
+    assert resumed.stopped is None
+    sandbox.assert_desired()
+    assert len(sandbox.writes) == CHANGES + CYCLES  # a parked user is moved on, not re-parked
+
+
+def test_two_resumes_are_harmless(sandbox: Sandbox) -> None:
+    client, transport = sandbox.client()
+    transport.fail_from = 6
+    sandbox.run(client)
+    sandbox.resume(sandbox.client()[0])
+    client, transport = sandbox.client()
+    again = sandbox.resume(client)
+    assert transport.log == ["GET /v1/users 200"]  # the read that re-plans; then nothing
+    assert again.stopped is None
+    sandbox.assert_desired()
+    assert read_journal(sandbox.journal).runs() == 3
+
+
+def test_resume_refuses_a_changed_file(sandbox: Sandbox) -> None:
+    client, transport = sandbox.client()
+    transport.fail_from = 2
+    sandbox.run(client)
+    sandbox.csv.write_text(CSV.replace("8,user8@example.com,401", "8,user8@example.com,402"))
+    with pytest.raises(Refused, match="changed since the import started"):
+        open_journal(sandbox.journal, IDENTITY)
+
+
+def test_resume_refuses_another_account(sandbox: Sandbox) -> None:
+    client, transport = sandbox.client()
+    transport.fail_from = 2
+    sandbox.run(client)
+    other = account_identity("https://api.example.com/v1", "id", sandbox=False)
+    with pytest.raises(Refused, match="another account"):
+        open_journal(sandbox.journal, other)
+
+
+def test_resume_of_a_stdin_import_is_refused_clearly(sandbox: Sandbox) -> None:
+    client, transport = sandbox.client()
+    transport.fail_from = 2
+    sandbox.run(client)
+    lines = sandbox.journal.read_text().splitlines()
+    header = json.loads(lines[0])
+    header["file"] = "-"
+    sandbox.journal.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    with pytest.raises(UsageError, match="standard input"):
+        open_journal(sandbox.journal, IDENTITY)
+
+
+# -- someone else writes at the same time ----------------------------------------------
+
+
+def test_422_rereads_and_replans_instead_of_retrying(sandbox: Sandbox) -> None:
+    """Another admin moves user 6 (chain 301→302) to 303 first, the very extension our
+    plan gives user 7: our write of 7→303 is refused, we read again and re-plan."""
+
+    def concurrent(_request: httpx.Request) -> httpx.Response | None:
+        sandbox.account.set_extension(6, "303")
+        return None
+
+    client, transport = sandbox.client()
+    transport.hooks[1] = concurrent  # the first step is the chain's end: user 7 → 303
+    outcome = sandbox.run(client)
+    assert outcome.stopped is None
+    sandbox.assert_desired()
+    assert transport.log[:3] == ["GET /v1/users 200", "PUT /v1/users/7 422", "GET /v1/users 200"]
+    assert "replan" in journal_types(sandbox.journal)
+    assert outcome.summary()["applied"] == 8
+
+
+def test_conflicting_concurrent_change_stops_with_a_clear_message(sandbox: Sandbox) -> None:
+    """Someone gives user 11 (not in the file) extension 303, which the file wants for 7."""
+
+    def concurrent(_request: httpx.Request) -> httpx.Response | None:
+        sandbox.account.set_extension(11, "303")
+        return None
+
+    client, transport = sandbox.client()
+    transport.hooks[1] = concurrent
+    outcome = sandbox.run(client)
+    assert outcome.stopped is not None
+    assert "account changed during the import" in outcome.stopped
+    assert "303" in outcome.stopped
+    assert transport.count("PUT") == 1  # nothing written after the conflict
+
+
+def test_verification_catches_a_write_that_did_not_stick(sandbox: Sandbox) -> None:
+    """An API that answers 200 but drops the change must not pass as success."""
+
+    def swallow(request: httpx.Request) -> httpx.Response | None:
+        if not request.url.path.endswith("/users/8"):
+            return None
+        user = dict(sandbox.account.user(8) or {})
+        return httpx.Response(200, json={"user": {**user, "extension": "401"}})
+
+    client, transport = sandbox.client()
+    transport.hooks = dict.fromkeys(range(1, 11), swallow)  # user 8's assignment to 401
+    outcome = sandbox.run(client)
+    assert outcome.stopped is not None
+    assert outcome.stopped.startswith("verification failed: user 8 has None, expected 401")
+    statuses = {r.user_id: r.status for r in outcome.rows}
+    assert statuses[8] == "failed"
+    assert statuses[1] == "applied"
