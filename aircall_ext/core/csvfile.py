@@ -55,6 +55,8 @@ _MAX_SHOWN = 40  # cells echoed in messages are cut to this many characters
 
 @dataclass(frozen=True)
 class CsvRow:
+    """One data row that names a user; cell problems are findings, not exceptions."""
+
     line: int  # 1-based physical line where the row starts (header = 1)
     user_id: int | None
     email: str | None
@@ -72,6 +74,8 @@ class CsvRow:
 
 @dataclass(frozen=True)
 class CsvFile:
+    """What could be read, and why the rest could not."""
+
     source: str
     rows: tuple[CsvRow, ...]
     findings: tuple[Finding, ...]
@@ -276,14 +280,24 @@ class _Reader:
             self.report("bad-header", record.line, None, f"unreadable header: {record.error}")
             return None
         if any("\x00" in cell for cell in record.cells):
-            self.report(
-                "bad-header",
-                record.line,
-                None,
-                "the header contains NUL bytes: not a text CSV (a binary file, or UTF-16 "
-                "saved without a byte order mark?)",
-            )
+            why = "a binary file, or UTF-16 saved without a byte order mark?"
+            self.report("bad-header", record.line, None, f"NUL bytes: not a text CSV ({why})")
             return None
+        mapped = self._columns(record)
+        if mapped is None:
+            return None
+        columns, unknown = mapped
+        if "extension" not in columns or not {"user_id", "email"} & columns.keys():
+            found = ", ".join(shown(c.strip()) for c in record.cells)
+            self.report("bad-header", record.line, None, f"{expected} (found {found})")
+            return None
+        if unknown:  # once for the file, not once per row
+            names = ", ".join(f"{shown(name)} ({position})" for position, name in unknown)
+            self.report("unknown-column", record.line, unknown[0][0], f"ignoring column(s) {names}")
+        return MappingProxyType(columns)
+
+    def _columns(self, record: _Record) -> tuple[dict[str, int], list[tuple[int, str]]] | None:
+        """Known names by position, and the unknown ones; None when a name is ambiguous."""
         columns: dict[str, int] = {}
         unknown: list[tuple[int, str]] = []
         for position, cell in enumerate(record.cells, start=1):
@@ -291,23 +305,12 @@ class _Reader:
             if name is None:
                 unknown.append((position, cell.strip()))
             elif name in columns:
-                self.report(
-                    "bad-header",
-                    record.line,
-                    position,
-                    f"columns {columns[name]} and {position} both mean {name}: keep one",
-                )
+                both = f"columns {columns[name]} and {position} both mean {name}: keep one"
+                self.report("bad-header", record.line, position, both)
                 return None
             else:
                 columns[name] = position
-        if "extension" not in columns or not {"user_id", "email"} & columns.keys():
-            found = ", ".join(shown(c.strip()) for c in record.cells)
-            self.report("bad-header", record.line, None, f"{expected} (found {found})")
-            return None
-        if unknown:
-            names = ", ".join(f"{shown(name)} ({position})" for position, name in unknown)
-            self.report("unknown-column", record.line, unknown[0][0], f"ignoring column(s) {names}")
-        return MappingProxyType(columns)
+        return columns, unknown
 
     def _row(self, record: _Record, width: int, columns: Mapping[str, int]) -> CsvRow | None:
         """One row, or None when it names no usable user (after reporting why)."""
