@@ -13,6 +13,7 @@ from aircall_ext.core.account import Account
 from aircall_ext.core.csvfile import EXPORT_COLUMNS, export_rows, read_extension_csv
 from aircall_ext.core.desired import DesiredState, check_desired
 from aircall_ext.core.findings import Finding
+from aircall_ext.core.planner import plan_import
 from aircall_ext.output import render_csv
 
 
@@ -253,6 +254,7 @@ accounts = st.lists(
 @settings(max_examples=200)
 @given(accounts)
 def test_export_round_trip_plans_zero_changes(account: Account) -> None:
+    """Export, read back, check and plan: not one write."""
     holders = [u.extension for u in account.users if u.extension]
     assume(len(holders) == len(set(holders)))  # a collision cannot round-trip cleanly
     text = render_csv(export_rows(account), EXPORT_COLUMNS)
@@ -260,6 +262,8 @@ def test_export_round_trip_plans_zero_changes(account: Account) -> None:
     assert {f.code for f in state.findings} <= {"no-change", "blank-extension"}
     assert len(state.rows) == len(account.users)
     assert not any(r.is_change for r in state.rows)
+    plan = plan_import(account, state.rows)
+    assert (plan.steps, plan.changes, plan.blocked) == ((), 0, False)
 
 
 def test_export_sorts_like_list_and_keeps_users_without_extension() -> None:
