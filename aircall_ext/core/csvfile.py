@@ -4,6 +4,13 @@ The file comes from people and spreadsheets, so every defect (encoding, delimite
 field count, damaged cells) becomes a :class:`Finding` that names the physical line and
 column an admin can open in an editor, and every readable row is still returned so that
 one run reports everything at once.
+
+Where SPEC §4 is silent: a usable header needs an identity and an extension column, so a
+one-column file is always a ``bad-header`` (the delimiter is sniffed on the header's known
+names, never on data); a header with no data row is a ``no-rows`` error (a truncated file
+must not pass as "in sync"); NUL bytes in the header mean "not a text file" while elsewhere
+they are ordinary (invalid) characters; UTF-16 with a BOM (Excel's "Unicode text") and
+Excel's ``sep=;`` first line are accepted.
 """
 
 from __future__ import annotations

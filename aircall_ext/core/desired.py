@@ -3,6 +3,12 @@
 The file is judged as a whole: an extension held by someone is free for a row when the
 file moves that holder elsewhere, so swaps and longer cycles are valid here (the planner
 orders their writes); only holders the file leaves in place make an extension taken.
+
+A collision already in the account is judged the same way: a row keeping (or wanting) an
+extension that another holder keeps too is ``extension-taken``, because applying the file
+would leave two users on it; a file that moves all but one holder away repairs it.
+``outgoing-only`` is warned only for rows that change the extension: an unchanged dead
+extension is the account audit's finding, not the file's.
 """
 
 from __future__ import annotations
