@@ -1,0 +1,249 @@
+"""``sandbox serve|reset|show``: in-process through the CLI, plus one real server process."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from aircall_ext.sandbox.demo import demo_account, generate_account
+from aircall_ext.sandbox.server import is_loopback
+from aircall_ext.sandbox.state import default_state_path, save_state
+from tests.conftest import RunCli
+
+START_TIMEOUT = 30.0
+
+
+# -- show ---------------------------------------------------------------------------------
+
+
+def test_show_json_is_the_state_document_seeded_with_the_demo(run_cli: RunCli) -> None:
+    result = run_cli("sandbox", "show", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == demo_account().document()
+    assert default_state_path().exists()
+
+
+def test_show_table_lists_users_and_numbers(run_cli: RunCli) -> None:
+    result = run_cli("sandbox", "show")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(demo_account().company["name"])
+    kavya = next(line for line in lines if "Kavya Iyer" in line)
+    assert " 007 " in kavya  # leading zeros survive the table
+    assert any("legacy-classic" in line for line in lines)
+    assert any("Isabel Nunes" in line and "unavailable" in line for line in lines)
+
+
+def test_show_csv_lists_users(run_cli: RunCli) -> None:
+    result = run_cli("-o", "csv", "sandbox", "show")
+    rows = result.stdout.splitlines()
+    assert rows[0] == "id,name,email,extension,availability,outgoing_only,numbers"
+    assert len(rows) == 1 + len(demo_account().users())
+
+
+def test_show_reports_a_corrupt_state_file_in_one_line(run_cli: RunCli) -> None:
+    default_state_path().write_text("{oops", encoding="utf-8")
+    result = run_cli("sandbox", "show")
+    assert result.exit_code == 3
+    assert result.stderr.count("\n") == 1
+    assert str(default_state_path()) in result.stderr and "not valid JSON" in result.stderr
+
+
+# -- reset --------------------------------------------------------------------------------
+
+
+def test_reset_generates_a_reproducible_account(run_cli: RunCli) -> None:
+    assert run_cli("sandbox", "reset", "--users", "30", "--seed", "2").exit_code == 0
+    first = run_cli("sandbox", "show", "-o", "json").stdout
+    assert len(json.loads(first)["users"]) == 30
+    run_cli("sandbox", "reset")
+    assert json.loads(run_cli("sandbox", "show", "-o", "json").stdout) == demo_account().document()
+    run_cli("sandbox", "reset", "--users", "30", "--seed", "2")
+    assert run_cli("sandbox", "show", "-o", "json").stdout == first
+
+
+def test_reset_from_a_file_validates_it(run_cli: RunCli, tmp_path: Path) -> None:
+    source = tmp_path / "mine.json"
+    save_state(source, generate_account(7, seed=9))
+    result = run_cli("sandbox", "reset", "--from", str(source), "--state", str(tmp_path / "s.json"))
+    assert result.exit_code == 0, result.stderr
+    assert "7 users" in result.stderr
+    shown = run_cli("sandbox", "show", "--state", str(tmp_path / "s.json"), "-o", "json")
+    assert json.loads(shown.stdout) == generate_account(7, seed=9).document()
+
+
+def test_reset_from_an_invalid_file_is_a_usage_error_naming_it(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    source = tmp_path / "bad.json"
+    source.write_text('{"users": [{"id": 1, "name": "x", "email": "e", "extension": 7}]}')
+    result = run_cli("sandbox", "reset", "--from", str(source))
+    assert result.exit_code == 2
+    assert str(source) in result.stderr and "users[0].extension" in result.stderr
+    assert not default_state_path().exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--from", "x.json", "--users", "3"],
+        ["--seed", "3"],
+        ["--users", "-1"],
+        ["--from", "does-not-exist.json"],
+    ],
+)
+def test_reset_rejects_bad_combinations(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    (tmp_path / "x.json").write_text(json.dumps(demo_account().document()))
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("sandbox", "reset", *args).exit_code == 2
+
+
+# -- serve: refusals (in-process: they fail before listening) -----------------------------
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "example.com", "::"])
+def test_serve_refuses_a_non_loopback_host(run_cli: RunCli, host: str) -> None:
+    result = run_cli("sandbox", "serve", "--host", host, "--port", "0")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "non-loopback" in result.stderr and "--allow-remote" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("localhost", True),
+        ("LOCALHOST.", True),
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("0.0.0.0", False),
+        ("10.0.0.1", False),
+        ("localhost.example.com", False),
+    ],
+)
+def test_loopback_hosts(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [
+        ("--faults", "500:0.1,boom:0.2", "'boom:0.2'"),
+        ("--faults", "500:2", "'500:2'"),
+        ("--rate-limit", "sixty", "'sixty'"),
+    ],
+)
+def test_serve_rejects_malformed_specs(
+    run_cli: RunCli, option: str, value: str, named: str
+) -> None:
+    result = run_cli("sandbox", "serve", "--port", "0", option, value)
+    assert result.exit_code == 2
+    assert option in result.stderr and named in result.stderr
+
+
+def test_help_does_not_import_the_sandbox() -> None:
+    code = (
+        "import sys\n"
+        "from aircall_ext.cli import run\n"
+        "run(['sandbox', 'serve', '--help'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('aircall_ext.sandbox')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+# -- serve: one real server process -------------------------------------------------------
+
+
+class Server:
+    """A ``sandbox serve`` child process whose stderr lines arrive on a queue."""
+
+    def __init__(self, *args: str, env: dict[str, str]) -> None:
+        command = [sys.executable, "-m", "aircall_ext", "sandbox", "serve", "--port", "0", *args]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def first_line(self) -> str:
+        line = self.lines.get(timeout=START_TIMEOUT)
+        assert line is not None, "the server exited before listening"
+        return line
+
+    def stop(self) -> tuple[int, list[str]]:
+        """SIGTERM, wait, and return the exit code and the remaining stderr lines."""
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=START_TIMEOUT)
+        self._reader.join(timeout=START_TIMEOUT)
+        rest: list[str] = []
+        while (line := self.lines.get_nowait()) is not None:
+            rest.append(line)
+        return code, rest
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=START_TIMEOUT)
+
+
+def test_serve_over_http_logs_each_request_and_saves_on_sigterm(tmp_path: Path) -> None:
+    state, writes = tmp_path / "serve.json", tmp_path / "writes.jsonl"
+    env = {**os.environ, "AIRCALL_EXT_SANDBOX_TOKEN": "t0ken-from-env"}
+    server = Server("--state", str(state), "--write-log", str(writes), env=env)
+    try:
+        first = server.first_line()
+        match = re.fullmatch(r"listening on (http://127\.0\.0\.1:(\d+)/v1)\n", first)
+        assert match, first
+        url = match.group(1)
+        with httpx.Client(base_url=url, auth=("sandbox", "t0ken-from-env"), timeout=10) as http:
+            page = http.get("/users", params={"per_page": 5})
+            moved = http.put("/users/481002", json={"extension": "150"})
+            taken = http.put("/users/481003", json={"extension": "150"})
+        denied = httpx.get(f"{url}/company", auth=("sandbox", "wrong"), timeout=10)
+        code, log = server.stop()
+    finally:
+        server.kill()
+
+    assert (page.status_code, moved.status_code, taken.status_code) == (200, 200, 422)
+    assert page.json()["meta"]["next_page_link"] == f"{url}/users?page=2&per_page=5"
+    assert page.headers["x-aircallapi-limit"] == "60"
+    assert denied.status_code == 401 and "x-aircallapi-remaining" in denied.headers
+    assert code == 0
+    access = [line for line in log if '"' in line and "HTTP/1.1" in line]
+    expected = [
+        r'"GET /v1/users\?per_page=5 HTTP/1\.1" 200 \d+$',
+        r'"PUT /v1/users/481002 HTTP/1\.1" 200 \d+$',
+        r'"PUT /v1/users/481003 HTTP/1\.1" 422 \d+$',
+        r'"GET /v1/company HTTP/1\.1" 401 \d+$',
+    ]
+    assert len(access) == len(expected), log
+    for line, pattern in zip(access, expected, strict=True):
+        assert re.search(r"^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] ", line)
+        assert re.search(pattern, line.rstrip("\n")), line
+    assert not any("t0ken" in line for line in [first, *log])
+    saved = json.loads(state.read_text(encoding="utf-8"))
+    assert next(u for u in saved["users"] if u["id"] == 481002)["extension"] == "150"
+    logged = [json.loads(line) for line in writes.read_text().splitlines()]
+    assert [(w["user_id"], w["from"], w["to"]) for w in logged] == [(481002, "102", "150")]

@@ -1,0 +1,273 @@
+"""The JSON state file, the demo account, the generator and the in-process entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from aircall_ext.api.models import Number, User
+from aircall_ext.core.extensions import ExtensionProblem, parse_extension
+from aircall_ext.errors import ConfigError
+from aircall_ext.sandbox import build_inprocess_app, default_state_path
+from aircall_ext.sandbox.demo import demo_account, generate_account
+from aircall_ext.sandbox.state import (
+    SandboxAccount,
+    StateInvalid,
+    load_or_seed,
+    read_state,
+    save_state,
+)
+
+
+def minimal(**changes: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "company": {"name": "Tiny"},
+        "users": [{"id": 1, "name": "Ann", "email": "ann@example.com", "extension": "042"}],
+        "numbers": [{"id": 9, "name": "Main", "digits": "+1 555", "users": [{"id": 1}]}],
+    }
+    doc.update(changes)
+    return doc
+
+
+# -- paths --------------------------------------------------------------------------------
+
+
+def test_state_path_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRCALL_EXT_SANDBOX_STATE", "/somewhere/state.json")
+    assert default_state_path() == Path("/somewhere/state.json")
+
+
+def test_state_path_defaults_to_the_user_state_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRCALL_EXT_SANDBOX_STATE")
+    path = default_state_path()
+    assert path.name == "sandbox.json"
+    assert "aircall-ext" in path.parts
+
+
+# -- load and save ------------------------------------------------------------------------
+
+
+def test_a_missing_file_is_seeded_with_the_demo_account(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "state.json"
+    account = load_or_seed(path)
+    assert account.document() == demo_account().document()
+    assert read_state(path).document() == demo_account().document()
+
+
+def test_save_then_load_keeps_everything_legacy_damage_and_extra_fields_included(
+    tmp_path: Path,
+) -> None:
+    doc = minimal()
+    doc["users"][0]["x_custom"] = {"kept": True}
+    doc["users"].append({"id": 2, "name": "Bo", "email": "bo@example.com", "extension": "42"})
+    doc["users"].append({"id": 3, "name": "Cy", "email": "cy@example.com", "extension": "42"})
+    path = tmp_path / "state.json"
+    save_state(path, SandboxAccount.from_document(doc))
+    loaded = read_state(path).document()
+    assert loaded["users"][0]["x_custom"] == {"kept": True}
+    assert [u["extension"] for u in loaded["users"]] == ["042", "42", "42"]
+    assert loaded["company"] == {"name": "Tiny", "users_count": 3, "numbers_count": 1}
+
+
+def test_missing_optional_fields_get_the_api_defaults() -> None:
+    user = SandboxAccount.from_document(minimal()).users()[0]
+    assert user["available"] is True
+    assert user["availability_status"] == "available"
+    assert user["outgoing_only"] is False
+    assert list(user)[:3] == ["id", "name", "email"]  # the API's field order
+
+
+def test_user_numbers_are_derived_from_the_distributions() -> None:
+    doc = minimal()
+    doc["users"][0]["numbers"] = [{"id": 12345, "name": "stale", "digits": "?"}]
+    user = SandboxAccount.from_document(doc).users()[0]
+    assert user["numbers"] == [{"id": 9, "name": "Main", "digits": "+1 555"}]
+
+
+def test_save_is_atomic_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    path = tmp_path / "dir" / "state.json"
+    save_state(path, demo_account())
+    save_state(path, generate_account(3))
+    assert os.listdir(path.parent) == ["state.json"]
+    assert len(read_state(path).users()) == 3
+
+
+def test_a_failed_save_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "dir" / "state.json"
+    save_state(path, demo_account())
+    before = path.read_bytes()
+
+    def broken_replace(_src: object, _dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(ConfigError, match=r"cannot write sandbox state .*No space left"):
+        save_state(path, generate_account(3))
+    assert path.read_bytes() == before
+    assert os.listdir(path.parent) == ["state.json"]
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{", "not valid JSON (line 1"),
+        ("[]", "expected a JSON object"),
+        (json.dumps(minimal(users={})), '"users" must be a list'),
+        (json.dumps(minimal(users=[{"name": "x"}])), 'users[0]: "id" must be a positive integer'),
+        (json.dumps(minimal(users=[{"id": 1, "name": "x"}])), 'users[0]: "email" is missing'),
+        (json.dumps(minimal(users=[{"id": True, "name": "x", "email": "e"}])), '"id" must be'),
+        (
+            json.dumps(minimal(users=[{"id": 1, "name": "x", "email": "e", "extension": 101}])),
+            "users[0].extension: unexpected int",
+        ),
+        (
+            json.dumps(
+                minimal(users=[{"id": 1, "name": "x", "email": "e", "availability_status": "?"}])
+            ),
+            "users[0].availability_status: must be one of",
+        ),
+        (
+            json.dumps(minimal(users=[{"id": 1, "name": "a", "email": "a"}] * 2, numbers=[])),
+            "users[1]: duplicate id 1",
+        ),
+        (
+            json.dumps(
+                minimal(numbers=[{"id": 9, "name": "M", "digits": "1", "users": [{"id": 5}]}])
+            ),
+            "numbers[0].users[0]: no user has id 5",
+        ),
+        (json.dumps(minimal(company=[])), '"company" must be an object'),
+    ],
+)
+def test_an_invalid_state_file_is_one_line_naming_file_and_problem(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        read_state(path)
+    message = str(caught.value)
+    assert str(path) in message and problem in message
+    assert "\n" not in message
+    assert caught.value.hint and "sandbox reset" in caught.value.hint
+
+
+def test_a_state_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_bytes(b'{"users": ["\xff"]}')
+    with pytest.raises(ConfigError, match="not valid UTF-8"):
+        read_state(path)
+
+
+def test_an_unreadable_state_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read sandbox state"):
+        read_state(tmp_path)  # a directory
+
+
+def test_validation_errors_are_value_errors_for_other_callers() -> None:
+    with pytest.raises(StateInvalid):
+        SandboxAccount.from_document({"users": "nope"})
+
+
+# -- the demo account ---------------------------------------------------------------------
+
+
+def test_the_demo_shows_every_feature() -> None:
+    account = demo_account()
+    users = [User.model_validate(u) for u in account.users()]
+    numbers = [Number.model_validate(n) for n in account.numbers()]
+    extensions = [u.extension for u in users if u.extension is not None]
+    assert 10 <= len(users) <= 14
+    assert any(extensions.count(e) > 1 for e in extensions), "a collision"
+    assert any(u.outgoing_only and u.extension for u in users), "a dead extension"
+    assert any(u.extension is None for u in users), "a user without extension"
+    assert any(u.availability_status == "unavailable" and u.available for u in users)
+    assert any(not u.available and u.availability_status != "unavailable" for u in users)
+    problems = [parse_extension(e) for e in extensions]
+    assert any(isinstance(p, ExtensionProblem) for p in problems), "format damage"
+    assert "007" in extensions
+    assert sorted(n.routing for n in numbers) == ["legacy-classic", "legacy-ivr", "smartflows"]
+    assert all(n.users for n in numbers), "every number has a distribution"
+    classic = next(n for n in numbers if n.routing == "legacy-classic")
+    assert len(classic.users) < len(users), "someone is outside the classic distribution"
+
+
+def test_demo_emails_are_unique_and_reserved_for_examples() -> None:
+    emails = [u["email"] for u in demo_account().users()]
+    assert len(set(emails)) == len(emails)
+    assert all(e.endswith("@example.com") for e in emails)
+
+
+# -- the generator ------------------------------------------------------------------------
+
+
+def test_the_generator_is_deterministic() -> None:
+    assert generate_account(50, seed=4).document() == generate_account(50, seed=4).document()
+    assert generate_account(50, seed=4).document() != generate_account(50, seed=5).document()
+
+
+@pytest.mark.parametrize("size", [0, 1, 900, 1000])
+def test_generated_extensions_are_valid_and_unique(size: int) -> None:
+    account = generate_account(size)
+    extensions = [u["extension"] for u in account.users()]
+    assert len(extensions) == size
+    assert all(isinstance(e, str) and parse_extension(e) == e for e in extensions)
+    assert len(set(extensions)) == size
+
+
+def test_past_1000_users_the_rest_have_no_extension() -> None:
+    extensions = [u["extension"] for u in generate_account(1005).users()]
+    assert sum(e is None for e in extensions) == 5
+    assert len({e for e in extensions if e}) == 1000
+
+
+def test_generated_numbers_cycle_the_routing_modes() -> None:
+    numbers = [Number.model_validate(n) for n in generate_account(30, numbers=4).numbers()]
+    assert [n.routing for n in numbers] == [
+        "smartflows",
+        "legacy-classic",
+        "legacy-ivr",
+        "smartflows",
+    ]
+    assert all(0 < len(n.users) < 30 for n in numbers)
+
+
+# -- the in-process entry point -----------------------------------------------------------
+
+
+def inprocess(path: Path | None = None) -> httpx.Client:
+    app = build_inprocess_app(path)
+    return httpx.Client(
+        transport=httpx.WSGITransport(app=app), base_url="http://sandbox.invalid/v1"
+    )
+
+
+def test_inprocess_app_persists_every_write(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    http = inprocess(path)
+    response = http.put("/users/481002", json={"extension": "150"})
+    assert response.status_code == 200
+    assert "x-aircallapi-limit" not in response.headers  # no rate limit in-process
+    stored = read_state(path).user(481002)
+    assert stored is not None and stored["extension"] == "150"
+    again = inprocess(path).get("/users/481002").json()["user"]
+    assert again["extension"] == "150"
+
+
+def test_inprocess_app_uses_the_configured_state_path() -> None:
+    path = default_state_path()  # AIRCALL_EXT_SANDBOX_STATE from the isolation fixture
+    assert not path.exists()
+    assert inprocess().get("/company").status_code == 200
+    assert path.exists()
+
+
+def test_inprocess_app_refuses_a_corrupt_state_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_text('{"users": 3}', encoding="utf-8")
+    with pytest.raises(ConfigError, match="must be a list"):
+        build_inprocess_app(path)
