@@ -60,10 +60,15 @@ def render_csv(
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    # With LF line ends the csv module leaves a lone CR unquoted, which would split the row
+    # for every reader: such rows are written fully quoted.
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(columns)
     for row in rows:
         cells = [_csv_cell(row.get(col)) for col in columns]
-        writer.writerow([neutralise_cell(c) for c in cells] if neutralise else cells)
+        if neutralise:
+            cells = [neutralise_cell(c) for c in cells]
+        (quoted if any("\r" in c for c in cells) else writer).writerow(cells)
     return buffer.getvalue()
 
 

@@ -32,6 +32,7 @@ SEVERITY: dict[str, Severity] = {
     "unknown-column": "info",
     "encoding-fallback": "warning",
     "plan-blocked": "error",
+    "no-rows": "error",
 }
 
 _ORDER: dict[Severity, int] = {"error": 0, "warning": 1, "info": 2}

@@ -114,11 +114,6 @@ def test_damaged_account_is_exported_as_it_is_with_a_warning(
     assert "will not import" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="output.render_csv leaves a lone CR unquoted (csv.writer quotes only the "
-    "lineterminator's characters); remove this marker once it quotes CR",
-)
 def test_name_with_a_carriage_return_round_trips(
     run_cli: RunCli, write_state: WriteState, tmp_path: Path
 ) -> None:
