@@ -1,7 +1,353 @@
-"""Placeholder: this command module is being written."""
+"""``import``: bulk-apply a desired-state CSV safely, resumably, with a journal."""
 
 from __future__ import annotations
 
+import shlex
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from aircall_ext.cli.context import AppContext, output_option, with_app
+from aircall_ext.errors import ImportStopped, Refused, UsageError
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
+    from aircall_ext.core.planner import Plan
+    from aircall_ext.services.importer import Outcome, Prepared
+    from aircall_ext.services.journal import JournalContents
+
+PLAN_COLUMNS = ["line", "user_id", "email", "from", "to", "action"]
+PLAN_HEADERS = ["line", "user", "email", "from", "to", "action"]
+RESULT_COLUMNS = ["applied", "unchanged", "skipped", "failed", "not_run", "journal"]
+
+
+@click.command("import")
+@output_option
+@click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--dry-run", is_flag=True, help="Show the plan and write nothing.")
+@click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
+@click.option(
+    "--report",
+    metavar="PATH",
+    type=click.Path(dir_okay=False),
+    help="Write a CSV with one row per input row: line,user_id,email,from,to,status,error.",
+)
+@click.option(
+    "--journal",
+    metavar="PATH",
+    type=click.Path(dir_okay=False),
+    help="Where to write the journal (default: a new file in the user state dir).",
+)
+@click.option(
+    "--resume",
+    metavar="JOURNAL",
+    type=click.Path(dir_okay=False),
+    help="Finish a stopped import from its journal (instead of FILE).",
+)
+@click.option("--strict", is_flag=True, help="Treat warnings as errors: nothing is written.")
+@with_app
+def import_command(
+    app: AppContext,
+    file: str | None,
+    dry_run: bool,
+    yes: bool,
+    report: str | None,
+    journal: str | None,
+    resume: str | None,
+    strict: bool,
+) -> None:
+    """Make the account match FILE (CSV: user_id and/or email, extension; - for stdin).
+
+    The whole file is checked first; any error and nothing is written (exit 1). The plan
+    lists each row as unchanged, assign, change or skip (blank cell), and the writes in an
+    order where no two users ever share an extension: swaps and longer cycles go through
+    one free parking extension (an extra write per cycle).
+
+    Each write is journalled before and after it is sent. If the import stops (API failure,
+    Ctrl-C) it exits 5 and names the journal; `import --resume JOURNAL` re-reads the account
+    and the same file (it must be unchanged) and finishes the job. Resuming does not ask
+    for confirmation again. Running a finished import again writes nothing.
+
+    Exit 0 done, 1 file errors or blocked plan, 2 usage, 5 stopped part-way.
+    """
+    _check_options(file, resume, journal)
+    if report:
+        _check_writable(report)
+    from aircall_ext.services.importer import open_journal, prepare, read_source
+
+    client = app.client()
+    identity = _identity(app)
+    contents: JournalContents | None = None
+    if resume is not None:
+        contents, source = open_journal(Path(resume), identity)
+        app.say(f"resuming {contents.header.file} from journal {resume}")
+    else:
+        assert file is not None
+        source = read_source(file)
+    prepared = prepare(client, source)
+    if prepared.plan is None or _file_fails(prepared, strict):
+        _refuse_file(app, prepared, strict, report)
+        return
+    _show_plan(app, prepared, dry_run)
+    if prepared.plan.blocked:
+        _write_report(report, _planned_rows(prepared.plan))
+        click.get_current_context().exit(1)
+    if dry_run:
+        _write_report(report, _planned_rows(prepared.plan))
+        return
+    if contents is None and prepared.plan.steps and not yes:
+        prepared = _confirm(app, prepared)
+    outcome = _apply(app, prepared, contents, journal)
+    _finish(app, outcome, report)
+
+
+COMMANDS: list[click.Command] = [import_command]
+
+
+# -- checks ----------------------------------------------------------------------------
+
+
+def _check_options(file: str | None, resume: str | None, journal: str | None) -> None:
+    if (file is None) == (resume is None):
+        raise UsageError(
+            "give either FILE or --resume JOURNAL",
+            hint="`aircall-ext import users.csv`, or `aircall-ext import --resume JOURNAL`",
+        )
+    if resume is not None and journal is not None:
+        raise UsageError("--journal cannot be combined with --resume (it appends to JOURNAL)")
+
+
+def _check_writable(path: str) -> None:
+    """Fail before writing anything, not after the import, if the report cannot be saved."""
+    import os
+
+    parent = Path(path).absolute().parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise UsageError(f"cannot write report {path}: {parent} is not a writable directory")
+
+
+def _identity(app: AppContext) -> dict[str, Any]:
+    from aircall_ext.services.journal import account_identity
+
+    settings = app.settings()
+    return account_identity(settings.base_url, settings.api_id, sandbox=settings.sandbox)
+
+
+def _file_fails(prepared: Prepared, strict: bool) -> bool:
+    """Errors in the file itself (not a blocked plan), or warnings with --strict."""
+    from aircall_ext.core.findings import has_failures
+
+    return has_failures(prepared.desired.findings, strict=strict)
+
+
+def _refuse_file(app: AppContext, prepared: Prepared, strict: bool, report: str | None) -> None:
+    """Any error in the file (or warning with --strict): show every finding, write nothing."""
+    from aircall_ext.cli.validate import emit_findings
+
+    _write_report(report, _rejected_rows(prepared))
+    emit_findings(app, prepared.findings, strict=strict)
+    app.say("nothing was written: fix the file and run the import again", fg="red")
+    click.get_current_context().exit(1)
+
+
+# -- the plan --------------------------------------------------------------------------
+
+
+def _show_plan(app: AppContext, prepared: Prepared, dry_run: bool) -> None:
+    """People see the plan before it runs; scripts get the plan document with --dry-run
+    (and when it is blocked), else only the result document on stdout."""
+    plan = prepared.plan
+    assert plan is not None
+    rows = [row.to_json() for row in plan.rows]
+    if app.output == "table" or dry_run or plan.blocked:
+        app.emit(prepared.plan_json(), rows, PLAN_COLUMNS, headers=PLAN_HEADERS, empty="no rows")
+    if app.output == "table":
+        _say_plan(app, plan)
+        for finding in prepared.findings:
+            if finding.severity != "info":
+                say = app.warn if finding.severity == "warning" else _error_line
+                say(finding.message)
+
+
+def _say_plan(app: AppContext, plan: Plan) -> None:
+    summary = plan.summary()
+    counts = ", ".join(f"{summary[k]} {k}" for k in ("change", "assign", "unchanged", "skip"))
+    writes = f"{len(plan.steps)} write{'s' if len(plan.steps) != 1 else ''}"
+    if plan.cycles:
+        writes += (
+            f" ({plan.cycles} cycle{'s' if plan.cycles > 1 else ''} via parking {plan.parking})"
+        )
+    app.say(f"plan: {counts}; {writes}")
+
+
+def _error_line(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+
+
+def _confirm(app: AppContext, prepared: Prepared) -> Prepared:
+    """Ask; then re-read the account, because people take time to answer and someone may
+    have changed it meanwhile: a different plan is not the one they agreed to."""
+    from aircall_ext.services.importer import prepare
+
+    assert prepared.plan is not None
+    if not _stdin_is_terminal():
+        raise UsageError(
+            "refusing to write without confirmation: standard input is not a terminal",
+            hint="pass --yes to apply, or --dry-run to only see the plan",
+        )
+    count = len(prepared.plan.steps)
+    if not click.confirm(f"Apply {count} write{'s' if count != 1 else ''}?", err=True):
+        raise Refused("aborted: nothing was written")
+    fresh = prepare(app.client(), prepared.source)
+    if fresh.plan is None or fresh.plan.steps != prepared.plan.steps:
+        raise Refused(
+            "the account changed while the plan was shown: nothing was written",
+            hint="run the import again to review the new plan",
+        )
+    return fresh
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+# -- applying --------------------------------------------------------------------------
+
+
+def _apply(
+    app: AppContext, prepared: Prepared, contents: JournalContents | None, journal: str | None
+) -> Outcome:
+    from aircall_ext.services.importer import resume_import, start_import
+    from aircall_ext.services.journal import default_journal_path, utc_now
+
+    assert prepared.plan is not None
+    progress = _Bar() if app.show_progress else None
+    if contents is not None:
+        return resume_import(app.client(), prepared, contents, progress=progress)
+    if not prepared.plan.steps:
+        app.say("nothing to do: the account already matches the file")
+        return start_import(app.client(), prepared, _identity(app))
+    path = Path(journal) if journal else default_journal_path(prepared.source.shown, utc_now())
+    app.say(f"journal: {path}")
+    return start_import(
+        app.client(), prepared, _identity(app), journal_path=path, progress=progress
+    )
+
+
+def _finish(app: AppContext, outcome: Outcome, report: str | None) -> None:
+    _write_report(report, [row.report_row() for row in outcome.rows])
+    doc = outcome.to_json()
+    if app.output == "csv":
+        from aircall_ext.services.importer import REPORT_COLUMNS
+
+        app.emit(doc, [row.report_row() for row in outcome.rows], REPORT_COLUMNS)
+    else:
+        app.emit(doc, [{**doc["summary"], "journal": doc["journal"]}], RESULT_COLUMNS)
+    if outcome.stopped is None:
+        return
+    raise ImportStopped(
+        f"import stopped after {outcome.writes} of {outcome.planned} writes: "
+        f"{outcome.stopped}; journal: {outcome.journal}",
+        hint=f"finish it with `{_resume_command(app, outcome.journal)}`",
+    )
+
+
+def _resume_command(app: AppContext, journal: Path | None) -> str:
+    words = ["aircall-ext"]
+    if app.sandbox:
+        words.append("--sandbox")
+    if app.profile:
+        words += ["--profile", app.profile]
+    if app.base_url:
+        words += ["--base-url", app.base_url]
+    words += ["import", "--resume", str(journal)]
+    return shlex.join(words)
+
+
+class _Bar:
+    """The click progress bar on stderr: done/total, ETA, and rate-limit pauses."""
+
+    LABEL = "importing"
+
+    def __init__(self) -> None:
+        self._bar: ProgressBar[int] | None = None
+
+    def begin(self, total: int) -> None:
+        if self._bar is None:
+            self._bar = click.progressbar(
+                length=max(total, 1),
+                label=self.LABEL,
+                show_eta=True,
+                show_pos=True,
+                file=sys.stderr,
+            )
+            self._bar.render_progress()
+        else:
+            self._bar.length = max(total, 1)
+
+    def advance(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.label = self.LABEL
+            self._bar.length = max(total, 1)
+            self._bar.update(done - self._bar.pos)
+
+    def waiting(self, seconds: float) -> None:
+        if self._bar is not None:
+            self._bar.label = f"waiting for rate limit ({seconds:.0f}s)"
+            self._bar.render_progress()
+
+    def end(self) -> None:
+        if self._bar is not None:
+            self._bar.render_finish()
+
+
+# -- report ----------------------------------------------------------------------------
+
+
+def _planned_rows(plan: Plan) -> list[dict[str, Any]]:
+    status = {"unchanged": "unchanged", "skip": "skipped", "assign": "not-run", "change": "not-run"}
+    return [{**row.to_json(), "status": status[row.action], "error": None} for row in plan.rows]
+
+
+def _rejected_rows(prepared: Prepared) -> list[dict[str, Any]]:
+    """Every row of a file that will not be imported, with the errors of its line."""
+    errors: dict[int, list[str]] = {}
+    for finding in prepared.findings:
+        if finding.line is not None and finding.severity != "info":
+            errors.setdefault(finding.line, []).append(finding.message)
+    rows = []
+    for row in prepared.csv_file.rows:
+        user = None
+        if row.user_id is not None:
+            user = prepared.account.user_by_id(row.user_id)
+        elif row.email is not None:
+            user = prepared.account.user_by_email(row.email)
+        rows.append(
+            {
+                "line": row.line,
+                "user_id": row.user_id if row.user_id is not None else (user.id if user else None),
+                "email": row.email,
+                "from": user.extension if user else None,
+                "to": row.extension if row.extension is not None else row.raw_extension or None,
+                "status": "not-run",
+                "error": "; ".join(errors.get(row.line, [])) or None,
+            }
+        )
+    return rows
+
+
+def _write_report(path: str | None, rows: Sequence[Mapping[str, Any]]) -> None:
+    if path is None:
+        return
+    from aircall_ext.output import render_csv
+    from aircall_ext.services.importer import REPORT_COLUMNS
+
+    try:
+        with click.open_file(path, "w", encoding="utf-8", atomic=True) as stream:
+            stream.write(render_csv(rows, REPORT_COLUMNS))
+    except OSError as err:
+        raise UsageError(f"cannot write report {path}: {err.strerror or err}") from None

@@ -7,11 +7,12 @@ first (chains resolve from their free end); what is left is a set of disjoint cy
 (swaps, rotations), each broken by parking ONE of its users on a free extension: one
 extra write per cycle.
 
-Parking extension: the lowest extension nobody holds once every chain has run (which is
-also the state after the import, as a cycle only permutes its own extensions), preferring
-100-999 over 000-099 because low extensions are often reserved (operator, services). It is
-chosen once and reused: each cycle frees it again before the next one is broken. No free
-extension → the plan is blocked (``plan-blocked``, an error) and has no steps.
+Parking extension, chosen deterministically: the lowest extension that nobody holds now
+and the file does not want ("cold": no caller expects anyone there), else the lowest one
+freed by the chains (the account is nearly full). 100-999 are tried before 000-099, which
+are often reserved (operator, services). It is chosen once and reused: each cycle frees
+it again before the next one is broken. None free → the plan is blocked (``plan-blocked``,
+an error) and has no steps.
 
 Pure: no I/O. The input rows only need ``line``, ``user`` and ``extension`` (see
 :class:`DesiredRowLike`), so the planner does not depend on how the CSV was read.
@@ -142,8 +143,7 @@ def plan_import(account: Account, rows: Sequence[DesiredRowLike]) -> Plan:
         return Plan(plan_rows, (), tuple(problems))
     movers = [r for r in plan_rows if r.action in ("assign", "change")]
     holding = {user.id: user.extension for user in account.users}
-    reserved = _reserved(account, {r.user_id for r in movers})
-    schedule = _Scheduler(holding, movers, reserved).run()
+    schedule = _Scheduler(holding, movers, _warm(account, {r.user_id for r in movers})).run()
     if schedule.blocked:
         return Plan(plan_rows, (), tuple(schedule.blocked))
     return Plan(plan_rows, tuple(schedule.steps), (), schedule.parking, schedule.cycles)
@@ -224,16 +224,22 @@ def _blocked(row: PlanRow, why: str) -> Finding:
     )
 
 
-def _reserved(account: Account, movers: set[int]) -> set[str]:
-    """Never park on the valid reading of a malformed legacy value a user keeps: the server
-    may well consider ``" 101"`` to block ``101``. Exact holders are tracked as they move."""
-    reserved: set[str] = set()
+def _warm(account: Account, movers: set[int]) -> tuple[set[str], set[str]]:
+    """(held now, never to park on). Held now: what callers may still dial. Never: the valid
+    reading of a malformed legacy value a user keeps (``" 101"`` may well block ``101`` on
+    the server). Exact holders are tracked by the simulation as they move."""
+    held: set[str] = set()
+    never: set[str] = set()
     for user in account.users:
-        if user.extension is not None and user.id not in movers:
-            parsed = parse_extension(user.extension)
-            if isinstance(parsed, str) and parsed != user.extension:
-                reserved.add(parsed)
-    return reserved
+        if user.extension is None:
+            continue
+        parsed = parse_extension(user.extension)
+        held.add(user.extension)
+        if isinstance(parsed, str):
+            held.add(parsed)
+            if parsed != user.extension and user.id not in movers:
+                never.add(parsed)
+    return held, never
 
 
 @dataclass
@@ -248,7 +254,10 @@ class _Scheduler:
     """Simulates the writes, so every emitted step is safe in the state it runs in."""
 
     def __init__(
-        self, holding: Mapping[int, str | None], movers: Sequence[PlanRow], reserved: set[str]
+        self,
+        holding: Mapping[int, str | None],
+        movers: Sequence[PlanRow],
+        warm: tuple[set[str], set[str]],
     ) -> None:
         self.where = dict(holding)
         self.holders: dict[str, set[int]] = defaultdict(set)
@@ -257,7 +266,7 @@ class _Scheduler:
                 self.holders[ext].add(user_id)
         self.pending = {row.user_id: row for row in movers}
         self.wanting = {row.to_ext: row for row in movers if row.to_ext is not None}
-        self.reserved = reserved
+        self.held_before, self.never = warm
         self.ready = [(r.line, r.user_id) for r in movers if not self._held(r.to_ext)]
         heapq.heapify(self.ready)
         self.steps: list[Step] = []
@@ -321,10 +330,9 @@ class _Scheduler:
         return self._cycle_from(first.user_id)
 
     def _free_extension(self) -> str | None:
-        for ext in PARKING_ORDER:
-            if not self._held(ext) and ext not in self.reserved and ext not in self.wanting:
-                return ext
-        return None
+        free = [e for e in PARKING_ORDER if not self._held(e) and e not in self.never]
+        cold = (e for e in free if e not in self.held_before and e not in self.wanting)
+        return next(cold, None) or next(iter(free), None)
 
     def _blocked_cycles(self) -> list[Finding]:
         findings: list[Finding] = []

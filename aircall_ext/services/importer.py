@@ -22,7 +22,7 @@ from aircall_ext.api.client import ApiClient
 from aircall_ext.core.account import Account
 from aircall_ext.core.csvfile import CsvFile, read_extension_csv
 from aircall_ext.core.desired import DesiredState, check_desired
-from aircall_ext.core.findings import Finding, has_failures, sort_findings
+from aircall_ext.core.findings import Finding, sort_findings
 from aircall_ext.core.planner import Plan, PlanRow, Step, plan_import
 from aircall_ext.errors import AircallExtError, NotFound, Refused, Unprocessable, UsageError
 from aircall_ext.services.journal import (
@@ -82,9 +82,6 @@ class Prepared:
     def findings(self) -> list[Finding]:
         planned = self.plan.findings if self.plan else ()
         return sort_findings([*self.desired.findings, *planned])
-
-    def failed(self, *, strict: bool = False) -> bool:
-        return self.plan is None or has_failures(self.findings, strict=strict)
 
     def plan_json(self) -> dict[str, Any]:
         """The plan document of SPEC §4, file findings included."""

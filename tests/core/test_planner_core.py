@@ -161,6 +161,12 @@ def test_one_parking_extension_serves_every_cycle() -> None:
     assert final == dict(wanted)
 
 
+def test_parking_prefers_a_cold_extension_to_one_a_chain_just_freed() -> None:
+    # User 1 leaves 100 (a chain): callers may still dial 100, so 103 parks the swap.
+    plan = plan_for({1: "100", 2: "101", 3: "102", 4: "150"}, [(1, "151"), (2, "102"), (3, "101")])
+    assert plan.parking == "103"
+
+
 def test_extension_freed_by_a_chain_can_park_a_cycle() -> None:
     # 999 users hold every extension but 555; a chain frees 200, which then parks the swap.
     holdings: dict[int, str | None] = {n: f"{n:03d}" for n in range(1000) if n != 555}

@@ -1,0 +1,398 @@
+"""``import`` through the in-process sandbox: plan, dry-run, confirmation, stop and resume."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shlex
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aircall_ext.api.client import ApiClient
+from aircall_ext.api.models import User
+from aircall_ext.errors import ApiError
+from tests.conftest import RunCli, api_user
+
+WriteState = Callable[..., Path]
+
+# A swap (1, 2), a chain (3 → 104, held by 4, who moves to 105), an assignment (5), a
+# blank cell (6) and an unchanged row (7); 8 is not in the file.
+USERS = [
+    api_user(1, "101"),
+    api_user(2, "102"),
+    api_user(3, "103"),
+    api_user(4, "104"),
+    api_user(5, None),
+    api_user(6, "106"),
+    api_user(7, "107"),
+    api_user(8, "100"),
+]
+CSV = """user_id,email,extension
+1,user1@example.com,102
+2,user2@example.com,101
+3,user3@example.com,104
+4,user4@example.com,105
+5,user5@example.com,150
+6,user6@example.com,
+7,user7@example.com,107
+"""
+DESIRED = {1: "102", 2: "101", 3: "104", 4: "105", 5: "150", 6: "106", 7: "107", 8: "100"}
+
+
+def extensions() -> dict[int, str | None]:
+    state = json.loads(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"]).read_text("utf-8"))
+    return {u["id"]: u["extension"] for u in state["users"]}
+
+
+@pytest.fixture
+def before(write_state: WriteState) -> dict[int, str | None]:
+    write_state([dict(u) for u in USERS])
+    return extensions()
+
+
+@pytest.fixture
+def csv_file(tmp_path: Path) -> Path:
+    path = tmp_path / "users.csv"
+    path.write_text(CSV)
+    return path
+
+
+def read_report(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text("utf-8"))))
+
+
+def fail_on_write(monkeypatch: pytest.MonkeyPatch, number: int, error: BaseException) -> None:
+    """Make the ``number``-th write (1-based) of the run raise ``error`` before it is sent."""
+    real = ApiClient.set_extension
+    calls = {"n": 0}
+
+    def set_extension(self: ApiClient, user_id: int, extension: str) -> User:
+        calls["n"] += 1
+        if calls["n"] == number:
+            raise error
+        return real(self, user_id, extension)
+
+    monkeypatch.setattr(ApiClient, "set_extension", set_extension)
+
+
+# -- plan and dry-run -------------------------------------------------------------------
+
+
+def test_dry_run_shows_the_plan_and_writes_nothing(
+    run_cli: RunCli, before: dict[int, Any], csv_file: Path
+) -> None:
+    result = run_cli("--sandbox", "import", str(csv_file), "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert extensions() == before
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["line", "user", "email", "from", "to", "action"]
+    assert lines[2].split() == ["2", "1", "user1@example.com", "101", "102", "change"]
+    assert lines[6].split() == ["6", "5", "user5@example.com", "150", "assign"]
+    assert lines[7].split() == ["7", "6", "user6@example.com", "106", "skip"]
+    assert "plan: 4 change, 1 assign, 1 unchanged, 1 skip; 6 writes" in result.stderr
+    assert "1 cycle via parking 108" in result.stderr
+
+
+def test_dry_run_json_is_the_plan_document(
+    run_cli: RunCli, before: dict[int, Any], csv_file: Path
+) -> None:
+    result = run_cli("--sandbox", "-o", "json", "import", str(csv_file), "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert {"plan", "steps", "summary", "findings"} <= doc.keys()
+    assert doc["plan"][3] == {
+        "line": 5,
+        "user_id": 4,
+        "email": "user4@example.com",
+        "from": "104",
+        "to": "105",
+        "action": "change",
+    }
+    assert [(s["user_id"], s["from"], s["to"]) for s in doc["steps"]] == [
+        (4, "104", "105"),
+        (3, "103", "104"),
+        (5, None, "150"),
+        (1, "101", "108"),
+        (2, "102", "101"),
+        (1, "108", "102"),
+    ]
+    summary = doc["summary"]
+    assert [summary[k] for k in ("unchanged", "assign", "change", "skip")] == [1, 1, 4, 1]
+    codes = {f["code"] for f in doc["findings"]}
+    assert codes == {"no-change", "blank-extension"}
+    assert extensions() == before
+
+
+def test_file_errors_write_nothing_and_report_every_row(
+    run_cli: RunCli, before: dict[int, Any], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user_id,extension\n1,102\n2,7\n99,300\n3,\n")
+    report = tmp_path / "report.csv"
+    result = run_cli("--sandbox", "import", str(bad), "--yes", "--report", str(report))
+    assert result.exit_code == 1
+    assert extensions() == before
+    assert "invalid-extension" in result.stdout and "unknown-user" in result.stdout
+    assert "nothing was written" in result.stderr
+    rows = read_report(report)
+    assert [(r["line"], r["status"]) for r in rows] == [
+        ("2", "not-run"),
+        ("3", "not-run"),
+        ("4", "not-run"),
+        ("5", "not-run"),
+    ]
+    assert "leading zeros" in rows[1]["error"]
+    assert "no user with id 99" in rows[2]["error"]
+    assert "held by user 2" in rows[0]["error"]  # 2's row is invalid: 2 does not move
+    assert rows[3]["error"] == ""
+
+
+def test_strict_fails_on_warnings(run_cli: RunCli, write_state: WriteState, tmp_path: Path) -> None:
+    write_state([api_user(1, "101", outgoing_only=True)])
+    path = tmp_path / "f.csv"
+    path.write_text("user_id,extension\n1,102\n")
+    assert run_cli("--sandbox", "import", str(path), "--dry-run").exit_code == 0
+    result = run_cli("--sandbox", "import", str(path), "--yes", "--strict")
+    assert result.exit_code == 1
+    assert extensions() == {1: "101"}
+
+
+def test_blocked_plan_exits_1_with_a_clear_error(
+    run_cli: RunCli, write_state: WriteState, tmp_path: Path
+) -> None:
+    write_state([api_user(n + 1, f"{n:03d}") for n in range(1000)])
+    path = tmp_path / "swap.csv"
+    path.write_text("user_id,extension\n1,001\n2,000\n")
+    result = run_cli("--sandbox", "-o", "json", "import", str(path), "--dry-run")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["steps"] == []
+    (blocked,) = [f for f in doc["findings"] if f["code"] == "plan-blocked"]
+    assert blocked["severity"] == "error"
+    assert "none is free" in blocked["message"]
+
+
+# -- options and confirmation -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["import"],
+        ["import", "f.csv", "--resume", "j.jsonl"],
+        ["import", "--resume", "j", "--journal", "k"],
+    ],
+)
+def test_file_xor_resume(run_cli: RunCli, before: dict[int, Any], args: list[str]) -> None:
+    result = run_cli("--sandbox", *args)
+    assert result.exit_code == 2
+    assert extensions() == before
+
+
+def test_unreadable_file_is_a_usage_error(run_cli: RunCli, before: dict[int, Any]) -> None:
+    result = run_cli("--sandbox", "import", "/nonexistent/users.csv", "--yes")
+    assert result.exit_code == 2
+    assert "cannot read /nonexistent/users.csv" in result.stderr
+
+
+def test_no_terminal_and_no_yes_refuses(
+    run_cli: RunCli, before: dict[int, Any], csv_file: Path
+) -> None:
+    result = run_cli("--sandbox", "import", str(csv_file), input="y\n")
+    assert result.exit_code == 2
+    assert "pass --yes" in result.stderr
+    assert extensions() == before
+
+
+@pytest.mark.parametrize(("answer", "code"), [("y\n", 0), ("n\n", 1)])
+def test_confirmation_on_a_terminal(
+    run_cli: RunCli,
+    before: dict[int, Any],
+    csv_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+    code: int,
+) -> None:
+    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
+    result = run_cli("--sandbox", "import", str(csv_file), input=answer)
+    assert result.exit_code == code, result.stderr
+    assert "Apply 6 writes?" in result.stderr
+    assert extensions() == (DESIRED if code == 0 else before)
+
+
+def test_account_changed_while_confirming_writes_nothing(
+    run_cli: RunCli, before: dict[int, Any], csv_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import click
+
+    def confirm_while_someone_else_writes(*_args: object, **_kwargs: object) -> bool:
+        app = click.get_current_context().obj
+        app.client().set_extension(4, "199")  # another admin, meanwhile
+        return True
+
+    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("click.confirm", confirm_while_someone_else_writes)
+    result = run_cli("--sandbox", "import", str(csv_file))
+    assert result.exit_code == 1
+    assert "account changed while the plan was shown" in result.stderr
+    assert extensions() == {**before, 4: "199"}
+
+
+# -- applying ---------------------------------------------------------------------------
+
+
+def test_yes_applies_with_journal_report_and_result_document(
+    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+) -> None:
+    report = tmp_path / "out" / "report.csv"
+    report.parent.mkdir()
+    result = run_cli(
+        "--sandbox", "-o", "json", "import", str(csv_file), "--yes", "--report", str(report)
+    )
+    assert result.exit_code == 0, result.stderr
+    assert extensions() == DESIRED
+    doc = json.loads(result.stdout)
+    assert doc["summary"] == {"applied": 5, "unchanged": 1, "skipped": 1, "failed": 0, "not_run": 0}
+    journal = Path(doc["journal"])
+    assert journal.parent == tmp_path / "home" / ".local" / "state" / "aircall-ext" / "journals"
+    assert stat.S_IMODE(journal.stat().st_mode) == 0o600
+    statuses = {r["user_id"]: r["status"] for r in read_report(report)}
+    assert statuses == {
+        "1": "applied",
+        "2": "applied",
+        "3": "applied",
+        "4": "applied",
+        "5": "applied",
+        "6": "skipped",
+        "7": "unchanged",
+    }
+
+
+def test_second_run_writes_nothing(
+    run_cli: RunCli, before: dict[int, Any], csv_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_cli("--sandbox", "import", str(csv_file), "--yes").exit_code == 0
+    fail_on_write(monkeypatch, 1, AssertionError("no write expected"))
+    result = run_cli("--sandbox", "-o", "json", "import", str(csv_file), "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "summary": {"applied": 0, "unchanged": 6, "skipped": 1, "failed": 0, "not_run": 0},
+        "journal": None,
+    }
+
+
+def test_unwritable_report_fails_before_any_write(
+    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+) -> None:
+    result = run_cli(
+        "--sandbox", "import", str(csv_file), "--yes", "--report", str(tmp_path / "no" / "r.csv")
+    )
+    assert result.exit_code == 2
+    assert extensions() == before
+
+
+def test_fatal_error_exits_5_naming_journal_and_resume_command_that_works(
+    run_cli: RunCli,
+    before: dict[int, Any],
+    csv_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    journal = tmp_path / "my journal.jsonl"
+    report = tmp_path / "report.csv"
+    with monkeypatch.context() as patch:
+        fail_on_write(patch, 3, ApiError("GET /users failed: HTTP 503: down"))
+        result = run_cli(
+            "--sandbox",
+            "import",
+            str(csv_file),
+            "--yes",
+            "--journal",
+            str(journal),
+            "--report",
+            str(report),
+        )
+    assert result.exit_code == 5
+    assert "import stopped after 2 of 6 writes" in result.stderr
+    assert f"journal: {journal}" in result.stderr
+    command = f"aircall-ext --sandbox import --resume {shlex.quote(str(journal))}"
+    assert command in result.stderr
+    statuses = [r["status"] for r in read_report(report)]
+    assert sorted(statuses) == [
+        "applied",
+        "applied",
+        "failed",
+        "not-run",
+        "not-run",
+        "skipped",
+        "unchanged",
+    ]
+
+    resumed = run_cli(*shlex.split(command)[1:], "-o", "json")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert extensions() == DESIRED
+    assert json.loads(resumed.stdout)["summary"]["applied"] == 5
+
+    again = run_cli("--sandbox", "import", "--resume", str(journal))
+    assert again.exit_code == 0
+    assert extensions() == DESIRED
+
+
+def test_ctrl_c_exits_5(
+    run_cli: RunCli,
+    before: dict[int, Any],
+    csv_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fail_on_write(monkeypatch, 2, KeyboardInterrupt())
+    journal = tmp_path / "j.jsonl"
+    result = run_cli("--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal))
+    assert result.exit_code == 5
+    assert "interrupted" in result.stderr
+    assert "--resume" in result.stderr
+    last = json.loads(journal.read_text().splitlines()[-1])
+    assert (last["type"], last["status"]) == ("end", "stopped")
+
+
+def test_resume_refuses_an_edited_file(
+    run_cli: RunCli,
+    before: dict[int, Any],
+    csv_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    journal = tmp_path / "j.jsonl"
+    with monkeypatch.context() as patch:
+        fail_on_write(patch, 1, ApiError("boom"))
+        assert (
+            run_cli(
+                "--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal)
+            ).exit_code
+            == 5
+        )
+    csv_file.write_text(CSV + "8,user8@example.com,180\n")
+    result = run_cli("--sandbox", "import", "--resume", str(journal))
+    assert result.exit_code == 1
+    assert "changed since the import started" in result.stderr
+    assert extensions() == before
+
+
+def test_progress_bar_labels_rate_limit_waits(capsys: pytest.CaptureFixture[str]) -> None:
+    from aircall_ext.cli.imports import _Bar
+
+    bar = _Bar()
+    bar.begin(3)
+    bar.advance(1, 3)
+    bar.waiting(4.2)
+    bar.advance(2, 3)
+    bar.end()
+    err = capsys.readouterr().err
+    assert "waiting for rate limit (4s)" in err
+    assert err.count("importing") >= 2  # the label comes back after the pause
