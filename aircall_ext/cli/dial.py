@@ -7,24 +7,12 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from aircall_ext.cli.context import AppContext, output_option, with_app
+from aircall_ext.core.dialterms import OUTCOMES, STAGES, Outcome, Stage
 from aircall_ext.errors import UsageError
 
 if TYPE_CHECKING:
-    from aircall_ext.core.dialing import Outcome, Stage
     from aircall_ext.services.dial import DialRun
 
-# Mirrors aircall_ext.core.dialing (a test keeps them equal): importing the core here
-# would load pydantic for every `--help`.
-STAGE_CHOICES = ("welcome", "ivr", "audio", "waiting", "ringing")
-OUTCOME_CHOICES = (
-    "rings-user",
-    "user-unavailable",
-    "extension-does-not-exist",
-    "not-in-distribution",
-    "stage-not-accepting",
-    "api-transfer",
-    "invalid-sequence",
-)
 
 ROW_COLUMNS = [
     "line",
@@ -52,7 +40,7 @@ TABLE_HEADERS = ["line", "number", "digits", "stage", "outcome", "user", "expect
 @click.argument("digits", required=False)
 @click.option(
     "--stage",
-    type=click.Choice(STAGE_CHOICES, case_sensitive=False),
+    type=click.Choice(STAGES, case_sensitive=False),
     help="Where the call is when the caller dials: welcome/ivr/audio message, waiting music, "
     "or ringing.",
 )
@@ -63,7 +51,7 @@ TABLE_HEADERS = ["line", "number", "digits", "stage", "outcome", "user", "expect
 )
 @click.option(
     "--expect",
-    type=click.Choice(OUTCOME_CHOICES, case_sensitive=False),
+    type=click.Choice(OUTCOMES, case_sensitive=False),
     metavar="OUTCOME",
     help="Exit 0 only if this is the outcome (instead of: only if the call reaches a user).",
 )

@@ -25,34 +25,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from aircall_ext.api.models import Number, Routing, User, UserRef
 from aircall_ext.core.account import Account
+from aircall_ext.core.dialterms import Outcome, Stage
 from aircall_ext.core.extensions import ExtensionProblem, parse_extension
 from aircall_ext.errors import UsageError
-
-Stage = Literal["welcome", "ivr", "audio", "waiting", "ringing"]
-STAGES: tuple[Stage, ...] = ("welcome", "ivr", "audio", "waiting", "ringing")
-
-Outcome = Literal[
-    "rings-user",
-    "user-unavailable",
-    "extension-does-not-exist",
-    "not-in-distribution",
-    "stage-not-accepting",
-    "api-transfer",
-    "invalid-sequence",
-]
-OUTCOMES: tuple[Outcome, ...] = (
-    "rings-user",
-    "user-unavailable",
-    "extension-does-not-exist",
-    "not-in-distribution",
-    "stage-not-accepting",
-    "api-transfer",
-    "invalid-sequence",
-)
 
 # SPEC §2: the stages during which each routing mode collects extension digits.
 ACCEPTING_STAGES: dict[Routing, frozenset[Stage]] = {

@@ -20,15 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aircall_ext.core.account import Account
-from aircall_ext.core.dialing import (
-    OUTCOMES,
-    STAGES,
-    DialResult,
-    Outcome,
-    Stage,
-    find_number,
-    simulate,
-)
+from aircall_ext.core.dialing import DialResult, find_number, simulate
+from aircall_ext.core.dialterms import OUTCOMES, STAGES, Outcome, Stage
 from aircall_ext.errors import UsageError
 
 if TYPE_CHECKING:
@@ -230,9 +223,10 @@ def _unwrap(digits: str) -> str:
 
 def _stage(text: str, bad: _Bad) -> Stage:
     value = text.casefold()
-    if value not in STAGES:
-        raise bad(f"stage {text!r} is not one of {', '.join(STAGES)}")
-    return value
+    for stage in STAGES:
+        if stage == value:
+            return stage
+    raise bad(f"stage {text!r} is not one of {', '.join(STAGES)}")
 
 
 def _flag(text: str, bad: _Bad) -> bool:
@@ -248,9 +242,10 @@ def _expect(text: str, bad: _Bad) -> Outcome | None:
     value = text.casefold()
     if not value:
         return None
-    if value not in OUTCOMES:
-        raise bad(f"expect {text!r} is not an outcome: {', '.join(OUTCOMES)}")
-    return value
+    for outcome in OUTCOMES:
+        if outcome == value:
+            return outcome
+    raise bad(f"expect {text!r} is not an outcome: {', '.join(OUTCOMES)}")
 
 
 def _where(source: str, line: int, column: int | None) -> str:

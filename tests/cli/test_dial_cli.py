@@ -12,9 +12,6 @@ from typing import Any
 import pytest
 from conftest import RunCli, api_user
 
-from aircall_ext.cli.dial import OUTCOME_CHOICES, STAGE_CHOICES
-from aircall_ext.core.dialing import OUTCOMES, STAGES
-
 PARIS = "+33 1 76 36 06 95"
 
 
@@ -273,8 +270,3 @@ def test_an_empty_batch_is_warned_about(run_cli: RunCli, tmp_path: Path) -> None
 def test_a_missing_batch_file_is_a_usage_error(run_cli: RunCli, tmp_path: Path) -> None:
     result = run_cli("--sandbox", "dial", "--batch", str(tmp_path / "nope.csv"))
     assert result.exit_code == 2 and "cannot read" in result.stderr
-
-
-def test_cli_choices_mirror_the_core() -> None:
-    assert STAGE_CHOICES == STAGES
-    assert OUTCOME_CHOICES == OUTCOMES
