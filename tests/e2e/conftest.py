@@ -50,6 +50,7 @@ class SandboxServer:
     base_url: str
     state: Path
     log: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
 
     def settle(self) -> None:
         """Wait until every request made so far is in the collected access log.
@@ -58,6 +59,10 @@ class SandboxServer:
         line is written. A marker request sent now is logged after those: once it shows up,
         the log is complete.
         """
+        if self.process.poll() is not None:  # stopped: its whole log is in the pipe
+            if self.reader is not None:
+                self.reader.join(timeout=START_TIMEOUT)
+            return
         marker = f"/v1/e2e-marker-{uuid.uuid4().hex}"
         with contextlib.suppress(OSError):
             urllib.request.urlopen(self.base_url.removesuffix("/v1") + marker, timeout=10)
@@ -154,7 +159,10 @@ def start_server(state: Path, *options: str) -> SandboxServer:
         rest = process.stderr.read()
         raise RuntimeError(f"sandbox serve did not start: {first!r} {rest!r}")
     server = SandboxServer(process, match.group(1), state)
-    threading.Thread(target=_collect, args=(process.stderr, server.log), daemon=True).start()
+    server.reader = threading.Thread(
+        target=_collect, args=(process.stderr, server.log), daemon=True
+    )
+    server.reader.start()
     return server
 
 
