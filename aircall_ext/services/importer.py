@@ -245,11 +245,23 @@ def resume_import(
     fresh read, so what was done is ``unchanged`` now and a parked user is simply moved on."""
     plan = _clean_plan(prepared)
     writer = JournalWriter.reopen(journal, clock=clock, fsync=fsync)
-    written = {step.user_id: step.to_ext for step in journal.done_steps()}
+    written = _written_before(journal, prepared.account)
     writer.record("resume", steps=[s.to_json() for s in plan.steps])
     job = _Job(client, prepared, writer, progress or NoProgress(), written)
     job.number = sum(1 for r in journal.records if r.get("type") == "start")
     return job.run(plan)
+
+
+def _written_before(journal: JournalContents, account: Account) -> dict[int, str]:
+    """What earlier runs of the job wrote, per user. A write cut off before its answer was
+    journalled (a kill, a lost response) may still have landed: it counts when the
+    account now holds exactly what that user's last started write asked for."""
+    written = {step.user_id: step.to_ext for step in journal.done_steps()}
+    for step in journal.last_started().values():
+        user = account.user_by_id(step.user_id)
+        if user is not None and user.extension == step.to_ext:
+            written[step.user_id] = step.to_ext
+    return written
 
 
 def _clean_plan(prepared: Prepared) -> Plan:

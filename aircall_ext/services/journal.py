@@ -165,6 +165,13 @@ class JournalContents:
         """Writes this job completed, across every run of it."""
         return [Step.from_json(r) for r in self.records if r.get("type") == "done"]
 
+    def last_started(self) -> dict[int, Step]:
+        """Each user's last write this job started, whether or not its answer was recorded."""
+        return {s.user_id: s for s in map(Step.from_json, self._typed("start"))}
+
+    def _typed(self, kind: str) -> list[Mapping[str, Any]]:
+        return [r for r in self.records if r.get("type") == kind]
+
     def runs(self) -> int:
         return 1 + sum(1 for r in self.records if r.get("type") == "resume")
 

@@ -339,6 +339,8 @@ def test_kill_after_any_write_then_resume_converges(sandbox: Sandbox, killed_aft
     assert resumed.stopped is None
     sandbox.assert_desired()
     assert len(sandbox.writes) == CHANGES + CYCLES  # a parked user is moved on, not re-parked
+    # The write whose answer was lost landed: the report counts it as this job's work.
+    assert resumed.summary()["applied"] == CHANGES
 
 
 def test_two_resumes_are_harmless(sandbox: Sandbox) -> None:
