@@ -297,12 +297,16 @@ class _Bar:
 
     def waiting(self, seconds: float) -> None:
         if self._bar is not None:
-            self._bar.label = f"waiting for rate limit ({seconds:.0f}s)"
+            self._bar.label = f"waiting for rate limit ({seconds:.1f}s)"
             self._bar.render_progress()
 
     def end(self) -> None:
+        """Settle on the done count, then let go: later waits (the read-back) draw nothing."""
         if self._bar is not None:
+            self._bar.label = self.LABEL
+            self._bar.render_progress()
             self._bar.render_finish()
+            self._bar = None
 
 
 # -- report ----------------------------------------------------------------------------

@@ -293,6 +293,7 @@ class _Job:
         self.planned = 0
         self.final: Account | None = None
         self.fresh = prepared.account  # the read the plan was made from
+        self.progress_ended = False
 
     def run(self, plan: Plan) -> Outcome:
         stopped: str | None = None
@@ -300,6 +301,7 @@ class _Job:
         self.client.on_wait = self.progress.waiting
         try:
             self._apply(plan)
+            self._end_progress()  # the bar is about writes; the read-back is not one
             self._verify(plan)
         except _Stop as stop:
             stopped = str(stop)
@@ -307,7 +309,7 @@ class _Job:
             stopped = "interrupted"
         finally:
             self.client.on_wait = previous_hook
-            self.progress.end()
+            self._end_progress()
         outcome = Outcome(
             self.journal.path,
             _statuses(plan.rows, self.written, self.errors, self.final),
@@ -317,6 +319,11 @@ class _Job:
         )
         self._finish(outcome)
         return outcome
+
+    def _end_progress(self) -> None:
+        if not self.progress_ended:
+            self.progress_ended = True
+            self.progress.end()
 
     def _finish(self, outcome: Outcome) -> None:
         status = "stopped" if outcome.stopped else "complete"
