@@ -190,7 +190,7 @@ def start_import(
     clock: Clock = utc_now,
     fsync: bool = True,
 ) -> Outcome:
-    """Apply a clean plan. Nothing to write → no journal, no request at all."""
+    """Apply a clean plan. Nothing to write → no journal and no request beyond the plan read."""
     plan = _clean_plan(prepared)
     if not plan.steps:
         return Outcome(None, _statuses(plan.rows, {}, {}, prepared.account))
