@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from aircall_ext.cli.completers import complete_users
 from aircall_ext.cli.context import AppContext, output_option, with_app
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def list_users(
 
 @click.command("show")
 @output_option
-@click.argument("user", metavar="USER")
+@click.argument("user", metavar="USER", shell_complete=complete_users)
 @with_app
 def show_user(app: AppContext, user: str) -> None:
     """Show one user. USER is an id (42), an email, or ext:NNN (ext:101)."""
@@ -115,7 +116,10 @@ def list_numbers(app: AppContext) -> None:
     legacy-classic (welcome message only, distribution users only), legacy-ivr
     (welcome or IVR message, anyone).
     """
+    from aircall_ext.completion_cache import remember
+
     numbers = sorted(app.client().list_numbers(), key=lambda n: n.id)
+    remember(numbers=numbers)  # for shell completion of NUMBER
     docs = [number_doc(n) for n in numbers]
     app.emit({"numbers": docs}, docs, NUMBER_COLUMNS, headers=NUMBER_HEADERS, empty="no numbers")
 

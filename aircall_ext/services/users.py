@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import User
+from aircall_ext.completion_cache import remember
 from aircall_ext.core.account import Account, UserRef, find_user, parse_user_ref
 from aircall_ext.errors import NotFound
 
 
 def load_account(client: ApiClient, *, numbers: bool = False) -> Account:
     """Users (and, only when asked, numbers): ⌈U/50⌉ + ⌈N/50⌉ requests."""
-    users = client.list_users()
-    return Account.of(users, client.list_numbers() if numbers else ())
+    account = Account.of(client.list_users(), client.list_numbers() if numbers else ())
+    remember(account.users, account.numbers if numbers else None)  # for shell completion
+    return account
 
 
 def lookup_user(client: ApiClient, text: str) -> User:

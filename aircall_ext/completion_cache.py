@@ -1,0 +1,92 @@
+"""The last listing of users and numbers, kept on disk so that shell completion never calls the API.
+
+Best effort by design: a missing, corrupt or unwritable cache only means fewer suggestions,
+never an error. It holds ids, emails, names, extensions and digits (never a credential), in
+``completion.json`` under the user cache dir (``$XDG_CACHE_HOME/aircall-ext`` on Linux), 0600.
+Everything is imported lazily: completion runs on every TAB press.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+    from aircall_ext.api.models import Number, User
+
+FILE_NAME = "completion.json"
+Entry = dict[str, Any]
+
+
+def cache_path() -> Path:
+    from platformdirs import user_cache_path
+
+    return user_cache_path("aircall-ext", appauthor=False) / FILE_NAME
+
+
+def remember(users: Iterable[User] | None = None, numbers: Iterable[Number] | None = None) -> None:
+    """Replace the cached users and/or numbers (``None`` keeps what is there); never raises."""
+    try:
+        data = _load()
+        if users is not None:
+            data["users"] = [_user_entry(u) for u in users]
+        if numbers is not None:
+            data["numbers"] = [_number_entry(n) for n in numbers]
+        _write(cache_path(), data)
+    except Exception:  # a cache is never worth failing the user's command
+        return
+
+
+def cached_users() -> list[Entry]:
+    return _load()["users"]
+
+
+def cached_numbers() -> list[Entry]:
+    return _load()["numbers"]
+
+
+def _user_entry(user: User) -> Entry:
+    return {"id": user.id, "email": user.email, "name": user.name, "extension": user.extension}
+
+
+def _number_entry(number: Number) -> Entry:
+    digits = number.e164_digits or "".join((number.digits or "").split()) or None
+    return {"id": number.id, "name": number.name, "digits": digits}
+
+
+def _load() -> dict[str, list[Entry]]:
+    """Both sections; whatever is missing, unreadable or odd reads as empty."""
+    import json
+
+    try:
+        data = json.loads(cache_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        data = {}
+    return {key: _entries(data.get(key)) for key in ("users", "numbers")}
+
+
+def _entries(value: Any) -> list[Entry]:
+    if not isinstance(value, list):
+        return []
+    return [e for e in value if isinstance(e, dict) and isinstance(e.get("id"), int)]
+
+
+def _write(path: Path, data: dict[str, list[Entry]]) -> None:
+    """Atomic and private: a concurrent TAB press never reads half a file."""
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
+        os.chmod(temp, 0o600)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
