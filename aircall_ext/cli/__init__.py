@@ -13,6 +13,7 @@ from typing import cast
 import click
 
 from aircall_ext import __version__
+from aircall_ext.cli.completers import complete_profiles
 from aircall_ext.cli.context import AppContext
 from aircall_ext.errors import EXIT_API, EXIT_USAGE, AircallExtError
 from aircall_ext.output import FORMATS, Format
@@ -27,6 +28,7 @@ PROG = "aircall-ext"
     "--profile",
     metavar="NAME",
     envvar="AIRCALL_EXT_PROFILE",
+    shell_complete=complete_profiles,
     help="Credentials profile from config.toml [env: AIRCALL_EXT_PROFILE].",
 )
 @click.option(

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from aircall_ext.cli.completers import complete_users
 from aircall_ext.cli.context import AppContext, output_option, with_app
 from aircall_ext.errors import UsageError
 
@@ -20,7 +21,7 @@ STEP_HEADERS = ["step", "user", "email", "from", "to"]
 
 @click.command("assign")
 @output_option
-@click.argument("user", metavar="USER")
+@click.argument("user", metavar="USER", shell_complete=complete_users)
 @click.argument("extension", metavar="EXT")
 @click.option(
     "--swap",

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
+from aircall_ext.cli.completers import complete_files, complete_numbers
 from aircall_ext.cli.context import AppContext, output_option, with_app
 from aircall_ext.core.dialterms import OUTCOMES, STAGES, Outcome, Stage
 from aircall_ext.errors import UsageError
@@ -36,7 +37,7 @@ TABLE_HEADERS = ["line", "number", "digits", "stage", "outcome", "user", "expect
 
 @click.command("dial")
 @output_option
-@click.argument("number", required=False)
+@click.argument("number", required=False, shell_complete=complete_numbers)
 @click.argument("digits", required=False)
 @click.option(
     "--stage",
@@ -59,6 +60,7 @@ TABLE_HEADERS = ["line", "number", "digits", "stage", "outcome", "user", "expect
     "--batch",
     "batch",
     metavar="FILE",
+    shell_complete=complete_files,
     help="CSV of dry-runs (columns number,digits,stage[,api_transfer,expect]; - for stdin).",
 )
 @with_app

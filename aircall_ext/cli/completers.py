@@ -1,0 +1,117 @@
+"""``shell_complete=`` callbacks for values Click cannot know: profiles, users, numbers, files.
+
+Attach one to a parameter with ``shell_complete=complete_users``. They read local files only
+(config.toml and the completion cache of the last listing), never the API, and swallow every
+error: a TAB press must never print a traceback into the user's shell. Imports are lazy so
+that attaching them costs nothing at start-up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import click
+    from click.shell_completion import CompletionItem
+
+# Values a shell inserts as one word without quoting; others would split the command line.
+_SHELL_SAFE = re.compile(r"[\w.@:+,/=%-]+")
+_EXTENSION = re.compile(r"[0-9]{3}")  # ext:7 would be refused as USER: offer valid ones only
+
+Candidate = tuple[Any, str | None]  # (value, help shown by zsh/fish/PowerShell)
+
+
+def complete_profiles(
+    _ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Profile names from config.toml."""
+
+    def candidates() -> list[Candidate]:
+        from aircall_ext.config import load_config
+
+        profiles = load_config().profiles
+        return [(name, f"API ID {profiles[name].api_id}") for name in sorted(profiles)]
+
+    return _items(candidates, incomplete)
+
+
+def complete_users(
+    _ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """USER as an email, ``ext:NNN`` or id, from the last listing of users."""
+
+    def candidates() -> list[Candidate]:
+        from aircall_ext.completion_cache import cached_users
+
+        users = cached_users()
+        emails = [(u.get("email"), _label(u.get("name"), _ext(u))) for u in users]
+        exts = [
+            (f"ext:{u['extension']}", _label(u.get("email"), u.get("name")))
+            for u in users
+            if isinstance(u.get("extension"), str) and _EXTENSION.fullmatch(u["extension"])
+        ]
+        ids = [(str(u["id"]), _label(u.get("email"), _ext(u))) for u in users]
+        return sorted(emails, key=_key) + sorted(exts, key=_key) + ids
+
+    return _items(candidates, incomplete)
+
+
+def complete_numbers(
+    _ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """NUMBER as an id, digits (E.164, no spaces) or name, from the last listing of numbers."""
+
+    def candidates() -> list[Candidate]:
+        from aircall_ext.completion_cache import cached_numbers
+
+        numbers = cached_numbers()
+        ids = [(str(n["id"]), _label(n.get("name"), n.get("digits"))) for n in numbers]
+        digits = [(n.get("digits"), n.get("name")) for n in numbers]
+        names = [(n.get("name"), n.get("digits")) for n in numbers]
+        return ids + digits + names
+
+    return _items(candidates, incomplete)
+
+
+def complete_files(
+    _ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Let the shell complete a path, for FILE parameters that are plain strings (to allow -)."""
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(incomplete, type="file")]
+
+
+def _items(candidates: Callable[[], Iterable[Candidate]], incomplete: str) -> list[CompletionItem]:
+    """The shell-safe candidates that start with ``incomplete`` (case-insensitive), once each."""
+    from click.shell_completion import CompletionItem
+
+    try:
+        pairs = list(candidates())
+    except Exception:  # a broken config or cache means no suggestions, never a traceback
+        return []
+    prefix = incomplete.casefold()
+    seen: set[str] = set()
+    items: list[CompletionItem] = []
+    for value, help_ in pairs:
+        if not isinstance(value, str) or value in seen or not _SHELL_SAFE.fullmatch(value):
+            continue
+        if value.casefold().startswith(prefix):
+            seen.add(value)
+            items.append(CompletionItem(value, help=help_))
+    return items
+
+
+def _ext(user: dict[str, Any]) -> str | None:
+    extension = user.get("extension")
+    return f"ext {extension}" if extension else "no extension"
+
+
+def _label(*parts: Any) -> str | None:
+    return ", ".join(str(p) for p in parts if p) or None
+
+
+def _key(candidate: Candidate) -> str:
+    return str(candidate[0]).casefold()
