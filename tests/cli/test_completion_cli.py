@@ -1,0 +1,322 @@
+"""Shell completion: the scripts, every dynamic value, the cache behind them, and no network."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.shell_completion import CompletionItem, ShellComplete
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aircall_ext import completion_cache
+from aircall_ext._generate import COMPLETION_FILES
+from aircall_ext.api.models import Number, User
+from aircall_ext.cli import PROG, cli
+from aircall_ext.cli.completion import COMPLETE_VAR, SHELLS, _bash_class, glue_colons
+from aircall_ext.config import Profile, config_path, save_profile
+from aircall_ext.docs.tree import command_contexts
+from tests.conftest import RunCli, api_user
+
+ROOT = Path(__file__).resolve().parents[2]
+OUTCOMES = {  # SPEC §4 dial outcomes
+    "rings-user",
+    "user-unavailable",
+    "extension-does-not-exist",
+    "not-in-distribution",
+    "stage-not-accepting",
+    "api-transfer",
+    "invalid-sequence",
+}
+
+
+def items(*args: str, incomplete: str = "") -> list[CompletionItem]:
+    """What Click answers a shell that has typed ``aircall-ext ARGS INCOMPLETE``."""
+    return ShellComplete(cli, {}, PROG, COMPLETE_VAR).get_completions(list(args), incomplete)
+
+
+def complete(*args: str, incomplete: str = "") -> list[str]:
+    return [item.value for item in items(*args, incomplete=incomplete)]
+
+
+def user(user_id: int, extension: str | None, email: str, name: str | None = None) -> User:
+    return User.model_validate(api_user(user_id, extension, email=email, name=name))
+
+
+@pytest.fixture
+def cached() -> None:
+    completion_cache.remember(
+        users=[
+            user(1, "101", "ann@example.com", "Ann"),
+            user(2, "007", "Bob.Smith@example.com", "Bob"),
+            user(3, None, "cy@example.com"),
+            user(4, "7", "dee@example.com"),  # damaged: ext:7 would be refused as USER
+            user(5, None, "o'hara@example.com"),  # would break an unquoted command line
+        ],
+        numbers=[
+            Number(id=10, name="Paris", digits="+33 1 76 36 06 95"),
+            Number(id=11, name="Lyon Support", digits="+33 4 00", e164_digits="+33400"),
+        ],
+    )
+
+
+# -- the scripts --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_completion_prints_the_committed_script(run_cli: RunCli, shell: str) -> None:
+    result = run_cli("completion", shell)
+    assert result.exit_code == 0, result.stderr
+    committed = ROOT / "completions" / COMPLETION_FILES[shell]
+    assert result.stdout == committed.read_text(encoding="utf-8"), (
+        f"{committed.name} is stale: run `python -m aircall_ext._generate`"
+    )
+    assert COMPLETE_VAR in result.stdout
+
+
+def test_zsh_script_is_an_autoloadable_compdef(run_cli: RunCli) -> None:
+    assert run_cli("completion", "zsh").stdout.splitlines()[0] == "#compdef aircall-ext"
+
+
+def test_unknown_shell_is_a_usage_error(run_cli: RunCli) -> None:
+    result = run_cli("completion", "tcsh")
+    assert result.exit_code == 2
+    assert "tcsh" in result.stderr
+
+
+def test_shell_names_complete() -> None:
+    assert complete("completion") == list(SHELLS)
+
+
+# -- static choices (click.Choice) --------------------------------------------------------
+
+
+def test_stage_values() -> None:
+    assert complete("dial", "--stage") == ["welcome", "ivr", "audio", "waiting", "ringing"]
+    assert complete("dial", "--stage", incomplete="w") == ["welcome", "waiting"]
+
+
+def test_output_values_before_and_after_the_command() -> None:
+    assert complete("-o") == ["table", "json", "csv"]
+    assert complete("list", "--output") == ["table", "json", "csv"]
+    assert complete("validate", "-o", incomplete="c") == ["csv"]
+
+
+def test_expect_outcomes() -> None:
+    assert set(complete("dial", "--expect")) == OUTCOMES
+    assert complete("dial", "--expect", incomplete="not-") == ["not-in-distribution"]
+
+
+# -- profiles (config.toml) -----------------------------------------------------------------
+
+
+def test_profile_names_from_config() -> None:
+    save_profile(Profile("staging", "id-2"))
+    save_profile(Profile("prod", "id-1"))
+    assert complete("--profile") == ["prod", "staging"]
+    assert complete("--profile", incomplete="st") == ["staging"]
+    assert [i.help for i in items("--profile", incomplete="p")] == ["API ID id-1"]
+
+
+def test_broken_config_completes_nothing_and_says_nothing() -> None:
+    config_path().parent.mkdir(parents=True, exist_ok=True)
+    config_path().write_text("profiles = [not toml", encoding="utf-8")
+    assert complete("--profile") == []
+
+
+# -- users and numbers (the cache of the last listing) --------------------------------------
+
+
+@pytest.mark.usefixtures("cached")
+def test_user_argument_of_show_and_assign() -> None:
+    emails = ["ann@example.com", "Bob.Smith@example.com", "cy@example.com", "dee@example.com"]
+    expected = [*emails, "ext:007", "ext:101", "1", "2", "3", "4", "5"]
+    assert complete("show") == expected
+    assert complete("assign") == expected
+    assert complete("show", incomplete="ext:") == ["ext:007", "ext:101"]
+    assert complete("assign", incomplete="bob") == ["Bob.Smith@example.com"]
+    assert complete("show", incomplete="2") == ["2"]
+
+
+@pytest.mark.usefixtures("cached")
+def test_user_values_carry_a_description_for_zsh_and_fish() -> None:
+    described = {i.value: i.help for i in items("show", incomplete="a")}
+    assert described == {"ann@example.com": "Ann, ext 101"}
+    assert [i.help for i in items("show", incomplete="ext:007")] == ["Bob.Smith@example.com, Bob"]
+
+
+@pytest.mark.usefixtures("cached")
+def test_only_the_user_argument_completes_users() -> None:
+    assert complete("assign", "ann@example.com") == []  # EXT: no suggestion
+    assert complete("show", incomplete="-") == ["-o", "--output", "-h", "--help"]
+
+
+@pytest.mark.usefixtures("cached")
+def test_number_argument_of_dial() -> None:
+    # "Lyon Support" would split into two words in bash: its id and digits are offered.
+    assert complete("dial") == ["10", "11", "+33176360695", "+33400", "Paris"]
+    assert complete("dial", incomplete="+334") == ["+33400"]
+    assert complete("dial", "10") == []  # DIGITS
+
+
+def test_nothing_cached_completes_nothing() -> None:
+    assert complete("show") == []
+    assert complete("dial") == []
+
+
+@pytest.mark.parametrize(
+    "content", ["{not json", '{"users": "x", "numbers": {}}', "[1, 2]", '{"users": [{"id": "1"}]}']
+)
+def test_a_damaged_cache_completes_nothing(content: str) -> None:
+    completion_cache.cache_path().parent.mkdir(parents=True)
+    completion_cache.cache_path().write_text(content, encoding="utf-8")
+    assert complete("show") == []
+    assert complete("dial") == []
+
+
+def test_listing_commands_fill_the_cache(run_cli: RunCli, write_state: Callable[..., Path]) -> None:
+    number = {"id": 7, "name": "Nice", "digits": "+33 4 93", "is_ivr": False, "users": []}
+    write_state([api_user(1, "101", email="ann@example.com")], [number])
+    assert run_cli("--sandbox", "list").exit_code == 0
+    assert complete("show", incomplete="a") == ["ann@example.com"]
+    assert run_cli("--sandbox", "numbers").exit_code == 0
+    assert complete("dial") == ["7", "+33493", "Nice"]
+    assert complete("show", incomplete="a") == ["ann@example.com"]  # numbers kept users
+
+
+# -- the cache file -------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("cached")
+def test_cache_is_private_and_holds_no_more_than_completion_needs() -> None:
+    path = completion_cache.cache_path()
+    assert path.parent == Path(os.environ["XDG_CACHE_HOME"]) / "aircall-ext"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    users = completion_cache.cached_users()
+    assert {key for entry in users for key in entry} == {"id", "email", "name", "extension"}
+    assert list(path.parent.iterdir()) == [path]  # no temp file left behind
+
+
+@pytest.mark.usefixtures("cached")
+def test_remember_replaces_only_what_it_is_given() -> None:
+    completion_cache.remember(users=[user(9, "900", "zed@example.com")])
+    assert [u["id"] for u in completion_cache.cached_users()] == [9]
+    assert [n["id"] for n in completion_cache.cached_numbers()] == [10, 11]
+
+
+def test_an_unwritable_cache_never_fails_a_command(
+    run_cli: RunCli, write_state: Callable[..., Path]
+) -> None:
+    blocker = Path(os.environ["XDG_CACHE_HOME"])
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("a file where the cache dir should be", encoding="utf-8")
+    write_state([api_user(1, "101")])
+    result = run_cli("--sandbox", "list")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert complete("show") == []
+
+
+# -- never the network ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record (and refuse) any HTTP request or socket connection, the sandbox's included."""
+    attempts: list[str] = []
+
+    def refuse(*args: Any, **_kwargs: Any) -> None:
+        attempts.append(repr(args[1:]))
+        raise AssertionError("completion tried to reach the network")
+
+    monkeypatch.setattr(httpx.Client, "send", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setenv("AIRCALL_API_ID", "id")
+    monkeypatch.setenv("AIRCALL_API_TOKEN", "token")
+    monkeypatch.setenv("AIRCALL_BASE_URL", "https://api.invalid/v1")
+    return attempts
+
+
+@pytest.mark.usefixtures("cached")
+def test_completing_anything_never_calls_the_api(no_network: list[str]) -> None:
+    answered = 0
+    for ctx in command_contexts(cli, PROG):
+        path = ctx.command_path.split()[1:]
+        for prefix in ([], ["--sandbox"]):
+            answered += len(complete(*prefix, *path))
+            answered += len(complete(*prefix, *path, incomplete="-"))
+            for param in ctx.command.params:
+                if not getattr(param, "is_flag", True) and param.opts:
+                    answered += len(complete(*prefix, *path, param.opts[-1]))
+    assert answered > 0
+    assert no_network == []
+
+
+# -- bash: words with a colon ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("words", "glued"),
+    [
+        (["show", "ext", ":", "101"], ["show", "ext:101"]),
+        (["--base-url", "http", ":", "//h", "list"], ["--base-url", "http://h", "list"]),
+        (["ext", ":"], ["ext:"]),
+        ([":", "1"], [":1"]),
+        (["a", "::", "b", ":", "c"], ["a::b:c"]),
+    ],
+)
+def test_glue_colons(words: list[str], glued: list[str]) -> None:
+    assert glue_colons(words) == glued
+
+
+@given(st.lists(st.text(st.characters(blacklist_characters=":"), min_size=1)))
+def test_glue_colons_leaves_words_without_colons_alone(words: list[str]) -> None:
+    assert glue_colons(words) == words
+
+
+@pytest.mark.usefixtures("cached")
+@pytest.mark.parametrize(
+    ("comp_words", "cword", "answer"),
+    [
+        ("aircall-ext show ext : 1", 4, "plain,101"),  # bash keeps "ext:" and replaces "1"
+        ("aircall-ext show ext :", 3, "plain,:007\nplain,:101"),
+        ("aircall-ext show an", 2, "plain,ann@example.com"),
+    ],
+)
+def test_bash_answers_after_the_last_colon(
+    monkeypatch: pytest.MonkeyPatch, comp_words: str, cword: int, answer: str
+) -> None:
+    monkeypatch.setenv("COMP_WORDS", comp_words)
+    monkeypatch.setenv("COMP_CWORD", str(cword))
+    assert _bash_class()(cli, {}, PROG, COMPLETE_VAR).complete() == answer
+
+
+@pytest.mark.usefixtures("cached")
+def test_committed_bash_script_completes_in_a_real_bash() -> None:
+    """The whole path: bash function -> console script -> Click -> cache -> COMPREPLY."""
+    bash = shutil.which("bash")
+    script = Path(sys.executable).parent / PROG
+    if bash is None or not script.exists():
+        pytest.skip("needs bash and the installed aircall-ext console script")
+    cases = [("aircall-ext show ext : 1", 4), ("aircall-ext dial --stage w", 3)]
+    program = [f"source {ROOT / 'completions' / COMPLETION_FILES['bash']}"]
+    for words, cword in cases:
+        program += [
+            f"COMP_WORDS=({words}); COMP_CWORD={cword}; COMPREPLY=()",
+            f"_aircall_ext_completion {PROG}",
+            'echo "${COMPREPLY[*]}"',
+        ]
+    env = {**os.environ, "PATH": f"{script.parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        [bash, "--norc", "-c", "\n".join(program)], env=env, capture_output=True, text=True
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines() == ["101", "welcome waiting"]
