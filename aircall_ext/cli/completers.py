@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     import click
     from click.shell_completion import CompletionItem
 
-# Values a shell inserts as one word without quoting; others would split the command line.
-_SHELL_SAFE = re.compile(r"[\w.@:+,/=%-]+")
+# Values a shell inserts as one word without quoting (others would split the command line);
+# no comma either: Click's fish script splits its answers at commas.
+_SHELL_SAFE = re.compile(r"[\w.@:+/=%-]+")
 _EXTENSION = re.compile(r"[0-9]{3}")  # ext:7 would be refused as USER: offer valid ones only
 
 Candidate = tuple[Any, str | None]  # (value, help shown by zsh/fish/PowerShell)
@@ -100,7 +101,7 @@ def _items(candidates: Callable[[], Iterable[Candidate]], incomplete: str) -> li
             continue
         if value.casefold().startswith(prefix):
             seen.add(value)
-            items.append(CompletionItem(value, help=help_))
+            items.append(CompletionItem(value, help=help_.replace(",", ";") if help_ else None))
     return items
 
 
@@ -109,8 +110,11 @@ def _ext(user: dict[str, Any]) -> str | None:
     return f"ext {extension}" if extension else "no extension"
 
 
-def _label(*parts: Any) -> str | None:
-    return ", ".join(str(p) for p in parts if p) or None
+def _label(main: Any, extra: Any) -> str | None:
+    """``main (extra)``, or whichever is set; no comma (see _SHELL_SAFE)."""
+    if main and extra:
+        return f"{main} ({extra})"
+    return str(main or extra) if main or extra else None
 
 
 def _key(candidate: Candidate) -> str:

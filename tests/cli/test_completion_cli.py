@@ -58,7 +58,7 @@ def cached() -> None:
         users=[
             user(1, "101", "ann@example.com", "Ann"),
             user(2, "007", "Bob.Smith@example.com", "Bob"),
-            user(3, None, "cy@example.com"),
+            user(3, None, "cy@example.com", "Cy, Jr"),
             user(4, "7", "dee@example.com"),  # damaged: ext:7 would be refused as USER
             user(5, None, "o'hara@example.com"),  # would break an unquoted command line
         ],
@@ -149,9 +149,12 @@ def test_user_argument_of_show_and_assign() -> None:
 
 @pytest.mark.usefixtures("cached")
 def test_user_values_carry_a_description_for_zsh_and_fish() -> None:
+    """Without a comma: Click's fish script cuts an answer at its first comma."""
     described = {i.value: i.help for i in items("show", incomplete="a")}
-    assert described == {"ann@example.com": "Ann, ext 101"}
-    assert [i.help for i in items("show", incomplete="ext:007")] == ["Bob.Smith@example.com, Bob"]
+    assert described == {"ann@example.com": "Ann (ext 101)"}
+    assert [i.help for i in items("show", incomplete="ext:007")] == ["Bob.Smith@example.com (Bob)"]
+    assert [i.help for i in items("show", incomplete="3")] == ["cy@example.com (no extension)"]
+    assert [i.help for i in items("show", incomplete="cy")] == ["Cy; Jr (no extension)"]
 
 
 @pytest.mark.usefixtures("cached")
