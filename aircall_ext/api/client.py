@@ -8,7 +8,6 @@ injected (``sleep``, ``clock``, ``random``) so tests never wait.
 from __future__ import annotations
 
 import ipaddress
-import json
 import random as _random
 import time
 from collections.abc import Callable
@@ -45,6 +44,11 @@ BACKOFF_CAP = 20.0
 IDEMPOTENT = frozenset({"GET", "PUT", "HEAD", "OPTIONS"})
 # Failures after which a repeated request may succeed.
 RETRYABLE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+# What json.loads raises on a body it cannot use: malformed or undecodable (ValueError,
+# JSONDecodeError), an integer past Python's digit limit (ValueError), or nesting deeper
+# than the interpreter's recursion limit (RecursionError).
+UNPARSABLE = (ValueError, RecursionError)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Log = Callable[[str], None]
@@ -252,7 +256,7 @@ class ApiClient:
         if 200 <= status < 300:
             try:
                 return response.json()
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except UNPARSABLE:
                 raise ApiError(
                     f"unexpected response from {method} /{path}: HTTP {status} body is not JSON",
                     status=status,
@@ -305,7 +309,7 @@ def _error_text(response: httpx.Response) -> str:
     """The API's own words: ``error`` and ``troubleshoot``, or a gateway's ``message``."""
     try:
         data = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except UNPARSABLE:
         data = None
     if isinstance(data, dict):
         parts = [str(data[k]) for k in ("error", "message", "troubleshoot") if data.get(k)]
