@@ -121,9 +121,14 @@ def run(argv: list[str] | None = None) -> int:
     except AircallExtError as err:
         _error(err.message, err.hint)
         return err.exit_code
+    except click.exceptions.NoArgsIsHelpError as err:
+        err.show()  # a group run bare: its help, as Click does
+        return EXIT_USAGE
     except click.ClickException as err:
-        # Usage errors, bad parameters and unreadable files are all usage errors (exit 2).
-        err.show()
+        # Usage errors, bad parameters and unreadable files are all usage errors (exit 2),
+        # said in one line like every other error, with where to read more.
+        ctx = getattr(err, "ctx", None)
+        _error(err.format_message(), f"see `{ctx.command_path} -h`" if ctx else None)
         return EXIT_USAGE
     except click.Abort:
         _error("aborted")
@@ -144,7 +149,8 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _error(message: str, hint: str | None = None) -> None:
-    line = f"{PROG}: error: {message}"
+    """One line, whatever the message carries (a value read from a file may hold newlines)."""
+    line = f"{PROG}: error: {' '.join(message.split())}"
     if hint:
         line += f" ({hint})"
     click.echo(line, err=True)
