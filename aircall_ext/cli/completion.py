@@ -56,8 +56,8 @@ def _bash_class() -> type[ShellComplete]:
     """Click's bash completion, made to understand words that contain a colon.
 
     bash splits ``ext:101`` into ``ext``, ``:``, ``101`` (COMP_WORDBREAKS) and replaces only
-    the part after the last colon: glue the words back for Click, and answer with what follows
-    the part bash keeps (what bash-completion's ``__ltrim_colon_completions`` does).
+    what follows the last colon: glue the words back for Click, and answer with what follows
+    the last colon (what bash-completion's ``__ltrim_colon_completions`` does).
     """
     from click.shell_completion import BashComplete
 
@@ -70,7 +70,8 @@ def _bash_class() -> type[ShellComplete]:
             if not incomplete:
                 return words, ""
             whole = words.pop()
-            self.kept = whole[: len(whole) - len(incomplete)]
+            if whole != incomplete:  # bash split the word: it keeps up to the last colon
+                self.kept = whole[: whole.rfind(":") + 1]
             return words, whole
 
         def format_completion(self, item: CompletionItem) -> str:

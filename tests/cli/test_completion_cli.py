@@ -290,7 +290,7 @@ def test_glue_colons_leaves_words_without_colons_alone(words: list[str]) -> None
     ("comp_words", "cword", "answer"),
     [
         ("aircall-ext show ext : 1", 4, "plain,101"),  # bash keeps "ext:" and replaces "1"
-        ("aircall-ext show ext :", 3, "plain,:007\nplain,:101"),
+        ("aircall-ext show ext :", 3, "plain,007\nplain,101"),
         ("aircall-ext show an", 2, "plain,ann@example.com"),
     ],
 )
@@ -309,7 +309,11 @@ def test_committed_bash_script_completes_in_a_real_bash() -> None:
     script = Path(sys.executable).parent / PROG
     if bash is None or not script.exists():
         pytest.skip("needs bash and the installed aircall-ext console script")
-    cases = [("aircall-ext show ext : 1", 4), ("aircall-ext dial --stage w", 3)]
+    cases = [
+        ("aircall-ext show ext : 1", 4),
+        ("aircall-ext show ext :", 3),
+        ("aircall-ext dial --stage w", 3),
+    ]
     program = [f"source {ROOT / 'completions' / COMPLETION_FILES['bash']}"]
     for words, cword in cases:
         program += [
@@ -322,4 +326,4 @@ def test_committed_bash_script_completes_in_a_real_bash() -> None:
         [bash, "--norc", "-c", "\n".join(program)], env=env, capture_output=True, text=True
     )
     assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout.splitlines() == ["101", "welcome waiting"]
+    assert done.stdout.splitlines() == ["101", "007 101", "welcome waiting"]
