@@ -241,8 +241,9 @@ class ApiClient:
         self.request_count += 1
         started = self._clock()
         response = self._http.request(method, path, params=params, json=body)
-        self.pacer.observe(response.headers, self._clock())
-        elapsed = (self._clock() - started) * 1000
+        finished = self._clock()
+        self.pacer.observe(response.headers, finished, rtt=finished - started)
+        elapsed = (finished - started) * 1000
         sent = response.request  # as sent, auth header included: logged redacted
         target = sent.url.raw_path.decode()
         self._log(f"{method} {target} -> {response.status_code} ({elapsed:.0f} ms)")

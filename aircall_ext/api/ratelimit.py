@@ -4,7 +4,10 @@ The API allows N requests per window per account and says, on every response, ho
 remain and when the window resets. A lone client should never see a 429 yet use nearly all
 of its budget, and a short command (three listing pages) should not be slowed at all. So
 the first half of each window's budget is spent freely and the rest is spread evenly until
-the reset; an exhausted budget (another client drained it) waits for the reset.
+just before the reset (so the last request still counts in its own window instead of
+taking a slot of the next one); an exhausted budget (another client drained it) waits for
+the reset. The budget is the account's, shared with every other client: the headers say
+what is really left, so a busy neighbour only makes the spread wider.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ _MILLISECONDS_THRESHOLD = 1e11
 RESET_MARGIN = 0.05
 # Never trust a header into waiting longer than this at once.
 MAX_WAIT = 15 * 60.0
+# The spread ends this long (or one round trip, if longer) before the reset, so the last
+# request of a window arrives inside it.
+MIN_LEAD = 0.1
 
 
 def parse_reset(value: str) -> float | None:
@@ -67,9 +73,11 @@ class RatePacer:
     remaining: int | None = None
     reset_at: float | None = None  # UNIX seconds
     next_at: float = 0.0  # earliest UNIX time for the next request
+    rtt: float = 0.0  # seconds the last request took, answer included
 
-    def observe(self, headers: Mapping[str, str], now: float) -> None:
+    def observe(self, headers: Mapping[str, str], now: float, rtt: float = 0.0) -> None:
         """Update from a response's headers (missing or garbled headers mean: no pacing)."""
+        self.rtt = max(rtt, 0.0)
         self.limit = parse_int(headers.get(LIMIT_HEADER))
         self.remaining = parse_int(headers.get(REMAINING_HEADER))
         reset = headers.get(RESET_HEADER)
@@ -87,7 +95,8 @@ class RatePacer:
         free = (self.limit or 0) // 2
         if self.remaining > free:
             return 0.0
-        return min(window_left / self.remaining, MAX_WAIT)
+        lead = max(MIN_LEAD, self.rtt)
+        return min(max(window_left - lead, 0.0) / self.remaining, MAX_WAIT)
 
     def until_reset(self, now: float) -> float:
         """Time until the budget refills; one second if the reset is unknown or past."""
