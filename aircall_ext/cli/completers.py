@@ -1,20 +1,27 @@
-"""``shell_complete=`` callbacks for values Click cannot know: profiles, users, numbers, files.
+"""What runs while a shell asks for completions: ``shell_complete=`` callbacks for values
+Click cannot know (profiles, users, numbers, files), and bash's handling of colons.
 
-Attach one to a parameter with ``shell_complete=complete_users``. They read local files only
+Attach a callback with ``shell_complete=complete_users``. They read local files only
 (config.toml and the completion cache of the last listing), never the API, and swallow every
 error: a TAB press must never print a traceback into the user's shell. Imports are lazy so
 that attaching them costs nothing at start-up.
+
+The root module imports this one (for ``--profile``), which is what guarantees that the bash
+class below is registered before Click answers: command modules load lazily.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import click
-    from click.shell_completion import CompletionItem
+    from click.shell_completion import CompletionItem, ShellComplete
+
+COMPLETE_VAR = "_AIRCALL_EXT_COMPLETE"  # Click's default for prog "aircall-ext"
 
 # Values a shell inserts as one word without quoting (others would split the command line);
 # no comma either: Click's fish script splits its answers at commas.
@@ -119,3 +126,59 @@ def _label(main: Any, extra: Any) -> str | None:
 
 def _key(candidate: Candidate) -> str:
     return str(candidate[0]).casefold()
+
+
+def _bash_class() -> type[ShellComplete]:
+    """Click's bash completion, made to understand words that contain a colon.
+
+    bash splits ``ext:101`` into ``ext``, ``:``, ``101`` (COMP_WORDBREAKS) and replaces only
+    what follows the last colon: glue the words back for Click, and answer with what follows
+    the last colon (what bash-completion's ``__ltrim_colon_completions`` does).
+    """
+    from click.shell_completion import BashComplete
+
+    class ColonAwareBashComplete(BashComplete):
+        kept = ""
+
+        def get_completion_args(self) -> tuple[list[str], str]:
+            args, incomplete = super().get_completion_args()
+            words = glue_colons([*args, incomplete] if incomplete else args)
+            if not incomplete:
+                return words, ""
+            whole = words.pop()
+            if whole != incomplete:  # bash split the word: it keeps up to the last colon
+                self.kept = whole[: whole.rfind(":") + 1]
+            return words, whole
+
+        def format_completion(self, item: CompletionItem) -> str:
+            value = str(item.value)
+            if self.kept and value.casefold().startswith(self.kept.casefold()):
+                item.value = value[len(self.kept) :]
+            return super().format_completion(item)
+
+    return ColonAwareBashComplete
+
+
+def glue_colons(words: list[str]) -> list[str]:
+    """Undo bash's split at colons: ``["ext", ":", "101"]`` -> ``["ext:101"]``."""
+    glued: list[str] = []
+    pending = False
+    for word in words:
+        if word and set(word) == {":"}:
+            if glued:
+                glued[-1] += word
+            else:
+                glued.append(word)
+            pending = True
+        elif pending:
+            glued[-1] += word
+            pending = False
+        else:
+            glued.append(word)
+    return glued
+
+
+if COMPLETE_VAR in os.environ:  # only while a shell asks: importing this costs start-up time
+    from click.shell_completion import add_completion_class
+
+    add_completion_class(_bash_class(), "bash")

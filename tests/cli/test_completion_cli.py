@@ -22,7 +22,8 @@ from aircall_ext import completion_cache
 from aircall_ext._generate import COMPLETION_FILES
 from aircall_ext.api.models import Number, User
 from aircall_ext.cli import PROG, cli
-from aircall_ext.cli.completion import COMPLETE_VAR, SHELLS, _bash_class, glue_colons
+from aircall_ext.cli.completers import COMPLETE_VAR, _bash_class, glue_colons
+from aircall_ext.cli.completion import SHELLS
 from aircall_ext.config import Profile, config_path, save_profile
 from aircall_ext.docs.tree import command_contexts
 from tests.conftest import RunCli, api_user
