@@ -23,7 +23,79 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 PROG = "aircall-ext"
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+# Every command: the module that defines it (its COMMANDS list) and the summary `--help`
+# lists. A module is imported only when one of its commands runs, is completed or is
+# documented, so `--help`, `--version` and `completion` import none of them (issue 8: the
+# start-up budget). tests/cli/test_command_table.py fails when this table drifts from the
+# modules' COMMANDS or docstrings. To add a command: add it to its module's COMMANDS and
+# one line here.
+COMMAND_TABLE: dict[str, tuple[str, str]] = {
+    "assign": ("assign", "Give USER the extension EXT, refusing to make two users share one."),
+    "auth": ("auth", "Log in, see where credentials come from, log out."),
+    "completion": (
+        "completion",
+        "Print the completion script for SHELL (bash, zsh, fish or powershell).",
+    ),
+    "dial": ("dial", "Dry-run what happens when a caller dials DIGITS on NUMBER at --stage."),
+    "diff": (
+        "bulk",
+        "Show where the account differs from a desired-state CSV (FILE, - for stdin).",
+    ),
+    "export": ("bulk", "Write every user's extension as a CSV that `import` reads back unchanged."),
+    "import": (
+        "imports",
+        "Make the account match FILE (CSV: user_id and/or email, extension; - for stdin).",
+    ),
+    "list": (
+        "users",
+        "List users with extension, availability and outgoing-only flag, sorted by extension.",
+    ),
+    "next-free": ("assign", "List the lowest free extensions, in order."),
+    "numbers": (
+        "users",
+        "List the account's numbers with routing mode and call-distribution size.",
+    ),
+    "sandbox": (
+        "sandbox",
+        "Run and manage the embedded sandbox account (the reference API service).",
+    ),
+    "show": ("users", "Show one user."),
+    "validate": (
+        "validate",
+        "Audit the account's extensions, or check a CSV (FILE, - for stdin) against the account.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """The root group: a command's module is imported the first time the command is needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMAND_TABLE})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_TABLE:
+            name = f"aircall_ext.cli.{COMMAND_TABLE[cmd_name][0]}"
+            __import__(name)  # importlib would cost an import of its own
+            for command in sys.modules[name].COMMANDS:
+                self.add_command(command)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Click's command list, with the table's summaries for commands not loaded yet."""
+        commands = [
+            self.commands.get(name) or click.Command(name, help=COMMAND_TABLE[name][1])
+            for name in self.list_commands(ctx)
+        ]
+        shown = [cmd for cmd in commands if not cmd.hidden]
+        if not shown:
+            return
+        limit = formatter.width - 6 - max(len(cmd.name or "") for cmd in shown)
+        with formatter.section("Commands"):
+            formatter.write_dl([(cmd.name or "", cmd.get_short_help_str(limit)) for cmd in shown])
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--profile",
     metavar="NAME",
@@ -85,27 +157,6 @@ def cli(
         verbose=verbose,
         progress=not no_progress,
     )
-
-
-def _register() -> None:
-    from aircall_ext.cli import (
-        assign,
-        auth,
-        bulk,
-        completion,
-        dial,
-        imports,
-        sandbox,
-        users,
-        validate,
-    )
-
-    for module in (auth, users, validate, assign, imports, bulk, dial, sandbox, completion):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> None:
