@@ -427,7 +427,7 @@ def report_startup(runs: int) -> list[Goal]:
 
 def report_floor(work: Path) -> list[Goal]:
     print("\n2. Request floor (sandbox serve access log)")
-    print(f"   {'scenario':40} {'expected':30} {'measured':30}")
+    print(f"   {'scenario':40} {'expected':30} measured")
     floor = request_floor(work)
     for row in floor:
         expected, measured = show(row["expected"]), show(row["measured"])
