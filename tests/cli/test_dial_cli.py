@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RunCli, api_user
+
+from tests.conftest import RunCli, api_user
 
 PARIS = "+33 1 76 36 06 95"
 
