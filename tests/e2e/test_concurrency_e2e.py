@@ -1,0 +1,222 @@
+"""Two imports against one account at once: detected, re-planned or stopped, never a duplicate.
+
+Import A runs against a rate-limited ``sandbox serve`` (so it is slow, and the second
+import competes for the same budget). To make the interleaving exact rather than lucky, A
+is paused (SIGSTOP) at a chosen point of its journal, import B runs to completion, and A is
+continued (SIGCONT):
+
+- B takes the parking extension A chose: A's parking write gets a 422; A re-reads the
+  account and re-plans (a new parking extension), it does not retry the same write, and
+  finishes: both files' wishes hold;
+- B takes an extension A's file wants: A's write gets a 422; the re-read shows the file now
+  conflicts with the account, so A stops (exit 5) with a message that says so;
+- B is the same file: B finishes A's job; A's remaining writes find the account already
+  there; both end done.
+
+Every scenario replays the server's write log: no two users ever held one extension.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import api_user
+from tests.e2e.conftest import CLI, SandboxServer, Serve
+
+pytestmark = pytest.mark.e2e
+
+# Chains first (1-8 into free extensions, in file order), then a 3-cycle and a swap.
+A_WANTS = {
+    **{i: f"60{i}" for i in range(1, 9)},
+    9: "702", 10: "703", 11: "701",
+    12: "712", 13: "711",
+}  # fmt: skip
+USERS = [
+    *(api_user(i, f"50{i}") for i in range(1, 9)),
+    api_user(9, "701"),
+    api_user(10, "702"),
+    api_user(11, "703"),
+    api_user(12, "711"),
+    api_user(13, "712"),
+    api_user(20, "800"),  # not in A's file: B moves it
+    api_user(21, "801"),
+]
+INITIAL: dict[int, Any] = {u["id"]: u["extension"] for u in USERS}  # type: ignore[misc]
+MOVES, CYCLES = len(A_WANTS), 2
+DEADLINE = 60.0
+
+
+class Scene:
+    def __init__(self, serve: Serve, tmp_path: Path) -> None:
+        self.tmp = tmp_path
+        state = tmp_path / "state.json"
+        state.write_text(json.dumps({"company": {"name": "Race"}, "users": USERS}))
+        self.writes = tmp_path / "writes.jsonl"
+        self.server: SandboxServer = serve(
+            "--rate-limit", "6/1", "--write-log", str(self.writes), state=state
+        )
+        self.a_csv = self.csv("a.csv", A_WANTS)
+        self.a_journal = tmp_path / "a.jsonl"
+
+    def csv(self, name: str, wants: dict[int, str]) -> Path:
+        path = self.tmp / name
+        path.write_text("user_id,extension\n" + "".join(f"{u},{e}\n" for u, e in wants.items()))
+        return path
+
+    def plan(self) -> dict[str, Any]:
+        result = self.server.cli("-o", "json", "import", str(self.a_csv), "--dry-run")
+        assert result.returncode == 0, result.stderr
+        plan: dict[str, Any] = json.loads(result.stdout)
+        return plan
+
+    def journal(self) -> list[dict[str, Any]]:
+        if not self.a_journal.exists():
+            return []
+        text = self.a_journal.read_text()
+        return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
+
+    def applied(self) -> list[dict[str, Any]]:
+        if not self.writes.exists():
+            return []
+        return [json.loads(line) for line in self.writes.read_text().splitlines()]
+
+    def start_a(self) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [CLI, "-o", "json", "import", str(self.a_csv), "--yes", "--journal",
+             str(self.a_journal)],
+            env=self.server.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+
+    def pause_when(self, process: subprocess.Popen[str], ready: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + DEADLINE
+        while not ready():
+            assert process.poll() is None, "A finished before the pause point"
+            assert time.monotonic() < deadline, "A never reached the pause point"
+            time.sleep(0.005)
+        os.kill(process.pid, signal.SIGSTOP)
+
+    def final(self) -> dict[int, Any]:
+        assert self.server.stop() == 0
+        users = json.loads(self.server.state.read_text())["users"]
+        return {u["id"]: u["extension"] for u in users}
+
+
+def done_count(scene: Scene) -> int:
+    return sum(1 for r in scene.journal() if r["type"] == "done")
+
+
+def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    os.kill(process.pid, signal.SIGCONT)
+    out, err = process.communicate(timeout=DEADLINE)
+    return process.returncode, out, err
+
+
+def replay(writes: list[dict[str, Any]]) -> dict[int, Any]:
+    holding = dict(INITIAL)
+    for write in writes:
+        assert holding[write["user_id"]] == write["from"], write
+        others = [u for u, e in holding.items() if e == write["to"] and u != write["user_id"]]
+        assert others == [], f"{write}: {write['to']} still held by {others}"
+        holding[write["user_id"]] = write["to"]
+    assert not [e for e, n in Counter(v for v in holding.values() if v).items() if n > 1]
+    return holding
+
+
+def one_error_line(stderr: str) -> str:
+    errors = [line for line in stderr.splitlines() if line.startswith("aircall-ext: error:")]
+    assert len(errors) == 1, stderr
+    return errors[0]
+
+
+def test_parking_taken_meanwhile_is_replanned_not_retried(serve: Serve, tmp_path: Path) -> None:
+    scene = Scene(serve, tmp_path)
+    parking = scene.plan()["parking"]
+    assert parking is not None
+    a = scene.start_a()
+    scene.pause_when(a, lambda: done_count(scene) >= 2)
+    b = scene.server.cli("import", str(scene.csv("b.csv", {20: parking})), "--yes")
+    assert b.returncode == 0, b.stderr
+    code, out, err = finish(a)
+
+    assert code == 0, err
+    assert json.loads(out)["summary"]["applied"] == MOVES
+    journal = scene.journal()
+    failed = [r for r in journal if r["type"] == "failed"]
+    assert len(failed) == 1 and failed[0]["parking"] and failed[0]["to"] == parking
+    assert "422" in failed[0]["error"] or "already assigned" in failed[0]["error"]
+    after = journal[journal.index(failed[0]) + 1 :]
+    assert after[0]["type"] == "replan"  # re-read and re-planned ...
+    parked_again = [r for r in after if r["type"] == "start" and r["parking"]]
+    assert parked_again and all(r["to"] != parking for r in parked_again)  # ... not retried
+    rejected = [r for r in scene.server.requests("PUT") if r.status == "422"]
+    assert len(rejected) == 1
+    final = scene.final()
+    assert final == {**INITIAL, **A_WANTS, 20: parking}
+    writes = scene.applied()
+    assert replay(writes) == final
+    assert len(writes) == MOVES + CYCLES + 1  # A's writes once each, and B's one
+
+
+def test_wanted_extension_taken_meanwhile_stops_with_a_clear_message(
+    serve: Serve, tmp_path: Path
+) -> None:
+    scene = Scene(serve, tmp_path)
+    steps = scene.plan()["steps"]
+    stolen = steps[5]["to"]  # A's 6th write: a free extension when A planned
+    a = scene.start_a()
+    scene.pause_when(a, lambda: done_count(scene) >= 2)
+    b = scene.server.cli("import", str(scene.csv("b.csv", {20: stolen})), "--yes")
+    assert b.returncode == 0, b.stderr
+    code, _out, err = finish(a)
+
+    assert code == 5
+    line = one_error_line(err)
+    assert "changed during the import" in line and stolen in line
+    assert "--resume" in line
+    journal = scene.journal()
+    assert [r["to"] for r in journal if r["type"] == "failed"] == [stolen]
+    assert not [r for r in journal if r["type"] == "replan"]  # it stopped instead
+    victim = steps[5]["user_id"]
+    assert len(scene.server.requests("PUT", f"/v1/users/{victim}")) == 1  # no blind retry
+    # Resuming cannot help until the file or the account changes, and says so.
+    resumed = scene.server.cli("import", "--resume", str(scene.a_journal))
+    assert resumed.returncode == 1
+    assert stolen in resumed.stdout + resumed.stderr
+    final = scene.final()
+    assert final[20] == stolen
+    assert all(final[u] == e for u, e in list(A_WANTS.items())[:5])  # what A did, it did
+    assert replay(scene.applied()) == final
+
+
+def test_the_same_file_twice_at_once_ends_done_without_extra_writes(
+    serve: Serve, tmp_path: Path
+) -> None:
+    scene = Scene(serve, tmp_path)
+    parking = scene.plan()["parking"]
+    a = scene.start_a()
+    scene.pause_when(a, lambda: any(w["to"] == parking for w in scene.applied()))
+    b = scene.server.cli("-o", "json", "import", str(scene.a_csv), "--yes")
+    assert b.returncode == 0, b.stderr
+    code, out, err = finish(a)
+
+    assert code == 0, err
+    final = scene.final()
+    assert final == {**INITIAL, **A_WANTS}
+    writes = scene.applied()
+    assert replay(writes) == final
+    assert len(writes) == MOVES + CYCLES  # B finished A's job; A's rest were no-ops
+    summary = json.loads(out)["summary"]
+    assert summary["failed"] == summary["not_run"] == 0
