@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from aircall_ext.cli.context import AppContext, output_option, with_app
-from aircall_ext.errors import ImportStopped, Refused, UsageError
+from aircall_ext.errors import ApiError, ImportStopped, Refused, UsageError
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
+    from aircall_ext.api.client import ApiClient
     from aircall_ext.core.planner import Plan
-    from aircall_ext.services.importer import Outcome, Prepared
+    from aircall_ext.services.importer import Outcome, Prepared, Source
     from aircall_ext.services.journal import JournalContents
 
 PLAN_COLUMNS = ["line", "user_id", "email", "from", "to", "action"]
@@ -77,7 +78,7 @@ def import_command(
     _check_options(file, resume, journal)
     if report:
         _check_writable(report)
-    from aircall_ext.services.importer import open_journal, prepare, read_source
+    from aircall_ext.services.importer import open_journal, read_source
 
     client = app.client()
     identity = _identity(app)
@@ -88,7 +89,7 @@ def import_command(
     else:
         assert file is not None
         source = read_source(file)
-    prepared = prepare(client, source)
+    prepared = _prepare(app, client, source, resume)
     if prepared.plan is None or _file_fails(prepared, strict):
         _refuse_file(app, prepared, strict, report)
         return
@@ -109,6 +110,22 @@ COMMANDS: list[click.Command] = [import_command]
 
 
 # -- checks ----------------------------------------------------------------------------
+
+
+def _prepare(app: AppContext, client: ApiClient, source: Source, resume: str | None) -> Prepared:
+    """Read and plan. A resume that cannot read the account leaves the job unfinished: that
+    is still exit 5 with the journal named, so a script resuming on 5 does not stop at 4."""
+    from aircall_ext.services.importer import prepare
+
+    try:
+        return prepare(client, source)
+    except ApiError as err:
+        if resume is None:
+            raise
+        raise ImportStopped(
+            f"could not resume: {err.message}; the import is still unfinished; journal: {resume}",
+            hint=f"try again with `{_resume_command(app, Path(resume))}`",
+        ) from None
 
 
 def _check_options(file: str | None, resume: str | None, journal: str | None) -> None:
