@@ -21,6 +21,7 @@ and that nothing was written twice.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -31,12 +32,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.conftest import api_user
+from aircall_ext.api.client import ApiClient
+from tests.conftest import RunCli, api_user
 from tests.e2e.conftest import CLI, SandboxServer, Serve
-
-pytestmark = pytest.mark.e2e
 
 USERS = [
     *(api_user(i, e) for i, e in [(1, "101"), (2, "102"), (3, "103"), (4, "104")]),  # 4-cycle
@@ -190,6 +191,7 @@ def tear_last_line(journal: Path) -> str:
     return data[last_start:].decode()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("point", "torn"),
     [
@@ -270,6 +272,7 @@ def test_sigkill_then_resume_converges(
     assert sum(1 for line in lines if '"type":"resume"' in line) == 2
 
 
+@pytest.mark.e2e
 def test_resume_of_a_journal_cut_inside_its_header_is_a_clear_usage_error(
     serve: Serve, tmp_path: Path
 ) -> None:
@@ -283,3 +286,57 @@ def test_resume_of_a_journal_cut_inside_its_header_is_a_clear_usage_error(
     assert "run the import again" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert server.requests("PUT") == []
+
+
+# -- a resume that cannot even read the account (in-process: the failures cost no time) --
+
+
+class Flaky(httpx.BaseTransport):
+    """The in-process sandbox, but requests of a failing method, or PUTs past a budget, get
+    a 503 (retried by the client without waiting: its sleep is a no-op here)."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.failing: set[str] = set()
+        self.max_puts: int | None = None
+        self.puts = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        over = request.method == "PUT" and self.max_puts is not None and self.puts >= self.max_puts
+        if request.method in self.failing or over:
+            return httpx.Response(503, json={"error": "Service Unavailable"})
+        self.puts += request.method == "PUT"
+        return self.inner.handle_request(request)
+
+
+def test_a_resume_that_fails_to_read_the_account_still_exits_5_naming_the_journal(
+    run_cli: RunCli,
+    write_state: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The job is still unfinished whatever stopped the resume: a script looping on exit 5
+    must not take a failed re-read (exit 4) for the end of the import."""
+    from aircall_ext.services import session
+
+    write_state(USERS)
+    transport = Flaky(session._sandbox_transport())
+    monkeypatch.setattr(session, "_sandbox_transport", lambda: transport)
+    monkeypatch.setattr(session, "ApiClient", functools.partial(ApiClient, sleep=lambda _s: None))
+    run = Run(tmp_path)
+    transport.max_puts = 3
+    stopped = run_cli("--sandbox", "import", str(run.csv), "--yes", "--journal", str(run.journal))
+    assert stopped.exit_code == 5, stopped.stderr
+
+    transport.max_puts, transport.failing = None, {"GET"}
+    failed = run_cli("--sandbox", "import", "--resume", str(run.journal))
+    assert failed.exit_code == 5, failed.stderr
+    errors = [line for line in failed.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and str(run.journal) in errors[0] and "--resume" in errors[0]
+    assert transport.puts == 3
+
+    transport.failing = set()
+    done = run_cli("--sandbox", "-o", "json", "import", "--resume", str(run.journal))
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout)["summary"]["failed"] == 0
+    assert transport.puts == MOVES + CYCLES
