@@ -3,8 +3,8 @@
 Three sources of hostile input, each driven by hypothesis through the real entry point
 (``run_cli``: exit-code mapping included):
 
-- CSV bytes (``validate -``, ``diff -``, ``import - --dry-run``) against the in-process
-  sandbox's demo account;
+- CSV bytes (``validate -``, ``diff -``, ``import - --dry-run``, ``dial --batch -``)
+  against the in-process sandbox's demo account;
 - command-line arguments (USER, EXT, NUMBER, DIGITS, stages, ranges, counts);
 - API responses (respx): missing fields, wrong types, huge numbers, HTML error pages with
   200 and 5xx, truncated JSON, empty bodies, nesting deeper than the parser's recursion.
@@ -96,6 +96,8 @@ HEADERS = [
     "",
     '"user_id","email","extension"',
     "\x00user_id,extension",
+    "number,digits,stage,api_transfer,expect",
+    "digits;number;stage",
 ]
 CELLS = st.one_of(
     st.sampled_from(DEMO_IDS + DEMO_EMAILS),
@@ -115,6 +117,8 @@ CELLS = st.one_of(
         ]
     ),
     st.sampled_from(["=cmd|' /C calc'!A0", '"', '""', "a,b", "\r", "\n", "999999999999999999999"]),
+    st.sampled_from(["912001", "Support", "+1 415-555-0142", "ivr", "welcome", "ringing"]),
+    st.sampled_from(["true", "false", "yes", "1", "rings-user", "api-transfer", "nope"]),
     st.text(max_size=8),
 )
 DELIMITERS = st.sampled_from([",", ";", "\t", "|"])
@@ -151,6 +155,8 @@ CSV_COMMANDS = [
     ["import", "-", "--dry-run"],
     ["-o", "json", "import", "-", "--dry-run"],
     ["import", "-", "--dry-run", "--strict"],
+    ["dial", "--batch", "-"],
+    ["-o", "json", "dial", "--batch", "-"],
 ]
 
 
