@@ -116,7 +116,8 @@ def _dial_one(
     api_transfer: bool,
     expect: str | None,
 ) -> None:
-    from aircall_ext.services.dial import DialRequest, dial
+    from aircall_ext.core.dialbatch import DialRequest
+    from aircall_ext.services.dial import dial
 
     request = DialRequest(
         number, digits, cast("Stage", stage), api_transfer, cast("Outcome | None", expect)

@@ -15,20 +15,27 @@ Excel's ``sep=;`` first line are accepted.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from aircall_ext.core.account import Account
+from aircall_ext.core.csvtable import (
+    DELIMITERS,
+    STDIN_SOURCE,
+    Record,
+    choose_delimiter,
+    decode,
+    header_record,
+    is_blank,
+    location,
+    records,
+)
 from aircall_ext.core.extensions import ExtensionProblem, parse_extension
 from aircall_ext.core.findings import Finding
 
-DELIMITERS = (",", ";", "\t")
 EXPORT_COLUMNS = ("user_id", "email", "name", "extension")
-STDIN_SOURCE = "<stdin>"
 
 # Header names after casefolding and dropping everything but letters and digits, so that
 # "User ID", "user-id", "E-Mail" and "Ext." all match without listing every spelling.
@@ -55,8 +62,6 @@ _ALIASES: dict[str, str] = {
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what output.neutralise_cell guards
 _USER_ID = re.compile(r"[0-9]{1,18}")
 _EXCEL_TEXT = re.compile(r'="(.*)"', re.DOTALL)
-_SEP_HINT = re.compile(r"sep=(.)", re.IGNORECASE)
-_NEWLINE = re.compile(r"\r\n|\r|\n")
 _MAX_SHOWN = 40  # cells echoed in messages are cut to this many characters
 
 
@@ -105,32 +110,20 @@ def canonical_column(header: str) -> str | None:
 def read_extension_csv(data: bytes, *, source: str) -> CsvFile:
     """Parse an extensions CSV. Never raises: every defect is a finding."""
     source = STDIN_SOURCE if source == "-" else source
-    text, encoding, findings = _decode(data, source)
-    delimiter, skip_first = _choose_delimiter(text)
-    previous_limit = csv.field_size_limit()
-    # The whole input is in memory already, so no field can exceed it; the default limit
-    # (128 KiB) would only turn a long cell into a reader error that derails the rows after.
-    csv.field_size_limit(max(previous_limit, len(text) + 1))
-    try:
-        reader = _Reader(source, findings)
-        rows, columns, header_line = reader.read(_records(text, delimiter, skip_first))
-    finally:
-        csv.field_size_limit(previous_limit)
+    decoded = decode(data)
+    findings = [] if decoded.bad_line is None else [_fallback(source, decoded.bad_line)]
+    delimiter, skip_first = choose_delimiter(decoded.text, canonical_column, _usable)
+    reader = _Reader(source, findings)
+    rows, columns, header_line = reader.read(records(decoded.text, delimiter, skip_first))
     return CsvFile(
         source=source,
         rows=tuple(rows),
         findings=tuple(findings),
-        encoding=encoding,
+        encoding=decoded.encoding,
         delimiter=delimiter,
         columns=columns,
         header_line=header_line,
     )
-
-
-def location(source: str, line: int | None, column: int | None = None) -> str:
-    """``FILE:LINE:COL`` as compilers print it, so editors can jump there."""
-    parts = [source] + [str(n) for n in (line, column) if n is not None]
-    return ":".join(parts)
 
 
 def shown(text: str) -> str:
@@ -152,84 +145,21 @@ def export_rows(account: Account) -> list[dict[str, object]]:
     ]
 
 
-# -- decoding -------------------------------------------------------------------------
+# -- decoding and delimiter ------------------------------------------------------------
 
 
-def _decode(data: bytes, source: str) -> tuple[str, str, list[Finding]]:
-    """UTF-8 (BOM or not), UTF-16 with a BOM (Excel's "Unicode text"), else cp1252."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "utf-16", []
-        except UnicodeDecodeError:
-            pass
-    body, encoding = (
-        (data[3:], "utf-8-sig") if data.startswith(b"\xef\xbb\xbf") else (data, "utf-8")
-    )
-    try:
-        return body.decode("utf-8"), encoding, []
-    except UnicodeDecodeError as err:
-        line = body.count(b"\n", 0, err.start) + 1
-    warning = Finding(
+def _fallback(source: str, line: int) -> Finding:
+    return Finding(
         "encoding-fallback",
         f"{location(source, line)}: not valid UTF-8 (first bad byte on line {line}); "
         "read as Windows-1252: check accented names, or save the file as UTF-8",
         line=line,
     )
-    # cp1252 leaves five bytes undefined; replace them rather than fail on binary input.
-    return body.decode("cp1252", errors="replace"), "cp1252", [warning]
 
 
-# -- records --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Record:
-    line: int  # first physical line
-    end_line: int  # last physical line (> line when a quoted cell holds newlines)
-    cells: list[str]
-    error: str | None = None  # the csv module gave up here
-
-
-def _records(text: str, delimiter: str, skip_first: bool = False) -> Iterator[_Record]:
-    """Records with their physical line span; ``line_num`` counts lines, not records."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
-    while True:
-        start = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as err:  # not expected with strict=False; never let it escape
-            yield _Record(start, reader.line_num, [], error=str(err))
-            return
-        if skip_first and start == 1:
-            continue
-        yield _Record(start, reader.line_num, cells)
-
-
-def _is_blank(cells: list[str]) -> bool:
-    return all(not cell.strip() for cell in cells)
-
-
-def _choose_delimiter(text: str) -> tuple[str, bool]:
-    """The delimiter, and whether line 1 is Excel's ``sep=;`` hint (which says it)."""
-    hint = _SEP_HINT.fullmatch(_NEWLINE.split(text, maxsplit=1)[0])
-    if hint and hint.group(1) in DELIMITERS:
-        return hint.group(1), True
-    return max(DELIMITERS, key=lambda d: _header_score(text, d)), False
-
-
-def _header_score(text: str, delimiter: str) -> tuple[bool, int, int, int]:
-    """Prefer the delimiter whose header names a usable set of known columns.
-
-    Sniffing on the header rather than on data keeps names like "Smith, Ann" or a
-    semicolon in a cell from changing the verdict; a delimiter that yields no known name
-    only wins by splitting the header into more cells (for a useful bad-header message).
-    """
-    header = next((r.cells for r in _records(text, delimiter) if not _is_blank(r.cells)), [])
-    known = {canonical_column(cell) for cell in header} - {None}
-    usable = "extension" in known and bool(known & {"user_id", "email"})
-    return usable, len(known), len(header), -DELIMITERS.index(delimiter)
+def _usable(known: Set[str]) -> bool:
+    """A header the reader can use: an identity column and an extension column."""
+    return "extension" in known and bool(known & {"user_id", "email"})
 
 
 # -- header and rows ------------------------------------------------------------------
@@ -257,17 +187,15 @@ class _Reader:
             Finding(code, f"{where}: {message}", user_id, email, line=line, column=column)
         )
 
-    def read(
-        self, records: Iterator[_Record]
-    ) -> tuple[list[CsvRow], Mapping[str, int], int | None]:
-        header = next((r for r in records if r.error or not _is_blank(r.cells)), None)
+    def read(self, records: Iterator[Record]) -> tuple[list[CsvRow], Mapping[str, int], int | None]:
+        header = header_record(records)
         columns = self._header(header)
         if header is None or columns is None:
             return [], {}, header.line if header else None
         rows: list[CsvRow] = []
         seen_data = False
         for record in records:
-            if record.error is None and _is_blank(record.cells):
+            if record.error is None and is_blank(record.cells):
                 continue
             seen_data = True
             row = self._row(record, len(header.cells), columns)
@@ -277,7 +205,7 @@ class _Reader:
             self.report("no-rows", header.line, None, "the file has a header but no data rows")
         return rows, columns, header.line
 
-    def _header(self, record: _Record | None) -> Mapping[str, int] | None:
+    def _header(self, record: Record | None) -> Mapping[str, int] | None:
         """Column positions by canonical name, or None after a bad-header finding."""
         expected = "expected a header naming user_id and/or email, and extension"
         if record is None:
@@ -303,7 +231,7 @@ class _Reader:
             self.report("unknown-column", record.line, unknown[0][0], f"ignoring column(s) {names}")
         return MappingProxyType(columns)
 
-    def _columns(self, record: _Record) -> tuple[dict[str, int], list[tuple[int, str]]] | None:
+    def _columns(self, record: Record) -> tuple[dict[str, int], list[tuple[int, str]]] | None:
         """Known names by position, and the unknown ones; None when a name is ambiguous."""
         columns: dict[str, int] = {}
         unknown: list[tuple[int, str]] = []
@@ -319,7 +247,7 @@ class _Reader:
                 columns[name] = position
         return columns, unknown
 
-    def _row(self, record: _Record, width: int, columns: Mapping[str, int]) -> CsvRow | None:
+    def _row(self, record: Record, width: int, columns: Mapping[str, int]) -> CsvRow | None:
         """One row, or None when it names no usable user (after reporting why)."""
         line = record.line
         if record.error:
@@ -347,7 +275,7 @@ class _Reader:
             return None
         return CsvRow(line, user_id, email, extension, raw, columns, _text(cell("name")), problem)
 
-    def _width_message(self, record: _Record, width: int) -> str:
+    def _width_message(self, record: Record, width: int) -> str:
         message = f"the row has {len(record.cells)} fields, the header has {width}"
         if record.end_line > record.line:
             message += f" (the row runs to line {record.end_line}: an unbalanced quote?)"

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
-from aircall_ext.core.csvfile import CsvFile, CsvRow, location
+from aircall_ext.core.csvfile import CsvFile, CsvRow
+from aircall_ext.core.csvtable import location
 from aircall_ext.core.findings import Finding
 
 

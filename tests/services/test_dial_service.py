@@ -1,4 +1,4 @@
-"""Dial service: batch files checked cell by cell, expectations, one account read per run."""
+"""Dial service: batch files read from disk or stdin, expectations, one account read per run."""
 
 from __future__ import annotations
 
@@ -6,20 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from aircall_ext.api.models import Number, User
-from aircall_ext.errors import EXIT_USAGE, UsageError
-from aircall_ext.services.dial import (
-    Batch,
-    DialRequest,
-    dial,
-    dial_batch,
-    parse_batch,
-    read_batch,
-    summarize,
-)
+from aircall_ext.core.dialbatch import Batch, DialRequest, parse_batch
+from aircall_ext.errors import UsageError
+from aircall_ext.services.dial import dial, dial_batch, read_batch, summarize
 
 
 class FakeClient:
@@ -56,105 +47,6 @@ class FakeClient:
 
 def batch(text: str) -> Batch:
     return parse_batch(text, "calls.csv")
-
-
-def usage_error(text: str) -> str:
-    with pytest.raises(UsageError) as caught:
-        batch(text)
-    assert caught.value.exit_code == EXIT_USAGE
-    assert "\n" not in caught.value.message
-    return caught.value.message
-
-
-# -- parsing ------------------------------------------------------------------------------
-
-
-def test_columns_are_matched_by_name_in_any_case_and_order() -> None:
-    parsed = batch(" Stage ,DIGITS,Number,Expect\nivr,101,Paris,rings-user\n")
-    [request] = parsed.requests
-    assert (request.number, request.digits, request.stage) == ("Paris", "101", "ivr")
-    assert (request.api_transfer, request.expect, request.line) == (False, "rings-user", 2)
-    assert request.columns == {"stage": 1, "digits": 2, "number": 3, "expect": 4}
-
-
-@pytest.mark.parametrize("delimiter", [";", "\t"])
-def test_semicolon_and_tab_files_are_sniffed(delimiter: str) -> None:
-    text = (
-        delimiter.join(["number", "digits", "stage"])
-        + "\n"
-        + delimiter.join(["Paris", "007", "waiting"])
-    )
-    [request] = batch(text).requests
-    assert (request.number, request.digits, request.stage) == ("Paris", "007", "waiting")
-
-
-def test_lines_are_physical_lines_of_the_file() -> None:
-    text = 'number,digits,stage\r\n\r\n"Paris\nOffice",101,ivr\r\nParis,102,ivr\r\n'
-    assert [r.line for r in batch(text).requests] == [3, 5]
-
-
-@pytest.mark.parametrize(
-    ("cell", "flag"),
-    [
-        ("true", True),
-        ("YES", True),
-        ("1", True),
-        ("false", False),
-        ("No", False),
-        ("0", False),
-        ("", False),
-    ],
-)
-def test_api_transfer_values(cell: str, flag: bool) -> None:
-    [request] = batch(f"number,digits,stage,api_transfer\nParis,101,ivr,{cell}\n").requests
-    assert request.api_transfer is flag
-
-
-def test_digits_stay_text_and_excel_text_form_keeps_zeros() -> None:
-    parsed = batch('number,digits,stage\nParis,007,ivr\nParis,"=""007""",ivr\nParis,7,ivr\n')
-    assert [r.digits for r in parsed.requests] == ["007", "007", "7"]
-
-
-def test_unknown_columns_are_noted_and_ignored() -> None:
-    parsed = batch("number,digits,stage,comment\nParis,101,ivr,hello\n")
-    assert parsed.notes and "'comment'" in parsed.notes[0]
-    assert len(parsed.requests) == 1
-
-
-@pytest.mark.parametrize(
-    ("text", "where", "words"),
-    [
-        ("number,digits\nParis,101\n", "calls.csv:1:", "missing column stage"),
-        ("digits\n101\n", "calls.csv:1:", "missing columns number, stage"),
-        ("number,digits,stage,Number\n", "calls.csv:1:4:", "appears twice"),
-        ("number,digits,stage\nParis,101,lobby\n", "calls.csv:2:3:", "'lobby'"),
-        ("stage,number,digits\n\nivr,,101\n", "calls.csv:3:2:", "number is empty"),
-        ("number,digits,stage,api_transfer\nParis,101,ivr,maybe\n", "calls.csv:2:4:", "'maybe'"),
-        ("number,digits,stage,expect\nParis,101,ivr,ring\n", "calls.csv:2:4:", "'ring'"),
-        ("number,digits,stage\nParis,101,ivr,extra\n", "calls.csv:2:4:", "4 fields"),
-        ("", "calls.csv:", "empty file"),
-    ],
-)
-def test_bad_files_are_one_line_usage_errors_naming_the_cell(
-    text: str, where: str, words: str
-) -> None:
-    message = usage_error(text)
-    assert message.startswith(where + " ")
-    assert words in message
-
-
-def test_trailing_empty_fields_are_tolerated() -> None:
-    assert len(batch("number,digits,stage\nParis,101,ivr,,\n").requests) == 1
-
-
-@given(st.text(max_size=60))
-def test_any_text_parses_or_raises_a_usage_error(text: str) -> None:
-    try:
-        parsed = batch("number,digits,stage,api_transfer,expect\n" + text)
-    except UsageError as err:
-        assert err.message.startswith("calls.csv:")
-    else:
-        assert all(r.line is not None and r.line >= 2 for r in parsed.requests)
 
 
 # -- reading ------------------------------------------------------------------------------
