@@ -12,8 +12,8 @@ from aircall_ext.errors import UsageError
 
 if TYPE_CHECKING:
     from aircall_ext.api.models import User
+    from aircall_ext.core.assign import AssignPlan
     from aircall_ext.core.freeext import ExtensionRange
-    from aircall_ext.services.assign import AssignPlan
 
 STEP_COLUMNS = ["step", "user_id", "email", "from", "to"]
 STEP_HEADERS = ["step", "user", "email", "from", "to"]
@@ -70,7 +70,7 @@ def _parse_ext(text: str) -> str:
 
 def _summary(plan: AssignPlan, dry_run: bool) -> str:
     """One line for people: what was (or would be) done."""
-    from aircall_ext.services.assign import who
+    from aircall_ext.core.assign import who
 
     name = who(plan.user)
     if not plan.steps:

@@ -13,9 +13,9 @@ import respx
 
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import User
-from aircall_ext.core.account import Account, UserRef
+from aircall_ext.core.account import UserRef
 from aircall_ext.errors import NotFound, Refused, Unprocessable
-from aircall_ext.services.assign import apply_plan, plan_assign, prepare_assign
+from aircall_ext.services.assign import apply_plan, prepare_assign
 from tests.conftest import RunCli, api_user
 
 BASE = "https://api.test/v1"
@@ -151,31 +151,3 @@ def test_cli_dry_run_sends_no_put(api: FakeApi, run_cli: RunCli, monkeypatch: An
     result = run_cli("--base-url", BASE, "assign", "1", "102", "--swap")
     assert result.exit_code == 0, result.stderr
     assert len(api.puts) == 3
-
-
-def users(*extensions: str | None) -> Account:
-    return Account.of(User(id=i, extension=e) for i, e in enumerate(extensions, start=1))
-
-
-def test_parking_is_the_lowest_free_and_skips_damaged_values() -> None:
-    account = users("101", "102", "100", "7", "103")
-    plan = plan_assign(account, account.users[0], "102", swap=True)
-    assert plan.parking == "104"
-    assert [(s.user.id, s.from_, s.to) for s in plan.steps] == [
-        (2, "102", "104"),
-        (1, "101", "102"),
-        (2, "104", "101"),
-    ]
-
-
-def test_swap_in_a_full_account_is_refused() -> None:
-    account = users(*(f"{n:03d}" for n in range(1000)))
-    with pytest.raises(Refused, match="no free extension to park"):
-        plan_assign(account, account.users[0], "001", swap=True)
-
-
-def test_plain_assign_has_no_holder_and_one_step() -> None:
-    account = users("101", None)
-    plan = plan_assign(account, account.users[1], "200", swap=True)
-    assert (plan.holder, plan.parking) == (None, None)
-    assert [(s.user.id, s.from_, s.to) for s in plan.steps] == [(2, None, "200")]
