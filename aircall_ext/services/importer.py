@@ -7,9 +7,7 @@ REAL state instead of trusting the journal. And a 422 on a write means someone e
 changed the account: we read it again and re-plan (a bounded number of times) rather than
 retry blindly; if the other change conflicts with the file, we stop and say so.
 
-Requests: ⌈U/50⌉ listing pages + one PUT per change + one per cycle + ⌈U/50⌉ to verify,
-and one GET per cycle: before parking a user, check they are still where the plan put them
-(a parking write is the one write that could undo another client's finished work).
+Requests: ⌈U/50⌉ listing pages + one PUT per change + one per cycle + ⌈U/50⌉ to verify.
 """
 
 from __future__ import annotations
@@ -182,10 +180,6 @@ class _Stop(Exception):
     """The job cannot go on; the reason is shown with the journal path."""
 
 
-class _Stale(Exception):
-    """The account no longer is what the plan assumed (another client changed it)."""
-
-
 def start_import(
     client: ApiClient,
     prepared: Prepared,
@@ -350,7 +344,7 @@ class _Job:
             try:
                 self._write(steps[index])
                 index += 1
-            except (Unprocessable, NotFound, _Stale) as err:
+            except (Unprocessable, NotFound) as err:
                 replans += 1
                 if replans > MAX_REPLANS:
                     raise _Stop(f"the account keeps changing under the import: {err}") from None
@@ -361,8 +355,6 @@ class _Job:
                 self.progress.advance(self.writes, self.planned)
 
     def _write(self, step: Step) -> None:
-        if step.parking:
-            self._check_still_planned(step)
         self.number += 1
         self.number_run += 1
         number = self.number
@@ -379,20 +371,6 @@ class _Job:
         self.written[step.user_id] = step.to_ext
         self.writes += 1
         self.progress.advance(self.writes, self.planned)
-
-    def _check_still_planned(self, step: Step) -> None:
-        """A parking write is the only one that moves a user away from where the file wants
-        them: if another client finished this cycle meanwhile, it would undo their work. So
-        first check the user still holds what the plan assumed (one GET per cycle)."""
-        try:
-            user = self.client.get_user(step.user_id)
-        except NotFound:
-            raise
-        except AircallExtError as err:
-            raise _Stop(str(err)) from None
-        if user.extension != step.from_ext:
-            held = user.extension or "no extension"
-            raise _Stale(f"user {step.user_id} holds {held}, not {step.from_ext} as planned")
 
     def _failed(self, number: int, step: Step, err: AircallExtError) -> None:
         self.journal.failed(number, step, str(err))
