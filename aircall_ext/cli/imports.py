@@ -167,7 +167,7 @@ def _refuse_file(app: AppContext, prepared: Prepared, strict: bool, report: str 
 
     _write_report(report, _rejected_rows(prepared))
     emit_findings(app, prepared.findings, strict=strict)
-    app.say("nothing was written: fix the file and run the import again", fg="red")
+    app.say("nothing was written by this run: fix the file and run the import again", fg="red")
     click.get_current_context().exit(1)
 
 

@@ -266,7 +266,7 @@ def _written_before(journal: JournalContents, account: Account) -> dict[int, str
 
 def _clean_plan(prepared: Prepared) -> Plan:
     if prepared.plan is None or prepared.plan.blocked or prepared.desired.has_errors:
-        raise Refused("the file has errors; nothing was written")
+        raise Refused("the file has errors; nothing was written by this run")
     return prepared.plan
 
 
