@@ -7,6 +7,7 @@ tests can count requests exactly.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -16,9 +17,11 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,8 +126,8 @@ class SandboxServer:
         return self.process.returncode
 
 
-def _collect(stream: Sequence[str] | object, log: list[str]) -> None:
-    for line in stream:  # type: ignore[attr-defined]
+def _collect(stream: Iterable[str], log: list[str]) -> None:
+    for line in stream:
         log.append(line.rstrip("\n"))
 
 
@@ -182,3 +185,36 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
     yield start
     for server in servers:
         server.stop()
+
+
+def read_write_log(path: Path) -> list[dict[str, Any]]:
+    """The applied writes `sandbox serve --write-log` recorded (a line being written is not
+    one yet)."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
+
+
+def replay_writes(
+    initial: Mapping[int, str | None], writes: Iterable[Mapping[str, Any]]
+) -> dict[int, str | None]:
+    """Apply the server's writes in order from ``initial`` and return the end state.
+
+    Each write must start from what its user held and target an extension nobody else holds
+    at that moment, so no write ever made two users share one; collisions that predate the
+    import may only lose holders.
+    """
+    holding = dict(initial)
+    for write in writes:
+        user, target = write["user_id"], write["to"]
+        assert holding[user] == write["from"], write
+        others = [u for u, e in holding.items() if e == target and u != user]
+        assert others == [], f"{write}: {target} was still held by {others}"
+        holding[user] = target
+    assert _shared(holding) <= _shared(initial), "an extension became shared"
+    return holding
+
+
+def _shared(holding: Mapping[int, str | None]) -> set[str]:
+    return {e for e, n in Counter(e for e in holding.values() if e).items() if n > 1}

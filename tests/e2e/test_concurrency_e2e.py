@@ -23,7 +23,6 @@ import os
 import signal
 import subprocess
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import api_user
-from tests.e2e.conftest import CLI, SandboxServer, Serve
+from tests.e2e.conftest import CLI, SandboxServer, Serve, read_write_log, replay_writes
 
 pytestmark = pytest.mark.e2e
 
@@ -86,9 +85,7 @@ class Scene:
         return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
 
     def applied(self) -> list[dict[str, Any]]:
-        if not self.writes.exists():
-            return []
-        return [json.loads(line) for line in self.writes.read_text().splitlines()]
+        return read_write_log(self.writes)
 
     def start_a(self) -> subprocess.Popen[str]:
         return subprocess.Popen(
@@ -124,17 +121,6 @@ def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
     return process.returncode, out, err
 
 
-def replay(writes: list[dict[str, Any]]) -> dict[int, Any]:
-    holding = dict(INITIAL)
-    for write in writes:
-        assert holding[write["user_id"]] == write["from"], write
-        others = [u for u, e in holding.items() if e == write["to"] and u != write["user_id"]]
-        assert others == [], f"{write}: {write['to']} still held by {others}"
-        holding[write["user_id"]] = write["to"]
-    assert not [e for e, n in Counter(v for v in holding.values() if v).items() if n > 1]
-    return holding
-
-
 def one_error_line(stderr: str) -> str:
     errors = [line for line in stderr.splitlines() if line.startswith("aircall-ext: error:")]
     assert len(errors) == 1, stderr
@@ -166,7 +152,7 @@ def test_parking_taken_meanwhile_is_replanned_not_retried(serve: Serve, tmp_path
     final = scene.final()
     assert final == {**INITIAL, **A_WANTS, 20: parking}
     writes = scene.applied()
-    assert replay(writes) == final
+    assert replay_writes(INITIAL, writes) == final
     assert len(writes) == MOVES + CYCLES + 1  # A's writes once each, and B's one
 
 
@@ -198,7 +184,7 @@ def test_wanted_extension_taken_meanwhile_stops_with_a_clear_message(
     final = scene.final()
     assert final[20] == stolen
     assert all(final[u] == e for u, e in list(A_WANTS.items())[:5])  # what A did, it did
-    assert replay(scene.applied()) == final
+    assert replay_writes(INITIAL, scene.applied()) == final
 
 
 def test_the_same_file_twice_at_once_ends_done(serve: Serve, tmp_path: Path) -> None:
@@ -214,7 +200,7 @@ def test_the_same_file_twice_at_once_ends_done(serve: Serve, tmp_path: Path) -> 
     final = scene.final()
     assert final == {**INITIAL, **A_WANTS}
     writes = scene.applied()
-    assert replay(writes) == final
+    assert replay_writes(INITIAL, writes) == final
     # B finished A's job, so A's remaining moves were no-ops, except one: A's stale plan
     # still parks the swap's first user (now on its final extension) and moves it back.
     # That costs two writes and the same short absence as any parking write; preventing

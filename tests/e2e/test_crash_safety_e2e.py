@@ -27,7 +27,6 @@ import os
 import signal
 import subprocess
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ import pytest
 
 from aircall_ext.api.client import ApiClient
 from tests.conftest import RunCli, api_user
-from tests.e2e.conftest import CLI, SandboxServer, Serve
+from tests.e2e.conftest import CLI, SandboxServer, Serve, read_write_log, replay_writes
 
 USERS = [
     *(api_user(i, e) for i, e in [(1, "101"), (2, "102"), (3, "103"), (4, "104")]),  # 4-cycle
@@ -85,21 +84,7 @@ class Run:
         return [json.loads(line) for line in complete.splitlines()]
 
     def applied(self) -> list[dict[str, Any]]:
-        if not self.writes.exists():
-            return []
-        text = self.writes.read_text()
-        return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
-
-
-def replay(writes: list[dict[str, Any]]) -> dict[int, Any]:
-    holding = dict(INITIAL)
-    for write in writes:
-        assert holding[write["user_id"]] == write["from"], write
-        others = [u for u, e in holding.items() if e == write["to"] and u != write["user_id"]]
-        assert others == [], f"{write}: {write['to']} still held by {others}"
-        holding[write["user_id"]] = write["to"]
-    assert not [e for e, n in Counter(v for v in holding.values() if v).items() if n > 1]
-    return holding
+        return read_write_log(self.writes)
 
 
 def starts(run: Run) -> list[dict[str, Any]]:
@@ -265,7 +250,7 @@ def test_sigkill_then_resume_converges(
 
     final = {u["id"]: u["extension"] for u in json.loads(run.state.read_text())["users"]}
     assert final == {**INITIAL, **DESIRED}
-    assert replay(run.applied()) == final
+    assert replay_writes(INITIAL, run.applied()) == final
     assert len(run.applied()) == MOVES + CYCLES  # each write exactly once, across the crash
     lines = run.journal.read_text().splitlines()
     assert all(json.loads(line)["type"] for line in lines)  # the torn tail was cut, not kept

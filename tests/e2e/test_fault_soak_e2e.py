@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CLI, Serve
+from tests.e2e.conftest import CLI, Serve, read_write_log, replay_writes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soak]
 
@@ -113,25 +113,6 @@ def renumbering(account: Account, seed: int) -> dict[int, str]:
     return desired
 
 
-def replay(write_log: Path, initial: Account) -> tuple[dict[int, str | None], int]:
-    """Apply the server's applied writes in order: no write may target an extension someone
-    else holds at that moment (collisions that predate the import may only lose holders).
-    Returns the end state and the number of writes."""
-    holding = dict(initial.holding)
-    legacy = initial.shared
-    lines = write_log.read_text().splitlines() if write_log.exists() else []
-    for line in lines:
-        write = json.loads(line)
-        user, target = write["user_id"], write["to"]
-        assert holding[user] == write["from"], write
-        others = [u for u, e in holding.items() if e == target and u != user]
-        assert others == [], f"{write}: {target} was still held by {others}"
-        holding[user] = target
-        shared = Account(holding).shared
-        assert shared <= legacy, f"after {write}: {shared - legacy} shared"
-    return holding, len(lines)
-
-
 def faults_injected(log: list[str]) -> dict[str, int]:
     for line in reversed(log):
         match = _FAULT_LINE.search(line)
@@ -205,7 +186,8 @@ def test_full_renumbering_survives_faults(
     final = {u["id"]: u["extension"] for u in json.loads(state.read_text())["users"]}
     lost = {u: (final[u], e) for u, e in desired.items() if final[u] != e}
     assert lost == {}
-    replayed, writes = replay(write_log, initial)
+    applied = read_write_log(write_log)
+    replayed, writes = replay_writes(initial.holding, applied), len(applied)
     assert replayed == final
     assert writes == users + cycles  # nothing written twice, no stray write
     assert Account(final).shared == set()

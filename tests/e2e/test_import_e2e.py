@@ -12,14 +12,20 @@ import signal
 import stat
 import subprocess
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import api_user
-from tests.e2e.conftest import API_TOKEN, CLI, SandboxServer, Serve
+from tests.e2e.conftest import (
+    API_TOKEN,
+    CLI,
+    SandboxServer,
+    Serve,
+    read_write_log,
+    replay_writes,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -37,6 +43,7 @@ USERS = [
     api_user(9, "100"),
     api_user(10, "500"),
 ]
+INITIAL: dict[int, Any] = {u["id"]: u["extension"] for u in USERS}  # type: ignore[misc]
 DESIRED = {1: "102", 2: "103", 3: "101", 4: "202", 5: "201", 6: "302", 7: "303", 8: "301"}
 CHANGES, CYCLES = 8, 2
 CSV = "user_id,extension\n" + "".join(f"{u},{e}\n" for u, e in DESIRED.items())
@@ -46,22 +53,6 @@ def start(serve: Serve, tmp_path: Path) -> SandboxServer:
     state = tmp_path / "state.json"
     state.write_text(json.dumps({"company": {"name": "E2E"}, "users": USERS, "numbers": []}))
     return serve("--rate-limit", "5/1", "--write-log", str(tmp_path / "writes.jsonl"), state=state)
-
-
-def replay_writes(tmp_path: Path) -> dict[int, Any]:
-    """Apply the server's write log in order, asserting uniqueness after every write."""
-    holding: dict[int, Any] = {u["id"]: u["extension"] for u in USERS}  # type: ignore[misc]
-    for line in (tmp_path / "writes.jsonl").read_text().splitlines():
-        write = json.loads(line)
-        assert holding[write["user_id"]] == write["from"]
-        holding[write["user_id"]] = write["to"]
-        shared = [e for e, n in Counter(v for v in holding.values() if v).items() if n > 1]
-        assert not shared, f"after {write}: {shared} shared"
-    return holding
-
-
-def applied_writes(tmp_path: Path) -> int:
-    return len((tmp_path / "writes.jsonl").read_text().splitlines())
 
 
 def final_state(server: SandboxServer) -> dict[int, Any]:
@@ -97,7 +88,7 @@ def test_cycles_and_chain_import_with_zero_429_and_exactly_c_plus_k_puts(
     doc = json.loads(result.stdout)
     assert doc["summary"] == {"applied": 8, "unchanged": 0, "skipped": 0, "failed": 0, "not_run": 0}
     assert final_state(server) == {**DESIRED, 9: "100", 10: "500"}
-    assert replay_writes(tmp_path) == final_state(server)
+    assert replay_writes(INITIAL, read_write_log(tmp_path / "writes.jsonl")) == final_state(server)
     for text in (result.stdout, result.stderr, journal.read_text(), report.read_text()):
         assert API_TOKEN not in text
     assert stat.S_IMODE(journal.stat().st_mode) == 0o600
@@ -145,5 +136,6 @@ def test_sigkill_mid_import_then_resume_converges(
     assert server.stop() == 0  # saves the state file
 
     assert final_state(server) == {**DESIRED, 9: "100", 10: "500"}
-    assert replay_writes(tmp_path) == final_state(server)
-    assert applied_writes(tmp_path) == CHANGES + CYCLES  # nothing written twice
+    writes = read_write_log(tmp_path / "writes.jsonl")
+    assert replay_writes(INITIAL, writes) == final_state(server)
+    assert len(writes) == CHANGES + CYCLES  # nothing written twice
