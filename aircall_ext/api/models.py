@@ -7,14 +7,11 @@ listing failing; writes go through :data:`Extension`, which only admits three AS
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 # Three ASCII digits; `\d` would admit other scripts' digits.
-EXTENSION_PATTERN = re.compile(r"[0-9]{3}")
-
 Extension = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$")]
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
-from aircall_ext.core.audit import DEAD_EXTENSION
+from aircall_ext.core.dialterms import DEAD_EXTENSION
 from aircall_ext.core.extensions import is_extension
 from aircall_ext.core.freeext import DEFAULT_ORDER, free_extensions, occupied
 from aircall_ext.errors import Refused

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
+from aircall_ext.core.dialterms import DEAD_EXTENSION
 from aircall_ext.core.extensions import ExtensionProblem, is_extension, parse_extension
 from aircall_ext.core.findings import Finding, sort_findings
 
 EXTENSION_SPACE = 1000  # 000-999
-DEAD_EXTENSION = "This extension does not exist"
 
 
 def audit_account(account: Account) -> list[Finding]:

@@ -20,6 +20,7 @@ from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
 from aircall_ext.core.csvfile import CsvFile, CsvRow
 from aircall_ext.core.csvtable import location
+from aircall_ext.core.dialterms import DEAD_EXTENSION
 from aircall_ext.core.findings import Finding
 
 
@@ -187,5 +188,5 @@ class _Checker:
                 row,
                 "extension",
                 f"{describe(user)} is outgoing-only: callers dialing {extension} will hear "
-                '"This extension does not exist"',
+                f'"{DEAD_EXTENSION}"',
             )

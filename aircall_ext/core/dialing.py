@@ -29,8 +29,8 @@ from typing import Any
 
 from aircall_ext.api.models import Number, Routing, User, UserRef
 from aircall_ext.core.account import Account
-from aircall_ext.core.dialterms import Outcome, Stage
-from aircall_ext.core.extensions import ExtensionProblem, parse_extension
+from aircall_ext.core.dialterms import DEAD_EXTENSION, Outcome, Stage
+from aircall_ext.core.extensions import ExtensionProblem, is_extension, parse_extension
 from aircall_ext.errors import UsageError
 
 # SPEC §2: the stages during which each routing mode collects extension digits.
@@ -71,12 +71,9 @@ _STILL_HEARD: dict[Stage, str] = {
     "ringing": "the ringing tone",
 }
 
-CALLER_HEARS_MISSING = "This extension does not exist"
 CALLER_HEARS_UNAVAILABLE = "The automated unavailability message (it cannot be customised)"
 CALLER_HEARS_RINGING = "The ringing tone while the user's phone rings"
 CALLER_HEARS_API_TRANSFER = "Nothing new: the digits are ignored while the transferred call rings"
-
-_EXTENSION = re.compile(r"[0-9]{3}")
 
 
 @dataclass(frozen=True)
@@ -243,7 +240,7 @@ def _stage_refusal(call: _Call, rule: str) -> str:
 
 
 def _check_sequence(call: _Call) -> Check:
-    if _EXTENSION.fullmatch(call.digits):
+    if is_extension(call.digits):
         return Check(
             "sequence", True, f"{call.digits!r} is exactly three digits, like every extension."
         )
@@ -283,7 +280,7 @@ def _check_lookup(call: _Call) -> Check:
 def _no_holder(call: _Call) -> str:
     detail = (
         f"No user of the account has extension {call.digits}, so the caller hears "
-        f'"{CALLER_HEARS_MISSING}".'
+        f'"{DEAD_EXTENSION}".'
     )
     near = [u for u in call.account.users if _damaged_into(u.extension, call.digits)]
     if near:
@@ -313,7 +310,7 @@ def _check_outgoing_only(call: _Call) -> Check:
             "outgoing-only",
             False,
             f"{_name(user)} has outgoing-calls-only access, so extension {call.digits} is dead: "
-            f'the caller hears "{CALLER_HEARS_MISSING}".',
+            f'the caller hears "{DEAD_EXTENSION}".',
         )
     return Check(
         "outgoing-only", True, f"{_name(user)} can receive calls (not outgoing-calls-only)."
@@ -392,7 +389,7 @@ def simulate(
     Surrounding whitespace of ``digits`` is shell or CSV padding (a keypad cannot send it).
     """
     digits = digits.strip()
-    holders = tuple(account.holders(digits)) if _EXTENSION.fullmatch(digits) else ()
+    holders = tuple(account.holders(digits)) if is_extension(digits) else ()
     call = _Call(account, number, digits, stage, api_transfer, holders)
     trace: list[Check] = []
     outcome: Outcome = "rings-user"
@@ -436,7 +433,7 @@ def _caller_hears(outcome: Outcome, stage: Stage) -> str | None:
         return {
             "rings-user": CALLER_HEARS_RINGING,
             "user-unavailable": CALLER_HEARS_UNAVAILABLE,
-            "extension-does-not-exist": CALLER_HEARS_MISSING,
+            "extension-does-not-exist": DEAD_EXTENSION,
         }[outcome]
     if outcome == "api-transfer":
         return CALLER_HEARS_API_TRANSFER

@@ -21,3 +21,6 @@ Outcome = Literal[
     "invalid-sequence",
 ]
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+
+# What a caller hears on dialing a dead or unknown extension (SPEC §2, verbatim).
+DEAD_EXTENSION = "This extension does not exist"
