@@ -32,7 +32,7 @@ from aircall_ext.core.csvtable import (
     location,
     records,
 )
-from aircall_ext.core.extensions import ExtensionProblem, parse_extension
+from aircall_ext.core.extensions import ExtensionProblem, parse_extension, unwrap_excel_text
 from aircall_ext.core.findings import Finding
 
 EXPORT_COLUMNS = ("user_id", "email", "name", "extension")
@@ -61,7 +61,6 @@ _ALIASES: dict[str, str] = {
 }
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what output.neutralise_cell guards
 _USER_ID = re.compile(r"[0-9]{1,18}")
-_EXCEL_TEXT = re.compile(r'="(.*)"', re.DOTALL)
 _MAX_SHOWN = 40  # cells echoed in messages are cut to this many characters
 
 
@@ -284,9 +283,7 @@ class _Reader:
         return message
 
     def _user_id(self, raw: str, line: int, column: int | None) -> tuple[int | None, bool]:
-        value = raw.strip()
-        excel = _EXCEL_TEXT.fullmatch(value)  # ="42", the spreadsheet's text form
-        value = excel.group(1).strip() if excel else value
+        value = unwrap_excel_text(raw)  # ="42", the spreadsheet's text form
         if not value:
             return None, True
         if _USER_ID.fullmatch(value):

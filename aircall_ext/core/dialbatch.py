@@ -9,7 +9,6 @@ in any case and order; unknown ones are noted once and ignored.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 
@@ -23,6 +22,7 @@ from aircall_ext.core.csvtable import (
     records,
 )
 from aircall_ext.core.dialterms import OUTCOMES, STAGES, Outcome, Stage
+from aircall_ext.core.extensions import unwrap_excel_text
 from aircall_ext.errors import UsageError
 
 _Bad = Callable[[str], UsageError]
@@ -31,7 +31,6 @@ COLUMNS = ("number", "digits", "stage", "api_transfer", "expect")
 REQUIRED = ("number", "digits", "stage")
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0", ""})
-_EXCEL_TEXT = re.compile(r'="(.*)"', re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -138,19 +137,13 @@ def _request(record: Record, columns: dict[str, int], width: int, source: str) -
         raise bad("number", "number is empty; give a number id, name or digits")
     return DialRequest(
         number=cell("number"),
-        digits=_unwrap(cell("digits")),
+        digits=unwrap_excel_text(cell("digits")),
         stage=_stage(cell("stage"), lambda m: bad("stage", m)),
         api_transfer=_flag(cell("api_transfer"), lambda m: bad("api_transfer", m)),
         expect=_expect(cell("expect"), lambda m: bad("expect", m)),
         line=line,
         columns={name: index + 1 for name, index in columns.items()},
     )
-
-
-def _unwrap(digits: str) -> str:
-    """Excel's text form ``="007"`` is how a careful admin keeps the zeros: take it as 007."""
-    match = _EXCEL_TEXT.fullmatch(digits)
-    return match.group(1).strip() if match else digits
 
 
 def _stage(text: str, bad: _Bad) -> Stage:

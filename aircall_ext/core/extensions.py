@@ -64,13 +64,21 @@ def parse_extension(text: str) -> str | ExtensionProblem:
     Surrounding whitespace is padding (``101; 102`` in a CSV) and is ignored; whitespace
     inside the value is damage. Never raises.
     """
-    value = text.strip()
-    excel = _EXCEL_TEXT.fullmatch(value)
-    if excel:
-        value = excel.group(1).strip()
+    value = unwrap_excel_text(text)
     if is_extension(value):
         return value
     return _diagnose(text, value)
+
+
+def unwrap_excel_text(cell: str) -> str:
+    """A cell without padding, and without Excel's text form ``="007"`` around it.
+
+    That form is how a careful admin keeps a spreadsheet from eating leading zeros, so it
+    is read as the text it protects, wherever a cell holds an identifier.
+    """
+    value = cell.strip()
+    excel = _EXCEL_TEXT.fullmatch(value)
+    return excel.group(1).strip() if excel else value
 
 
 def _diagnose(text: str, value: str) -> ExtensionProblem:
