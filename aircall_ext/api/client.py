@@ -7,7 +7,6 @@ injected (``sleep``, ``clock``, ``random``) so tests never wait.
 
 from __future__ import annotations
 
-import ipaddress
 import random as _random
 import time
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from aircall_ext.api.models import (
 )
 from aircall_ext.api.ratelimit import RatePacer, parse_retry_after
 from aircall_ext.errors import ApiError, ConfigError, NotFound, Unprocessable
+from aircall_ext.loopback import is_loopback
 
 DEFAULT_BASE_URL = "https://api.aircall.io/v1"
 PER_PAGE = 50
@@ -56,16 +56,6 @@ Log = Callable[[str], None]
 
 def _ignore(_message: str) -> None:
     return None
-
-
-def is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_base_url(base_url: str, *, allow_http: bool = False) -> httpx.URL:

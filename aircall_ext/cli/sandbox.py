@@ -157,9 +157,10 @@ def serve(
     The first stderr line is `listening on http://HOST:PORT/v1`; then one access-log line
     per request (Common Log Format; a dropped connection shows RESET).
     """
+    from aircall_ext.loopback import is_loopback
     from aircall_ext.sandbox.app import SandboxApp
     from aircall_ext.sandbox.faults import FaultInjector
-    from aircall_ext.sandbox.server import AccessLog, SandboxServer, is_loopback
+    from aircall_ext.sandbox.server import AccessLog, SandboxServer
     from aircall_ext.sandbox.state import load_or_seed
 
     if not allow_remote and not is_loopback(host):

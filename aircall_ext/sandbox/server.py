@@ -8,7 +8,6 @@ the ``reset`` fault, and a clean stop on SIGINT/SIGTERM.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import signal
 import socket
@@ -30,16 +29,6 @@ if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication
 
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-
-def is_loopback(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 and ::1; any other name counts as remote (no DNS lookup)."""
-    if host.strip().lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def clf_time(now: float) -> str:

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aircall_ext.loopback import is_loopback
 from aircall_ext.sandbox.demo import demo_account, generate_account
-from aircall_ext.sandbox.server import is_loopback
 from aircall_ext.sandbox.state import default_state_path, save_state
 from tests.conftest import RunCli
 
