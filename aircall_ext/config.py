@@ -15,9 +15,9 @@ from typing import Any
 from aircall_ext.errors import ConfigError
 
 APP_NAME = "aircall-ext"
-DEFAULT_BASE_URL = "https://api.aircall.io/v1"
+DEFAULT_BASE_URL = "https://api.aircall.io"
 DEFAULT_PROFILE = "default"
-SANDBOX_BASE_URL = "http://sandbox.invalid/v1"
+SANDBOX_BASE_URL = "http://sandbox.invalid"
 CONFIG_FILE = "config.toml"
 
 ENV_API_ID = "AIRCALL_API_ID"

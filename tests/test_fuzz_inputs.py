@@ -37,7 +37,7 @@ from tests.conftest import CliResult, RunCli
 EXAMPLES = int(os.environ.get("AIRCALL_EXT_FUZZ_EXAMPLES", "200"))
 DOCUMENTED_EXIT_CODES = {0, 1, 2, 3, 4, 5}
 ERROR_PREFIX = "aircall-ext: error: "
-BASE = "https://api.test/v1"
+BASE = "https://api.test"
 
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -391,7 +391,7 @@ BODIES = st.one_of(
             b'{"message": "upstream timed out"}',
             b'{"error": "x", "troubleshoot": null}',
             b"1e999",
-            b'{"users": [], "meta": {"next_page_link": "' + BASE.encode() + b'/users?page=2"}}',
+            b'{"users": [], "meta": {"next_page_link": "' + BASE.encode() + b'/v2/users?page=2"}}',
             b"9" * 5000,  # past Python's int-parsing digit limit
             b"[" * 5000 + b"]" * 5000,  # deeper than the parser's recursion limit
             b'{"user": ' * 3000 + b"null" + b"}" * 3000,
@@ -481,8 +481,8 @@ def test_unusable_bodies_are_exit_4_naming_the_request(
     run_cli: RunCli, api: list[float], body: bytes, status: int
 ) -> None:
     with respx.mock(base_url=BASE) as mock:
-        mock.get("/users").mock(return_value=httpx.Response(status, content=body))
+        mock.get("/v2/users").mock(return_value=httpx.Response(status, content=body))
         result = run_cli("list")
     assert result.exit_code == 4, result.stderr
     assert_clean(result, ["list"])
-    assert "GET /users" in result.stderr
+    assert "GET /v2/users" in result.stderr

@@ -34,7 +34,7 @@ from aircall_ext.errors import AircallExtError
 from tests.conftest import MemoryKeyring, RunCli
 from tests.e2e.conftest import API_ID, API_TOKEN, SandboxServer, start_server
 
-BASE = "https://api.test/v1"
+BASE = "https://api.test"
 TOKEN = "tok-SECRET-secrets-0123456789"
 
 
@@ -98,7 +98,7 @@ def test_auth_login_only_reads_the_token_from_stdin_or_a_hidden_prompt() -> None
 def test_a_token_given_in_argv_is_refused_and_never_stored(
     run_cli: RunCli, isolate: MemoryKeyring
 ) -> None:
-    route = respx.get(f"{BASE}/company").mock(return_value=httpx.Response(200, json={}))
+    route = respx.get(f"{BASE}/v1/company").mock(return_value=httpx.Response(200, json={}))
     result = run_cli("--base-url", BASE, "auth", "login", "--api-id", "me", "--token", TOKEN)
     assert result.exit_code == 2
     assert "--token" in result.stderr
@@ -122,7 +122,7 @@ def no_umask() -> Iterator[None]:
 def test_config_is_0600_in_a_0700_dir_even_with_umask_0_and_a_loose_old_file(
     run_cli: RunCli, no_umask: None
 ) -> None:
-    respx.get(f"{BASE}/company").mock(
+    respx.get(f"{BASE}/v1/company").mock(
         return_value=httpx.Response(200, json={"company": {"name": "Acme"}})
     )
     path = config_path()
@@ -217,8 +217,8 @@ def test_a_redirect_never_carries_the_credentials_elsewhere(
     monkeypatch.setenv("AIRCALL_API_ID", "me")
     monkeypatch.setenv("AIRCALL_API_TOKEN", TOKEN)
     monkeypatch.setenv("AIRCALL_BASE_URL", BASE)
-    respx.get(f"{BASE}/users").mock(
-        return_value=httpx.Response(301, headers={"Location": "https://evil.test/v1/users"})
+    respx.get(f"{BASE}/v2/users").mock(
+        return_value=httpx.Response(301, headers={"Location": "https://evil.test/v2/users"})
     )
     elsewhere = respx.route(host="evil.test").mock(return_value=httpx.Response(200, json={}))
     result = run_cli("-v", "-v", "list")
@@ -255,7 +255,7 @@ def test_verbose_import_leaks_the_token_nowhere(server: SandboxServer, tmp_path:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "authorization: <redacted>" in done.stderr.lower()  # -vv really logged headers
-    assert done.stderr.count("PUT /v1/users/") == 7
+    assert done.stderr.count("PUT /v2/users/") == 7
     again = server.cli("-v", "-v", "-o", "json", "import", "--resume", str(journal))
     assert again.returncode == 0, again.stderr
     refused = server.cli(

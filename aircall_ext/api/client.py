@@ -27,10 +27,17 @@ from aircall_ext.api.models import (
     UsersPage,
 )
 from aircall_ext.api.ratelimit import RatePacer, parse_retry_after
+from aircall_ext.config import DEFAULT_BASE_URL
 from aircall_ext.errors import ApiError, ConfigError, NotFound, Unprocessable
 from aircall_ext.loopback import is_loopback
 
-DEFAULT_BASE_URL = "https://api.aircall.io/v1"
+# Versions live in the paths: users moved to /v2 when /v1/users was retired; numbers and
+# company stay on /v1.
+USERS = "v2/users"
+NUMBERS = "v1/numbers"
+COMPANY = "v1/company"
+# A configured URL ending in one of these (older profiles and docs) names the API root.
+VERSION_SEGMENTS = ("/v1", "/v2")
 PER_PAGE = 50
 LISTING_CAP = 10_000
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -59,7 +66,7 @@ def _ignore(_message: str) -> None:
 
 
 def check_base_url(base_url: str, *, allow_http: bool = False) -> httpx.URL:
-    """A usable base URL: HTTPS, or plain HTTP to a loopback host only."""
+    """The API root: HTTPS, or plain HTTP to a loopback host only; a version suffix dropped."""
     try:
         url = httpx.URL(base_url.strip())
     except (httpx.InvalidURL, TypeError, ValueError) as err:
@@ -75,7 +82,10 @@ def check_base_url(base_url: str, *, allow_http: bool = False) -> httpx.URL:
             "unencrypted",
             hint="use https://, or http:// only for localhost/127.0.0.1/::1",
         )
-    return url
+    path = url.path.rstrip("/")
+    if path.endswith(VERSION_SEGMENTS):
+        path = path[: -len("/v1")]
+    return url.copy_with(path=path + "/", query=None, fragment=None)
 
 
 class ApiClient:
@@ -99,7 +109,7 @@ class ApiClient:
     ) -> None:
         url = check_base_url(base_url, allow_http=allow_http)
         self._http = httpx.Client(
-            base_url=str(url).rstrip("/") + "/",
+            base_url=str(url),
             auth=httpx.BasicAuth(api_id, api_token),
             timeout=timeout,
             transport=transport,
@@ -128,23 +138,24 @@ class ApiClient:
 
     # -- endpoints --------------------------------------------------------------------
     def get_company(self) -> Company:
-        return self._get_model("company", CompanyEnvelope).company
+        return self._get_model(COMPANY, CompanyEnvelope).company
 
     def list_users(self) -> list[User]:
-        return [u for page in self._pages("users", UsersPage) for u in page.users]
+        return [u for page in self._pages(USERS, UsersPage) for u in page.users]
 
     def get_user(self, user_id: int) -> User:
-        return self._get_model(f"users/{user_id}", UserEnvelope).user
+        return self._get_model(f"{USERS}/{user_id}", UserEnvelope).user
 
     def set_extension(self, user_id: int, extension: str) -> User:
-        data = self._send("PUT", f"users/{user_id}", body={"extension": extension})
-        return self._parse(data, UserEnvelope, "PUT", f"users/{user_id}").user
+        path = f"{USERS}/{user_id}"
+        data = self._send("PUT", path, body={"extension": extension})
+        return self._parse(data, UserEnvelope, "PUT", path).user
 
     def list_numbers(self) -> list[Number]:
-        return [n for page in self._pages("numbers", NumbersPage) for n in page.numbers]
+        return [n for page in self._pages(NUMBERS, NumbersPage) for n in page.numbers]
 
     def get_number(self, number_id: int) -> Number:
-        return self._get_model(f"numbers/{number_id}", NumberEnvelope).number
+        return self._get_model(f"{NUMBERS}/{number_id}", NumberEnvelope).number
 
     # -- plumbing ---------------------------------------------------------------------
     def _get_model(self, path: str, model: type[ModelT]) -> ModelT:

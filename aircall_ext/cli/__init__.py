@@ -106,7 +106,10 @@ class LazyGroup(click.Group):
 @click.option(
     "--base-url",
     metavar="URL",
-    help="API base URL (default https://api.aircall.io/v1) [env: AIRCALL_BASE_URL].",
+    help=(
+        "API root URL (default https://api.aircall.io; a trailing /v1 or /v2 is ignored) "
+        "[env: AIRCALL_BASE_URL]."
+    ),
 )
 @click.option(
     "--sandbox",

@@ -154,7 +154,7 @@ def serve(
 ) -> None:
     """Serve the sandbox API over HTTP until SIGINT or SIGTERM, then save its state.
 
-    The first stderr line is `listening on http://HOST:PORT/v1`; then one access-log line
+    The first stderr line is `listening on http://HOST:PORT`; then one access-log line
     per request (Common Log Format; a dropped connection shows RESET).
     """
     from aircall_ext.loopback import is_loopback

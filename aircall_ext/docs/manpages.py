@@ -41,7 +41,7 @@ ENVIRONMENT = [
     ("AIRCALL_API_TOKEN", "API token that goes with AIRCALL_API_ID. Never pass it in argv."),
     (
         "AIRCALL_BASE_URL",
-        "API base URL, as --base-url (default https://api.aircall.io/v1). "
+        "API root URL, as --base-url (default https://api.aircall.io). "
         "HTTPS is required except to loopback hosts.",
     ),
     ("AIRCALL_EXT_PROFILE", "Profile of config.toml to use, as --profile."),

@@ -32,7 +32,6 @@ from aircall_ext.sandbox.state import JsonObject, SandboxAccount
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
-API_PREFIX = "/v1"
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 50
 LISTING_CAP = 10_000
@@ -57,10 +56,10 @@ class AppliedWrite:
 @dataclass(frozen=True)
 class Request:
     method: str
-    path: str  # below the /v1 prefix, e.g. "/users/12"; "" when outside it (404)
+    path: str  # e.g. "/v2/users/12", without a trailing slash
     query: dict[str, list[str]]
     body: bytes
-    base_url: str  # absolute URL of /v1 as the client reached it
+    base_url: str  # absolute URL of the API root as the client reached it
     authorization: str | None
     too_large: bool = False
 
@@ -69,13 +68,12 @@ class Request:
         path = environ.get("PATH_INFO") or "/"
         if path != "/" and path.endswith("/"):
             path = path[:-1]
-        inside = path.startswith(API_PREFIX + "/")
         length = _content_length(environ)
         too_large = length > MAX_BODY
         body = environ["wsgi.input"].read(length) if 0 < length <= MAX_BODY else b""
         return cls(
             method=str(environ.get("REQUEST_METHOD", "GET")).upper(),
-            path=path[len(API_PREFIX) :] if inside else "",
+            path=path,
             query=parse_qs(environ.get("QUERY_STRING", "")),
             body=body,
             base_url=_base_url(environ),
@@ -101,7 +99,7 @@ def _base_url(environ: WSGIEnvironment) -> str:
         if port and port != scheme_port:
             host = f"{host}:{port}"
     script = quote(environ.get("SCRIPT_NAME", "").rstrip("/"))
-    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}{script}{API_PREFIX}"
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}{script}"
 
 
 @dataclass
@@ -158,11 +156,12 @@ class SandboxApp:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
-            (re.compile(r"/company"), {"GET": self._get_company}),
-            (re.compile(r"/users"), {"GET": self._list_users}),
-            (re.compile(r"/users/([^/]+)"), {"GET": self._get_user, "PUT": self._put_user}),
-            (re.compile(r"/numbers"), {"GET": self._list_numbers}),
-            (re.compile(r"/numbers/([^/]+)"), {"GET": self._get_number}),
+            (re.compile(r"/v1/company"), {"GET": self._get_company}),
+            (re.compile(r"/v2/users"), {"GET": self._list_users}),
+            (re.compile(r"/v2/users/([^/]+)"), {"GET": self._get_user, "PUT": self._put_user}),
+            (re.compile(r"/v1/numbers"), {"GET": self._list_numbers}),
+            (re.compile(r"/v1/numbers/([^/]+)"), {"GET": self._get_number}),
+            (re.compile(r"/v1/users(?:/.*)?"), {"GET": _retired, "PUT": _retired}),
         ]
 
     def document(self) -> JsonObject:
@@ -252,7 +251,7 @@ class SandboxApp:
                 return error(
                     405,
                     "Method Not Allowed",
-                    f"{API_PREFIX}{request.path} accepts {', '.join(methods)}.",
+                    f"{request.path} accepts {', '.join(methods)}.",
                     Allow=", ".join(methods),
                 )
             with self._lock:
@@ -344,11 +343,20 @@ class SandboxApp:
             raise
 
     def _user(self, user: JsonObject, base_url: str) -> JsonObject:
-        return {**user, "direct_link": f"{base_url}/users/{user['id']}"}
+        return {**user, "direct_link": f"{base_url}/v2/users/{user['id']}"}
 
 
 def _number(number: JsonObject, base_url: str) -> JsonObject:
-    return {**number, "direct_link": f"{base_url}/numbers/{number['id']}"}
+    return {**number, "direct_link": f"{base_url}/v1/numbers/{number['id']}"}
+
+
+def _retired(_request: Request, _arg: str | None) -> Response:
+    """The live API retired the v1 user routes; a client still on them must hear why."""
+    return error(
+        410,
+        "Gone: /v1/users was retired on 2026-09-30",
+        "Use /v2/users and /v2/users/{id} instead.",
+    )
 
 
 def _no_user(arg: str | None) -> Response:
@@ -405,7 +413,7 @@ def paginate(
     chunk = items[start:end] if start < reachable else []
 
     def link(number: int) -> str:
-        return f"{request.base_url}/{key}?page={number}&per_page={per_page}"
+        return f"{request.base_url}{request.path}?page={number}&per_page={per_page}"
 
     meta = {
         "count": len(chunk),

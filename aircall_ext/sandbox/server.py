@@ -143,7 +143,7 @@ class SandboxServer(socketserver.ThreadingMixIn, WSGIServer):
     def url(self) -> str:
         host, port = str(self.server_address[0]), int(self.server_address[1])
         shown = f"[{host}]" if ":" in host else host
-        return f"http://{shown}:{port}/v1"
+        return f"http://{shown}:{port}"
 
 
 def serve_until_signalled(server: SandboxServer) -> int:

@@ -12,7 +12,7 @@ import respx
 from aircall_ext.api.client import LISTING_CAP, ApiClient, check_base_url
 from aircall_ext.errors import ApiError, ConfigError, NotFound, Unprocessable
 
-BASE = "https://api.test/v1"
+BASE = "https://api.test"
 TOKEN = "tok-SECRET-0123456789"
 
 
@@ -59,7 +59,7 @@ def users_page(ids: range, page: int, per_page: int, total: int, *, last: bool) 
             "total": total,
             "current_page": page,
             "per_page": per_page,
-            "next_page_link": None if last else f"{BASE}/users?page={page + 1}&per_page=50",
+            "next_page_link": None if last else f"{BASE}/v2/users?page={page + 1}&per_page=50",
             "previous_page_link": None,
         },
     }
@@ -82,7 +82,7 @@ def test_listing_of_120_users_takes_three_pages_of_50(fake: FakeTime) -> None:
         ids = range(start + 1, min(start + 50, 120) + 1)
         return httpx.Response(200, json=users_page(ids, page, 50, 120, last=page == 3))
 
-    route = respx.get(f"{BASE}/users").mock(side_effect=pages)
+    route = respx.get(f"{BASE}/v2/users").mock(side_effect=pages)
     users = make_client(fake).list_users()
     assert [u.id for u in users] == list(range(1, 121))
     assert route.call_count == 3
@@ -96,7 +96,7 @@ def test_listing_stops_at_the_cap_with_a_warning(fake: FakeTime) -> None:
         ids = range((page - 1) * 50, page * 50)
         return httpx.Response(200, json=users_page(ids, page, 50, 12_345, last=False))
 
-    route = respx.get(f"{BASE}/users").mock(side_effect=pages)
+    route = respx.get(f"{BASE}/v2/users").mock(side_effect=pages)
     warnings: list[str] = []
     users = make_client(fake, warn=warnings).list_users()
     assert len(users) == LISTING_CAP
@@ -107,7 +107,7 @@ def test_listing_stops_at_the_cap_with_a_warning(fake: FakeTime) -> None:
 
 @respx.mock
 def test_429_waits_for_retry_after_then_succeeds(fake: FakeTime) -> None:
-    route = respx.get(f"{BASE}/company").mock(
+    route = respx.get(f"{BASE}/v1/company").mock(
         side_effect=[
             httpx.Response(429, headers={"Retry-After": "7"}, json={"error": "Too many"}),
             httpx.Response(200, json=COMPANY),
@@ -126,7 +126,7 @@ def test_429_without_retry_after_waits_until_reset_in_seconds(fake: FakeTime) ->
         "X-AircallApi-Remaining": "0",
         "X-AircallApi-Reset": str(reset),
     }
-    respx.get(f"{BASE}/company").mock(
+    respx.get(f"{BASE}/v1/company").mock(
         side_effect=[httpx.Response(429, headers=headers), httpx.Response(200, json=COMPANY)]
     )
     make_client(fake).get_company()
@@ -142,7 +142,7 @@ def test_reset_header_in_milliseconds_is_understood(fake: FakeTime) -> None:
         "X-AircallApi-Remaining": "0",
         "X-AircallApi-Reset": str(reset_ms),
     }
-    respx.get(f"{BASE}/company").mock(
+    respx.get(f"{BASE}/v1/company").mock(
         return_value=httpx.Response(200, json=COMPANY, headers=headers)
     )
     client = make_client(fake)
@@ -154,7 +154,7 @@ def test_reset_header_in_milliseconds_is_understood(fake: FakeTime) -> None:
 
 @respx.mock
 def test_503_is_retried_with_backoff_then_succeeds(fake: FakeTime) -> None:
-    route = respx.get(f"{BASE}/company").mock(
+    route = respx.get(f"{BASE}/v1/company").mock(
         side_effect=[httpx.Response(503), httpx.Response(502), httpx.Response(200, json=COMPANY)]
     )
     assert make_client(fake).get_company().name == "Acme"
@@ -165,7 +165,7 @@ def test_503_is_retried_with_backoff_then_succeeds(fake: FakeTime) -> None:
 
 @respx.mock
 def test_persistent_5xx_gives_up_as_an_api_error(fake: FakeTime) -> None:
-    route = respx.get(f"{BASE}/company").mock(
+    route = respx.get(f"{BASE}/v1/company").mock(
         return_value=httpx.Response(500, json={"error": "boom", "troubleshoot": "later"})
     )
     with pytest.raises(ApiError) as caught:
@@ -177,7 +177,7 @@ def test_persistent_5xx_gives_up_as_an_api_error(fake: FakeTime) -> None:
 
 @respx.mock
 def test_timeout_then_success(fake: FakeTime) -> None:
-    route = respx.get(f"{BASE}/company").mock(
+    route = respx.get(f"{BASE}/v1/company").mock(
         side_effect=[httpx.ReadTimeout("slow"), httpx.Response(200, json=COMPANY)]
     )
     assert make_client(fake).get_company().name == "Acme"
@@ -186,7 +186,7 @@ def test_timeout_then_success(fake: FakeTime) -> None:
 
 @respx.mock
 def test_unreachable_host_is_exit_4_after_retries(fake: FakeTime) -> None:
-    route = respx.get(f"{BASE}/company").mock(side_effect=httpx.ConnectError("refused"))
+    route = respx.get(f"{BASE}/v1/company").mock(side_effect=httpx.ConnectError("refused"))
     with pytest.raises(ApiError) as caught:
         make_client(fake).get_company()
     assert caught.value.exit_code == 4
@@ -196,7 +196,7 @@ def test_unreachable_host_is_exit_4_after_retries(fake: FakeTime) -> None:
 
 @respx.mock
 def test_put_is_retried_after_a_dropped_connection(fake: FakeTime) -> None:
-    route = respx.put(f"{BASE}/users/5").mock(
+    route = respx.put(f"{BASE}/v2/users/5").mock(
         side_effect=[
             httpx.RemoteProtocolError("Server disconnected"),
             httpx.Response(200, json={"user": user(5, "205")}),
@@ -209,7 +209,7 @@ def test_put_is_retried_after_a_dropped_connection(fake: FakeTime) -> None:
 
 @respx.mock
 def test_bad_json_is_an_unexpected_response(fake: FakeTime) -> None:
-    respx.get(f"{BASE}/company").mock(return_value=httpx.Response(200, text="<html>oops"))
+    respx.get(f"{BASE}/v1/company").mock(return_value=httpx.Response(200, text="<html>oops"))
     with pytest.raises(ApiError, match="not JSON") as caught:
         make_client(fake).get_company()
     assert caught.value.exit_code == 4
@@ -217,7 +217,7 @@ def test_bad_json_is_an_unexpected_response(fake: FakeTime) -> None:
 
 @respx.mock
 def test_missing_meta_is_an_unexpected_response(fake: FakeTime) -> None:
-    respx.get(f"{BASE}/users").mock(return_value=httpx.Response(200, json={"users": []}))
+    respx.get(f"{BASE}/v2/users").mock(return_value=httpx.Response(200, json={"users": []}))
     with pytest.raises(ApiError, match=r"GET /users: meta: Field required"):
         make_client(fake).list_users()
 
@@ -225,7 +225,7 @@ def test_missing_meta_is_an_unexpected_response(fake: FakeTime) -> None:
 @respx.mock
 def test_wrong_types_name_the_field(fake: FakeTime) -> None:
     body = {"users": [{"id": "abc"}], "meta": {}}
-    respx.get(f"{BASE}/users").mock(return_value=httpx.Response(200, json=body))
+    respx.get(f"{BASE}/v2/users").mock(return_value=httpx.Response(200, json=body))
     with pytest.raises(ApiError, match=r"users\.0\.id"):
         make_client(fake).list_users()
 
@@ -233,14 +233,14 @@ def test_wrong_types_name_the_field(fake: FakeTime) -> None:
 @respx.mock
 def test_unknown_fields_are_ignored_and_numeric_extensions_kept_as_text(fake: FakeTime) -> None:
     body = {"user": {**user(1), "extension": 7, "brand_new_field": {"x": 1}}}
-    respx.get(f"{BASE}/users/1").mock(return_value=httpx.Response(200, json=body))
+    respx.get(f"{BASE}/v2/users/1").mock(return_value=httpx.Response(200, json=body))
     assert make_client(fake).get_user(1).extension == "7"
 
 
 @respx.mock
 @pytest.mark.parametrize("status", [401, 403])
 def test_bad_credentials_are_exit_3_and_not_retried(fake: FakeTime, status: int) -> None:
-    route = respx.get(f"{BASE}/company").mock(
+    route = respx.get(f"{BASE}/v1/company").mock(
         return_value=httpx.Response(status, json={"error": "Unauthorized"})
     )
     with pytest.raises(ConfigError) as caught:
@@ -252,10 +252,10 @@ def test_bad_credentials_are_exit_3_and_not_retried(fake: FakeTime, status: int)
 
 @respx.mock
 def test_404_and_422_carry_the_api_text_and_are_not_retried(fake: FakeTime) -> None:
-    respx.get(f"{BASE}/users/9").mock(
+    respx.get(f"{BASE}/v2/users/9").mock(
         return_value=httpx.Response(404, json={"error": "Not found", "troubleshoot": "Check id"})
     )
-    put = respx.put(f"{BASE}/users/1").mock(
+    put = respx.put(f"{BASE}/v2/users/1").mock(
         return_value=httpx.Response(422, json={"message": "Extension 101 is taken"})
     )
     client = make_client(fake)
@@ -269,7 +269,7 @@ def test_404_and_422_carry_the_api_text_and_are_not_retried(fake: FakeTime) -> N
 
 @respx.mock
 def test_other_4xx_are_not_retried(fake: FakeTime) -> None:
-    route = respx.get(f"{BASE}/company").mock(return_value=httpx.Response(400, text="bad"))
+    route = respx.get(f"{BASE}/v1/company").mock(return_value=httpx.Response(400, text="bad"))
     with pytest.raises(ApiError, match="HTTP 400"):
         make_client(fake).get_company()
     assert route.call_count == 1
@@ -288,7 +288,7 @@ def test_pacing_spends_half_the_budget_freely_then_spreads_the_rest(fake: FakeTi
         }
         return httpx.Response(200, json=COMPANY, headers=headers)
 
-    respx.get(f"{BASE}/company").mock(side_effect=respond)
+    respx.get(f"{BASE}/v1/company").mock(side_effect=respond)
     client = make_client(fake)
     waits: list[float] = []
     client.on_wait = waits.append
@@ -312,7 +312,7 @@ def test_plain_http_is_refused_except_for_loopback() -> None:
 
 @respx.mock
 def test_verbose_logs_never_contain_the_token(fake: FakeTime) -> None:
-    respx.get(f"{BASE}/company").mock(return_value=httpx.Response(200, json=COMPANY))
+    respx.get(f"{BASE}/v1/company").mock(return_value=httpx.Response(200, json=COMPANY))
     lines: list[str] = []
     make_client(fake, log=lines).get_company()
     text = "\n".join(lines)

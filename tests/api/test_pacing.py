@@ -28,7 +28,7 @@ from aircall_ext.sandbox.ratelimit import RateLimit, ResetUnit
 from aircall_ext.sandbox.state import SandboxAccount
 from aircall_ext.services.importer import Source, prepare, start_import
 
-BASE = "https://api.pacing.test/v1"
+BASE = "https://api.pacing.test"
 START = 1_700_000_000.37  # deliberately not on a window boundary
 
 

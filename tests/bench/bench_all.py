@@ -152,7 +152,7 @@ class Server:
         """(method, path, status, UNIX second it was logged) since the last call."""
         marker = f"/v1/bench-marker-{uuid.uuid4().hex}"  # logged after everything before it
         with contextlib.suppress(OSError):
-            urllib.request.urlopen(self.base_url.removesuffix("/v1") + marker, timeout=10)
+            urllib.request.urlopen(self.base_url + marker, timeout=10)
         while not any(marker in line for line in self.log[self.seen :]):
             time.sleep(0.01)
         found = []
@@ -196,7 +196,7 @@ def tally(requests: list[tuple[str, str, str]]) -> dict[str, int]:
     for method, path, _status in requests:
         if method == "PUT":
             counts["PUT"] += 1
-        elif path == "/v1/users":
+        elif path == "/v2/users":
             counts["GET users"] += 1
         elif path == "/v1/numbers":
             counts["GET numbers"] += 1

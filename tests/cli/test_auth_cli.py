@@ -16,7 +16,7 @@ from keyring.backends import fail
 from aircall_ext.config import config_path, resolve_settings
 from tests.conftest import MemoryKeyring, RunCli
 
-BASE = "https://api.test/v1"
+BASE = "https://api.test"
 TOKEN = "tok-very-secret-0123456789"
 COMPANY = {"company": {"name": "Acme Telecom", "users_count": 2, "numbers_count": 1}}
 
@@ -29,7 +29,7 @@ def company_route(expected_token: str = TOKEN) -> respx.Route:
             return httpx.Response(401, json={"error": "Unauthorized", "troubleshoot": "Check"})
         return httpx.Response(200, json=COMPANY)
 
-    return respx.get(f"{BASE}/company").mock(side_effect=respond)
+    return respx.get(f"{BASE}/v1/company").mock(side_effect=respond)
 
 
 @respx.mock

@@ -68,7 +68,7 @@ class SandboxServer:
             return
         marker = f"/v1/e2e-marker-{uuid.uuid4().hex}"
         with contextlib.suppress(OSError):
-            urllib.request.urlopen(self.base_url.removesuffix("/v1") + marker, timeout=10)
+            urllib.request.urlopen(self.base_url + marker, timeout=10)
         deadline = time.monotonic() + START_TIMEOUT
         while not any(marker in line for line in list(self.log)):
             if time.monotonic() > deadline or self.process.poll() is not None:

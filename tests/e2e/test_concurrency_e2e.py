@@ -176,7 +176,7 @@ def test_wanted_extension_taken_meanwhile_stops_with_a_clear_message(
     assert [r["to"] for r in journal if r["type"] == "failed"] == [stolen]
     assert not [r for r in journal if r["type"] == "replan"]  # it stopped instead
     victim = steps[5]["user_id"]
-    assert len(scene.server.requests("PUT", f"/v1/users/{victim}")) == 1  # no blind retry
+    assert len(scene.server.requests("PUT", f"/v2/users/{victim}")) == 1  # no blind retry
     # Resuming cannot help until the file or the account changes, and says so.
     resumed = scene.server.cli("import", "--resume", str(scene.a_journal))
     assert resumed.returncode == 1

@@ -34,7 +34,7 @@ def test_listing_120_users_takes_exactly_three_gets(serve: Serve, tmp_path: Path
     users = json.loads(result.stdout)["users"]
     assert len(users) == 120
     assert len({u["id"] for u in users}) == 120
-    gets = server.requests("GET", "/v1/users")
+    gets = server.requests("GET", "/v2/users")
     assert len(gets) == 3
     assert all("per_page=50" in r.target for r in gets)
     assert server.requests("GET", "/v1/numbers") == []  # list never needs numbers

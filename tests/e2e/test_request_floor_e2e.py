@@ -2,11 +2,11 @@
 
 Floors (U users, N numbers, 50 per page; a listing always takes at least one page):
 
-- a listing of users: max(1, ⌈U/50⌉) GETs of /v1/users, nothing else;
+- a listing of users: max(1, ⌈U/50⌉) GETs of /v2/users, nothing else;
 - an import of C changes with K cycles: ⌈U/50⌉ GETs to plan, C + K PUTs, ⌈U/50⌉ GETs to
   verify, nothing else; running it again: ⌈U/50⌉ GETs and no PUT; --dry-run: no PUT;
 - assign: ⌈U/50⌉ GETs (collisions are checked on the whole account) and 1 PUT; a refused
-  or dry-run assign: no PUT; show by id: one GET of /v1/users/ID;
+  or dry-run assign: no PUT; show by id: one GET of /v2/users/ID;
 - numbers are listed (⌈N/50⌉ GETs) only by ``numbers`` and ``dial``.
 
 Pacing is not under test in the floor tests (``--rate-limit off``); the pacing tests at the
@@ -70,7 +70,7 @@ def only(requests: list[Request], **expected: int) -> None:
     """Exactly these requests (keys like ``GET_users``), and nothing else."""
     seen: dict[str, int] = {}
     for r in requests:
-        kind = r.path.removeprefix("/v1/").split("/")[0]
+        kind = r.path.split("/")[2]
         key = f"{r.method}_{kind}" + ("_one" if r.path.count("/") > 2 else "")
         seen[key] = seen.get(key, 0) + 1
     assert seen == {k: v for k, v in expected.items() if v}
@@ -101,7 +101,7 @@ def test_listing_u_users_takes_ceil_u_over_50_gets(
     pages = max(1, math.ceil(users / 50))
     only(requests, GET_users=pages)
     assert [r.target for r in requests] == [
-        f"/v1/users?page={page}&per_page=50" for page in range(1, pages + 1)
+        f"/v2/users?page={page}&per_page=50" for page in range(1, pages + 1)
     ]
 
 
@@ -267,12 +267,12 @@ def test_budget_drained_by_another_client_mid_import_is_waited_out(
         text=True,
     )
     deadline = time.monotonic() + 60
-    while not any(" /v1/users/" in line for line in list(server.log)):
+    while not any(" /v2/users/" in line for line in list(server.log)):
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.01)
     drained = 0
     while True:  # the other client spends whatever is left of the window, then one more
-        status, _headers = raw_get(server, "/company")
+        status, _headers = raw_get(server, "/v1/company")
         drained += 1
         if status == 429:
             break
@@ -288,7 +288,7 @@ def test_budget_drained_by_another_client_mid_import_is_waited_out(
     assert len(refused) <= 1  # told once at most; then it waits for the reset
     puts = [r for r in mine if r.method == "PUT" and r.status == "200"]
     assert len(puts) == 13
-    assert count(mine, "GET", "/v1/users") == 2
+    assert count(mine, "GET", "/v2/users") == 2
     assert server.stop() == 0
     final = {u["id"]: u["extension"] for u in json.loads(state.read_text())["users"]}
     exts = [u["extension"] for u in account.users()[:12]]

@@ -214,28 +214,28 @@ def test_serve_over_http_logs_each_request_and_saves_on_sigterm(tmp_path: Path) 
     server = Server("--state", str(state), "--write-log", str(writes), env=env)
     try:
         first = server.first_line()
-        match = re.fullmatch(r"listening on (http://127\.0\.0\.1:(\d+)/v1)\n", first)
+        match = re.fullmatch(r"listening on (http://127\.0\.0\.1:(\d+))\n", first)
         assert match, first
         url = match.group(1)
         with httpx.Client(base_url=url, auth=("sandbox", "t0ken-from-env"), timeout=10) as http:
-            page = http.get("/users", params={"per_page": 5})
-            moved = http.put("/users/481002", json={"extension": "150"})
-            taken = http.put("/users/481003", json={"extension": "150"})
-        denied = httpx.get(f"{url}/company", auth=("sandbox", "wrong"), timeout=10)
+            page = http.get("/v2/users", params={"per_page": 5})
+            moved = http.put("/v2/users/481002", json={"extension": "150"})
+            taken = http.put("/v2/users/481003", json={"extension": "150"})
+        denied = httpx.get(f"{url}/v1/company", auth=("sandbox", "wrong"), timeout=10)
         code, log = server.stop()
     finally:
         server.kill()
 
     assert (page.status_code, moved.status_code, taken.status_code) == (200, 200, 422)
-    assert page.json()["meta"]["next_page_link"] == f"{url}/users?page=2&per_page=5"
+    assert page.json()["meta"]["next_page_link"] == f"{url}/v2/users?page=2&per_page=5"
     assert page.headers["x-aircallapi-limit"] == "60"
     assert denied.status_code == 401 and "x-aircallapi-remaining" in denied.headers
     assert code == 0
     access = [line for line in log if '"' in line and "HTTP/1.1" in line]
     expected = [
-        r'"GET /v1/users\?per_page=5 HTTP/1\.1" 200 \d+$',
-        r'"PUT /v1/users/481002 HTTP/1\.1" 200 \d+$',
-        r'"PUT /v1/users/481003 HTTP/1\.1" 422 \d+$',
+        r'"GET /v2/users\?per_page=5 HTTP/1\.1" 200 \d+$',
+        r'"PUT /v2/users/481002 HTTP/1\.1" 200 \d+$',
+        r'"PUT /v2/users/481003 HTTP/1\.1" 422 \d+$',
         r'"GET /v1/company HTTP/1\.1" 401 \d+$',
     ]
     assert len(access) == len(expected), log

@@ -17,7 +17,7 @@ def faulty(spec: str, seed: int = 0, **kwargs: object) -> tuple[SandboxApp, http
         faults=FaultInjector(FaultPlan.parse(spec), seed=seed),
         **kwargs,  # type: ignore[arg-type]
     )
-    http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://s/v1")
+    http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://s")
     return app, http
 
 
@@ -71,7 +71,7 @@ def test_probabilities_are_honoured() -> None:
 
 def test_a_5xx_fault_is_a_json_error_with_the_rate_limit_headers() -> None:
     _app, http = faulty("503:1", rate_limit=RateLimit(100, 60), clock=lambda: 30.0)
-    response = http.get("/company")
+    response = http.get("/v1/company")
     assert response.status_code == 503
     assert set(response.json()) == {"error", "troubleshoot"}
     assert response.headers["x-aircallapi-remaining"] == "99"
@@ -79,27 +79,27 @@ def test_a_5xx_fault_is_a_json_error_with_the_rate_limit_headers() -> None:
 
 def test_an_injected_429_says_when_to_retry() -> None:
     _app, http = faulty("429:1")
-    response = http.get("/users")
+    response = http.get("/v2/users")
     assert (response.status_code, response.headers["retry-after"]) == (429, "1")
 
 
 def test_an_injected_error_on_a_put_writes_nothing() -> None:
     app, http = faulty("500:1")
-    assert http.put("/users/481002", json={"extension": "150"}).status_code == 500
+    assert http.put("/v2/users/481002", json={"extension": "150"}).status_code == 500
     assert _extension(app, 481002) == "102"
 
 
 def test_slow_delays_through_the_injected_sleep() -> None:
     slept: list[float] = []
     _app, http = faulty("slow:1", sleep=slept.append, slow_seconds=2.5)
-    assert http.get("/company").status_code == 200
+    assert http.get("/v1/company").status_code == 200
     assert slept == [2.5]
 
 
 def test_reset_on_a_read_drops_the_connection() -> None:
     _app, http = faulty("reset:1")
     with pytest.raises(ConnectionDropped) as caught:
-        http.get("/company")
+        http.get("/v1/company")
     assert caught.value.phase == "before"
 
 
@@ -109,7 +109,7 @@ def test_reset_on_a_write_happens_before_or_after_it_is_applied() -> None:
     for i in range(40):
         extension = f"{150 + i}"
         with pytest.raises(ConnectionDropped) as caught:
-            http.put("/users/481002", json={"extension": extension})
+            http.put("/v2/users/481002", json={"extension": extension})
         phases.append(caught.value.phase)
         applied = _extension(app, 481002) == extension
         assert applied == (caught.value.phase == "after")

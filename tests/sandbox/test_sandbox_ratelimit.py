@@ -30,7 +30,7 @@ def limited(requests: int, seconds: float, clock: Clock, **kwargs: object) -> ht
     )
     return httpx.Client(
         transport=httpx.WSGITransport(app=app),
-        base_url="http://sandbox.test/v1",
+        base_url="http://sandbox.test",
         auth=("id", "token"),
     )
 
@@ -59,10 +59,10 @@ def test_every_response_carries_the_headers_errors_included() -> None:
     clock = Clock(1_700_000_010.0)
     http = limited(10, 60, clock)
     responses = [
-        http.get("/company"),
-        http.get("/users/999"),
-        http.put("/users/481002", json={"extension": "101"}),
-        http.get("/company", auth=("id", "wrong")),
+        http.get("/v1/company"),
+        http.get("/v2/users/999"),
+        http.put("/v2/users/481002", json={"extension": "101"}),
+        http.get("/v1/company", auth=("id", "wrong")),
         http.get("/nope"),
     ]
     assert [r.status_code for r in responses] == [200, 404, 422, 401, 404]
@@ -76,41 +76,41 @@ def test_every_response_carries_the_headers_errors_included() -> None:
 def test_over_the_limit_is_429_with_retry_after_until_the_window_ends() -> None:
     clock = Clock(1_700_000_010.0)
     http = limited(2, 60, clock)
-    assert [http.get("/company").status_code for _ in range(2)] == [200, 200]
-    refused = http.get("/company")
+    assert [http.get("/v1/company").status_code for _ in range(2)] == [200, 200]
+    refused = http.get("/v1/company")
     assert refused.status_code == 429
     assert refused.headers["retry-after"] == "30"
     assert refused.headers["x-aircallapi-remaining"] == "0"
     assert refused.json()["error"] == "Too Many Requests"
     clock.now = 1_700_000_040.0
-    assert http.get("/company").status_code == 200
+    assert http.get("/v1/company").status_code == 200
 
 
 def test_refused_requests_do_not_write() -> None:
     clock = Clock(0.5)
     app = SandboxApp(demo_account(), rate_limit=RateLimit(1, 10), clock=clock)
-    http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://s/v1")
-    http.get("/company")
-    assert http.put("/users/481002", json={"extension": "150"}).status_code == 429
+    http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://s")
+    http.get("/v1/company")
+    assert http.put("/v2/users/481002", json={"extension": "150"}).status_code == 429
     assert next(u for u in app.document()["users"] if u["id"] == 481002)["extension"] == "102"
 
 
 def test_reset_can_be_sent_in_milliseconds() -> None:
     http = limited(5, 60, Clock(1_700_000_010.0), reset_unit="ms")
-    assert http.get("/company").headers["x-aircallapi-reset"] == "1700000040000"
+    assert http.get("/v1/company").headers["x-aircallapi-reset"] == "1700000040000"
 
 
 def test_fractional_windows_announce_a_fractional_reset() -> None:
     assert format_reset(10.5, "s") == "10.5"
     assert format_reset(10.0, "s") == "10"
     http = limited(5, 0.5, Clock(100.2))
-    assert http.get("/company").headers["x-aircallapi-reset"] == "100.5"
+    assert http.get("/v1/company").headers["x-aircallapi-reset"] == "100.5"
 
 
 def test_no_rate_limit_means_no_headers() -> None:
     app = SandboxApp(demo_account())
-    http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://s/v1")
-    headers = http.get("/company").headers
+    http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://s")
+    headers = http.get("/v1/company").headers
     assert not any(name in headers for name in HEADERS)
 
 

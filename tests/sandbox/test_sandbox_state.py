@@ -243,26 +243,26 @@ def test_generated_numbers_cycle_the_routing_modes() -> None:
 def inprocess(path: Path | None = None) -> httpx.Client:
     app = build_inprocess_app(path)
     return httpx.Client(
-        transport=httpx.WSGITransport(app=app), base_url="http://sandbox.invalid/v1"
+        transport=httpx.WSGITransport(app=app), base_url="http://sandbox.invalid"
     )
 
 
 def test_inprocess_app_persists_every_write(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     http = inprocess(path)
-    response = http.put("/users/481002", json={"extension": "150"})
+    response = http.put("/v2/users/481002", json={"extension": "150"})
     assert response.status_code == 200
     assert "x-aircallapi-limit" not in response.headers  # no rate limit in-process
     stored = read_state(path).user(481002)
     assert stored is not None and stored["extension"] == "150"
-    again = inprocess(path).get("/users/481002").json()["user"]
+    again = inprocess(path).get("/v2/users/481002").json()["user"]
     assert again["extension"] == "150"
 
 
 def test_inprocess_app_uses_the_configured_state_path() -> None:
     path = default_state_path()  # AIRCALL_EXT_SANDBOX_STATE from the isolation fixture
     assert not path.exists()
-    assert inprocess().get("/company").status_code == 200
+    assert inprocess().get("/v1/company").status_code == 200
     assert path.exists()
 
 

@@ -18,7 +18,7 @@ from aircall_ext.errors import NotFound, Refused, Unprocessable
 from aircall_ext.services.assign import apply_plan, prepare_assign
 from tests.conftest import RunCli, api_user
 
-BASE = "https://api.test/v1"
+BASE = "https://api.test"
 
 
 class FakeApi:
@@ -58,8 +58,8 @@ def api() -> Iterator[FakeApi]:
         ]
     )
     with respx.mock(assert_all_called=False) as mock:
-        mock.get(f"{BASE}/users").mock(side_effect=fake.list_users)
-        mock.put(url__regex=rf"^{BASE}/users/(?P<user_id>[0-9]+)$").mock(side_effect=fake.put_user)
+        mock.get(f"{BASE}/v2/users").mock(side_effect=fake.list_users)
+        mock.put(url__regex=rf"^{BASE}/v2/users/(?P<user_id>[0-9]+)$").mock(side_effect=fake.put_user)
         yield fake
 
 

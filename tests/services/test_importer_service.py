@@ -34,7 +34,7 @@ from aircall_ext.services.importer import (
 from aircall_ext.services.journal import account_identity, read_journal
 from tests.conftest import api_user
 
-BASE_URL = "http://sandbox.test/v1"
+BASE_URL = "http://sandbox.test"
 IDENTITY = account_identity(BASE_URL, "id", sandbox=False)
 
 # A 3-cycle, a 2-cycle, a chain, an assignment, a blank cell, an unchanged row, and a user
@@ -259,7 +259,7 @@ def test_rerunning_a_finished_import_writes_nothing(sandbox: Sandbox) -> None:
     sandbox.run(sandbox.client()[0])
     client, transport = sandbox.client()
     outcome = sandbox.run(client)
-    assert transport.log == ["GET /v1/users 200"]
+    assert transport.log == ["GET /v2/users 200"]
     assert outcome.journal is None
     assert outcome.summary()["unchanged"] == 9
 
@@ -350,7 +350,7 @@ def test_two_resumes_are_harmless(sandbox: Sandbox) -> None:
     sandbox.resume(sandbox.client()[0])
     client, transport = sandbox.client()
     again = sandbox.resume(client)
-    assert transport.log == ["GET /v1/users 200"]  # the read that re-plans; then nothing
+    assert transport.log == ["GET /v2/users 200"]  # the read that re-plans; then nothing
     assert again.stopped is None
     sandbox.assert_desired()
     assert read_journal(sandbox.journal).runs() == 3
@@ -402,7 +402,7 @@ def test_422_rereads_and_replans_instead_of_retrying(sandbox: Sandbox) -> None:
     outcome = sandbox.run(client)
     assert outcome.stopped is None
     sandbox.assert_desired()
-    assert transport.log[:3] == ["GET /v1/users 200", "PUT /v1/users/7 422", "GET /v1/users 200"]
+    assert transport.log[:3] == ["GET /v2/users 200", "PUT /v2/users/7 422", "GET /v2/users 200"]
     assert "replan" in journal_types(sandbox.journal)
     assert outcome.summary()["applied"] == 8
 
