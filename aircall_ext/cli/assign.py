@@ -39,15 +39,17 @@ def assign(app: AppContext, user: str, extension: str, swap: bool, dry_run: bool
     USER's old extension. Assigning the current value sends nothing.
 
     Exit 0 when done (or nothing to do), 1 when refused or rejected by the API, 2 for a bad
-    USER or EXT.
+    EXT or a USER that names nobody (or several users).
     """
-    from aircall_ext.core.account import parse_user_ref
+    from aircall_ext.core.account import damaged_match_note, parse_user_ref
     from aircall_ext.services.assign import apply_plan, prepare_assign
 
     wanted = _parse_ext(extension)
     ref = parse_user_ref(user)
     client = app.client()
     plan = prepare_assign(client, ref, wanted, swap=swap)
+    if note := damaged_match_note(ref, plan.user, assigning=wanted):
+        app.warn(note)
     for warning in plan.warnings:
         app.warn(warning)
     result = plan.user

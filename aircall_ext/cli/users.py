@@ -83,9 +83,12 @@ def list_users(
 @with_app
 def show_user(app: AppContext, user: str) -> None:
     """Show one user. USER is an id (42), an email, or ext:NNN (ext:101)."""
+    from aircall_ext.core.account import damaged_match_note, parse_user_ref
     from aircall_ext.services.users import lookup_user
 
     found = lookup_user(app.client(), user)
+    if note := damaged_match_note(parse_user_ref(user), found):
+        app.warn(note)
     numbers = ", ".join(n.name or n.digits or str(n.id) for n in found.numbers)
     fields = {**user_row(found), "numbers": numbers or None, "time_zone": found.time_zone}
     rows = [{"field": key, "value": value} for key, value in fields.items()]
