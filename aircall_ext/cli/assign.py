@@ -8,7 +8,6 @@ import click
 
 from aircall_ext.cli.completers import complete_users
 from aircall_ext.cli.context import AppContext, output_option, with_app
-from aircall_ext.errors import UsageError
 
 if TYPE_CHECKING:
     from aircall_ext.api.models import User
@@ -62,12 +61,9 @@ def assign(app: AppContext, user: str, extension: str, swap: bool, dry_run: bool
 
 
 def _parse_ext(text: str) -> str:
-    from aircall_ext.core.extensions import parse_extension
+    from aircall_ext.core.extensions import extension_argument
 
-    parsed = parse_extension(text)
-    if not isinstance(parsed, str):
-        raise UsageError(f"invalid EXT {text!r}: {parsed.reason}")
-    return parsed
+    return extension_argument(text, "EXT")
 
 
 def _summary(plan: AssignPlan, dry_run: bool) -> str:

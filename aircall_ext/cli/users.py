@@ -48,16 +48,10 @@ def list_users(
 
     Filters combine: --missing --outgoing-only lists outgoing-only users without extension.
     """
-    from aircall_ext.core.extensions import parse_extension
-    from aircall_ext.errors import UsageError
+    from aircall_ext.core.extensions import extension_argument
     from aircall_ext.services.users import load_account
 
-    wanted: str | None = None
-    if extension is not None:
-        parsed = parse_extension(extension)
-        if not isinstance(parsed, str):
-            raise UsageError(f"invalid value for --extension: {parsed.message}")
-        wanted = parsed
+    wanted = None if extension is None else extension_argument(extension, "--extension")
     account = load_account(app.client())
     users = account.users_by_extension()
     if wanted is not None:

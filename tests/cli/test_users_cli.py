@@ -78,6 +78,7 @@ def test_bad_extension_filter_is_a_usage_error(run_cli: RunCli, account: Path) -
     result = run_cli("--sandbox", "list", "--extension", "7")
     assert result.exit_code == 2
     assert "did you mean 007" in result.stderr
+    assert "column" not in result.stderr  # an argument, not a spreadsheet cell
 
 
 def test_table_keeps_leading_zeros_and_shows_availability(run_cli: RunCli, account: Path) -> None:
