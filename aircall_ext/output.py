@@ -40,9 +40,16 @@ def render_table(
     columns: Sequence[str],
     headers: Sequence[str] | None = None,
 ) -> str:
+    """A table aligned by display width (tabulate measures with wcwidth: a CJK character
+    takes two columns, a combining accent none), with text in NFC so that a decomposed
+    "é" shows as the one character every terminal draws alike."""
+    import unicodedata
+
     from tabulate import tabulate
 
-    body = [[_cell(row.get(col)) for col in columns] for row in rows]
+    body = [
+        [unicodedata.normalize("NFC", _cell(row.get(col))) for col in columns] for row in rows
+    ]
     # disable_numparse: "007" must print as 007, never as 7.
     return tabulate(
         body, headers=list(headers or columns), tablefmt="simple", disable_numparse=True
