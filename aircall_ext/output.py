@@ -224,7 +224,8 @@ class Progress:
         self.wait: float | None = None  # a rate-limit pause in progress, in seconds
         self.started: float | None = None
         self.active = False
-        self._shown = 0  # terminal: columns of the line drawn last
+        self._frame = ""  # terminal: the line drawn last, and its width in columns
+        self._shown = 0
         self._last_time = 0.0  # plain: when the last line was printed, and at what count
         self._last_done = -1
 
@@ -315,6 +316,9 @@ class Progress:
     def _draw(self) -> None:
         # The last column would wrap on some terminals: leave it free.
         text = self.frame(terminal_width(self.stream) - 1)
+        if text == self._frame:
+            return
+        self._frame = text
         shown = display_width(text)
         self._write("\r" + text + " " * max(0, self._shown - shown))
         self._shown = shown
