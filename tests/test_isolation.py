@@ -63,7 +63,7 @@ def test_a_ci_run_with_an_empty_home_says_its_profile_and_leaves_home_empty(
     env.pop("HYPOTHESIS_PROFILE", None)
     tests = [
         "tests/test_isolation.py::test_every_per_user_path_is_inside_the_test_dir",
-        "tests/cli/test_completion_cli.py::test_glue_colons_leaves_words_without_colons_alone",
+        "tests/cli/test_completion_cli.py::test_glue_wordbreaks_leaves_words_without_breaks_alone",
         "tests/cli/test_completion_cli.py::test_listing_commands_fill_the_cache",
     ]
     done = subprocess.run(
