@@ -23,8 +23,12 @@ from aircall_ext.cli import run
 # run and every machine) and no example database (nothing written next to the checkout).
 # Locally: a fresh random seed per run and the database under .hypothesis/ (git-ignored),
 # which replays the last failures first. HYPOTHESIS_PROFILE overrides the choice.
-settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-settings.register_profile("dev", print_blob=True)
+# Both start from Hypothesis's defaults: its own CI detection may already have loaded a
+# derandomized profile as the default by the time this runs.
+settings.register_profile(
+    "ci", parent=settings.get_profile("default"), derandomize=True, database=None, print_blob=True
+)
+settings.register_profile("dev", parent=settings.get_profile("default"), print_blob=True)
 
 
 def hypothesis_profile(environ: Mapping[str, str]) -> str:
