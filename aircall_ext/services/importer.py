@@ -25,7 +25,7 @@ from aircall_ext.api.client import ApiClient
 from aircall_ext.core.account import Account
 from aircall_ext.core.csvfile import CsvFile, read_extension_csv
 from aircall_ext.core.desired import DesiredState, check_desired
-from aircall_ext.core.findings import Finding, sort_findings
+from aircall_ext.core.findings import Finding, listed, sort_findings
 from aircall_ext.core.planner import Plan, PlanRow, Step, plan_import
 from aircall_ext.errors import AircallExtError, NotFound, Refused, Unprocessable, UsageError
 from aircall_ext.services.journal import (
@@ -576,8 +576,7 @@ class _Job:
                 self.errors[user_id] = f"after the import: has {actual}, expected {wanted}"
         self.journal.record("verified", ok=not wrong, mismatches=wrong[:20])
         if wrong:
-            more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
-            raise _Stop(f"verification failed: {wrong[0]}{more}")
+            raise _Stop(f"verification failed: {listed(wrong, limit=1)}")
 
     def _read(self) -> Account:
         try:

@@ -558,3 +558,34 @@ def test_a_stopped_import_of_stdin_names_a_resume_that_works(
     resumed = run_cli(*shlex.split(command)[1:])
     assert resumed.exit_code == 0, resumed.stderr
     assert extensions() == DESIRED
+
+
+# -- what the plan flags --------------------------------------------------------------
+
+
+def test_the_plan_flags_an_extension_a_damaged_value_stands_for(
+    run_cli: RunCli, write_state: WriteState, tmp_path: Path
+) -> None:
+    write_state([api_user(1, "101"), api_user(2, "42")])  # 2 holds a 042 that lost its zero
+    path = tmp_path / "take.csv"
+    path.write_text("user_id,extension\n1,042\n")
+    result = run_cli("--sandbox", "-o", "json", "import", str(path), "--dry-run")
+    assert result.exit_code == 1
+    (finding,) = [f for f in json.loads(result.stdout)["findings"] if f["severity"] == "error"]
+    assert (finding["code"], finding["line"], finding["column"]) == ("extension-taken", 2, 2)
+    assert "user 2" in finding["message"] and "'42' is a damaged 042" in finding["message"]
+
+
+def test_a_blocked_plan_on_a_full_account_says_so_in_a_short_line(
+    run_cli: RunCli, write_state: WriteState, tmp_path: Path
+) -> None:
+    write_state([api_user(n + 1, f"{n:03d}") for n in range(1000)])
+    path = tmp_path / "rotate.csv"
+    path.write_text(
+        "user_id,extension\n" + "".join(f"{n + 1},{(n + 1) % 1000:03d}\n" for n in range(1000))
+    )
+    result = run_cli("--sandbox", "import", str(path), "--dry-run")
+    assert result.exit_code == 1
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "form a cycle" in error and "and 990 more" in error
+    assert len(error) < 400

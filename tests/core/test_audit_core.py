@@ -140,3 +140,14 @@ def test_audit_finds_exactly_the_damage(rows: list[tuple[str | None, bool]]) -> 
                     assert f"{other.id} {other.email}" in f.message
     order = {"error": 0, "warning": 1, "info": 2}
     assert [order[f.severity] for f in findings] == sorted(order[f.severity] for f in findings)
+
+
+def test_a_crowded_extension_names_ten_holders_then_counts_the_rest() -> None:
+    from aircall_ext.api.models import User
+    from aircall_ext.core.account import Account
+    from aircall_ext.core.audit import audit_account
+
+    crowd = Account.of(User(id=n, email=f"u{n}@example.com", extension="150") for n in range(50))
+    message = next(f for f in audit_account(crowd) if f.code == "duplicate-extension").message
+    assert "held by 50 users" in message and "and 40 more" in message
+    assert message.count("@example.com") == 10
