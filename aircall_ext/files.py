@@ -42,6 +42,7 @@ def write_atomic(path: Path, data: bytes, *, private: bool) -> None:
     """Replace the regular file ``path`` with ``data`` all at once (temp file + rename).
 
     A symlink is followed, so the file it points to is replaced, not the link."""
+    # Not tempfile.mkstemp: its file is always 0600, and a shared output follows the umask.
     target = Path(os.path.realpath(path))
     temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     mode = PRIVATE_MODE if private else SHARED_MODE

@@ -84,7 +84,19 @@ def import_command(
     from aircall_ext.files import check_distinct
     from aircall_ext.services.importer import open_journal, read_source
 
-    check_distinct([("FILE", file), ("--journal", journal), ("--report", report)])
+    copy = None
+    if file == "-" and journal is not None:
+        from aircall_ext.services.journal import input_copy_path
+
+        copy = str(input_copy_path(Path(journal).absolute()))
+    check_distinct(
+        [
+            ("FILE", file),
+            ("--journal", journal),
+            ("the copy of standard input kept beside --journal", copy),
+            ("--report", report),
+        ]
+    )
     client = app.client()
     identity = _identity(app)
     contents: JournalContents | None = None

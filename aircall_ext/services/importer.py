@@ -517,10 +517,10 @@ class _Job:
         self.number += 1
         self.number_run += 1
         number = self.number
-        with self.stop.shielded():
-            self.journal.start(number, step)
         before = self.client.request_count  # counted before a request is sent
         try:
+            with self.stop.shielded():
+                self.journal.start(number, step)
             with self.stop.settling(lambda: self.client.request_count != before):
                 self.stop.check()
                 self.client.set_extension(step.user_id, step.to_ext)

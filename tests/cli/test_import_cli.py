@@ -410,6 +410,7 @@ def test_progress_bar_labels_rate_limit_waits(capsys: pytest.CaptureFixture[str]
         (["--report", "{link}"], "FILE and --report"),  # a hard link: same file, other name
         (["--journal", "{csv}"], "FILE and --journal"),
         (["--journal", "{new}", "--report", "{dot_new}"], "--journal and --report"),
+        (["--journal", "j.jsonl", "--report", "j.input.csv"], "beside --journal and --report"),
     ],
 )
 def test_an_output_naming_the_input_or_another_output_is_refused_before_anything(
@@ -431,7 +432,8 @@ def test_an_output_naming_the_input_or_another_output_is_refused_before_anything
     }
     (tmp_path / "sub").mkdir()
     args = [option.format(**paths) for option in options]
-    result = run_cli("--sandbox", "import", str(csv_file), "--yes", *args)
+    source = "-" if "j.jsonl" in args else str(csv_file)
+    result = run_cli("--sandbox", "import", source, "--yes", *args, input=CSV)
     assert result.exit_code == 2, result.stderr
     assert roles in result.stderr and "name the same file" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
