@@ -87,8 +87,8 @@ def _refuse_claimed(account: Account, user: User, extension: str) -> None:
     first = claimants[0]
     also = f" (and {listed(who(c) for c in claimants[1:])})" if len(claimants) > 1 else ""
     raise Refused(
-        f"extension {extension} is claimed by {who(first)}{also}: "
-        f"{claimant_text(first, extension)}",
+        f"extension {extension} is claimed by {who(first)}, "
+        f"{claimant_text(first, extension)}{also}",
         hint=(
             f"repair it with `aircall-ext assign {first.id} {extension}`, or move {first.id} "
             "to a free extension first (see `aircall-ext next-free`)"

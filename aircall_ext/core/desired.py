@@ -182,12 +182,13 @@ class _Checker:
             )
         elif claimants and user.extension != extension:
             first = claimants[0]
+            also = f" (also {listed(describe(c) for c in claimants[1:])})" if claimants[1:] else ""
             self.report(
                 "extension-taken",
                 row,
                 "extension",
-                f"extension {extension} is claimed by {listed(describe(c) for c in claimants)}"
-                f" ({claimant_text(first, extension)}), whom the file does not move away: "
+                f"extension {extension} is claimed by {describe(first)}, "
+                f"{claimant_text(first, extension)}{also}; the file does not move them: "
                 f"give {extension} to {first.id} in the file, or move {first.id} elsewhere",
             )
         elif user.extension == extension:

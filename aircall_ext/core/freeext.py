@@ -75,7 +75,7 @@ def damaged_claims(account: Account) -> dict[str, list[User]]:
 
 def claimant_text(user: User, extension: str) -> str:
     """How a message says why ``user`` blocks ``extension``: its damaged value."""
-    return f"its extension {user.extension!r} is a damaged {extension}"
+    return f"whose extension {user.extension!r} is a damaged {extension}"
 
 
 def occupied(account: Account) -> set[str]:
