@@ -35,7 +35,8 @@ def assign(app: AppContext, user: str, extension: str, swap: bool, dry_run: bool
     USER is a user id (42), an email, or ext:NNN (the current holder of NNN). EXT is exactly
     three digits: 007 is not 7. A taken EXT is refused and its holder named, unless --swap:
     the holder is parked on the lowest free extension, USER takes EXT, and the holder takes
-    USER's old extension. Assigning the current value sends nothing.
+    USER's old extension. An EXT that another user's damaged value stands for (42 for 042)
+    is refused too, naming the repair. Assigning the current value sends nothing.
 
     Exit 0 when done (or nothing to do), 1 when refused or rejected by the API, 2 for a bad
     EXT or a USER that names nobody (or several users).

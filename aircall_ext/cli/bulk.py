@@ -31,11 +31,14 @@ def export(app: AppContext, file: str) -> None:
     in is how to assign the missing ones. Extensions stay text (007 stays 007); cells a
     spreadsheet would run as a formula are neutralised.
 
-    FILE is replaced atomically (never left half-written); - or no FILE writes to stdout.
-    With -o json the same rows are written as {"users": [...]}. An export is CSV by
-    definition: -o table is refused (use `list` for a table).
+    A regular FILE is replaced atomically (never left half-written); a pipe or a device
+    (/dev/stdout, >(cmd)) is written directly; - or no FILE writes to stdout. FILE is
+    checked before the account is read. With -o json the same rows are written as
+    {"users": [...]}. An export is CSV by definition: -o table is refused (use `list` for a
+    table).
     """
     from aircall_ext.core.csvfile import EXPORT_COLUMNS, export_rows
+    from aircall_ext.files import open_destination
     from aircall_ext.services.users import load_account
 
     if app.output == "table" and _output_given():
@@ -43,13 +46,17 @@ def export(app: AppContext, file: str) -> None:
             "export writes CSV (or JSON with -o json), not a table",
             hint="drop -o table, or see the table with `aircall-ext list`",
         )
+    destination = open_destination(file, private=False, what="export file")
     account = load_account(app.client())
     rows = export_rows(account)
     if app.output == "json":
         text = output.render_json({"users": rows})
     else:
         text = output.render_csv(rows, EXPORT_COLUMNS)
-    _write(file, text)
+    try:
+        destination.write(text.encode("utf-8"))
+    except OSError as err:
+        raise UsageError(f"cannot write {file!r}: {err.strerror or err}") from None
     _warn_if_damaged(app, account, file)
     if file != "-":
         app.say(f"exported {len(rows)} users to {file}")
@@ -65,18 +72,6 @@ def _output_given() -> bool:
         ctx.get_parameter_source("output"),
         ctx.find_root().get_parameter_source("output"),
     }
-
-
-def _write(file: str, text: str) -> None:
-    """stdout for ``-``; else a temp file renamed over FILE, so readers never see half of it."""
-    if file == "-":
-        click.echo(text, nl=False)
-        return
-    try:
-        with click.open_file(file, "wb", atomic=True) as stream:
-            stream.write(text.encode("utf-8"))
-    except OSError as err:
-        raise UsageError(f"cannot write {file!r}: {err.strerror or err}") from None
 
 
 def _warn_if_damaged(app: AppContext, account: Account, file: str) -> None:

@@ -17,8 +17,9 @@ from aircall_ext.errors import ApiError, ImportStopped, Refused, UsageError
 if TYPE_CHECKING:
     from aircall_ext.api.client import ApiClient
     from aircall_ext.core.planner import Plan
-    from aircall_ext.services.importer import Outcome, Prepared, Source
-    from aircall_ext.services.journal import JournalContents
+    from aircall_ext.files import Destination
+    from aircall_ext.services.importer import Outcome, Prepared, Source, StopSignals
+    from aircall_ext.services.journal import Header, JournalContents
 
 PLAN_COLUMNS = ["line", "user_id", "email", "from", "to", "action"]
 PLAN_HEADERS = ["line", "user", "email", "from", "to", "action"]
@@ -33,8 +34,11 @@ RESULT_COLUMNS = ["applied", "unchanged", "skipped", "failed", "not_run", "journ
 @click.option(
     "--report",
     metavar="PATH",
-    type=click.Path(dir_okay=False),
-    help="Write a CSV with one row per input row: line,user_id,email,from,to,status,error.",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help=(
+        "Write a CSV with one row per input row: line,user_id,email,from,to,status,error "
+        "(private, 0600; - for stdout, except with -o json or csv)."
+    ),
 )
 @click.option(
     "--journal",
@@ -68,41 +72,71 @@ def import_command(
     one free parking extension (an extra write per cycle).
 
     Each write is journalled before and after it is sent. If the import stops (API failure,
-    Ctrl-C) it exits 5 and names the journal; `import --resume JOURNAL` re-reads the account
-    and the same file (it must be unchanged) and finishes the job. Resuming does not ask
-    for confirmation again. Running a finished import again writes nothing.
+    Ctrl-C, SIGTERM, SIGHUP: a write already sent is let finish first) it exits 5 and names
+    the journal; `import --resume JOURNAL` re-reads the account and the same file (it must
+    be unchanged; standard input is kept beside the journal) and finishes the job. Resuming
+    does not ask for confirmation again. Running a finished import again writes nothing.
 
     Exit 0 done, 1 file errors or blocked plan, 2 usage, 5 stopped part-way.
     """
     _check_options(file, resume, journal)
-    if report:
-        _check_writable(report)
+    from aircall_ext.files import check_distinct
     from aircall_ext.services.importer import open_journal, read_source
 
+    copy = None
+    if file == "-" and journal is not None:
+        from aircall_ext.services.journal import input_copy_path
+
+        copy = str(input_copy_path(Path(journal).absolute()))
+    check_distinct(
+        [
+            ("FILE", file),
+            ("--journal", journal),
+            ("the copy of standard input kept beside --journal", copy),
+            ("--report", report),
+        ]
+    )
     client = app.client()
     identity = _identity(app)
     contents: JournalContents | None = None
     if resume is not None:
         contents, source = open_journal(Path(resume), identity)
+        header = contents.header
+        check_distinct(
+            [
+                (f"the journal's input file {header.file}", header.file),
+                ("the journal's copy of standard input", header.input_copy),
+                ("--resume", resume),
+                ("--report", report),
+            ]
+        )
+    destination = _report_destination(app, report)  # before anything is read or written
+    if contents is not None:
         app.say(f"resuming {contents.header.file} from journal {resume}")
     else:
         assert file is not None
         source = read_source(file)
     prepared = _prepare(app, client, source, resume)
     if prepared.plan is None or _file_fails(prepared, strict):
-        _refuse_file(app, prepared, strict, report)
+        _refuse_file(app, prepared, strict, destination)
         return
     _show_plan(app, prepared, dry_run)
     if prepared.plan.blocked:
-        _write_report(report, _planned_rows(prepared.plan))
+        _write_report(destination, _planned_rows(prepared.plan))
         click.get_current_context().exit(1)
     if dry_run:
-        _write_report(report, _planned_rows(prepared.plan))
+        _write_report(destination, _planned_rows(prepared.plan))
         return
     if contents is None and prepared.plan.steps and not yes:
         prepared = _confirm(app, prepared)
-    outcome = _apply(app, prepared, contents, journal)
-    _finish(app, outcome, report)
+    from aircall_ext.services.importer import stop_signals
+
+    with stop_signals() as stop:
+        outcome = _apply(app, prepared, contents, journal, stop)
+        with stop.shielded():  # the result and the report are never cut short
+            _emit_result(app, outcome)
+            _finish_report(app, outcome, destination)
+    _raise_if_stopped(app, outcome)
 
 
 COMMANDS: list[click.Command] = [import_command]
@@ -137,13 +171,22 @@ def _check_options(file: str | None, resume: str | None, journal: str | None) ->
         raise UsageError("--journal cannot be combined with --resume (it appends to JOURNAL)")
 
 
-def _check_writable(path: str) -> None:
-    """Fail before writing anything, not after the import, if the report cannot be saved."""
-    import os
+def _report_destination(app: AppContext, report: str | None) -> Destination | None:
+    """Check (or open, for a pipe or a device) where the report goes, before the first
+    write: a report that cannot be saved is a usage error then, never after the import."""
+    if report is None:
+        return None
+    from aircall_ext.files import open_destination
 
-    parent = Path(path).absolute().parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise UsageError(f"cannot write report {path}: {parent} is not a writable directory")
+    destination = open_destination(report, private=True, what="report")
+    if destination.is_stdout and app.output in ("json", "csv"):
+        destination.close()
+        raise UsageError(
+            f"--report {report} would mix the report's CSV into stdout, which carries the "
+            f"-o {app.output} document",
+            hint="give --report a file path, or use -o table",
+        )
+    return destination
 
 
 def _identity(app: AppContext) -> dict[str, Any]:
@@ -160,7 +203,9 @@ def _file_fails(prepared: Prepared, strict: bool) -> bool:
     return has_failures(prepared.desired.findings, strict=strict)
 
 
-def _refuse_file(app: AppContext, prepared: Prepared, strict: bool, report: str | None) -> None:
+def _refuse_file(
+    app: AppContext, prepared: Prepared, strict: bool, report: Destination | None
+) -> None:
     """Any error in the file (or warning with --strict): show every finding, write nothing."""
     from aircall_ext.cli.validate import emit_findings
 
@@ -235,27 +280,47 @@ def _stdin_is_terminal() -> bool:
 
 
 def _apply(
-    app: AppContext, prepared: Prepared, contents: JournalContents | None, journal: str | None
+    app: AppContext,
+    prepared: Prepared,
+    contents: JournalContents | None,
+    journal: str | None,
+    stop: StopSignals,
 ) -> Outcome:
     from aircall_ext.services.importer import resume_import, start_import
-    from aircall_ext.services.journal import default_journal_path, utc_now
 
     assert prepared.plan is not None
     progress = output.Progress("import") if app.show_progress else None
     if contents is not None:
-        return resume_import(app.client(), prepared, contents, progress=progress)
+        return resume_import(app.client(), prepared, contents, progress=progress, stop=stop)
     if not prepared.plan.steps:
         app.say("nothing to do: the account already matches the file")
         return start_import(app.client(), prepared, _identity(app))
-    path = Path(journal) if journal else default_journal_path(prepared.source.shown, utc_now())
-    app.say(f"journal: {path}")
+
+    def announce(header: Header, path: Path) -> None:
+        app.say(f"journal: {path}")
+        if header.input_copy is not None:
+            app.say(f"standard input is kept in {header.input_copy}, for --resume")
+
     return start_import(
-        app.client(), prepared, _identity(app), journal_path=path, progress=progress
+        app.client(),
+        prepared,
+        _identity(app),
+        journal_path=Path(journal) if journal else None,
+        progress=progress,
+        stop=stop,
+        on_journal=announce,
     )
 
 
-def _finish(app: AppContext, outcome: Outcome, report: str | None) -> None:
-    _write_report(report, [row.report_row() for row in outcome.rows])
+def _finish_report(app: AppContext, outcome: Outcome, report: Destination | None) -> None:
+    """The writes are done: a report that fails now is a warning, never a usage error."""
+    try:
+        _write_report(report, [row.report_row() for row in outcome.rows])
+    except UsageError as err:
+        app.warn(f"{err.message}; the import itself is recorded in journal {outcome.journal}")
+
+
+def _emit_result(app: AppContext, outcome: Outcome) -> None:
     doc = outcome.to_json()
     if app.output == "csv":
         from aircall_ext.services.importer import REPORT_COLUMNS
@@ -263,6 +328,9 @@ def _finish(app: AppContext, outcome: Outcome, report: str | None) -> None:
         app.emit(doc, [row.report_row() for row in outcome.rows], REPORT_COLUMNS)
     else:
         app.emit(doc, [{**doc["summary"], "journal": doc["journal"]}], RESULT_COLUMNS)
+
+
+def _raise_if_stopped(app: AppContext, outcome: Outcome) -> None:
     if outcome.stopped is None:
         return
     raise ImportStopped(
@@ -319,14 +387,13 @@ def _rejected_rows(prepared: Prepared) -> list[dict[str, Any]]:
     return rows
 
 
-def _write_report(path: str | None, rows: Sequence[Mapping[str, Any]]) -> None:
-    if path is None:
+def _write_report(report: Destination | None, rows: Sequence[Mapping[str, Any]]) -> None:
+    if report is None:
         return
     from aircall_ext.output import render_csv
     from aircall_ext.services.importer import REPORT_COLUMNS
 
     try:
-        with click.open_file(path, "w", encoding="utf-8", atomic=True) as stream:
-            stream.write(render_csv(rows, REPORT_COLUMNS))
+        report.write(render_csv(rows, REPORT_COLUMNS).encode("utf-8"))
     except OSError as err:
-        raise UsageError(f"cannot write report {path}: {err.strerror or err}") from None
+        raise UsageError(f"cannot write report {report.name}: {err.strerror or err}") from None

@@ -14,7 +14,14 @@ from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
 from aircall_ext.core.dialterms import DEAD_EXTENSION
 from aircall_ext.core.extensions import is_extension
-from aircall_ext.core.freeext import DEFAULT_ORDER, free_extensions, occupied
+from aircall_ext.core.findings import listed
+from aircall_ext.core.freeext import (
+    DEFAULT_ORDER,
+    claimant_text,
+    damaged_claims,
+    free_extensions,
+    occupied,
+)
 from aircall_ext.errors import Refused
 
 
@@ -51,6 +58,7 @@ def plan_assign(account: Account, user: User, extension: str, *, swap: bool) -> 
     warnings = _warnings(user, extension, others)
     if user.extension == extension:
         return AssignPlan(user, extension, warnings=warnings)
+    _refuse_claimed(account, user, extension)
     if not others:
         return AssignPlan(
             user, extension, (Step(user, user.extension, extension),), warnings=warnings
@@ -58,7 +66,7 @@ def plan_assign(account: Account, user: User, extension: str, *, swap: bool) -> 
     if len(others) > 1:
         raise Refused(
             f"extension {extension} is held by {len(others)} users "
-            f"({', '.join(who(h) for h in others)})",
+            f"({listed(who(h) for h in others)})",
             hint="fix that collision first (see `aircall-ext validate`)",
         )
     holder = others[0]
@@ -68,6 +76,24 @@ def plan_assign(account: Account, user: User, extension: str, *, swap: bool) -> 
             hint="add --swap to exchange extensions, or see `aircall-ext next-free`",
         )
     return _swap(account, user, holder, extension, warnings)
+
+
+def _refuse_claimed(account: Account, user: User, extension: str) -> None:
+    """A damaged value (``42``) stands for ``extension`` (``042``): giving it to someone else
+    would make the obvious repair impossible. Giving it to that very user IS the repair."""
+    claimants = [c for c in damaged_claims(account).get(extension, []) if c.id != user.id]
+    if not claimants:
+        return
+    first = claimants[0]
+    also = f" (and {listed(who(c) for c in claimants[1:])})" if len(claimants) > 1 else ""
+    raise Refused(
+        f"extension {extension} is claimed by {who(first)}, "
+        f"{claimant_text(first, extension)}{also}",
+        hint=(
+            f"repair it with `aircall-ext assign {first.id} {extension}`, or move {first.id} "
+            "to a free extension first (see `aircall-ext next-free`)"
+        ),
+    )
 
 
 def _swap(
@@ -112,7 +138,7 @@ def _extension_to_give(account: Account, user: User, holder: User) -> str:
     if sharing:
         raise Refused(
             f"cannot swap: extension {old} of {who(user)} is also held by "
-            f"{', '.join(who(h) for h in sharing)}",
+            f"{listed(who(h) for h in sharing)}",
             hint="fix that collision first (see `aircall-ext validate`)",
         )
     return old
@@ -126,7 +152,5 @@ def _warnings(user: User, extension: str, others: Sequence[User]) -> tuple[str, 
             f'dial it hear "{DEAD_EXTENSION}"'
         )
     if user.extension == extension and others:
-        warnings.append(
-            f"extension {extension} is also held by {', '.join(who(h) for h in others)}"
-        )
+        warnings.append(f"extension {extension} is also held by {listed(who(h) for h in others)}")
     return tuple(warnings)

@@ -13,7 +13,7 @@ from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
 from aircall_ext.core.dialterms import DEAD_EXTENSION
 from aircall_ext.core.extensions import ExtensionProblem, is_extension, parse_extension
-from aircall_ext.core.findings import Finding, sort_findings
+from aircall_ext.core.findings import Finding, listed, sort_findings
 
 EXTENSION_SPACE = 1000  # 000-999
 
@@ -49,7 +49,7 @@ def _duplicates(account: Account) -> Iterator[Finding]:
     for extension, users in holders.items():
         if len(users) < 2:
             continue
-        named = ", ".join(_who(u) for u in sorted(users, key=lambda u: u.id))
+        named = listed(_who(u) for u in sorted(users, key=lambda u: u.id))
         message = (
             f"extension {extension} is held by {len(users)} users ({named}); "
             "give all but one another extension"

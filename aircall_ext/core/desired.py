@@ -21,7 +21,8 @@ from aircall_ext.core.account import Account
 from aircall_ext.core.csvfile import CsvFile, CsvRow
 from aircall_ext.core.csvtable import location
 from aircall_ext.core.dialterms import DEAD_EXTENSION
-from aircall_ext.core.findings import Finding
+from aircall_ext.core.findings import Finding, listed
+from aircall_ext.core.freeext import claimant_text, damaged_claims
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class _Checker:
     def __init__(self, csv_file: CsvFile, account: Account) -> None:
         self.source = csv_file.source
         self.account = account
+        self.claims = damaged_claims(account)
         self.findings: list[Finding] = []
 
     def report(self, code: str, row: CsvRow, column_name: str, message: str) -> None:
@@ -165,8 +167,11 @@ class _Checker:
             for holder in self.account.holders(extension)
             if holder.id != user.id and holder.id not in desired
         ]
+        claimants = [
+            c for c in self.claims.get(extension, ()) if c.id != user.id and c.id not in desired
+        ]
         if stays:
-            holders = ", ".join(describe(h) for h in stays)
+            holders = listed(describe(h) for h in stays)
             collision = " (a collision in the account)" if user.extension == extension else ""
             self.report(
                 "extension-taken",
@@ -174,6 +179,17 @@ class _Checker:
                 "extension",
                 f"extension {extension} is held by {holders}, whom the file does not move "
                 f"away{collision}",
+            )
+        elif claimants and user.extension != extension:
+            first = claimants[0]
+            also = f" (also {listed(describe(c) for c in claimants[1:])})" if claimants[1:] else ""
+            self.report(
+                "extension-taken",
+                row,
+                "extension",
+                f"extension {extension} is claimed by {describe(first)}, "
+                f"{claimant_text(first, extension)}{also}; the file does not move them: "
+                f"give {extension} to {first.id} in the file, or move {first.id} elsewhere",
             )
         elif user.extension == extension:
             self.report(

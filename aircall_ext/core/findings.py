@@ -12,6 +12,23 @@ from typing import Any, Literal
 
 Severity = Literal["error", "warning", "info"]
 
+# A message names at most this many users or extensions: a blocked plan on a full account
+# must stay one readable line, not 20 KB of it.
+LIST_LIMIT = 10
+
+
+def listed(items: Iterable[str], *, limit: int = LIST_LIMIT, sep: str = ", ") -> str:
+    """``items`` joined for a one-line message: the first ``limit``, then "and N more"."""
+    shown: list[str] = []
+    more = 0
+    for item in items:
+        if len(shown) < limit:
+            shown.append(item)
+        else:
+            more += 1
+    return sep.join(shown) + (f" and {more} more" if more else "")
+
+
 # The documented codes and their fixed severities (SPEC §4).
 SEVERITY: dict[str, Severity] = {
     "duplicate-extension": "error",

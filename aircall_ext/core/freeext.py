@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
 from aircall_ext.core.extensions import ExtensionProblem, parse_extension
 
@@ -49,23 +50,39 @@ def _bound(text: str) -> str:
     return parsed
 
 
-def occupied(account: Account) -> set[str]:
-    """Extensions not to hand out: held ones, and what a damaged one (``7``) stands for.
+def stands_for(held: str) -> str | None:
+    """The extension a held value is, or most likely means when damaged (``7`` → ``007``,
+    ``" 101"`` → ``101``); None when it has no reading."""
+    parsed = parse_extension(held)
+    return parsed if isinstance(parsed, str) else parsed.suggestion
 
-    ``007`` is technically free while someone holds ``7``, but the admin fixing ``7`` will
-    want it back, so it is not offered.
-    """
-    taken: set[str] = set()
+
+def damaged_claims(account: Account) -> dict[str, list[User]]:
+    """extension → users whose DAMAGED value stands for it (``42`` claims ``042``).
+
+    Such an extension is technically free, but the admin repairing ``42`` will want ``042``
+    back: it is not offered (``next-free``), not given to anyone else (``assign``), and not
+    planned for anyone else (``import``). Built once per account: callers look it up."""
+    claims: dict[str, list[User]] = {}
     for user in account.users:
         if user.extension is None:
             continue
-        taken.add(user.extension)
-        parsed = parse_extension(user.extension)
-        if isinstance(parsed, str):
-            taken.add(parsed)
-        elif parsed.suggestion is not None:
-            taken.add(parsed.suggestion)
-    return taken
+        meant = stands_for(user.extension)
+        if meant is not None and meant != user.extension:
+            claims.setdefault(meant, []).append(user)
+    return claims
+
+
+def claimant_text(user: User, extension: str) -> str:
+    """How a message says why ``user`` blocks ``extension``: its damaged value."""
+    return f"whose extension {user.extension!r} is a damaged {extension}"
+
+
+def occupied(account: Account) -> set[str]:
+    """Extensions not to hand out: held ones, and what a damaged one stands for."""
+    return {u.extension for u in account.users if u.extension is not None} | set(
+        damaged_claims(account)
+    )
 
 
 def free_extensions(

@@ -28,8 +28,9 @@ from typing import Any, Literal, Protocol
 
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
-from aircall_ext.core.extensions import is_extension, parse_extension
-from aircall_ext.core.findings import Finding, sort_findings
+from aircall_ext.core.extensions import is_extension
+from aircall_ext.core.findings import Finding, listed, sort_findings
+from aircall_ext.core.freeext import damaged_claims, stands_for
 
 Action = Literal["unchanged", "assign", "change", "skip"]
 ACTIONS: tuple[Action, ...] = ("unchanged", "assign", "change", "skip")
@@ -173,8 +174,9 @@ def _check(
     seen_users: set[int] = set()
     wanted: dict[str, PlanRow] = {}
     targets = {r.user_id: r.to_ext for r in plan_rows if r.to_ext is not None}
+    claims = damaged_claims(account)
     for row, plan_row in zip(rows, plan_rows, strict=True):
-        problem = _row_problem(account, row, plan_row, seen_users, wanted, targets)
+        problem = _row_problem(account, claims, row, plan_row, seen_users, wanted, targets)
         if problem:
             problems.append(_blocked(plan_row, problem))
         seen_users.add(plan_row.user_id)
@@ -185,6 +187,7 @@ def _check(
 
 def _row_problem(
     account: Account,
+    claims: Mapping[str, Sequence[User]],
     row: DesiredRowLike,
     plan_row: PlanRow,
     seen_users: set[int],
@@ -208,8 +211,17 @@ def _row_problem(
         if u.id != plan_row.user_id and targets.get(u.id) in (None, target)
     ]
     if keepers and plan_row.action != "unchanged":
-        who = ", ".join(f"{u.id} ({u.email})" for u in keepers)
+        who = listed(f"{u.id} ({u.email})" for u in keepers)
         return f"extension {target} is held by {who}, whom the file does not move away"
+    claimants = [
+        u for u in claims.get(target, ()) if u.id != plan_row.user_id and u.id not in targets
+    ]
+    if claimants and plan_row.action != "unchanged":
+        who = listed(f"{u.id} ({u.email}, holding {u.extension!r})" for u in claimants)
+        return (
+            f"extension {target} is claimed by the damaged value of {who}, whom the file "
+            "does not move away"
+        )
     return None
 
 
@@ -225,20 +237,21 @@ def _blocked(row: PlanRow, why: str) -> Finding:
 
 
 def _warm(account: Account, movers: set[int]) -> tuple[set[str], set[str]]:
-    """(held now, never to park on). Held now: what callers may still dial. Never: the valid
-    reading of a malformed legacy value a user keeps (``" 101"`` may well block ``101`` on
-    the server). Exact holders are tracked by the simulation as they move."""
+    """(held now, never to park on). Held now: what callers may still dial. Never: what a
+    damaged value a user keeps stands for (``" 101"`` may well block ``101`` on the server;
+    ``42`` is a ``042`` waiting for repair). Exact holders are tracked by the simulation as
+    they move."""
     held: set[str] = set()
     never: set[str] = set()
     for user in account.users:
         if user.extension is None:
             continue
-        parsed = parse_extension(user.extension)
+        meant = stands_for(user.extension)
         held.add(user.extension)
-        if isinstance(parsed, str):
-            held.add(parsed)
-            if parsed != user.extension and user.id not in movers:
-                never.add(parsed)
+        if meant is not None:
+            held.add(meant)
+            if meant != user.extension and user.id not in movers:
+                never.add(meant)
     return held, never
 
 
@@ -349,7 +362,7 @@ class _Scheduler:
 
     def _cycle_finding(self, members: Sequence[PlanRow]) -> Finding:
         first = members[0]
-        moves = ", ".join(f"{r.user_id} {r.from_ext}→{r.to_ext}" for r in members)
+        moves = listed(f"{r.user_id} {r.from_ext}→{r.to_ext}" for r in members)
         return Finding(
             "plan-blocked",
             f"line {first.line}: users {moves} form a cycle; breaking it needs one free "

@@ -12,8 +12,11 @@ Requests: ⌈U/50⌉ listing pages + one PUT per change + one per cycle + ⌈U/5
 
 from __future__ import annotations
 
+import signal
 import sys
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -22,21 +25,25 @@ from aircall_ext.api.client import ApiClient
 from aircall_ext.core.account import Account
 from aircall_ext.core.csvfile import CsvFile, read_extension_csv
 from aircall_ext.core.desired import DesiredState, check_desired
-from aircall_ext.core.findings import Finding, sort_findings
+from aircall_ext.core.findings import Finding, listed, sort_findings
 from aircall_ext.core.planner import Plan, PlanRow, Step, plan_import
 from aircall_ext.errors import AircallExtError, NotFound, Refused, Unprocessable, UsageError
 from aircall_ext.services.journal import (
     Clock,
     Header,
     JournalContents,
+    JournalExists,
     JournalWriter,
     default_journal_path,
+    input_copy_path,
+    keep_input_copy,
     sha256_hex,
     utc_now,
 )
 from aircall_ext.services.users import load_account
 
 MAX_REPLANS = 3  # 422s answered by a fresh read before we give up and stop
+NAME_ATTEMPTS = 5  # fresh random default journal names tried before giving up
 
 Status = Literal["applied", "unchanged", "skipped", "failed", "not-run"]
 STATUSES: tuple[Status, ...] = ("applied", "unchanged", "skipped", "failed", "not-run")
@@ -180,6 +187,98 @@ class _Stop(Exception):
     """The job cannot go on; the reason is shown with the journal path."""
 
 
+# -- stopping from outside ---------------------------------------------------------------
+
+# Ctrl-C; `timeout` and CI cancellation; a terminal that went away.
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal ended the apply loop; ``name`` is the signal's."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+class StopSignals:
+    """Every way a person or a pipeline stops an import ends the same way: the write already
+    sent settles (its answer is journalled), nothing more is sent, the job ends with its
+    journal closed and its report written (exit 5, resume command named).
+
+    A signal while no write is in flight stops at once. A signal while one is in flight lets
+    it settle and stops before the next; a second one stops at once, leaving that write's
+    outcome to ``--resume`` (which reads the account). Journal records and the report are
+    never cut: a signal there is only noted.
+    """
+
+    def __init__(self) -> None:
+        self.requested: str | None = None
+        self._count = 0
+        self._in_flight: Callable[[], bool] = lambda: False
+        self._shield = 0
+
+    def deliver(self, name: str) -> None:
+        """What a signal does (the handler's body; tests call it directly)."""
+        self._count += 1
+        self.requested = self.requested or name
+        if self._shield:
+            return
+        if self._count == 1 and self._in_flight():
+            return
+        raise Interrupted(self.requested)
+
+    def check(self) -> None:
+        """Stop here if a signal was noted while it could not stop the job."""
+        if self.requested is not None:
+            raise Interrupted(self.requested)
+
+    @contextmanager
+    def settling(self, in_flight: Callable[[], bool]) -> Iterator[None]:
+        """Around a write: ``in_flight`` says whether its request may have been sent."""
+        previous, self._in_flight = self._in_flight, in_flight
+        try:
+            yield
+        finally:
+            self._in_flight = previous
+
+    @contextmanager
+    def shielded(self) -> Iterator[None]:
+        self._shield += 1
+        try:
+            yield
+        finally:
+            self._shield -= 1
+
+
+@contextmanager
+def stop_signals() -> Iterator[StopSignals]:
+    """Route SIGINT, SIGTERM and SIGHUP to a :class:`StopSignals` while the block runs,
+    then put the previous handlers back. A signal the caller ignores (``nohup``, a
+    background job) stays ignored."""
+    stop = StopSignals()
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+
+        def handle(signum: int, _frame: object) -> None:
+            stop.deliver(signal.Signals(signum).name)
+
+        for name in STOP_SIGNALS:
+            number = getattr(signal, name, None)
+            if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+                previous[number] = signal.signal(number, handle)
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _stop_reason(err: KeyboardInterrupt) -> str:
+    name = err.name if isinstance(err, Interrupted) else "SIGINT"
+    return "interrupted" if name == "SIGINT" else f"stopped by {name}"
+
+
 def start_import(
     client: ApiClient,
     prepared: Prepared,
@@ -189,18 +288,59 @@ def start_import(
     progress: Progress | None = None,
     clock: Clock = utc_now,
     fsync: bool = True,
+    stop: StopSignals | None = None,
+    on_journal: Callable[[Header, Path], None] | None = None,
 ) -> Outcome:
-    """Apply a clean plan. Nothing to write → no journal and no request beyond the plan read."""
+    """Apply a clean plan. Nothing to write → no journal and no request beyond the plan read.
+    ``on_journal`` hears where the journal is, before the first write."""
     plan = _clean_plan(prepared)
     if not plan.steps:
         return Outcome(None, _statuses(plan.rows, {}, {}, prepared.account))
+    journal = _create_journal(prepared, identity, plan, journal_path, clock, fsync)
+    if on_journal is not None:
+        on_journal(journal.header, journal.path)
+    job = _Job(client, prepared, journal, progress or NoProgress(), {}, stop or StopSignals())
+    return job.run(plan)
+
+
+def _create_journal(
+    prepared: Prepared,
+    identity: Mapping[str, Any],
+    plan: Plan,
+    journal_path: Path | None,
+    clock: Clock,
+    fsync: bool,
+) -> JournalWriter:
+    """The job's new journal: at ``journal_path``, or under a fresh default name (retried
+    if another import took it). Standard input is kept beside it, so ``--resume`` works."""
+    source = prepared.source
     now = clock()
-    path = journal_path or default_journal_path(prepared.source.shown, now)
-    header = Header(
-        prepared.source.path, prepared.source.sha256, identity, now.isoformat(), plan.steps
+    for _attempt in range(NAME_ATTEMPTS):
+        path = (journal_path or default_journal_path(source.shown, now)).expanduser().absolute()
+        copy = input_copy_path(path) if source.path == "-" else None
+        header = Header(
+            source.path,
+            source.sha256,
+            identity,
+            now.isoformat(),
+            plan.steps,
+            str(copy) if copy else None,
+        )
+        try:
+            if copy is not None:
+                keep_input_copy(copy, source.data)
+            try:
+                return JournalWriter.create(path, header, clock=clock, fsync=fsync)
+            except BaseException:
+                if copy is not None:
+                    copy.unlink(missing_ok=True)
+                raise
+        except JournalExists:
+            if journal_path is not None:
+                raise
+    raise UsageError(
+        f"cannot find a free journal name in {path.parent}", hint="give --journal PATH"
     )
-    journal = JournalWriter.create(path, header, clock=clock, fsync=fsync)
-    return _Job(client, prepared, journal, progress or NoProgress(), {}).run(plan)
 
 
 def open_journal(path: Path, identity: Mapping[str, Any]) -> tuple[JournalContents, Source]:
@@ -217,12 +357,7 @@ def open_journal(path: Path, identity: Mapping[str, Any]) -> tuple[JournalConten
             f"not the one configured now ({mine['host']})",
             hint="resume with the same --profile/--base-url/credentials as the import",
         )
-    if header.file == "-":
-        raise UsageError(
-            f"cannot resume {path}: that import read standard input, which cannot be read again",
-            hint="run the import again from a file",
-        )
-    source = read_source(header.file)
+    source = _stdin_copy(path, header) if header.file == "-" else read_source(header.file)
     if source.sha256 != header.file_sha256:
         raise Refused(
             f"{header.file} changed since the import started (sha256 differs); "
@@ -230,6 +365,24 @@ def open_journal(path: Path, identity: Mapping[str, Any]) -> tuple[JournalConten
             hint=f"to import the new version, run `aircall-ext import {header.file}`",
         )
     return journal, source
+
+
+def _stdin_copy(path: Path, header: Header) -> Source:
+    """What an import of standard input read, from the copy kept beside its journal."""
+    if header.input_copy is None:
+        raise UsageError(
+            f"cannot resume {path}: that import read standard input and kept no copy of it",
+            hint="run the import again from a file",
+        )
+    try:
+        data = Path(header.input_copy).read_bytes()
+    except OSError as err:
+        raise UsageError(
+            f"cannot resume {path}: the copy of standard input it kept, {header.input_copy}, "
+            f"cannot be read: {err.strerror or err}",
+            hint="run the import again from a file",
+        ) from None
+    return Source("-", header.input_copy, data)
 
 
 def resume_import(
@@ -240,6 +393,7 @@ def resume_import(
     progress: Progress | None = None,
     clock: Clock = utc_now,
     fsync: bool = True,
+    stop: StopSignals | None = None,
 ) -> Outcome:
     """Finish a stopped job from the account's real state: ``prepared`` was planned from a
     fresh read, so what was done is ``unchanged`` now and a parked user is simply moved on."""
@@ -247,7 +401,7 @@ def resume_import(
     writer = JournalWriter.reopen(journal, clock=clock, fsync=fsync)
     written = _written_before(journal, prepared.account)
     writer.record("resume", steps=[s.to_json() for s in plan.steps])
-    job = _Job(client, prepared, writer, progress or NoProgress(), written)
+    job = _Job(client, prepared, writer, progress or NoProgress(), written, stop or StopSignals())
     job.number = sum(1 for r in journal.records if r.get("type") == "start")
     return job.run(plan)
 
@@ -280,8 +434,10 @@ class _Job:
         journal: JournalWriter,
         progress: Progress,
         written: dict[int, str],
+        stop: StopSignals,
     ) -> None:
         self.client = client
+        self.stop = stop
         self.csv_file = prepared.csv_file
         self.journal = journal
         self.progress = progress
@@ -305,11 +461,12 @@ class _Job:
             self._verify(plan)
         except _Stop as stop:
             stopped = str(stop)
-        except KeyboardInterrupt:
-            stopped = "interrupted"
+        except KeyboardInterrupt as err:
+            stopped = _stop_reason(err)
         finally:
             self.client.on_wait = previous_hook
-            self._end_progress()
+            with self.stop.shielded():
+                self._end_progress()
         outcome = Outcome(
             self.journal.path,
             _statuses(plan.rows, self.written, self.errors, self.final),
@@ -327,12 +484,13 @@ class _Job:
 
     def _finish(self, outcome: Outcome) -> None:
         status = "stopped" if outcome.stopped else "complete"
-        try:
-            self.journal.record(
-                "end", status=status, reason=outcome.stopped, summary=outcome.summary()
-            )
-        finally:
-            self.journal.close()
+        with self.stop.shielded():
+            try:
+                self.journal.record(
+                    "end", status=status, reason=outcome.stopped, summary=outcome.summary()
+                )
+            finally:
+                self.journal.close()
 
     def _apply(self, plan: Plan) -> None:
         steps = list(plan.steps)
@@ -355,25 +513,39 @@ class _Job:
                 self.progress.advance(self.writes, self.planned)
 
     def _write(self, step: Step) -> None:
+        self.stop.check()
         self.number += 1
         self.number_run += 1
         number = self.number
-        self.journal.start(number, step)
+        before = self.client.request_count  # counted before a request is sent
         try:
-            self.client.set_extension(step.user_id, step.to_ext)
+            with self.stop.shielded():
+                self.journal.start(number, step)
+            with self.stop.settling(lambda: self.client.request_count != before):
+                self.stop.check()
+                self.client.set_extension(step.user_id, step.to_ext)
         except (Unprocessable, NotFound) as err:
             self._failed(number, step, err)
             raise
         except AircallExtError as err:
             self._failed(number, step, err)
             raise _Stop(str(err)) from None
-        self.journal.done(number, step)
+        except KeyboardInterrupt as err:
+            with self.stop.shielded():  # was it sent? --resume reads the account to know
+                sent = self.client.request_count != before
+                self.journal.record(
+                    "interrupted", step=number, **step.to_json(), sent=sent, reason=str(err)
+                )
+            raise
+        with self.stop.shielded():
+            self.journal.done(number, step)
         self.written[step.user_id] = step.to_ext
         self.writes += 1
         self.progress.advance(self.writes, self.planned)
 
     def _failed(self, number: int, step: Step, err: AircallExtError) -> None:
-        self.journal.failed(number, step, str(err))
+        with self.stop.shielded():
+            self.journal.failed(number, step, str(err))
         self.errors[step.user_id] = str(err)
 
     def _replan(self, reason: str) -> Plan:
@@ -404,8 +576,7 @@ class _Job:
                 self.errors[user_id] = f"after the import: has {actual}, expected {wanted}"
         self.journal.record("verified", ok=not wrong, mismatches=wrong[:20])
         if wrong:
-            more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
-            raise _Stop(f"verification failed: {wrong[0]}{more}")
+            raise _Stop(f"verification failed: {listed(wrong, limit=1)}")
 
     def _read(self) -> Account:
         try:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,10 @@ _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 Clock = Callable[[], datetime]
 
 
+class JournalExists(UsageError):
+    """The journal (or the input copy beside it) would overwrite an existing file."""
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -42,10 +47,44 @@ def journals_dir() -> Path:
 
 
 def default_journal_path(source: str, now: datetime) -> Path:
-    """``<state dir>/journals/<UTC timestamp>-<file stem>.jsonl``: sortable, recognisable."""
+    """``<state dir>/journals/<UTC timestamp>-<file stem>-<random>.jsonl``: sortable and
+    recognisable; the random part keeps two imports of same-named files started in the same
+    second apart (and :meth:`JournalWriter.create_new` creates it exclusively anyway)."""
     stem = Path(source).stem if source not in ("-", "<stdin>") else "stdin"
     name = _NAME_UNSAFE.sub("-", stem).strip("-.")[:40] or "import"
-    return journals_dir() / f"{now.strftime('%Y%m%dT%H%M%SZ')}-{name}.jsonl"
+    return journals_dir() / f"{now.strftime('%Y%m%dT%H%M%SZ')}-{name}-{_random_suffix()}.jsonl"
+
+
+def _random_suffix() -> str:
+    return secrets.token_hex(3)
+
+
+def input_copy_path(journal: Path) -> Path:
+    """Where the bytes an import read from standard input are kept, next to its journal."""
+    return journal.with_name(journal.name.removesuffix(".jsonl") + ".input.csv")
+
+
+def keep_input_copy(path: Path, data: bytes) -> None:
+    """Save what standard input gave (private, never over another file), so that
+    ``--resume`` can read the very same bytes again."""
+    from aircall_ext.files import create_private
+
+    try:
+        fd = create_private(path)
+    except FileExistsError:
+        raise JournalExists(
+            f"cannot keep a copy of standard input: {path} already exists",
+            hint="choose another --journal PATH",
+        ) from None
+    except OSError as err:
+        raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -70,11 +109,12 @@ class Header:
     account: Mapping[str, Any]
     created: str
     steps: tuple[Step, ...]
+    input_copy: str | None = None  # standard input's bytes, kept for --resume
 
     def to_json(self) -> dict[str, Any]:
         from aircall_ext import __version__
 
-        return {
+        doc = {
             "type": "header",
             "version": VERSION,
             "tool": f"aircall-ext {__version__}",
@@ -84,13 +124,17 @@ class Header:
             "account": dict(self.account),
             "steps": [step.to_json() for step in self.steps],
         }
+        if self.input_copy is not None:
+            doc["input_copy"] = self.input_copy
+        return doc
 
 
 class JournalWriter:
     """Appends records durably. Created 0600 (the directory 0700): it names users."""
 
-    def __init__(self, path: Path, fd: int, clock: Clock, fsync: bool) -> None:
+    def __init__(self, path: Path, header: Header, fd: int, clock: Clock, fsync: bool) -> None:
         self.path = path
+        self.header = header
         self._fd = fd
         self._clock = clock
         self._fsync = fsync
@@ -99,17 +143,19 @@ class JournalWriter:
     def create(
         cls, path: Path, header: Header, *, clock: Clock = utc_now, fsync: bool = True
     ) -> JournalWriter:
+        """A new journal at ``path`` (never over an existing file)."""
+        from aircall_ext.files import create_private
+
         path = path.expanduser().absolute()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+            fd = create_private(path)
         except FileExistsError:
-            raise UsageError(
+            raise JournalExists(
                 f"journal {path} already exists", hint="choose another --journal PATH"
             ) from None
         except OSError as err:
             raise UsageError(f"cannot create journal {path}: {err.strerror or err}") from None
-        writer = cls(path, fd, clock, fsync)
+        writer = cls(path, header, fd, clock, fsync)
         writer._write(header.to_json())
         return writer
 
@@ -124,7 +170,7 @@ class JournalWriter:
             os.truncate(journal.path, journal.valid_size)
         except OSError as err:
             raise UsageError(f"cannot write journal {journal.path}: {err.strerror}") from None
-        return cls(journal.path, fd, clock, fsync)
+        return cls(journal.path, journal.header, fd, clock, fsync)
 
     def record(self, kind: str, **fields: Any) -> None:
         self._write({"type": kind, "at": self._clock().isoformat(), **fields})
@@ -222,6 +268,7 @@ def _header(path: Path, doc: Mapping[str, Any]) -> Header:
             account=dict(doc["account"]),
             created=str(doc["created"]),
             steps=tuple(Step.from_json(s) for s in _list(doc["steps"])),
+            input_copy=str(doc["input_copy"]) if doc.get("input_copy") else None,
         )
     except (KeyError, TypeError, ValueError) as err:
         raise UsageError(f"journal {path} has a damaged header: {err}") from None

@@ -46,14 +46,38 @@ def test_plain_assign_writes_and_reports(run_cli: RunCli, account: dict[int, Any
 
 
 def test_json_document(run_cli: RunCli, account: dict[int, Any]) -> None:
-    result = run_cli("--sandbox", "-o", "json", "assign", "3", "007")
+    result = run_cli("--sandbox", "-o", "json", "assign", "3", "008")
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["user"]["id"] == 3
-    assert doc["user"]["extension"] == "007"
-    assert (doc["from"], doc["to"], doc["changed"], doc["dry_run"]) == (None, "007", True, False)
-    assert doc["steps"] == [{"user_id": 3, "email": "cy@example.com", "from": None, "to": "007"}]
+    assert doc["user"]["extension"] == "008"
+    assert (doc["from"], doc["to"], doc["changed"], doc["dry_run"]) == (None, "008", True, False)
+    assert doc["steps"] == [{"user_id": 3, "email": "cy@example.com", "from": None, "to": "008"}]
     assert doc["swapped_with"] is None
+
+
+@pytest.mark.parametrize("options", [[], ["--swap"], ["--dry-run"]])
+def test_an_extension_a_damaged_value_stands_for_is_refused(
+    run_cli: RunCli, account: dict[int, Any], options: list[str]
+) -> None:
+    """User 5 holds "7" (a 007 that lost its zeros): `next-free` never offers 007, and
+    `assign` must not give it away either, or the repair becomes impossible."""
+    result = run_cli("--sandbox", "assign", "3", "007", *options)
+    assert result.exit_code == 1
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1
+    assert "extension 007 is claimed by 5 (eve@example.com)" in line
+    assert "'7' is a damaged 007" in line
+    assert "aircall-ext assign 5 007" in line  # how to repair it
+    assert extensions() == account
+    free = run_cli("--sandbox", "-o", "json", "next-free", "--range", "000-009", "--count", "10")
+    assert "007" not in json.loads(free.stdout)["free"]
+
+
+def test_repairing_a_damaged_value_is_allowed(run_cli: RunCli, account: dict[int, Any]) -> None:
+    result = run_cli("--sandbox", "assign", "eve@example.com", "007")
+    assert result.exit_code == 0, result.stderr
+    assert extensions() == {**account, 5: "007"}
 
 
 @pytest.mark.parametrize("ref", ["1", "ANN@example.com", "ext:101"])

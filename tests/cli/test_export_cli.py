@@ -121,3 +121,53 @@ def test_name_with_a_carriage_return_round_trips(
     path = tmp_path / "team.csv"
     assert run_cli("--sandbox", "export", str(path)).exit_code == 0
     assert run_cli("--sandbox", "validate", str(path)).exit_code == 0
+
+
+def test_export_to_a_fifo_writes_it_directly(
+    run_cli: RunCli, account: Path, tmp_path: Path
+) -> None:
+    """`export >(cmd)` and named pipes: a pipe cannot be replaced by a renamed temp file."""
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = run_cli("--sandbox", "export", str(fifo))
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.stderr
+    assert received == [EXPECTED.encode()]
+    assert fifo.is_fifo()  # still the pipe, not a file renamed over it
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_bad_export_path_fails_before_the_account_is_read(
+    run_cli: RunCli, account: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aircall_ext.services import users
+
+    def no_read(*_args: object) -> None:
+        raise AssertionError("the account was read before the destination was checked")
+
+    monkeypatch.setattr(users, "load_account", no_read)
+    (tmp_path / "a-file").write_text("")
+    for target in (tmp_path / "missing" / "team.csv", tmp_path / "a-file" / "team.csv"):
+        result = run_cli("--sandbox", "export", str(target))
+        assert result.exit_code == 2, result.stderr
+        assert "cannot write export file" in result.stderr
+
+
+def test_an_exported_file_follows_the_umask(run_cli: RunCli, account: Path, tmp_path: Path) -> None:
+    """An export is meant to be shared and edited, like a shell redirection's file."""
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        result = run_cli("--sandbox", "export", str(tmp_path / "team.csv"))
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_IMODE((tmp_path / "team.csv").stat().st_mode) == 0o644

@@ -382,3 +382,196 @@ def test_resume_refuses_an_edited_file(
     assert result.exit_code == 1
     assert "changed since the import started" in result.stderr
     assert extensions() == before
+
+
+# -- outputs that would destroy the input, the journal or each other ---------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "roles"),
+    [
+        (["--report", "{csv}"], "FILE and --report"),
+        (["--report", "{link}"], "FILE and --report"),  # a hard link: same file, other name
+        (["--journal", "{csv}"], "FILE and --journal"),
+        (["--journal", "{new}", "--report", "{dot_new}"], "--journal and --report"),
+        (["--journal", "j.jsonl", "--report", "j.input.csv"], "beside --journal and --report"),
+    ],
+)
+def test_an_output_naming_the_input_or_another_output_is_refused_before_anything(
+    run_cli: RunCli,
+    before: dict[int, Any],
+    csv_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    options: list[str],
+    roles: str,
+) -> None:
+    os.link(csv_file, tmp_path / "link.csv")
+    monkeypatch.chdir(tmp_path)
+    paths = {
+        "csv": str(csv_file),
+        "link": str(tmp_path / "link.csv"),
+        "new": "new.out",
+        "dot_new": "./sub/../new.out",
+    }
+    (tmp_path / "sub").mkdir()
+    args = [option.format(**paths) for option in options]
+    source = "-" if "j.jsonl" in args else str(csv_file)
+    result = run_cli("--sandbox", "import", source, "--yes", *args, input=CSV)
+    assert result.exit_code == 2, result.stderr
+    assert roles in result.stderr and "name the same file" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert csv_file.read_text() == CSV
+    assert not (tmp_path / "new.out").exists()
+    assert extensions() == before
+
+
+def test_a_resume_refuses_a_report_over_its_input_or_its_journal(
+    run_cli: RunCli,
+    before: dict[int, Any],
+    csv_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    journal = tmp_path / "j.jsonl"
+    with monkeypatch.context() as patch:
+        fail_on_write(patch, 2, ApiError("down"))
+        stopped = run_cli("--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal))
+    assert stopped.exit_code == 5
+    kept = journal.read_bytes()
+    for target, role in ((csv_file, "input file"), (journal, "--resume")):
+        result = run_cli("--sandbox", "import", "--resume", str(journal), "--report", str(target))
+        assert result.exit_code == 2, result.stderr
+        assert role in result.stderr and "--report" in result.stderr
+    assert csv_file.read_text() == CSV and journal.read_bytes() == kept
+    resumed = run_cli("--sandbox", "import", "--resume", str(journal))
+    assert resumed.exit_code == 0, resumed.stderr
+    assert extensions() == DESIRED
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_report_to_stdout_is_refused_when_stdout_carries_a_document(
+    run_cli: RunCli, before: dict[int, Any], csv_file: Path, fmt: str
+) -> None:
+    result = run_cli("--sandbox", "-o", fmt, "import", str(csv_file), "--yes", "--report", "-")
+    assert result.exit_code == 2
+    assert f"-o {fmt}" in result.stderr and "--report" in result.stderr
+    assert result.stdout == ""
+    assert extensions() == before
+
+
+def test_report_to_stdout_follows_the_tables(
+    run_cli: RunCli, before: dict[int, Any], csv_file: Path
+) -> None:
+    result = run_cli("--sandbox", "import", str(csv_file), "--yes", "--report", "-")
+    assert result.exit_code == 0, result.stderr
+    report = result.stdout[result.stdout.index("line,user_id,email,from,to,status,error") :]
+    rows = list(csv.DictReader(io.StringIO(report)))
+    assert len(rows) == 7 and {r["status"] for r in rows} >= {"applied", "skipped"}
+
+
+def test_report_to_a_fifo_is_written_directly(
+    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+) -> None:
+    """`--report >(cmd)`: a pipe is written, not replaced by a renamed file after the import."""
+    import threading
+
+    fifo = tmp_path / "report.pipe"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    result = run_cli("--sandbox", "import", str(csv_file), "--yes", "--report", str(fifo))
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.stderr
+    assert fifo.is_fifo() and received and received[0].startswith("line,user_id,")
+    assert extensions() == DESIRED
+
+
+def test_report_is_private_even_with_umask_0(
+    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+) -> None:
+    report = tmp_path / "report.csv"
+    report.write_text("an older, world-readable report\n")
+    report.chmod(0o644)
+    previous = os.umask(0)
+    try:
+        result = run_cli("--sandbox", "import", str(csv_file), "--yes", "--report", str(report))
+        dry = run_cli(
+            "--sandbox", "import", str(csv_file), "--dry-run", "--report", str(tmp_path / "d.csv")
+        )
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 0 and dry.exit_code == 0, result.stderr + dry.stderr
+    assert stat.S_IMODE(report.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "d.csv").stat().st_mode) == 0o600
+    assert "user1@example.com" in report.read_text()
+
+
+def test_a_report_that_fails_after_the_writes_is_a_warning_not_a_usage_error(
+    run_cli: RunCli,
+    before: dict[int, Any],
+    csv_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aircall_ext import files
+
+    def disk_full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files, "write_atomic", disk_full)
+    result = run_cli(
+        "--sandbox", "import", str(csv_file), "--yes", "--report", str(tmp_path / "r.csv")
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "warning: cannot write report" in result.stderr and "journal" in result.stderr
+    assert extensions() == DESIRED
+
+
+# -- standard input --------------------------------------------------------------------
+
+
+def test_a_stopped_import_of_stdin_names_a_resume_that_works(
+    run_cli: RunCli, before: dict[int, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patch:
+        fail_on_write(patch, 3, ApiError("down"))
+        stopped = run_cli("--sandbox", "import", "-", "--yes", input=CSV)
+    assert stopped.exit_code == 5, stopped.stderr
+    assert "standard input is kept in" in stopped.stderr  # said up front
+    command = stopped.stderr.split("finish it with `", 1)[1].split("`", 1)[0]
+    resumed = run_cli(*shlex.split(command)[1:])
+    assert resumed.exit_code == 0, resumed.stderr
+    assert extensions() == DESIRED
+
+
+# -- what the plan flags --------------------------------------------------------------
+
+
+def test_the_plan_flags_an_extension_a_damaged_value_stands_for(
+    run_cli: RunCli, write_state: WriteState, tmp_path: Path
+) -> None:
+    write_state([api_user(1, "101"), api_user(2, "42")])  # 2 holds a 042 that lost its zero
+    path = tmp_path / "take.csv"
+    path.write_text("user_id,extension\n1,042\n")
+    result = run_cli("--sandbox", "-o", "json", "import", str(path), "--dry-run")
+    assert result.exit_code == 1
+    (finding,) = [f for f in json.loads(result.stdout)["findings"] if f["severity"] == "error"]
+    assert (finding["code"], finding["line"], finding["column"]) == ("extension-taken", 2, 2)
+    assert "user 2" in finding["message"] and "'42' is a damaged 042" in finding["message"]
+
+
+def test_a_blocked_plan_on_a_full_account_says_so_in_a_short_line(
+    run_cli: RunCli, write_state: WriteState, tmp_path: Path
+) -> None:
+    write_state([api_user(n + 1, f"{n:03d}") for n in range(1000)])
+    path = tmp_path / "rotate.csv"
+    path.write_text(
+        "user_id,extension\n" + "".join(f"{n + 1},{(n + 1) % 1000:03d}\n" for n in range(1000))
+    )
+    result = run_cli("--sandbox", "import", str(path), "--dry-run")
+    assert result.exit_code == 1
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "form a cycle" in error and "and 990 more" in error
+    assert len(error) < 400

@@ -151,3 +151,10 @@ def test_an_api_silent_on_outgoing_only_is_said_once_never_a_silent_no() -> None
     assert findings[0].severity == "info"
     assert "3 of 4 users" in findings[0].message
     assert summarize(findings)["infos"] == 1
+
+
+def test_a_crowded_extension_names_ten_holders_then_counts_the_rest() -> None:
+    crowd = Account.of(User(id=n, email=f"u{n}@example.com", extension="150") for n in range(50))
+    message = next(f for f in audit_account(crowd) if f.code == "duplicate-extension").message
+    assert "held by 50 users" in message and "and 40 more" in message
+    assert message.count("@example.com") == 10

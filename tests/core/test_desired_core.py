@@ -273,3 +273,24 @@ def test_export_sorts_like_list_and_keeps_users_without_extension() -> None:
         (2, "200"),
         (3, None),
     ]
+
+
+def test_an_extension_a_damaged_value_stands_for_is_taken_with_line_and_column() -> None:
+    """User 6 holds "42" (a 042 that lost its zero): another row cannot have 042, unless the
+    file moves user 6 too; giving 042 to user 6 is the repair."""
+    damaged = (*ACCOUNT, user(6, "42"))
+    state = check("user_id,extension\n1,042\n", *damaged)
+    finding = only(state, "extension-taken")
+    assert (finding.line, finding.column) == (2, 2)
+    assert "claimed by user 6 (u6@example.com)" in finding.message
+    assert "'42' is a damaged 042" in finding.message
+    assert errors(check("user_id,extension\n1,042\n6,043\n", *damaged)) == []
+    assert errors(check("user_id,extension\n6,042\n", *damaged)) == []
+
+
+def test_many_holders_are_listed_ten_then_counted() -> None:
+    crowd = [user(n, "150") for n in range(10, 40)]
+    state = check("user_id,extension\n1,150\n", *ACCOUNT, *crowd)
+    message = only(state, "extension-taken").message
+    assert "and 20 more" in message
+    assert message.count("@example.com") == 10

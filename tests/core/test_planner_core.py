@@ -331,3 +331,36 @@ def test_property_replanning_part_way_finishes_within_what_was_left(
     if done == len(plan.steps):
         assert replan.steps == ()
         assert {r.action for r in replan.rows} <= {"unchanged"}
+
+
+# -- extensions a damaged value stands for, and long lists in messages -----------------
+
+
+def test_an_extension_a_damaged_value_stands_for_blocks_unless_the_file_moves_it() -> None:
+    """User 2 holds "42" (a 042 that lost its zero): 042 waits for that repair."""
+    plan = plan_for({1: "101", 2: "42"}, [(1, "042")])
+    assert plan.blocked and plan.steps == ()
+    (finding,) = plan.findings
+    assert (finding.code, finding.line) == ("plan-blocked", 2)
+    assert "claimed by the damaged value of 2 (u2@example.com, holding '42')" in finding.message
+    repaired = plan_for({1: "101", 2: "42"}, [(2, "042")])
+    assert repaired.steps == (Step(2, "42", "042"),)
+    moved = plan_for({1: "101", 2: "42"}, [(1, "042"), (2, "043")])
+    assert not moved.findings and replay({1: "101", 2: "42"}, moved.steps)[1] == "042"
+
+
+def test_parking_never_lands_on_what_a_damaged_value_stands_for() -> None:
+    holdings = {1: "101", 2: "102", 3: "1", 100: "100"}  # 3's "1" stands for 001
+    holdings.update({n: f"{n:03d}" for n in range(103, 1000)})
+    holdings.update({n + 1000: f"{n:03d}" for n in (0, *range(2, 100))})
+    plan = plan_for(holdings, [(1, "102"), (2, "101")])
+    assert plan.blocked  # 001 is the only technically free extension, and it is spoken for
+
+
+def test_a_blocked_cycle_on_a_full_account_is_one_short_line() -> None:
+    holdings: dict[int, str | None] = {n: f"{n:03d}" for n in range(1000)}
+    rotation = [(n, f"{(n + 1) % 1000:03d}") for n in range(1000)]
+    plan = plan_for(holdings, rotation)
+    (finding,) = plan.findings
+    assert "and 990 more" in finding.message
+    assert len(finding.message) < 400

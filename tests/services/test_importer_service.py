@@ -7,9 +7,11 @@ share an extension. The clock and sleep are fake: nothing here waits for real.
 from __future__ import annotations
 
 import json
+import stat
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +24,19 @@ from aircall_ext.sandbox import SandboxApp
 from aircall_ext.sandbox.app import AppliedWrite
 from aircall_ext.sandbox.ratelimit import RateLimit
 from aircall_ext.sandbox.state import SandboxAccount
+from aircall_ext.services import journal as journal_module
 from aircall_ext.services.importer import (
+    Interrupted,
     Outcome,
     Prepared,
+    Source,
+    StopSignals,
     open_journal,
     prepare,
     read_source,
     resume_import,
     start_import,
+    stop_signals,
 )
 from aircall_ext.services.journal import account_identity, read_journal
 from tests.conftest import api_user
@@ -184,10 +191,21 @@ class Sandbox:
     def prepare(self, client: ApiClient) -> Prepared:
         return prepare(client, read_source(str(self.csv)))
 
-    def run(self, client: ApiClient, progress: Recorder | None = None) -> Outcome:
+    def run(
+        self,
+        client: ApiClient,
+        progress: Recorder | None = None,
+        stop: StopSignals | None = None,
+    ) -> Outcome:
         prepared = self.prepare(client)
         return start_import(
-            client, prepared, IDENTITY, journal_path=self.journal, progress=progress, fsync=False
+            client,
+            prepared,
+            IDENTITY,
+            journal_path=self.journal,
+            progress=progress,
+            fsync=False,
+            stop=stop,
         )
 
     def resume(self, client: ApiClient) -> Outcome:
@@ -312,7 +330,9 @@ def test_ctrl_c_mid_write_stops_and_resume_converges(sandbox: Sandbox) -> None:
     outcome = sandbox.run(client)
     assert outcome.stopped == "interrupted"
     types = journal_types(sandbox.journal)
-    assert types[-2:] == ["start", "end"]  # the write in flight: started, never confirmed
+    # The write in flight: started, never confirmed, and said to have been sent.
+    assert types[-3:] == ["start", "interrupted", "end"]
+    assert read_journal(sandbox.journal).records[-2]["sent"] is True
     assert read_journal(sandbox.journal).records[-1]["status"] == "stopped"
     resumed = sandbox.resume(sandbox.client()[0])
     assert resumed.stopped is None
@@ -374,7 +394,8 @@ def test_resume_refuses_another_account(sandbox: Sandbox) -> None:
         open_journal(sandbox.journal, other)
 
 
-def test_resume_of_a_stdin_import_is_refused_clearly(sandbox: Sandbox) -> None:
+def test_resume_of_a_stdin_import_without_a_copy_is_refused_clearly(sandbox: Sandbox) -> None:
+    """A journal written before standard input was kept (or whose copy is gone)."""
     client, transport = sandbox.client()
     transport.fail_from = 2
     sandbox.run(client)
@@ -382,8 +403,169 @@ def test_resume_of_a_stdin_import_is_refused_clearly(sandbox: Sandbox) -> None:
     header = json.loads(lines[0])
     header["file"] = "-"
     sandbox.journal.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
-    with pytest.raises(UsageError, match="standard input"):
+    with pytest.raises(UsageError, match="standard input and kept no copy"):
         open_journal(sandbox.journal, IDENTITY)
+    header["input_copy"] = str(sandbox.tmp_path / "gone.input.csv")
+    sandbox.journal.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    with pytest.raises(UsageError, match=r"gone\.input\.csv"):
+        open_journal(sandbox.journal, IDENTITY)
+
+
+def test_a_stopped_import_of_standard_input_resumes_from_the_private_copy(
+    sandbox: Sandbox,
+) -> None:
+    client, transport = sandbox.client()
+    transport.fail_from = 4
+    source = Source("-", "-", CSV.encode())
+    stopped = start_import(client, prepare(client, source), IDENTITY, fsync=False)
+    assert stopped.stopped is not None and stopped.journal is not None
+    header = read_journal(stopped.journal).header
+    assert header.file == "-"
+    copy = Path(str(header.input_copy))
+    assert copy.parent == stopped.journal.parent
+    assert copy.read_bytes() == CSV.encode()
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+
+    client, _transport = sandbox.client()
+    journal, resumed_source = open_journal(stopped.journal, IDENTITY)
+    assert resumed_source.data == CSV.encode()
+    outcome = resume_import(client, prepare(client, resumed_source), journal, fsync=False)
+    assert outcome.stopped is None
+    sandbox.assert_desired()
+
+    copy.write_bytes(CSV.encode() + b"11,user11@example.com,100\n")
+    with pytest.raises(Refused, match="changed since the import started"):
+        open_journal(stopped.journal, IDENTITY)
+
+
+def test_default_journal_names_never_collide_in_the_same_second(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same file name, same clock second, and the random part drawn twice alike: the second
+    import still gets a journal of its own (created exclusively) and names it."""
+    suffixes = iter(["aaaaaa", "aaaaaa", "bbbbbb"])
+    monkeypatch.setattr(journal_module, "_random_suffix", lambda: next(suffixes))
+    frozen = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    paths: list[Path] = []
+    announced: list[Path] = []
+    for _run in range(2):
+        client, transport = sandbox.client()
+        transport.fail_from = 1  # each stops at its first write, journal written
+        prepared = sandbox.prepare(client)
+        outcome = start_import(
+            client,
+            prepared,
+            IDENTITY,
+            clock=lambda: frozen,
+            fsync=False,
+            on_journal=lambda _header, path: announced.append(path),
+        )
+        assert outcome.journal is not None
+        paths.append(outcome.journal)
+    assert announced == paths
+    assert [p.name for p in paths] == [
+        "20260304T050607Z-users-aaaaaa.jsonl",
+        "20260304T050607Z-users-bbbbbb.jsonl",
+    ]
+    assert [read_journal(p).records[-1]["type"] for p in paths] == ["end", "end"]
+
+
+# -- stop signals (SIGINT, SIGTERM, SIGHUP) --------------------------------------------
+
+
+def test_a_signal_during_a_write_lets_it_settle_then_stops(sandbox: Sandbox) -> None:
+    stop = StopSignals()
+
+    def signalled(_request: httpx.Request) -> httpx.Response | None:
+        stop.deliver("SIGTERM")  # the PUT is on the wire: it must finish and be journalled
+        return None
+
+    client, transport = sandbox.client()
+    transport.hooks[5] = signalled
+    outcome = sandbox.run(client, stop=stop)
+    assert outcome.stopped == "stopped by SIGTERM"
+    assert transport.count("PUT") == 5 and len(sandbox.writes) == 5
+    records = read_journal(sandbox.journal).records
+    assert [r["type"] for r in records[-3:]] == ["start", "done", "end"]
+    assert records[-1]["status"] == "stopped"
+    assert outcome.summary()["applied"] + outcome.summary()["not_run"] == CHANGES
+    resumed = sandbox.resume(sandbox.client()[0])
+    assert resumed.stopped is None
+    sandbox.assert_desired()
+    assert len(sandbox.writes) == CHANGES + CYCLES
+
+
+def test_a_second_signal_stops_at_once_and_the_journal_still_ends(sandbox: Sandbox) -> None:
+    stop = StopSignals()
+
+    def signalled_twice(_request: httpx.Request) -> httpx.Response | None:
+        stop.deliver("SIGTERM")
+        stop.deliver("SIGTERM")
+        return None
+
+    client, transport = sandbox.client()
+    transport.hooks[3] = signalled_twice
+    outcome = sandbox.run(client, stop=stop)
+    assert outcome.stopped == "stopped by SIGTERM"
+    records = read_journal(sandbox.journal).records
+    assert [r["type"] for r in records[-3:]] == ["start", "interrupted", "end"]
+    assert records[-2]["sent"] is True  # its outcome is for --resume to read
+    resumed = sandbox.resume(sandbox.client()[0])
+    assert resumed.stopped is None
+    sandbox.assert_desired()
+
+
+def test_a_signal_while_no_write_is_in_flight_stops_before_sending(tmp_path: Path) -> None:
+    """Waiting for the rate limit before a PUT: nothing is sent, nothing to settle."""
+    sandbox = Sandbox(tmp_path, [dict(u) for u in USERS], rate_limit=RateLimit(3, 1.0))
+    stop = StopSignals()
+
+    class SignalWhileWaiting(Recorder):
+        def waiting(self, seconds: float) -> None:
+            super().waiting(seconds)
+            stop.deliver("SIGHUP")
+
+    client, transport = sandbox.client()
+    outcome = sandbox.run(client, SignalWhileWaiting(), stop)
+    assert outcome.stopped == "stopped by SIGHUP"
+    records = read_journal(sandbox.journal).records
+    interrupted = [r for r in records if r["type"] == "interrupted"]
+    assert len(interrupted) == 1 and interrupted[0]["sent"] is False
+    assert transport.count("PUT") == len([r for r in records if r["type"] == "done"])
+    assert records[-1]["type"] == "end"
+
+
+def test_shielded_signals_are_noted_and_stop_at_the_next_check() -> None:
+    stop = StopSignals()
+    with stop.shielded():
+        stop.deliver("SIGTERM")
+        stop.deliver("SIGTERM")
+    assert stop.requested == "SIGTERM"
+    with pytest.raises(Interrupted):
+        stop.check()
+
+
+def test_stop_signals_handle_real_signals_only_inside_the_block() -> None:
+    import os
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    with stop_signals() as stop, pytest.raises(Interrupted) as raised:
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler runs before the next bytecode
+    assert raised.value.name == "SIGTERM" and stop.requested == "SIGTERM"
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_an_ignored_signal_stays_ignored() -> None:
+    """Under ``nohup`` a lost terminal must not stop the import."""
+    import signal
+
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with stop_signals():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 # -- someone else writes at the same time ----------------------------------------------

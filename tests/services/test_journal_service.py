@@ -11,11 +11,14 @@ import pytest
 
 from aircall_ext.core.planner import Step
 from aircall_ext.errors import UsageError
+from aircall_ext.services import journal as journal_module
 from aircall_ext.services.journal import (
     Header,
     JournalWriter,
     account_identity,
     default_journal_path,
+    input_copy_path,
+    keep_input_copy,
     read_journal,
 )
 
@@ -134,8 +137,39 @@ def test_missing_journal_is_a_usage_error(tmp_path: Path) -> None:
         read_journal(tmp_path / "nope.jsonl")
 
 
-def test_default_path_is_under_the_user_state_dir(tmp_path: Path) -> None:
+def test_default_path_is_under_the_user_state_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "_random_suffix", lambda: "c0ffee")
     path = default_journal_path("some dir/My users (v2).csv", NOW)
     state = Path(tmp_path / "home" / ".local" / "state")  # XDG_STATE_HOME of the fixture
-    assert path == state / "aircall-ext" / "journals" / "20260304T050607Z-My-users-v2.jsonl"
-    assert default_journal_path("-", NOW).name == "20260304T050607Z-stdin.jsonl"
+    name = "20260304T050607Z-My-users-v2-c0ffee.jsonl"
+    assert path == state / "aircall-ext" / "journals" / name
+    assert default_journal_path("-", NOW).name == "20260304T050607Z-stdin-c0ffee.jsonl"
+
+
+def test_default_paths_of_one_file_in_one_second_differ() -> None:
+    """Two imports of same-named files started in the same second must not share a journal."""
+    names = {default_journal_path("a/users.csv", NOW) for _ in range(20)}
+    assert len(names) == 20
+    assert all(p.name.startswith("20260304T050607Z-users-") for p in names)
+
+
+def test_journal_and_input_copy_are_private_even_with_umask_0(tmp_path: Path) -> None:
+    import os
+
+    previous = os.umask(0)
+    try:
+        journal = JournalWriter.create(tmp_path / "new" / "j.jsonl", header(), clock=clock)
+        journal.close()
+        keep_input_copy(input_copy_path(journal.path), b"user_id,extension\n1,101\n")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(journal.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(journal.path.parent.stat().st_mode) == 0o700
+    copy = tmp_path / "new" / "j.input.csv"
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    assert copy.read_bytes() == b"user_id,extension\n1,101\n"
+    with pytest.raises(UsageError, match="already exists"):
+        keep_input_copy(copy, b"other")
+    assert copy.read_bytes() == b"user_id,extension\n1,101\n"

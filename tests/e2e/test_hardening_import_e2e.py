@@ -1,0 +1,258 @@
+"""How a real import process ends when it is stopped from outside, and where it writes.
+
+Against a real ``sandbox serve`` whose every answer is slowed, the installed console script
+is signalled at an exact journal point (a PUT on the wire, seen in ``/proc/net/tcp`` as in
+the crash-safety tests): SIGTERM (``timeout``, CI cancellation), SIGHUP (a lost terminal)
+and SIGINT (Ctrl-C) must all end the same way: the write in flight settles and is
+journalled, exit 5, the resume command on stderr, the report written, and that resume
+converges. Outputs to pipes and ``/dev/stdout`` are written directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import signal
+import stat
+import subprocess
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from tests.e2e.conftest import CLI, SandboxServer, Serve, replay_writes
+from tests.e2e.test_crash_safety_e2e import (
+    CYCLES,
+    DEADLINE,
+    DESIRED,
+    INITIAL,
+    MOVES,
+    SLOW,
+    Run,
+    put_in_flight,
+    starts,
+)
+
+pytestmark = pytest.mark.e2e
+
+needs_proc = pytest.mark.skipif(
+    not Path("/proc/net/tcp").exists(), reason="needs Linux's /proc/net/tcp to see a PUT in flight"
+)
+
+
+def port_of(server: SandboxServer) -> int:
+    return int(server.base_url.rsplit(":", 1)[1].split("/")[0])
+
+
+def start_import(
+    run: Run, server: SandboxServer, *args: str, stdin: IO[bytes] | None = None
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [CLI, "import", *args, "--yes", "--journal", str(run.journal), "--report", str(run.report)],
+        env=server.env(),
+        stdin=stdin if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_put_in_flight(run: Run, server: SandboxServer, process: subprocess.Popen[str]) -> None:
+    """Mid-way (a few writes done), with the next PUT sent and not yet answered."""
+    deadline = time.monotonic() + DEADLINE
+    while not (len(starts(run)) >= 3 and put_in_flight(run, port_of(server))):
+        assert process.poll() is None, "the import ended before the signal point"
+        assert time.monotonic() < deadline, "the signal point was never reached"
+        time.sleep(0.005)
+
+
+def resume_command(stderr: str) -> list[str]:
+    command = stderr.split("finish it with `", 1)[1].split("`", 1)[0]
+    return shlex.split(command)[1:]
+
+
+def records_of(run: Run, kind: str) -> list[dict[str, Any]]:
+    return [r for r in run.records() if r["type"] == kind]
+
+
+def assert_resume_converges(run: Run, server: SandboxServer, stderr: str) -> None:
+    resumed = server.cli(*resume_command(stderr))
+    assert resumed.returncode == 0, resumed.stderr
+    assert server.stop() == 0
+    final = replay_writes(INITIAL, run.applied())
+    assert {u: final[u] for u in DESIRED} == DESIRED
+    assert len(run.applied()) == MOVES + CYCLES  # nothing written twice across the stop
+
+
+@needs_proc
+@pytest.mark.parametrize(
+    ("signum", "reason"),
+    [
+        (signal.SIGTERM, "stopped by SIGTERM"),
+        (signal.SIGHUP, "stopped by SIGHUP"),
+        (signal.SIGINT, "interrupted"),
+    ],
+)
+def test_a_stop_signal_settles_the_write_in_flight_then_exits_5_with_a_report(
+    serve: Serve, tmp_path: Path, signum: int, reason: str
+) -> None:
+    run = Run(tmp_path)
+    server = serve(*SLOW, "--write-log", str(run.writes), state=run.state)
+    process = start_import(run, server, str(run.csv))
+    wait_for_put_in_flight(run, server, process)
+    in_flight = starts(run)[-1]["step"]
+    process.send_signal(signum)
+    _out, err = process.communicate(timeout=DEADLINE)
+
+    assert process.returncode == 5, err
+    error = [line for line in err.splitlines() if "error:" in line]
+    assert len(error) == 1 and reason in error[0] and str(run.journal) in error[0]
+    assert "import --resume" in error[0]
+    # The write on the wire was let finish and its answer journalled; nothing after it.
+    assert in_flight in [r["step"] for r in records_of(run, "done")]
+    assert [r["step"] for r in records_of(run, "start")] == [
+        r["step"] for r in records_of(run, "done")
+    ]
+    assert records_of(run, "interrupted") == []
+    assert run.records()[-1]["type"] == "end" and run.records()[-1]["status"] == "stopped"
+    assert len(run.applied()) == len(records_of(run, "done"))
+    # The report: every row, private.
+    assert stat.S_IMODE(run.report.stat().st_mode) == 0o600
+    rows = run.report.read_text().splitlines()[1:]
+    assert len(rows) == MOVES
+    assert any(",applied," in r for r in rows) and any(",not-run," in r for r in rows)
+
+    assert_resume_converges(run, server, err)
+
+
+@needs_proc
+def test_a_second_signal_stops_at_once_and_the_journal_still_ends(
+    serve: Serve, tmp_path: Path
+) -> None:
+    run = Run(tmp_path)
+    slow = ("--faults", "slow:1", "--seed", "1", "--slow-seconds", "2", "--rate-limit", "off")
+    server = serve(*slow, "--write-log", str(run.writes), state=run.state)
+    process = start_import(run, server, str(run.csv))
+    wait_for_put_in_flight(run, server, process)
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.2)  # the first signal is being handled: the PUT is still on the wire
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=DEADLINE)
+
+    assert process.returncode == 5, err
+    assert "stopped by SIGTERM" in err and "import --resume" in err
+    last = run.records()[-3:]
+    assert [r["type"] for r in last] == ["start", "interrupted", "end"]
+    assert last[1]["sent"] is True  # its outcome is left to --resume, which reads the account
+    assert len(run.report.read_text().splitlines()) == 1 + MOVES
+    assert_resume_converges(run, server, err)
+
+
+@needs_proc
+def test_a_stopped_import_of_standard_input_resumes_from_its_private_copy(
+    serve: Serve, tmp_path: Path
+) -> None:
+    run = Run(tmp_path)
+    server = serve(*SLOW, "--write-log", str(run.writes), state=run.state)
+    with run.csv.open("rb") as stdin:
+        process = start_import(run, server, "-", stdin=stdin)
+        wait_for_put_in_flight(run, server, process)
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=DEADLINE)
+    assert process.returncode == 5, err
+    copy = Path(run.records()[0]["input_copy"])
+    assert f"standard input is kept in {copy}" in err  # said before the first write
+    assert copy.read_bytes() == run.csv.read_bytes()
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    assert_resume_converges(run, server, err)
+
+
+def test_report_and_export_to_dev_stdout_and_a_process_substitution(
+    serve: Serve, tmp_path: Path
+) -> None:
+    run = Run(tmp_path)
+    server = serve("--rate-limit", "off", state=run.state)
+    env = server.env()
+    imported = subprocess.run(
+        [CLI, "-q", "import", str(run.csv), "--yes", "--report", "/dev/stdout"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert "line,user_id,email,from,to,status,error" in imported.stdout
+    assert imported.stdout.count(",applied,") == MOVES
+
+    exported = subprocess.run(
+        [CLI, "export", "/dev/stdout"], env=env, capture_output=True, text=True, timeout=DEADLINE
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.startswith("user_id,email,name,extension\n")
+
+    refused = subprocess.run(
+        [CLI, "-o", "json", "import", str(run.csv), "--yes", "--report", "/dev/stdout"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "-o json" in refused.stderr
+
+    bash = shutil.which("bash")
+    if bash is None:
+        return
+    substituted = subprocess.run(
+        [bash, "-c", f"{shlex.quote(CLI)} export >(cat > {shlex.quote(str(tmp_path / 'x'))})"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
+    assert substituted.returncode == 0, substituted.stderr
+    deadline = time.monotonic() + DEADLINE
+    while not (tmp_path / "x").exists() or not (tmp_path / "x").read_text().endswith("\n"):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert (tmp_path / "x").read_text() == exported.stdout
+
+
+def test_two_imports_of_same_named_files_at_once_get_their_own_journals(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """Each names its own journal, and each journal is its own job's."""
+    run = Run(tmp_path)
+    server = serve("--rate-limit", "off", state=run.state)
+    files = []
+    for team, (user_id, extension) in enumerate([(13, "600"), (14, "700")]):
+        folder = tmp_path / f"team{team}"
+        folder.mkdir()
+        path = folder / "users.csv"
+        path.write_text(f"user_id,extension\n{user_id},{extension}\n")
+        files.append(path)
+    env = server.env(XDG_STATE_HOME=str(tmp_path / "state"))
+    processes = [
+        subprocess.Popen(
+            [CLI, "import", str(path), "--yes"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for path in files
+    ]
+    journals = []
+    for process, path in zip(processes, files, strict=True):
+        _out, err = process.communicate(timeout=DEADLINE)
+        assert process.returncode == 0, err
+        (line,) = [line for line in err.splitlines() if line.startswith("journal: ")]
+        journal = Path(line.removeprefix("journal: "))
+        assert json.loads(journal.read_text().splitlines()[0])["file"] == str(path)
+        journals.append(journal)
+    assert journals[0] != journals[1]
+    assert sorted(p.name for p in journals[0].parent.iterdir()) == sorted(p.name for p in journals)
+    assert os.path.commonpath(journals) == str(tmp_path / "state" / "aircall-ext" / "journals")
