@@ -157,6 +157,7 @@ def serve(
 
     Every write is committed to the database before it is answered, so other servers and
     --sandbox commands on the same database see it, and a killed server loses nothing.
+
     The first stderr line is `listening on http://HOST:PORT`; then one access-log line
     per request (Common Log Format; a dropped connection shows RESET).
     """
