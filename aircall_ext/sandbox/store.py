@@ -389,6 +389,25 @@ class Store:
             "numbers_count": conn.execute("SELECT count(*) FROM numbers").fetchone()[0],
         }
 
+    def distribution(self, number: JsonObject) -> list[JsonObject]:
+        """The users a number rings, in its distribution's order."""
+        tx = self._tx()
+        rows = tx.conn.execute(
+            "SELECT u.id, u.doc FROM distribution d JOIN users u ON u.id = d.user_id"
+            " WHERE d.number_id = ? ORDER BY d.position",
+            (number["id"],),
+        )
+        return [self._cached(tx, user_id, doc) for user_id, doc in rows]
+
+    def numbers_of(self, user_id: int) -> list[JsonObject]:
+        """The numbers whose distribution holds the user, by id."""
+        rows = self._tx().conn.execute(
+            "SELECT n.doc FROM distribution d JOIN numbers n ON n.id = d.number_id"
+            " WHERE d.user_id = ? ORDER BY n.id",
+            (user_id,),
+        )
+        return [_load(doc) for (doc,) in rows]
+
     def set_extension(self, user_id: int, extension: str | None) -> str | None:
         """Set a user's extension (one row) and return the previous one."""
         tx = self._tx()

@@ -280,3 +280,20 @@ def test_the_write_log_sees_only_committed_writes(tmp_path: Path) -> None:
     with Store.open(path) as store:
         http(SandboxApp(store, on_write=check)).put("/v2/users/481002", json={"extension": "150"})
     assert seen == ["150"]
+
+
+def test_distribution_queries_follow_the_numbers_documents(tmp_path: Path) -> None:
+    account = generate_account(40, seed=3, numbers=5)
+    with Store.open(tmp_path / "s.db") as store:
+        store.replace(account)
+        with store.transaction():
+            for number in account.numbers():
+                members = [u["id"] for u in store.distribution(number)]
+                assert members == [ref["id"] for ref in number["users"]]
+            for user in account.users():
+                expected = [
+                    n["id"]
+                    for n in account.numbers()
+                    if any(r["id"] == user["id"] for r in n["users"])
+                ]
+                assert [n["id"] for n in store.numbers_of(user["id"])] == expected
