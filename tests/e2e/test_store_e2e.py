@@ -178,3 +178,18 @@ def test_a_directory_at_the_state_path_is_exit_3(tmp_path: Path) -> None:
     )
     assert done.returncode == 3
     assert "cannot read sandbox state" in done.stderr
+
+
+def test_two_servers_on_one_database_share_every_write(serve: Serve, state: Path) -> None:
+    one = serve("--rate-limit", "off", state=state)
+    two = serve("--rate-limit", "off", state=state)
+    auth = (API_ID, API_TOKEN)
+    with (
+        httpx.Client(base_url=one.base_url, auth=auth, timeout=30) as first,
+        httpx.Client(base_url=two.base_url, auth=auth, timeout=30) as second,
+    ):
+        assert first.put("/v2/users/1", json={"extension": "701"}).status_code == 200
+        assert second.get("/v2/users/1").json()["user"]["extension"] == "701"
+        assert second.put("/v2/users/2", json={"extension": "701"}).status_code == 422
+        assert second.put("/v2/users/2", json={"extension": "702"}).status_code == 200
+        assert first.get("/v2/users/2").json()["user"]["extension"] == "702"
