@@ -271,7 +271,11 @@ class SandboxApp:
             with self._store.transaction(write=request.method == "PUT"):
                 response = handler(request, arg)
         except StoreError as err:
-            return error(503, "Service Unavailable", f"Nothing was changed: {err}.")
+            return error(
+                503,
+                "Service Unavailable",
+                f"The sandbox database failed ({err}); nothing was changed, retrying is safe.",
+            )
         finally:
             self._pending.writes = None
         if self._on_write is not None:

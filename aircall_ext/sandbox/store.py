@@ -331,7 +331,7 @@ class Store:
             except sqlite3.Error as err:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                raise StoreError(f"sandbox database {self.path}: {err}") from err
+                raise StoreError(str(err)) from err
             finally:
                 self._local.tx = None
                 self._pool.put(conn)

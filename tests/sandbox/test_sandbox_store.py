@@ -265,7 +265,8 @@ def test_a_busy_database_answers_503_and_changes_nothing(
         blocker.execute("ROLLBACK")
         blocker.close()
     assert response.status_code == 503
-    assert "Nothing was changed" in response.json()["troubleshoot"]
+    assert "database is locked" in response.json()["troubleshoot"]
+    assert "nothing was changed" in response.json()["troubleshoot"]
     assert read_state(path).user(481002)["extension"] == "102"  # type: ignore[index]
 
 
