@@ -19,6 +19,7 @@ from aircall_ext import __version__
 from aircall_ext.api.models import (
     Company,
     CompanyEnvelope,
+    Meta,
     Number,
     NumberEnvelope,
     NumbersPage,
@@ -141,7 +142,8 @@ class ApiClient:
         return self._get_model(COMPANY, CompanyEnvelope).company
 
     def list_users(self) -> list[User]:
-        return [u for page in self._pages(USERS, UsersPage) for u in page.users]
+        users: list[User] = self._pages(USERS, UsersPage)
+        return users
 
     def get_user(self, user_id: int) -> User:
         return self._get_model(f"{USERS}/{user_id}", UserEnvelope).user
@@ -152,7 +154,8 @@ class ApiClient:
         return self._parse(data, UserEnvelope, "PUT", path).user
 
     def list_numbers(self) -> list[Number]:
-        return [n for page in self._pages(NUMBERS, NumbersPage) for n in page.numbers]
+        numbers: list[Number] = self._pages(NUMBERS, NumbersPage)
+        return numbers
 
     def get_number(self, number_id: int) -> Number:
         return self._get_model(f"{NUMBERS}/{number_id}", NumberEnvelope).number
@@ -162,26 +165,53 @@ class ApiClient:
         return self._parse(self._send("GET", path), model, "GET", path)
 
     def _pages(self, path: str, model: type[UsersPage] | type[NumbersPage]) -> list[Any]:
-        """Every page of a listing, ``per_page=50``, following ``meta`` to the 10,000 cap."""
-        pages: list[Any] = []
-        fetched = 0
-        page_no = 1
-        while True:
+        """Every item of a listing, ``per_page=50``, reading on while there may be more.
+
+        Paging stops at an empty page, at ``next_page_link`` sent and null, once
+        ``meta.total`` items are read, or, without a total, at a short page. Items
+        seen on an earlier page are dropped (records shift while we page), and a page made
+        only of them means the server repeats itself: an error, never an endless loop.
+        """
+        items: list[Any] = []
+        seen: set[int] = set()
+        total: int | None = None
+        for page_no in range(1, LISTING_CAP // PER_PAGE + 1):
             params = {"page": page_no, "per_page": PER_PAGE}
             page = self._parse(self._send("GET", path, params=params), model, "GET", path)
-            items = page.users if isinstance(page, UsersPage) else page.numbers
-            pages.append(page)
-            fetched += len(items)
-            if not page.meta.next_page_link or not items:
-                return pages
-            if fetched >= LISTING_CAP:
-                total = page.meta.total or fetched
-                self._warn(
-                    f"the API lists at most {LISTING_CAP:,} {path}; the account has {total:,}, "
-                    f"so {max(total - fetched, 0):,} were not read and results are incomplete"
+            batch = page.users if isinstance(page, UsersPage) else page.numbers
+            fresh = [item for item in batch if item.id not in seen]
+            if batch and not fresh:
+                raise ApiError(
+                    f"GET /{path}: page {page_no} repeats records already read; "
+                    "stopped instead of paging forever",
+                    hint="the API's paging looks broken; try again later",
                 )
-                return pages
-            page_no += 1
+            items.extend(fresh)
+            seen.update(item.id for item in fresh)
+            meta = page.meta
+            total = meta.total if meta is not None and meta.total is not None else total
+            if not _may_have_more(len(batch), len(items), meta):
+                break
+        self._warn_if_short(path, len(items), total)
+        return items
+
+    def _warn_if_short(self, path: str, read: int, total: int | None) -> None:
+        what = path.rsplit("/", 1)[-1]
+        if read >= LISTING_CAP:
+            shown = (
+                f"the account has {total:,}, so {total - read:,} were not read"
+                if total and total > read
+                else "the account may have more"
+            )
+            self._warn(
+                f"the API lists at most {LISTING_CAP:,} {what}; {shown} and results are "
+                "incomplete"
+            )
+        elif total is not None and read < total:
+            self._warn(
+                f"the API listed {read:,} {what} but reported {total:,}: results may be "
+                "incomplete (records may have been removed while paging); run it again"
+            )
 
     def _parse(self, data: Any, model: type[ModelT], method: str, path: str) -> ModelT:
         try:
@@ -270,8 +300,15 @@ class ApiClient:
                 f"the API refused the credentials (HTTP {status}): {text}",
                 hint="check AIRCALL_API_ID/AIRCALL_API_TOKEN or run `aircall-ext auth login`",
             )
-        if status == 404:
+        if status == 404 and path.rsplit("/", 1)[-1].isdigit():
             raise NotFound(f"not found: {method} /{path}: {text}", status=status)
+        if status in {404, 405, 410}:
+            # An endpoint, not one record, is missing: the URL or the API moved.
+            raise ApiError(
+                f"{method} /{path}: the API has no such endpoint (HTTP {status}): {text}",
+                status=status,
+                hint=f"is the base URL right? It should be the API root, like {DEFAULT_BASE_URL}",
+            )
         if status == 422:
             raise Unprocessable(f"the API rejected {method} /{path}: {text}", status=status)
         if status == 429:
@@ -307,6 +344,17 @@ class ApiClient:
         self._sleep(seconds)
 
 
+def _may_have_more(count: int, read: int, meta: Meta | None) -> bool:
+    """Whether to read the next page: no single missing signal may end a listing early."""
+    if count == 0 or (meta is not None and meta.says_last_page):
+        return False
+    if meta is not None and meta.total is not None:
+        return read < meta.total
+    if meta is not None and meta.next_page_link:
+        return True
+    return count >= PER_PAGE
+
+
 def _error_text(response: httpx.Response) -> str:
     """The API's own words: ``error`` and ``troubleshoot``, or a gateway's ``message``."""
     try:
@@ -314,9 +362,10 @@ def _error_text(response: httpx.Response) -> str:
     except UNPARSABLE:
         data = None
     if isinstance(data, dict):
-        parts = [str(data[k]) for k in ("error", "message", "troubleshoot") if data.get(k)]
+        parts = [str(data[k]).strip() for k in ("error", "message", "troubleshoot") if data.get(k)]
+        parts = [part.rstrip(".:;,") for part in parts if part]
         if parts:
-            return " ".join(" ".join(parts).split())[:300]
+            return " ".join(": ".join(parts).split())[:300]
     return response.reason_phrase or "no details"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aircall_ext.api.client import ApiClient
-from aircall_ext.api.models import User
+from aircall_ext.api.models import Number, User
 from aircall_ext.completion_cache import remember
 from aircall_ext.core.account import Account, UserRef, find_user, parse_user_ref
 from aircall_ext.errors import NotFound
@@ -14,6 +14,25 @@ def load_account(client: ApiClient, *, numbers: bool = False) -> Account:
     account = Account.of(client.list_users(), client.list_numbers() if numbers else ())
     remember(account.users, account.numbers if numbers else None)  # for shell completion
     return account
+
+
+def with_details(client: ApiClient, number: Number) -> Number:
+    """``number`` with its call distribution and routing flags: listings may lack them.
+
+    One GET of the number's own record, only when the listing item lacks ``users`` or
+    ``flow_editor_enabled``.
+    """
+    if number.users is not None and number.flow_editor_enabled is not None:
+        return number
+    return client.get_number(number.id)
+
+
+def list_numbers_in_full(client: ApiClient) -> list[Number]:
+    """Every number with routing and distribution: ⌈N/50⌉ GETs + one per incomplete item."""
+    numbers = [with_details(client, n) for n in client.list_numbers()]
+    numbers.sort(key=lambda n: n.id)
+    remember(numbers=numbers)  # for shell completion of NUMBER
+    return numbers
 
 
 def lookup_user(client: ApiClient, text: str) -> User:

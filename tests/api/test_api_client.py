@@ -216,13 +216,6 @@ def test_bad_json_is_an_unexpected_response(fake: FakeTime) -> None:
 
 
 @respx.mock
-def test_missing_meta_is_an_unexpected_response(fake: FakeTime) -> None:
-    respx.get(f"{BASE}/v2/users").mock(return_value=httpx.Response(200, json={"users": []}))
-    with pytest.raises(ApiError, match=r"GET /users: meta: Field required"):
-        make_client(fake).list_users()
-
-
-@respx.mock
 def test_wrong_types_name_the_field(fake: FakeTime) -> None:
     body = {"users": [{"id": "abc"}], "meta": {}}
     respx.get(f"{BASE}/v2/users").mock(return_value=httpx.Response(200, json=body))
@@ -259,12 +252,31 @@ def test_404_and_422_carry_the_api_text_and_are_not_retried(fake: FakeTime) -> N
         return_value=httpx.Response(422, json={"message": "Extension 101 is taken"})
     )
     client = make_client(fake)
-    with pytest.raises(NotFound, match="Not found Check id"):
+    with pytest.raises(NotFound, match="Not found: Check id"):
         client.get_user(9)
     with pytest.raises(Unprocessable, match="Extension 101 is taken") as caught:
         client.set_extension(1, "101")
     assert caught.value.exit_code == 1
     assert put.call_count == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "path"), [(404, "/v2/users"), (404, "/v1/company"), (410, "/v2/users")]
+)
+@respx.mock
+def test_a_missing_endpoint_is_an_api_error_naming_the_base_url(
+    fake: FakeTime, status: int, path: str
+) -> None:
+    body = {"error": "Gone.", "troubleshoot": "Use /v2/users instead."}
+    respx.get(f"{BASE}{path}").mock(return_value=httpx.Response(status, json=body))
+    client = make_client(fake)
+    with pytest.raises(ApiError) as caught:
+        client.list_users() if "users" in path else client.get_company()
+    assert not isinstance(caught.value, NotFound)
+    assert caught.value.exit_code == 4
+    assert "no such endpoint" in caught.value.message
+    assert "Gone: Use /v2/users instead" in caught.value.message
+    assert caught.value.hint is not None and "base URL" in caught.value.hint
 
 
 @respx.mock

@@ -134,6 +134,7 @@ def test_numbers_routing_and_distribution(run_cli: RunCli, account: Path) -> Non
             "name": "Paris",
             "digits": "+33 1 76 36 06 95",
             "routing": "smartflows",
+            "routing_assumed": False,
             "distribution_size": 1,
         },
         {
@@ -141,6 +142,7 @@ def test_numbers_routing_and_distribution(run_cli: RunCli, account: Path) -> Non
             "name": "Lyon",
             "digits": "+33 4 00 00 00 00",
             "routing": "legacy-ivr",
+            "routing_assumed": False,
             "distribution_size": 0,
         },
     ]
