@@ -8,9 +8,10 @@ injected (``sleep``, ``clock``, ``random``) so tests never wait.
 from __future__ import annotations
 
 import random as _random
+import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -27,7 +28,7 @@ from aircall_ext.api.models import (
     UserEnvelope,
     UsersPage,
 )
-from aircall_ext.api.ratelimit import RatePacer, parse_retry_after
+from aircall_ext.api.ratelimit import MAX_WAIT, RatePacer, parse_retry_after
 from aircall_ext.config import DEFAULT_BASE_URL
 from aircall_ext.errors import ApiError, ConfigError, NotFound, Unprocessable
 from aircall_ext.loopback import is_loopback
@@ -44,6 +45,10 @@ LISTING_CAP = 10_000
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 MAX_ATTEMPTS = 5  # per request, for 5xx and network errors
+# A server that accepts and never answers costs a read timeout per try: two tries, not five,
+# keep such a run bounded (about a minute), and a notice says what is awaited meanwhile.
+MAX_TIMEOUTS = 2
+SLOW_NOTICE_AFTER = 5.0
 MAX_RATE_LIMITED = 20  # 429s tolerated per request: another client may hold the budget
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 20.0
@@ -60,6 +65,20 @@ UNPARSABLE = (ValueError, RecursionError)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Log = Callable[[str], None]
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+StartTimer = Callable[[float, Callable[[], None]], Cancellable]
+
+
+def _thread_timer(seconds: float, action: Callable[[], None]) -> Cancellable:
+    timer = threading.Timer(seconds, action)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _ignore(_message: str) -> None:
@@ -107,6 +126,7 @@ class ApiClient:
         log: Log | None = None,
         warn: Log | None = None,
         log_headers: bool = False,
+        start_timer: StartTimer = _thread_timer,
     ) -> None:
         url = check_base_url(base_url, allow_http=allow_http)
         self._http = httpx.Client(
@@ -123,6 +143,8 @@ class ApiClient:
         self._log = log or _ignore
         self._warn = warn or _ignore
         self._log_headers = log_headers
+        self._start_timer = start_timer
+        self._read_timeout = self._http.timeout.read
         self.pacer = RatePacer()
         self.request_count = 0
         # Called with the number of seconds about to be spent waiting for the rate limit.
@@ -234,6 +256,7 @@ class ApiClient:
     ) -> Any:
         """One logical request: paced, retried while it is safe, mapped to our errors."""
         failures = 0
+        timeouts = 0
         limited = 0
         while True:
             self._pace()
@@ -242,7 +265,12 @@ class ApiClient:
             except RETRYABLE_ERRORS as err:
                 failures += 1
                 reason = _describe_network_error(err)
-                if method not in IDEMPOTENT or failures >= MAX_ATTEMPTS:
+                if isinstance(err, httpx.TimeoutException):
+                    timeouts += 1
+                    if timeouts < MAX_TIMEOUTS:
+                        self._warn(f"{method} /{path}: {reason}; trying once more")
+                exhausted = failures >= MAX_ATTEMPTS or timeouts >= MAX_TIMEOUTS
+                if method not in IDEMPOTENT or exhausted:
                     raise ApiError(
                         f"{method} /{path} failed: {reason}",
                         hint="check the network and the base URL, then run the command again",
@@ -254,7 +282,7 @@ class ApiClient:
             status = response.status_code
             if status == 429 and limited < MAX_RATE_LIMITED:
                 limited += 1
-                self._wait_rate_limited(response)
+                self._wait_rate_limited(response, f"{method} /{path}")
                 continue
             if status >= 500 and method in IDEMPOTENT and failures + 1 < MAX_ATTEMPTS:
                 failures += 1
@@ -271,7 +299,11 @@ class ApiClient:
     ) -> httpx.Response:
         self.request_count += 1
         started = self._clock()
-        response = self._http.request(method, path, params=params, json=body)
+        notice = self._start_timer(SLOW_NOTICE_AFTER, lambda: self._slow_notice(method, path))
+        try:
+            response = self._http.request(method, path, params=params, json=body)
+        finally:
+            notice.cancel()
         finished = self._clock()
         self.pacer.observe(response.headers, finished, rtt=finished - started)
         elapsed = (finished - started) * 1000
@@ -282,6 +314,10 @@ class ApiClient:
             self._log(f"  > {_safe_headers(sent.headers)}")
             self._log(f"  < {_safe_headers(response.headers)}")
         return response
+
+    def _slow_notice(self, method: str, path: str) -> None:
+        limit = f" (giving up after {self._read_timeout:.0f} s)" if self._read_timeout else ""
+        self._warn(f"still waiting for the API to answer {method} /{path}{limit}")
 
     def _result(self, method: str, path: str, response: httpx.Response) -> Any:
         status = response.status_code
@@ -323,9 +359,16 @@ class ApiClient:
         if delay > 0:
             self._wait(delay)
 
-    def _wait_rate_limited(self, response: httpx.Response) -> None:
+    def _wait_rate_limited(self, response: httpx.Response, what: str) -> None:
         now = self._clock()
         delay = parse_retry_after(response.headers.get("Retry-After"), now)
+        if delay is not None and delay > MAX_WAIT:
+            raise ApiError(
+                f"{what}: rate limited (HTTP 429) and asked to wait {delay:,.0f} s, more than "
+                f"the {MAX_WAIT:.0f} s this tool waits at once",
+                status=429,
+                hint="the account's API budget is exhausted; run the command again later",
+            )
         if delay is None:
             delay = self.pacer.until_reset(now)
         self._log(f"rate limited (HTTP 429): waiting {delay:.1f} s")

@@ -15,7 +15,7 @@ import click
 from aircall_ext import __version__
 from aircall_ext.cli.completers import complete_profiles
 from aircall_ext.cli.context import AppContext
-from aircall_ext.errors import EXIT_API, EXIT_USAGE, AircallExtError
+from aircall_ext.errors import EXIT_API, EXIT_INTERRUPTED, EXIT_USAGE, AircallExtError
 from aircall_ext.output import FORMATS, Format
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -186,10 +186,10 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except click.Abort:
         _error("aborted")
-        return 130
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         _error("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `aircall-ext list | head`: the reader left; that is not an error of ours.
         sys.stderr.close()

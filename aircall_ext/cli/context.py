@@ -86,6 +86,8 @@ class AppContext:
             self._settings = resolve_settings(
                 profile=self.profile, base_url=self.base_url, sandbox=self.sandbox
             )
+            for warning in self._settings.warnings:  # resolved once per run: said once
+                self.warn(warning)
         return self._settings
 
     def client(self) -> ApiClient:

@@ -49,17 +49,11 @@ def list_users(
 
     Filters combine: --missing --outgoing-only lists outgoing-only users without extension.
     """
-    from aircall_ext.core.extensions import parse_extension
-    from aircall_ext.errors import UsageError
+    from aircall_ext.core.extensions import extension_argument
     from aircall_ext.output import warn
     from aircall_ext.services.users import load_account
 
-    wanted: str | None = None
-    if extension is not None:
-        parsed = parse_extension(extension)
-        if not isinstance(parsed, str):
-            raise UsageError(f"invalid value for --extension: {parsed.message}")
-        wanted = parsed
+    wanted = None if extension is None else extension_argument(extension, "--extension")
     account = load_account(app.client())
     users = account.users_by_extension()
     if wanted is not None:
@@ -91,9 +85,12 @@ def list_users(
 @with_app
 def show_user(app: AppContext, user: str) -> None:
     """Show one user. USER is an id (42), an email, or ext:NNN (ext:101)."""
+    from aircall_ext.core.account import damaged_match_note, parse_user_ref
     from aircall_ext.services.users import lookup_user
 
     found = lookup_user(app.client(), user)
+    if note := damaged_match_note(parse_user_ref(user), found):
+        app.warn(note)
     fields = {
         **user_row(found),
         "default_number_id": found.default_number_id,

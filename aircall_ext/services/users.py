@@ -5,7 +5,7 @@ from __future__ import annotations
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import Number, User
 from aircall_ext.completion_cache import remember
-from aircall_ext.core.account import Account, UserRef, find_user, parse_user_ref
+from aircall_ext.core.account import Account, UserRef, find_user, no_user, parse_user_ref
 from aircall_ext.errors import NotFound
 
 
@@ -42,7 +42,5 @@ def lookup_user(client: ApiClient, text: str) -> User:
         try:
             return client.get_user(ref.user_id)
         except NotFound:
-            raise NotFound(
-                f"no user with id {ref.user_id}", hint="run `aircall-ext list` to see users"
-            ) from None
+            raise no_user(ref) from None
     return find_user(load_account(client), ref)

@@ -185,6 +185,44 @@ def test_timeout_then_success(fake: FakeTime) -> None:
 
 
 @respx.mock
+def test_a_server_that_never_answers_gets_two_tries_and_a_notice(fake: FakeTime) -> None:
+    route = respx.get(f"{BASE}/v1/company").mock(side_effect=httpx.ReadTimeout("silence"))
+    warnings: list[str] = []
+    fired: list[float] = []
+
+    def start_timer(seconds: float, action: Any) -> Any:
+        fired.append(seconds)
+        action()  # as if the answer were still awaited after ``seconds``
+        return type("Done", (), {"cancel": lambda self: None})()
+
+    client = ApiClient(
+        BASE, "id", TOKEN, sleep=fake.sleep, clock=fake.clock, random=lambda: 0.5,
+        warn=warnings.append, start_timer=start_timer,
+    )  # fmt: skip
+    with pytest.raises(ApiError, match="timed out") as caught:
+        client.get_company()
+    assert caught.value.exit_code == 4
+    assert route.call_count == 2
+    assert fired == [5.0, 5.0]
+    assert warnings == [
+        "still waiting for the API to answer GET /v1/company (giving up after 30 s)",
+        "GET /v1/company: timed out (ReadTimeout); trying once more",
+        "still waiting for the API to answer GET /v1/company (giving up after 30 s)",
+    ]
+
+
+@respx.mock
+def test_retry_after_beyond_the_cap_fails_instead_of_sleeping_for_days(fake: FakeTime) -> None:
+    respx.get(f"{BASE}/v1/company").mock(
+        return_value=httpx.Response(429, headers={"Retry-After": "864000"}, json={})
+    )
+    with pytest.raises(ApiError, match=r"asked to wait 864,000 s, more than the 300 s") as caught:
+        make_client(fake).get_company()
+    assert caught.value.exit_code == 4
+    assert fake.sleeps == []
+
+
+@respx.mock
 def test_unreachable_host_is_exit_4_after_retries(fake: FakeTime) -> None:
     route = respx.get(f"{BASE}/v1/company").mock(side_effect=httpx.ConnectError("refused"))
     with pytest.raises(ApiError) as caught:
