@@ -72,10 +72,8 @@ class AppContext:
 
     @property
     def show_progress(self) -> bool:
-        """Progress bars only on a terminal, never with ``--no-progress`` or ``-q``."""
-        import sys
-
-        return self.progress and not self.quiet and sys.stderr.isatty()
+        """Progress unless ``--no-progress`` or ``-q``; off a terminal it is plain lines."""
+        return self.progress and not self.quiet
 
     # -- API --------------------------------------------------------------------------
     def settings(self) -> Settings:

@@ -88,8 +88,9 @@ def dial(
 
     \b
     Examples:
-      aircall-ext dial "Paris Support" 101 --stage ivr
-      aircall-ext dial +33176360695 007 --stage welcome --expect user-unavailable
+      aircall-ext dial Support 101 --stage ivr
+      aircall-ext dial +33176360695 120 --stage ivr --expect user-unavailable
+      aircall-ext dial "Sales (legacy)" 102 --stage welcome --expect not-in-distribution
       aircall-ext -o json dial --batch must-ring.csv
     """
     if batch is not None:
@@ -141,8 +142,6 @@ def _dial_batch(app: AppContext, path: str) -> None:
     batch = read_batch(path)
     for note in batch.notes:
         app.warn(note)
-    if not batch.requests:
-        app.warn(f"{batch.source} has a header but no rows: nothing was checked")
     runs = dial_batch(app.client(), batch)
     for run in runs:
         _warn_collision(app, run)

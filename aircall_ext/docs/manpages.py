@@ -49,7 +49,7 @@ ENVIRONMENT = [
     ("AIRCALL_EXT_SANDBOX", "1 runs every command against the embedded sandbox, as --sandbox."),
     ("AIRCALL_EXT_SANDBOX_STATE", "SQLite database of the sandbox."),
     ("AIRCALL_EXT_CONFIG_DIR", "Directory of config.toml."),
-    ("NO_COLOR", "Any value turns colours off."),
+    ("NO_COLOR", "Any non-empty value turns colours off."),
     ("AIRCALL_EXT_DEBUG", "Show the traceback of an internal error (for bug reports)."),
 ]
 

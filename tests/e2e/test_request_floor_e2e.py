@@ -348,5 +348,5 @@ def test_the_import_progress_bar_shows_rate_limit_waits(serve: Serve, tmp_path: 
     )
     assert code == 0, terminal
     assert "waiting for rate limit" in terminal
-    assert "importing" in terminal and "9/9" in terminal
+    assert "import [" in terminal and "9/9" in terminal
     assert [r for r in server.requests() if r.status == "429"] == []
