@@ -111,7 +111,7 @@ def isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryK
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
     monkeypatch.setenv("AIRCALL_EXT_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("AIRCALL_EXT_SANDBOX_STATE", str(tmp_path / "sandbox.json"))
+    monkeypatch.setenv("AIRCALL_EXT_SANDBOX_STATE", str(tmp_path / "sandbox.db"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "80")
     backend = MemoryKeyring()
@@ -168,9 +168,10 @@ def api_user(
 
 @pytest.fixture
 def write_state(tmp_path: Path) -> Callable[..., Path]:
-    """Write the in-process sandbox's state file (the path the isolation fixture set)."""
-    import json
+    """Fill the in-process sandbox's database (the path the isolation fixture set)."""
     import os
+
+    from aircall_ext.sandbox.state import SandboxAccount, save_state
 
     def write(
         users: list[dict[str, object]], numbers: list[dict[str, object]] | None = None
@@ -181,7 +182,7 @@ def write_state(tmp_path: Path) -> Callable[..., Path]:
             "users": users,
             "numbers": numbers or [],
         }
-        path.write_text(json.dumps(state), encoding="utf-8")
+        save_state(path, SandboxAccount.from_document(state))
         return path
 
     return write

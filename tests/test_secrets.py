@@ -15,7 +15,6 @@ private_in_a_private_directory) and ``sandbox serve`` refusing a non-loopback bi
 from __future__ import annotations
 
 import base64
-import json
 import os
 import stat
 import traceback
@@ -232,11 +231,12 @@ def test_a_redirect_never_carries_the_credentials_elsewhere(
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[SandboxServer]:
+    from aircall_ext.sandbox.state import SandboxAccount, save_state
     from tests.conftest import api_user
 
-    state = tmp_path / "state.json"
+    state = tmp_path / "state.db"
     users = [api_user(i, f"{100 + i}") for i in range(1, 7)]
-    state.write_text(json.dumps({"company": {"name": "E2E"}, "users": users, "numbers": []}))
+    save_state(state, SandboxAccount.from_document({"company": {"name": "E2E"}, "users": users}))
     running = start_server(state, "--rate-limit", "off")
     yield running
     running.stop()

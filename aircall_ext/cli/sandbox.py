@@ -16,14 +16,15 @@ from aircall_ext.errors import UsageError
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from aircall_ext.sandbox.app import SandboxApp
     from aircall_ext.sandbox.faults import FaultPlan
     from aircall_ext.sandbox.ratelimit import RateLimit
     from aircall_ext.sandbox.server import SandboxServer, WriteLog
     from aircall_ext.sandbox.state import JsonObject, SandboxAccount
+    from aircall_ext.sandbox.store import Store
 
 STATE_HELP = (
-    "State file [default: $AIRCALL_EXT_SANDBOX_STATE, else sandbox.json in the user state dir]."
+    "Sandbox database, created with the demo account when missing "
+    "[default: $AIRCALL_EXT_SANDBOX_STATE, else sandbox.db in the user state dir]."
 )
 
 
@@ -152,7 +153,10 @@ def serve(
     allow_remote: bool,
     write_log: str | None,
 ) -> None:
-    """Serve the sandbox API over HTTP until SIGINT or SIGTERM, then save its state.
+    """Serve the sandbox API over HTTP until SIGINT or SIGTERM.
+
+    Every write is committed to the database before it is answered, so other servers and
+    --sandbox commands on the same database see it, and a killed server loses nothing.
 
     The first stderr line is `listening on http://HOST:PORT`; then one access-log line
     per request (Common Log Format; a dropped connection shows RESET).
@@ -161,18 +165,18 @@ def serve(
     from aircall_ext.sandbox.app import SandboxApp
     from aircall_ext.sandbox.faults import FaultInjector
     from aircall_ext.sandbox.server import AccessLog, SandboxServer
-    from aircall_ext.sandbox.state import load_or_seed
+    from aircall_ext.sandbox.state import open_store
 
     if not allow_remote and not is_loopback(host):
         raise UsageError(
             f"refusing to listen on non-loopback host {host}",
             hint="pass --allow-remote to expose the sandbox beyond this machine",
         )
-    path = _state_path(state)
+    store = open_store(_state_path(state))
     injector = FaultInjector(faults, seed=seed) if faults else None
     writes = _open_write_log(write_log) if write_log else None
     service = SandboxApp(
-        load_or_seed(path),
+        store,
         credentials=(api_id, api_token),
         rate_limit=rate_limit,
         reset_unit="ms" if reset_unit == "ms" else "s",
@@ -187,7 +191,7 @@ def serve(
     click.echo(f"listening on {server.url}", err=True)
     if not is_loopback(host):
         app.warn(f"the sandbox is reachable from the network on {host}")
-    _serve_and_save(app, server, service, path, writes)
+    _serve_and_close(app, server, store, writes)
     if injector is not None:
         counts = ", ".join(f"{kind}: {n}" for kind, n in sorted(injector.injected.items()))
         app.say(f"faults injected: {counts or 'none'}")
@@ -204,28 +208,23 @@ def _open_write_log(name: str) -> WriteLog:
         raise UsageError(f"cannot open write log {name}: {err.strerror or err}") from None
 
 
-def _serve_and_save(
-    app: AppContext,
-    server: SandboxServer,
-    service: SandboxApp,
-    path: Path,
-    writes: WriteLog | None,
+def _serve_and_close(
+    app: AppContext, server: SandboxServer, store: Store, writes: WriteLog | None
 ) -> None:
-    """Serve until signalled; whatever happens, save the state and close the write log."""
+    """Serve until signalled (requests in flight finish); then close the database and log."""
     import signal
 
     from aircall_ext.sandbox.server import serve_until_signalled
-    from aircall_ext.sandbox.state import save_state
 
     signum = 0
     try:
         signum = serve_until_signalled(server)
     finally:
-        save_state(path, service.document())
+        store.close()
         if writes is not None:
             writes.close()
     stopped_by = signal.Signals(signum).name if signum else "shutdown"
-    app.say(f"stopped by {stopped_by}; state saved to {path}")
+    app.say(f"stopped by {stopped_by}; every write is in {store.path}")
 
 
 @sandbox.command("reset")
@@ -235,7 +234,8 @@ def _serve_and_save(
     "source",
     metavar="FILE",
     type=click.Path(exists=True, dir_okay=False, allow_dash=True),
-    help="Start from this state file (validated first) instead of the demo account; - is stdin.",
+    help="Start from this JSON state document (validated first) instead of the demo account; "
+    "- is stdin.",
 )
 @click.option(
     "--users",
@@ -247,9 +247,14 @@ def _serve_and_save(
 def reset(
     app: AppContext, state: str | None, source: str | None, users: int | None, seed: int | None
 ) -> None:
-    """Replace the sandbox state with the demo account, a given file or a generated account."""
+    """Replace the sandbox state with the demo account, a given file or a generated account.
+
+    The database content is replaced in one transaction. A file at the state path that is
+    not a sandbox database is never overwritten: import an older JSON state file with
+    `sandbox reset --from OLD.json --state NEW.db`.
+    """
     from aircall_ext.sandbox.demo import demo_account, generate_account
-    from aircall_ext.sandbox.state import save_state
+    from aircall_ext.sandbox.state import open_store
 
     if source is not None and users is not None:
         raise UsageError("--from and --users cannot be combined")
@@ -265,7 +270,8 @@ def reset(
     else:
         account, what = demo_account(), "the demo account"
     path = _state_path(state)
-    save_state(path, account)
+    with open_store(path) as store:
+        store.replace(account)
     app.say(
         f"sandbox reset to {what}: {len(account.users())} users, "
         f"{len(account.numbers())} numbers ({path})"
@@ -302,7 +308,7 @@ NUMBER_HEADERS = ["id", "name", "digits", "routing", "distribution"]
 def show(app: AppContext, state: str | None) -> None:
     """Summarise the sandbox state: users and numbers (-o json prints the state document).
 
-    Reads the state file directly (seeding the demo account when it is missing), so it
+    Reads the database directly (seeding the demo account when it is missing), so it
     shows exactly what the sandbox holds, legacy damage included.
     """
     from aircall_ext.sandbox.state import load_or_seed

@@ -47,7 +47,7 @@ ENVIRONMENT = [
     ),
     ("AIRCALL_EXT_PROFILE", "Profile of config.toml to use, as --profile."),
     ("AIRCALL_EXT_SANDBOX", "1 runs every command against the embedded sandbox, as --sandbox."),
-    ("AIRCALL_EXT_SANDBOX_STATE", "JSON state file of the sandbox."),
+    ("AIRCALL_EXT_SANDBOX_STATE", "SQLite database of the sandbox."),
     ("AIRCALL_EXT_CONFIG_DIR", "Directory of config.toml."),
     ("NO_COLOR", "Any non-empty value turns colours off."),
     ("AIRCALL_EXT_DEBUG", "Show the traceback of an internal error (for bug reports)."),
@@ -60,8 +60,8 @@ FILES = [
         "(the token is in the OS keyring, service aircall-ext). AIRCALL_EXT_CONFIG_DIR moves it.",
     ),
     (
-        "~/.local/state/aircall-ext/sandbox.json",
-        "State of the embedded sandbox account, "
+        "~/.local/state/aircall-ext/sandbox.db",
+        "Database of the embedded sandbox account, "
         "unless AIRCALL_EXT_SANDBOX_STATE names another file.",
     ),
     ("~/.local/state/aircall-ext/journals/", "Journals of bulk imports, to --resume from."),

@@ -1,8 +1,10 @@
-"""The sandbox WSGI app: Aircall's live routing management API over an in-memory account.
+"""The sandbox WSGI app: Aircall's live routing management API over the sandbox store.
 
 The same app runs in-process behind ``httpx.WSGITransport`` (``--sandbox``: no auth, no
-rate limit, no faults) and over real HTTP (``sandbox serve``). One lock serialises every
-request's read-check-write, so the uniqueness rule holds however many clients write at once.
+rate limit, no faults) and over real HTTP (``sandbox serve``). Every request runs in one
+store transaction; a PUT's is a serialised write transaction, so its read-check-write of the
+uniqueness rule holds however many clients and processes write at once, and it is committed
+before the response is sent.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from http import HTTPStatus
@@ -35,6 +37,7 @@ from aircall_ext.sandbox.state import (
     SandboxAccount,
     ordered,
 )
+from aircall_ext.sandbox.store import Account, Backend, MemoryStore, StoreError
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -135,13 +138,14 @@ Handler = Callable[[Request, str | None], Response]
 class SandboxApp:
     """WSGI callable. ``credentials=None`` skips auth (in-process use).
 
-    ``on_write`` runs under the lock after each applied change (persist it, log it); if it
-    raises, the change is undone and the exception propagates.
+    ``account`` is a :class:`~aircall_ext.sandbox.store.Store` (the database) or an in-memory
+    :class:`SandboxAccount`. ``on_write`` runs after each applied change is committed (log
+    it); if it raises, the exception propagates but the change stays.
     """
 
     def __init__(
         self,
-        account: SandboxAccount,
+        account: SandboxAccount | Backend,
         *,
         credentials: tuple[str, str] | None = None,
         rate_limit: RateLimit | None = None,
@@ -152,7 +156,10 @@ class SandboxApp:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._account = account
+        self._store: Backend = (
+            MemoryStore(account) if isinstance(account, SandboxAccount) else account
+        )
+        self._account: Account = self._store.account
         self._credentials = credentials
         self._limiter = FixedWindowLimiter(rate_limit, clock) if rate_limit else None
         self._reset_unit = reset_unit
@@ -161,7 +168,7 @@ class SandboxApp:
         self._on_write = on_write
         self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
+        self._pending = threading.local()  # the writes of this thread's transaction
         self._routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
             (re.compile(r"/v1/company"), {"GET": self._get_company}),
             (re.compile(r"/v1/ping"), {"GET": _ping}),
@@ -174,8 +181,7 @@ class SandboxApp:
 
     def document(self) -> JsonObject:
         """A consistent snapshot of the account in the state-file format."""
-        with self._lock:
-            return self._account.document()
+        return self._store.document()
 
     # -- WSGI -------------------------------------------------------------------------
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -262,9 +268,28 @@ class SandboxApp:
                     f"{request.path} accepts {', '.join(methods)}.",
                     Allow=", ".join(methods),
                 )
-            with self._lock:
-                return handler(request, match.group(1) if match.groups() else None)
+            return self._transact(request, handler, match.group(1) if match.groups() else None)
         return error(404, "Not Found", "No such endpoint; see the API reference (openapi.yaml).")
+
+    def _transact(self, request: Request, handler: Handler, arg: str | None) -> Response:
+        """Run ``handler`` in one transaction; report its writes once they are committed."""
+        writes: list[AppliedWrite] = []
+        self._pending.writes = writes
+        try:
+            with self._store.transaction(write=request.method == "PUT"):
+                response = handler(request, arg)
+        except StoreError as err:
+            return error(
+                503,
+                "Service Unavailable",
+                f"The sandbox database failed ({err}); nothing was changed, retrying is safe.",
+            )
+        finally:
+            self._pending.writes = None
+        if self._on_write is not None:
+            for write in writes:
+                self._on_write(write)
+        return response
 
     def _authorized(self, header: str | None) -> bool:
         if self._credentials is None:
@@ -283,7 +308,7 @@ class SandboxApp:
         ok_token = hmac.compare_digest(token, expected_token)
         return bool(sep) and ok_id and ok_token
 
-    # -- endpoints (called under the lock) --------------------------------------------
+    # -- endpoints (called inside a transaction) --------------------------------------
     def _get_company(self, request: Request, _arg: str | None) -> Response:
         return Response(200, {"company": self._account.company_document()})
 
@@ -348,13 +373,7 @@ class SandboxApp:
 
     def _apply(self, user_id: int, extension: str) -> None:
         previous = self._account.set_extension(user_id, extension)
-        if self._on_write is None:
-            return
-        try:
-            self._on_write(AppliedWrite(user_id, previous, extension, self._clock()))
-        except BaseException:
-            self._account.set_extension(user_id, previous)
-            raise
+        self._pending.writes.append(AppliedWrite(user_id, previous, extension, self._clock()))
 
 
 def _user(user: JsonObject, base_url: str) -> JsonObject:
@@ -425,7 +444,7 @@ def _extension_problem(value: object) -> Response | None:
 def paginate(
     request: Request,
     key: str,
-    items: list[JsonObject],
+    items: Sequence[JsonObject],
     render: Callable[[JsonObject], JsonObject],
     *,
     full_meta: bool,

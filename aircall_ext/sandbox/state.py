@@ -1,11 +1,13 @@
-"""The sandbox account and its JSON state file.
+"""The sandbox account, its JSON state document, and where the sandbox database lives.
 
-The file holds the live API's shapes (``{"company", "users": [User], "numbers": [Number]}``)
-so it can be read, hand-edited and diffed like API output; older documents (v1-shaped users
-carrying ``numbers``, numbers without the newer fields) still load and are served in the live
-shapes. It may hold legacy damage on purpose (shared or malformed extensions): the sandbox
-must let the tool *find* such data, while the API itself never creates any. A number's
-``users`` (its call distribution) is the only record of membership.
+The document holds the live API's shapes (``{"company", "users": [User], "numbers":
+[Number]}``) so it can be read, hand-edited and diffed like API output; it is the interchange
+format of ``sandbox reset --from`` and ``sandbox show -o json``, while the live state is a
+SQLite database (``sandbox/store.py``). Older documents (v1-shaped users carrying
+``numbers``, numbers without the newer fields) still load and are served in the live shapes.
+It may hold legacy damage on purpose (shared or malformed extensions): the sandbox must let
+the tool *find* such data, while the API itself never creates any. A number's ``users`` (its
+call distribution) is the only record of membership.
 """
 
 from __future__ import annotations
@@ -13,19 +15,18 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aircall_ext.errors import ConfigError
+if TYPE_CHECKING:
+    from aircall_ext.sandbox.store import Store
 
 JsonObject = dict[str, Any]
 
 STATE_ENV = "AIRCALL_EXT_SANDBOX_STATE"
 AVAILABILITY = ("available", "custom", "unavailable")
-RESET_HINT = "fix the file, or run `aircall-ext sandbox reset` to start over from the demo account"
 
 
 class StateInvalid(ValueError):
@@ -33,13 +34,13 @@ class StateInvalid(ValueError):
 
 
 def default_state_path() -> Path:
-    """``AIRCALL_EXT_SANDBOX_STATE``, else ``sandbox.json`` in the per-user state dir."""
+    """``AIRCALL_EXT_SANDBOX_STATE``, else ``sandbox.db`` in the per-user state dir."""
     configured = os.environ.get(STATE_ENV, "").strip()
     if configured:
         return Path(configured).expanduser()
     from platformdirs import user_state_path
 
-    return user_state_path("aircall-ext", appauthor=False) / "sandbox.json"
+    return user_state_path("aircall-ext", appauthor=False) / "sandbox.db"
 
 
 class SandboxAccount:
@@ -386,11 +387,11 @@ def _check_distributions(numbers: list[JsonObject], user_ids: set[int]) -> None:
             members.add(ref["id"])
 
 
-# -- file I/O -------------------------------------------------------------------------
+# -- the JSON document and the database --------------------------------------------------
 
 
 def parse_state(text: str) -> SandboxAccount:
-    """Parse and validate state-file text; raises :class:`StateInvalid` with the reason."""
+    """Parse and validate a state document; raises :class:`StateInvalid` with the reason."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
@@ -400,46 +401,29 @@ def parse_state(text: str) -> SandboxAccount:
     return SandboxAccount.from_document(doc)
 
 
+def open_store(path: Path | None = None) -> Store:
+    """The sandbox database at ``path`` (default: :func:`default_state_path`), created and
+    seeded with the demo account when missing. Raises ``ConfigError`` for anything else."""
+    from aircall_ext.sandbox.store import Store
+
+    return Store.open(path or default_state_path())
+
+
 def read_state(path: Path) -> SandboxAccount:
-    """Load ``path``; any problem is a one-line :class:`ConfigError` naming the file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"sandbox state {path}: not valid UTF-8", hint=RESET_HINT) from None
-    except OSError as err:
-        raise ConfigError(f"cannot read sandbox state {path}: {err.strerror or err}") from None
-    try:
-        return parse_state(text)
-    except StateInvalid as err:
-        raise ConfigError(f"sandbox state {path}: {err}", hint=RESET_HINT) from None
+    """The account in the existing database ``path``, in memory."""
+    from aircall_ext.sandbox.store import Store
+
+    with Store.open(path, seed=None) as store:
+        return store.snapshot()
 
 
 def load_or_seed(path: Path) -> SandboxAccount:
-    """The account in ``path``; a missing file is seeded (and saved) with the demo account."""
-    if path.exists():
-        return read_state(path)
-    from aircall_ext.sandbox.demo import demo_account
-
-    account = demo_account()
-    save_state(path, account)
-    return account
+    """The account in ``path``, in memory; a missing database is seeded with the demo."""
+    with open_store(path) as store:
+        return store.snapshot()
 
 
-def save_state(path: Path, account: SandboxAccount | JsonObject) -> None:
-    """Write atomically (temp file in the same dir, then rename): never a torn state file."""
-    doc = account.document() if isinstance(account, SandboxAccount) else account
-    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as err:
-        raise ConfigError(f"cannot write sandbox state {path}: {err.strerror or err}") from None
+def save_state(path: Path, account: SandboxAccount) -> None:
+    """Replace the content of the database ``path`` (created if missing) in one transaction."""
+    with open_store(path) as store:
+        store.replace(account)

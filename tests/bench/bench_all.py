@@ -225,7 +225,7 @@ def request_floor(work: Path) -> list[dict[str, Any]]:
         rows.append({"scenario": scenario, "expected": expected, "measured": measured})
 
     for users in (50, 51, 120):
-        state = work / f"list-{users}.json"
+        state = work / f"list-{users}.db"
         seed(state, users)
         with serving(state) as server:
             check(server.cli("-o", "json", "list"), 0)
@@ -234,7 +234,7 @@ def request_floor(work: Path) -> list[dict[str, Any]]:
 
     users, numbers = 120, 60
     pages_u, pages_n = math.ceil(users / 50), math.ceil(numbers / 50)
-    state = work / "account.json"
+    state = work / "account.db"
     account = seed(state, users, numbers)
     u = account.users()
     ext = [user["extension"] for user in u]
@@ -290,7 +290,7 @@ def throughput(work: Path, changes: int, rate_limit: str) -> dict[str, Any]:
     limit, seconds = (float(x) for x in rate_limit.split("/"))
     rate = limit / seconds
     users = changes + 100
-    state = work / "throughput.json"
+    state = work / "throughput.db"
     account = seed(state, users, seed=11)
     taken = {user["extension"] for user in account.users()}
     free = [f"{n:03d}" for n in (*range(100, 1000), *range(100)) if f"{n:03d}" not in taken]

@@ -10,14 +10,15 @@ from typing import Any
 
 import pytest
 
+from aircall_ext.sandbox.state import read_state
 from tests.conftest import RunCli, api_user
 
 WriteState = Callable[..., Path]
 
 
 def extensions() -> dict[int, str | None]:
-    """What the sandbox account holds now, straight from its state file."""
-    state = json.loads(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"]).read_text("utf-8"))
+    """What the sandbox account holds now, straight from its database."""
+    state = read_state(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"])).document()
     return {u["id"]: u["extension"] for u in state["users"]}
 
 

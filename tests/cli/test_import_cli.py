@@ -17,6 +17,7 @@ import pytest
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import User
 from aircall_ext.errors import ApiError
+from aircall_ext.sandbox.state import read_state
 from tests.conftest import RunCli, api_user
 
 WriteState = Callable[..., Path]
@@ -46,7 +47,7 @@ DESIRED = {1: "102", 2: "101", 3: "104", 4: "105", 5: "150", 6: "106", 7: "107",
 
 
 def extensions() -> dict[int, str | None]:
-    state = json.loads(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"]).read_text("utf-8"))
+    state = read_state(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"])).document()
     return {u["id"]: u["extension"] for u in state["users"]}
 
 

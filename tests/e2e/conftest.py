@@ -178,13 +178,27 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
     servers: list[SandboxServer] = []
 
     def start(*options: str, state: Path | None = None) -> SandboxServer:
-        server = start_server(state or tmp_path / f"state-{len(servers)}.json", *options)
+        server = start_server(state or tmp_path / f"state-{len(servers)}.db", *options)
         servers.append(server)
         return server
 
     yield start
     for server in servers:
         server.stop()
+
+
+def write_state_db(path: Path, doc: Mapping[str, Any]) -> None:
+    """Fill the sandbox database ``path`` from a state document (validated, as reset does)."""
+    from aircall_ext.sandbox.state import SandboxAccount, save_state
+
+    save_state(path, SandboxAccount.from_document(dict(doc)))
+
+
+def read_state_db(path: Path) -> dict[str, Any]:
+    """The state document of the sandbox database ``path`` (what `sandbox show -o json` prints)."""
+    from aircall_ext.sandbox.state import read_state
+
+    return read_state(path).document()
 
 
 def read_write_log(path: Path) -> list[dict[str, Any]]:

@@ -30,7 +30,15 @@ from typing import Any
 import pytest
 
 from tests.conftest import api_user
-from tests.e2e.conftest import CLI, SandboxServer, Serve, read_write_log, replay_writes
+from tests.e2e.conftest import (
+    CLI,
+    SandboxServer,
+    Serve,
+    read_state_db,
+    read_write_log,
+    replay_writes,
+    write_state_db,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -58,8 +66,8 @@ DEADLINE = 60.0
 class Scene:
     def __init__(self, serve: Serve, tmp_path: Path) -> None:
         self.tmp = tmp_path
-        state = tmp_path / "state.json"
-        state.write_text(json.dumps({"company": {"name": "Race"}, "users": USERS}))
+        state = tmp_path / "state.db"
+        write_state_db(state, {"company": {"name": "Race"}, "users": USERS})
         self.writes = tmp_path / "writes.jsonl"
         self.server: SandboxServer = serve(
             "--rate-limit", "6/1", "--write-log", str(self.writes), state=state
@@ -107,7 +115,7 @@ class Scene:
 
     def final(self) -> dict[int, Any]:
         assert self.server.stop() == 0
-        users = json.loads(self.server.state.read_text())["users"]
+        users = read_state_db(self.server.state)["users"]
         return {u["id"]: u["extension"] for u in users}
 
 

@@ -11,7 +11,7 @@ The points are hit deterministically, without relying on timing luck:
 - mid-way, right after a cycle's parking write, after the last write: the test polls the
   server's ``--write-log`` and kills as soon as the N-th (or the parking) write is applied.
 
-Then the first server is stopped (it finishes what is in flight and saves its state), a
+Then the first server is stopped (it finishes what is in flight; its writes are committed), a
 plain one is started on the same port, state and write log, and the journal is resumed,
 twice.
 A torn last journal line (cut mid-record by hand) is tolerated. The write log, replayed
@@ -36,7 +36,15 @@ import pytest
 
 from aircall_ext.api.client import ApiClient
 from tests.conftest import RunCli, api_user
-from tests.e2e.conftest import CLI, SandboxServer, Serve, read_write_log, replay_writes
+from tests.e2e.conftest import (
+    CLI,
+    SandboxServer,
+    Serve,
+    read_state_db,
+    read_write_log,
+    replay_writes,
+    write_state_db,
+)
 
 USERS = [
     *(api_user(i, e) for i, e in [(1, "101"), (2, "102"), (3, "103"), (4, "104")]),  # 4-cycle
@@ -65,12 +73,12 @@ class Run:
     """One crash scenario's files."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.state = tmp_path / "state.json"
+        self.state = tmp_path / "state.db"
         self.writes = tmp_path / "writes.jsonl"
         self.journal = tmp_path / "journal.jsonl"
         self.report = tmp_path / "report.csv"
         self.csv = tmp_path / "renumber.csv"
-        self.state.write_text(json.dumps({"company": {"name": "Crash"}, "users": USERS}))
+        write_state_db(self.state, {"company": {"name": "Crash"}, "users": USERS})
         self.csv.write_text(
             "user_id,extension\n" + "".join(f"{u},{e}\n" for u, e in DESIRED.items())
         )
@@ -199,7 +207,7 @@ def test_sigkill_then_resume_converges(
     if point == "before-first-write":
         align_with_a_fresh_window(30)
     kill_when(run, first, trigger)
-    assert first.stop() == 0  # lets an in-flight write finish, saves the state
+    assert first.stop() == 0  # lets an in-flight write finish
     before_resume = run.applied()
     journal = run.records()
     last = journal[-1]
@@ -248,7 +256,7 @@ def test_sigkill_then_resume_converges(
     assert len(second.requests("PUT")) == puts  # the second resume writes nothing
     assert second.stop() == 0
 
-    final = {u["id"]: u["extension"] for u in json.loads(run.state.read_text())["users"]}
+    final = {u["id"]: u["extension"] for u in read_state_db(run.state)["users"]}
     assert final == {**INITIAL, **DESIRED}
     assert replay_writes(INITIAL, run.applied()) == final
     assert len(run.applied()) == MOVES + CYCLES  # each write exactly once, across the crash

@@ -6,7 +6,7 @@ collision that the file resolves) while the server injects 500s, 429s, dropped c
 state, resuming on exit 5 as often as it takes (a fresh import that fails before its
 first write, exit 4 with no journal, is simply run again), and then:
 
-- lost 0: every user holds exactly what the file says (read from the saved state);
+- lost 0: every user holds exactly what the file says (read from the database);
 - duplicates 0: the server's write log, replayed in order from the initial state, never
   lets two users share an extension (beyond the legacy collision that was already there);
 - nothing written twice: applied writes == moved rows + one parking write per cycle;
@@ -34,7 +34,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CLI, Serve, read_write_log, replay_writes
+from tests.e2e.conftest import (
+    CLI,
+    Serve,
+    read_state_db,
+    read_write_log,
+    replay_writes,
+    write_state_db,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.soak]
 
@@ -72,10 +79,10 @@ def generate(state: Path, users: int, seed: int) -> dict[str, Any]:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    doc: dict[str, Any] = json.loads(state.read_text())
+    doc: dict[str, Any] = read_state_db(state)
     # Legacy damage the file must clean up: the second user shares the first one's extension.
     doc["users"][1]["extension"] = doc["users"][0]["extension"]
-    state.write_text(json.dumps(doc))
+    write_state_db(state, doc)
     return doc
 
 
@@ -132,7 +139,7 @@ def faults_injected(log: list[str]) -> dict[str, int]:
 def test_full_renumbering_survives_faults(
     serve: Serve, tmp_path: Path, users: int, seed: int, faults_spec: str
 ) -> None:
-    state, write_log = tmp_path / "state.json", tmp_path / "writes.jsonl"
+    state, write_log = tmp_path / "state.db", tmp_path / "writes.jsonl"
     doc = generate(state, users, seed)
     initial = Account({u["id"]: u["extension"] for u in doc["users"]})
     desired = renumbering(initial, seed)
@@ -183,7 +190,7 @@ def test_full_renumbering_survives_faults(
     requests = server.requests()
     faults = faults_injected(server.log)
 
-    final = {u["id"]: u["extension"] for u in json.loads(state.read_text())["users"]}
+    final = {u["id"]: u["extension"] for u in read_state_db(state)["users"]}
     lost = {u: (final[u], e) for u, e in desired.items() if final[u] != e}
     assert lost == {}
     applied = read_write_log(write_log)

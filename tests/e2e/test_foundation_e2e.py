@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import API_TOKEN, CLI, Serve
+from tests.e2e.conftest import API_TOKEN, CLI, Serve, read_state_db
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,7 @@ def seed(state: Path, users: int) -> None:
 
 
 def test_listing_120_users_takes_exactly_three_gets(serve: Serve, tmp_path: Path) -> None:
-    state = tmp_path / "big.json"
+    state = tmp_path / "big.db"
     seed(state, 120)
     server = serve(state=state)
     result = server.cli("-o", "json", "list")
@@ -46,7 +46,7 @@ def test_json_list_matches_the_server_state(serve: Serve) -> None:
     assert result.returncode == 0, result.stderr
     listed = {u["id"]: u["extension"] for u in json.loads(result.stdout)["users"]}
     assert server.stop() == 0
-    saved = json.loads(server.state.read_text())
+    saved = read_state_db(server.state)
     assert listed == {u["id"]: u.get("extension") for u in saved["users"]}
 
 

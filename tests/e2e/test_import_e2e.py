@@ -23,8 +23,10 @@ from tests.e2e.conftest import (
     CLI,
     SandboxServer,
     Serve,
+    read_state_db,
     read_write_log,
     replay_writes,
+    write_state_db,
 )
 
 pytestmark = pytest.mark.e2e
@@ -50,13 +52,13 @@ CSV = "user_id,extension\n" + "".join(f"{u},{e}\n" for u, e in DESIRED.items())
 
 
 def start(serve: Serve, tmp_path: Path) -> SandboxServer:
-    state = tmp_path / "state.json"
-    state.write_text(json.dumps({"company": {"name": "E2E"}, "users": USERS, "numbers": []}))
+    state = tmp_path / "state.db"
+    write_state_db(state, {"company": {"name": "E2E"}, "users": USERS, "numbers": []})
     return serve("--rate-limit", "5/1", "--write-log", str(tmp_path / "writes.jsonl"), state=state)
 
 
 def final_state(server: SandboxServer) -> dict[int, Any]:
-    users = json.loads(server.state.read_text())["users"]
+    users = read_state_db(server.state)["users"]
     return {u["id"]: u["extension"] for u in users}
 
 
@@ -84,7 +86,7 @@ def test_cycles_and_chain_import_with_zero_429_and_exactly_c_plus_k_puts(
     # 12 requests at 5 per second-aligned window need at least 2 window changes.
     assert elapsed >= 1.0
 
-    assert server.stop() == 0  # saves the state file
+    assert server.stop() == 0
     doc = json.loads(result.stdout)
     assert doc["summary"] == {"applied": 8, "unchanged": 0, "skipped": 0, "failed": 0, "not_run": 0}
     assert final_state(server) == {**DESIRED, 9: "100", 10: "500"}
@@ -133,7 +135,7 @@ def test_sigkill_mid_import_then_resume_converges(
     again = server.cli("import", "--resume", str(journal))
     assert again.returncode == 0, again.stderr
     assert [r for r in server.requests() if r.status == "429"] == []
-    assert server.stop() == 0  # saves the state file
+    assert server.stop() == 0
 
     assert final_state(server) == {**DESIRED, 9: "100", 10: "500"}
     writes = read_write_log(tmp_path / "writes.jsonl")

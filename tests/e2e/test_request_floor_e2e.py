@@ -35,7 +35,15 @@ import pytest
 
 from aircall_ext.sandbox.demo import generate_account
 from aircall_ext.sandbox.state import SandboxAccount, save_state
-from tests.e2e.conftest import API_ID, API_TOKEN, CLI, Request, SandboxServer, Serve
+from tests.e2e.conftest import (
+    API_ID,
+    API_TOKEN,
+    CLI,
+    Request,
+    SandboxServer,
+    Serve,
+    read_state_db,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -80,7 +88,7 @@ def only(requests: list[Request], **expected: int) -> None:
 
 @pytest.fixture
 def big(serve: Serve, tmp_path: Path) -> Iterator[tuple[SandboxServer, SandboxAccount, Audit]]:
-    state = tmp_path / "big.json"
+    state = tmp_path / "big.db"
     account = write_account(state, USERS, numbers=NUMBERS)
     server = serve("--rate-limit", "off", state=state)
     yield server, account, Audit(server)
@@ -93,7 +101,7 @@ def big(serve: Serve, tmp_path: Path) -> Iterator[tuple[SandboxServer, SandboxAc
 def test_listing_u_users_takes_ceil_u_over_50_gets(
     serve: Serve, tmp_path: Path, users: int
 ) -> None:
-    state = tmp_path / "state.json"
+    state = tmp_path / "state.db"
     write_account(state, users)
     server = serve("--rate-limit", "off", state=state)
     result = server.cli("-o", "json", "list")
@@ -255,7 +263,7 @@ def raw_get(server: SandboxServer, path: str) -> tuple[int, dict[str, str]]:
 def test_budget_drained_by_another_client_mid_import_is_waited_out(
     serve: Serve, tmp_path: Path
 ) -> None:
-    state = tmp_path / "state.json"
+    state = tmp_path / "state.db"
     account = write_account(state, 30)
     server = serve("--rate-limit", "6/2", state=state)
     csv_file = tmp_path / "rotate.csv"
@@ -292,7 +300,7 @@ def test_budget_drained_by_another_client_mid_import_is_waited_out(
     assert len(puts) == 13
     assert count(mine, "GET", "/v2/users") == 2
     assert server.stop() == 0
-    final = {u["id"]: u["extension"] for u in json.loads(state.read_text())["users"]}
+    final = {u["id"]: u["extension"] for u in read_state_db(state)["users"]}
     exts = [u["extension"] for u in account.users()[:12]]
     assert [final[u["id"]] for u in account.users()[:12]] == exts[1:] + exts[:1]
     if refused:
@@ -329,7 +337,7 @@ def run_with_terminal_stderr(args: list[str], env: dict[str, str]) -> tuple[int,
 
 
 def test_the_import_progress_bar_shows_rate_limit_waits(serve: Serve, tmp_path: Path) -> None:
-    state = tmp_path / "state.json"
+    state = tmp_path / "state.db"
     account = write_account(state, 20)
     server = serve("--rate-limit", "4/1", state=state)
     csv_file = tmp_path / "rotate.csv"

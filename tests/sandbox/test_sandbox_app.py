@@ -314,14 +314,14 @@ def test_a_user_can_take_an_extension_freed_by_a_move(demo: httpx.Client) -> Non
     assert demo.put("/v2/users/481002", json={"extension": "101"}).status_code == 200
 
 
-def test_a_failing_write_hook_undoes_the_change() -> None:
+def test_the_write_hook_runs_after_the_commit_and_its_failure_propagates() -> None:
     def fail(_write: AppliedWrite) -> None:
         raise OSError("disk full")
 
     app = SandboxApp(demo_account(), on_write=fail)
     with pytest.raises(OSError, match="disk full"):
         client(app).put("/v2/users/481002", json={"extension": "150"})
-    assert extension_of(app, 481002) == "102"
+    assert extension_of(app, 481002) == "150"  # committed first: the hook only logs it
 
 
 # -- consistency --------------------------------------------------------------------------

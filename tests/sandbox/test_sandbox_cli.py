@@ -17,7 +17,7 @@ import pytest
 
 from aircall_ext.loopback import is_loopback
 from aircall_ext.sandbox.demo import demo_account, generate_account
-from aircall_ext.sandbox.state import default_state_path, save_state
+from aircall_ext.sandbox.state import default_state_path, read_state
 from tests.conftest import RunCli
 
 START_TIMEOUT = 30.0
@@ -51,12 +51,20 @@ def test_show_csv_lists_users(run_cli: RunCli) -> None:
     assert len(rows) == 1 + len(demo_account().users())
 
 
-def test_show_reports_a_corrupt_state_file_in_one_line(run_cli: RunCli) -> None:
-    default_state_path().write_text("{oops", encoding="utf-8")
-    result = run_cli("sandbox", "show")
+@pytest.mark.parametrize(
+    "command", [["sandbox", "show"], ["sandbox", "reset"], ["--sandbox", "list"]]
+)
+def test_a_json_file_at_the_state_path_is_refused_in_one_line_and_kept(
+    run_cli: RunCli, command: list[str]
+) -> None:
+    path = default_state_path()
+    path.write_text("{oops", encoding="utf-8")
+    result = run_cli(*command)
     assert result.exit_code == 3
     assert result.stderr.count("\n") == 1
-    assert str(default_state_path()) in result.stderr and "not valid JSON" in result.stderr
+    assert str(path) in result.stderr and "not a sandbox database" in result.stderr
+    assert f"aircall-ext sandbox reset --from {path} --state NEW.db" in result.stderr
+    assert path.read_text(encoding="utf-8") == "{oops"
 
 
 # -- reset --------------------------------------------------------------------------------
@@ -74,12 +82,27 @@ def test_reset_generates_a_reproducible_account(run_cli: RunCli) -> None:
 
 def test_reset_from_a_file_validates_it(run_cli: RunCli, tmp_path: Path) -> None:
     source = tmp_path / "mine.json"
-    save_state(source, generate_account(7, seed=9))
-    result = run_cli("sandbox", "reset", "--from", str(source), "--state", str(tmp_path / "s.json"))
+    source.write_text(json.dumps(generate_account(7, seed=9).document()), encoding="utf-8")
+    result = run_cli("sandbox", "reset", "--from", str(source), "--state", str(tmp_path / "s.db"))
     assert result.exit_code == 0, result.stderr
     assert "7 users" in result.stderr
-    shown = run_cli("sandbox", "show", "--state", str(tmp_path / "s.json"), "-o", "json")
+    shown = run_cli("sandbox", "show", "--state", str(tmp_path / "s.db"), "-o", "json")
     assert json.loads(shown.stdout) == generate_account(7, seed=9).document()
+
+
+def test_an_old_json_state_file_is_imported_by_reset_from(run_cli: RunCli, tmp_path: Path) -> None:
+    """The documented way from a JSON state file to a database; the old file stays as it was."""
+    old = tmp_path / "sandbox.json"
+    doc = demo_account().document()
+    for user in doc["users"]:  # an older document: v1-shaped users, counts in the company
+        user.pop("direct_link", None)
+    old.write_text(json.dumps(doc), encoding="utf-8")
+    before = old.read_bytes()
+    new = tmp_path / "sandbox.db"
+    result = run_cli("sandbox", "reset", "--from", str(old), "--state", str(new))
+    assert result.exit_code == 0, result.stderr
+    assert read_state(new).document() == demo_account().document()
+    assert old.read_bytes() == before
 
 
 def test_reset_from_an_invalid_file_is_a_usage_error_naming_it(
@@ -208,8 +231,8 @@ class Server:
             self.process.wait(timeout=START_TIMEOUT)
 
 
-def test_serve_over_http_logs_each_request_and_saves_on_sigterm(tmp_path: Path) -> None:
-    state, writes = tmp_path / "serve.json", tmp_path / "writes.jsonl"
+def test_serve_over_http_logs_each_request_and_commits_each_write(tmp_path: Path) -> None:
+    state, writes = tmp_path / "serve.db", tmp_path / "writes.jsonl"
     env = {**os.environ, "AIRCALL_EXT_SANDBOX_TOKEN": "t0ken-from-env"}
     server = Server("--state", str(state), "--write-log", str(writes), env=env)
     try:
@@ -244,7 +267,7 @@ def test_serve_over_http_logs_each_request_and_saves_on_sigterm(tmp_path: Path) 
         assert re.search(r"^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] ", line)
         assert re.search(pattern, line.rstrip("\n")), line
     assert not any("t0ken" in line for line in [first, *log])
-    saved = json.loads(state.read_text(encoding="utf-8"))
+    saved = read_state(state).document()
     assert next(u for u in saved["users"] if u["id"] == 481002)["extension"] == "150"
     logged = [json.loads(line) for line in writes.read_text().splitlines()]
     assert [(w["user_id"], w["from"], w["to"]) for w in logged] == [(481002, "102", "150")]

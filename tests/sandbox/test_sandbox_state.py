@@ -1,4 +1,4 @@
-"""The JSON state file, the demo account, the generator and the in-process entry point."""
+"""The state document, the database path, the demo account, the generator, the in-process app."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from aircall_ext.sandbox.state import (
     SandboxAccount,
     StateInvalid,
     load_or_seed,
+    parse_state,
     read_state,
     save_state,
 )
@@ -38,22 +39,22 @@ def minimal(**changes: Any) -> dict[str, Any]:
 
 
 def test_state_path_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRCALL_EXT_SANDBOX_STATE", "/somewhere/state.json")
-    assert default_state_path() == Path("/somewhere/state.json")
+    monkeypatch.setenv("AIRCALL_EXT_SANDBOX_STATE", "/somewhere/state.db")
+    assert default_state_path() == Path("/somewhere/state.db")
 
 
 def test_state_path_defaults_to_the_user_state_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AIRCALL_EXT_SANDBOX_STATE")
     path = default_state_path()
-    assert path.name == "sandbox.json"
+    assert path.name == "sandbox.db"
     assert "aircall-ext" in path.parts
 
 
 # -- load and save ------------------------------------------------------------------------
 
 
-def test_a_missing_file_is_seeded_with_the_demo_account(tmp_path: Path) -> None:
-    path = tmp_path / "new" / "state.json"
+def test_a_missing_database_is_seeded_with_the_demo_account(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "state.db"
     account = load_or_seed(path)
     assert account.document() == demo_account().document()
     assert read_state(path).document() == demo_account().document()
@@ -66,7 +67,7 @@ def test_save_then_load_keeps_everything_legacy_damage_and_extra_fields_included
     doc["users"][0]["x_custom"] = {"kept": True}
     doc["users"].append({"id": 2, "name": "Bo", "email": "bo@example.com", "extension": "42"})
     doc["users"].append({"id": 3, "name": "Cy", "email": "cy@example.com", "extension": "42"})
-    path = tmp_path / "state.json"
+    path = tmp_path / "state.db"
     save_state(path, SandboxAccount.from_document(doc))
     loaded = read_state(path).document()
     assert loaded["users"][0]["x_custom"] == {"kept": True}
@@ -90,27 +91,31 @@ def test_membership_comes_from_the_distributions_not_a_users_v1_numbers() -> Non
     assert [n["id"] for n in account.numbers_of(1)] == [9]
 
 
-def test_save_is_atomic_and_leaves_no_temp_file(tmp_path: Path) -> None:
-    path = tmp_path / "dir" / "state.json"
+def test_save_replaces_the_content_and_closes_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "dir" / "state.db"
     save_state(path, demo_account())
     save_state(path, generate_account(3))
-    assert os.listdir(path.parent) == ["state.json"]
-    assert len(read_state(path).users()) == 3
+    assert os.listdir(path.parent) == ["state.db"]  # no -wal/-shm left: every connection closed
+    assert read_state(path).document() == generate_account(3).document()
 
 
-def test_a_failed_save_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "dir" / "state.json"
+def test_a_failed_save_keeps_the_old_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aircall_ext.sandbox import store
+
+    path = tmp_path / "state.db"
     save_state(path, demo_account())
-    before = path.read_bytes()
+    real_fill = store._fill
 
-    def broken_replace(_src: object, _dst: object) -> None:
+    def fill_then_fail(conn: Any, account: SandboxAccount) -> None:
+        real_fill(conn, account)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(ConfigError, match=r"cannot write sandbox state .*No space left"):
+    monkeypatch.setattr(store, "_fill", fill_then_fail)
+    with pytest.raises(OSError, match="No space left"):
         save_state(path, generate_account(3))
-    assert path.read_bytes() == before
-    assert os.listdir(path.parent) == ["state.json"]
+    assert read_state(path).document() == demo_account().document()
 
 
 @pytest.mark.parametrize(
@@ -145,29 +150,35 @@ def test_a_failed_save_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mo
         (json.dumps(minimal(company=[])), '"company" must be an object'),
     ],
 )
-def test_an_invalid_state_file_is_one_line_naming_file_and_problem(
-    tmp_path: Path, content: str, problem: str
+def test_an_invalid_state_document_is_one_line_naming_the_problem(
+    content: str, problem: str
 ) -> None:
+    with pytest.raises(StateInvalid) as caught:
+        parse_state(content)
+    assert problem in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_json_state_file_at_the_database_path_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
-    path.write_text(content, encoding="utf-8")
+    path.write_text(json.dumps(minimal()), encoding="utf-8")
+    before = path.read_bytes()
     with pytest.raises(ConfigError) as caught:
         read_state(path)
-    message = str(caught.value)
-    assert str(path) in message and problem in message
-    assert "\n" not in message
-    assert caught.value.hint and "sandbox reset" in caught.value.hint
-
-
-def test_a_state_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
-    path = tmp_path / "state.json"
-    path.write_bytes(b'{"users": ["\xff"]}')
-    with pytest.raises(ConfigError, match="not valid UTF-8"):
-        read_state(path)
+    assert str(path) in str(caught.value) and "JSON document" in str(caught.value)
+    assert caught.value.hint and f"sandbox reset --from {path}" in caught.value.hint
+    assert path.read_bytes() == before
 
 
 def test_an_unreadable_state_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read sandbox state"):
         read_state(tmp_path)  # a directory
+
+
+def test_reading_a_missing_database_does_not_create_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no sandbox database"):
+        read_state(tmp_path / "none.db")
+    assert not (tmp_path / "none.db").exists()
 
 
 def test_validation_errors_are_value_errors_for_other_callers() -> None:
@@ -249,7 +260,7 @@ def inprocess(path: Path | None = None) -> httpx.Client:
 
 
 def test_inprocess_app_persists_every_write(tmp_path: Path) -> None:
-    path = tmp_path / "state.json"
+    path = tmp_path / "state.db"
     http = inprocess(path)
     response = http.put("/v2/users/481002", json={"extension": "150"})
     assert response.status_code == 200
@@ -267,8 +278,19 @@ def test_inprocess_app_uses_the_configured_state_path() -> None:
     assert path.exists()
 
 
-def test_inprocess_app_refuses_a_corrupt_state_file(tmp_path: Path) -> None:
+def test_inprocess_app_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     path.write_text('{"users": 3}', encoding="utf-8")
-    with pytest.raises(ConfigError, match="must be a list"):
+    with pytest.raises(ConfigError, match="not a sandbox database"):
         build_inprocess_app(path)
+    assert path.read_text(encoding="utf-8") == '{"users": 3}'
+
+
+def test_inprocess_app_sees_writes_made_through_another_app(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    first, second = inprocess(path), inprocess(path)
+    assert second.get("/v2/users/481002").json()["user"]["extension"] == "102"
+    assert first.put("/v2/users/481002", json={"extension": "150"}).status_code == 200
+    assert second.get("/v2/users/481002").json()["user"]["extension"] == "150"
+    taken = second.put("/v2/users/481003", json={"extension": "150"})
+    assert taken.status_code == 422

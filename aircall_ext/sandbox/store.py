@@ -1,0 +1,501 @@
+"""The sandbox's SQLite store: one database shared by any number of processes.
+
+Every user and number is kept as its normalised JSON document (what
+:meth:`SandboxAccount.from_document` produces), so the store does not depend on the record
+shapes; a few columns exist only for queries: ``users.extension`` (indexed, for the
+uniqueness check) and the ``distribution`` table (number, user, position).
+
+Every request runs in one transaction. Writes use ``BEGIN IMMEDIATE``, so the read-check-write
+of the uniqueness rule is serialised across processes, and they are committed (WAL,
+``synchronous=FULL``) before the response is built. A file at the state path that is not a
+sandbox database is never written to: opening it is a :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import sqlite3
+import stat
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, overload
+from urllib.parse import quote
+
+from aircall_ext.errors import ConfigError
+from aircall_ext.sandbox.state import JsonObject, SandboxAccount
+
+SCHEMA_VERSION = 1  # PRAGMA user_version; bump it (with a migration) when the schema changes
+APPLICATION_ID = 0x61637865  # PRAGMA application_id: "acxe", marks the file as ours
+BUSY_TIMEOUT = 30.0  # seconds a transaction waits for another process's write to finish
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+# The whole schema. Documents are JSON text; only what queries need is a column.
+SCHEMA = (
+    "CREATE TABLE company (id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL)",
+    "CREATE TABLE users (id INTEGER PRIMARY KEY, extension TEXT, doc TEXT NOT NULL)",
+    "CREATE INDEX users_by_extension ON users (extension)",
+    "CREATE TABLE numbers (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)",
+    "CREATE TABLE distribution ("
+    " number_id INTEGER NOT NULL REFERENCES numbers (id),"
+    " user_id INTEGER NOT NULL REFERENCES users (id),"
+    " position INTEGER NOT NULL,"
+    " PRIMARY KEY (number_id, user_id)) WITHOUT ROWID",
+    "CREATE INDEX distribution_by_user ON distribution (user_id)",
+)
+
+NEW_PATH_HINT = "point AIRCALL_EXT_SANDBOX_STATE (or --state) at another path"
+
+
+class StoreError(Exception):
+    """The database failed during a request (busy past the timeout, disk full, I/O error)."""
+
+
+class Account(Protocol):
+    """What the service's handlers read and write, in memory or in the database."""
+
+    def users(self) -> Sequence[JsonObject]: ...
+    def numbers(self) -> Sequence[JsonObject]: ...
+    def user(self, user_id: int) -> JsonObject | None: ...
+    def number(self, number_id: int) -> JsonObject | None: ...
+    def holders(self, extension: str) -> list[JsonObject]: ...
+    def distribution(self, number: JsonObject) -> list[JsonObject]: ...
+    def numbers_of(self, user_id: int) -> list[JsonObject]: ...
+    def company_document(self) -> JsonObject: ...
+    def set_extension(self, user_id: int, extension: str | None) -> str | None: ...
+
+
+class Backend(Protocol):
+    """An account plus transactions around it: :class:`Store` or :class:`MemoryStore`."""
+
+    @property
+    def account(self) -> Account: ...
+
+    def transaction(self, *, write: bool = False) -> AbstractContextManager[None]: ...
+
+    def document(self) -> JsonObject: ...
+
+
+class MemoryStore:
+    """An in-memory account (tests, embedders); a lock stands in for transactions."""
+
+    def __init__(self, account: SandboxAccount) -> None:
+        self._account = account
+        self._lock = threading.RLock()
+
+    @property
+    def account(self) -> Account:
+        return self._account
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[None]:
+        with self._lock:
+            yield
+
+    def document(self) -> JsonObject:
+        with self._lock:
+            return self._account.document()
+
+
+# -- opening: never write to a file that is not ours --------------------------------------
+
+
+def _describe(path: Path, head: bytes) -> str:
+    """What a non-database file looks like, for the error message."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:1] in (b"{", b"["):
+        return "a JSON document (an older sandbox state file?), not a sandbox database"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.start < len(head) - 4:  # not just a character cut at the end of the sample
+            return "binary data, not a SQLite database"
+    return "a text file, not a sandbox database"
+
+
+def _import_hint(path: Path) -> str:
+    return (
+        f"it is left untouched; import a JSON state document with `aircall-ext sandbox reset "
+        f"--from {path} --state NEW.db`, or {NEW_PATH_HINT}"
+    )
+
+
+def _inspect(path: Path) -> Literal["missing", "empty", "sqlite"]:
+    """Classify the path by its bytes before SQLite sees it; refuse anything else."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return "missing"
+    except OSError as err:
+        raise ConfigError(f"cannot read sandbox state {path}: {err.strerror or err}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(
+            f"cannot read sandbox state {path}: it is a directory", hint=NEW_PATH_HINT
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"sandbox state {path} is not a regular file", hint=NEW_PATH_HINT)
+    if info.st_size == 0:
+        return "empty"  # nothing to lose: initialised like a new database
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as err:
+        raise ConfigError(f"cannot read sandbox state {path}: {err.strerror or err}") from None
+    if head.startswith(SQLITE_HEADER):
+        return "sqlite"
+    raise ConfigError(f"sandbox state {path} is {_describe(path, head)}", hint=_import_hint(path))
+
+
+def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
+    uri = f"file:{quote(os.fspath(path.absolute()))}?mode={'rwc' if create else 'rw'}"
+    conn = sqlite3.connect(
+        uri, uri=True, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+    )
+    conn.execute("PRAGMA synchronous = FULL")  # a commit survives a power cut, not just a kill
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def _identify(conn: sqlite3.Connection, path: Path) -> Literal["ours", "blank"]:
+    """Ours (and not from a newer version), or blank (no tables yet); refuse anything else."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    if app_id == APPLICATION_ID:
+        if version > SCHEMA_VERSION:
+            raise ConfigError(
+                f"sandbox database {path} was made by a newer aircall-ext "
+                f"(schema {version}; this version knows up to {SCHEMA_VERSION})",
+                hint="upgrade aircall-ext, or " + NEW_PATH_HINT,
+            )
+        return "ours"
+    if app_id == 0 and not tables:
+        return "blank"
+    listed = ", ".join(tables[:5]) or "none"
+    raise ConfigError(
+        f"sandbox state {path} is a SQLite database of another application (tables: {listed})",
+        hint="it is left untouched; " + NEW_PATH_HINT,
+    )
+
+
+def _initialise(conn: sqlite3.Connection, path: Path, seed: Callable[[], SandboxAccount]) -> None:
+    """Create the schema and seed it; when several processes race, exactly one seeds."""
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if _identify(conn, path) == "blank":  # re-checked under the write lock
+            for statement in SCHEMA:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            _fill(conn, seed())
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _fill(conn: sqlite3.Connection, account: SandboxAccount) -> None:
+    conn.execute("INSERT INTO company (id, doc) VALUES (1, ?)", (_dump(account.company),))
+    conn.executemany(
+        "INSERT INTO users (id, extension, doc) VALUES (?, ?, ?)",
+        ((u["id"], u.get("extension"), _dump(u)) for u in account.users()),
+    )
+    numbers = account.numbers()
+    conn.executemany(
+        "INSERT INTO numbers (id, doc) VALUES (?, ?)", ((n["id"], _dump(n)) for n in numbers)
+    )
+    conn.executemany(
+        "INSERT INTO distribution (number_id, user_id, position) VALUES (?, ?, ?)",
+        (
+            (n["id"], ref["id"], position)
+            for n in numbers
+            for position, ref in enumerate(n.get("users") or [])
+        ),
+    )
+
+
+def _dump(doc: JsonObject) -> str:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def _demo() -> SandboxAccount:
+    from aircall_ext.sandbox.demo import demo_account
+
+    return demo_account()
+
+
+# -- the store ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Transaction:
+    conn: sqlite3.Connection
+    users: dict[int, JsonObject] = field(default_factory=dict)  # one dict per user and request
+
+
+class Store:
+    """The account in a SQLite database; every read and write runs inside :meth:`transaction`.
+
+    Thread-safe: each thread's transaction has its own connection (from a small pool). Within
+    a transaction, ``user(id)`` returns the same dict each time and ``set_extension`` updates
+    it, so a handler sees its own write, as with the in-memory account.
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._pool: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._pool.put(conn)
+        self._write_lock = threading.Lock()  # threads of this process queue here, not in SQLite
+        self._local = threading.local()
+        self._connections = [conn]
+        self._connections_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path, *, seed: Callable[[], SandboxAccount] | None = _demo) -> Store:
+        """Open the database at ``path``; a missing or empty file is created and seeded.
+
+        ``seed=None`` refuses a missing database instead. Anything that is not a sandbox
+        database (or is one from a newer schema) is a :class:`ConfigError`, file untouched.
+        """
+        kind = _inspect(path)
+        if kind == "missing":
+            if seed is None:
+                raise ConfigError(
+                    f"no sandbox database at {path}",
+                    hint="run `aircall-ext sandbox reset` to create one",
+                )
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise ConfigError(
+                    f"cannot create sandbox state {path}: {err.strerror or err}"
+                ) from None
+        try:
+            conn = _connect(path, create=kind == "missing")
+        except sqlite3.Error as err:
+            raise ConfigError(f"cannot open sandbox database {path}: {err}") from None
+        try:
+            if _identify(conn, path) == "blank":
+                if seed is None:
+                    raise ConfigError(
+                        f"sandbox database {path} is empty",
+                        hint="run `aircall-ext sandbox reset` to fill it",
+                    )
+                _initialise(conn, path, seed)
+        except sqlite3.DatabaseError as err:
+            conn.close()
+            _inspect(path)  # raced with a writer of something else: describe that
+            raise ConfigError(f"cannot open sandbox database {path}: {err}") from None
+        except BaseException:
+            conn.close()
+            raise
+        return cls(path, conn)
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- transactions ---------------------------------------------------------------------
+    @property
+    def account(self) -> Account:
+        return self
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[None]:
+        """One consistent snapshot (reads) or one serialised, committed change (writes)."""
+        if getattr(self._local, "tx", None) is not None:
+            raise RuntimeError("sandbox store transactions do not nest")
+        with self._write_lock if write else contextlib.nullcontext():
+            conn = self._acquire()
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                self._local.tx = _Transaction(conn)
+                try:
+                    yield
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.Error as err:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise StoreError(str(err)) from err
+            finally:
+                self._local.tx = None
+                self._pool.put(conn)
+
+    def _acquire(self) -> sqlite3.Connection:
+        try:
+            return self._pool.get_nowait()
+        except queue.Empty:
+            pass
+        conn = _connect(self.path, create=False)
+        with self._connections_lock:
+            self._connections.append(conn)
+        return conn
+
+    def _tx(self) -> _Transaction:
+        tx: _Transaction | None = getattr(self._local, "tx", None)
+        if tx is None:
+            raise RuntimeError("the sandbox store is read inside a transaction only")
+        return tx
+
+    # -- the account (inside a transaction) -----------------------------------------------
+    def users(self) -> Sequence[JsonObject]:
+        """Users ordered by id, loaded page by page as they are indexed."""
+        return _Rows(self, "users")
+
+    def numbers(self) -> Sequence[JsonObject]:
+        return _Rows(self, "numbers")
+
+    def user(self, user_id: int) -> JsonObject | None:
+        tx = self._tx()
+        if user_id in tx.users:
+            return tx.users[user_id]
+        row = tx.conn.execute("SELECT doc FROM users WHERE id = ?", (user_id,)).fetchone()
+        return self._cached(tx, user_id, row[0]) if row else None
+
+    def number(self, number_id: int) -> JsonObject | None:
+        row = self._tx().conn.execute("SELECT doc FROM numbers WHERE id = ?", (number_id,))
+        found = row.fetchone()
+        return _load(found[0]) if found else None
+
+    def holders(self, extension: str) -> list[JsonObject]:
+        """Every user holding ``extension`` (an index lookup): more than one only in damage."""
+        tx = self._tx()
+        rows = tx.conn.execute(
+            "SELECT id, doc FROM users WHERE extension = ? ORDER BY id", (extension,)
+        )
+        return [self._cached(tx, user_id, doc) for user_id, doc in rows]
+
+    def company_document(self) -> JsonObject:
+        conn = self._tx().conn
+        company = _load(conn.execute("SELECT doc FROM company WHERE id = 1").fetchone()[0])
+        return {
+            **company,
+            "users_count": conn.execute("SELECT count(*) FROM users").fetchone()[0],
+            "numbers_count": conn.execute("SELECT count(*) FROM numbers").fetchone()[0],
+        }
+
+    def distribution(self, number: JsonObject) -> list[JsonObject]:
+        """The users a number rings, in its distribution's order."""
+        tx = self._tx()
+        rows = tx.conn.execute(
+            "SELECT u.id, u.doc FROM distribution d JOIN users u ON u.id = d.user_id"
+            " WHERE d.number_id = ? ORDER BY d.position",
+            (number["id"],),
+        )
+        return [self._cached(tx, user_id, doc) for user_id, doc in rows]
+
+    def numbers_of(self, user_id: int) -> list[JsonObject]:
+        """The numbers whose distribution holds the user, by id."""
+        rows = self._tx().conn.execute(
+            "SELECT n.doc FROM distribution d JOIN numbers n ON n.id = d.number_id"
+            " WHERE d.user_id = ? ORDER BY n.id",
+            (user_id,),
+        )
+        return [_load(doc) for (doc,) in rows]
+
+    def set_extension(self, user_id: int, extension: str | None) -> str | None:
+        """Set a user's extension (one row) and return the previous one."""
+        tx = self._tx()
+        user = self.user(user_id)
+        if user is None:
+            raise KeyError(user_id)
+        previous: str | None = user.get("extension")
+        user["extension"] = extension
+        tx.conn.execute(
+            "UPDATE users SET extension = ?, doc = ? WHERE id = ?",
+            (extension, _dump(user), user_id),
+        )
+        return previous
+
+    @staticmethod
+    def _cached(tx: _Transaction, user_id: int, doc: str) -> JsonObject:
+        if user_id not in tx.users:
+            tx.users[user_id] = _load(doc)
+        return tx.users[user_id]
+
+    # -- whole-account operations (each its own transaction) ------------------------------
+    def snapshot(self) -> SandboxAccount:
+        """The whole account in memory, from one consistent read."""
+        with self.transaction():
+            company = _load(self._tx().conn.execute("SELECT doc FROM company").fetchone()[0])
+            return SandboxAccount(company, list(self.users()), list(self.numbers()))
+
+    def document(self) -> JsonObject:
+        """The state document ``{"company", "users", "numbers"}``: the interchange format."""
+        return self.snapshot().document()
+
+    def replace(self, account: SandboxAccount) -> None:
+        """Replace the whole content in one transaction: readers see the old or the new."""
+        with self.transaction(write=True):
+            conn = self._tx().conn
+            for table in ("distribution", "numbers", "users", "company"):
+                conn.execute(f"DELETE FROM {table}")
+            _fill(conn, account)
+
+
+def _load(text: str) -> JsonObject:
+    doc: JsonObject = json.loads(text)
+    return doc
+
+
+class _Rows(Sequence[JsonObject]):
+    """A table's documents by id, read lazily: a page of a listing loads only that page."""
+
+    def __init__(self, store: Store, table: Literal["users", "numbers"]) -> None:
+        self._store = store
+        self._tx = store._tx()
+        self._table = table
+        self._length: int | None = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._store._tx() is not self._tx:
+            raise RuntimeError("a listing is read inside its own transaction only")
+        return self._tx.conn
+
+    def __len__(self) -> int:
+        if self._length is None:
+            query = f"SELECT count(*) FROM {self._table}"
+            self._length = int(self._conn().execute(query).fetchone()[0])
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> JsonObject: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[JsonObject]: ...
+    def __getitem__(self, index: int | slice) -> JsonObject | list[JsonObject]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step != 1:
+                return [self[i] for i in range(start, stop, step)]
+            return self._fetch(max(0, stop - start), start)
+        position = index + len(self) if index < 0 else index
+        if not 0 <= position < len(self):
+            raise IndexError(index)
+        return self._fetch(1, position)[0]
+
+    def __iter__(self) -> Iterator[JsonObject]:
+        yield from self._fetch(-1, 0)
+
+    def _fetch(self, limit: int, offset: int) -> list[JsonObject]:
+        query = f"SELECT id, doc FROM {self._table} ORDER BY id LIMIT ? OFFSET ?"
+        rows = self._conn().execute(query, (limit, offset))
+        if self._table == "users":
+            return [Store._cached(self._tx, row_id, doc) for row_id, doc in rows]
+        return [_load(doc) for _row_id, doc in rows]

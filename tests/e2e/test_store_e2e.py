@@ -1,0 +1,195 @@
+"""Many real processes on one sandbox database: no lost write, no shared extension, nothing
+acknowledged lost to a SIGKILL, and files that are not a sandbox database left untouched."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from aircall_ext.sandbox.demo import demo_account
+from tests.conftest import api_user
+from tests.e2e.conftest import API_ID, API_TOKEN, CLI, Serve, read_state_db, write_state_db
+
+pytestmark = pytest.mark.e2e
+
+N = 8
+TIMEOUT = 120
+
+
+def sandbox_env(state: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRCALL")}
+    env.update(AIRCALL_EXT_SANDBOX_STATE=str(state), NO_COLOR="1")
+    return env
+
+
+def run_at_once(commands: list[list[str]], env: dict[str, str]) -> list[tuple[int, str]]:
+    """Start every command before waiting for any; their (exit code, stderr) in order."""
+    processes = [
+        subprocess.Popen(
+            [CLI, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for args in commands
+    ]
+    results = []
+    for process in processes:
+        _out, err = process.communicate(timeout=TIMEOUT)
+        results.append((process.returncode, err))
+    return results
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    path = tmp_path / "shared.db"
+    users = [api_user(i, f"{100 + i}") for i in range(1, N + 1)]
+    write_state_db(path, {"company": {"name": "Many"}, "users": users})
+    return path
+
+
+def holdings(state: Path) -> dict[int, str | None]:
+    return {u["id"]: u["extension"] for u in read_state_db(state)["users"]}
+
+
+def test_concurrent_assigns_of_different_users_all_persist(state: Path) -> None:
+    commands = [["--sandbox", "assign", str(i), f"{500 + i}"] for i in range(1, N + 1)]
+    results = run_at_once(commands, sandbox_env(state))
+    assert [code for code, _err in results] == [0] * N, results
+    assert holdings(state) == {i: f"{500 + i}" for i in range(1, N + 1)}
+
+
+def test_concurrent_assigns_of_one_extension_let_exactly_one_win(state: Path) -> None:
+    commands = [["--sandbox", "assign", str(i), "777"] for i in range(1, N + 1)]
+    results = run_at_once(commands, sandbox_env(state))
+    codes = [code for code, _err in results]
+    assert sorted(codes) == [0] + [1] * (N - 1), results
+    final = holdings(state)
+    winner = codes.index(0) + 1
+    assert [u for u, e in final.items() if e == "777"] == [winner]
+    assert final == {i: "777" if i == winner else f"{100 + i}" for i in range(1, N + 1)}
+
+
+def test_racing_first_runs_on_a_new_database_seed_the_demo_once(tmp_path: Path) -> None:
+    state = tmp_path / "fresh" / "new.db"
+    results = run_at_once([["--sandbox", "-o", "json", "list"]] * N, sandbox_env(state))
+    assert [code for code, _err in results] == [0] * N, results
+    assert read_state_db(state) == demo_account().document()
+
+
+def test_a_killed_server_loses_no_acknowledged_write(serve: Serve, state: Path) -> None:
+    server = serve("--rate-limit", "off", state=state)
+    auth = (API_ID, API_TOKEN)
+    with httpx.Client(base_url=server.base_url, auth=auth, timeout=30) as client:
+        for i in range(1, N + 1):
+            response = client.put(f"/v2/users/{i}", json={"extension": f"{600 + i}"})
+            assert response.status_code == 200
+    server.process.kill()  # SIGKILL: no shutdown, no flush
+    server.process.wait(timeout=30)
+    expected = {i: f"{600 + i}" for i in range(1, N + 1)}
+    listed = subprocess.run(
+        [CLI, "--sandbox", "-o", "json", "list"],
+        env=sandbox_env(state),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert {u["id"]: u["extension"] for u in json.loads(listed.stdout)["users"]} == expected
+    again = serve("--rate-limit", "off", state=state)
+    shown = again.cli("-o", "json", "list")
+    assert {u["id"]: u["extension"] for u in json.loads(shown.stdout)["users"]} == expected
+
+
+def test_a_sandbox_command_and_a_server_share_one_database(serve: Serve, state: Path) -> None:
+    server = serve("--rate-limit", "off", state=state)
+    served = server.cli("assign", "1", "501")
+    assert served.returncode == 0, served.stderr
+    local = subprocess.run(
+        [CLI, "--sandbox", "assign", "2", "501"],
+        env=sandbox_env(state),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert local.returncode == 1 and "501" in local.stderr  # it sees the served write
+    local = subprocess.run(
+        [CLI, "--sandbox", "assign", "2", "502"],
+        env=sandbox_env(state),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert local.returncode == 0, local.stderr
+    shown = server.cli("-o", "json", "show", "2")  # the server sees the local write
+    assert shown.returncode == 0, shown.stderr
+    assert '"502"' in shown.stdout
+
+
+def newer_schema(path: Path) -> None:
+    write_state_db(path, demo_account().document())
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda p: p.write_text(json.dumps(demo_account().document())), "JSON document"),
+        (lambda p: p.write_bytes(b"\x00\xff garbage \x01" * 100), "binary data"),
+        (newer_schema, "made by a newer aircall-ext"),
+    ],
+)
+def test_a_file_that_is_not_a_sandbox_database_is_refused_untouched(
+    tmp_path: Path, make: object, says: str
+) -> None:
+    path = tmp_path / "state" / "sandbox.db"
+    path.parent.mkdir()
+    make(path)  # type: ignore[operator]
+    before = path.read_bytes()
+    for args in (
+        ["--sandbox", "list"],
+        ["sandbox", "show"],
+        ["sandbox", "reset", "--users", "3"],
+        ["sandbox", "serve", "--port", "0"],
+    ):
+        done = subprocess.run(
+            [CLI, *args], env=sandbox_env(path), capture_output=True, text=True, timeout=TIMEOUT
+        )
+        assert done.returncode == 3, (args, done.stderr)
+        assert says in done.stderr and str(path) in done.stderr
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert path.read_bytes() == before
+    assert os.listdir(path.parent) == ["sandbox.db"]
+
+
+def test_a_directory_at_the_state_path_is_exit_3(tmp_path: Path) -> None:
+    """Stands in for an unreadable file: root reads a mode-000 file anyway."""
+    done = subprocess.run(
+        [CLI, "--sandbox", "list"],
+        env=sandbox_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert done.returncode == 3
+    assert "cannot read sandbox state" in done.stderr
+
+
+def test_two_servers_on_one_database_share_every_write(serve: Serve, state: Path) -> None:
+    one = serve("--rate-limit", "off", state=state)
+    two = serve("--rate-limit", "off", state=state)
+    auth = (API_ID, API_TOKEN)
+    with (
+        httpx.Client(base_url=one.base_url, auth=auth, timeout=30) as first,
+        httpx.Client(base_url=two.base_url, auth=auth, timeout=30) as second,
+    ):
+        assert first.put("/v2/users/1", json={"extension": "701"}).status_code == 200
+        assert second.get("/v2/users/1").json()["user"]["extension"] == "701"
+        assert second.put("/v2/users/2", json={"extension": "701"}).status_code == 422
+        assert second.put("/v2/users/2", json={"extension": "702"}).status_code == 200
+        assert first.get("/v2/users/2").json()["user"]["extension"] == "702"

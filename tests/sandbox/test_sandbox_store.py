@@ -1,0 +1,300 @@
+"""The SQLite store: what it refuses to touch, how it is created, and that the service over it
+answers exactly as over the in-memory account, with every write committed."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from aircall_ext.errors import ConfigError
+from aircall_ext.sandbox import store as store_module
+from aircall_ext.sandbox.app import AppliedWrite, SandboxApp
+from aircall_ext.sandbox.demo import demo_account, generate_account
+from aircall_ext.sandbox.state import SandboxAccount, read_state, save_state
+from aircall_ext.sandbox.store import APPLICATION_ID, SCHEMA_VERSION, Store
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Store]:
+    store = Store.open(tmp_path / "s.db")
+    yield store
+    store.close()
+
+
+def http(app: SandboxApp) -> httpx.Client:
+    return httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://sandbox.test")
+
+
+# -- files that are not ours are never written --------------------------------------------
+
+
+def other_app_db(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.execute("INSERT INTO notes VALUES ('mine')")
+    conn.commit()
+    conn.close()
+
+
+def newer_db(path: Path) -> None:
+    save_state(path, demo_account())
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda p: p.write_text(json.dumps(demo_account().document())), "a JSON document"),
+        (lambda p: p.write_text("ext,user\n101,ann\n"), "a text file"),
+        (lambda p: p.write_bytes(bytes(range(256)) * 8), "binary data"),
+        (other_app_db, "a SQLite database of another application (tables: notes)"),
+        (newer_db, "made by a newer aircall-ext"),
+    ],
+)
+def test_a_file_that_is_not_a_current_sandbox_database_is_refused_untouched(
+    tmp_path: Path, make: Any, says: str
+) -> None:
+    path = tmp_path / "dir" / "state.db"
+    path.parent.mkdir()
+    make(path)
+    before = path.read_bytes()
+    for attempt in (lambda: Store.open(path), lambda: save_state(path, generate_account(3))):
+        with pytest.raises(ConfigError) as caught:
+            attempt()
+        assert says in str(caught.value) and str(path) in str(caught.value)
+        assert "\n" not in str(caught.value)
+    assert path.read_bytes() == before
+    assert os.listdir(path.parent) == ["state.db"]  # no journal or WAL beside it
+
+
+def test_a_json_document_is_refused_with_the_command_that_imports_it(tmp_path: Path) -> None:
+    path = tmp_path / "sandbox.json"
+    path.write_text("{}")
+    with pytest.raises(ConfigError) as caught:
+        Store.open(path)
+    assert caught.value.hint is not None
+    assert f"aircall-ext sandbox reset --from {path} --state NEW.db" in caught.value.hint
+    assert "AIRCALL_EXT_SANDBOX_STATE" in caught.value.hint
+
+
+def test_a_directory_at_the_state_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"cannot read sandbox state .*directory"):
+        Store.open(tmp_path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a mode-000 file anyway")
+def test_an_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    path.write_text("secret")
+    path.chmod(0)
+    try:
+        with pytest.raises(ConfigError, match="cannot read sandbox state"):
+            Store.open(path)
+    finally:
+        path.chmod(0o600)
+    assert path.read_text() == "secret"
+
+
+# -- creation -----------------------------------------------------------------------------
+
+
+def test_a_new_database_is_marked_as_ours_with_its_schema_version(db: Store) -> None:
+    conn = sqlite3.connect(db.path)
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    assert db.document() == demo_account().document()
+
+
+@pytest.mark.parametrize("make", [Path.touch, lambda p: sqlite3.connect(p).close()])
+def test_an_empty_file_or_empty_database_is_initialised(tmp_path: Path, make: Any) -> None:
+    """Nothing to lose, and it is what a process creating the database leaves for an instant."""
+    path = tmp_path / "state.db"
+    make(path)
+    with Store.open(path) as store:
+        assert store.document() == demo_account().document()
+
+
+def test_racing_first_opens_seed_exactly_once(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    seeded: list[int] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def seed() -> SandboxAccount:
+        seeded.append(1)
+        return demo_account()
+
+    def open_it() -> None:
+        barrier.wait(timeout=10)
+        try:
+            Store.open(path, seed=seed).close()
+        except BaseException as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert seeded == [1]
+    assert read_state(path).document() == demo_account().document()
+
+
+# -- the service over the store -----------------------------------------------------------
+
+REQUESTS: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("GET", "/v1/company", None),
+    ("GET", "/v2/users?per_page=7&page=3", None),
+    ("GET", "/v2/users?per_page=50&page=2", None),
+    ("GET", "/v2/users?page=999", None),
+    ("GET", "/v1/numbers?per_page=2", None),
+    ("GET", "/v1/numbers/900002", None),
+    ("GET", "/v2/users/500003", None),
+    ("PUT", "/v2/users/500003", {"extension": "000"}),
+    ("PUT", "/v2/users/500004", {"extension": "000"}),
+    ("PUT", "/v2/users/500004", {"extension": "12"}),
+    ("PUT", "/v2/users/424242", {"extension": "001"}),
+    ("GET", "/v2/users/500003", None),
+]
+
+
+def test_the_service_answers_over_the_store_exactly_as_in_memory(tmp_path: Path) -> None:
+    account = generate_account(120, seed=5, numbers=4)
+    path = tmp_path / "s.db"
+    save_state(path, account)
+    memory_writes: list[AppliedWrite] = []
+    stored_writes: list[AppliedWrite] = []
+    memory = http(
+        SandboxApp(
+            generate_account(120, seed=5, numbers=4),
+            on_write=memory_writes.append,
+            clock=lambda: 1.0,
+        )
+    )
+    with Store.open(path) as store:
+        stored = http(SandboxApp(store, on_write=stored_writes.append, clock=lambda: 1.0))
+        for method, url, body in REQUESTS:
+            expected = memory.request(method, url, json=body)
+            got = stored.request(method, url, json=body)
+            assert (got.status_code, got.json()) == (expected.status_code, expected.json()), url
+    assert stored_writes == memory_writes and len(stored_writes) == 1
+    assert read_state(path).user(500003) == {**account.user(500003), "extension": "000"}  # type: ignore[dict-item]
+
+
+def test_a_page_loads_only_its_own_rows(db: Store) -> None:
+    db.replace(generate_account(300, seed=1))
+    with db.transaction():
+        users = db.users()
+        assert len(users) == 300
+        page = users[100:105]
+        assert [u["id"] for u in page] == [500101, 500102, 500103, 500104, 500105]
+        assert users[-1]["id"] == 500300
+        assert len(db._tx().users) == 6  # only what was asked for was decoded
+
+
+def test_reads_happen_inside_a_transaction_only(db: Store) -> None:
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        db.user(481001)
+    with db.transaction():
+        users = db.users()
+    with pytest.raises(RuntimeError):
+        len(users)
+
+
+def test_two_stores_on_one_database_see_each_others_commits(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with Store.open(path) as first, Store.open(path) as second:
+        one, two = http(SandboxApp(first)), http(SandboxApp(second))
+        assert one.put("/v2/users/481002", json={"extension": "150"}).status_code == 200
+        assert two.get("/v2/users/481002").json()["user"]["extension"] == "150"
+        assert two.put("/v2/users/481003", json={"extension": "150"}).status_code == 422
+
+
+def test_concurrent_writers_on_separate_connections_never_share_an_extension(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.db"
+    save_state(path, generate_account(20, seed=2))
+    stores = [Store.open(path) for _ in range(8)]
+    barrier = threading.Barrier(len(stores))
+    statuses: list[int] = []
+
+    def claim(index: int) -> None:
+        client = http(SandboxApp(stores[index]))
+        barrier.wait(timeout=10)
+        response = client.put(f"/v2/users/{500001 + index}", json={"extension": "000"})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for store in stores:
+        store.close()
+    assert sorted(statuses) == [200] + [422] * (len(stores) - 1)
+    holders = [u["id"] for u in read_state(path).users() if u["extension"] == "000"]
+    assert len(holders) == 1
+
+
+def test_a_busy_database_answers_503_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "s.db"
+    save_state(path, demo_account())
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT", 0.05)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    try:
+        with Store.open(path) as store:
+            response = http(SandboxApp(store)).put("/v2/users/481002", json={"extension": "150"})
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert response.status_code == 503
+    assert "database is locked" in response.json()["troubleshoot"]
+    assert "nothing was changed" in response.json()["troubleshoot"]
+    assert read_state(path).user(481002)["extension"] == "102"  # type: ignore[index]
+
+
+def test_the_write_log_sees_only_committed_writes(tmp_path: Path) -> None:
+    """The hook runs after the commit: a reader in another connection already sees the write."""
+    path = tmp_path / "s.db"
+    seen: list[str | None] = []
+
+    def check(write: AppliedWrite) -> None:
+        seen.append(read_state(path).user(write.user_id)["extension"])  # type: ignore[index]
+
+    with Store.open(path) as store:
+        http(SandboxApp(store, on_write=check)).put("/v2/users/481002", json={"extension": "150"})
+    assert seen == ["150"]
+
+
+def test_distribution_queries_follow_the_numbers_documents(tmp_path: Path) -> None:
+    account = generate_account(40, seed=3, numbers=5)
+    with Store.open(tmp_path / "s.db") as store:
+        store.replace(account)
+        with store.transaction():
+            for number in account.numbers():
+                members = [u["id"] for u in store.distribution(number)]
+                assert members == [ref["id"] for ref in number["users"]]
+            for user in account.users():
+                expected = [
+                    n["id"]
+                    for n in account.numbers()
+                    if any(r["id"] == user["id"] for r in n["users"])
+                ]
+                assert [n["id"] for n in store.numbers_of(user["id"])] == expected
