@@ -7,6 +7,7 @@ The config file holds only non-secret settings; the token lives in the OS keyrin
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,10 +27,21 @@ ENV_BASE_URL = "AIRCALL_BASE_URL"
 ENV_PROFILE = "AIRCALL_EXT_PROFILE"
 ENV_CONFIG_DIR = "AIRCALL_EXT_CONFIG_DIR"
 
-NO_CREDENTIALS_HINT = (
-    f"run `aircall-ext auth login`, or set {ENV_API_ID} and {ENV_API_TOKEN}; "
-    "or try the demo account with --sandbox"
-)
+_TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+_AT_END = " (at end of document)"
+
+
+def login_command(profile: str | None = None) -> str:
+    """The command that stores credentials for ``profile`` (None: the default profile)."""
+    option = f" --profile {profile}" if profile else ""
+    return f"aircall-ext{option} auth login"
+
+
+def no_credentials_hint(profile: str | None = None) -> str:
+    return (
+        f"run `{login_command(profile)}`, or set {ENV_API_ID} and {ENV_API_TOKEN}; "
+        "or try the demo account with --sandbox"
+    )
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,7 @@ class Config:
     path: Path
     default_profile: str = DEFAULT_PROFILE
     profiles: dict[str, Profile] = field(default_factory=dict)
+    error: ConfigError | None = None  # the file exists but is unusable (lenient reads only)
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,10 @@ class Settings:
     api_token: str | None = field(repr=False)
     sandbox: bool = False
     sources: dict[str, str] = field(default_factory=dict)
+    # Why the credentials are missing when the obvious message would mislead (a keyring
+    # that cannot be read, a variable set but empty); raised when they are needed.
+    problem: ConfigError | None = None
+    warnings: tuple[str, ...] = ()  # for the run to show once (a config file ignored)
 
 
 def config_dir() -> Path:
@@ -71,19 +88,40 @@ def config_path() -> Path:
     return config_dir() / CONFIG_FILE
 
 
-def load_config() -> Config:
-    """Read config.toml; a missing file is an empty config, a broken one a clear error."""
+def load_config(*, lenient: bool = False) -> Config:
+    """Read config.toml; a missing file is an empty config, a broken one a clear error.
+
+    ``lenient``: a broken file is returned as an empty config carrying the error, for
+    callers that may not need anything from it.
+    """
     path = config_path()
+    try:
+        return _read_config(path)
+    except ConfigError as err:
+        if lenient:
+            return Config(path, error=err)
+        raise
+
+
+def _read_config(path: Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return Config(path)
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read {path}: {err}") from None
+        raise ConfigError(f"cannot read {path}: {err}", hint="fix or delete the file") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: invalid TOML: {err}", hint="fix or delete the file") from None
+        message, where = str(err), str(path)
+        at = _TOML_WHERE.search(message)
+        if at:
+            message, where = message[: at.start()], f"{path}:{at.group(1)}:{at.group(2)}"
+        elif message.endswith(_AT_END):
+            message, where = message[: -len(_AT_END)], f"{path}:{len(text.splitlines()) or 1}"
+        raise ConfigError(
+            f"{where}: invalid TOML: {message}", hint="fix or delete the file"
+        ) from None
     return _parse_config(path, data)
 
 
@@ -118,7 +156,8 @@ def remove_profile(name: str) -> bool:
     if name not in config.profiles:
         return False
     profiles = {k: v for k, v in config.profiles.items() if k != name}
-    _write_config(Config(config.path, config.default_profile, profiles))
+    default = DEFAULT_PROFILE if config.default_profile == name else config.default_profile
+    _write_config(Config(config.path, default, profiles))
     return True
 
 
@@ -151,16 +190,50 @@ def resolve_settings(
     base_url: str | None = None,
     sandbox: bool = False,
     need_token: bool = True,
+    new_profile: bool = False,
 ) -> Settings:
-    """Settings from option > environment > profile (config file + keyring)."""
+    """Settings from option > environment > profile (config file + keyring).
+
+    Nothing here fails for want of a token: a missing token is said by
+    :func:`require_credentials` when a request needs it, so ``auth status`` can still show
+    where everything else comes from. ``new_profile``: ``profile`` need not exist yet
+    (``auth login`` creates it).
+    """
     if sandbox:
         return Settings("sandbox", SANDBOX_BASE_URL, "sandbox", "sandbox", True, {"all": "sandbox"})
-    config = load_config()
+    env = {key: os.environ.get(key) for key in (ENV_API_ID, ENV_API_TOKEN, ENV_BASE_URL)}
+    given = {key: bool(value and value.strip()) for key, value in env.items()}
+    config = load_config(lenient=True)
+    warnings: list[str] = []
+    if config.error is not None:
+        needed = [
+            (what, how)
+            for what, how, known in (
+                (
+                    "base URL",
+                    f"--base-url or {ENV_BASE_URL}",
+                    bool(base_url and base_url.strip()) or given[ENV_BASE_URL],
+                ),
+                ("API ID", ENV_API_ID, given[ENV_API_ID]),
+                ("API token", ENV_API_TOKEN, given[ENV_API_TOKEN] or not need_token),
+            )
+            if not known
+        ]
+        if needed:
+            raise ConfigError(
+                f"{config.error.message}; the {', '.join(what for what, _ in needed)} "
+                "would come from it",
+                hint=f"{config.error.hint}, or set {', '.join(how for _, how in needed)}",
+            )
+        warnings.append(
+            f"ignoring {config.error.message}: every setting comes from options and environment"
+        )
     name = profile or config.default_profile
-    if profile and profile not in config.profiles and not os.environ.get(ENV_API_ID):
+    unknown = profile is not None and profile not in config.profiles
+    if unknown and not (given[ENV_API_ID] or new_profile or config.error is not None):
         raise ConfigError(
             f"no profile {profile!r} in {config.path}",
-            hint=f"run `aircall-ext --profile {profile} auth login`",
+            hint=f"run `{login_command(profile)}`, or set {ENV_API_ID} and {ENV_API_TOKEN}",
         )
     stored = config.profiles.get(name, Profile(name))
     sources: dict[str, str] = {}
@@ -168,24 +241,69 @@ def resolve_settings(
         sources,
         "base_url",
         ("option --base-url", base_url),
-        (f"env {ENV_BASE_URL}", os.environ.get(ENV_BASE_URL)),
+        (f"env {ENV_BASE_URL}", env[ENV_BASE_URL]),
         (f"profile {name!r}", stored.base_url),
         ("default", DEFAULT_BASE_URL),
     )
     api_id = _pick(
         sources,
         "api_id",
-        (f"env {ENV_API_ID}", os.environ.get(ENV_API_ID)),
+        (f"env {ENV_API_ID}", env[ENV_API_ID]),
         (f"profile {name!r}", stored.api_id),
     )
-    token = _pick(sources, "api_token", (f"env {ENV_API_TOKEN}", os.environ.get(ENV_API_TOKEN)))
+    token = _pick(sources, "api_token", (f"env {ENV_API_TOKEN}", env[ENV_API_TOKEN]))
+    problem: ConfigError | None = None
     if token is None and api_id is not None and need_token:
-        from aircall_ext.credentials import get_token
+        token, problem = _keyring_token(name, sources)
+    # An unset CI secret arrives as a variable set but empty: name it, not the keyring.
+    missing = {ENV_API_ID: api_id is None, ENV_API_TOKEN: token is None and need_token}
+    empty = [key for key, gone in missing.items() if gone and env[key] is not None]
+    if empty:
+        problem = _empty_variables(empty, problem)
+        for key, setting in ((ENV_API_ID, "api_id"), (ENV_API_TOKEN, "api_token")):
+            if key in empty:
+                sources.setdefault(setting, f"env {key} (set but empty)")
+    return Settings(
+        name,
+        url or DEFAULT_BASE_URL,
+        api_id,
+        token,
+        False,
+        sources,
+        problem,
+        tuple(warnings),
+    )
 
-        token = get_token(name)
-        if token is not None:
-            sources["api_token"] = f"keyring (service {APP_NAME!r}, profile {name!r})"
-    return Settings(name, url or DEFAULT_BASE_URL, api_id, token, False, sources)
+
+def _keyring_token(profile: str, sources: dict[str, str]) -> tuple[str | None, ConfigError | None]:
+    """The profile's token from the OS keyring, or why it cannot be read (kept for later)."""
+    from aircall_ext.credentials import KeyringUnavailable, get_token
+
+    try:
+        token = get_token(profile)
+    except KeyringUnavailable as err:
+        sources["api_token"] = f"unavailable ({err.short})"
+        return None, err
+    if token is not None:
+        sources["api_token"] = f"keyring (service {APP_NAME!r}, profile {profile!r})"
+    return token, None
+
+
+def _empty_variables(names: list[str], keyring_problem: ConfigError | None) -> ConfigError:
+    from aircall_ext.credentials import KeyringUnavailable
+
+    what = " and ".join(names)
+    verb, it = ("are", "them") if len(names) > 1 else ("is", "it")
+    also = ""
+    if isinstance(keyring_problem, KeyringUnavailable):
+        also = f" (and the OS keyring cannot be read either: {keyring_problem.short})"
+    return ConfigError(
+        f"{what} {verb} set but empty{also}",
+        hint=(
+            f"set {it} to the API credentials (a CI secret that is not defined arrives "
+            f"empty), or unset {it} to use the ones `aircall-ext auth login` stored"
+        ),
+    )
 
 
 def _pick(sources: dict[str, str], key: str, *candidates: tuple[str, str | None]) -> str | None:
@@ -199,5 +317,10 @@ def _pick(sources: dict[str, str], key: str, *candidates: tuple[str, str | None]
 def require_credentials(settings: Settings) -> tuple[str, str]:
     if settings.api_id and settings.api_token:
         return settings.api_id, settings.api_token
+    if settings.problem is not None:
+        raise settings.problem
     missing = "API ID" if not settings.api_id else "API token"
-    raise ConfigError(f"no {missing} for profile {settings.profile!r}", hint=NO_CREDENTIALS_HINT)
+    named = settings.profile if settings.profile != DEFAULT_PROFILE else None
+    raise ConfigError(
+        f"no {missing} for profile {settings.profile!r}", hint=no_credentials_hint(named)
+    )

@@ -17,19 +17,26 @@ T = TypeVar("T")
 SERVICE = APP_NAME
 
 
+class KeyringUnavailable(ConfigError):
+    """The OS keyring cannot be used here; ``short`` says why in a few words."""
+
+    def __init__(self, message: str, *, short: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.short = short
+
+
 def _keyring_call(action: str, call: Callable[[], T]) -> T:
     import keyring.errors
 
     try:
         return call()
     except keyring.errors.NoKeyringError:
-        reason = "no OS keyring is available on this machine"
-    except keyring.errors.KeyringError as err:
-        reason = f"the OS keyring failed ({type(err).__name__}: {err})"
+        short, reason = "no keyring", "no OS keyring is available on this machine"
     except Exception as err:  # backends raise their own (D-Bus, locked vault, ...)
-        reason = f"the OS keyring failed ({type(err).__name__}: {err})"
-    raise ConfigError(
+        short, reason = "keyring failed", f"the OS keyring failed ({type(err).__name__}: {err})"
+    raise KeyringUnavailable(
         f"cannot {action}: {reason}",
+        short=short,
         hint=f"set {ENV_API_ID} and {ENV_API_TOKEN} in the environment instead",
     )
 

@@ -6,13 +6,14 @@ the exit code in exactly one place: :func:`aircall_ext.cli.main`.
 
 from __future__ import annotations
 
-# Exit codes of SPEC §4.
+# The documented exit codes (README, man page); tests/cli/test_exit_codes.py checks them.
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_AUTH = 3
 EXIT_API = 4
 EXIT_STOPPED = 5
+EXIT_INTERRUPTED = 130  # Ctrl-C with nothing in flight, or EOF at a prompt
 
 
 class AircallExtError(Exception):
@@ -39,6 +40,10 @@ class UsageError(AircallExtError):
     """Bad option, argument or unreadable file."""
 
     exit_code = EXIT_USAGE
+
+
+class UnknownUser(UsageError):
+    """A USER argument names nobody, or several users: the argument is wrong, not the account."""
 
 
 class ConfigError(AircallExtError):

@@ -2,16 +2,71 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keyring
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 from keyring.backend import KeyringBackend
+from keyring.backends import fail
 
 from aircall_ext.cli import run
+
+# -- hypothesis: reproducible in CI, exploring locally ----------------------------------------
+
+# CI: derandomized (each test's seed comes from its own name, so a failure recurs on every
+# run and every machine) and no example database (nothing written next to the checkout).
+# Locally: a fresh random seed per run and the database under .hypothesis/ (git-ignored),
+# which replays the last failures first. HYPOTHESIS_PROFILE overrides the choice.
+# Both start from Hypothesis's defaults: its own CI detection may already have loaded a
+# derandomized profile as the default by the time this runs.
+settings.register_profile(
+    "ci", parent=settings.get_profile("default"), derandomize=True, database=None, print_blob=True
+)
+settings.register_profile("dev", parent=settings.get_profile("default"), print_blob=True)
+
+
+def hypothesis_profile(environ: Mapping[str, str]) -> str:
+    """The profile a run gets: ``ci`` when the CI variable is set (``CI=true``), else ``dev``."""
+    if environ.get("HYPOTHESIS_PROFILE"):
+        return environ["HYPOTHESIS_PROFILE"]
+    ci = environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+    return "ci" if ci else "dev"
+
+
+settings.load_profile(hypothesis_profile(os.environ))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return _hypothesis_line(config)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """``-q`` (this project's default) hides the header: say it at the end instead."""
+    if config.get_verbosity() < 0:
+        terminalreporter.write_line(_hypothesis_line(config))
+
+
+def _hypothesis_line(config: pytest.Config) -> str:
+    current = settings.default
+    seed = (
+        "derived from each test's name (derandomized)"
+        if current.derandomize
+        else "random per test; a failure prints @reproduce_failure and is replayed first"
+    )
+    forced = config.getoption("hypothesis_seed", None)
+    if forced is not None:
+        seed = f"{forced} (--hypothesis-seed)"
+    database = "none" if current.database is None else str(getattr(current.database, "path", ""))
+    return (
+        f"hypothesis: profile {settings.get_current_profile_name()!r}, seed {seed}, "
+        f"database {database}"
+    )
 
 
 class MemoryKeyring(KeyringBackend):
@@ -38,11 +93,14 @@ class MemoryKeyring(KeyringBackend):
 
 @pytest.fixture(autouse=True)
 def isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
-    """Temp config and state dirs, an in-memory keyring, no colour, no AIRCALL_* leaking in."""
-    import os
+    """A temp home with every XDG dir in it, an in-memory keyring, no colour, no CI or
+    AIRCALL_* settings leaking in from the machine that runs the suite.
 
+    Every per-user path the tool or its libraries compute (click.get_app_dir, platformdirs,
+    keyring's own config, ``~``) lands under ``tmp_path``; tests/test_isolation.py checks it.
+    """
     for name in list(os.environ):
-        if name.startswith("AIRCALL"):
+        if name.startswith(("AIRCALL", "XDG_", "GITHUB_")) or name in {"NO_COLOR", "CI"}:
             monkeypatch.delenv(name)
     home = tmp_path / "home"
     home.mkdir()
@@ -50,15 +108,16 @@ def isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryK
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
     monkeypatch.setenv("AIRCALL_EXT_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("AIRCALL_EXT_SANDBOX_STATE", str(tmp_path / "sandbox.json"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "80")
-    previous = keyring.get_keyring()
     backend = MemoryKeyring()
-    keyring.set_keyring(backend)
+    keyring.set_keyring(backend)  # set, never detected: detection would probe the real one
     yield backend
-    keyring.set_keyring(previous)
+    keyring.set_keyring(fail.Keyring())  # outside a test, a keyring call fails loudly
 
 
 @dataclass

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
@@ -263,6 +263,8 @@ def argv(draw: st.DrawFn) -> list[str]:
 
 @FUZZ
 @given(args=argv(), fmt=st.sampled_from([[], ["-o", "json"], ["-o", "csv"]]))
+@example(args=["validate", "\ud800"], fmt=[])
+@example(args=["dial", "912001", "\udcff", "--stage", "welcome"], fmt=["-o", "json"])
 def test_any_arguments_fail_cleanly(run_cli: RunCli, args: list[str], fmt: list[str]) -> None:
     full = ["--sandbox", *fmt, *args]
     result = run_cli(*full)
@@ -275,6 +277,39 @@ def test_any_arguments_fail_cleanly(run_cli: RunCli, args: list[str], fmt: list[
 def test_any_argv_at_all_fails_cleanly(run_cli: RunCli, words: list[str]) -> None:
     full = ["--sandbox", *words]
     assert_clean(run_cli(*full), full)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", "\ud800"],  # what hypothesis found: a surrogate no argv byte maps to
+        ["-o", "json", "dial", "912001", "\udcff", "--stage", "welcome"],  # argv byte 0xff
+        ["show", "caf\udce9"],
+    ],
+)
+def test_an_argument_that_is_not_text_is_a_usage_error(run_cli: RunCli, args: list[str]) -> None:
+    full = ["--sandbox", *args]
+    result = run_cli(*full)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert_clean(result, full)
+    assert "is not valid UTF-8 text" in result.stderr
+
+
+def test_a_non_utf8_argv_byte_is_named_as_the_byte_typed() -> None:
+    """Through a real process: the kernel hands over bytes, Python decodes them itself."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "aircall_ext", "--sandbox", "show", b"caf\xe9"],
+        capture_output=True,
+        env={**os.environ, "LC_ALL": "C.UTF-8"},
+    )
+    assert done.returncode == 2
+    assert done.stderr.decode() == (
+        "aircall-ext: error: argument 3 (caf\\xe9) is not valid UTF-8 text "
+        "(type it in UTF-8; for a file with such a name, pipe it in with `-`)\n"
+    )
 
 
 def test_usage_errors_are_one_line_with_a_help_hint(run_cli: RunCli) -> None:

@@ -8,9 +8,10 @@ injected (``sleep``, ``clock``, ``random``) so tests never wait.
 from __future__ import annotations
 
 import random as _random
+import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -19,6 +20,7 @@ from aircall_ext import __version__
 from aircall_ext.api.models import (
     Company,
     CompanyEnvelope,
+    Meta,
     Number,
     NumberEnvelope,
     NumbersPage,
@@ -26,7 +28,7 @@ from aircall_ext.api.models import (
     UserEnvelope,
     UsersPage,
 )
-from aircall_ext.api.ratelimit import RatePacer, parse_retry_after
+from aircall_ext.api.ratelimit import MAX_WAIT, RatePacer, parse_retry_after
 from aircall_ext.config import DEFAULT_BASE_URL
 from aircall_ext.errors import ApiError, ConfigError, NotFound, Unprocessable
 from aircall_ext.loopback import is_loopback
@@ -43,6 +45,10 @@ LISTING_CAP = 10_000
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 MAX_ATTEMPTS = 5  # per request, for 5xx and network errors
+# A server that accepts and never answers costs a read timeout per try: two tries, not five,
+# keep such a run bounded (about a minute), and a notice says what is awaited meanwhile.
+MAX_TIMEOUTS = 2
+SLOW_NOTICE_AFTER = 5.0
 MAX_RATE_LIMITED = 20  # 429s tolerated per request: another client may hold the budget
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 20.0
@@ -59,6 +65,20 @@ UNPARSABLE = (ValueError, RecursionError)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Log = Callable[[str], None]
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+StartTimer = Callable[[float, Callable[[], None]], Cancellable]
+
+
+def _thread_timer(seconds: float, action: Callable[[], None]) -> Cancellable:
+    timer = threading.Timer(seconds, action)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _ignore(_message: str) -> None:
@@ -106,6 +126,7 @@ class ApiClient:
         log: Log | None = None,
         warn: Log | None = None,
         log_headers: bool = False,
+        start_timer: StartTimer = _thread_timer,
     ) -> None:
         url = check_base_url(base_url, allow_http=allow_http)
         self._http = httpx.Client(
@@ -122,6 +143,8 @@ class ApiClient:
         self._log = log or _ignore
         self._warn = warn or _ignore
         self._log_headers = log_headers
+        self._start_timer = start_timer
+        self._read_timeout = self._http.timeout.read
         self.pacer = RatePacer()
         self.request_count = 0
         # Called with the number of seconds about to be spent waiting for the rate limit.
@@ -141,7 +164,8 @@ class ApiClient:
         return self._get_model(COMPANY, CompanyEnvelope).company
 
     def list_users(self) -> list[User]:
-        return [u for page in self._pages(USERS, UsersPage) for u in page.users]
+        users: list[User] = self._pages(USERS, UsersPage)
+        return users
 
     def get_user(self, user_id: int) -> User:
         return self._get_model(f"{USERS}/{user_id}", UserEnvelope).user
@@ -152,7 +176,8 @@ class ApiClient:
         return self._parse(data, UserEnvelope, "PUT", path).user
 
     def list_numbers(self) -> list[Number]:
-        return [n for page in self._pages(NUMBERS, NumbersPage) for n in page.numbers]
+        numbers: list[Number] = self._pages(NUMBERS, NumbersPage)
+        return numbers
 
     def get_number(self, number_id: int) -> Number:
         return self._get_model(f"{NUMBERS}/{number_id}", NumberEnvelope).number
@@ -162,26 +187,53 @@ class ApiClient:
         return self._parse(self._send("GET", path), model, "GET", path)
 
     def _pages(self, path: str, model: type[UsersPage] | type[NumbersPage]) -> list[Any]:
-        """Every page of a listing, ``per_page=50``, following ``meta`` to the 10,000 cap."""
-        pages: list[Any] = []
-        fetched = 0
-        page_no = 1
-        while True:
+        """Every item of a listing, ``per_page=50``, reading on while there may be more.
+
+        Paging stops at an empty page, at ``next_page_link`` sent and null, once
+        ``meta.total`` items are read, or, without a total, at a short page. Items
+        seen on an earlier page are dropped (records shift while we page), and a page made
+        only of them means the server repeats itself: an error, never an endless loop.
+        """
+        items: list[Any] = []
+        seen: set[int] = set()
+        total: int | None = None
+        for page_no in range(1, LISTING_CAP // PER_PAGE + 1):
             params = {"page": page_no, "per_page": PER_PAGE}
             page = self._parse(self._send("GET", path, params=params), model, "GET", path)
-            items = page.users if isinstance(page, UsersPage) else page.numbers
-            pages.append(page)
-            fetched += len(items)
-            if not page.meta.next_page_link or not items:
-                return pages
-            if fetched >= LISTING_CAP:
-                total = page.meta.total or fetched
-                self._warn(
-                    f"the API lists at most {LISTING_CAP:,} {path}; the account has {total:,}, "
-                    f"so {max(total - fetched, 0):,} were not read and results are incomplete"
+            batch = page.users if isinstance(page, UsersPage) else page.numbers
+            fresh = [item for item in batch if item.id not in seen]
+            if batch and not fresh:
+                raise ApiError(
+                    f"GET /{path}: page {page_no} repeats records already read; "
+                    "stopped instead of paging forever",
+                    hint="the API's paging looks broken; try again later",
                 )
-                return pages
-            page_no += 1
+            items.extend(fresh)
+            seen.update(item.id for item in fresh)
+            meta = page.meta
+            total = meta.total if meta is not None and meta.total is not None else total
+            if not _may_have_more(len(batch), len(items), meta):
+                break
+        self._warn_if_short(path, len(items), total)
+        return items
+
+    def _warn_if_short(self, path: str, read: int, total: int | None) -> None:
+        what = path.rsplit("/", 1)[-1]
+        if read >= LISTING_CAP:
+            shown = (
+                f"the account has {total:,}, so {total - read:,} were not read"
+                if total and total > read
+                else "the account may have more"
+            )
+            self._warn(
+                f"the API lists at most {LISTING_CAP:,} {what}; {shown} and results are "
+                "incomplete"
+            )
+        elif total is not None and read < total:
+            self._warn(
+                f"the API listed {read:,} {what} but reported {total:,}: results may be "
+                "incomplete (records may have been removed while paging); run it again"
+            )
 
     def _parse(self, data: Any, model: type[ModelT], method: str, path: str) -> ModelT:
         try:
@@ -204,6 +256,7 @@ class ApiClient:
     ) -> Any:
         """One logical request: paced, retried while it is safe, mapped to our errors."""
         failures = 0
+        timeouts = 0
         limited = 0
         while True:
             self._pace()
@@ -212,7 +265,12 @@ class ApiClient:
             except RETRYABLE_ERRORS as err:
                 failures += 1
                 reason = _describe_network_error(err)
-                if method not in IDEMPOTENT or failures >= MAX_ATTEMPTS:
+                if isinstance(err, httpx.TimeoutException):
+                    timeouts += 1
+                    if timeouts < MAX_TIMEOUTS:
+                        self._warn(f"{method} /{path}: {reason}; trying once more")
+                exhausted = failures >= MAX_ATTEMPTS or timeouts >= MAX_TIMEOUTS
+                if method not in IDEMPOTENT or exhausted:
                     raise ApiError(
                         f"{method} /{path} failed: {reason}",
                         hint="check the network and the base URL, then run the command again",
@@ -224,7 +282,7 @@ class ApiClient:
             status = response.status_code
             if status == 429 and limited < MAX_RATE_LIMITED:
                 limited += 1
-                self._wait_rate_limited(response)
+                self._wait_rate_limited(response, f"{method} /{path}")
                 continue
             if status >= 500 and method in IDEMPOTENT and failures + 1 < MAX_ATTEMPTS:
                 failures += 1
@@ -241,7 +299,11 @@ class ApiClient:
     ) -> httpx.Response:
         self.request_count += 1
         started = self._clock()
-        response = self._http.request(method, path, params=params, json=body)
+        notice = self._start_timer(SLOW_NOTICE_AFTER, lambda: self._slow_notice(method, path))
+        try:
+            response = self._http.request(method, path, params=params, json=body)
+        finally:
+            notice.cancel()
         finished = self._clock()
         self.pacer.observe(response.headers, finished, rtt=finished - started)
         elapsed = (finished - started) * 1000
@@ -252,6 +314,10 @@ class ApiClient:
             self._log(f"  > {_safe_headers(sent.headers)}")
             self._log(f"  < {_safe_headers(response.headers)}")
         return response
+
+    def _slow_notice(self, method: str, path: str) -> None:
+        limit = f" (giving up after {self._read_timeout:.0f} s)" if self._read_timeout else ""
+        self._warn(f"still waiting for the API to answer {method} /{path}{limit}")
 
     def _result(self, method: str, path: str, response: httpx.Response) -> Any:
         status = response.status_code
@@ -270,8 +336,15 @@ class ApiClient:
                 f"the API refused the credentials (HTTP {status}): {text}",
                 hint="check AIRCALL_API_ID/AIRCALL_API_TOKEN or run `aircall-ext auth login`",
             )
-        if status == 404:
+        if status == 404 and path.rsplit("/", 1)[-1].isdigit():
             raise NotFound(f"not found: {method} /{path}: {text}", status=status)
+        if status in {404, 405, 410}:
+            # An endpoint, not one record, is missing: the URL or the API moved.
+            raise ApiError(
+                f"{method} /{path}: the API has no such endpoint (HTTP {status}): {text}",
+                status=status,
+                hint=f"is the base URL right? It should be the API root, like {DEFAULT_BASE_URL}",
+            )
         if status == 422:
             raise Unprocessable(f"the API rejected {method} /{path}: {text}", status=status)
         if status == 429:
@@ -286,9 +359,16 @@ class ApiClient:
         if delay > 0:
             self._wait(delay)
 
-    def _wait_rate_limited(self, response: httpx.Response) -> None:
+    def _wait_rate_limited(self, response: httpx.Response, what: str) -> None:
         now = self._clock()
         delay = parse_retry_after(response.headers.get("Retry-After"), now)
+        if delay is not None and delay > MAX_WAIT:
+            raise ApiError(
+                f"{what}: rate limited (HTTP 429) and asked to wait {delay:,.0f} s, more than "
+                f"the {MAX_WAIT:.0f} s this tool waits at once",
+                status=429,
+                hint="the account's API budget is exhausted; run the command again later",
+            )
         if delay is None:
             delay = self.pacer.until_reset(now)
         self._log(f"rate limited (HTTP 429): waiting {delay:.1f} s")
@@ -307,6 +387,17 @@ class ApiClient:
         self._sleep(seconds)
 
 
+def _may_have_more(count: int, read: int, meta: Meta | None) -> bool:
+    """Whether to read the next page: no single missing signal may end a listing early."""
+    if count == 0 or (meta is not None and meta.says_last_page):
+        return False
+    if meta is not None and meta.total is not None:
+        return read < meta.total
+    if meta is not None and meta.next_page_link:
+        return True
+    return count >= PER_PAGE
+
+
 def _error_text(response: httpx.Response) -> str:
     """The API's own words: ``error`` and ``troubleshoot``, or a gateway's ``message``."""
     try:
@@ -314,9 +405,10 @@ def _error_text(response: httpx.Response) -> str:
     except UNPARSABLE:
         data = None
     if isinstance(data, dict):
-        parts = [str(data[k]) for k in ("error", "message", "troubleshoot") if data.get(k)]
+        parts = [str(data[k]).strip() for k in ("error", "message", "troubleshoot") if data.get(k)]
+        parts = [part.rstrip(".:;,") for part in parts if part]
         if parts:
-            return " ".join(" ".join(parts).split())[:300]
+            return " ".join(": ".join(parts).split())[:300]
     return response.reason_phrase or "no details"
 
 

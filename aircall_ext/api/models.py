@@ -1,27 +1,28 @@
-"""Pydantic models of the routing management API (SPEC §3).
+"""Pydantic models of the routing management API, read leniently.
 
-Response models ignore unknown fields. ``User.extension`` is kept as the raw text the API
-holds (possibly malformed legacy data) so that the audit can diagnose it instead of the
-listing failing; writes go through :data:`Extension`, which only admits three ASCII digits.
+The live API adds fields, omits optional ones and sends nulls; none of that may break a
+listing. So response models ignore unknown fields, and every field except ``id`` is
+optional. Only what the tool reads is declared: a field we never use cannot fail us.
+
+``User.extension`` keeps the raw text the API holds (possibly legacy damage such as ``7``)
+so that the audit can diagnose it instead of the listing failing.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
-
-# Three ASCII digits; `\d` would admit other scripts' digits.
-Extension = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$")]
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 
-def _extension_text(value: Any) -> Any:
-    """An API that sends a number instead of text still lists; the audit flags the damage."""
-    if isinstance(value, bool):
+def _extension_text(value: Any) -> str | None:
+    """Any non-text extension becomes text, so the audit can flag it (7 -> a lost zero)."""
+    if value is None or isinstance(value, str):
         return value
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    return value
+    return json.dumps(value)
 
 
 RawExtension = Annotated[str | None, BeforeValidator(_extension_text)]
@@ -32,67 +33,82 @@ class ApiModel(BaseModel):
 
 
 class Company(ApiModel):
-    name: str
+    name: str | None = None
     users_count: int | None = None
     numbers_count: int | None = None
 
 
-class NumberRef(ApiModel):
-    """A number as listed inside a user."""
-
-    id: int
-    name: str | None = None
-    digits: str | None = None
-
-
-class UserRef(ApiModel):
-    """A user as listed inside a number's call distribution."""
-
-    id: int
-    name: str | None = None
-    email: str | None = None
-
-
 class User(ApiModel):
+    """A v2 user. ``outgoing_only`` is this tool's own field: ``None`` when the API is silent."""
+
     id: int
     name: str | None = None
     email: str | None = None
-    available: bool = True
+    available: bool | None = None
     availability_status: str | None = None
     extension: RawExtension = None
-    outgoing_only: bool = False
-    direct_link: str | None = None
-    created_at: str | None = None
+    outgoing_only: bool | None = None
     time_zone: str | None = None
     language: str | None = None
-    numbers: list[NumberRef] = Field(default_factory=list)
+    default_number_id: int | None = None
 
     @property
     def is_unavailable(self) -> bool:
-        """SPEC §3: unavailable when the status says so or ``available`` is false."""
-        return self.availability_status == "unavailable" or not self.available
+        """Unavailable when the status says so or ``available`` (working hours) is false."""
+        return self.availability_status == "unavailable" or self.available is False
 
 
 Routing = Literal["smartflows", "legacy-classic", "legacy-ivr"]
 
 
 class Number(ApiModel):
+    """A v1 number. ``users`` is its call distribution: ``None`` when not sent (listings)."""
+
     id: int
     name: str | None = None
     digits: str | None = None
     e164_digits: str | None = None
-    flow_editor_enabled: bool = False
-    is_ivr: bool = False
-    users: list[UserRef] = Field(default_factory=list)
-    direct_link: str | None = None
     country: str | None = None
-    time_zone: str | None = None
+    flow_editor_enabled: bool | None = None
+    is_ivr: bool | None = None
+    users: tuple[User, ...] | None = None
 
     @property
     def routing(self) -> Routing:
-        if self.flow_editor_enabled:
+        """Smartflows unless the API says otherwise: it is the routing of every new number.
+
+        A legacy number whose ``is_ivr`` is unknown is taken as classic, the stricter mode
+        (fewer stages, distribution users only), so a dry-run never promises too much.
+        """
+        if self.flow_editor_enabled is not False:
             return "smartflows"
         return "legacy-ivr" if self.is_ivr else "legacy-classic"
+
+    @property
+    def routing_assumed(self) -> bool:
+        """True when a flag the routing depends on was absent or null."""
+        return self.flow_editor_enabled is None or (
+            self.flow_editor_enabled is False and self.is_ivr is None
+        )
+
+    @property
+    def routing_assumption(self) -> str | None:
+        """Why the routing is a guess, in words for a trace or a note; ``None`` when known."""
+        if self.flow_editor_enabled is None:
+            return (
+                "the API did not say whether Smartflows is enabled (flow_editor_enabled "
+                "absent or null), so Smartflows is assumed"
+            )
+        if self.is_ivr is None and self.flow_editor_enabled is False:
+            return (
+                "the API did not say whether this legacy number is an IVR number (is_ivr "
+                "absent or null), so a classic number is assumed"
+            )
+        return None
+
+    @property
+    def distribution(self) -> tuple[User, ...]:
+        return self.users or ()
 
 
 class Meta(ApiModel):
@@ -102,6 +118,11 @@ class Meta(ApiModel):
     per_page: int | None = None
     next_page_link: str | None = None
     previous_page_link: str | None = None
+
+    @property
+    def says_last_page(self) -> bool:
+        """``next_page_link`` sent and null: the v1 way of saying this is the last page."""
+        return "next_page_link" in self.model_fields_set and self.next_page_link is None
 
 
 class CompanyEnvelope(ApiModel):
@@ -118,9 +139,9 @@ class NumberEnvelope(ApiModel):
 
 class UsersPage(ApiModel):
     users: list[User]
-    meta: Meta
+    meta: Meta | None = None
 
 
 class NumbersPage(ApiModel):
     numbers: list[Number]
-    meta: Meta
+    meta: Meta | None = None

@@ -24,8 +24,10 @@ RESET_HEADER = "X-AircallApi-Reset"
 _MILLISECONDS_THRESHOLD = 1e11
 # A little slack after a reset, for the server's clock and rounding.
 RESET_MARGIN = 0.05
-# Never trust a header into waiting longer than this at once.
-MAX_WAIT = 15 * 60.0
+# Never trust a header into waiting longer than this at once: a rate-limit window is a
+# minute, so five are plenty. A server that asks for more (``Retry-After: 864000``) is not
+# obeyed: the request fails instead of sleeping for days.
+MAX_WAIT = 5 * 60.0
 # The spread ends this long (or one round trip, if longer) before the reset, so the last
 # request of a window arrives inside it.
 MIN_LEAD = 0.1

@@ -15,7 +15,7 @@ import click
 from aircall_ext import __version__
 from aircall_ext.cli.completers import complete_profiles
 from aircall_ext.cli.context import AppContext
-from aircall_ext.errors import EXIT_API, EXIT_USAGE, AircallExtError
+from aircall_ext.errors import EXIT_API, EXIT_INTERRUPTED, EXIT_USAGE, AircallExtError, UsageError
 from aircall_ext.output import FORMATS, Format
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -170,6 +170,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     try:
+        _check_text(sys.argv[1:] if argv is None else argv)
         # Not standalone: click returns the code of ctx.exit(n) instead of exiting.
         result = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
     except AircallExtError as err:
@@ -186,10 +187,10 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except click.Abort:
         _error("aborted")
-        return 130
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         _error("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `aircall-ext list | head`: the reader left; that is not an error of ours.
         sys.stderr.close()
@@ -200,6 +201,28 @@ def run(argv: list[str] | None = None) -> int:
         _error(f"internal error: {type(err).__name__}: {err}", "please report this bug")
         return EXIT_API
     return result if isinstance(result, int) else 0
+
+
+def _check_text(argv: list[str]) -> None:
+    """Refuse a word that is not text before it reaches a lookup, a path or the output.
+
+    Python hands a non-UTF-8 argv byte over as a lone surrogate (surrogateescape); such a
+    word cannot be matched against the account nor printed to stdout, so it is a usage
+    error here rather than a crash wherever it first gets encoded.
+    """
+    for position, word in enumerate(argv, start=1):
+        try:
+            word.encode("utf-8")
+        except UnicodeEncodeError:
+            try:  # the bytes the user typed, when Python got them through surrogateescape
+                raw = word.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:
+                raw = word.encode("utf-8", "backslashreplace")
+            shown = raw.decode("ascii", "backslashreplace")
+            raise UsageError(
+                f"argument {position} ({shown}) is not valid UTF-8 text",
+                hint="type it in UTF-8; for a file with such a name, pipe it in with `-`",
+            ) from None
 
 
 def _error(message: str, hint: str | None = None) -> None:

@@ -8,7 +8,6 @@ import click
 
 from aircall_ext.cli.completers import complete_users
 from aircall_ext.cli.context import AppContext, output_option, with_app
-from aircall_ext.errors import UsageError
 
 if TYPE_CHECKING:
     from aircall_ext.api.models import User
@@ -39,15 +38,17 @@ def assign(app: AppContext, user: str, extension: str, swap: bool, dry_run: bool
     USER's old extension. Assigning the current value sends nothing.
 
     Exit 0 when done (or nothing to do), 1 when refused or rejected by the API, 2 for a bad
-    USER or EXT.
+    EXT or a USER that names nobody (or several users).
     """
-    from aircall_ext.core.account import parse_user_ref
+    from aircall_ext.core.account import damaged_match_note, parse_user_ref
     from aircall_ext.services.assign import apply_plan, prepare_assign
 
     wanted = _parse_ext(extension)
     ref = parse_user_ref(user)
     client = app.client()
     plan = prepare_assign(client, ref, wanted, swap=swap)
+    if note := damaged_match_note(ref, plan.user, assigning=wanted):
+        app.warn(note)
     for warning in plan.warnings:
         app.warn(warning)
     result = plan.user
@@ -60,12 +61,9 @@ def assign(app: AppContext, user: str, extension: str, swap: bool, dry_run: bool
 
 
 def _parse_ext(text: str) -> str:
-    from aircall_ext.core.extensions import parse_extension
+    from aircall_ext.core.extensions import extension_argument
 
-    parsed = parse_extension(text)
-    if not isinstance(parsed, str):
-        raise UsageError(f"invalid EXT {text!r}: {parsed.reason}")
-    return parsed
+    return extension_argument(text, "EXT")
 
 
 def _summary(plan: AssignPlan, dry_run: bool) -> str:

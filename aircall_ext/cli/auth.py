@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -22,16 +23,26 @@ def auth() -> None:
 @click.option(
     "--token-stdin",
     is_flag=True,
-    help="Read the API token from standard input (for scripts; never pass it in argv).",
+    help=(
+        "Read the API token from standard input (for scripts; never pass it in argv). "
+        "On a terminal the token is prompted for, hidden."
+    ),
 )
 @with_app
 def login(app: AppContext, api_id: str | None, token_stdin: bool) -> None:
     """Verify credentials against the API and remember them.
 
     The token goes to the OS keyring (service "aircall-ext"); the API ID and base URL go to
-    config.toml under the profile named by --profile (default "default").
+    config.toml under the profile named by --profile or AIRCALL_EXT_PROFILE (default
+    "default"), which is created if it does not exist yet.
     """
-    from aircall_ext.config import DEFAULT_BASE_URL, Profile, resolve_settings, save_profile
+    from aircall_ext.config import (
+        DEFAULT_BASE_URL,
+        Profile,
+        load_config,
+        resolve_settings,
+        save_profile,
+    )
     from aircall_ext.credentials import set_token
     from aircall_ext.services.session import open_client
 
@@ -39,13 +50,23 @@ def login(app: AppContext, api_id: str | None, token_stdin: bool) -> None:
         raise UsageError(
             "the sandbox needs no login", hint="drop --sandbox to log in to an account"
         )
+    load_config()  # the profile is saved there: a broken file fails before the token is typed
     interactive = sys.stdin.isatty()
     api_id = (api_id or "").strip() or _prompt_api_id(interactive)
     token = _read_token(token_stdin, interactive)
-    base = resolve_settings(profile=app.profile, base_url=app.base_url, need_token=False)
-    settings = dataclasses.replace(base, api_id=api_id, api_token=token)
+    base = resolve_settings(
+        profile=app.profile, base_url=app.base_url, need_token=False, new_profile=True
+    )
+    settings = dataclasses.replace(base, api_id=api_id, api_token=token, problem=None)
     with open_client(settings, verbose=app.verbose) as client:
-        company = client.get_company()
+        try:
+            company = client.get_company()
+        except ConfigError as err:  # the one a request raises: the credentials were refused
+            raise ConfigError(
+                err.message,
+                hint=f"check the API ID and token you gave, and that {settings.base_url} "
+                "is the account's API",
+            ) from None
     set_token(settings.profile, token)
     custom_url = settings.base_url if settings.base_url != DEFAULT_BASE_URL else None
     path = save_profile(Profile(settings.profile, api_id, custom_url))
@@ -62,10 +83,11 @@ def _prompt_api_id(interactive: bool) -> str:
 
 
 def _read_token(from_stdin: bool, interactive: bool) -> str:
-    if from_stdin:
-        token = sys.stdin.readline().strip()
-    elif interactive:
+    """The token, never echoed: standard input on a terminal is a person typing it."""
+    if interactive:
         token = str(click.prompt("API token", hide_input=True, err=True)).strip()
+    elif from_stdin:
+        token = sys.stdin.readline().strip()
     else:
         raise UsageError(
             "no terminal to prompt for the token", hint="pipe it in with --token-stdin"
@@ -104,7 +126,11 @@ def status(app: AppContext) -> None:
         {"setting": "base URL", "value": settings.base_url, "source": _src(settings, "base_url")},
         {"setting": "API ID", "value": settings.api_id, "source": _src(settings, "api_id")},
         {"setting": "token", "value": doc["token"], "source": _src(settings, "api_token")},
-        {"setting": "company", "value": doc["company"], "source": "GET /company"},
+        {
+            "setting": "company",
+            "value": doc["company"],
+            "source": "GET /v1/company" if problem is None else "not checked",
+        },
     ]
     app.emit(doc, rows, ["setting", "value", "source"])
     if problem is not None:
@@ -119,17 +145,40 @@ def _src(settings: Any, key: str) -> str:
 @auth.command("logout")
 @with_app
 def logout(app: AppContext) -> None:
-    """Forget the profile's token (keyring) and its entry in config.toml."""
-    from aircall_ext.config import load_config, remove_profile
-    from aircall_ext.credentials import delete_token
+    """Forget the profile's token (keyring) and its entry in config.toml.
 
-    name = app.profile or load_config().default_profile
-    had_token = delete_token(name)
+    The config entry is removed even when the keyring cannot be used; exit 3 then says the
+    token could not be cleared. Forgetting a profile that does not exist says so, exit 0.
+    """
+    from aircall_ext.config import load_config, remove_profile
+    from aircall_ext.credentials import KeyringUnavailable, delete_token
+
+    config = load_config()
+    name = app.profile or config.default_profile
     had_profile = remove_profile(name)
-    if had_token or had_profile:
-        app.say(f"logged out: profile {name!r} forgotten")
+    entry = f"its entry in {config.path} removed" if had_profile else f"no entry in {config.path}"
+    try:
+        had_token = delete_token(name)
+    except KeyringUnavailable as err:
+        known = "" if had_profile else _known_profiles(config.profiles)
+        raise ConfigError(
+            f"profile {name!r}: {entry}{known}, but the OS keyring could not be cleared: "
+            f"{err.message}",
+            hint=f"if a token was stored from a session where the keyring works, delete it "
+            f'there: `keyring del aircall-ext {name}` (service "aircall-ext", user "{name}")',
+        ) from None
+    if had_profile or had_token:
+        token = "its token removed from" if had_token else "no token was in"
+        app.say(f"logged out: profile {name!r} forgotten ({entry}; {token} the OS keyring)")
     else:
-        app.say(f"nothing to forget: no stored credentials for profile {name!r}")
+        app.warn(
+            f"nothing to forget: no profile {name!r} in {config.path} and no token for it "
+            f"in the OS keyring{_known_profiles(config.profiles)}"
+        )
+
+
+def _known_profiles(profiles: Mapping[str, object]) -> str:
+    return f" (profiles: {', '.join(sorted(profiles))})" if profiles else " (no profiles)"
 
 
 COMMANDS: list[click.Command] = [auth]

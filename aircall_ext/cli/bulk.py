@@ -32,11 +32,17 @@ def export(app: AppContext, file: str) -> None:
     spreadsheet would run as a formula are neutralised.
 
     FILE is replaced atomically (never left half-written); - or no FILE writes to stdout.
-    With -o json the same rows are written as {"users": [...]}.
+    With -o json the same rows are written as {"users": [...]}. An export is CSV by
+    definition: -o table is refused (use `list` for a table).
     """
     from aircall_ext.core.csvfile import EXPORT_COLUMNS, export_rows
     from aircall_ext.services.users import load_account
 
+    if app.output == "table" and _output_given():
+        raise UsageError(
+            "export writes CSV (or JSON with -o json), not a table",
+            hint="drop -o table, or see the table with `aircall-ext list`",
+        )
     account = load_account(app.client())
     rows = export_rows(account)
     if app.output == "json":
@@ -47,6 +53,18 @@ def export(app: AppContext, file: str) -> None:
     _warn_if_damaged(app, account, file)
     if file != "-":
         app.say(f"exported {len(rows)} users to {file}")
+
+
+def _output_given() -> bool:
+    """Whether -o was typed (before or after the command), not just table by default."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    typed = ParameterSource.COMMANDLINE
+    return typed in {
+        ctx.get_parameter_source("output"),
+        ctx.find_root().get_parameter_source("output"),
+    }
 
 
 def _write(file: str, text: str) -> None:

@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 
 COMPLETE_VAR = "_AIRCALL_EXT_COMPLETE"  # Click's default for prog "aircall-ext"
 
-# Values a shell inserts as one word without quoting (others would split the command line);
-# no comma either: Click's fish script splits its answers at commas.
-_SHELL_SAFE = re.compile(r"[\w.@:+/=%-]+")
+# Values offered: words of these characters, with single spaces inside (a number called
+# "Lyon Support"); each shell's class below quotes the spaces. Nothing a shell would read as
+# syntax (quotes, $, ;), and no comma: Click's fish script splits its answers at commas.
+_SHELL_SAFE = re.compile(r"[\w.@:+/=%-]+(?: [\w.@:+/=%-]+)*")
 _EXTENSION = re.compile(r"[0-9]{3}")  # ext:7 would be refused as USER: offer valid ones only
 
 Candidate = tuple[Any, str | None]  # (value, help shown by zsh/fish/PowerShell)
@@ -129,42 +130,89 @@ def _key(candidate: Candidate) -> str:
 
 
 def _bash_class() -> type[ShellComplete]:
-    """Click's bash completion, made to understand words that contain a colon.
+    """Click's bash completion, made to understand words that contain a colon or an ``=``,
+    and to quote the spaces of the values it offers.
 
-    bash splits ``ext:101`` into ``ext``, ``:``, ``101`` (COMP_WORDBREAKS) and replaces only
-    what follows the last colon: glue the words back for Click, and answer with what follows
-    the last colon (what bash-completion's ``__ltrim_colon_completions`` does).
+    bash splits ``ext:101`` into ``ext``, ``:``, ``101`` and ``--stage=w`` into ``--stage``,
+    ``=``, ``w`` (COMP_WORDBREAKS) and replaces only what follows the last break: glue the
+    words back for Click, and answer with what follows the last colon (what
+    bash-completion's ``__ltrim_colon_completions`` does; after ``=`` Click already answers
+    the value alone).
     """
     from click.shell_completion import BashComplete
 
-    class ColonAwareBashComplete(BashComplete):
+    class WordbreakAwareBashComplete(BashComplete):
         kept = ""
 
         def get_completion_args(self) -> tuple[list[str], str]:
             args, incomplete = super().get_completion_args()
-            words = glue_colons([*args, incomplete] if incomplete else args)
+            words = glue_wordbreaks([*args, incomplete] if incomplete else args)
             if not incomplete:
                 return words, ""
             whole = words.pop()
-            if whole != incomplete:  # bash split the word: it keeps up to the last colon
+            if whole != incomplete and ":" in whole:  # bash keeps up to the last colon
                 self.kept = whole[: whole.rfind(":") + 1]
             return words, whole
 
         def format_completion(self, item: CompletionItem) -> str:
             value = str(item.value)
             if self.kept and value.casefold().startswith(self.kept.casefold()):
-                item.value = value[len(self.kept) :]
+                value = value[len(self.kept) :]
+            if item.type == "plain":
+                # One word for bash: Lyon\ Support. Click's script reads the answer with a
+                # `read` that eats one level of backslashes, hence two.
+                value = value.replace(" ", "\\\\ ")
+            item.value = value
             return super().format_completion(item)
 
-    return ColonAwareBashComplete
+    return WordbreakAwareBashComplete
 
 
-def glue_colons(words: list[str]) -> list[str]:
-    """Undo bash's split at colons: ``["ext", ":", "101"]`` -> ``["ext:101"]``."""
+def option_value_prefix(incomplete: str) -> str:
+    """``--stage=`` of ``--stage=w``: Click completes the value after ``=`` alone."""
+    if incomplete.startswith("-") and "=" in incomplete:
+        return incomplete[: incomplete.index("=") + 1]
+    return ""
+
+
+def _whole_word_classes() -> dict[str, type[ShellComplete]]:
+    """zsh, fish and PowerShell replace the whole word being completed with the answer.
+
+    Click answers ``--stage=w`` with ``welcome``: zsh then erased the ``--stage=`` already
+    typed, and fish (which filters answers by the word) offered nothing. They are answered
+    ``--stage=welcome`` instead. PowerShell inserts an answer verbatim: a value with a
+    space is single-quoted so that it stays one word.
+    """
+    from click.shell_completion import FishComplete, PowerShellComplete, ZshComplete
+
+    def prefixed(base: type[ShellComplete]) -> type[ShellComplete]:
+        class WholeWordComplete(base):  # type: ignore[valid-type,misc]
+            def get_completions(self, args: list[str], incomplete: str) -> list[CompletionItem]:
+                items: list[CompletionItem] = super().get_completions(args, incomplete)
+                prefix = option_value_prefix(incomplete)
+                for item in items:
+                    if item.type == "plain":
+                        value = str(item.value)
+                        if self.name == "powershell" and " " in value:
+                            value = f"'{value}'"
+                        item.value = prefix + value
+                return items
+
+        return WholeWordComplete
+
+    return {
+        "zsh": prefixed(ZshComplete),
+        "fish": prefixed(FishComplete),
+        "powershell": prefixed(PowerShellComplete),
+    }
+
+
+def glue_wordbreaks(words: list[str]) -> list[str]:
+    """Undo bash's split at colons and ``=``: ``["ext", ":", "101"]`` -> ``["ext:101"]``."""
     glued: list[str] = []
     pending = False
     for word in words:
-        if word and set(word) == {":"}:
+        if word and set(word) <= {":", "="}:
             if glued:
                 glued[-1] += word
             else:
@@ -182,3 +230,5 @@ if COMPLETE_VAR in os.environ:  # only while a shell asks: importing this costs 
     from click.shell_completion import add_completion_class
 
     add_completion_class(_bash_class(), "bash")
+    for _shell, _cls in _whole_word_classes().items():
+        add_completion_class(_cls, _shell)

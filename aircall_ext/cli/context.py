@@ -72,10 +72,8 @@ class AppContext:
 
     @property
     def show_progress(self) -> bool:
-        """Progress bars only on a terminal, never with ``--no-progress`` or ``-q``."""
-        import sys
-
-        return self.progress and not self.quiet and sys.stderr.isatty()
+        """Progress unless ``--no-progress`` or ``-q``; off a terminal it is plain lines."""
+        return self.progress and not self.quiet
 
     # -- API --------------------------------------------------------------------------
     def settings(self) -> Settings:
@@ -86,6 +84,8 @@ class AppContext:
             self._settings = resolve_settings(
                 profile=self.profile, base_url=self.base_url, sandbox=self.sandbox
             )
+            for warning in self._settings.warnings:  # resolved once per run: said once
+                self.warn(warning)
         return self._settings
 
     def client(self) -> ApiClient:

@@ -88,8 +88,9 @@ def dial(
 
     \b
     Examples:
-      aircall-ext dial "Paris Support" 101 --stage ivr
-      aircall-ext dial +33176360695 007 --stage welcome --expect user-unavailable
+      aircall-ext dial Support 101 --stage ivr
+      aircall-ext dial +33176360695 120 --stage ivr --expect user-unavailable
+      aircall-ext dial "Sales (legacy)" 102 --stage welcome --expect not-in-distribution
       aircall-ext -o json dial --batch must-ring.csv
     """
     if batch is not None:

@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from aircall_ext import output
 from aircall_ext.cli.context import AppContext, output_option, with_app
 from aircall_ext.errors import ApiError, ImportStopped, Refused, UsageError
 
 if TYPE_CHECKING:
-    from click._termui_impl import ProgressBar
-
     from aircall_ext.api.client import ApiClient
     from aircall_ext.core.planner import Plan
     from aircall_ext.services.importer import Outcome, Prepared, Source
@@ -242,7 +241,7 @@ def _apply(
     from aircall_ext.services.journal import default_journal_path, utc_now
 
     assert prepared.plan is not None
-    progress = _Bar() if app.show_progress else None
+    progress = output.Progress("import") if app.show_progress else None
     if contents is not None:
         return resume_import(app.client(), prepared, contents, progress=progress)
     if not prepared.plan.steps:
@@ -283,47 +282,6 @@ def _resume_command(app: AppContext, journal: Path | None) -> str:
         words += ["--base-url", app.base_url]
     words += ["import", "--resume", str(journal)]
     return shlex.join(words)
-
-
-class _Bar:
-    """The click progress bar on stderr: done/total, ETA, and rate-limit pauses."""
-
-    LABEL = "importing"
-
-    def __init__(self) -> None:
-        self._bar: ProgressBar[int] | None = None
-
-    def begin(self, total: int) -> None:
-        if self._bar is None:
-            self._bar = click.progressbar(
-                length=max(total, 1),
-                label=self.LABEL,
-                show_eta=True,
-                show_pos=True,
-                file=sys.stderr,
-            )
-            self._bar.render_progress()
-        else:
-            self._bar.length = max(total, 1)
-
-    def advance(self, done: int, total: int) -> None:
-        if self._bar is not None:
-            self._bar.label = self.LABEL
-            self._bar.length = max(total, 1)
-            self._bar.update(done - self._bar.pos)
-
-    def waiting(self, seconds: float) -> None:
-        if self._bar is not None:
-            self._bar.label = f"waiting for rate limit ({seconds:.1f}s)"
-            self._bar.render_progress()
-
-    def end(self) -> None:
-        """Settle on the done count, then let go: later waits (the read-back) draw nothing."""
-        if self._bar is not None:
-            self._bar.label = self.LABEL
-            self._bar.render_progress()
-            self._bar.render_finish()
-            self._bar = None
 
 
 # -- report ----------------------------------------------------------------------------

@@ -309,7 +309,7 @@ def show(app: AppContext, state: str | None) -> None:
 
     account = load_or_seed(_state_path(state))
     doc = account.document()
-    users = [_user_row(u) for u in account.users()]
+    users = [_user_row(u, account.numbers_of(u["id"])) for u in account.users()]
     if app.output == "table":
         company = account.company_document()
         click.echo(
@@ -323,20 +323,21 @@ def show(app: AppContext, state: str | None) -> None:
         app.emit(doc, numbers, NUMBER_COLUMNS, headers=NUMBER_HEADERS, empty="no numbers")
 
 
-def _user_row(user: JsonObject) -> dict[str, Any]:
+def _user_row(user: JsonObject, numbers: list[JsonObject]) -> dict[str, Any]:
     unavailable = user["availability_status"] == "unavailable" or not user["available"]
     return {
         **user,
+        "extension": user.get("extension"),
         "availability": "unavailable" if unavailable else user["availability_status"],
-        "numbers": [n["name"] for n in user["numbers"]],
+        "numbers": [n["name"] for n in numbers],
     }
 
 
 def _number_row(number: JsonObject) -> dict[str, Any]:
-    if number["flow_editor_enabled"]:
+    if number.get("flow_editor_enabled"):
         routing = "smartflows"
     else:
-        routing = "legacy-ivr" if number["is_ivr"] else "legacy-classic"
+        routing = "legacy-ivr" if number.get("is_ivr") else "legacy-classic"
     return {**number, "routing": routing, "distribution_size": len(number["users"])}
 
 

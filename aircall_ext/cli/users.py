@@ -31,7 +31,8 @@ def user_doc(user: User) -> dict[str, Any]:
 
 def user_row(user: User) -> dict[str, Any]:
     status = "unavailable" if user.is_unavailable else (user.availability_status or "available")
-    return {**user_doc(user), "availability": status}
+    outgoing = "unknown" if user.outgoing_only is None else user.outgoing_only
+    return {**user_doc(user), "availability": status, "outgoing_only": outgoing}
 
 
 @click.command("list")
@@ -48,16 +49,11 @@ def list_users(
 
     Filters combine: --missing --outgoing-only lists outgoing-only users without extension.
     """
-    from aircall_ext.core.extensions import parse_extension
-    from aircall_ext.errors import UsageError
+    from aircall_ext.core.extensions import extension_argument
+    from aircall_ext.output import warn
     from aircall_ext.services.users import load_account
 
-    wanted: str | None = None
-    if extension is not None:
-        parsed = parse_extension(extension)
-        if not isinstance(parsed, str):
-            raise UsageError(f"invalid value for --extension: {parsed.message}")
-        wanted = parsed
+    wanted = None if extension is None else extension_argument(extension, "--extension")
     account = load_account(app.client())
     users = account.users_by_extension()
     if wanted is not None:
@@ -65,6 +61,12 @@ def list_users(
     if missing:
         users = [u for u in users if u.extension is None]
     if outgoing_only:
+        silent = sum(1 for u in users if u.outgoing_only is None)
+        if silent:
+            warn(
+                f"the API does not report outgoing-only access for {silent} users: "
+                "they are not listed"
+            )
         users = [u for u in users if u.outgoing_only]
     if duplicates:
         users = [u for u in users if u.extension and len(account.holders(u.extension)) > 1]
@@ -83,11 +85,18 @@ def list_users(
 @with_app
 def show_user(app: AppContext, user: str) -> None:
     """Show one user. USER is an id (42), an email, or ext:NNN (ext:101)."""
+    from aircall_ext.core.account import damaged_match_note, parse_user_ref
     from aircall_ext.services.users import lookup_user
 
     found = lookup_user(app.client(), user)
-    numbers = ", ".join(n.name or n.digits or str(n.id) for n in found.numbers)
-    fields = {**user_row(found), "numbers": numbers or None, "time_zone": found.time_zone}
+    if note := damaged_match_note(parse_user_ref(user), found):
+        app.warn(note)
+    fields = {
+        **user_row(found),
+        "default_number_id": found.default_number_id,
+        "time_zone": found.time_zone,
+        "language": found.language,
+    }
     rows = [{"field": key, "value": value} for key, value in fields.items()]
     app.emit({"user": found.model_dump(mode="json")}, rows, ["field", "value"])
 
@@ -102,8 +111,16 @@ def number_doc(number: Number) -> dict[str, Any]:
         "name": number.name,
         "digits": number.digits,
         "routing": number.routing,
-        "distribution_size": len(number.users),
+        "routing_assumed": number.routing_assumed,
+        "distribution_size": len(number.users) if number.users is not None else None,
     }
+
+
+def number_row(number: Number) -> dict[str, Any]:
+    doc = number_doc(number)
+    if number.routing_assumed:
+        doc["routing"] = f"{number.routing} (assumed)"
+    return doc
 
 
 @click.command("numbers")
@@ -116,12 +133,21 @@ def list_numbers(app: AppContext) -> None:
     legacy-classic (welcome message only, distribution users only), legacy-ivr
     (welcome or IVR message, anyone).
     """
-    from aircall_ext.completion_cache import remember
+    from aircall_ext.output import warn
+    from aircall_ext.services.users import list_numbers_in_full
 
-    numbers = sorted(app.client().list_numbers(), key=lambda n: n.id)
-    remember(numbers=numbers)  # for shell completion of NUMBER
-    docs = [number_doc(n) for n in numbers]
-    app.emit({"numbers": docs}, docs, NUMBER_COLUMNS, headers=NUMBER_HEADERS, empty="no numbers")
+    numbers = list_numbers_in_full(app.client())
+    assumed = [n for n in numbers if n.routing_assumption is not None]
+    for number in assumed:
+        warn(f"number {number.id}: routing assumed: {number.routing_assumption}")
+    rows = [number_row(n) for n in numbers]
+    app.emit(
+        {"numbers": [number_doc(n) for n in numbers]},
+        rows,
+        NUMBER_COLUMNS,
+        headers=NUMBER_HEADERS,
+        empty="no numbers",
+    )
 
 
 COMMANDS: list[click.Command] = [list_users, show_user, list_numbers]

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from aircall_ext.api.models import Number, User
-from aircall_ext.core.extensions import parse_extension
-from aircall_ext.errors import NotFound, UsageError
+from aircall_ext.core.emails import normalize_email
+from aircall_ext.core.extensions import ExtensionProblem, parse_extension, unwrap_excel_text
+from aircall_ext.errors import UnknownUser, UsageError
 
 _USER_ID = re.compile(r"[0-9]+")
 
@@ -44,7 +45,7 @@ class Account:
         return self._by_id.get(user_id)
 
     def user_by_email(self, email: str) -> User | None:
-        return self._by_email.get(email.strip().casefold())
+        return self._by_email.get(normalize_email(email).casefold())
 
     def holders(self, extension: str) -> list[User]:
         """Every user holding ``extension`` (more than one only in a damaged account)."""
@@ -64,22 +65,31 @@ class UserRef:
 
     text: str
     user_id: int | None = None
-    email: str | None = None
+    email: str | None = None  # normalised: no mailto:, <>, padding or invisible characters
+    # ext:NNN: a valid extension, or the text of a damaged one the account may hold as it is
     extension: str | None = None
+    problem: ExtensionProblem | None = None  # why ``extension`` is not a valid extension
 
 
 def parse_user_ref(text: str) -> UserRef:
-    """USER is an id (``42``), an email (``ann@example.com``) or ``ext:NNN``."""
+    """USER is an id (``42``), an email (``ann@example.com``) or ``ext:NNN``.
+
+    ``ext:42`` is kept with its diagnosis rather than refused: the account itself may hold
+    the damaged ``42``, and its holder must stay reachable (that is how it gets repaired).
+    """
     value = text.strip()
     if value.lower().startswith("ext:"):
         parsed = parse_extension(value[4:])
         if isinstance(parsed, str):
             return UserRef(text, extension=parsed)
-        raise UsageError(f"invalid USER {text!r}: {parsed.message}")
+        if parsed.code == "empty":
+            raise UsageError(f"invalid USER {text!r}: {parsed.reason}")
+        return UserRef(text, extension=unwrap_excel_text(value[4:]), problem=parsed)
     if _USER_ID.fullmatch(value):
         return UserRef(text, user_id=int(value))
-    if "@" in value and not value.startswith("@") and not value.endswith("@"):
-        return UserRef(text, email=value)
+    email = normalize_email(value)
+    if "@" in email and not email.startswith("@") and not email.endswith("@"):
+        return UserRef(text, email=email)
     raise UsageError(
         f"invalid USER {text!r}: expected a user id (42), an email (ann@example.com) "
         "or ext:NNN (ext:101)"
@@ -87,7 +97,7 @@ def parse_user_ref(text: str) -> UserRef:
 
 
 def find_user(account: Account, ref: UserRef) -> User:
-    """The one user ``ref`` names, or :class:`NotFound` with a message that says why."""
+    """The one user ``ref`` names, or :class:`UnknownUser` with a message that says why."""
     if ref.user_id is not None:
         user = account.user_by_id(ref.user_id)
     elif ref.email is not None:
@@ -97,11 +107,67 @@ def find_user(account: Account, ref: UserRef) -> User:
         holders = account.holders(ref.extension)
         if len(holders) > 1:
             ids = ", ".join(f"{u.id} ({u.email})" for u in holders)
-            raise NotFound(
+            raise UnknownUser(
                 f"ext:{ref.extension} is held by {len(holders)} users ({ids}); "
                 "name the user by id or email",
             )
-        user = holders[0] if holders else None
+        if holders:
+            return holders[0]
+        if ref.problem is not None:
+            # Said without the spreadsheet advice: this is an argument, not a CSV cell.
+            raise UsageError(f"invalid USER {ref.text!r}: {ref.problem.reason}")
+        user = None
     if user is None:
-        raise NotFound(f"no user matches {ref.text!r}", hint="run `aircall-ext list` to see users")
+        raise no_user(ref, account)
     return user
+
+
+def no_user(ref: UserRef, account: Account | None = None) -> UnknownUser:
+    """Why ``ref`` names nobody, with the way forward when one can be seen.
+
+    Texts are shown with ``repr``, so an invisible character the user pasted is visible.
+    """
+    see_users = "run `aircall-ext list` to see users"
+    if ref.user_id is not None:
+        return UnknownUser(f"no user with id {ref.user_id}", hint=see_users)
+    if ref.email is not None:
+        looked_up = f" (looked up as {ref.email!r})" if ref.email != ref.text.strip() else ""
+        return UnknownUser(f"no user matches {ref.text!r}{looked_up}", hint=see_users)
+    wanted = ref.extension
+    users = account.users if account is not None else ()
+    stand_ins = [u for u in users if u.extension and _stands_for(u.extension) == wanted]
+    if stand_ins:
+        user = stand_ins[0]
+        return UnknownUser(
+            f"nobody holds {wanted}, but user {user.id} ({user.email or user.name}) holds "
+            f"{user.extension!r}, a damaged form of {wanted}",
+            hint=(
+                f"name that user by id ({user.id}) or email; "
+                f"`aircall-ext assign {user.id} {wanted}` repairs the extension"
+            ),
+        )
+    return UnknownUser(f"nobody holds extension {wanted}", hint=see_users)
+
+
+def damaged_match_note(ref: UserRef, user: User, *, assigning: str | None = None) -> str | None:
+    """What to tell the admin when ``ext:42`` found the user holding the damaged ``42``.
+
+    ``assigning``: the extension the running command gives that user; when it is the
+    repair, the note does not suggest running it again.
+    """
+    if ref.problem is None:
+        return None
+    note = (
+        f"{ref.text.strip()!r} is not a valid extension ({ref.problem.reason}); "
+        f"it names user {user.id} ({user.email or user.name}), who holds {user.extension!r} "
+        "in the account"
+    )
+    if ref.problem.suggestion not in (None, assigning):
+        note += f": `aircall-ext assign {user.id} {ref.problem.suggestion}` repairs it"
+    return note
+
+
+def _stands_for(extension: str) -> str | None:
+    """The valid extension a damaged one (``42``) most likely meant (``042``)."""
+    parsed = parse_extension(extension)
+    return None if isinstance(parsed, str) else parsed.suggestion

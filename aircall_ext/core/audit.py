@@ -24,8 +24,20 @@ def audit_account(account: Account) -> list[Finding]:
         *_duplicates(account),
         *(f for user in account.users for f in _user_findings(user)),
         *_space(account),
+        *_outgoing_only_unknown(account),
     ]
     return sort_findings(findings)
+
+
+def _outgoing_only_unknown(account: Account) -> Iterator[Finding]:
+    """Said once: an API that does not report outgoing-only access hides dead extensions."""
+    silent = sum(1 for user in account.users if user.outgoing_only is None)
+    if silent:
+        yield Finding(
+            "outgoing-only-unknown",
+            f"the API does not report outgoing-only access for {silent:,} of "
+            f"{len(account.users):,} users, so their dead extensions cannot be detected",
+        )
 
 
 def _duplicates(account: Account) -> Iterator[Finding]:

@@ -78,6 +78,12 @@ def parse_batch(text: str, source: str) -> Batch:
         _readable(record, source)
         if not is_blank(record.cells):
             requests.append(_request(record, columns, len(header.cells), source))
+    if not requests:
+        # A CI gate that checked nothing must not pass.
+        raise UsageError(
+            f"{source}: a header but no rows: nothing to dry-run",
+            hint="add one row per call: number,digits,stage[,api_transfer,expect]",
+        )
     return Batch(source, tuple(requests), notes)
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aircall_ext.api.models import Number, Routing, User, UserRef
+from aircall_ext.api.models import Number, Routing, User
 from aircall_ext.core.account import Account
 from aircall_ext.core.dialterms import DEAD_EXTENSION, Outcome, Stage
 from aircall_ext.core.extensions import ExtensionProblem, is_extension, parse_extension
@@ -97,7 +97,7 @@ class DialResult:
     outcome: Outcome
     user: User | None
     caller_hears: str | None
-    missed_call_notified: tuple[UserRef, ...]
+    missed_call_notified: tuple[User, ...]
     trace: tuple[Check, ...]
     verdict: str
     collision: tuple[User, ...] = ()  # every holder, when the account is damaged
@@ -120,6 +120,7 @@ class DialResult:
                 "digits": self.number.digits,
             },
             "routing": self.routing,
+            "routing_assumed": self.number.routing_assumed,
             "stage": self.stage,
             "digits": self.digits,
             "api_transfer": self.api_transfer,
@@ -174,7 +175,7 @@ class _Call:
 
     @property
     def in_distribution(self) -> bool:
-        return any(ref.id == self.user.id for ref in self.number.users)
+        return any(member.id == self.user.id for member in self.number.distribution)
 
 
 def _name(user: User) -> str:
@@ -217,6 +218,9 @@ def _check_api_transfer(call: _Call) -> Check:
 def _check_stage(call: _Call) -> Check:
     accepted = call.stage in ACCEPTING_STAGES[call.routing]
     rule = f"{_cap(call.mode)}: extensions are taken {_ACCEPTS[call.routing]}"
+    assumption = call.number.routing_assumption
+    if assumption is not None:
+        rule = f"Routing assumed: {assumption}. {rule}"
     if accepted:
         return Check("stage", True, f"{rule}, so dialing during {STAGE_LABEL[call.stage]} works.")
     return Check("stage", False, f"{_stage_refusal(call, rule)} The digits are ignored.")
@@ -305,6 +309,13 @@ def _damaged_into(extension: str | None, digits: str) -> bool:
 
 def _check_outgoing_only(call: _Call) -> Check:
     user = call.user
+    if user.outgoing_only is None:
+        return Check(
+            "outgoing-only",
+            True,
+            f"The API does not report whether {_name(user)} has outgoing-calls-only access; "
+            f'assumed able to receive calls (if not, the caller hears "{DEAD_EXTENSION}").',
+        )
     if user.outgoing_only:
         return Check(
             "outgoing-only",
@@ -325,8 +336,10 @@ def _check_distribution(call: _Call) -> Check:
         rule = (
             f"{_cap(call.mode)}: an extension reaches only users in the number's call distribution"
         )
-        size = len(call.number.users)
+        size = len(call.number.distribution)
         has = f"{size} user{'' if size == 1 else 's'}" if size else "nobody"
+        if call.number.users is None:
+            has = "no users the API listed"
         where = f"that of {number}, which has {has}"
         return Check(
             "distribution", call.in_distribution, f"{rule}, and {user} {inside} in {where}."
@@ -415,10 +428,10 @@ def simulate(
     )
 
 
-def _notified(call: _Call) -> tuple[UserRef, ...]:
+def _notified(call: _Call) -> tuple[User, ...]:
     """The number's assigned users, with the email filled from the account when missing."""
     refs = []
-    for ref in call.number.users:
+    for ref in call.number.distribution:
         known = call.account.user_by_id(ref.id)
         if known is not None and (ref.email is None or ref.name is None):
             ref = ref.model_copy(
@@ -443,7 +456,7 @@ def _caller_hears(outcome: Outcome, stage: Stage) -> str | None:
 
 
 def _verdict(
-    call: _Call, outcome: Outcome, user: User | None, notified: tuple[UserRef, ...]
+    call: _Call, outcome: Outcome, user: User | None, notified: tuple[User, ...]
 ) -> str:
     if outcome != "rings-user":
         reached = _name(user) if user else "any user"
@@ -472,9 +485,9 @@ def find_number(account: Account, text: str) -> Number:
     """The one number ``text`` names: its id, its name (case-insensitive) or its digits.
 
     Digits match in any formatting (``+33 1 76 36 06 95`` == ``0033176360695``) and, when
-    nothing matches exactly, in national form (``01 76 36 06 95``). An unknown or ambiguous
-    NUMBER is a bad argument for this account: :class:`UsageError` (exit 2), so that exit 1
-    keeps meaning "the call does not reach a user".
+    nothing matches exactly, in national form (``01 76 36 06 95``, ``415-555-0142``). An
+    unknown or ambiguous NUMBER is a bad argument for this account: :class:`UsageError`
+    (exit 2), so that exit 1 keeps meaning "the call does not reach a user".
     """
     matches = _matches(account.numbers, text)
     if len(matches) == 1:
@@ -525,18 +538,28 @@ def _phone_digits(number: Number) -> set[str]:
 
 
 def _national(query: str) -> bool:
-    """A national form starts with one trunk 0 (``01 76 36 06 95``), not with ``+`` or ``00``."""
+    """A national form: no ``+`` or ``00`` prefix, and long enough to name one line."""
     digits = _digits_of(query)
     return (
         bool(_PHONE.fullmatch(query))
-        and not query.startswith("+")
-        and (digits.startswith("0") and not digits.startswith("00") and len(digits) >= 6)
+        and not query.lstrip().startswith("+")
+        and not digits.startswith("00")
+        and len(_significant(digits)) >= 6
     )
 
 
+def _significant(digits: str) -> str:
+    """The national significant number: a national form minus its one trunk ``0``, if any.
+
+    France and the UK dial ``0`` + the number (``01 76 36 06 95``); the North American plan
+    dials the number as it is (``415 555 0142``): both end the international form.
+    """
+    return digits[1:] if digits.startswith("0") else digits
+
+
 def _matches_national(number: Number, query: str) -> bool:
-    """``0`` + national significant number == country code (1-3 digits) + the same."""
-    significant = _digits_of(query)[1:]
+    """The international form == a country code (1-3 digits) + the significant number."""
+    significant = _significant(_digits_of(query))
     return any(
         form.endswith(significant) and 1 <= len(form) - len(significant) <= 3
         for form in _phone_digits(number)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from aircall_ext.errors import UsageError
+
 ProblemCode = Literal[
     "empty",
     "leading-zeros-lost",
@@ -39,7 +41,7 @@ class ExtensionProblem:
     """Why a text is not an extension, in words an admin can act on.
 
     ``reason`` fits any context (a CLI argument, the account's data); ``message`` adds the
-    spreadsheet advice when a spreadsheet is the likely culprit, for CSV cells.
+    spreadsheet advice when a spreadsheet is the likely culprit, for CSV cells only.
     """
 
     code: ProblemCode
@@ -68,6 +70,18 @@ def parse_extension(text: str) -> str | ExtensionProblem:
     if is_extension(value):
         return value
     return _diagnose(text, value)
+
+
+def extension_argument(text: str, name: str) -> str:
+    """An extension typed on the command line (``name``: ``EXT``, ``--extension``...).
+
+    A bad one is a usage error said without the spreadsheet advice: nobody formats a
+    column to type an argument.
+    """
+    parsed = parse_extension(text)
+    if isinstance(parsed, ExtensionProblem):
+        raise UsageError(f"invalid {name} {text!r}: {parsed.reason}")
+    return parsed
 
 
 def unwrap_excel_text(cell: str) -> str:

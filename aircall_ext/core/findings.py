@@ -27,6 +27,7 @@ SEVERITY: dict[str, Severity] = {
     "bad-row": "error",
     "no-change": "info",
     "blank-extension": "info",
+    "outgoing-only-unknown": "info",
     # Beyond the documented minimum:
     "extension-space-exhausted": "info",
     "unknown-column": "info",

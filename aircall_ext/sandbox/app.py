@@ -1,4 +1,4 @@
-"""The sandbox WSGI app: the routing management API of SPEC §3 over an in-memory account.
+"""The sandbox WSGI app: Aircall's live routing management API over an in-memory account.
 
 The same app runs in-process behind ``httpx.WSGITransport`` (``--sandbox``: no auth, no
 rate limit, no faults) and over real HTTP (``sandbox serve``). One lock serialises every
@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
@@ -27,7 +28,13 @@ from aircall_ext.sandbox.faults import (
     FaultInjector,
 )
 from aircall_ext.sandbox.ratelimit import FixedWindowLimiter, RateLimit, ResetUnit
-from aircall_ext.sandbox.state import JsonObject, SandboxAccount
+from aircall_ext.sandbox.state import (
+    NUMBER_FIELDS,
+    USER_FIELDS,
+    JsonObject,
+    SandboxAccount,
+    ordered,
+)
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -157,6 +164,7 @@ class SandboxApp:
         self._lock = threading.Lock()
         self._routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
             (re.compile(r"/v1/company"), {"GET": self._get_company}),
+            (re.compile(r"/v1/ping"), {"GET": _ping}),
             (re.compile(r"/v2/users"), {"GET": self._list_users}),
             (re.compile(r"/v2/users/([^/]+)"), {"GET": self._get_user, "PUT": self._put_user}),
             (re.compile(r"/v1/numbers"), {"GET": self._list_numbers}),
@@ -281,25 +289,28 @@ class SandboxApp:
 
     def _list_users(self, request: Request, _arg: str | None) -> Response:
         users = self._account.users()
-        return paginate(request, "users", users, lambda u: self._user(u, request.base_url))
+        render = partial(_user, base_url=request.base_url)
+        return paginate(request, "users", users, render, full_meta=False)
 
     def _list_numbers(self, request: Request, _arg: str | None) -> Response:
         numbers = self._account.numbers()
-        return paginate(request, "numbers", numbers, lambda n: _number(n, request.base_url))
+        render = partial(_number, base_url=request.base_url)
+        return paginate(request, "numbers", numbers, render, full_meta=True)
 
     def _get_number(self, request: Request, arg: str | None) -> Response:
         number_id = _object_id(arg)
         number = self._account.number(number_id) if number_id is not None else None
         if number is None:
             return error(404, "Not Found", f"No number has id {arg}.")
-        return Response(200, {"number": _number(number, request.base_url)})
+        users = [_user(u, request.base_url) for u in self._account.distribution(number)]
+        return Response(200, {"number": _number(number, request.base_url, users)})
 
     def _get_user(self, request: Request, arg: str | None) -> Response:
         user_id = _object_id(arg)
         user = self._account.user(user_id) if user_id is not None else None
         if user is None:
             return _no_user(arg)
-        return Response(200, {"user": self._user(user, request.base_url)})
+        return Response(200, {"user": _user(user, request.base_url)})
 
     def _put_user(self, request: Request, arg: str | None) -> Response:
         user_id = _object_id(arg)
@@ -309,17 +320,20 @@ class SandboxApp:
         payload = _json_object(request.body)
         if payload is None:
             return error(400, "Bad Request", 'Send a JSON object such as {"extension": "101"}.')
-        extension = payload.get("extension")
-        problem = _extension_problem(extension, "extension" in payload)
-        if problem is not None:
-            return problem
-        assert isinstance(extension, str)
-        if extension != user.get("extension"):
-            refused = self._taken(user_id, extension)
-            if refused is not None:
-                return refused
-            self._apply(user_id, extension)
-        return Response(200, {"user": self._user(user, request.base_url)})
+        # Other fields may ride along (a client sending a whole user back): they are not the
+        # sandbox's business and are ignored; without "extension" the user is unchanged.
+        if "extension" in payload:
+            extension = payload["extension"]
+            problem = _extension_problem(extension)
+            if problem is not None:
+                return problem
+            assert isinstance(extension, str)
+            if extension != user.get("extension"):
+                refused = self._taken(user_id, extension)
+                if refused is not None:
+                    return refused
+                self._apply(user_id, extension)
+        return Response(200, {"user": _user(user, request.base_url)})
 
     def _taken(self, user_id: int, extension: str) -> Response | None:
         holders = [h for h in self._account.holders(extension) if h["id"] != user_id]
@@ -342,12 +356,31 @@ class SandboxApp:
             self._account.set_extension(user_id, previous)
             raise
 
-    def _user(self, user: JsonObject, base_url: str) -> JsonObject:
-        return {**user, "direct_link": f"{base_url}/v2/users/{user['id']}"}
+
+def _user(user: JsonObject, base_url: str) -> JsonObject:
+    """A v2 user as served: fields in the live order, ``direct_link`` on the client's host.
+    A stored user without ``extension`` or ``substatus`` is served without it, as live."""
+    return _render(user, USER_FIELDS, f"{base_url}/v2/users/{user['id']}")
 
 
-def _number(number: JsonObject, base_url: str) -> JsonObject:
-    return {**number, "direct_link": f"{base_url}/v1/numbers/{number['id']}"}
+def _number(number: JsonObject, base_url: str, users: list[JsonObject] | None = None) -> JsonObject:
+    """A v1 number as served. Listing items carry no ``users`` (as live); the detail read
+    nests the call distribution as full user objects."""
+    served = _render(number, NUMBER_FIELDS, f"{base_url}/v1/numbers/{number['id']}")
+    if users is None:
+        del served["users"]
+        return served
+    served["users"] = users
+    return served
+
+
+def _render(record: JsonObject, fields: tuple[str, ...], direct_link: str) -> JsonObject:
+    # A shallow copy is enough: writes replace top-level values, never nested ones.
+    return ordered({**record, "direct_link": direct_link}, (fields[0], "direct_link", *fields))
+
+
+def _ping(_request: Request, _arg: str | None) -> Response:
+    return Response(200, {"ping": "pong"})
 
 
 def _retired(_request: Request, _arg: str | None) -> Response:
@@ -377,11 +410,11 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
-def _extension_problem(value: object, present: bool) -> Response | None:
+def _extension_problem(value: object) -> Response | None:
     """Only three ASCII digits as a JSON string: 101 (a number) would lose 007's zeros."""
     if isinstance(value, str) and EXTENSION.fullmatch(value):
         return None
-    got = json.dumps(value, ensure_ascii=False) if present else "nothing"
+    got = json.dumps(value, ensure_ascii=False)
     return error(
         422,
         f"Invalid extension: expected three digits as a JSON string, got {got}",
@@ -394,13 +427,21 @@ def paginate(
     key: str,
     items: list[JsonObject],
     render: Callable[[JsonObject], JsonObject],
+    *,
+    full_meta: bool,
 ) -> Response:
-    """One page of ``items`` with Aircall's ``meta``; records past the cap are unreachable."""
-    page = _positive_int(request, "page", 1)
-    per_page = _positive_int(request, "per_page", DEFAULT_PER_PAGE)
-    if page is None or per_page is None:
-        return error(400, "Bad Request", "page and per_page must be positive integers.")
-    per_page = min(per_page, MAX_PER_PAGE)
+    """One page of ``items`` with the live ``meta``; records past the cap are unreachable.
+
+    v2 listings (``full_meta=False``) carry ``count``, ``total`` and ``current_page`` only, as
+    the live API does: a client must page on without ``next_page_link``. v1 listings carry
+    ``per_page`` and both links too.
+    """
+    page = _int_param(request, "page", 1)
+    per_page = _int_param(request, "per_page", DEFAULT_PER_PAGE)
+    if page is None or page < 1:
+        return error(400, "Bad Request", "page must be an integer of 1 or more.")
+    if per_page is None or not 1 <= per_page <= MAX_PER_PAGE:
+        return error(400, "Bad Request", f"per_page must be an integer from 1 to {MAX_PER_PAGE}.")
     start = (page - 1) * per_page
     if start >= LISTING_CAP:
         return error(
@@ -411,26 +452,24 @@ def paginate(
     reachable = min(len(items), LISTING_CAP)
     end = min(start + per_page, reachable)
     chunk = items[start:end] if start < reachable else []
+    meta: JsonObject = {"count": len(chunk), "total": len(items), "current_page": page}
+    if full_meta:
 
-    def link(number: int) -> str:
-        return f"{request.base_url}{request.path}?page={number}&per_page={per_page}"
+        def link(number: int) -> str:
+            return f"{request.base_url}{request.path}?page={number}&per_page={per_page}"
 
-    meta = {
-        "count": len(chunk),
-        "total": len(items),
-        "current_page": page,
-        "per_page": per_page,
-        "next_page_link": link(page + 1) if end < reachable else None,
-        "previous_page_link": link(page - 1) if page > 1 else None,
-    }
+        meta["per_page"] = per_page
+        meta["next_page_link"] = link(page + 1) if end < reachable else None
+        meta["previous_page_link"] = link(page - 1) if page > 1 else None
     return Response(200, {key: [render(item) for item in chunk], "meta": meta})
 
 
-def _positive_int(request: Request, name: str, default: int) -> int | None:
+def _int_param(request: Request, name: str, default: int) -> int | None:
+    """The last value of a query parameter as a non-negative integer; None if it is not one."""
     values = request.query.get(name)
     if not values:
         return default
     text = values[-1].strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 9 or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
         return None
     return int(text)

@@ -11,60 +11,69 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from aircall_ext.sandbox.state import JsonObject, SandboxAccount
+from aircall_ext.sandbox.state import MESSAGE_KEYS, JsonObject, SandboxAccount
 
 DEMO_COMPANY = "Brightwave Studios (sandbox)"
 
-# id, name, email local part, extension, extras (fields that differ from a plain user)
+# id, name, email local part, extension, extras (fields that differ from a plain user).
+# `_ABSENT` leaves the key out entirely, as the live API does for a user without extension.
+_ABSENT: Any = object()
 _DEMO_USERS: list[tuple[int, str, str, str | None, dict[str, Any]]] = [
-    (481001, "Amelia Hart", "amelia.hart", "101", {}),
-    (481002, "Bruno Keller", "bruno.keller", "102", {"language": "de-DE"}),
-    (481003, "Chloé Martin", "chloe.martin", "103", {"language": "fr-FR"}),
+    (481001, "Amelia Hart", "amelia.hart", "101", {"substatus": "always_opened"}),
+    (481002, "Bruno Keller", "bruno.keller", "102",
+     {"language": "de-DE", "time_zone": "Europe/Berlin"}),
+    (481003, "Chloé Martin", "chloe.martin", "103", {"language": "fr-FR", "wrap_up_time": 30}),
     # Legacy collision: two users on 104. The API refuses to create this; old data has it.
-    (481004, "Daniel Okafor", "daniel.okafor", "104", {}),
-    (481005, "Elena Rossi", "elena.rossi", "104", {"language": "it-IT"}),
+    (481004, "Daniel Okafor", "daniel.okafor", "104", {"time_zone": "Europe/London"}),
+    (481005, "Elena Rossi", "elena.rossi", "104",
+     {"language": "it-IT", "time_zone": "Europe/Rome"}),
     # Outgoing-only with an extension: callers dialing 110 hear "does not exist".
     (481006, "Farid Haddad", "farid.haddad", "110", {"outgoing_only": True}),
-    (481007, "Grace Liu", "grace.liu", None, {}),
+    # No extension: the live API leaves the key out rather than sending null.
+    (481007, "Grace Liu", "grace.liu", _ABSENT, {"time_zone": "America/Los_Angeles"}),
     # Unavailable by status (while `available` still says true) ...
     (481008, "Hiroshi Tanaka", "hiroshi.tanaka", "120", {"availability_status": "unavailable"}),
-    # ... and by the boolean (with a custom status such as "in a meeting").
-    (
-        481009,
-        "Isabel Nunes",
-        "isabel.nunes",
-        "121",
-        {"available": False, "availability_status": "custom"},
-    ),
+    # ... and by the boolean (with a custom status: in a meeting).
+    (481009, "Isabel Nunes", "isabel.nunes", "121",
+     {"available": False, "availability_status": "custom", "substatus": "in_a_meeting"}),
     # Spreadsheet damage from a past import: the zero-padded "042" lost its zero.
-    (481010, "James O'Connor", "james.oconnor", "42", {}),
+    (481010, "James O'Connor", "james.oconnor", "42", {"wrap_up_time": 15}),
     (481011, "Kavya Iyer", "kavya.iyer", "007", {}),
     (481012, "Lucas Moreau", "lucas.moreau", "130", {"language": "fr-FR"}),
-]
+]  # fmt: skip
 
-# id, name, digits, e164, flow_editor_enabled, is_ivr, country, time zone, distribution
-_DEMO_NUMBERS: list[tuple[int, str, str, str, bool, bool, str, str, list[int]]] = [
-    (912001, "Support", "+33 1 76 36 06 95", "+33176360695", True, False, "FR", "Europe/Paris",
-     [481001, 481002, 481003, 481008]),
+# id, name, digits, flow_editor_enabled, is_ivr, country, time zone, distribution, extras
+_DEMO_NUMBERS: list[tuple[int, str, str, bool, bool, str, str, list[int], dict[str, Any]]] = [
+    (912001, "Support", "+33 1 76 36 06 95", True, False, "FR", "Europe/Paris",
+     [481001, 481002, 481003, 481008], {"live_recording_activated": True, "priority": 1}),
     # Classic legacy number: its distribution is NOT everyone (not-in-distribution demo).
-    (912002, "Sales (legacy)", "+44 20 7946 0321", "+442079460321", False, False, "GB",
-     "Europe/London", [481001, 481004, 481009, 481011]),
-    (912003, "Reception IVR (legacy)", "+1 415-555-0142", "+14155550142", False, True, "US",
-     "America/Los_Angeles", [481005, 481006, 481012]),
+    (912002, "Sales (legacy)", "+44 20 7946 0321", False, False, "GB", "Europe/London",
+     [481001, 481004, 481009, 481011], {"availability_status": "custom", "priority": 0}),
+    (912003, "Reception IVR (legacy)", "+1 415-555-0142", False, True, "US",
+     "America/Los_Angeles", [481005, 481006, 481012], {}),
 ]  # fmt: skip
 
 
 def demo_account() -> SandboxAccount:
     """A fresh copy of the demo account (callers may mutate it)."""
+    numbers = [
+        _number(nid, name, digits, smart, ivr, country, tz, members, i, **extras)
+        for i, (nid, name, digits, smart, ivr, country, tz, members, extras) in enumerate(
+            _DEMO_NUMBERS
+        )
+    ]
     users = [
-        _user(uid, name, f"{local}@example.com", ext, i, **extras)
+        _user(uid, name, f"{local}@example.com", ext, i, _home(uid, numbers), **extras)
         for i, (uid, name, local, ext, extras) in enumerate(_DEMO_USERS)
     ]
-    numbers = [
-        _number(nid, name, digits, e164, smart, ivr, country, tz, members)
-        for nid, name, digits, e164, smart, ivr, country, tz, members in _DEMO_NUMBERS
-    ]
-    return SandboxAccount({"name": DEMO_COMPANY}, users, numbers)
+    return SandboxAccount.from_document(
+        {"company": {"name": DEMO_COMPANY}, "users": users, "numbers": numbers}
+    )
+
+
+def _home(user_id: int, numbers: list[JsonObject]) -> int | None:
+    """A user's default outgoing number: the first number that rings them."""
+    return next((n["id"] for n in numbers if {"id": user_id} in n["users"]), None)
 
 
 _FIRST = (  # noqa: SIM905 - a word list reads best as words
@@ -98,74 +107,104 @@ def generate_account(users: int, *, seed: int = 0, numbers: int = 3) -> SandboxA
     people = [_generated_user(i, rng, ext) for i, ext in enumerate(extensions)]
     ids = [p["id"] for p in people]
     lines = [_generated_number(j, rng, ids) for j in range(numbers)]
-    return SandboxAccount({"name": f"Generated account ({users} users)"}, people, lines)
+    for person in people:
+        person["default_number_id"] = _home(person["id"], lines)
+    company = {"name": f"Generated account ({users} users)"}
+    return SandboxAccount.from_document({"company": company, "users": people, "numbers": lines})
 
 
 def _generated_user(index: int, rng: random.Random, extension: str | None) -> JsonObject:
     first, last = rng.choice(_FIRST), rng.choice(_LAST)
     email = f"{first.lower()}.{last.lower()}.{index + 1}@example.com"
-    return _user(500001 + index, f"{first} {last}", email, extension, index)
+    return _user(500001 + index, f"{first} {last}", email, extension, index, None)
 
 
 def _generated_number(index: int, rng: random.Random, user_ids: list[int]) -> JsonObject:
     smart, ivr = _ROUTINGS[index % 3]
     size = min(len(user_ids), _MAX_DISTRIBUTION, max(1, len(user_ids) // 3))
     members = sorted(rng.sample(user_ids, size))
-    local = f"{index + 1:04d}"
     return _number(
         900001 + index,
         f"Line {index + 1}",
-        f"+1 415-555-{local}",
-        f"+1415555{local}",
+        f"+1 415-555-{index + 1:04d}",
         smart,
         ivr,
         "US",
         "America/New_York",
         members,
+        index,
     )
 
 
 def _user(
-    user_id: int, name: str, email: str, extension: str | None, index: int, **extras: Any
+    user_id: int,
+    name: str,
+    email: str,
+    extension: str | None,
+    index: int,
+    default_number_id: int | None,
+    **extras: Any,
 ) -> JsonObject:
+    """A v2 user with every live field; ``extras`` override the plain values."""
     minute = index % 60
-    return {
+    user: JsonObject = {
         "id": user_id,
         "name": name,
         "email": email,
+        "created_at": f"2023-03-{1 + index % 28:02d}T09:{minute:02d}:00.000Z",
         "available": True,
         "availability_status": "available",
-        "extension": extension,
-        "outgoing_only": False,
-        "direct_link": None,  # the app fills it from the request's base URL
-        "created_at": f"2023-03-{1 + index % 28:02d}T09:{minute:02d}:00.000Z",
+        "state": "active",
         "time_zone": "Europe/Paris",
         "language": "en-US",
-        "numbers": [],
+        "wrap_up_time": 0,
+        "default_number_id": default_number_id,
+        "extension": extension,
+        "outgoing_only": False,
         **extras,
     }
+    if extension is _ABSENT:
+        del user["extension"]
+    return user
 
 
 def _number(
     number_id: int,
     name: str,
     digits: str,
-    e164: str,
     smartflows: bool,
     ivr: bool,
     country: str,
     time_zone: str,
     members: list[int],
+    index: int,
+    **extras: Any,
 ) -> JsonObject:
+    """A v1 number with every live field; ``users`` are references the account resolves."""
     return {
         "id": number_id,
         "name": name,
         "digits": digits,
-        "e164_digits": e164,
-        "flow_editor_enabled": smartflows,
-        "is_ivr": ivr,
-        "users": [{"id": uid} for uid in members],  # names and emails filled in by the link
-        "direct_link": None,
+        "created_at": f"2022-11-{1 + index % 28:02d}T14:{index % 60:02d}:00.000Z",
         "country": country,
         "time_zone": time_zone,
+        "open": True,
+        "availability_status": "open",
+        "is_ivr": ivr,
+        "live_recording_activated": False,
+        "priority": None,
+        "messages": _messages(number_id, ivr),
+        "flow_editor_enabled": smartflows,
+        "users": [{"id": uid} for uid in members],
+        **extras,
     }
+
+
+_RECORDED = ("welcome", "voicemail", "closed")
+
+
+def _messages(number_id: int, ivr: bool) -> JsonObject:
+    """Recorded message URLs for the common greetings; the IVR one has its menu prompt."""
+    recorded = (*_RECORDED, "ivr") if ivr else _RECORDED
+    base = f"https://sandbox.aircall.invalid/messages/{number_id}"
+    return {key: f"{base}/{key}.mp3" if key in recorded else None for key in MESSAGE_KEYS}

@@ -1,10 +1,11 @@
 """The sandbox account and its JSON state file.
 
-The file holds the API shapes (``{"company", "users": [User], "numbers": [Number]}``) so it
-can be read, hand-edited and diffed like API output. It may hold legacy damage on purpose
-(shared or malformed extensions): the sandbox must let the tool *find* such data, while the
-API itself never creates any. A number's ``users`` (its call distribution) is the source of
-truth for membership; each user's ``numbers`` is derived from it so the two never disagree.
+The file holds the live API's shapes (``{"company", "users": [User], "numbers": [Number]}``)
+so it can be read, hand-edited and diffed like API output; older documents (v1-shaped users
+carrying ``numbers``, numbers without the newer fields) still load and are served in the live
+shapes. It may hold legacy damage on purpose (shared or malformed extensions): the sandbox
+must let the tool *find* such data, while the API itself never creates any. A number's
+``users`` (its call distribution) is the only record of membership.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +73,14 @@ class SandboxAccount:
     def number(self, number_id: int) -> JsonObject | None:
         return self._numbers.get(number_id)
 
+    def distribution(self, number: JsonObject) -> list[JsonObject]:
+        """The users a number rings, in its distribution's order."""
+        return [self._users[ref["id"]] for ref in number.get("users", [])]
+
+    def numbers_of(self, user_id: int) -> list[JsonObject]:
+        """The numbers whose distribution holds the user."""
+        return [n for n in self._numbers.values() if any(r["id"] == user_id for r in n["users"])]
+
     def holders(self, extension: str) -> list[JsonObject]:
         """Every user holding ``extension``: more than one only in damaged legacy data."""
         return [u for u in self._users.values() if u.get("extension") == extension]
@@ -116,64 +126,131 @@ class SandboxAccount:
         return cls(company, users, numbers)
 
     def _link(self) -> None:
-        """Refresh the denormalised copies: distribution entries and each user's numbers."""
-        for user in self._users.values():
-            user["numbers"] = []
+        """Keep distributions as bare ``{"id": N}`` references: served users are built from
+        the user records, so a number never shows a stale name or email."""
         for number in self._numbers.values():
-            refs = []
-            for ref in number.get("users", []):
-                user = self._users[ref["id"]]
-                refs.append({"id": user["id"], "name": user["name"], "email": user["email"]})
-                user["numbers"].append(
-                    {"id": number["id"], "name": number["name"], "digits": number["digits"]}
-                )
-            number["users"] = refs
+            number["users"] = [{"id": ref["id"]} for ref in number.get("users", [])]
 
 
 # -- validation -----------------------------------------------------------------------
 
+# Stored field order: the live API's, minus `direct_link`, which the app derives from the host
+# the client used. A number's `users` holds `{"id": N}` references only; served users are built
+# from the user records, so a distribution never disagrees with the users themselves.
+USER_FIELDS = (
+    "id",
+    "name",
+    "email",
+    "created_at",
+    "available",
+    "availability_status",
+    "substatus",
+    "state",
+    "time_zone",
+    "language",
+    "wrap_up_time",
+    "default_number_id",
+    "extension",
+    "outgoing_only",
+)
+NUMBER_FIELDS = (
+    "id",
+    "name",
+    "digits",
+    "created_at",
+    "country",
+    "time_zone",
+    "open",
+    "availability_status",
+    "is_ivr",
+    "live_recording_activated",
+    "priority",
+    "messages",
+    "flow_editor_enabled",
+    "users",
+)
+MESSAGE_KEYS = (
+    "welcome",
+    "waiting",
+    "ivr",
+    "voicemail",
+    "closed",
+    "callback_later",
+    "unanswered_call",
+    "after_hours",
+    "ringing_tone",
+)
+NUMBER_AVAILABILITY = ("open", "custom", "closed")
+# Derived on every response, never stored: a user's `numbers` (the v1 shape) and the links.
+_USER_DERIVED = frozenset({"numbers", "direct_link"})
+_NUMBER_DERIVED = frozenset({"direct_link"})
+
 _USER_DEFAULTS: JsonObject = {
     "available": True,
     "availability_status": "available",
-    "extension": None,
+    "state": "active",
+    "time_zone": "Etc/UTC",
+    "language": "en-US",
+    "wrap_up_time": 0,
+    "default_number_id": None,
     "outgoing_only": False,
-    "direct_link": None,
-    "created_at": None,
-    "time_zone": None,
-    "language": None,
 }
 _USER_TYPES: dict[str, tuple[type, ...]] = {
     "name": (str,),
     "email": (str,),
+    "created_at": (str,),
     "available": (bool,),
     "availability_status": (str,),
+    "substatus": (str,),
+    "state": (str,),
+    "time_zone": (str,),
+    "language": (str,),
+    "wrap_up_time": (int,),
+    "default_number_id": (int, type(None)),
     "extension": (str, type(None)),
     "outgoing_only": (bool,),
-    "direct_link": (str, type(None)),
-    "created_at": (str, type(None)),
-    "time_zone": (str, type(None)),
-    "language": (str, type(None)),
 }
 _NUMBER_DEFAULTS: JsonObject = {
-    "e164_digits": None,
-    "flow_editor_enabled": False,
-    "is_ivr": False,
+    "time_zone": "Etc/UTC",
+    "open": True,
+    "availability_status": "open",
+    "live_recording_activated": False,
+    "priority": None,
+    "messages": dict.fromkeys(MESSAGE_KEYS),
     "users": [],
-    "direct_link": None,
-    "country": None,
-    "time_zone": None,
 }
 _NUMBER_TYPES: dict[str, tuple[type, ...]] = {
     "name": (str,),
     "digits": (str,),
-    "e164_digits": (str, type(None)),
-    "flow_editor_enabled": (bool,),
-    "is_ivr": (bool,),
+    "created_at": (str,),
+    "country": (str,),
+    "time_zone": (str,),
+    "open": (bool,),
+    "availability_status": (str,),
+    "is_ivr": (bool, type(None)),
+    "live_recording_activated": (bool,),
+    "priority": (int, type(None)),
+    "messages": (dict,),
+    "flow_editor_enabled": (bool, type(None)),
     "users": (list,),
-    "direct_link": (str, type(None)),
-    "country": (str, type(None)),
-    "time_zone": (str, type(None)),
 }
+# Calling code -> country, for numbers of older documents that hold no country.
+_COUNTRIES = (("+1", "US"), ("+33", "FR"), ("+44", "GB"), ("+49", "DE"), ("+34", "ES"))
+_EPOCH = datetime(2022, 1, 3, 8, 0, tzinfo=UTC)
+_SPREAD = 3 * 365 * 86_400  # seconds: created_at values fall within three years
+
+
+def created_at_for(record_id: int) -> str:
+    """A plausible creation time derived from the id, so older documents serve the same
+    ``created_at`` every time."""
+    moment = _EPOCH + timedelta(seconds=(record_id * 7_919) % _SPREAD)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def ordered(record: JsonObject, fields: Iterable[str]) -> JsonObject:
+    """``record`` with the known ``fields`` first in the API's order, then any extra fields."""
+    known = {key: record[key] for key in fields if key in record}
+    return {**known, **{k: v for k, v in record.items() if k not in known}}
 
 
 def _kind(value: object) -> str:
@@ -187,14 +264,28 @@ def _list(doc: JsonObject, key: str) -> list[object]:
     return value
 
 
+def _is(value: object, allowed: tuple[type, ...]) -> bool:
+    # bool is an int to isinstance; `true` is no wrap-up time or priority.
+    if isinstance(value, bool) and bool not in allowed:
+        return False
+    return isinstance(value, allowed)
+
+
 def _record(
     item: object,
     where: str,
     required: tuple[str, ...],
     defaults: JsonObject,
     types: dict[str, tuple[type, ...]],
+    derived: frozenset[str],
+    fields: tuple[str, ...],
 ) -> JsonObject:
-    """Check one object's required keys and field types; fill defaults; keep extra fields."""
+    """Check one object's required keys and field types, fill defaults, drop derived fields;
+    extra fields are kept (after the known ones).
+
+    A default replaces a missing field, and a null where the live API never sends null (older
+    sandbox documents stored ``"time_zone": null``); a field that may be null keeps its null.
+    """
     if not isinstance(item, dict):
         raise StateInvalid(f"{where}: expected an object, got {_kind(item)}")
     record_id = item.get("id")
@@ -203,28 +294,75 @@ def _record(
     for key in required:
         if key not in item:
             raise StateInvalid(f'{where}: "{key}" is missing')
-    # Known fields in the API's order (id, required, the rest), then any extra fields.
-    known = {"id": record_id, **{k: item[k] for k in required}, **copy.deepcopy(defaults)}
-    record = {**known, **item}
+    record = {k: copy.deepcopy(v) for k, v in item.items() if k not in derived}
+    for key, default in defaults.items():
+        if key not in record or (record[key] is None and type(None) not in types[key]):
+            record[key] = copy.deepcopy(default)
     for key, allowed in types.items():
-        if not isinstance(record[key], allowed):
+        if key in record and not _is(record[key], allowed):
             raise StateInvalid(f"{where}.{key}: unexpected {_kind(record[key])}")
-    return record
+    return ordered(record, fields)
 
 
 def _user(item: object, where: str) -> JsonObject:
-    user = _record(item, where, ("name", "email"), _USER_DEFAULTS, _USER_TYPES)
+    """One user in the stored v2 shape.
+
+    ``extension`` and ``substatus`` may be absent on the live API, and a document that omits
+    them is served without them. The exception is a user in an older shape (it carries the v1
+    ``numbers`` list, or no ``created_at``): those documents meant "no extension" by omitting
+    the key, and older sandboxes always served it, so it becomes null.
+    """
+    defaults = dict(_USER_DEFAULTS)
+    if isinstance(item, dict):
+        if "numbers" in item or item.get("created_at") is None:
+            defaults["extension"] = None
+        if isinstance(item.get("id"), int):
+            defaults["created_at"] = created_at_for(item["id"])
+    user = _record(
+        item, where, ("name", "email"), defaults, _USER_TYPES, _USER_DERIVED, USER_FIELDS
+    )
     if user["availability_status"] not in AVAILABILITY:
         raise StateInvalid(f"{where}.availability_status: must be one of {', '.join(AVAILABILITY)}")
+    if user["wrap_up_time"] < 0:
+        raise StateInvalid(f"{where}.wrap_up_time: must be 0 or more seconds")
     return user
 
 
 def _number(item: object, where: str) -> JsonObject:
-    number = _record(item, where, ("name", "digits"), _NUMBER_DEFAULTS, _NUMBER_TYPES)
+    """One number in the stored v1 shape; ``users`` becomes ``[{"id": N}]`` (full user objects
+    are accepted: only their id is read).
+
+    ``is_ivr`` and ``flow_editor_enabled`` are served as stored, absent or null included, so
+    tests can exercise unknown routing. A number in the older shape (no ``created_at``, which
+    older sandboxes never wrote) meant false by omitting them, so it gets false.
+    """
+    defaults = dict(_NUMBER_DEFAULTS)
+    if isinstance(item, dict):
+        if item.get("created_at") is None:
+            defaults.update(is_ivr=False, flow_editor_enabled=False)
+        if isinstance(item.get("id"), int):
+            defaults["created_at"] = created_at_for(item["id"])
+        digits = item.get("digits")
+        if isinstance(digits, str):
+            defaults["country"] = next(
+                (c for code, c in _COUNTRIES if digits.startswith(code)), "US"
+            )
+    number = _record(
+        item, where, ("name", "digits"), defaults, _NUMBER_TYPES, _NUMBER_DERIVED, NUMBER_FIELDS
+    )
+    if number["availability_status"] not in NUMBER_AVAILABILITY:
+        raise StateInvalid(
+            f"{where}.availability_status: must be one of {', '.join(NUMBER_AVAILABILITY)}"
+        )
+    if number["priority"] not in (None, 0, 1):
+        raise StateInvalid(f"{where}.priority: must be null, 0 or 1")
+    refs = []
     for i, ref in enumerate(number["users"]):
         ref_id = ref.get("id") if isinstance(ref, dict) else None
         if not isinstance(ref_id, int) or isinstance(ref_id, bool):
             raise StateInvalid(f'{where}.users[{i}]: expected an object with an integer "id"')
+        refs.append({"id": ref_id})
+    number["users"] = refs
     return number
 
 

@@ -14,7 +14,7 @@ from aircall_ext.api.models import User
 from aircall_ext.core.account import UserRef, find_user
 from aircall_ext.core.assign import AssignPlan, plan_assign, who
 from aircall_ext.core.freeext import DEFAULT_ORDER, free_extensions, occupied
-from aircall_ext.errors import AircallExtError, Refused, Unprocessable
+from aircall_ext.errors import AircallExtError, ApiError, Refused, Unprocessable
 from aircall_ext.services.users import load_account
 
 
@@ -30,11 +30,22 @@ def apply_plan(client: ApiClient, plan: AssignPlan) -> User:
     for done, step in enumerate(plan.steps):
         try:
             written = client.set_extension(step.user.id, step.to)
+            if written.extension != step.to:
+                raise _ignored(step.user, step.to, written)
         except AircallExtError as err:
             raise _stopped(plan, done, err) from None
         if written.id == plan.user.id:
             result = written
     return result
+
+
+def _ignored(user: User, wanted: str, written: User) -> ApiError:
+    """A 200 that did not change the extension: the API ignored the field. Never a success."""
+    return ApiError(
+        f"the API answered the write but {who(user)} still has extension "
+        f"{written.extension or 'none'}, not {wanted}: the change did not happen",
+        hint="this API may not accept extension changes; check the user in the Aircall dashboard",
+    )
 
 
 def _stopped(plan: AssignPlan, done: int, err: AircallExtError) -> AircallExtError:

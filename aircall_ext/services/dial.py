@@ -46,15 +46,29 @@ class DialRun:
 
 def dial(client: ApiClient, request: DialRequest) -> DialRun:
     """Dry-run one sequence against the account as it is now."""
+    from aircall_ext.services.users import with_details
+
     account = _load(client)
-    return _run(account, request, find_number(account, request.number))
+    number = with_details(client, find_number(account, request.number))
+    return _run(account, request, number)
 
 
 def dial_batch(client: ApiClient, batch: Batch) -> list[DialRun]:
-    """Dry-run every row; an unknown NUMBER stops everything, naming its cell."""
+    """Dry-run every row; an unknown NUMBER stops everything, naming its cell.
+
+    Each distinct number's own record is read at most once, after every row resolved.
+    """
+    from aircall_ext.services.users import with_details
+
     account = _load(client)
     numbers = [_number_of(account, batch.source, request) for request in batch.requests]
-    return [_run(account, req, num) for req, num in zip(batch.requests, numbers, strict=True)]
+    detailed = {n.id: n for n in numbers}
+    for number_id, number in detailed.items():
+        detailed[number_id] = with_details(client, number)
+    return [
+        _run(account, req, detailed[num.id])
+        for req, num in zip(batch.requests, numbers, strict=True)
+    ]
 
 
 def summarize(runs: Sequence[DialRun]) -> dict[str, int]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aircall_ext.api.client import ApiClient
-from aircall_ext.api.models import User
+from aircall_ext.api.models import Number, User
 from aircall_ext.completion_cache import remember
-from aircall_ext.core.account import Account, UserRef, find_user, parse_user_ref
+from aircall_ext.core.account import Account, UserRef, find_user, no_user, parse_user_ref
 from aircall_ext.errors import NotFound
 
 
@@ -16,6 +16,25 @@ def load_account(client: ApiClient, *, numbers: bool = False) -> Account:
     return account
 
 
+def with_details(client: ApiClient, number: Number) -> Number:
+    """``number`` with its call distribution and routing flags: listings may lack them.
+
+    One GET of the number's own record, only when the listing item lacks ``users`` or
+    ``flow_editor_enabled``.
+    """
+    if number.users is not None and number.flow_editor_enabled is not None:
+        return number
+    return client.get_number(number.id)
+
+
+def list_numbers_in_full(client: ApiClient) -> list[Number]:
+    """Every number with routing and distribution: ⌈N/50⌉ GETs + one per incomplete item."""
+    numbers = [with_details(client, n) for n in client.list_numbers()]
+    numbers.sort(key=lambda n: n.id)
+    remember(numbers=numbers)  # for shell completion of NUMBER
+    return numbers
+
+
 def lookup_user(client: ApiClient, text: str) -> User:
     """One user by id (one GET), or by email / ``ext:NNN`` (a listing)."""
     ref: UserRef = parse_user_ref(text)
@@ -23,7 +42,5 @@ def lookup_user(client: ApiClient, text: str) -> User:
         try:
             return client.get_user(ref.user_id)
         except NotFound:
-            raise NotFound(
-                f"no user with id {ref.user_id}", hint="run `aircall-ext list` to see users"
-            ) from None
+            raise no_user(ref) from None
     return find_user(load_account(client), ref)

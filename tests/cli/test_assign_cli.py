@@ -153,9 +153,9 @@ def test_outgoing_only_user_gets_a_warning(run_cli: RunCli, account: dict[int, A
         (["1", "1234"], 2, "4 digits"),
         (["1", "abc"], 2, "invalid EXT 'abc'"),
         (["bob", "101"], 2, "invalid USER 'bob'"),
-        (["ext:7", "101"], 2, "did you mean 007"),
-        (["99", "101"], 1, "no user matches '99'"),
-        (["ext:106", "150"], 1, "held by 2 users"),
+        (["ext:8", "101"], 2, "did you mean 008"),  # nobody holds a damaged "8"
+        (["99", "101"], 2, "no user with id 99"),
+        (["ext:106", "150"], 2, "held by 2 users"),
     ],
 )
 def test_bad_user_or_ext_is_one_line(

@@ -171,3 +171,226 @@ def test_plain_http_to_a_remote_host_is_refused(
 
 def test_config_dir_override(tmp_path: Path) -> None:
     assert config_path() == tmp_path / "config" / "config.toml"
+
+
+# -- profiles other than the default ---------------------------------------------------
+
+
+@respx.mock
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_login_creates_the_named_profile(
+    run_cli: RunCli, isolate: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    from aircall_ext.config import Profile, load_config, save_profile
+
+    save_profile(Profile("default", "other-id"))
+    company_route()
+    args = ["--base-url", BASE, "auth", "login", "--api-id", "my-id", "--token-stdin"]
+    if how == "option":
+        args = ["--profile", "work", *args]
+    else:
+        monkeypatch.setenv("AIRCALL_EXT_PROFILE", "work")
+    result = run_cli(*args, input=TOKEN + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert "as profile 'work'" in result.stderr
+    assert isolate.secrets == {("aircall-ext", "work"): TOKEN}
+    config = load_config()
+    assert config.profiles["work"] == Profile("work", "my-id", BASE)
+    assert config.default_profile == "default"  # another profile stays the default
+    status = run_cli(
+        "-o", "json", *(["--profile", "work"] if how == "option" else []), "auth", "status"
+    )
+    assert status.exit_code == 0, status.stderr
+    assert json.loads(status.stdout)["api_id"] == "my-id"
+
+
+def test_an_unknown_profile_hints_at_creating_it(run_cli: RunCli) -> None:
+    result = run_cli("--profile", "work", "list")
+    assert result.exit_code == 3
+    assert "no profile 'work'" in result.stderr
+    assert "`aircall-ext --profile work auth login`" in result.stderr
+
+
+# -- hints fit the command --------------------------------------------------------------
+
+
+@respx.mock
+def test_a_refused_login_says_to_check_what_was_typed_not_to_log_in(run_cli: RunCli) -> None:
+    company_route()
+    result = run_cli(
+        "--profile", "work", "--base-url", BASE, "auth", "login", "--api-id", "my-id",
+        "--token-stdin", input="wrong\n",
+    )  # fmt: skip
+    assert result.exit_code == 3
+    assert "check the API ID and token you gave" in result.stderr
+    assert "auth login" not in result.stderr
+
+
+@respx.mock
+def test_a_refused_token_elsewhere_suggests_login_or_the_environment(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    respx.get(f"{BASE}/v2/users").mock(return_value=httpx.Response(401, json={"error": "no"}))
+    monkeypatch.setenv("AIRCALL_API_ID", "my-id")
+    monkeypatch.setenv("AIRCALL_API_TOKEN", "stale-token-value")
+    result = run_cli("--base-url", BASE, "list")
+    assert result.exit_code == 3
+    assert "auth login" in result.stderr and "AIRCALL_API_TOKEN" in result.stderr
+
+
+# -- an empty variable is named, not the keyring ----------------------------------------
+
+
+@pytest.mark.parametrize("keyring_works", [True, False])
+def test_an_empty_token_variable_is_named(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, keyring_works: bool
+) -> None:
+    monkeypatch.setenv("AIRCALL_API_ID", "my-id")
+    monkeypatch.setenv("AIRCALL_API_TOKEN", "")
+    if not keyring_works:
+        keyring.set_keyring(fail.Keyring())
+    result = run_cli("list")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("aircall-ext: error: AIRCALL_API_TOKEN is set but empty")
+    assert "CI secret" in result.stderr
+    assert ("no keyring" in result.stderr) is not keyring_works
+
+
+def test_empty_id_and_token_variables_are_both_named(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRCALL_API_ID", " ")
+    monkeypatch.setenv("AIRCALL_API_TOKEN", "")
+    keyring.set_keyring(fail.Keyring())
+    result = run_cli("list")
+    assert result.exit_code == 3
+    assert "AIRCALL_API_ID and AIRCALL_API_TOKEN are set but empty" in result.stderr
+
+
+def test_an_empty_variable_does_not_hide_stored_credentials(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, isolate: MemoryKeyring
+) -> None:
+    from aircall_ext.config import Profile, save_profile
+
+    save_profile(Profile("default", "profile-id"))
+    isolate.secrets[("aircall-ext", "default")] = "keyring-token-0123456789"
+    monkeypatch.setenv("AIRCALL_API_TOKEN", "")
+    settings = resolve_settings()
+    assert (settings.api_id, settings.api_token) == ("profile-id", "keyring-token-0123456789")
+
+
+# -- logout -------------------------------------------------------------------------------
+
+
+def test_logout_without_a_keyring_still_forgets_the_profile(
+    run_cli: RunCli, isolate: MemoryKeyring
+) -> None:
+    from aircall_ext.config import Profile, load_config, save_profile
+
+    save_profile(Profile("default", "my-id"))
+    save_profile(Profile("work", "work-id"))
+    keyring.set_keyring(fail.Keyring())
+    result = run_cli("--profile", "work", "auth", "logout")
+    assert result.exit_code == 3
+    assert "work" not in load_config().profiles
+    assert f"its entry in {config_path()} removed" in result.stderr
+    assert "the OS keyring could not be cleared" in result.stderr
+    assert "`keyring del aircall-ext work`" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_logout_of_a_profile_that_does_not_exist_says_so(
+    run_cli: RunCli, isolate: MemoryKeyring
+) -> None:
+    from aircall_ext.config import Profile, save_profile
+
+    save_profile(Profile("default", "my-id"))
+    result = run_cli("--profile", "wrok", "auth", "logout")
+    assert result.exit_code == 0
+    assert "nothing to forget: no profile 'wrok'" in result.stderr
+    assert "(profiles: default)" in result.stderr
+    keyring.set_keyring(fail.Keyring())
+    result = run_cli("--profile", "wrok", "auth", "logout")
+    assert result.exit_code == 3
+    assert f"profile 'wrok': no entry in {config_path()} (profiles: default)" in result.stderr
+
+
+def test_logging_out_of_the_default_profile_resets_the_default(run_cli: RunCli) -> None:
+    from aircall_ext.config import Profile, load_config, save_profile
+
+    save_profile(Profile("work", "work-id"))  # the first profile becomes the default
+    assert load_config().default_profile == "work"
+    assert run_cli("auth", "logout").exit_code == 0
+    assert load_config().default_profile == "default"
+
+
+# -- status without a keyring --------------------------------------------------------------
+
+
+def test_status_without_a_keyring_shows_where_everything_comes_from(run_cli: RunCli) -> None:
+    from aircall_ext.config import Profile, save_profile
+
+    save_profile(Profile("default", "profile-id", "https://profile.test"))
+    keyring.set_keyring(fail.Keyring())
+    result = run_cli("auth", "status")
+    assert result.exit_code == 3
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[2:]}
+    assert "profile-id" in rows["API"] and "profile 'default'" in rows["API"]
+    assert "https://profile.test" in rows["base"]
+    assert rows["token"].split(None, 2)[2].strip() == "unavailable (no keyring)"
+    assert "no OS keyring" in result.stderr
+    doc = json.loads(run_cli("-o", "json", "auth", "status").stdout)
+    assert doc["sources"]["api_token"] == "unavailable (no keyring)"
+    assert doc["api_id"] == "profile-id"
+
+
+# -- a broken config file -------------------------------------------------------------------
+
+
+def broken_config() -> Path:
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('default_profile = "default"\n[profiles.default\napi_id = "x"\n')
+    return path
+
+
+@respx.mock
+def test_a_broken_config_is_ignored_when_nothing_is_needed_from_it(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    respx.get(f"{BASE}/v2/users").mock(
+        return_value=httpx.Response(
+            200, json={"users": [], "meta": {"count": 0, "total": 0, "current_page": 1}}
+        )
+    )
+    path = broken_config()
+    monkeypatch.setenv("AIRCALL_API_ID", "my-id")
+    monkeypatch.setenv("AIRCALL_API_TOKEN", "env-token-0123456789")
+    monkeypatch.setenv("AIRCALL_BASE_URL", BASE)
+    result = run_cli("-o", "json", "list")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"users": []}
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1
+    assert f"ignoring {path}:2:" in warnings[0] and "invalid TOML" in warnings[0]
+
+
+def test_a_broken_config_fails_when_a_value_is_needed_from_it(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = broken_config()
+    monkeypatch.setenv("AIRCALL_API_ID", "my-id")
+    monkeypatch.setenv("AIRCALL_API_TOKEN", "env-token-0123456789")
+    result = run_cli("list")
+    assert result.exit_code == 3
+    assert f"{path}:2:" in result.stderr
+    assert "the base URL would come from it" in result.stderr
+    assert "AIRCALL_BASE_URL" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_login_with_a_broken_config_fails_before_asking_for_the_token(run_cli: RunCli) -> None:
+    path = broken_config()
+    result = run_cli("auth", "login", "--api-id", "my-id", "--token-stdin", input=TOKEN)
+    assert result.exit_code == 3
+    assert f"{path}:2:" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import socket
 import stat
@@ -21,7 +22,12 @@ from hypothesis import strategies as st
 from aircall_ext import completion_cache
 from aircall_ext.api.models import Number, User
 from aircall_ext.cli import PROG, cli
-from aircall_ext.cli.completers import COMPLETE_VAR, _bash_class, glue_colons
+from aircall_ext.cli.completers import (
+    COMPLETE_VAR,
+    _bash_class,
+    _whole_word_classes,
+    glue_wordbreaks,
+)
 from aircall_ext.cli.completion import SHELLS
 from aircall_ext.config import Profile, config_path, save_profile
 from tests.conftest import RunCli, api_user
@@ -29,6 +35,7 @@ from tests.tools.generate import COMPLETION_FILES
 from tests.tools.tree import command_contexts
 
 ROOT = Path(__file__).resolve().parents[2]
+STAGES = ["welcome", "ivr", "audio", "waiting", "ringing"]
 OUTCOMES = {  # SPEC §4 dial outcomes
     "rings-user",
     "user-unavailable",
@@ -166,9 +173,10 @@ def test_only_the_user_argument_completes_users() -> None:
 
 @pytest.mark.usefixtures("cached")
 def test_number_argument_of_dial() -> None:
-    # "Lyon Support" would split into two words in bash: its id and digits are offered.
-    assert complete("dial") == ["10", "11", "+33176360695", "+33400", "Paris"]
+    # A name with a space is offered too: each shell's class quotes it (tested below).
+    assert complete("dial") == ["10", "11", "+33176360695", "+33400", "Paris", "Lyon Support"]
     assert complete("dial", incomplete="+334") == ["+33400"]
+    assert complete("dial", incomplete="lyon s") == ["Lyon Support"]
     assert complete("dial", "10") == []  # DIGITS
 
 
@@ -275,15 +283,17 @@ def test_completing_anything_never_calls_the_api(no_network: list[str]) -> None:
         (["ext", ":"], ["ext:"]),
         ([":", "1"], [":1"]),
         (["a", "::", "b", ":", "c"], ["a::b:c"]),
+        (["dial", "--stage", "=", "w"], ["dial", "--stage=w"]),
+        (["list", "--output", "="], ["list", "--output="]),
     ],
 )
-def test_glue_colons(words: list[str], glued: list[str]) -> None:
-    assert glue_colons(words) == glued
+def test_glue_wordbreaks(words: list[str], glued: list[str]) -> None:
+    assert glue_wordbreaks(words) == glued
 
 
-@given(st.lists(st.text(st.characters(blacklist_characters=":"), min_size=1)))
-def test_glue_colons_leaves_words_without_colons_alone(words: list[str]) -> None:
-    assert glue_colons(words) == words
+@given(st.lists(st.text(st.characters(blacklist_characters=":="), min_size=1)))
+def test_glue_wordbreaks_leaves_words_without_breaks_alone(words: list[str]) -> None:
+    assert glue_wordbreaks(words) == words
 
 
 @pytest.mark.usefixtures("cached")
@@ -293,6 +303,9 @@ def test_glue_colons_leaves_words_without_colons_alone(words: list[str]) -> None
         ("aircall-ext show ext : 1", 4, "plain,101"),  # bash keeps "ext:" and replaces "1"
         ("aircall-ext show ext :", 3, "plain,007\nplain,101"),
         ("aircall-ext show an", 2, "plain,ann@example.com"),
+        ("aircall-ext dial --stage = w", 4, "plain,welcome\nplain,waiting"),  # --stage=w
+        ("aircall-ext dial --stage =", 3, "plain," + "\nplain,".join(STAGES)),
+        ("aircall-ext dial Ly", 2, "plain,Lyon\\\\ Support"),  # bash's read eats one \\
     ],
 )
 def test_bash_answers_after_the_last_colon(
@@ -314,6 +327,9 @@ def test_committed_bash_script_completes_in_a_real_bash() -> None:
         ("aircall-ext show ext : 1", 4),
         ("aircall-ext show ext :", 3),
         ("aircall-ext dial --stage w", 3),
+        ("aircall-ext dial --stage = w", 4),  # --stage=w: bash keeps --stage=
+        ("aircall-ext dial Ly", 2),
+        ("aircall-ext dial 'Lyon\\ S'", 2),
     ]
     program = [f"source {ROOT / 'completions' / COMPLETION_FILES['bash']}"]
     for words, cword in cases:
@@ -327,4 +343,120 @@ def test_committed_bash_script_completes_in_a_real_bash() -> None:
         [bash, "--norc", "-c", "\n".join(program)], env=env, capture_output=True, text=True
     )
     assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout.splitlines() == ["101", "007 101", "welcome waiting"]
+    assert done.stdout.splitlines() == [
+        "101",
+        "007 101",
+        "welcome waiting",
+        "welcome waiting",
+        "Lyon\\ Support",
+        "Lyon\\ Support",
+    ]
+
+
+# -- zsh, fish, PowerShell: the whole word is replaced by the answer ---------------------------
+
+
+def whole_word(shell: str, *args: str, incomplete: str = "") -> list[str]:
+    cls = _whole_word_classes()[shell]
+    return [
+        i.value for i in cls(cli, {}, PROG, COMPLETE_VAR).get_completions(list(args), incomplete)
+    ]
+
+
+@pytest.mark.parametrize("shell", ["zsh", "fish", "powershell"])
+def test_option_values_after_an_equals_keep_the_option(shell: str) -> None:
+    assert whole_word(shell, "dial", incomplete="--stage=w") == [
+        "--stage=welcome",
+        "--stage=waiting",
+    ]
+    assert whole_word(shell, "list", incomplete="--output=") == [
+        "--output=table",
+        "--output=json",
+        "--output=csv",
+    ]
+    assert whole_word(shell, "dial", "--stage", incomplete="w") == ["welcome", "waiting"]
+    assert whole_word(shell, "dial", incomplete="--st") == ["--stage"]
+
+
+@pytest.mark.usefixtures("cached")
+def test_powershell_quotes_a_value_with_a_space() -> None:
+    assert whole_word("powershell", "dial", incomplete="Ly") == ["'Lyon Support'"]
+    assert whole_word("zsh", "dial", incomplete="Ly") == ["Lyon Support"]  # zsh quotes it
+
+
+def shell_env(script_dir: Path) -> dict[str, str]:
+    return {**os.environ, "PATH": f"{script_dir}{os.pathsep}{os.environ['PATH']}"}
+
+
+ZPTY_DRIVER = r"""
+zmodload zsh/zpty
+zpty z "zsh -f -i"
+zpty -w z "fpath=($FNDIR \$fpath); autoload -U compinit; compinit -u -D"
+zpty -w z "dump() { print -r -- \"\$BUFFER\" > $OUT }; zle -N dump; bindkey '^X' dump"
+zpty -w -n z "$TYPED"$'\t'
+sleep 1
+zpty -w -n z $'\x18'
+for i in {1..100}; do [[ -s $OUT ]] && break; sleep 0.1; done
+zpty -d z
+"""
+
+
+@pytest.mark.usefixtures("cached")
+@pytest.mark.parametrize(
+    ("typed", "line"),
+    [
+        ("aircall-ext dial --stage=we", "aircall-ext dial --stage=welcome "),
+        ("aircall-ext list --output=j", "aircall-ext list --output=json "),
+        ("aircall-ext dial Lyo", "aircall-ext dial Lyon\\ Support "),
+    ],
+)
+def test_committed_zsh_script_completes_in_a_real_zsh(
+    tmp_path: Path, typed: str, line: str
+) -> None:
+    """TAB in an interactive zsh (driven through a pseudo-terminal), then the line is read."""
+    zsh = shutil.which("zsh")
+    script = Path(sys.executable).parent / PROG
+    if zsh is None or not script.exists():
+        pytest.skip("needs zsh and the installed aircall-ext console script")
+    fndir = tmp_path / "fn"
+    fndir.mkdir()
+    shutil.copy(ROOT / "completions" / COMPLETION_FILES["zsh"], fndir)
+    out = tmp_path / "buffer"
+    env = {**shell_env(script.parent), "FNDIR": str(fndir), "OUT": str(out), "TYPED": typed}
+    done = subprocess.run(
+        [zsh, "-f", "-c", ZPTY_DRIVER], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.read_text(encoding="utf-8") == line + "\n"
+
+
+@pytest.mark.usefixtures("cached")
+def test_committed_fish_script_completes_in_a_real_fish() -> None:
+    fish = shutil.which("fish")
+    script = Path(sys.executable).parent / PROG
+    if fish is None or not script.exists():
+        pytest.skip("needs fish and the installed aircall-ext console script")
+    typed = [
+        "aircall-ext dial --stage=w",
+        "aircall-ext list --output=",
+        "aircall-ext dial --stage w",
+        "aircall-ext dial Ly",
+    ]
+    program = [f"source {ROOT / 'completions' / COMPLETION_FILES['fish']}"]
+    for line in typed:
+        program += [f"complete -C {shlex.quote(line)}", "echo ---"]
+    done = subprocess.run(
+        [fish, "--no-config", "-c", "\n".join(program)],
+        env=shell_env(script.parent),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    answers = [block.strip().splitlines() for block in done.stdout.split("---")][:-1]
+    assert answers == [
+        ["--stage=waiting", "--stage=welcome"],  # fish sorts
+        ["--output=csv", "--output=json", "--output=table"],
+        ["waiting", "welcome"],
+        ["Lyon Support\t+33400"],
+    ]

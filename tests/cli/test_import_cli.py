@@ -382,19 +382,3 @@ def test_resume_refuses_an_edited_file(
     assert result.exit_code == 1
     assert "changed since the import started" in result.stderr
     assert extensions() == before
-
-
-def test_progress_bar_labels_rate_limit_waits(capsys: pytest.CaptureFixture[str]) -> None:
-    from aircall_ext.cli.imports import _Bar
-
-    bar = _Bar()
-    bar.begin(3)
-    bar.advance(1, 3)
-    bar.waiting(4.2)
-    bar.waiting(0.5)  # the last write paced...
-    bar.end()
-    bar.waiting(3.0)  # ...and the read-back after the bar is done draws nothing
-    err = capsys.readouterr().err
-    assert "waiting for rate limit (4.2s)" in err
-    assert err.strip().splitlines()[-1] == "importing"  # the last frame is not a pause
-    assert "3.0s" not in err

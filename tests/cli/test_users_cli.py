@@ -78,6 +78,7 @@ def test_bad_extension_filter_is_a_usage_error(run_cli: RunCli, account: Path) -
     result = run_cli("--sandbox", "list", "--extension", "7")
     assert result.exit_code == 2
     assert "did you mean 007" in result.stderr
+    assert "column" not in result.stderr  # an argument, not a spreadsheet cell
 
 
 def test_table_keeps_leading_zeros_and_shows_availability(run_cli: RunCli, account: Path) -> None:
@@ -109,10 +110,11 @@ def test_show_by_id_email_or_extension(run_cli: RunCli, account: Path, ref: str)
 @pytest.mark.parametrize(
     ("ref", "code", "message"),
     [
-        ("99", 1, "no user with id 99"),
-        ("nobody@example.com", 1, "no user matches"),
-        ("ext:101", 1, "held by 2 users"),
+        ("99", 2, "no user with id 99"),
+        ("nobody@example.com", 2, "no user matches"),
+        ("ext:101", 2, "held by 2 users"),
         ("ext:7", 2, "did you mean 007"),
+        ("ext:", 2, "extension is empty"),
         ("bob", 2, "expected a user id"),
     ],
 )
@@ -125,6 +127,83 @@ def test_show_errors_are_one_line(
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_user_argument_is_never_given_spreadsheet_advice(run_cli: RunCli, account: Path) -> None:
+    result = run_cli("--sandbox", "show", "ext:7")
+    assert "did you mean 007" in result.stderr
+    assert "column" not in result.stderr and "spreadsheet" not in result.stderr
+    assert run_cli("--sandbox", "show", "ext:007").exit_code == 0  # the advice leads somewhere
+
+
+@pytest.fixture
+def damaged(write_state: WriteState) -> Path:
+    """The account itself holds a damaged extension: "42", which stands for 042."""
+    return write_state(
+        [
+            api_user(1, "101", email="ann@example.com", name="Ann"),
+            api_user(10, "42", email="james@example.com", name="James"),
+        ]
+    )
+
+
+def test_ext_finds_the_holder_of_a_damaged_extension_and_says_so(
+    run_cli: RunCli, damaged: Path
+) -> None:
+    result = run_cli("--sandbox", "-o", "json", "show", "ext:42")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["user"]["id"] == 10
+    assert "'ext:42' is not a valid extension" in result.stderr
+    assert "holds '42' in the account" in result.stderr
+    assert "`aircall-ext assign 10 042` repairs it" in result.stderr
+    assert "column" not in result.stderr
+
+
+def test_the_extension_a_damaged_one_stands_for_points_at_its_holder(
+    run_cli: RunCli, damaged: Path
+) -> None:
+    result = run_cli("--sandbox", "show", "ext:042")
+    assert result.exit_code == 2
+    assert "nobody holds 042, but user 10 (james@example.com) holds '42'" in result.stderr
+    assert "name that user by id (10) or email" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    # ... and the repair it names works: afterwards ext:042 is James.
+    assert run_cli("--sandbox", "assign", "10", "042").exit_code == 0
+    assert '"id": 10' in run_cli("--sandbox", "-o", "json", "show", "ext:042").stdout
+
+
+def test_assigning_through_a_damaged_ext_does_not_suggest_itself(
+    run_cli: RunCli, damaged: Path
+) -> None:
+    result = run_cli("--sandbox", "assign", "ext:42", "042")
+    assert result.exit_code == 0, result.stderr
+    assert "holds '42' in the account" in result.stderr
+    assert "repairs it" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "mailto:bob@example.com",
+        "MAILTO:Bob@Example.com",
+        "<bob@example.com>",
+        "<mailto:bob@example.com>",
+        "bob@example.com\u200b",
+        "\ufeff\u200bbob@exam\u200dple.com\u00a0",
+        " bob@example.com\u2060 ",
+    ],
+)
+def test_pasted_emails_are_normalised(run_cli: RunCli, account: Path, ref: str) -> None:
+    result = run_cli("--sandbox", "-o", "json", "show", ref)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["user"]["name"] == "Bob"
+
+
+def test_no_user_messages_show_invisible_characters(run_cli: RunCli, account: Path) -> None:
+    result = run_cli("--sandbox", "show", "nobody\u00a0@example.com\u200b")
+    assert result.exit_code == 2
+    assert "'nobody\\xa0@example.com\\u200b'" in result.stderr  # what was typed, made visible
+    assert "looked up as 'nobody\\xa0@example.com'" in result.stderr
+
+
 def test_numbers_routing_and_distribution(run_cli: RunCli, account: Path) -> None:
     result = run_cli("--sandbox", "-o", "json", "numbers")
     assert result.exit_code == 0, result.stderr
@@ -134,6 +213,7 @@ def test_numbers_routing_and_distribution(run_cli: RunCli, account: Path) -> Non
             "name": "Paris",
             "digits": "+33 1 76 36 06 95",
             "routing": "smartflows",
+            "routing_assumed": False,
             "distribution_size": 1,
         },
         {
@@ -141,6 +221,7 @@ def test_numbers_routing_and_distribution(run_cli: RunCli, account: Path) -> Non
             "name": "Lyon",
             "digits": "+33 4 00 00 00 00",
             "routing": "legacy-ivr",
+            "routing_assumed": False,
             "distribution_size": 0,
         },
     ]

@@ -15,7 +15,9 @@ from aircall_ext.core.findings import Finding, summarize
 
 
 def user(user_id: int, extension: str | None, **extra: Any) -> User:
-    return User(id=user_id, email=f"u{user_id}@example.com", extension=extension, **extra)
+    """A user of an API that reports outgoing-only access (unless ``extra`` says otherwise)."""
+    fields = {"outgoing_only": False, **extra}
+    return User(id=user_id, email=f"u{user_id}@example.com", extension=extension, **fields)
 
 
 def audit(*users: User) -> list[Finding]:
@@ -140,3 +142,12 @@ def test_audit_finds_exactly_the_damage(rows: list[tuple[str | None, bool]]) -> 
                     assert f"{other.id} {other.email}" in f.message
     order = {"error": 0, "warning": 1, "info": 2}
     assert [order[f.severity] for f in findings] == sorted(order[f.severity] for f in findings)
+
+
+def test_an_api_silent_on_outgoing_only_is_said_once_never_a_silent_no() -> None:
+    silent = [User(id=i, email=f"u{i}@example.com", extension=f"10{i}") for i in range(1, 4)]
+    findings = audit(*silent, user(9, "109"))
+    assert codes(findings) == [("outgoing-only-unknown", None)]
+    assert findings[0].severity == "info"
+    assert "3 of 4 users" in findings[0].message
+    assert summarize(findings)["infos"] == 1

@@ -306,8 +306,7 @@ def test_a_ringing_extension_notifies_the_numbers_users_if_unanswered() -> None:
 
 
 def test_notified_users_get_their_email_from_the_account() -> None:
-    line = number(50, "legacy-ivr", []).model_copy(update={"users": []})
-    line = Number.model_validate(line.model_dump() | {"users": [{"id": 2}]})
+    line = Number.model_validate(number(50, "legacy-ivr", []).model_dump() | {"users": [{"id": 2}]})
     account = Account.of([user(1, "101"), user(2, "102")], [line])
     result = simulate(account, line, "101", "ivr")
     assert [(u.id, u.email) for u in result.missed_call_notified] == [(2, "u2@example.com")]

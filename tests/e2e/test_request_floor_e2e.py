@@ -1,4 +1,4 @@
-"""The request floor and pacing of issue 8, counted exactly in ``sandbox serve``'s access log.
+"""The request floor and pacing, counted exactly in ``sandbox serve``'s access log.
 
 Floors (U users, N numbers, 50 per page; a listing always takes at least one page):
 
@@ -7,7 +7,9 @@ Floors (U users, N numbers, 50 per page; a listing always takes at least one pag
   verify, nothing else; running it again: ⌈U/50⌉ GETs and no PUT; --dry-run: no PUT;
 - assign: ⌈U/50⌉ GETs (collisions are checked on the whole account) and 1 PUT; a refused
   or dry-run assign: no PUT; show by id: one GET of /v2/users/ID;
-- numbers are listed (⌈N/50⌉ GETs) only by ``numbers`` and ``dial``.
+- numbers are listed (⌈N/50⌉ GETs of /v1/numbers) only by ``numbers`` and ``dial``; listing
+  items carry no call distribution, so ``numbers`` reads each number's own record (N GETs
+  of /v1/numbers/ID) and ``dial`` reads the dialed number's (1 GET).
 
 Pacing is not under test in the floor tests (``--rate-limit off``); the pacing tests at the
 end use scaled windows and assert outcomes (no 429, waits shown), never timings.
@@ -135,12 +137,12 @@ def test_numbers_are_listed_only_by_the_commands_that_need_them(
     result = server.cli("-o", "json", "numbers")
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)["numbers"]) == NUMBERS
-    only(audit.new(), GET_numbers=PAGES_N)
+    only(audit.new(), GET_numbers=PAGES_N, GET_numbers_one=NUMBERS)
     number = account.numbers()[0]
     user = account.users()[0]
     result = server.cli("dial", str(number["id"]), user["extension"], "--stage", "ivr")
     assert result.returncode in {0, 1}, result.stderr  # reaching the user or not: both fine
-    only(audit.new(), GET_users=PAGES_U, GET_numbers=PAGES_N)
+    only(audit.new(), GET_users=PAGES_U, GET_numbers=PAGES_N, GET_numbers_one=1)
 
 
 # -- assign ----------------------------------------------------------------------------
@@ -338,5 +340,5 @@ def test_the_import_progress_bar_shows_rate_limit_waits(serve: Serve, tmp_path: 
     )
     assert code == 0, terminal
     assert "waiting for rate limit" in terminal
-    assert "importing" in terminal and "9/9" in terminal
+    assert "import [" in terminal and "9/9" in terminal
     assert [r for r in server.requests() if r.status == "429"] == []

@@ -1,4 +1,4 @@
-"""The sandbox API (SPEC §3) driven through httpx's WSGI transport: no network, no sleeping."""
+"""The sandbox API driven through httpx's WSGI transport: no network, no sleeping."""
 
 from __future__ import annotations
 
@@ -38,71 +38,93 @@ def demo(writes: list[AppliedWrite]) -> httpx.Client:
 # -- pagination ---------------------------------------------------------------------------
 
 
-def test_120_users_list_in_3_pages_of_50_by_following_next_links() -> None:
-    account = generate_account(120)
+def test_123_users_list_in_3_pages_of_50_without_links() -> None:
+    account = generate_account(123)
     http = client(SandboxApp(account))
-    seen: list[int] = []
-    counts: list[int] = []
-    url: str | None = f"{BASE}/v2/users?per_page=50"
-    while url:
-        body = http.get(url).raise_for_status().json()
-        seen += [u["id"] for u in body["users"]]
-        counts.append(body["meta"]["count"])
-        url = body["meta"]["next_page_link"]
-    assert counts == [50, 50, 20]
-    assert seen == sorted(u["id"] for u in account.users())
+    pages = [
+        http.get("/v2/users", params={"page": page, "per_page": 50}).raise_for_status().json()
+        for page in (1, 2, 3)
+    ]
+    assert [p["meta"] for p in pages] == [
+        {"count": 50, "total": 123, "current_page": 1},
+        {"count": 50, "total": 123, "current_page": 2},
+        {"count": 23, "total": 123, "current_page": 3},
+    ]
+    assert [u["id"] for p in pages for u in p["users"]] == [u["id"] for u in account.users()]
 
 
-def test_meta_links_are_absolute_urls_on_the_requests_host() -> None:
-    http = client(SandboxApp(generate_account(120)))
-    meta = http.get("/v2/users", params={"page": 2, "per_page": 50}).json()["meta"]
+def test_v1_meta_links_are_absolute_urls_on_the_requests_host() -> None:
+    http = client(SandboxApp(generate_account(5, numbers=120)))
+    meta = http.get("/v1/numbers", params={"page": 2, "per_page": 50}).json()["meta"]
     assert meta == {
         "count": 50,
         "total": 120,
         "current_page": 2,
         "per_page": 50,
-        "next_page_link": f"{BASE}/v2/users?page=3&per_page=50",
-        "previous_page_link": f"{BASE}/v2/users?page=1&per_page=50",
+        "next_page_link": f"{BASE}/v1/numbers?page=3&per_page=50",
+        "previous_page_link": f"{BASE}/v1/numbers?page=1&per_page=50",
     }
-    first = http.get("/v2/users").json()["meta"]
-    assert first["previous_page_link"] is None
+    first = http.get("/v1/numbers").json()["meta"]
+    assert (first["per_page"], first["previous_page_link"]) == (20, None)
+    last = http.get("/v1/numbers", params={"page": 3, "per_page": 50}).json()["meta"]
+    assert (last["count"], last["next_page_link"]) == (20, None)
 
 
-def test_per_page_defaults_to_20_and_is_clamped_to_50() -> None:
+def test_per_page_defaults_to_20() -> None:
     http = client(SandboxApp(generate_account(120)))
-    assert http.get("/v2/users").json()["meta"]["count"] == 20
-    clamped = http.get("/v2/users", params={"per_page": 500}).json()["meta"]
-    assert (clamped["count"], clamped["per_page"]) == (50, 50)
+    assert http.get("/v2/users").json()["meta"] == {"count": 20, "total": 120, "current_page": 1}
 
 
-def test_a_page_past_the_end_is_empty_with_no_next_link() -> None:
+def test_a_page_past_the_end_is_empty() -> None:
     http = client(SandboxApp(generate_account(30)))
     body = http.get("/v2/users", params={"page": 5, "per_page": 50}).json()
-    assert body["users"] == []
-    assert body["meta"]["next_page_link"] is None
+    assert body == {"users": [], "meta": {"count": 0, "total": 30, "current_page": 5}}
+    numbers = http.get("/v1/numbers", params={"page": 5, "per_page": 50}).json()
+    assert (numbers["numbers"], numbers["meta"]["next_page_link"]) == ([], None)
 
 
-@pytest.mark.parametrize("query", [{"page": "0"}, {"page": "abc"}, {"per_page": "-1"}])
-def test_bad_pagination_parameters_are_400_json(demo: httpx.Client, query: dict[str, str]) -> None:
-    response = demo.get("/v2/users", params=query)
+@pytest.mark.parametrize("path", ["/v2/users", "/v1/numbers"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"page": "0"},
+        {"page": "abc"},
+        {"page": "-1"},
+        {"per_page": "-1"},
+        {"per_page": "0"},
+        {"per_page": "51"},
+        {"per_page": "500"},  # no clamping: the live API refuses it
+        {"per_page": "abc"},
+    ],
+)
+def test_bad_pagination_parameters_are_400_json(
+    demo: httpx.Client, path: str, query: dict[str, str]
+) -> None:
+    response = demo.get(path, params=query)
     assert response.status_code == 400
     assert set(response.json()) == {"error", "troubleshoot"}
+
+
+@pytest.mark.parametrize("per_page", [1, 50])
+def test_per_page_bounds_are_accepted(per_page: int) -> None:
+    http = client(SandboxApp(generate_account(60)))
+    body = http.get("/v2/users", params={"per_page": per_page}).raise_for_status().json()
+    assert body["meta"]["count"] == per_page
 
 
 def test_listing_stops_at_10000_records() -> None:
     account = generate_account(10_050)
     http = client(SandboxApp(account))
     last = http.get("/v2/users", params={"page": 200, "per_page": 50}).json()
-    assert last["meta"]["count"] == 50
-    assert last["meta"]["total"] == 10_050  # the real size, so a client can say what it missed
-    assert last["meta"]["next_page_link"] is None
+    # total is the real size, so a client can say what it missed
+    assert last["meta"] == {"count": 50, "total": 10_050, "current_page": 200}
     assert last["users"][-1]["id"] == account.users()[9_999]["id"]
     beyond = http.get("/v2/users", params={"page": 201, "per_page": 50})
     assert beyond.status_code == 400
     assert "10000" in beyond.json()["error"]
     # A page straddling the cap is cut at it.
     straddle = http.get("/v2/users", params={"page": 334, "per_page": 30}).json()
-    assert (straddle["meta"]["count"], straddle["meta"]["next_page_link"]) == (10, None)
+    assert straddle["meta"]["count"] == 10
 
 
 def test_numbers_are_paginated_too() -> None:
@@ -128,7 +150,9 @@ def test_get_user_and_number_carry_direct_links_on_the_requests_host(demo: httpx
     assert number["direct_link"] == f"{BASE}/v1/numbers/912002"
 
 
-@pytest.mark.parametrize("path", ["/users/999", "/users/abc", "/numbers/1", "/nope", "/users/1/x"])
+@pytest.mark.parametrize(
+    "path", ["/v2/users/999", "/v2/users/abc", "/v1/numbers/1", "/nope", "/v2/users/1/x"]
+)
 def test_unknown_objects_and_paths_are_404_json(demo: httpx.Client, path: str) -> None:
     response = demo.get(path)
     assert response.status_code == 404
@@ -136,9 +160,29 @@ def test_unknown_objects_and_paths_are_404_json(demo: httpx.Client, path: str) -
     assert response.json()["error"]
 
 
-def test_paths_outside_v1_are_404() -> None:
-    http = httpx.Client(transport=httpx.WSGITransport(app=SandboxApp(demo_account())))
-    assert http.get("http://sandbox.test/users").status_code == 404
+@pytest.mark.parametrize("path", ["/users", "/v2/numbers", "/v2/company", "/v3/users"])
+def test_paths_outside_the_versions_of_each_resource_are_404(demo: httpx.Client, path: str) -> None:
+    assert demo.get(path).status_code == 404
+
+
+def test_ping_answers_pong_to_valid_credentials() -> None:
+    app = SandboxApp(demo_account(), credentials=("api-id", "s3cret"))
+    good = client(app, auth=("api-id", "s3cret")).get("/v1/ping")
+    assert (good.status_code, good.json()) == (200, {"ping": "pong"})
+    assert client(app, auth=("api-id", "nope")).get("/v1/ping").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v1/users"), ("GET", "/v1/users/481002"), ("PUT", "/v1/users/481002")],
+)
+def test_retired_v1_user_routes_are_410_naming_v2(
+    demo: httpx.Client, writes: list[AppliedWrite], method: str, path: str
+) -> None:
+    response = demo.request(method, path, json={"extension": "150"})
+    assert response.status_code == 410
+    assert "/v2/users" in response.json()["troubleshoot"]
+    assert writes == []
 
 
 def test_wrong_method_is_405_with_allow(demo: httpx.Client) -> None:
@@ -215,9 +259,9 @@ def test_both_holders_of_a_legacy_collision_are_named(demo: httpx.Client) -> Non
         {"extension": "101\n"},
         {"extension": "\u0661\u0660\u0661"},  # Arabic-Indic 101: digits, but not ASCII
         {"extension": "10a"},
+        {"extension": "15a", "name": "x"},  # other fields do not excuse a bad extension
         {"extension": None},
         {"extension": ["101"]},
-        {"name": "no extension key"},
     ],
 )
 def test_malformed_extensions_are_422_and_change_nothing(
@@ -230,7 +274,21 @@ def test_malformed_extensions_are_422_and_change_nothing(
     assert writes == []
 
 
-@pytest.mark.parametrize("content", [b"not json", b"[1, 2]", b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "body", [{"name": "Bruno K."}, {}, {"email": "x@example.com", "outgoing_only": True}]
+)
+def test_a_put_without_extension_is_200_and_changes_nothing(
+    demo: httpx.Client, writes: list[AppliedWrite], body: dict[str, Any]
+) -> None:
+    before = demo.get("/v2/users/481002").json()["user"]
+    response = demo.put("/v2/users/481002", json=body)
+    assert response.status_code == 200
+    assert response.json()["user"] == before  # other fields are ignored, not stored
+    assert demo.get("/v2/users/481002").json()["user"] == before
+    assert writes == []
+
+
+@pytest.mark.parametrize("content", [b"not json", b"[1, 2]", b"\xff\xfe", b"null", b'"x"'])
 def test_a_body_that_is_not_a_json_object_is_400(demo: httpx.Client, content: bytes) -> None:
     assert demo.put("/v2/users/481002", content=content).status_code == 400
 
@@ -270,11 +328,19 @@ def test_a_failing_write_hook_undoes_the_change() -> None:
 
 
 @pytest.mark.parametrize("account", [demo_account(), generate_account(40, seed=3, numbers=5)])
-def test_user_numbers_and_number_users_agree(account: SandboxAccount) -> None:
+def test_number_details_nest_the_same_users_as_the_user_routes(account: SandboxAccount) -> None:
     http = client(SandboxApp(account))
-    users = http.get("/v2/users", params={"per_page": 50}).json()["users"]
+    users = {u["id"]: u for u in http.get("/v2/users", params={"per_page": 50}).json()["users"]}
     numbers = http.get("/v1/numbers", params={"per_page": 50}).json()["numbers"]
-    from_numbers = {(n["id"], u["id"]) for n in numbers for u in n["users"]}
-    from_users = {(n["id"], u["id"]) for u in users for n in u["numbers"]}
-    assert from_numbers == from_users
-    assert from_numbers  # the check means something
+    nested = 0
+    for listed in numbers:
+        assert "users" not in listed
+        detail = http.get(f"/v1/numbers/{listed['id']}").json()["number"]
+        assert {k: v for k, v in detail.items() if k != "users"} == listed
+        expected = [ref["id"] for ref in account.number(listed["id"])["users"]]  # type: ignore[index]
+        assert [u["id"] for u in detail["users"]] == expected
+        for user in detail["users"]:
+            assert user == users[user["id"]]
+            nested += 1
+    assert nested  # the check means something
+    assert all("numbers" not in u for u in users.values())

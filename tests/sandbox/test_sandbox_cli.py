@@ -227,7 +227,8 @@ def test_serve_over_http_logs_each_request_and_saves_on_sigterm(tmp_path: Path) 
         server.kill()
 
     assert (page.status_code, moved.status_code, taken.status_code) == (200, 200, 422)
-    assert page.json()["meta"]["next_page_link"] == f"{url}/v2/users?page=2&per_page=5"
+    assert page.json()["meta"] == {"count": 5, "total": 12, "current_page": 1}
+    assert page.json()["users"][0]["direct_link"] == f"{url}/v2/users/481001"
     assert page.headers["x-aircallapi-limit"] == "60"
     assert denied.status_code == 401 and "x-aircallapi-remaining" in denied.headers
     assert code == 0

@@ -38,7 +38,7 @@ CREDENTIALS = ("id", "token")
 USER, OTHER_USER, NUMBER = 481002, 481001, 912002  # demo ids: Bruno (102), Amelia (101)
 PROPERTY_EXAMPLES = 200
 PLENTY = RateLimit(1000, 60)
-SANDBOX_URL = "http://sandbox.test/v1"
+SANDBOX_URL = "http://sandbox.test"
 
 
 def escape(part: str) -> str:
@@ -79,7 +79,7 @@ class Contract:
         return set(self.doc["paths"][path][method.lower()]["responses"])
 
     def template(self, url_path: str) -> str | None:
-        """The documented path template an actual path (below /v1) falls under; like most
+        """The documented path template an actual path falls under; like most
         APIs the sandbox ignores one trailing slash."""
         if url_path != "/":
             url_path = url_path.removesuffix("/")
@@ -188,51 +188,60 @@ def sandbox() -> Iterator[Callable[[str], httpx.Client]]:
         client.close()
 
 
-# (template, method, url, body, situation, expected status): every documented status of
-# every operation, plus the variants of each refusal (each 400/404/422 reason).
-OPERATIONS: list[tuple[str, str, str, object]] = [
-    ("/company", "GET", "/company", None),
-    ("/users", "GET", "/users?per_page=5&page=2", None),
-    ("/users/{id}", "GET", f"/users/{USER}", None),
-    ("/users/{id}", "PUT", f"/users/{USER}", {"extension": "150"}),
-    ("/numbers", "GET", "/numbers", None),
-    ("/numbers/{id}", "GET", f"/numbers/{NUMBER}", None),
+# (template, method, url, body, normal status): every operation once, as a client meets it.
+OPERATIONS: list[tuple[str, str, str, object, int]] = [
+    ("/v1/company", "GET", "/v1/company", None, 200),
+    ("/v1/ping", "GET", "/v1/ping", None, 200),
+    ("/v2/users", "GET", "/v2/users?per_page=5&page=2", None, 200),
+    ("/v2/users/{id}", "GET", f"/v2/users/{USER}", None, 200),
+    ("/v2/users/{id}", "PUT", f"/v2/users/{USER}", {"extension": "150"}, 200),
+    ("/v1/numbers", "GET", "/v1/numbers", None, 200),
+    ("/v1/numbers/{id}", "GET", f"/v1/numbers/{NUMBER}", None, 200),  # nests full users
+    ("/v1/users", "GET", "/v1/users", None, 410),  # retired
+    ("/v1/users/{id}", "GET", f"/v1/users/{USER}", None, 410),
+    ("/v1/users/{id}", "PUT", f"/v1/users/{USER}", {"extension": "150"}, 410),
 ]
+# Every other documented status, and the variants of each refusal (each 400/404/422 reason).
 SPECIFIC: list[tuple[str, str, str, object, int]] = [
-    ("/users", "GET", "/users", None, 200),
-    ("/users", "GET", "/users?per_page=50&page=1", None, 200),
-    ("/users", "GET", "/users?per_page=500", None, 200),  # clamped to 50
-    ("/users", "GET", "/users?page=5&per_page=50", None, 200),  # empty page past the end
-    ("/users", "GET", "/users?page=9999&per_page=50", None, 400),  # starts beyond the cap
-    ("/users", "GET", "/users?page=0", None, 400),
-    ("/users", "GET", "/users?per_page=abc", None, 400),
-    ("/users", "GET", "/users?page=201&per_page=50", None, 400),  # beyond the 10,000 cap
-    ("/numbers", "GET", "/numbers?page=2&per_page=1", None, 200),
-    ("/numbers", "GET", "/numbers?per_page=-1", None, 400),
-    ("/users/{id}", "GET", "/users/481011", None, 200),  # leading-zero extension "007"
-    ("/users/{id}", "GET", "/users/481010", None, 200),  # legacy damage "42" is still text
-    ("/users/{id}", "GET", "/users/481007", None, 200),  # no extension: null
-    ("/users/{id}", "GET", "/users/1", None, 404),
-    ("/users/{id}", "GET", "/users/not-a-number", None, 404),
-    ("/users/{id}", "PUT", f"/users/{USER}", {"extension": "102"}, 200),  # same value: no-op
-    ("/users/{id}", "PUT", f"/users/{USER}", {"extension": "150", "name": "x"}, 200),
-    ("/users/{id}", "PUT", f"/users/{USER}", {"extension": "101"}, 422),  # taken
-    ("/users/{id}", "PUT", f"/users/{USER}", {"extension": 101}, 422),  # a number, not text
-    ("/users/{id}", "PUT", f"/users/{USER}", {"extension": "7"}, 422),
+    ("/v2/users", "GET", "/v2/users", None, 200),
+    ("/v2/users", "GET", "/v2/users?per_page=50&page=1", None, 200),
+    ("/v2/users", "GET", "/v2/users?page=5&per_page=50", None, 200),  # empty page past the end
+    ("/v2/users", "GET", "/v2/users?per_page=500", None, 400),  # no clamping
+    ("/v2/users", "GET", "/v2/users?per_page=51", None, 400),
+    ("/v2/users", "GET", "/v2/users?per_page=0", None, 400),
+    ("/v2/users", "GET", "/v2/users?page=9999&per_page=50", None, 400),  # beyond the cap
+    ("/v2/users", "GET", "/v2/users?page=0", None, 400),
+    ("/v2/users", "GET", "/v2/users?per_page=abc", None, 400),
+    ("/v2/users", "GET", "/v2/users?page=201&per_page=50", None, 400),  # beyond the 10,000 cap
+    ("/v1/numbers", "GET", "/v1/numbers?page=2&per_page=1", None, 200),
+    ("/v1/numbers", "GET", "/v1/numbers?per_page=-1", None, 400),
+    ("/v1/numbers", "GET", "/v1/numbers?per_page=51", None, 400),
+    ("/v2/users/{id}", "GET", "/v2/users/481011", None, 200),  # leading-zero extension "007"
+    ("/v2/users/{id}", "GET", "/v2/users/481010", None, 200),  # legacy damage "42" is still text
+    ("/v2/users/{id}", "GET", "/v2/users/481007", None, 200),  # no extension: the key is absent
+    ("/v2/users/{id}", "GET", "/v2/users/481009", None, 200),  # custom status with a substatus
+    ("/v2/users/{id}", "GET", "/v2/users/1", None, 404),
+    ("/v2/users/{id}", "GET", "/v2/users/not-a-number", None, 404),
+    ("/v2/users/{id}", "PUT", f"/v2/users/{USER}", {"extension": "102"}, 200),  # same: no-op
+    ("/v2/users/{id}", "PUT", f"/v2/users/{USER}", {"extension": "150", "name": "x"}, 200),
+    ("/v2/users/{id}", "PUT", f"/v2/users/{USER}", {"name": "x"}, 200),  # other fields only
+    ("/v2/users/{id}", "PUT", f"/v2/users/{USER}", {}, 200),
+    ("/v2/users/{id}", "PUT", f"/v2/users/{USER}", {"extension": "101"}, 422),  # taken
+    ("/v2/users/{id}", "PUT", f"/v2/users/{USER}", {"extension": 101}, 422),  # a number
+    ("/v2/users/{id}", "PUT", f"/v2/users/{USER}", {"extension": "7"}, 422),
     (
-        "/users/{id}",
+        "/v2/users/{id}",
         "PUT",
-        f"/users/{USER}",
+        f"/v2/users/{USER}",
         {"extension": "\u0661\u0660\u0661"},
         422,
     ),  # Arabic-Indic digits
-    ("/users/{id}", "PUT", f"/users/{USER}", {"extension": None}, 422),
-    ("/users/{id}", "PUT", f"/users/{USER}", {}, 422),
-    ("/users/{id}", "PUT", f"/users/{USER}", ["150"], 400),
-    ("/users/{id}", "PUT", f"/users/{USER}", b"{not json", 400),
-    ("/users/{id}", "PUT", f"/users/{USER}", b"x" * (64 * 1024 + 1), 400),
-    ("/users/{id}", "PUT", "/users/1", {"extension": "150"}, 404),
-    ("/numbers/{id}", "GET", "/numbers/1", None, 404),
+    ("/v2/users/{id}", "PUT", f"/v2/users/{USER}", {"extension": None}, 422),
+    ("/v2/users/{id}", "PUT", f"/v2/users/{USER}", ["150"], 400),
+    ("/v2/users/{id}", "PUT", f"/v2/users/{USER}", b"{not json", 400),
+    ("/v2/users/{id}", "PUT", f"/v2/users/{USER}", b"x" * (64 * 1024 + 1), 400),
+    ("/v2/users/{id}", "PUT", "/v2/users/1", {"extension": "150"}, 404),
+    ("/v1/numbers/{id}", "GET", "/v1/numbers/1", None, 404),
 ]
 GENERIC = {  # situation → status it produces for any operation
     "unauthenticated": 401,
@@ -244,7 +253,7 @@ GENERIC = {  # situation → status it produces for any operation
 }
 # The sandbox has no permission model, so it cannot answer 403; the document keeps it
 # because the real API does. Nothing else may go unexercised.
-NOT_PRODUCED = {(path, method, "403") for path, method, _url, _body in OPERATIONS}
+NOT_PRODUCED = {(path, method, "403") for path, method, _url, _body, _status in OPERATIONS}
 
 
 def send(
@@ -266,10 +275,7 @@ def status_key(contract: Contract, path: str, method: str, status: int) -> str:
 
 @pytest.mark.parametrize(
     ("path", "method", "url", "body", "status"),
-    [
-        *[(p, m, u, b, 200) for p, m, u, b in OPERATIONS],
-        *SPECIFIC,
-    ],
+    [*OPERATIONS, *SPECIFIC],
 )
 def test_normal_answers_conform(
     contract: Contract,
@@ -286,7 +292,7 @@ def test_normal_answers_conform(
 
 
 @pytest.mark.parametrize("situation", sorted(GENERIC))
-@pytest.mark.parametrize(("path", "method", "url", "body"), OPERATIONS)
+@pytest.mark.parametrize(("path", "method", "url", "body"), [o[:4] for o in OPERATIONS])
 def test_error_answers_conform_for_every_operation(
     contract: Contract,
     sandbox: Callable[[str], httpx.Client],
@@ -311,7 +317,7 @@ def test_reset_in_milliseconds_still_conforms(contract: Contract) -> None:
         transport=httpx.WSGITransport(app=app), base_url="http://s", auth=CREDENTIALS
     ) as client:
         response = client.get("/v1/company")
-    contract.check("/company", "GET", response)
+    contract.check("/v1/company", "GET", response)
     assert float(response.headers["X-AircallApi-Reset"]) > 1e11
 
 
@@ -322,16 +328,15 @@ def test_every_documented_response_is_exercised(contract: Contract) -> None:
         for path, method in contract.operations()
         for status in contract.statuses(path, method)
     }
-    cases = [(p, m, 200) for p, m, _u, _b in OPERATIONS]
-    cases += [(p, m, status) for p, m, _u, _b, status in SPECIFIC]
-    cases += [(p, m, status) for p, m, _u, _b in OPERATIONS for status in GENERIC.values()]
+    cases = [(p, m, status) for p, m, _u, _b, status in [*OPERATIONS, *SPECIFIC]]
+    cases += [(p, m, status) for p, m, *_ in OPERATIONS for status in GENERIC.values()]
     exercised = {(p, m, status_key(contract, p, m, status)) for p, m, status in cases}
     assert documented - NOT_PRODUCED - exercised == set()
     assert exercised <= documented
 
 
 def test_every_operation_is_listed(contract: Contract) -> None:
-    assert contract.operations() == {(p, m) for p, m, _u, _b in OPERATIONS}
+    assert contract.operations() == {(p, m) for p, m, *_ in OPERATIONS}
 
 
 def test_outside_the_operations_errors_keep_the_error_shape(
@@ -340,16 +345,16 @@ def test_outside_the_operations_errors_keep_the_error_shape(
     client = sandbox("ok")
     for method, url, status in [
         ("GET", "/nowhere", 404),
-        ("DELETE", f"/users/{USER}", 405),
-        ("POST", "/users", 405),
-        ("PUT", "/company", 405),
+        ("GET", "/users", 404),  # no version: not an API path
+        ("GET", "/v2/numbers", 404),  # numbers stay on v1
+        ("DELETE", f"/v2/users/{USER}", 405),
+        ("POST", "/v2/users", 405),
+        ("PUT", "/v1/company", 405),
+        ("POST", "/v1/ping", 405),
     ]:
         response = client.request(method, url)
         assert response.status_code == status
         contract.check_error_document(response)
-    unknown = client.get("http://sandbox.test/other")
-    assert unknown.status_code == 404
-    contract.check_error_document(unknown)
 
 
 # -- the document itself ------------------------------------------------------------------
@@ -388,7 +393,7 @@ def test_every_ref_resolves(contract: Contract) -> None:
 def test_the_checker_catches_drift_in_a_body(
     contract: Contract, sandbox: Callable[[str], httpx.Client]
 ) -> None:
-    envelope = sandbox("ok").get(f"/users/{USER}").json()
+    envelope = sandbox("ok").get(f"/v2/users/{USER}").json()
     validator = contract.validator("/components/schemas/UserEnvelope")
     validator.validate(envelope)
     for field, value in [("extension", 102), ("availability_status", "away"), ("id", "481002")]:
@@ -396,9 +401,12 @@ def test_the_checker_catches_drift_in_a_body(
         with pytest.raises(jsonschema.ValidationError) as caught:
             validator.validate(broken)
         assert list(caught.value.absolute_path) == ["user", field]
-    missing = {"user": {k: v for k, v in envelope["user"].items() if k != "extension"}}
-    with pytest.raises(jsonschema.ValidationError, match="'extension' is a required property"):
+    missing = {"user": {k: v for k, v in envelope["user"].items() if k != "created_at"}}
+    with pytest.raises(jsonschema.ValidationError, match="'created_at' is a required property"):
         validator.validate(missing)
+    # extension and substatus may be absent, as on the live API.
+    absent = {"user": {k: v for k, v in envelope["user"].items() if k != "extension"}}
+    validator.validate(absent)
 
 
 def test_the_checker_catches_an_undocumented_status_header_or_error(contract: Contract) -> None:
@@ -409,21 +417,22 @@ def test_the_checker_catches_an_undocumented_status_header_or_error(contract: Co
         "Content-Type": "application/json",
     }
     error = {"error": "Not Found", "troubleshoot": "No user."}
-    contract.check("/users/{id}", "GET", httpx.Response(404, json=error, headers=good_headers))
+    one = "/v2/users/{id}"
+    contract.check(one, "GET", httpx.Response(404, json=error, headers=good_headers))
     with pytest.raises(AssertionError, match="HTTP 418 is not documented"):
-        contract.check("/users/{id}", "GET", httpx.Response(418, json=error, headers=good_headers))
+        contract.check(one, "GET", httpx.Response(418, json=error, headers=good_headers))
     with pytest.raises(AssertionError, match="HTTP 422 is not documented"):
-        contract.check("/users/{id}", "GET", httpx.Response(422, json=error, headers=good_headers))
+        contract.check(one, "GET", httpx.Response(422, json=error, headers=good_headers))
     no_reset = {k: v for k, v in good_headers.items() if k != "X-AircallApi-Reset"}
     with pytest.raises(AssertionError, match="no X-AircallApi-Reset header"):
-        contract.check("/users/{id}", "GET", httpx.Response(404, json=error, headers=no_reset))
+        contract.check("/v2/users/{id}", "GET", httpx.Response(404, json=error, headers=no_reset))
     garbled = {**good_headers, "X-AircallApi-Remaining": "lots"}
     with pytest.raises(jsonschema.ValidationError):
-        contract.check("/users/{id}", "GET", httpx.Response(404, json=error, headers=garbled))
+        contract.check("/v2/users/{id}", "GET", httpx.Response(404, json=error, headers=garbled))
     with pytest.raises(jsonschema.ValidationError):
-        contract.check("/users/{id}", "GET", httpx.Response(404, json={}, headers=good_headers))
+        contract.check("/v2/users/{id}", "GET", httpx.Response(404, json={}, headers=good_headers))
     gateway = {"message": "upstream timed out"}
-    contract.check("/company", "GET", httpx.Response(504, json=gateway, headers=good_headers))
+    contract.check("/v1/company", "GET", httpx.Response(504, json=gateway, headers=good_headers))
 
 
 # -- the client speaks the same contract ---------------------------------------------------
@@ -457,16 +466,16 @@ def test_the_clients_requests_match_the_documented_parameters_and_body(
         contract.validator(f"{per_page_pointer}/schema").validate(per_page)
         assert per_page == 50  # SPEC §6: per_page=50 on every listing
     (put,) = [r for r in sent if r.method == "PUT"]
-    body_pointer = f"/paths/{escape('/users/{id}')}/put/requestBody/content/"
+    body_pointer = f"/paths/{escape('/v2/users/{id}')}/put/requestBody/content/"
     body_pointer += f"{escape('application/json')}/schema"
     contract.validator(body_pointer).validate(json.loads(put.content))
 
 
 # -- any request at all -------------------------------------------------------------------
 
-_SEGMENTS = st.sampled_from(
-    ["users", "numbers", "company", str(USER), str(OTHER_USER), str(NUMBER), "1", "0", "x", ""]
-)
+_VERSIONS = st.sampled_from(["v1", "v2", "v2", "v3", "x"])
+_IDS = [str(USER), str(OTHER_USER), str(NUMBER), "1", "0"]
+_SEGMENTS = st.sampled_from(["users", "numbers", "company", "ping", *_IDS, "x", ""])
 _QUERY = st.dictionaries(
     st.sampled_from(["page", "per_page", "q"]),
     st.one_of(st.integers(-5, 300).map(str), st.text(max_size=4)),
@@ -485,6 +494,7 @@ _BODY = st.one_of(
 @settings(max_examples=PROPERTY_EXAMPLES, suppress_health_check=[HealthCheck.too_slow])
 @given(
     method=st.sampled_from(["GET", "PUT", "POST", "DELETE"]),
+    version=_VERSIONS,
     segments=st.lists(_SEGMENTS, min_size=1, max_size=3),
     query=_QUERY,
     body=_BODY,
@@ -493,12 +503,13 @@ _BODY = st.one_of(
 def test_any_request_gets_a_documented_answer(
     contract: Contract,
     method: str,
+    version: str,
     segments: list[str],
     query: dict[str, str],
     body: object,
     situation: str,
 ) -> None:
-    path = "/" + "/".join(segments)
+    path = "/" + "/".join([version, *segments])
     client = sandbox_client(SITUATIONS[situation])
     try:
         # Absolute: httpx would read a relative "//x/y" as a URL with host "x".

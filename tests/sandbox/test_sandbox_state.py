@@ -82,11 +82,12 @@ def test_missing_optional_fields_get_the_api_defaults() -> None:
     assert list(user)[:3] == ["id", "name", "email"]  # the API's field order
 
 
-def test_user_numbers_are_derived_from_the_distributions() -> None:
+def test_membership_comes_from_the_distributions_not_a_users_v1_numbers() -> None:
     doc = minimal()
     doc["users"][0]["numbers"] = [{"id": 12345, "name": "stale", "digits": "?"}]
-    user = SandboxAccount.from_document(doc).users()[0]
-    assert user["numbers"] == [{"id": 9, "name": "Main", "digits": "+1 555"}]
+    account = SandboxAccount.from_document(doc)
+    assert "numbers" not in account.users()[0]
+    assert [n["id"] for n in account.numbers_of(1)] == [9]
 
 
 def test_save_is_atomic_and_leaves_no_temp_file(tmp_path: Path) -> None:

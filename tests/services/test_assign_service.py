@@ -14,7 +14,7 @@ import respx
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import User
 from aircall_ext.core.account import UserRef
-from aircall_ext.errors import NotFound, Refused, Unprocessable
+from aircall_ext.errors import ApiError, NotFound, Refused, Unprocessable
 from aircall_ext.services.assign import apply_plan, prepare_assign
 from tests.conftest import RunCli, api_user
 
@@ -29,6 +29,7 @@ class FakeApi:
         self.puts: list[tuple[int, str]] = []
         self.collided_after: list[int] = []  # indexes of PUTs after which a collision existed
         self.fail: dict[int, int] = {}  # PUT index -> HTTP status to answer instead
+        self.ignore_extension = False  # answer 200 without applying, like an API that drops it
 
     def list_users(self, request: httpx.Request) -> httpx.Response:
         meta = {"count": len(self.users), "total": len(self.users), "next_page_link": None}
@@ -40,6 +41,8 @@ class FakeApi:
         self.puts.append((int(user_id), extension))
         if index in self.fail:
             return httpx.Response(self.fail[index], json={"error": "Extension already taken"})
+        if self.ignore_extension:
+            return httpx.Response(200, json={"user": self.users[int(user_id)]})
         self.users[int(user_id)]["extension"] = extension
         held = Counter(u["extension"] for u in self.users.values() if u["extension"])
         if any(n > 1 for n in held.values()):
@@ -82,6 +85,21 @@ def test_plain_assign_sends_exactly_one_put(api: FakeApi, client: ApiClient) -> 
     assert api.puts == [(1, "150")]
     assert client.request_count == 2  # one listing page, one PUT
     assert user.extension == "150"
+
+
+def test_a_write_the_api_ignored_is_never_reported_as_done(
+    api: FakeApi, client: ApiClient, run_cli: RunCli, monkeypatch: Any
+) -> None:
+    api.ignore_extension = True
+    with pytest.raises(ApiError, match="still has extension 101, not 150") as caught:
+        assign(client, 1, "150")
+    assert caught.value.exit_code == 4
+    monkeypatch.setenv("AIRCALL_API_ID", "id")
+    monkeypatch.setenv("AIRCALL_API_TOKEN", "token")
+    monkeypatch.setenv("AIRCALL_BASE_URL", BASE)
+    result = run_cli("assign", "1", "150")
+    assert result.exit_code == 4
+    assert "the change did not happen" in result.stderr
 
 
 def test_no_op_sends_no_write(api: FakeApi, client: ApiClient) -> None:

@@ -32,17 +32,32 @@ class FakeClient:
                 }
             ),
             Number.model_validate(
-                {"id": 11, "name": "Classic", "digits": "+33 1 00 00 00 11", "users": []}
+                {
+                    "id": 11,
+                    "name": "Classic",
+                    "digits": "+33 1 00 00 00 11",
+                    "flow_editor_enabled": False,
+                    "is_ivr": False,
+                    "users": [],
+                }
             ),
         ]
         self.listings = 0
+        self.details: list[int] = []
+        self.listed_without_users = False
 
     def list_users(self) -> list[User]:
         self.listings += 1
         return self.users
 
     def list_numbers(self) -> list[Number]:
+        if self.listed_without_users:  # as the live API lists them
+            return [n.model_copy(update={"users": None}) for n in self.numbers]
         return self.numbers
+
+    def get_number(self, number_id: int) -> Number:
+        self.details.append(number_id)
+        return next(n for n in self.numbers if n.id == number_id)
 
 
 def batch(text: str) -> Batch:
@@ -102,6 +117,17 @@ def test_a_batch_reads_the_account_once() -> None:
     client = FakeClient()
     run_batch("number,digits,stage\nParis,101,ivr\n10,101,audio\nClassic,101,welcome\n", client)
     assert client.listings == 1
+    assert client.details == []  # the listing carried every distribution
+
+
+def test_numbers_listed_without_users_are_read_once_each_by_id() -> None:
+    client = FakeClient()
+    client.listed_without_users = True
+    runs = run_batch(
+        "number,digits,stage\nParis,101,ivr\n10,101,audio\nClassic,101,welcome\n", client
+    )
+    assert client.details == [10, 11]  # each dialed number once, whatever the row count
+    assert runs[1].to_json()["missed_call_notified"][0]["id"] == 2  # from the number's record
 
 
 def test_an_unknown_number_in_a_row_names_its_cell() -> None:

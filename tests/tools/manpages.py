@@ -18,6 +18,7 @@ from aircall_ext.errors import (
     EXIT_API,
     EXIT_AUTH,
     EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_STOPPED,
     EXIT_USAGE,
@@ -48,7 +49,7 @@ ENVIRONMENT = [
     ("AIRCALL_EXT_SANDBOX", "1 runs every command against the embedded sandbox, as --sandbox."),
     ("AIRCALL_EXT_SANDBOX_STATE", "JSON state file of the sandbox."),
     ("AIRCALL_EXT_CONFIG_DIR", "Directory of config.toml."),
-    ("NO_COLOR", "Any value turns colours off."),
+    ("NO_COLOR", "Any non-empty value turns colours off."),
     ("AIRCALL_EXT_DEBUG", "Show the traceback of an internal error (for bug reports)."),
 ]
 
@@ -80,16 +81,24 @@ EXIT_STATUS = [
     (
         EXIT_FINDINGS,
         "Findings of severity error (or warnings with --strict); plan blocked; "
-        "the dialed call does not reach a user (or --expect not met); drift found.",
+        "the dialed call does not reach a user (or --expect not met); drift found; "
+        "import declined at the confirmation prompt (nothing written).",
     ),
-    (EXIT_USAGE, "Usage error: bad option, bad argument, unreadable file."),
+    (
+        EXIT_USAGE,
+        "Usage error: bad option, bad argument (a USER that names no user, or several), "
+        "unreadable file.",
+    ),
     (
         EXIT_AUTH,
         "Authentication or configuration error: no credentials, 401/403, keyring unusable.",
     ),
     (EXIT_API, "API or network error after retries: unreachable, 5xx, unexpected response."),
     (EXIT_STOPPED, "Import stopped part-way; the journal to --resume from is named on stderr."),
-    (130, "Interrupted (Ctrl-C), or a confirmation prompt aborted."),
+    (
+        EXIT_INTERRUPTED,
+        "Interrupted (Ctrl-C) with no write in flight, or end of input at a confirmation prompt.",
+    ),
 ]
 
 EXAMPLES = [
