@@ -336,7 +336,7 @@ class ApiClient:
                 f"the API refused the credentials (HTTP {status}): {text}",
                 hint="check AIRCALL_API_ID/AIRCALL_API_TOKEN or run `aircall-ext auth login`",
             )
-        if status == 404 and path.rsplit("/", 1)[-1].isdigit():
+        if status == 404 and path.rsplit("/", 1)[-1].isdigit() and _api_error_body(response):
             raise NotFound(f"not found: {method} /{path}: {text}", status=status)
         if status in {404, 405, 410}:
             # An endpoint, not one record, is missing: the URL or the API moved.
@@ -396,6 +396,15 @@ def _may_have_more(count: int, read: int, meta: Meta | None) -> bool:
     if meta is not None and meta.next_page_link:
         return True
     return count >= PER_PAGE
+
+
+def _api_error_body(response: httpx.Response) -> bool:
+    """The API's own error document: a 404 without one comes from a wrong URL, not the API."""
+    try:
+        data = response.json()
+    except UNPARSABLE:
+        return False
+    return isinstance(data, dict) and bool(data.get("error") or data.get("message"))
 
 
 def _error_text(response: httpx.Response) -> str:

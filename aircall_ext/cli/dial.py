@@ -142,8 +142,6 @@ def _dial_batch(app: AppContext, path: str) -> None:
     batch = read_batch(path)
     for note in batch.notes:
         app.warn(note)
-    if not batch.requests:
-        app.warn(f"{batch.source} has a header but no rows: nothing was checked")
     runs = dial_batch(app.client(), batch)
     for run in runs:
         _warn_collision(app, run)

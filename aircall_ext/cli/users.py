@@ -75,7 +75,7 @@ def list_users(
         [user_row(u) for u in users],
         USER_COLUMNS,
         headers=USER_HEADERS,
-        empty="no users match",
+        empty="no users match" if account.users else "the account has no users",
     )
 
 

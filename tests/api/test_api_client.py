@@ -318,6 +318,17 @@ def test_a_missing_endpoint_is_an_api_error_naming_the_base_url(
 
 
 @respx.mock
+def test_a_404_page_from_a_wrong_url_on_a_lookup_is_not_an_unknown_user(fake: FakeTime) -> None:
+    respx.get(f"{BASE}/v2/users/9").mock(
+        return_value=httpx.Response(404, text="<html><h1>404 Not Found</h1></html>")
+    )
+    with pytest.raises(ApiError) as caught:
+        make_client(fake).get_user(9)
+    assert not isinstance(caught.value, NotFound) and caught.value.exit_code == 4
+    assert caught.value.hint is not None and "base URL" in caught.value.hint
+
+
+@respx.mock
 def test_other_4xx_are_not_retried(fake: FakeTime) -> None:
     route = respx.get(f"{BASE}/v1/company").mock(return_value=httpx.Response(400, text="bad"))
     with pytest.raises(ApiError, match="HTTP 400"):

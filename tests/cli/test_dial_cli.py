@@ -254,18 +254,12 @@ def test_a_bad_batch_row_is_a_usage_error_naming_the_cell(
     assert where in line
 
 
-def test_an_empty_batch_is_warned_about(run_cli: RunCli, tmp_path: Path) -> None:
-    result = run_cli(
-        "--sandbox",
-        "-o",
-        "json",
-        "dial",
-        "--batch",
-        write_batch(tmp_path, BATCH.splitlines()[0] + "\n"),
-    )
-    assert result.exit_code == 0
-    assert json.loads(result.stdout)["summary"]["rows"] == 0
-    assert "no rows" in result.stderr
+def test_a_batch_with_no_rows_fails_a_ci_gate(run_cli: RunCli, tmp_path: Path) -> None:
+    path = write_batch(tmp_path, BATCH.splitlines()[0] + "\n\n")
+    result = run_cli("--sandbox", "-o", "json", "dial", "--batch", path)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"{path}: a header but no rows: nothing to dry-run" in result.stderr
 
 
 def test_a_missing_batch_file_is_a_usage_error(run_cli: RunCli, tmp_path: Path) -> None:

@@ -254,3 +254,14 @@ def test_version_and_help(run_cli: RunCli) -> None:
     assert run_cli("--version").stdout.strip() == f"aircall-ext {__version__}"
     result = run_cli("-h")
     assert result.exit_code == 0 and "Usage: aircall-ext" in result.stdout
+
+
+def test_an_empty_account_is_not_called_a_filter_miss(
+    run_cli: RunCli, write_state: WriteState
+) -> None:
+    write_state([])
+    result = run_cli("--sandbox", "list")
+    assert result.exit_code == 0
+    assert result.stderr.strip() == "the account has no users"
+    write_state([api_user(1, "101")])
+    assert run_cli("--sandbox", "list", "--missing").stderr.strip() == "no users match"
