@@ -1,7 +1,7 @@
 """completions/, man/ and the README's command reference are exactly what the tree generates.
 
 If one of these fails after you changed a command or a help text, run
-``python -m aircall_ext._generate`` and commit the result.
+``python -m tests.tools.generate`` and commit the result.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ import click
 import pytest
 
 from aircall_ext import __version__, errors
-from aircall_ext._generate import FIX, GENERATED_DIRS, README, main
 from aircall_ext.cli import PROG, cli
-from aircall_ext.docs.manpages import MAN_DATES, man_date, man_pages
+from tests.tools.generate import FIX, GENERATED_DIRS, README, main
+from tests.tools.manpages import MAN_DATES, man_date, man_pages
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC_ENVIRONMENT = [  # SPEC §4, plus NO_COLOR
+SPEC_ENVIRONMENT = [  # the documented environment, plus NO_COLOR
     "AIRCALL_API_ID",
     "AIRCALL_API_TOKEN",
     "AIRCALL_BASE_URL",
@@ -82,7 +82,7 @@ def test_check_names_the_page_a_changed_help_text_makes_stale(
     assert main(["--check"]) == 1
     out, err = capsys.readouterr()
     assert "stale: man/aircall-ext-numbers.1" in out.splitlines()
-    assert "python -m aircall_ext._generate" in err
+    assert "python -m tests.tools.generate" in err
 
 
 def test_regenerating_deletes_the_page_of_a_removed_command(

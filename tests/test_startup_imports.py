@@ -15,8 +15,8 @@ from aircall_ext.cli import PROG, cli
 from aircall_ext.cli.completers import COMPLETE_VAR
 from aircall_ext.cli.completion import SHELLS
 from aircall_ext.config import Profile, save_profile
-from aircall_ext.docs.tree import command_contexts
 from tests.conftest import api_user
+from tests.tools.tree import command_contexts
 
 HEAVY = ["httpx", "pydantic", "keyring", "tabulate"]
 

@@ -3,7 +3,7 @@
 The scripts are Click's: they re-run ``aircall-ext`` with ``_AIRCALL_EXT_COMPLETE=SHELL_complete``
 and the words typed so far, and Click answers from the command tree and the ``shell_complete``
 callbacks of :mod:`aircall_ext.cli.completers` (which also teaches bash about colons). The
-same text is committed under ``completions/`` by ``python -m aircall_ext._generate``.
+same text is committed under ``completions/`` by ``python -m tests.tools.generate``.
 """
 
 from __future__ import annotations

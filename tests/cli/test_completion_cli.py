@@ -20,7 +20,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aircall_ext import completion_cache
-from aircall_ext._generate import COMPLETION_FILES
 from aircall_ext.api.models import Number, User
 from aircall_ext.cli import PROG, cli
 from aircall_ext.cli.completers import (
@@ -31,8 +30,9 @@ from aircall_ext.cli.completers import (
 )
 from aircall_ext.cli.completion import SHELLS
 from aircall_ext.config import Profile, config_path, save_profile
-from aircall_ext.docs.tree import command_contexts
 from tests.conftest import RunCli, api_user
+from tests.tools.generate import COMPLETION_FILES
+from tests.tools.tree import command_contexts
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ["welcome", "ivr", "audio", "waiting", "ringing"]
@@ -86,7 +86,7 @@ def test_completion_prints_the_committed_script(run_cli: RunCli, shell: str) -> 
     assert result.exit_code == 0, result.stderr
     committed = ROOT / "completions" / COMPLETION_FILES[shell]
     assert result.stdout == committed.read_text(encoding="utf-8"), (
-        f"{committed.name} is stale: run `python -m aircall_ext._generate`"
+        f"{committed.name} is stale: run `python -m tests.tools.generate`"
     )
     assert COMPLETE_VAR in result.stdout
 

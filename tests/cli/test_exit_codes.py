@@ -10,9 +10,9 @@ import httpx
 import pytest
 import respx
 
-from aircall_ext.docs.manpages import EXIT_STATUS
 from aircall_ext.errors import ApiError
 from tests.conftest import CliResult, RunCli, api_user
+from tests.tools.manpages import EXIT_STATUS
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 WriteState = Callable[..., Path]

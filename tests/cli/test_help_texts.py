@@ -7,7 +7,7 @@ import click
 import pytest
 
 from aircall_ext.cli import PROG, cli
-from aircall_ext.docs.tree import command_contexts, help_text
+from tests.tools.tree import command_contexts, help_text
 
 CONTEXTS = command_contexts(cli, PROG)
 IDS = [ctx.command_path for ctx in CONTEXTS]

@@ -14,8 +14,6 @@ from collections.abc import Iterable
 import click
 
 from aircall_ext import __version__
-from aircall_ext.docs import roff
-from aircall_ext.docs.tree import command_contexts, help_text, page_name, subcommands, summary
 from aircall_ext.errors import (
     EXIT_API,
     EXIT_AUTH,
@@ -25,10 +23,12 @@ from aircall_ext.errors import (
     EXIT_STOPPED,
     EXIT_USAGE,
 )
+from tests.tools import roff
+from tests.tools.tree import command_contexts, help_text, page_name, subcommands, summary
 
 # The date printed in every page footer, per release: regenerating never stamps today's date,
-# so the pages change only when the commands (or the version) do. Add a line when releasing.
-MAN_DATES = {"0.1.0": "2026-11"}
+# so the pages change only when the commands (or the version) do. Add a line per new version.
+MAN_DATES = {"0.1.0": "2026-11", "0.2.0": "2026-12"}
 
 SECTION = "1"
 MANUAL = "User Commands"

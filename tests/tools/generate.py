@@ -1,8 +1,9 @@
 """Regenerate what is derived from the command tree: ``completions/``, ``man/`` and the
-README's command reference. Run it after changing a command, and commit the result::
+README's command reference. Run it from the checkout's root after changing a command, and
+commit the result::
 
-    python -m aircall_ext._generate            # rewrite the files
-    python -m aircall_ext._generate --check    # write nothing; exit 1 naming stale files
+    python -m tests.tools.generate            # rewrite the files
+    python -m tests.tools.generate --check    # write nothing; exit 1 naming stale files
 
 ``completions/`` and ``man/`` hold generated files only: a file there that the tree no longer
 produces (a removed command's page) is stale too, and is deleted when regenerating.
@@ -22,15 +23,16 @@ COMPLETION_FILES = {
 }
 GENERATED_DIRS = ("completions", "man")
 README = "README.md"
-FIX = "run `python -m aircall_ext._generate` and commit the result"
+COMMAND = "python -m tests.tools.generate"
+FIX = f"run `{COMMAND}` and commit the result"
 
 
 def expected_files(readme: str) -> dict[str, str]:
     """Relative path -> content of every generated file, given the current README text."""
     from aircall_ext.cli import PROG, cli
     from aircall_ext.cli.completion import completion_script
-    from aircall_ext.docs.manpages import man_pages
-    from aircall_ext.docs.readme import command_table, with_command_table
+    from tests.tools.manpages import man_pages
+    from tests.tools.readme import command_table, with_command_table
 
     files = {f"completions/{name}": completion_script(sh) for sh, name in COMPLETION_FILES.items()}
     files |= {f"man/{name}": page for name, page in man_pages(cli, PROG).items()}
@@ -73,14 +75,14 @@ def _read(path: Path) -> str | None:
 
 
 def _source_root() -> Path:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if not (root / "pyproject.toml").is_file():
         raise SystemExit(f"{root} is not a source checkout of aircall-ext: pass --root")
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m aircall_ext._generate", description=__doc__)
+    parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__)
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
     parser.add_argument("--root", type=Path, help="checkout to update (default: this one)")
     args = parser.parse_args(argv)
