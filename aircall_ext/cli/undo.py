@@ -76,7 +76,12 @@ def run_undo(
 
 
 def _say_skipped(app: AppContext, planned: UndoPlan) -> None:
+    """Every skipped row is named on stderr whatever the output (tables showed the plan's
+    warnings already)."""
     skipped = len(planned.skipped)
+    if app.output != "table":
+        for line, reason in planned.skipped.items():
+            app.warn(f"line {line}: skipped: {reason}")
     if skipped:
         rows = f"{skipped} row{'s' if skipped != 1 else ''}"
         app.say(f"undo of {planned.undone}: {rows} skipped (left as they are now)", fg="yellow")

@@ -82,10 +82,11 @@ def reverse_rows(moves: Sequence[Move], account: Account) -> list[UndoRow]:
     """Each move checked against the account now: moved back, or skipped with the reason.
 
     A user already back is an ``unchanged`` row (undoing twice writes nothing). A user who
-    is gone, who holds something else than what the import left (someone changed them since), or who had no extension before (the API cannot remove one) is skipped. So
-    is a user whose old extension is held by someone the undo leaves in place, or wanted by
-    an earlier row: skipping one row can leave its extension held, so this runs until no
-    more rows drop out.
+    is gone, who holds something else than what the import left (someone changed them
+    since), or who had no extension before (the API cannot remove one) is skipped. So is a
+    user whose old extension is held by someone the undo leaves in place, or wanted by an
+    earlier row: skipping one row can leave its extension held, so this runs until no more
+    rows drop out.
     """
     reasons: dict[int, str] = {}
     for move in moves:

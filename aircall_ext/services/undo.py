@@ -141,4 +141,3 @@ def apply_undo(
         where.unlink(missing_ok=True)
         raise
     return undo.explain(outcome)
-

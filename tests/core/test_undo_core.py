@@ -157,8 +157,6 @@ def test_skipped_rows_are_in_the_plan_with_a_warning_and_nothing_to_write() -> N
         (2, 1, "119", None, "skip"),
         (3, 2, "103", "102", "change"),
     ]
-    assert [(f.code, f.severity, f.line) for f in plan.findings] == [
-        ("undo-skipped", "warning", 2)
-    ]
+    assert [(f.code, f.severity, f.line) for f in plan.findings] == [("undo-skipped", "warning", 2)]
     assert not plan.blocked
     assert plan.desired() == {2: "102"}  # a skipped row is never verified against a target
