@@ -269,3 +269,42 @@ def test_a_journal_of_another_account_is_refused(
     assert result.exit_code == 1
     assert "belongs to another account" in result.stderr
     assert extensions() == AFTER
+
+
+def test_the_account_changed_while_confirming_writes_nothing(
+    run_cli: RunCli, imported: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import click
+
+    def confirm_while_someone_else_writes(*_args: object, **_kwargs: object) -> bool:
+        click.get_current_context().obj.client().set_extension(6, "399")  # meanwhile
+        return True
+
+    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("click.confirm", confirm_while_someone_else_writes)
+    result = run_cli("--sandbox", "import", "--undo", str(imported))
+    assert result.exit_code == 1
+    assert "account changed while the plan was shown" in result.stderr
+    assert extensions() == {**AFTER, 6: "399"}
+
+
+def test_a_swap_back_with_no_free_extension_is_a_blocked_plan(
+    run_cli: RunCli, write_state: Any, tmp_path: Path
+) -> None:
+    # 999 users on 000-998: the swap parks on 999, the only free extension; then a newcomer
+    # takes 999, and swapping back has nowhere to park.
+    write_state([api_user(n + 1, f"{n:03d}") for n in range(999)] + [api_user(1000, None)])
+    path = tmp_path / "swap.csv"
+    path.write_text("user_id,extension\n1,001\n2,000\n")
+    journal = tmp_path / "import.jsonl"
+    assert (
+        run_cli("--sandbox", "import", str(path), "--yes", "--journal", str(journal)).exit_code == 0
+    )
+    assert run_cli("--sandbox", "assign", "1000", "999").exit_code == 0
+    result = run_cli("--sandbox", "-o", "json", "import", "--undo", str(journal), "--yes")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["steps"] == []
+    (blocked,) = [f for f in doc["findings"] if f["code"] == "plan-blocked"]
+    assert "none is free" in blocked["message"]
+    assert {u: e for u, e in extensions().items() if u in (1, 2)} == {1: "001", 2: "000"}
