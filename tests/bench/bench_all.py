@@ -1,4 +1,4 @@
-"""Issue 8 benchmarks, side by side in one run (not a test: pytest does not collect it).
+"""The benchmarks, side by side in one run (not a test: pytest does not collect it).
 
     pip install -e '.[test]'
     python tests/bench/bench_all.py [--runs 40] [--changes 300] [--rate-limit 30/3]
@@ -192,7 +192,7 @@ def seed(path: Path, users: int, numbers: int = 3, seed: int = 8) -> Any:
 
 
 def tally(requests: list[tuple[str, str, str]]) -> dict[str, int]:
-    counts = {"GET users": 0, "GET numbers": 0, "PUT": 0, "other": 0}
+    counts = {"GET users": 0, "GET numbers": 0, "GET number ID": 0, "PUT": 0, "other": 0}
     for method, path, _status in requests:
         if method == "PUT":
             counts["PUT"] += 1
@@ -200,6 +200,8 @@ def tally(requests: list[tuple[str, str, str]]) -> dict[str, int]:
             counts["GET users"] += 1
         elif path == "/v1/numbers":
             counts["GET numbers"] += 1
+        elif method == "GET" and path.startswith("/v1/numbers/"):
+            counts["GET number ID"] += 1
         else:
             counts["other"] += 1
     return counts
@@ -273,10 +275,18 @@ def request_floor(work: Path) -> list[dict[str, Any]]:
             check(server.cli(*args), 0)
             record(label, {"GET users": pages_u}, tally(server.requests()))
         check(server.cli("numbers"), 0)
-        record(f"numbers, N={numbers}", {"GET numbers": pages_n}, tally(server.requests()))
+        record(
+            f"numbers, N={numbers}",
+            {"GET numbers": pages_n, "GET number ID": numbers},
+            tally(server.requests()),
+        )
         number = account.numbers()[0]["id"]
         check(server.cli("dial", str(number), ext[0], "--stage", "ivr"), 0, 1)
-        record("dial", {"GET users": pages_u, "GET numbers": pages_n}, tally(server.requests()))
+        record(
+            "dial",
+            {"GET users": pages_u, "GET numbers": pages_n, "GET number ID": 1},
+            tally(server.requests()),
+        )
     for row in rows:
         row["expected"] = {**dict.fromkeys(row["measured"], 0), **row["expected"]}
         row["ok"] = row["expected"] == row["measured"]
