@@ -7,6 +7,7 @@ Only click is imported here at module level: ``--help`` must not pay for httpx o
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
@@ -66,8 +67,6 @@ class AppContext:
         """Append ``markdown`` to the file ``GITHUB_STEP_SUMMARY`` names (GitHub Actions
         shows it on the run's page). A failure is only a warning: the annotations, which
         carry the verdict, are out already."""
-        import os
-
         path = os.environ.get("GITHUB_STEP_SUMMARY")
         if not path:
             return
@@ -124,7 +123,7 @@ GITHUB_OUTPUT_HELP = (
 )
 
 
-class OutputFormat(click.Choice):  # type: ignore[type-arg]
+class OutputFormat(click.Choice[str]):
     """The formats a command takes. ``github`` is known to every command, so that one which
     does not take it says which ones do, instead of only listing its own choices."""
 

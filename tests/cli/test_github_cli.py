@@ -100,6 +100,15 @@ def test_property_values_are_escaped(run_cli: RunCli) -> None:
     )
 
 
+def test_a_line_break_or_percent_in_a_cell_cannot_break_the_line(run_cli: RunCli) -> None:
+    Path("cells.csv").write_bytes(b'user_id,email,extension\n1,"ann\r\n@x%.com",101\n')
+    result = run_cli("--sandbox", "-o", "github", "validate", "cells.csv")
+    assert result.stdout == (
+        "::error file=cells.csv,line=2,col=2,title=identity-mismatch::cells.csv:2:2: user_id 1 "
+        "is user 1 (ann@example.com), but email ann%0D%0A@x%25.com is no user\n"
+    )
+
+
 def test_standard_input_has_no_file_to_point_at(run_cli: RunCli) -> None:
     result = run_cli("--sandbox", "-o", "github", "validate", "-", input=BAD)
     assert result.stdout.splitlines()[1] == (
