@@ -13,8 +13,11 @@ from typing import Any, Literal, TextIO
 
 import click
 
-Format = Literal["table", "json", "csv"]
+Format = Literal["table", "json", "csv", "github"]
+# The formats of every command that prints data; "github" (GitHub Actions workflow
+# commands, aircall_ext/github.py) only on the commands that report findings.
 FORMATS: tuple[Format, ...] = ("table", "json", "csv")
+ALL_FORMATS: tuple[Format, ...] = (*FORMATS, "github")
 
 # Cells a spreadsheet would evaluate as a formula (OWASP CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -47,9 +50,7 @@ def render_table(
 
     from tabulate import tabulate
 
-    body = [
-        [unicodedata.normalize("NFC", _cell(row.get(col))) for col in columns] for row in rows
-    ]
+    body = [[unicodedata.normalize("NFC", _cell(row.get(col))) for col in columns] for row in rows]
     # disable_numparse: "007" must print as 007, never as 7.
     return tabulate(
         body, headers=list(headers or columns), tablefmt="simple", disable_numparse=True

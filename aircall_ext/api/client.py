@@ -226,8 +226,7 @@ class ApiClient:
                 else "the account may have more"
             )
             self._warn(
-                f"the API lists at most {LISTING_CAP:,} {what}; {shown} and results are "
-                "incomplete"
+                f"the API lists at most {LISTING_CAP:,} {what}; {shown} and results are incomplete"
             )
         elif total is not None and read < total:
             self._warn(

@@ -14,9 +14,9 @@ import click
 
 from aircall_ext import __version__
 from aircall_ext.cli.completers import complete_profiles
-from aircall_ext.cli.context import AppContext
+from aircall_ext.cli.context import AppContext, refuse_github, takes_github
 from aircall_ext.errors import EXIT_API, EXIT_INTERRUPTED, EXIT_USAGE, AircallExtError, UsageError
-from aircall_ext.output import FORMATS, Format
+from aircall_ext.output import ALL_FORMATS, Format
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -120,10 +120,13 @@ class LazyGroup(click.Group):
 @click.option(
     "-o",
     "--output",
-    type=click.Choice(FORMATS),
+    type=click.Choice(ALL_FORMATS),
     default="table",
     show_default=True,
-    help="Output format: table for people, json or csv for scripts.",
+    help=(
+        "Output format: table for people, json or csv for scripts, github for GitHub "
+        "Actions annotations (validate, import --dry-run, diff, dial --batch)."
+    ),
 )
 @click.option("-q", "--quiet", is_flag=True, help="Only data and errors; no status lines.")
 @click.option(
@@ -149,6 +152,10 @@ def cli(
 
     Try it without an account: aircall-ext --sandbox list
     """
+    if output == "github" and ctx.invoked_subcommand is not None:
+        command = cast(click.Group, ctx.command).get_command(ctx, ctx.invoked_subcommand)
+        if command is None or not takes_github(command):
+            raise refuse_github()
     if sandbox is None:
         sandbox = os.environ.get("AIRCALL_EXT_SANDBOX", "").strip().lower() in {"1", "true", "yes"}
     ctx.obj = AppContext(

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 import click
 
 from aircall_ext import output
-from aircall_ext.cli.context import AppContext, output_option, with_app
+from aircall_ext.cli.context import AppContext, github_output_option, output_option, with_app
 from aircall_ext.errors import UsageError
 
 if TYPE_CHECKING:
     from aircall_ext.core.account import Account
+    from aircall_ext.services.csvcheck import DriftReport
 
 DRIFT_COLUMNS = ["line", "user_id", "email", "expected", "actual"]
 DRIFT_HEADERS = ["line", "user", "email", "expected", "actual"]
@@ -89,7 +90,7 @@ def _warn_if_damaged(app: AppContext, account: Account, file: str) -> None:
 
 
 @click.command("diff")
-@output_option
+@github_output_option()
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @with_app
 def diff(app: AppContext, file: str) -> None:
@@ -104,23 +105,45 @@ def diff(app: AppContext, file: str) -> None:
     from aircall_ext.services.csvcheck import diff_file
 
     report = diff_file(app.client(), file)
-    if app.output != "json":
-        for finding in report.findings:
-            output.status(f"{finding.severity}: {finding.message}")
     summary = f"{len(report.drift)} drifted, {report.in_sync} in sync, {report.blank} blank"
-    app.emit(
-        report.to_json(),
-        [d.to_json() for d in report.drift],
-        DRIFT_COLUMNS,
-        headers=DRIFT_HEADERS,
-        empty=f"no drift among the rows compared: {summary}"
+    clean = (
+        f"no drift among the rows compared: {summary}"
         if report.has_errors
-        else f"no drift: {summary}",
+        else f"no drift: {summary}"
     )
+    if app.output == "github":
+        _diff_github(app, report, file, clean)
+    else:
+        if app.output != "json":
+            for finding in report.findings:
+                output.status(f"{finding.severity}: {finding.message}")
+        app.emit(
+            report.to_json(),
+            [d.to_json() for d in report.drift],
+            DRIFT_COLUMNS,
+            headers=DRIFT_HEADERS,
+            empty=clean,
+        )
     if report.drift and app.output == "table":
         app.say(summary)
     if report.drift or report.has_errors:
         click.get_current_context().exit(1)
+
+
+def _diff_github(app: AppContext, report: DriftReport, file: str, clean: str) -> None:
+    """The file's errors and each drifted row as annotations on FILE, and the summary."""
+    from aircall_ext import github
+    from aircall_ext.cli.validate import command_words
+
+    where = github.annotated_file(file)
+    findings = [f.to_json() for f in report.findings]
+    drift = [d.to_json() for d in report.drift]
+    for line in [*github.finding_commands(findings, where), *github.drift_commands(drift, where)]:
+        click.echo(line)
+    if not drift:
+        app.say(clean)
+    doc = report.to_json()
+    app.step_summary(github.drift_summary(command_words(file), drift, doc["summary"], findings))
 
 
 COMMANDS: list[click.Command] = [export, diff]

@@ -7,13 +7,15 @@ Only click is imported here at module level: ``--help`` must not pay for httpx o
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 import click
 
 from aircall_ext import output
-from aircall_ext.output import FORMATS, Format
+from aircall_ext.errors import UsageError
+from aircall_ext.output import ALL_FORMATS, FORMATS, Format
 
 if TYPE_CHECKING:
     from aircall_ext.api.client import ApiClient
@@ -61,6 +63,19 @@ class AppContext:
             self.output, doc, rows, columns, headers=headers, empty=None if self.quiet else empty
         )
 
+    def step_summary(self, markdown: str) -> None:
+        """Append ``markdown`` to the file ``GITHUB_STEP_SUMMARY`` names (GitHub Actions
+        shows it on the run's page). A failure is only a warning: the annotations, which
+        carry the verdict, are out already."""
+        path = os.environ.get("GITHUB_STEP_SUMMARY")
+        if not path:
+            return
+        try:
+            with open(path, "a", encoding="utf-8") as summary:
+                summary.write(markdown)
+        except OSError as err:
+            self.warn(f"cannot append the step summary to {path}: {err.strerror or err}")
+
     def say(self, message: str, *, fg: str | None = None) -> None:
         """Status for people on stderr; silenced by ``-q``."""
         if not self.quiet:
@@ -98,6 +113,40 @@ class AppContext:
         return self._client
 
 
+# The one wording of where -o github works, said wherever it is refused.
+GITHUB_USAGE = "-o github is only for validate, import --dry-run, diff and dial --batch"
+GITHUB_HINT = "table, json and csv work on every command that prints data"
+OUTPUT_HELP = "Output format: table for people, json or csv for scripts."
+GITHUB_OUTPUT_HELP = (
+    "Output format: table for people, json or csv for scripts, github for GitHub Actions "
+    "annotations (and a step summary when GITHUB_STEP_SUMMARY is set)."
+)
+
+
+class OutputFormat(click.Choice[str]):
+    """The formats a command takes. ``github`` is known to every command, so that one which
+    does not take it says which ones do, instead of only listing its own choices."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == "github" and "github" not in self.choices:
+            self.fail(GITHUB_USAGE, param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def takes_github(command: click.Command) -> bool:
+    """Whether ``command`` has an -o/--output that offers github."""
+    return any(
+        param.name == "output"
+        and isinstance(param.type, click.Choice)
+        and "github" in param.type.choices
+        for param in command.params
+    )
+
+
+def refuse_github() -> UsageError:
+    return UsageError(GITHUB_USAGE, hint=GITHUB_HINT)
+
+
 def _set_output(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value is not None:
         ctx.ensure_object(AppContext).output = cast(Format, value)
@@ -108,12 +157,43 @@ def output_option(func: Callable[P, R]) -> Callable[P, R]:
     return click.option(
         "-o",
         "--output",
-        type=click.Choice(FORMATS),
+        type=OutputFormat(FORMATS),
         callback=_set_output,
         expose_value=False,
         is_eager=True,
-        help="Output format: table for people, json or csv for scripts.",
+        help=OUTPUT_HELP,
     )(func)
+
+
+def github_output_option(
+    *, requires: str | None = None
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """``-o/--output`` that offers github too (GitHub Actions workflow commands).
+
+    ``requires`` names the parameter without which the command refuses github: ``import``
+    annotates only its ``--dry-run``, ``dial`` only its ``--batch``. The check runs before
+    the command does anything, whether -o came before the command or after it.
+    """
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            app = click.get_current_context().ensure_object(AppContext)
+            if requires and app.output == "github" and not kwargs.get(requires):
+                raise refuse_github()
+            return func(*args, **kwargs)
+
+        return click.option(
+            "-o",
+            "--output",
+            type=OutputFormat(ALL_FORMATS),
+            callback=_set_output,
+            expose_value=False,
+            is_eager=True,
+            help=GITHUB_OUTPUT_HELP,
+        )(wrapper)
+
+    return decorate
 
 
 def with_app(func: Callable[Concatenate[AppContext, P], R]) -> Callable[P, R]:

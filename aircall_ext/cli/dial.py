@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from aircall_ext.cli.completers import complete_files, complete_numbers
-from aircall_ext.cli.context import AppContext, output_option, with_app
+from aircall_ext.cli.context import AppContext, github_output_option, with_app
 from aircall_ext.core.dialterms import OUTCOMES, STAGES, Outcome, Stage
 from aircall_ext.errors import UsageError
 
@@ -36,7 +36,7 @@ TABLE_HEADERS = ["line", "number", "digits", "stage", "outcome", "user", "expect
 
 
 @click.command("dial")
-@output_option
+@github_output_option(requires="batch")
 @click.argument("number", required=False, shell_complete=complete_numbers)
 @click.argument("digits", required=False)
 @click.option(
@@ -147,6 +147,11 @@ def _dial_batch(app: AppContext, path: str) -> None:
         _warn_collision(app, run)
     rows = [result_row(run) for run in runs]
     summary = summarize(runs)
+    if app.output == "github":
+        _batch_github(app, path, runs, summary)
+        if summary["failed"]:
+            click.get_current_context().exit(1)
+        return
     doc = {"results": [run.to_json() for run in runs], "summary": summary}
     columns = TABLE_COLUMNS if app.output == "table" else ROW_COLUMNS
     app.emit(doc, rows, columns, headers=TABLE_HEADERS if app.output == "table" else None)
@@ -156,6 +161,23 @@ def _dial_batch(app: AppContext, path: str) -> None:
     )
     if summary["failed"]:
         click.get_current_context().exit(1)
+
+
+def _batch_github(app: AppContext, path: str, runs: list[DialRun], summary: dict[str, int]) -> None:
+    """An annotation on each row of FILE that failed its expectation, the counts as a
+    notice, and the failed rows in the step summary."""
+    from aircall_ext import github
+    from aircall_ext.cli.validate import command_words
+
+    rows = [
+        {**result_row(run), "expect_column": run.request.columns.get("expect")}
+        if run.request.expect
+        else result_row(run)
+        for run in runs
+    ]
+    for line in github.dial_commands(rows, github.annotated_file(path), summary):
+        click.echo(line)
+    app.step_summary(github.dial_summary(f"{command_words(None)} --batch {path}", rows, summary))
 
 
 def result_row(run: DialRun) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from aircall_ext import output
-from aircall_ext.cli.context import AppContext, output_option, with_app
+from aircall_ext.cli.context import AppContext, github_output_option, with_app
 from aircall_ext.errors import ApiError, ImportStopped, Refused, UsageError
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ RESULT_COLUMNS = ["applied", "unchanged", "skipped", "failed", "not_run", "journ
 
 
 @click.command("import")
-@output_option
+@github_output_option(requires="dry_run")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--dry-run", is_flag=True, help="Show the plan and write nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
@@ -203,7 +203,7 @@ def _report_destination(app: AppContext, report: str | None) -> Destination | No
     from aircall_ext.files import open_destination
 
     destination = open_destination(report, private=True, what="report")
-    if destination.is_stdout and app.output in ("json", "csv"):
+    if destination.is_stdout and app.output != "table":
         destination.close()
         raise UsageError(
             f"--report {report} would mix the report's CSV into stdout, which carries the "
@@ -234,7 +234,7 @@ def _refuse_file(
     from aircall_ext.cli.validate import emit_findings
 
     _write_report(report, _rejected_rows(prepared))
-    emit_findings(app, prepared.findings, strict=strict)
+    emit_findings(app, prepared.findings, strict=strict, source=prepared.source.shown)
     app.say("nothing was written by this run: fix the file and run the import again", fg="red")
     click.get_current_context().exit(1)
 
@@ -247,6 +247,11 @@ def _show_plan(app: AppContext, prepared: Prepared, dry_run: bool) -> None:
     (and when it is blocked), else only the result document on stdout."""
     plan = prepared.plan
     assert plan is not None
+    if app.output == "github":
+        from aircall_ext.cli.validate import emit_github_plan
+
+        emit_github_plan(app, prepared)
+        return
     rows = [row.to_json() for row in plan.rows]
     if app.output == "table" or dry_run or plan.blocked:
         app.emit(prepared.plan_json(), rows, PLAN_COLUMNS, headers=PLAN_HEADERS, empty="no rows")

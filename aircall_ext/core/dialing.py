@@ -455,9 +455,7 @@ def _caller_hears(outcome: Outcome, stage: Stage) -> str | None:
     return None
 
 
-def _verdict(
-    call: _Call, outcome: Outcome, user: User | None, notified: tuple[User, ...]
-) -> str:
+def _verdict(call: _Call, outcome: Outcome, user: User | None, notified: tuple[User, ...]) -> str:
     if outcome != "rings-user":
         reached = _name(user) if user else "any user"
         return f"{outcome}: the call does not reach {reached}."

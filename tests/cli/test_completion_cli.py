@@ -114,9 +114,16 @@ def test_stage_values() -> None:
 
 
 def test_output_values_before_and_after_the_command() -> None:
-    assert complete("-o") == ["table", "json", "csv"]
+    assert complete("-o") == ["table", "json", "csv", "github"]
     assert complete("list", "--output") == ["table", "json", "csv"]
     assert complete("validate", "-o", incomplete="c") == ["csv"]
+
+
+def test_github_is_offered_only_where_it_works() -> None:
+    for command in ("validate", "import", "diff", "dial"):
+        assert complete(command, "-o", incomplete="g") == ["github"]
+    for command in ("list", "show", "numbers", "next-free", "assign", "export"):
+        assert complete(command, "-o", incomplete="g") == []
 
 
 def test_expect_outcomes() -> None:

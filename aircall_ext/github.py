@@ -1,0 +1,284 @@
+"""GitHub Actions output: workflow commands for the log, Markdown for the step summary.
+
+``-o github`` prints one workflow command per finding (``::error file=F,line=L,col=C,
+title=CODE::message``), which the runner turns into an annotation on the pull request's
+diff, and appends a short Markdown summary to the file ``$GITHUB_STEP_SUMMARY`` names.
+Everything here is pure: plain rows (the commands' JSON rows) in, lines and text out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+Level = Literal["error", "warning", "notice"]
+
+LEVEL: dict[str, Level] = {"error": "error", "warning": "warning", "info": "notice"}
+
+# A summary table shows at most this many rows, then says how many more there are (the
+# log keeps every annotation).
+TABLE_LIMIT = 100
+
+# -- workflow commands -----------------------------------------------------------------
+
+# The runner reads one command per line and splits properties on "," and the property
+# list from the message on "::": so these are percent-encoded, "%" first.
+_DATA = {"%": "%25", "\r": "%0D", "\n": "%0A"}
+_PROPERTY = {**_DATA, ":": "%3A", ",": "%2C"}
+
+
+def escape_data(text: str) -> str:
+    """The message of a workflow command: ``%``, CR and LF encoded."""
+    return "".join(_DATA.get(char, char) for char in text)
+
+
+def escape_property(text: str) -> str:
+    """A property value (file, title): as a message, and ``:`` and ``,`` too."""
+    return "".join(_PROPERTY.get(char, char) for char in text)
+
+
+def workflow_command(
+    level: Level,
+    message: str,
+    *,
+    file: str | None = None,
+    line: int | None = None,
+    col: int | None = None,
+    title: str | None = None,
+) -> str:
+    """One line: ``::error file=F,line=L,col=C,title=T::message`` (absent properties left
+    out; a line or column without a file means nothing to GitHub, so it is dropped)."""
+    properties: list[tuple[str, str]] = []
+    if file is not None:
+        properties.append(("file", file))
+        if line is not None:
+            properties.append(("line", str(line)))
+            if col is not None:
+                properties.append(("col", str(col)))
+    if title is not None:
+        properties.append(("title", title))
+    props = ",".join(f"{key}={escape_property(value)}" for key, value in properties)
+    return f"::{level}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def annotated_file(path: str | None) -> str | None:
+    """The file property for a CSV named on the command line: relative paths stay relative
+    (GitHub maps them onto the pull request's files from the checkout's root), ``./`` and
+    the like are tidied away; standard input has no file to point at."""
+    if path is None or path == "-":
+        return None
+    return path if os.path.isabs(path) else os.path.normpath(path)
+
+
+def finding_commands(findings: Iterable[Mapping[str, Any]], file: str | None) -> list[str]:
+    """One command per finding (``Finding.to_json()`` rows): errors, warnings, and infos as
+    notices. A finding of the file (it has a line) points at FILE:LINE:COLUMN; one about the
+    account names its user, which a table would show in a column of its own."""
+    lines = []
+    for finding in findings:
+        message = finding["message"]
+        if finding.get("line") is None and finding.get("user_id") is not None:
+            message = f"{_user(finding)}: {message}"
+        lines.append(
+            workflow_command(
+                LEVEL[finding["severity"]],
+                message,
+                file=file if finding.get("line") is not None else None,
+                line=finding.get("line"),
+                col=finding.get("column"),
+                title=finding["code"],
+            )
+        )
+    return lines
+
+
+def _user(row: Mapping[str, Any]) -> str:
+    """``user 2 (bob@example.com)``, or ``user 2`` when the email is unknown."""
+    return f"user {row['user_id']}" + (f" ({row['email']})" if row.get("email") else "")
+
+
+def drift_message(row: Mapping[str, Any]) -> str:
+    """``user 2 (bob@example.com) has 102, the file wants 202`` for a drift row."""
+    actual = row.get("actual")
+    has = f"has {actual}" if actual is not None else "has no extension"
+    return f"{_user(row)} {has}, the file wants {row['expected']}"
+
+
+def drift_commands(drift: Iterable[Mapping[str, Any]], file: str | None) -> list[str]:
+    return [
+        workflow_command("error", drift_message(row), file=file, line=row["line"], title="drift")
+        for row in drift
+    ]
+
+
+def dial_message(row: Mapping[str, Any]) -> str:
+    """What a failed dial row expected and what it got, for a dial result row."""
+    transfer = ", in an API transfer" if row.get("api_transfer") else ""
+    expected = row.get("expect") or "the call to reach a user"
+    return (
+        f"dialing {row['digits']} on {row['number']} during {row['stage']}{transfer}: "
+        f"expected {expected}, got {row['outcome']}"
+    )
+
+
+def dial_commands(
+    rows: Iterable[Mapping[str, Any]], file: str | None, counts: Mapping[str, int]
+) -> list[str]:
+    """One error per row that failed its expectation, then the pass/fail counts."""
+    lines = [
+        workflow_command(
+            "error",
+            dial_message(row),
+            file=file,
+            line=row.get("line"),
+            col=row.get("expect_column"),
+            title="dial-expectation",
+        )
+        for row in rows
+        if not row["passed"]
+    ]
+    lines.append(workflow_command("notice", dial_counts(counts), title="dial --batch"))
+    return lines
+
+
+def dial_counts(counts: Mapping[str, int]) -> str:
+    return f"{counts['rows']} row(s): {counts['passed']} passed, {counts['failed']} failed"
+
+
+def plan_counts(summary: Mapping[str, int]) -> str:
+    """``3 unchanged, 1 assign, 1 change, 0 skip; 2 writes`` for a plan summary."""
+    counts = ", ".join(f"{summary[key]} {key}" for key in ("unchanged", "assign", "change", "skip"))
+    writes = summary.get("writes", 0)
+    return f"{counts}; {writes} write{'' if writes == 1 else 's'}"
+
+
+def plan_notice(summary: Mapping[str, int]) -> str:
+    return workflow_command("notice", plan_counts(summary), title="import plan")
+
+
+# -- step summary (Markdown) -----------------------------------------------------------
+
+# Characters that would start markup (emphasis, code, links, HTML, table cells): each is
+# backslash-escaped, which CommonMark allows for any ASCII punctuation.
+_MARKUP = frozenset("\\`*_[]<>|~&")
+
+
+def md_text(value: Any) -> str:
+    """``value`` as literal Markdown text on one line (a table cell, a heading)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    escaped = "".join("\\" + char if char in _MARKUP else char for char in text)
+    return escaped.replace("\n", "<br>")
+
+
+def md_table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    headers: Sequence[str] | None = None,
+    *,
+    limit: int = TABLE_LIMIT,
+) -> list[str]:
+    """A Markdown table of the first ``limit`` rows, then "and N more" when cut."""
+    lines = [
+        "| " + " | ".join(md_text(h) for h in headers or columns) + " |",
+        "|" + "---|" * len(columns),
+    ]
+    for row in rows[:limit]:
+        lines.append("| " + " | ".join(md_text(row.get(col)) for col in columns) + " |")
+    if len(rows) > limit:
+        lines += ["", f"and {len(rows) - limit} more"]
+    return lines
+
+
+FINDING_COLUMNS = ["severity", "code", "line", "column", "user_id", "email", "message"]
+FINDING_HEADERS = ["severity", "code", "line", "col", "user", "email", "message"]
+
+
+def _findings_section(findings: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The counts of every severity, and a table of the errors and warnings (infos are
+    counted only: they are in the log, and an import's plan shows the rows they are on)."""
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for finding in findings:
+        counts[finding["severity"]] += 1
+    said = ", ".join(_plural(counts[key], key) for key in ("error", "warning", "info"))
+    lines = [f"Findings: {said}"]
+    shown = [f for f in findings if f["severity"] != "info"]
+    if shown:
+        # Line and column only when a finding comes from a file, as in the table output.
+        located = any(f.get("line") is not None for f in shown)
+        keep = [i for i, c in enumerate(FINDING_COLUMNS) if located or c not in ("line", "column")]
+        columns = [FINDING_COLUMNS[i] for i in keep]
+        lines += ["", *md_table(shown, columns, [FINDING_HEADERS[i] for i in keep])]
+    return lines
+
+
+def _heading(command: str) -> list[str]:
+    return [f"### {md_text(command)}", ""]
+
+
+def _block(lines: list[str]) -> str:
+    """A summary block: its lines, and a blank line to keep the next block apart."""
+    return "\n".join(lines) + "\n\n"
+
+
+def findings_summary(command: str, findings: Sequence[Mapping[str, Any]]) -> str:
+    """``validate`` (and an import refused for its file's errors)."""
+    return _block([*_heading(command), *_findings_section(findings)])
+
+
+PLAN_COLUMNS = ["line", "user_id", "email", "from", "to", "action"]
+PLAN_HEADERS = ["line", "user", "email", "from", "to", "action"]
+
+
+def plan_summary(
+    command: str,
+    plan: Sequence[Mapping[str, Any]],
+    summary: Mapping[str, int],
+    findings: Sequence[Mapping[str, Any]],
+) -> str:
+    """``import --dry-run``: the plan's counts and table, and the findings."""
+    lines = [*_heading(command), f"Plan: {md_text(plan_counts(summary))}", ""]
+    lines += [*_findings_section(findings), ""]
+    lines += md_table(plan, PLAN_COLUMNS, PLAN_HEADERS)
+    return _block(lines)
+
+
+DRIFT_COLUMNS = ["line", "user_id", "email", "expected", "actual"]
+DRIFT_HEADERS = ["line", "user", "email", "expected", "actual"]
+
+
+def drift_summary(
+    command: str,
+    drift: Sequence[Mapping[str, Any]],
+    summary: Mapping[str, int],
+    findings: Sequence[Mapping[str, Any]],
+) -> str:
+    """``diff``: the counts, the drifted rows, and any error in the file."""
+    said = f"{summary['drifted']} drifted, {summary['in_sync']} in sync, {summary['blank']} blank"
+    lines = [*_heading(command), f"Drift: {said}"]
+    if findings:
+        lines += ["", *_findings_section(findings)]
+    if drift:
+        lines += ["", *md_table(drift, DRIFT_COLUMNS, DRIFT_HEADERS)]
+    return _block(lines)
+
+
+DIAL_COLUMNS = ["line", "number", "digits", "stage", "api_transfer", "outcome", "expect"]
+DIAL_HEADERS = ["line", "number", "digits", "stage", "API transfer", "outcome", "expected"]
+
+
+def dial_summary(command: str, rows: Sequence[Mapping[str, Any]], counts: Mapping[str, int]) -> str:
+    """``dial --batch``: the counts and the rows that failed their expectation."""
+    lines = [*_heading(command), f"Dial: {dial_counts(counts)}"]
+    failed = [row for row in rows if not row["passed"]]
+    if failed:
+        lines += ["", *md_table(failed, DIAL_COLUMNS, DIAL_HEADERS)]
+    return _block(lines)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
