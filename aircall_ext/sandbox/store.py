@@ -20,6 +20,7 @@ import queue
 import sqlite3
 import stat
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -162,10 +163,21 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
 
 
 def _identify(conn: sqlite3.Connection, path: Path) -> Literal["ours", "blank"]:
-    """Ours (and not from a newer version), or blank (no tables yet); refuse anything else."""
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    """Ours (and not from a newer version), or blank (no tables yet); refuse anything else.
+
+    The three reads share one snapshot: read one by one, they could straddle another
+    process's seeding commit and see its tables without its application id.
+    """
+    snapshot = not conn.in_transaction
+    if snapshot:
+        conn.execute("BEGIN")
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    finally:
+        if snapshot:
+            conn.execute("COMMIT")
     if app_id == APPLICATION_ID:
         if version > SCHEMA_VERSION:
             raise ConfigError(
@@ -183,9 +195,23 @@ def _identify(conn: sqlite3.Connection, path: Path) -> Literal["ours", "blank"]:
     )
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL. SQLite answers "locked" at once, without waiting, while another
+    connection opening the same new file holds a lock, so the switch is retried."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _initialise(conn: sqlite3.Connection, path: Path, seed: Callable[[], SandboxAccount]) -> None:
     """Create the schema and seed it; when several processes race, exactly one seeds."""
-    conn.execute("PRAGMA journal_mode = WAL")
+    _use_wal(conn)
     conn.execute("BEGIN IMMEDIATE")
     try:
         if _identify(conn, path) == "blank":  # re-checked under the write lock
