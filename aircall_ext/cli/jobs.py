@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -40,7 +39,7 @@ def jobs_command(app: AppContext, directory: str | None) -> None:
     from aircall_ext.services.journal import journals_dir
 
     where = Path(directory) if directory else journals_dir()
-    jobs = list_jobs(where, _known_api_ids())
+    jobs = list_jobs(where)
     for job in jobs:
         if job.error is not None:
             app.warn(job.error)
@@ -78,17 +77,6 @@ def _shown_file(doc: dict[str, object]) -> str:
     if doc["undo_of"]:
         return f"undo of {Path(str(doc['undo_of'])).name}"
     return str(doc["file"] or "-")
-
-
-def _known_api_ids() -> list[str]:
-    """API IDs this machine knows without a secret or a request: the environment's and
-    the profiles' (a journal keeps only a fingerprint of the one it used)."""
-    from aircall_ext.config import ENV_API_ID, load_config
-
-    known = [os.environ.get(ENV_API_ID, "")]
-    config = load_config(lenient=True)
-    known += [profile.api_id or "" for profile in config.profiles.values()]
-    return [api_id for api_id in known if api_id]
 
 
 COMMANDS: list[click.Command] = [jobs_command]

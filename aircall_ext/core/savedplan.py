@@ -182,14 +182,6 @@ def same_account(mine: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
     return key(mine) == key(theirs)
 
 
-def describe_account(identity: Mapping[str, Any]) -> str:
-    if identity.get("sandbox"):
-        return "the embedded sandbox"
-    fingerprint = identity.get("api_id_sha256")
-    who = f"API ID sha256 {fingerprint}" if fingerprint else "no API ID"
-    return f"{identity.get('host')} ({who})"
-
-
 # -- reading -----------------------------------------------------------------------------
 
 

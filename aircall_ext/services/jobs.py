@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from aircall_ext.errors import AircallExtError
-from aircall_ext.services.journal import JournalContents, read_journal, sha256_hex
+from aircall_ext.services.identity import account_label, known_api_ids
+from aircall_ext.services.journal import JournalContents, read_journal
 
 PLANS = ("resume", "replan")  # records that carry the job's new remaining steps
 
@@ -60,10 +61,10 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def list_jobs(directory: Path, known_api_ids: Iterable[str] = ()) -> list[Job]:
-    """Every journal of ``directory``, newest first. ``known_api_ids`` (the environment's
-    and the profiles') turn the fingerprint a journal keeps back into a readable API ID."""
-    names = {sha256_hex(api_id.encode())[:16]: api_id for api_id in known_api_ids if api_id}
+def list_jobs(directory: Path, names: Mapping[str, str] | None = None) -> list[Job]:
+    """Every journal of ``directory``, newest first. ``names`` maps API ID fingerprints to
+    the IDs (default: those this machine knows; see :func:`known_api_ids`)."""
+    names = known_api_ids() if names is None else names
     try:
         paths = sorted(p for p in directory.glob("*.jsonl") if p.is_file())
     except OSError:
@@ -112,7 +113,7 @@ def _read(path: Path, names: Mapping[str, str]) -> Job:
         path,
         started,
         contents.header.file,
-        _account(account, names),
+        account_label(account, names),
         status,
         done,
         total,
@@ -155,16 +156,6 @@ def _last_run(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
             run = []
         run.append(record)
     return run
-
-
-def _account(identity: Mapping[str, Any], names: Mapping[str, str]) -> str:
-    if identity.get("sandbox"):
-        return "sandbox"
-    fingerprint = identity.get("api_id_sha256")
-    api_id = names.get(str(fingerprint)) if fingerprint else None
-    if api_id is None:
-        api_id = f"sha256:{fingerprint}" if fingerprint else "(no API ID)"
-    return f"{api_id}@{identity.get('host')}"
 
 
 def _undo_of(path: Path) -> str | None:

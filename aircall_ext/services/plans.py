@@ -20,6 +20,7 @@ from aircall_ext.core.findings import listed
 from aircall_ext.core.savedplan import SavedPlan
 from aircall_ext.errors import Refused, UsageError
 from aircall_ext.files import Destination
+from aircall_ext.services.identity import account_label, known_api_ids
 from aircall_ext.services.importer import Prepared, Source
 from aircall_ext.services.journal import Clock, sha256_hex, utc_now
 from aircall_ext.services.users import load_account
@@ -78,9 +79,10 @@ def load_plan(path: Path) -> SavedPlan:
 def check_account(saved: SavedPlan, identity: Mapping[str, Any], path: Path) -> None:
     """A plan is only ever applied to the account it was made for."""
     if not savedplan.same_account(saved.account, identity):
+        names = known_api_ids()
         raise Refused(
-            f"plan {path} was made for another account: {savedplan.describe_account(saved.account)}"
-            f"; this run is configured for {savedplan.describe_account(identity)}",
+            f"plan {path} was made for another account, {account_label(saved.account, names)}; "
+            f"this run is configured for {account_label(identity, names)}",
             hint="apply it with the --profile/--base-url/credentials it was made with",
         )
 

@@ -171,3 +171,19 @@ def test_the_account_shows_a_known_api_id_and_the_host(
 def test_dir_must_be_a_directory(run_cli: RunCli, tmp_path: Path) -> None:
     result = run_cli("jobs", "--dir", str(tmp_path / "nope"))
     assert result.exit_code == 2
+
+
+def test_account_labels_name_known_ids_and_fingerprints_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aircall_ext.config import Profile, save_profile
+    from aircall_ext.services.identity import account_label, known_api_ids
+
+    identity = {"host": "api.aircall.io", "api_id_sha256": sha256_hex(b"ops-id")[:16]}
+    assert (
+        account_label(identity, known_api_ids())
+        == f"sha256:{identity['api_id_sha256']}@api.aircall.io"
+    )
+    save_profile(Profile("ops", api_id="ops-id"))
+    assert account_label(identity, known_api_ids()) == "ops-id@api.aircall.io"
+    assert account_label({"sandbox": True}, {}) == "sandbox"

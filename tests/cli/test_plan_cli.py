@@ -170,8 +170,10 @@ def test_a_plan_for_another_account_is_refused_naming_both(
     monkeypatch.setenv("AIRCALL_API_TOKEN", "other-token-0123456789")
     result = run_cli("--base-url", "https://api.example.test", "import", "--plan", str(plan))
     assert result.exit_code == 1
-    assert "was made for another account: the embedded sandbox" in result.stderr
-    assert "configured for api.example.test (API ID sha256 " in result.stderr
+    assert (
+        f"plan {plan} was made for another account, sandbox; "
+        "this run is configured for other-id@api.example.test"
+    ) in result.stderr
     assert "other-token" not in result.stderr
 
 
