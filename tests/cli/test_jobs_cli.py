@@ -187,3 +187,19 @@ def test_account_labels_name_known_ids_and_fingerprints_otherwise(
     save_profile(Profile("ops", api_id="ops-id"))
     assert account_label(identity, known_api_ids()) == "ops-id@api.aircall.io"
     assert account_label({"sandbox": True}, {}) == "sandbox"
+
+
+def test_a_replan_replaces_what_is_left_of_the_total(tmp_path: Path) -> None:
+    step = {"user_id": 1, "from": "101", "to": "102", "parking": False}
+    done = {"type": "done", "step": 1, **step}
+    write_journal(
+        tmp_path / "a.jsonl",
+        {**HEADER, "created": "2026-12-01T10:00:00+00:00", "steps": [step] * 3},
+        done,
+        {"type": "replan", "reason": "422", "steps": [step] * 4},
+        done,
+        done,
+        {"type": "end", "status": "stopped", "reason": "interrupted"},
+    )
+    [job] = list_jobs(tmp_path, {})
+    assert (job.status, job.done, job.total) == ("stopped at 3 of 5", 3, 5)
