@@ -72,6 +72,15 @@ RESULT_COLUMNS = ["applied", "unchanged", "skipped", "failed", "not_run", "journ
     type=click.Path(dir_okay=False),
     help="Finish a stopped import from its journal (instead of FILE).",
 )
+@click.option(
+    "--undo",
+    metavar="JOURNAL",
+    type=click.Path(dir_okay=False),
+    help=(
+        "Take the import of JOURNAL back (instead of FILE): its users return to their "
+        "extensions before it; users changed since are skipped and named (exit 1)."
+    ),
+)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors: nothing is written.")
 @with_app
 def import_command(
@@ -84,6 +93,7 @@ def import_command(
     report: str | None,
     journal: str | None,
     resume: str | None,
+    undo: str | None,
     strict: bool,
 ) -> None:
     """Make the account match FILE (CSV: user_id and/or email, extension; - for stdin).
@@ -103,13 +113,26 @@ def import_command(
     re-reads the account and applies exactly that plan, or refuses (exit 1, nothing
     written) naming what moved since, or when PLAN is for another account.
 
-    Exit 0 done, 1 file errors, blocked or stale plan, 2 usage, 5 stopped part-way.
+    `import --undo JOURNAL` takes an import back the same way (plan, confirmation, its own
+    journal, resumable and undoable in turn): each user it moved returns to the extension
+    they had before it. A user changed since, gone, or whose old extension is now held by
+    someone else is skipped and named; any skipped row makes the undo exit 1.
+
+    Exit 0 done, 1 file errors, blocked or stale plan, or skipped undo rows, 2 usage,
+    5 stopped part-way.
     """
     if plan_file is not None:
-        _check_plan_options(file, resume, save_plan)
+        _check_plan_options(file, resume, save_plan, undo)
         _import_plan(app, Path(plan_file), dry_run, yes, report, journal, strict)
         return
-    _check_options(file, resume, journal)
+    _check_options(file, resume, journal, undo)
+    if undo is not None:
+        from aircall_ext.cli.undo import run_undo
+
+        if save_plan is not None:
+            raise UsageError("--save-plan saves the plan of an import of FILE, not of --undo")
+        run_undo(app, undo, dry_run=dry_run, yes=yes, report=report, journal=journal, strict=strict)
+        return
     from aircall_ext.files import check_distinct
     from aircall_ext.services.importer import open_journal, read_source
 
@@ -195,11 +218,14 @@ def _prepare(app: AppContext, client: ApiClient, source: Source, resume: str | N
         ) from None
 
 
-def _check_options(file: str | None, resume: str | None, journal: str | None) -> None:
-    if (file is None) == (resume is None):
+def _check_options(
+    file: str | None, resume: str | None, journal: str | None, undo: str | None = None
+) -> None:
+    if [file, resume, undo].count(None) != 2:
         raise UsageError(
-            "give either FILE or --resume JOURNAL",
-            hint="`aircall-ext import users.csv`, or `aircall-ext import --resume JOURNAL`",
+            "give exactly one of FILE, --resume JOURNAL or --undo JOURNAL",
+            hint="`aircall-ext import users.csv`, `aircall-ext import --resume JOURNAL` or "
+            "`aircall-ext import --undo JOURNAL`",
         )
     if resume is not None and journal is not None:
         raise UsageError("--journal cannot be combined with --resume (it appends to JOURNAL)")
@@ -463,10 +489,12 @@ def _save_plan(app: AppContext, destination: Destination, prepared: Prepared) ->
     app.say(f"plan saved to {destination.name}; apply it with `{shlex.join(command)}`")
 
 
-def _check_plan_options(file: str | None, resume: str | None, save_plan: str | None) -> None:
-    if file is not None or resume is not None or save_plan is not None:
+def _check_plan_options(
+    file: str | None, resume: str | None, save_plan: str | None, undo: str | None
+) -> None:
+    if [file, resume, save_plan, undo] != [None] * 4:
         raise UsageError(
-            "--plan PLAN applies a saved plan: it takes no FILE, --resume or --save-plan",
+            "--plan PLAN applies a saved plan: it takes no FILE, --resume, --undo or --save-plan",
             hint="`aircall-ext import --plan PLAN` (add --yes to apply without asking)",
         )
 

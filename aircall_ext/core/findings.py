@@ -51,6 +51,7 @@ SEVERITY: dict[str, Severity] = {
     "encoding-fallback": "warning",
     "plan-blocked": "error",
     "no-rows": "error",
+    "undo-skipped": "warning",
 }
 
 _ORDER: dict[Severity, int] = {"error": 0, "warning": 1, "info": 2}

@@ -290,13 +290,15 @@ def start_import(
     fsync: bool = True,
     stop: StopSignals | None = None,
     on_journal: Callable[[Header, Path], None] | None = None,
+    undo_of: str | None = None,
 ) -> Outcome:
     """Apply a clean plan. Nothing to write → no journal and no request beyond the plan read.
-    ``on_journal`` hears where the journal is, before the first write."""
+    ``on_journal`` hears where the journal is, before the first write; ``undo_of`` names the
+    journal this job takes back, in its header."""
     plan = _clean_plan(prepared)
     if not plan.steps:
         return Outcome(None, _statuses(plan.rows, {}, {}, prepared.account))
-    journal = _create_journal(prepared, identity, plan, journal_path, clock, fsync)
+    journal = _create_journal(prepared, identity, plan, journal_path, clock, fsync, undo_of)
     if on_journal is not None:
         on_journal(journal.header, journal.path)
     job = _Job(client, prepared, journal, progress or NoProgress(), {}, stop or StopSignals())
@@ -310,6 +312,7 @@ def _create_journal(
     journal_path: Path | None,
     clock: Clock,
     fsync: bool,
+    undo_of: str | None = None,
 ) -> JournalWriter:
     """The job's new journal: at ``journal_path``, or under a fresh default name (retried
     if another import took it). Standard input is kept beside it, so ``--resume`` works."""
@@ -325,6 +328,7 @@ def _create_journal(
             now.isoformat(),
             plan.steps,
             str(copy) if copy else None,
+            undo_of,
         )
         try:
             if copy is not None:
@@ -349,14 +353,7 @@ def open_journal(path: Path, identity: Mapping[str, Any]) -> tuple[JournalConten
 
     journal = read_journal(path)
     header = journal.header
-    mine = {k: identity.get(k) for k in ("host", "api_id_sha256")}
-    theirs = {k: header.account.get(k) for k in ("host", "api_id_sha256")}
-    if mine != theirs:
-        raise Refused(
-            f"journal {path} belongs to another account ({theirs['host']}), "
-            f"not the one configured now ({mine['host']})",
-            hint="resume with the same --profile/--base-url/credentials as the import",
-        )
+    check_account(path, header, identity, "resume")
     source = _stdin_copy(path, header) if header.file == "-" else read_source(header.file)
     if source.sha256 != header.file_sha256:
         raise Refused(
@@ -365,6 +362,18 @@ def open_journal(path: Path, identity: Mapping[str, Any]) -> tuple[JournalConten
             hint=f"to import the new version, run `aircall-ext import {header.file}`",
         )
     return journal, source
+
+
+def check_account(path: Path, header: Header, identity: Mapping[str, Any], verb: str) -> None:
+    """A journal is only ever resumed (or undone) on the account it was written on."""
+    mine = {k: identity.get(k) for k in ("host", "api_id_sha256")}
+    theirs = {k: header.account.get(k) for k in ("host", "api_id_sha256")}
+    if mine != theirs:
+        raise Refused(
+            f"journal {path} belongs to another account ({theirs['host']}), "
+            f"not the one configured now ({mine['host']})",
+            hint=f"{verb} with the same --profile/--base-url/credentials as the import",
+        )
 
 
 def _stdin_copy(path: Path, header: Header) -> Source:

@@ -64,16 +64,16 @@ def input_copy_path(journal: Path) -> Path:
     return journal.with_name(journal.name.removesuffix(".jsonl") + ".input.csv")
 
 
-def keep_input_copy(path: Path, data: bytes) -> None:
+def keep_input_copy(path: Path, data: bytes, *, what: str = "a copy of standard input") -> None:
     """Save what standard input gave (private, never over another file), so that
-    ``--resume`` can read the very same bytes again."""
+    ``--resume`` can read the very same bytes again (an undo keeps its desired state so)."""
     from aircall_ext.files import create_private
 
     try:
         fd = create_private(path)
     except FileExistsError:
         raise JournalExists(
-            f"cannot keep a copy of standard input: {path} already exists",
+            f"cannot keep {what}: {path} already exists",
             hint="choose another --journal PATH",
         ) from None
     except OSError as err:
@@ -110,6 +110,7 @@ class Header:
     created: str
     steps: tuple[Step, ...]
     input_copy: str | None = None  # standard input's bytes, kept for --resume
+    undo_of: str | None = None  # the journal an undo takes back (absolute path)
 
     def to_json(self) -> dict[str, Any]:
         from aircall_ext import __version__
@@ -126,6 +127,8 @@ class Header:
         }
         if self.input_copy is not None:
             doc["input_copy"] = self.input_copy
+        if self.undo_of is not None:
+            doc["undo_of"] = self.undo_of
         return doc
 
 
@@ -269,6 +272,7 @@ def _header(path: Path, doc: Mapping[str, Any]) -> Header:
             created=str(doc["created"]),
             steps=tuple(Step.from_json(s) for s in _list(doc["steps"])),
             input_copy=str(doc["input_copy"]) if doc.get("input_copy") else None,
+            undo_of=str(doc["undo_of"]) if doc.get("undo_of") else None,
         )
     except (KeyError, TypeError, ValueError) as err:
         raise UsageError(f"journal {path} has a damaged header: {err}") from None

@@ -256,8 +256,10 @@ def test_dry_run_of_a_plan_checks_it_and_writes_nothing(
     ("args", "message"),
     [
         (["import", "{csv}", "--save-plan", "{plan}"], "--save-plan needs --dry-run"),
-        (["import", "{csv}", "--plan", "{plan}"], "takes no FILE, --resume or --save-plan"),
+        (["import", "{csv}", "--plan", "{plan}"], "takes no FILE, --resume, --undo or --save-plan"),
         (["import", "--plan", "{plan}", "--save-plan", "x.json"], "takes no FILE"),
+        (["import", "--plan", "{plan}", "--undo", "j.jsonl"], "takes no FILE"),
+        (["import", "--undo", "j.jsonl", "--dry-run", "--save-plan", "{plan}"], "not of --undo"),
         (["import", "{csv}", "--dry-run", "--save-plan", "{csv}"], "name the same file"),
     ],
 )

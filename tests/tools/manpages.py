@@ -82,7 +82,8 @@ EXIT_STATUS = [
         EXIT_FINDINGS,
         "Findings of severity error (or warnings with --strict); plan blocked; "
         "the dialed call does not reach a user (or --expect not met); drift found; "
-        "import declined at the confirmation prompt (nothing written).",
+        "import declined at the confirmation prompt (nothing written); "
+        "import --undo skipped a row.",
     ),
     (
         EXIT_USAGE,

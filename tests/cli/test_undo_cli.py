@@ -1,0 +1,310 @@
+"""``import --undo`` through the in-process sandbox: plan, skips, confirmation, stop, resume."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shlex
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aircall_ext.api.client import ApiClient
+from aircall_ext.api.models import User
+from aircall_ext.errors import ApiError
+from aircall_ext.sandbox.state import read_state
+from tests.conftest import RunCli, api_user
+
+# A 3-cycle (1, 2, 3), a swap (4, 5), a chain move (6 → free 303); 8 is not in the file.
+USERS = [
+    api_user(1, "101"),
+    api_user(2, "102"),
+    api_user(3, "103"),
+    api_user(4, "201"),
+    api_user(5, "202"),
+    api_user(6, "301"),
+    api_user(8, "100"),
+]
+BEFORE = {1: "101", 2: "102", 3: "103", 4: "201", 5: "202", 6: "301", 8: "100"}
+AFTER = {1: "102", 2: "103", 3: "101", 4: "202", 5: "201", 6: "303", 8: "100"}
+CSV = "user_id,extension\n1,102\n2,103\n3,101\n4,202\n5,201\n6,303\n"
+
+
+def extensions() -> dict[int, str | None]:
+    state = read_state(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"])).document()
+    return {u["id"]: u["extension"] for u in state["users"]}
+
+
+def read_report(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text("utf-8"))))
+
+
+def header(journal: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(journal.read_text().splitlines()[0])
+    return doc
+
+
+@pytest.fixture
+def imported(run_cli: RunCli, write_state: Any, tmp_path: Path) -> Path:
+    """The account after an import of CSV; its journal."""
+    write_state([dict(u) for u in USERS])
+    path = tmp_path / "users.csv"
+    path.write_text(CSV)
+    journal = tmp_path / "import.jsonl"
+    result = run_cli("--sandbox", "import", str(path), "--yes", "--journal", str(journal))
+    assert result.exit_code == 0, result.stderr
+    assert extensions() == AFTER
+    return journal
+
+
+def fail_on_write(monkeypatch: pytest.MonkeyPatch, number: int, error: BaseException) -> None:
+    real = ApiClient.set_extension
+    calls = {"n": 0}
+
+    def set_extension(self: ApiClient, user_id: int, extension: str) -> User:
+        calls["n"] += 1
+        if calls["n"] == number:
+            raise error
+        return real(self, user_id, extension)
+
+    monkeypatch.setattr(ApiClient, "set_extension", set_extension)
+
+
+def test_undo_restores_every_extension_with_its_own_journal(
+    run_cli: RunCli, imported: Path, tmp_path: Path
+) -> None:
+    journal = tmp_path / "undo.jsonl"
+    report = tmp_path / "report.csv"
+    result = run_cli(
+        "--sandbox", "-o", "json", "import", "--undo", str(imported), "--yes",
+        "--journal", str(journal), "--report", str(report),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert extensions() == BEFORE
+    doc = json.loads(result.stdout)
+    assert doc == {
+        "summary": {"applied": 6, "unchanged": 0, "skipped": 0, "failed": 0, "not_run": 0},
+        "journal": str(journal),
+    }
+    head = header(journal)
+    assert head["undo_of"] == str(imported.absolute())
+    kept = Path(head["file"])
+    assert kept == tmp_path / "undo.undo.csv"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert stat.S_IMODE(journal.stat().st_mode) == 0o600
+    assert {r["user_id"]: (r["from"], r["to"], r["status"]) for r in read_report(report)} == {
+        str(u): (AFTER[u], BEFORE[u], "applied") for u in (1, 2, 3, 4, 5, 6)
+    }
+    # 6 moves back, the 3-cycle and the swap through one parking write each.
+    assert len(head["steps"]) == 6 + 2
+
+
+def test_dry_run_shows_the_reverse_plan_and_writes_nothing(run_cli: RunCli, imported: Path) -> None:
+    result = run_cli("--sandbox", "-o", "json", "import", "--undo", str(imported), "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert extensions() == AFTER
+    doc = json.loads(result.stdout)
+    assert {(r["user_id"], r["from"], r["to"], r["action"]) for r in doc["plan"]} == {
+        (u, AFTER[u], BEFORE[u], "change") for u in (1, 2, 3, 4, 5, 6)
+    }
+    assert doc["summary"]["cycles"] == 2 and doc["summary"]["writes"] == 8
+    table = run_cli("--sandbox", "import", "--undo", str(imported), "--dry-run")
+    assert "plan: 6 change, 0 assign, 0 unchanged, 0 skip; 8 writes" in table.stderr
+
+
+def test_a_user_changed_since_is_skipped_and_named_and_the_rest_goes_back(
+    run_cli: RunCli, imported: Path, tmp_path: Path
+) -> None:
+    assert run_cli("--sandbox", "assign", "6", "309").exit_code == 0  # another admin, since
+    dry = run_cli("--sandbox", "-o", "json", "import", "--undo", str(imported), "--dry-run")
+    assert dry.exit_code == 1
+    (finding,) = [f for f in json.loads(dry.stdout)["findings"] if f["code"] == "undo-skipped"]
+    assert finding["user_id"] == 6 and finding["severity"] == "warning"
+    assert "user 6 has 309 now, not 303 as the import left it" in finding["message"]
+
+    report = tmp_path / "report.csv"
+    result = run_cli(
+        "--sandbox", "import", "--undo", str(imported), "--yes", "--report", str(report)
+    )
+    assert result.exit_code == 1
+    assert "skipped: user 6 has 309 now" in result.stderr
+    assert "1 row skipped" in result.stderr
+    assert extensions() == {**BEFORE, 6: "309"}
+    (row,) = [r for r in read_report(report) if r["status"] == "skipped"]
+    assert (row["user_id"], row["from"], row["to"]) == ("6", "309", "")
+    assert row["error"] == "user 6 has 309 now, not 303 as the import left it"
+
+
+def test_an_old_extension_taken_since_skips_the_row(run_cli: RunCli, imported: Path) -> None:
+    assert run_cli("--sandbox", "assign", "8", "301").exit_code == 0  # 6's old extension
+    result = run_cli("--sandbox", "-o", "json", "import", "--undo", str(imported), "--yes")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["summary"]["skipped"] == 1
+    assert "extension 301 is now held by user 8" in result.stderr
+    assert extensions() == {**BEFORE, 6: "303", 8: "301"}
+
+
+def test_no_terminal_and_no_yes_refuses_and_a_terminal_is_asked(
+    run_cli: RunCli, imported: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refused = run_cli("--sandbox", "import", "--undo", str(imported), input="y\n")
+    assert refused.exit_code == 2
+    assert "pass --yes" in refused.stderr
+    assert extensions() == AFTER
+    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
+    declined = run_cli("--sandbox", "import", "--undo", str(imported), input="n\n")
+    assert declined.exit_code == 1
+    assert extensions() == AFTER
+    accepted = run_cli("--sandbox", "import", "--undo", str(imported), input="y\n")
+    assert accepted.exit_code == 0, accepted.stderr
+    assert "Apply 8 writes?" in accepted.stderr
+    assert extensions() == BEFORE
+
+
+def test_a_stopped_undo_exits_5_and_its_resume_finishes_it(
+    run_cli: RunCli, imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = tmp_path / "undo.jsonl"
+    with monkeypatch.context() as patch:
+        fail_on_write(patch, 3, ApiError("PUT /v2/users/1 failed: HTTP 503: down"))
+        result = run_cli(
+            "--sandbox", "import", "--undo", str(imported), "--yes", "--journal", str(journal)
+        )
+    assert result.exit_code == 5
+    assert "import stopped after 2 of 8 writes" in result.stderr
+    command = f"aircall-ext --sandbox import --resume {shlex.quote(str(journal))}"
+    assert command in result.stderr
+    assert extensions() not in (AFTER, BEFORE)
+
+    resumed = run_cli(*shlex.split(command)[1:])
+    assert resumed.exit_code == 0, resumed.stderr
+    assert extensions() == BEFORE
+
+
+def test_undoing_a_stopped_import_takes_back_what_it_wrote(
+    run_cli: RunCli, write_state: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_state([dict(u) for u in USERS])
+    path = tmp_path / "users.csv"
+    path.write_text(CSV)
+    journal = tmp_path / "import.jsonl"
+    with monkeypatch.context() as patch:
+        fail_on_write(patch, 2, KeyboardInterrupt())  # after the 3-cycle's parking write
+        stopped = run_cli("--sandbox", "import", str(path), "--yes", "--journal", str(journal))
+    assert stopped.exit_code == 5
+    assert extensions() != BEFORE
+    result = run_cli("--sandbox", "import", "--undo", str(journal), "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert extensions() == BEFORE
+
+
+def test_undoing_the_undo_restores_the_import_and_undoing_twice_writes_nothing(
+    run_cli: RunCli, imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    undo = tmp_path / "undo.jsonl"
+    assert (
+        run_cli(
+            "--sandbox", "import", "--undo", str(imported), "--yes", "--journal", str(undo)
+        ).exit_code
+        == 0
+    )
+    assert extensions() == BEFORE
+    redo = run_cli("--sandbox", "-o", "json", "import", "--undo", str(undo), "--yes")
+    assert redo.exit_code == 0, redo.stderr
+    assert extensions() == AFTER
+    assert header(Path(json.loads(redo.stdout)["journal"]))["undo_of"] == str(undo)
+
+    fail_on_write(monkeypatch, 1, AssertionError("no write expected"))
+    again = run_cli("--sandbox", "-o", "json", "import", "--undo", str(undo), "--yes")
+    assert again.exit_code == 0, again.stderr
+    assert json.loads(again.stdout)["summary"]["unchanged"] == 6
+
+
+def test_a_torn_journal_tail_is_tolerated(run_cli: RunCli, imported: Path) -> None:
+    with imported.open("a") as journal:
+        journal.write('{"type":"start","step":99,"user_')
+    result = run_cli("--sandbox", "import", "--undo", str(imported), "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert extensions() == BEFORE
+
+
+def test_a_journal_without_writes_has_nothing_to_undo(
+    run_cli: RunCli, imported: Path, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text(imported.read_text().splitlines()[0] + "\n")
+    result = run_cli("--sandbox", "import", "--undo", str(empty), "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert "nothing to undo" in result.stderr
+    assert extensions() == AFTER
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["users.csv", "--undo", "j.jsonl"],
+        ["--resume", "j.jsonl", "--undo", "j.jsonl"],
+        ["--undo", "j.jsonl", "--journal", "j.jsonl"],
+        ["--undo", "/nonexistent/j.jsonl"],
+    ],
+)
+def test_undo_usage_errors(run_cli: RunCli, imported: Path, args: list[str]) -> None:
+    result = run_cli("--sandbox", "import", *args)
+    assert result.exit_code == 2
+    assert extensions() == AFTER
+
+
+def test_a_journal_of_another_account_is_refused(
+    run_cli: RunCli, imported: Path, tmp_path: Path
+) -> None:
+    doc = header(imported)
+    doc["account"] = {**doc["account"], "host": "api.example.com"}
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps(doc) + "\n" + "\n".join(imported.read_text().splitlines()[1:]))
+    result = run_cli("--sandbox", "import", "--undo", str(other), "--yes")
+    assert result.exit_code == 1
+    assert "belongs to another account" in result.stderr
+    assert extensions() == AFTER
+
+
+def test_the_account_changed_while_confirming_writes_nothing(
+    run_cli: RunCli, imported: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import click
+
+    def confirm_while_someone_else_writes(*_args: object, **_kwargs: object) -> bool:
+        click.get_current_context().obj.client().set_extension(6, "399")  # meanwhile
+        return True
+
+    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("click.confirm", confirm_while_someone_else_writes)
+    result = run_cli("--sandbox", "import", "--undo", str(imported))
+    assert result.exit_code == 1
+    assert "account changed while the plan was shown" in result.stderr
+    assert extensions() == {**AFTER, 6: "399"}
+
+
+def test_a_swap_back_with_no_free_extension_is_a_blocked_plan(
+    run_cli: RunCli, write_state: Any, tmp_path: Path
+) -> None:
+    # 999 users on 000-998: the swap parks on 999, the only free extension; then a newcomer
+    # takes 999, and swapping back has nowhere to park.
+    write_state([api_user(n + 1, f"{n:03d}") for n in range(999)] + [api_user(1000, None)])
+    path = tmp_path / "swap.csv"
+    path.write_text("user_id,extension\n1,001\n2,000\n")
+    journal = tmp_path / "import.jsonl"
+    assert (
+        run_cli("--sandbox", "import", str(path), "--yes", "--journal", str(journal)).exit_code == 0
+    )
+    assert run_cli("--sandbox", "assign", "1000", "999").exit_code == 0
+    result = run_cli("--sandbox", "-o", "json", "import", "--undo", str(journal), "--yes")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["steps"] == []
+    (blocked,) = [f for f in doc["findings"] if f["code"] == "plan-blocked"]
+    assert "none is free" in blocked["message"]
+    assert {u: e for u, e in extensions().items() if u in (1, 2)} == {1: "001", 2: "000"}
