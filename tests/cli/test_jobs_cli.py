@@ -203,3 +203,19 @@ def test_a_replan_replaces_what_is_left_of_the_total(tmp_path: Path) -> None:
     )
     [job] = list_jobs(tmp_path, {})
     assert (job.status, job.done, job.total) == ("stopped at 3 of 5", 3, 5)
+
+
+def test_an_import_taken_back_by_import_undo_is_listed_as_undone(
+    run_cli: RunCli, csv_file: Path
+) -> None:
+    assert run_cli("--sandbox", "import", str(csv_file), "--yes").exit_code == 0
+    [imported] = jobs(run_cli)
+    undo = run_cli("--sandbox", "import", "--undo", imported["journal"], "--yes")
+    assert undo.exit_code == 1, undo.stderr  # user 5 had no extension before: skipped
+    undoing, undone = jobs(run_cli)
+    assert undone["journal"] == imported["journal"] and undone["status"] == "undone"
+    assert undone["resume"] is None and undone["undo"] is None
+    assert undoing["undo_of"] == imported["journal"] and undoing["status"] == "done"
+    assert undoing["undo"] == sandbox_command("import", "--undo", undoing["journal"])
+    table = run_cli("jobs").stdout
+    assert f"undo of {Path(imported['journal']).name}" in table
