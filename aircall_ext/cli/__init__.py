@@ -46,6 +46,10 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
         "imports",
         "Make the account match FILE (CSV: user_id and/or email, extension; - for stdin).",
     ),
+    "jobs": (
+        "jobs",
+        "List the import journals, newest first, with the command that resumes or undoes each.",
+    ),
     "list": (
         "users",
         "List users with extension, availability and outgoing-only flag, sorted by extension.",

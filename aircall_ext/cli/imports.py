@@ -17,6 +17,7 @@ from aircall_ext.errors import ApiError, ImportStopped, Refused, UsageError
 if TYPE_CHECKING:
     from aircall_ext.api.client import ApiClient
     from aircall_ext.core.planner import Plan
+    from aircall_ext.core.savedplan import SavedPlan
     from aircall_ext.files import Destination
     from aircall_ext.services.importer import Outcome, Prepared, Source, StopSignals
     from aircall_ext.services.journal import Header, JournalContents
@@ -30,6 +31,25 @@ RESULT_COLUMNS = ["applied", "unchanged", "skipped", "failed", "not_run", "journ
 @github_output_option(requires="dry_run")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--dry-run", is_flag=True, help="Show the plan and write nothing.")
+@click.option(
+    "--save-plan",
+    metavar="PLAN",
+    type=click.Path(dir_okay=False),
+    help=(
+        "With --dry-run: also save the plan and what it depends on to PLAN (JSON, private), "
+        "for `import --plan PLAN`."
+    ),
+)
+@click.option(
+    "--plan",
+    "plan_file",
+    metavar="PLAN",
+    type=click.Path(dir_okay=False),
+    help=(
+        "Apply exactly the plan saved in PLAN (instead of FILE); refused (exit 1, nothing "
+        "written) when the account moved since, or for another account."
+    ),
+)
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
 @click.option(
     "--report",
@@ -67,6 +87,8 @@ def import_command(
     app: AppContext,
     file: str | None,
     dry_run: bool,
+    save_plan: str | None,
+    plan_file: str | None,
     yes: bool,
     report: str | None,
     journal: str | None,
@@ -87,18 +109,28 @@ def import_command(
     be unchanged; standard input is kept beside the journal) and finishes the job. Resuming
     does not ask for confirmation again. Running a finished import again writes nothing.
 
+    `--dry-run --save-plan PLAN` saves the plan for review; `import --plan PLAN` later
+    re-reads the account and applies exactly that plan, or refuses (exit 1, nothing
+    written) naming what moved since, or when PLAN is for another account.
+
     `import --undo JOURNAL` takes an import back the same way (plan, confirmation, its own
     journal, resumable and undoable in turn): each user it moved returns to the extension
     they had before it. A user changed since, gone, or whose old extension is now held by
     someone else is skipped and named; any skipped row makes the undo exit 1.
 
-    Exit 0 done, 1 file errors, blocked plan or skipped undo rows, 2 usage, 5 stopped
-    part-way.
+    Exit 0 done, 1 file errors, blocked or stale plan, or skipped undo rows, 2 usage,
+    5 stopped part-way.
     """
+    if plan_file is not None:
+        _check_plan_options(file, resume, save_plan, undo)
+        _import_plan(app, Path(plan_file), dry_run, yes, report, journal, strict)
+        return
     _check_options(file, resume, journal, undo)
     if undo is not None:
         from aircall_ext.cli.undo import run_undo
 
+        if save_plan is not None:
+            raise UsageError("--save-plan saves the plan of an import of FILE, not of --undo")
         run_undo(app, undo, dry_run=dry_run, yes=yes, report=report, journal=journal, strict=strict)
         return
     from aircall_ext.files import check_distinct
@@ -115,8 +147,10 @@ def import_command(
             ("--journal", journal),
             ("the copy of standard input kept beside --journal", copy),
             ("--report", report),
+            ("--save-plan", save_plan),
         ]
     )
+    plan_out = _plan_destination(save_plan, dry_run)
     client = app.client()
     identity = _identity(app)
     contents: JournalContents | None = None
@@ -147,6 +181,8 @@ def import_command(
         click.get_current_context().exit(1)
     if dry_run:
         _write_report(destination, _planned_rows(prepared.plan))
+        if plan_out is not None:
+            _save_plan(app, plan_out, prepared)
         return
     if contents is None and prepared.plan.steps and not yes:
         prepared = _confirm(app, prepared)
@@ -426,3 +462,116 @@ def _write_report(report: Destination | None, rows: Sequence[Mapping[str, Any]])
         report.write(render_csv(rows, REPORT_COLUMNS).encode("utf-8"))
     except OSError as err:
         raise UsageError(f"cannot write report {report.name}: {err.strerror or err}") from None
+
+
+# -- saved plans -----------------------------------------------------------------------
+
+
+def _plan_destination(save_plan: str | None, dry_run: bool) -> Destination | None:
+    """Where --save-plan writes, checked before the account is read."""
+    if save_plan is None:
+        return None
+    if not dry_run:
+        raise UsageError(
+            "--save-plan needs --dry-run: a saved plan is reviewed first, applied later",
+            hint=f"`aircall-ext import FILE --dry-run --save-plan {save_plan}`",
+        )
+    from aircall_ext.files import open_destination
+
+    destination = open_destination(save_plan, private=True, what="plan")
+    if destination.is_stdout:
+        destination.close()
+        raise UsageError("--save-plan needs a file: stdout carries the plan shown")
+    return destination
+
+
+def _save_plan(app: AppContext, destination: Destination, prepared: Prepared) -> None:
+    from aircall_ext.services.plans import save_plan
+
+    save_plan(destination, prepared, _identity(app))
+    command = ["aircall-ext", "--sandbox"] if app.sandbox else ["aircall-ext"]
+    command += ["import", "--plan", destination.name]
+    app.say(f"plan saved to {destination.name}; apply it with `{shlex.join(command)}`")
+
+
+def _check_plan_options(
+    file: str | None, resume: str | None, save_plan: str | None, undo: str | None
+) -> None:
+    if [file, resume, save_plan, undo] != [None] * 4:
+        raise UsageError(
+            "--plan PLAN applies a saved plan: it takes no FILE, --resume, --undo or --save-plan",
+            hint="`aircall-ext import --plan PLAN` (add --yes to apply without asking)",
+        )
+
+
+def _import_plan(
+    app: AppContext,
+    path: Path,
+    dry_run: bool,
+    yes: bool,
+    report: str | None,
+    journal: str | None,
+    strict: bool,
+) -> None:
+    """Apply a saved plan: the same checks, prompt, journal, report and exit codes as an
+    import, but exactly the saved steps, and only while nothing they rest on has moved."""
+    from aircall_ext.files import check_distinct
+    from aircall_ext.services.plans import check_account, load_plan, tool_version
+
+    saved = load_plan(path)
+    check_distinct(
+        [
+            ("--plan", str(path)),
+            (f"the plan's input file {saved.file_path}", saved.file_path),
+            ("--journal", journal),
+            ("--report", report),
+        ]
+    )
+    check_account(saved, _identity(app), path)
+    if saved.tool != tool_version():
+        app.warn(f"{path} was made by {saved.tool}; this is {tool_version()}")
+    destination = _report_destination(app, report)
+    prepared = _check_saved_plan(app, saved, path, say_notes=True)
+    if _file_fails(prepared, strict):
+        _refuse_file(app, prepared, strict, destination)
+        return
+    _show_plan(app, prepared, dry_run)
+    assert prepared.plan is not None
+    if dry_run:
+        _write_report(destination, _planned_rows(prepared.plan))
+        return
+    if prepared.plan.steps and not yes:
+        _ask(app, len(prepared.plan.steps))
+        # People take time to answer: check again that nothing moved meanwhile.
+        prepared = _check_saved_plan(app, saved, path, say_notes=False)
+    from aircall_ext.services.importer import stop_signals
+
+    with stop_signals() as stop:
+        outcome = _apply(app, prepared, None, journal, stop)
+        with stop.shielded():  # the result and the report are never cut short
+            _emit_result(app, outcome)
+            _finish_report(app, outcome, destination)
+    _raise_if_stopped(app, outcome)
+
+
+def _check_saved_plan(
+    app: AppContext, saved: SavedPlan, path: Path, *, say_notes: bool
+) -> Prepared:
+    from aircall_ext.services.plans import prepare_plan
+
+    prepared, notes = prepare_plan(app.client(), saved, path)
+    if say_notes:
+        for note in notes:
+            app.say(note)
+    return prepared
+
+
+def _ask(app: AppContext, count: int) -> None:
+    """The import's confirmation: refused off a terminal, "n" is exit 1."""
+    if not _stdin_is_terminal():
+        raise UsageError(
+            "refusing to write without confirmation: standard input is not a terminal",
+            hint="pass --yes to apply, or --dry-run to only see the plan",
+        )
+    if not click.confirm(f"Apply {count} write{'s' if count != 1 else ''}?", err=True):
+        raise Refused("aborted: nothing was written")

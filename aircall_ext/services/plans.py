@@ -1,0 +1,137 @@
+"""Saved plans on disk: write one after a dry run, read one back, and re-check it against
+the account before it is applied through the import's own apply loop.
+
+Applying costs what an import costs: the check is the import's planning read (⌈U/50⌉ GETs),
+then exactly the saved steps (C + K PUTs), then the verification read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from aircall_ext.api.client import ApiClient
+from aircall_ext.core import savedplan
+from aircall_ext.core.csvfile import read_extension_csv
+from aircall_ext.core.desired import check_desired
+from aircall_ext.core.findings import listed
+from aircall_ext.core.savedplan import SavedPlan
+from aircall_ext.errors import Refused, UsageError
+from aircall_ext.files import Destination
+from aircall_ext.services.identity import account_label, known_api_ids
+from aircall_ext.services.importer import Prepared, Source
+from aircall_ext.services.journal import Clock, sha256_hex, utc_now
+from aircall_ext.services.users import load_account
+
+
+def tool_version() -> str:
+    from aircall_ext import __version__
+
+    return f"aircall-ext {__version__}"
+
+
+def save_plan(
+    destination: Destination,
+    prepared: Prepared,
+    identity: Mapping[str, Any],
+    *,
+    clock: Clock = utc_now,
+) -> SavedPlan:
+    """Write the plan of a clean dry run (private: it names users and holds the CSV)."""
+    assert prepared.plan is not None and not prepared.plan.blocked
+    saved = savedplan.save(
+        prepared.plan,
+        prepared.account,
+        tool=tool_version(),
+        created=clock().isoformat(),
+        identity=identity,
+        file_path=prepared.source.path,
+        data=prepared.source.data,
+    )
+    text = json.dumps(saved.to_json(), ensure_ascii=False, indent=2) + "\n"
+    try:
+        destination.write(text.encode("utf-8"))
+    except OSError as err:
+        raise UsageError(f"cannot write plan {destination.name}: {err.strerror or err}") from None
+    return saved
+
+
+def load_plan(path: Path) -> SavedPlan:
+    """Read PLAN; not a plan, another version or damaged: a usage error naming the field."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as err:
+        raise UsageError(f"cannot read plan {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not an aircall-ext plan: not UTF-8 text") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UsageError(
+            f"{path}:{err.lineno}:{err.colno}: not a JSON plan: {err.msg}",
+            hint="a plan is written by `aircall-ext import FILE --dry-run --save-plan PLAN`",
+        ) from None
+    return savedplan.parse(doc, str(path))
+
+
+def check_account(saved: SavedPlan, identity: Mapping[str, Any], path: Path) -> None:
+    """A plan is only ever applied to the account it was made for."""
+    if not savedplan.same_account(saved.account, identity):
+        names = known_api_ids()
+        raise Refused(
+            f"plan {path} was made for another account, {account_label(saved.account, names)}; "
+            f"this run is configured for {account_label(identity, names)}",
+            hint="apply it with the --profile/--base-url/credentials it was made with",
+        )
+
+
+def prepare_plan(client: ApiClient, saved: SavedPlan, path: Path) -> tuple[Prepared, list[str]]:
+    """Read the account (⌈U/50⌉ GETs) and check that the plan still holds on it; refused
+    (nothing written) with everything that moved listed. Returns what the apply loop
+    needs, planned EXACTLY as saved, and notes for the user."""
+    notes: list[str] = []
+    reasons: list[str] = []
+    source = _source(saved, path, notes, reasons)
+    account = load_account(client)
+    reasons += savedplan.stale_reasons(saved, account)
+    csv_file = read_extension_csv(source.data, source=source.shown)
+    desired = check_desired(csv_file, account)
+    reasons += savedplan.moved_rows(saved, {row.line: row.user.id for row in desired.rows})
+    if not reasons:  # the file's own errors, when nothing above explains them
+        reasons += [f.message for f in desired.findings if f.severity == "error"]
+    if reasons:
+        raise Refused(
+            f"plan is stale: {listed(reasons, limit=savedplan.STALE_LIMIT, sep='; ')}; "
+            "nothing was written",
+            hint=f"review a new plan: `{_replan_command(saved, path)}`",
+        )
+    return Prepared(source, csv_file, account, desired, saved.plan()), notes
+
+
+def _source(saved: SavedPlan, path: Path, notes: list[str], reasons: list[str]) -> Source:
+    """The CSV the plan was made from. Still at its path: it must be the same bytes (and the
+    journal names it, as an import's would). Gone: the plan's copy is used, and treated
+    like standard input, so the journal keeps it for ``--resume``."""
+    if saved.file_path == "-":
+        return Source("-", "-", saved.data)
+    try:
+        data = Path(saved.file_path).read_bytes()
+    except OSError as err:
+        notes.append(
+            f"{saved.file_path} cannot be read ({err.strerror or err}): "
+            f"applying the copy of it kept in {path}"
+        )
+        return Source("-", saved.file_path, saved.data)
+    if sha256_hex(data) != saved.file_sha256:
+        reasons.append(f"{saved.file_path} changed since the plan was made (sha256 differs)")
+    return Source(saved.file_path, saved.file_path, saved.data)
+
+
+def _replan_command(saved: SavedPlan, path: Path) -> str:
+    import shlex
+
+    words = ["aircall-ext", "--sandbox"] if saved.account.get("sandbox") else ["aircall-ext"]
+    words += ["import", saved.file_path, "--dry-run", "--save-plan", str(path)]
+    return shlex.join(words)

@@ -1,0 +1,291 @@
+"""``import --dry-run --save-plan`` and ``import --plan`` through the in-process sandbox."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aircall_ext.api.client import ApiClient
+from aircall_ext.api.models import User
+from tests.cli.test_import_cli import CSV, DESIRED, USERS, WriteState, extensions, read_report
+from tests.conftest import RunCli
+
+
+@pytest.fixture
+def before(write_state: WriteState) -> dict[int, Any]:
+    write_state([dict(u) for u in USERS])
+    return extensions()
+
+
+@pytest.fixture
+def csv_file(tmp_path: Path) -> Path:
+    path = tmp_path / "users.csv"
+    path.write_text(CSV)
+    return path
+
+
+@pytest.fixture
+def writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
+    """Every PUT the CLI sends, in order."""
+    sent: list[tuple[int, str]] = []
+    real = ApiClient.set_extension
+
+    def record(self: ApiClient, user_id: int, extension: str) -> User:
+        sent.append((user_id, extension))
+        return real(self, user_id, extension)
+
+    monkeypatch.setattr(ApiClient, "set_extension", record)
+    return sent
+
+
+def save(run_cli: RunCli, csv_file: Path, plan: Path, *extra: str) -> dict[str, Any]:
+    result = run_cli("--sandbox", "import", str(csv_file), "--dry-run", "--save-plan", str(plan))
+    assert result.exit_code == 0, result.stderr
+    assert f"apply it with `aircall-ext --sandbox import --plan {plan}`" in result.stderr
+    doc: dict[str, Any] = json.loads(plan.read_text())
+    return doc
+
+
+def test_a_saved_plan_is_private_and_carries_what_it_depends_on(
+    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.json"
+    doc = save(run_cli, csv_file, plan)
+    assert stat.S_IMODE(plan.stat().st_mode) == 0o600
+    assert extensions() == before  # a dry run
+    assert doc["account"]["sandbox"] is True
+    assert set(doc["account"]) == {"host", "api_id_sha256", "sandbox"}  # no secret
+    assert doc["file"]["path"] == str(csv_file)
+    assert doc["tool"].startswith("aircall-ext ")
+    dry = run_cli("--sandbox", "-o", "json", "import", str(csv_file), "--dry-run")
+    assert doc["steps"] == json.loads(dry.stdout)["steps"]
+    assert doc["plan"] == json.loads(dry.stdout)["plan"]
+    # Writers (1-5) and the unchanged row (7); 6 (blank) and 8 (not in the file) are not.
+    assert {u["id"]: u["extension"] for u in doc["users"]} == {
+        1: "101",
+        2: "102",
+        3: "103",
+        4: "104",
+        5: None,
+        7: "107",
+    }
+
+
+def test_an_untouched_plan_applies_exactly_its_steps_like_an_import(
+    run_cli: RunCli,
+    before: dict[int, Any],
+    csv_file: Path,
+    tmp_path: Path,
+    writes: list[tuple[int, str]],
+) -> None:
+    plan = tmp_path / "plan.json"
+    doc = save(run_cli, csv_file, plan)
+    report = tmp_path / "report.csv"
+    journal = tmp_path / "job.jsonl"
+    result = run_cli(
+        "--sandbox",
+        "-o",
+        "json",
+        "import",
+        "--plan",
+        str(plan),
+        "--yes",
+        "--report",
+        str(report),
+        "--journal",
+        str(journal),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert writes == [(s["user_id"], s["to"]) for s in doc["steps"]]
+    assert extensions() == DESIRED
+    assert json.loads(result.stdout) == {
+        "summary": {"applied": 5, "unchanged": 1, "skipped": 1, "failed": 0, "not_run": 0},
+        "journal": str(journal),
+    }
+    header = json.loads(journal.read_text().splitlines()[0])
+    assert header["file"] == str(csv_file) and header["steps"] == doc["steps"]
+    assert [r["status"] for r in read_report(report)].count("applied") == 5
+
+
+def test_a_plan_made_stale_by_another_change_is_refused_and_lists_what_moved(
+    run_cli: RunCli,
+    before: dict[int, Any],
+    csv_file: Path,
+    tmp_path: Path,
+    writes: list[tuple[int, str]],
+) -> None:
+    plan = tmp_path / "plan.json"
+    save(run_cli, csv_file, plan)
+    assert run_cli("--sandbox", "assign", "2", "199").exit_code == 0  # someone else
+    assert run_cli("--sandbox", "assign", "8", "150").exit_code == 0  # takes 5's target
+    writes.clear()
+    result = run_cli("--sandbox", "import", "--plan", str(plan), "--yes")
+    assert result.exit_code == 1
+    assert "plan is stale: user 2 (user2@example.com) has 199, the plan expected 102" in (
+        result.stderr
+    )
+    assert "extension 150 is now held by user 8 (user8@example.com), who is not in the plan" in (
+        result.stderr
+    )
+    assert "nothing was written" in result.stderr and "--save-plan" in result.stderr
+    assert writes == []
+    assert extensions() == {**before, 2: "199", 8: "150"}
+
+
+def test_a_changed_csv_makes_it_stale_and_a_missing_one_is_applied_from_the_plan(
+    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.json"
+    save(run_cli, csv_file, plan)
+    csv_file.write_text(CSV.replace("105", "155"))
+    result = run_cli("--sandbox", "import", "--plan", str(plan), "--yes")
+    assert result.exit_code == 1
+    assert f"{csv_file} changed since the plan was made (sha256 differs)" in result.stderr
+    assert extensions() == before
+
+    csv_file.unlink()  # the plan carries the file: it still applies, and resumes
+    journal = tmp_path / "job.jsonl"
+    result = run_cli("--sandbox", "import", "--plan", str(plan), "--yes", "--journal", str(journal))
+    assert result.exit_code == 0, result.stderr
+    assert f"applying the copy of it kept in {plan}" in result.stderr
+    assert extensions() == DESIRED
+    resumed = run_cli("--sandbox", "import", "--resume", str(journal))
+    assert resumed.exit_code == 0, resumed.stderr
+
+
+def test_a_plan_for_another_account_is_refused_naming_both(
+    run_cli: RunCli,
+    before: dict[int, Any],
+    csv_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plan = tmp_path / "plan.json"
+    save(run_cli, csv_file, plan)
+    monkeypatch.setenv("AIRCALL_API_ID", "other-id")
+    monkeypatch.setenv("AIRCALL_API_TOKEN", "other-token-0123456789")
+    result = run_cli("--base-url", "https://api.example.test", "import", "--plan", str(plan))
+    assert result.exit_code == 1
+    assert (
+        f"plan {plan} was made for another account, sandbox; "
+        "this run is configured for other-id@api.example.test"
+    ) in result.stderr
+    assert "other-token" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "not a JSON plan"),
+        ('{"format": "aircall-ext plan", "version": 9}', "(field version)"),
+        ("[1, 2]", "is not an aircall-ext plan (field format)"),
+        ('{"format": "aircall-ext plan", "version": 1}', "field tool: Field required"),
+    ],
+)
+def test_a_file_that_is_not_a_plan_is_a_usage_error_naming_it(
+    run_cli: RunCli, before: dict[int, Any], tmp_path: Path, content: str, message: str
+) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(content)
+    result = run_cli("--sandbox", "import", "--plan", str(plan), "--yes")
+    assert result.exit_code == 2
+    assert str(plan) in result.stderr and message in result.stderr
+    assert extensions() == before
+
+
+def test_without_yes_it_asks_and_refuses_off_a_terminal(
+    run_cli: RunCli,
+    before: dict[int, Any],
+    csv_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plan = tmp_path / "plan.json"
+    save(run_cli, csv_file, plan)
+    result = run_cli("--sandbox", "import", "--plan", str(plan), input="y\n")
+    assert result.exit_code == 2 and "pass --yes" in result.stderr
+    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
+    result = run_cli("--sandbox", "import", "--plan", str(plan), input="n\n")
+    assert result.exit_code == 1 and "Apply 6 writes?" in result.stderr
+    assert extensions() == before
+    result = run_cli("--sandbox", "import", "--plan", str(plan), input="y\n")
+    assert result.exit_code == 0, result.stderr
+    assert extensions() == DESIRED
+
+
+def test_a_change_while_confirming_is_caught_by_the_second_check(
+    run_cli: RunCli,
+    before: dict[int, Any],
+    csv_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import click
+
+    plan = tmp_path / "plan.json"
+    save(run_cli, csv_file, plan)
+
+    def confirm_while_someone_else_writes(*_args: object, **_kwargs: object) -> bool:
+        click.get_current_context().obj.client().set_extension(4, "199")
+        return True
+
+    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("click.confirm", confirm_while_someone_else_writes)
+    result = run_cli("--sandbox", "import", "--plan", str(plan))
+    assert result.exit_code == 1
+    assert "user 4 (user4@example.com) has 199, the plan expected 104" in result.stderr
+    assert extensions() == {**before, 4: "199"}
+
+
+def test_dry_run_of_a_plan_checks_it_and_writes_nothing(
+    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.json"
+    doc = save(run_cli, csv_file, plan)
+    result = run_cli("--sandbox", "-o", "json", "import", "--plan", str(plan), "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["steps"] == doc["steps"]
+    assert extensions() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["import", "{csv}", "--save-plan", "{plan}"], "--save-plan needs --dry-run"),
+        (["import", "{csv}", "--plan", "{plan}"], "takes no FILE, --resume, --undo or --save-plan"),
+        (["import", "--plan", "{plan}", "--save-plan", "x.json"], "takes no FILE"),
+        (["import", "--plan", "{plan}", "--undo", "j.jsonl"], "takes no FILE"),
+        (["import", "--undo", "j.jsonl", "--dry-run", "--save-plan", "{plan}"], "not of --undo"),
+        (["import", "{csv}", "--dry-run", "--save-plan", "{csv}"], "name the same file"),
+    ],
+)
+def test_option_misuse_is_a_usage_error(
+    run_cli: RunCli,
+    before: dict[int, Any],
+    csv_file: Path,
+    tmp_path: Path,
+    args: list[str],
+    message: str,
+) -> None:
+    plan = tmp_path / "plan.json"
+    words = [a.format(csv=csv_file, plan=plan) for a in args]
+    result = run_cli("--sandbox", *words)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert csv_file.read_text() == CSV
+
+
+def test_a_blocked_plan_is_not_saved(
+    run_cli: RunCli, write_state: WriteState, tmp_path: Path
+) -> None:
+    write_state([{**USERS[0], "extension": "101"}, {**USERS[1], "extension": "102"}])
+    csv_file = tmp_path / "taken.csv"
+    csv_file.write_text("user_id,extension\n1,102\n")  # 2 keeps 102: the file has an error
+    plan = tmp_path / "plan.json"
+    result = run_cli("--sandbox", "import", str(csv_file), "--dry-run", "--save-plan", str(plan))
+    assert result.exit_code == 1
+    assert not plan.exists()
