@@ -223,7 +223,7 @@ def _check_options(
 ) -> None:
     if [file, resume, undo].count(None) != 2:
         raise UsageError(
-            "give exactly one of FILE, --resume JOURNAL or --undo JOURNAL",
+            "give exactly one of FILE, --resume JOURNAL, --undo JOURNAL or --plan PLAN",
             hint="`aircall-ext import users.csv`, `aircall-ext import --resume JOURNAL` or "
             "`aircall-ext import --undo JOURNAL`",
         )

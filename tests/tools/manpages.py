@@ -83,7 +83,8 @@ EXIT_STATUS = [
         "Findings of severity error (or warnings with --strict); plan blocked; "
         "the dialed call does not reach a user (or --expect not met); drift found; "
         "import declined at the confirmation prompt (nothing written); "
-        "import --undo skipped a row.",
+        "import --undo skipped a row; import --plan refused a stale plan or one for another "
+        "account.",
     ),
     (
         EXIT_USAGE,
