@@ -68,13 +68,10 @@ class Destination:
     name: str  # as the user gave it
     private: bool
     stream: BinaryIO | None = field(default=None, repr=False)  # an opened special file
-
-    @property
-    def is_stdout(self) -> bool:
-        return self.name == "-" or (self.stream is not None and _is_stdout(self.stream))
+    is_stdout: bool = False  # ``-``, or a name for this process's stdout (``/dev/stdout``)
 
     def write(self, data: bytes) -> None:
-        if self.name == "-":
+        if self.is_stdout:
             sys.stdout.flush()  # after what was echoed before it
             out = sys.stdout.buffer
             out.write(data)
@@ -99,13 +96,17 @@ def open_destination(name: str, *, private: bool, what: str) -> Destination:
     """Check that ``name`` can be written (opening it if it is a pipe or a device), before
     anything else happens; ``what`` names it in errors ("report", "export file")."""
     if name == "-":
-        return Destination(name, private)
+        return Destination(name, private, is_stdout=True)
     try:
         info: os.stat_result | None = os.stat(name)
     except FileNotFoundError:
         info = None
     except OSError as err:
         raise UsageError(f"cannot write {what} {name}: {err.strerror or err}") from None
+    if info is not None and _is_stdout(info):
+        # Written through our own stdout: reopening it would truncate a `>>` log, and
+        # replacing the file would cut it off from what the shell redirected there.
+        return Destination(name, private, is_stdout=True)
     if info is not None and stat.S_ISDIR(info.st_mode):
         raise UsageError(f"cannot write {what} {name}: it is a directory")
     if info is not None and not stat.S_ISREG(info.st_mode):
@@ -125,12 +126,12 @@ def open_destination(name: str, *, private: bool, what: str) -> Destination:
     return Destination(name, private)
 
 
-def _is_stdout(stream: BinaryIO) -> bool:
+def _is_stdout(info: os.stat_result) -> bool:
     try:
-        mine, out = os.fstat(stream.fileno()), os.fstat(sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
+        out = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real stdout (captured, closed)
         return False
-    return (mine.st_dev, mine.st_ino) == (out.st_dev, out.st_ino)
+    return (info.st_dev, info.st_ino) == (out.st_dev, out.st_ino)
 
 
 def same_file(first: str, second: str) -> bool:
