@@ -113,7 +113,10 @@ def import_command(
         )
     destination = _report_destination(app, report)  # before anything is read or written
     if contents is not None:
-        app.say(f"resuming {contents.header.file} from journal {resume}")
+        read = contents.header.file
+        if read == "-":
+            read = f"standard input (kept in {contents.header.input_copy})"
+        app.say(f"resuming {read} from journal {resume}")
     else:
         assert file is not None
         source = read_source(file)
