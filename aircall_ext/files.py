@@ -34,8 +34,14 @@ def create_private(path: Path) -> int:
     """
     path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, PRIVATE_MODE)
-    os.fchmod(fd, PRIVATE_MODE)  # a umask can only take bits away; say it anyway
+    _make_private(fd)
     return fd
+
+
+def _make_private(fd: int) -> None:
+    """A umask can only take bits away from 0600; say it anyway (Windows has no fchmod)."""
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, PRIVATE_MODE)
 
 
 def write_atomic(path: Path, data: bytes, *, private: bool) -> None:
@@ -49,7 +55,7 @@ def write_atomic(path: Path, data: bytes, *, private: bool) -> None:
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         if private:
-            os.fchmod(fd, PRIVATE_MODE)
+            _make_private(fd)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
