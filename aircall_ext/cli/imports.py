@@ -81,36 +81,15 @@ def import_command(
     Exit 0 done, 1 file errors or blocked plan, 2 usage, 5 stopped part-way.
     """
     _check_options(file, resume, journal)
-    from aircall_ext.files import check_distinct
+    _check_distinct_files(file, journal, report)
     from aircall_ext.services.importer import open_journal, read_source
 
-    copy = None
-    if file == "-" and journal is not None:
-        from aircall_ext.services.journal import input_copy_path
-
-        copy = str(input_copy_path(Path(journal).absolute()))
-    check_distinct(
-        [
-            ("FILE", file),
-            ("--journal", journal),
-            ("the copy of standard input kept beside --journal", copy),
-            ("--report", report),
-        ]
-    )
     client = app.client()
     identity = _identity(app)
     contents: JournalContents | None = None
     if resume is not None:
         contents, source = open_journal(Path(resume), identity)
-        header = contents.header
-        check_distinct(
-            [
-                (f"the journal's input file {header.file}", header.file),
-                ("the journal's copy of standard input", header.input_copy),
-                ("--resume", resume),
-                ("--report", report),
-            ]
-        )
+        _check_distinct_files_of_resume(contents.header, resume, report)
     destination = _report_destination(app, report)  # before anything is read or written
     if contents is not None:
         read = contents.header.file
@@ -173,6 +152,38 @@ def _check_options(file: str | None, resume: str | None, journal: str | None) ->
         )
     if resume is not None and journal is not None:
         raise UsageError("--journal cannot be combined with --resume (it appends to JOURNAL)")
+
+
+def _check_distinct_files(file: str | None, journal: str | None, report: str | None) -> None:
+    """No output of the run may overwrite its input or another of its outputs."""
+    from aircall_ext.files import check_distinct
+
+    copy = None
+    if file == "-" and journal is not None:
+        from aircall_ext.services.journal import input_copy_path
+
+        copy = str(input_copy_path(Path(journal).absolute()))
+    check_distinct(
+        [
+            ("FILE", file),
+            ("--journal", journal),
+            ("the copy of standard input kept beside --journal", copy),
+            ("--report", report),
+        ]
+    )
+
+
+def _check_distinct_files_of_resume(header: Header, resume: str, report: str | None) -> None:
+    from aircall_ext.files import check_distinct
+
+    check_distinct(
+        [
+            ("the journal's input file", header.file),
+            ("the journal's copy of standard input", header.input_copy),
+            ("--resume", resume),
+            ("--report", report),
+        ]
+    )
 
 
 def _report_destination(app: AppContext, report: str | None) -> Destination | None:
