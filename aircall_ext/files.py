@@ -34,8 +34,14 @@ def create_private(path: Path) -> int:
     """
     path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, PRIVATE_MODE)
-    os.fchmod(fd, PRIVATE_MODE)  # a umask can only take bits away; say it anyway
+    _make_private(fd)
     return fd
+
+
+def _make_private(fd: int) -> None:
+    """A umask can only take bits away from 0600; say it anyway (Windows has no fchmod)."""
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, PRIVATE_MODE)
 
 
 def write_atomic(path: Path, data: bytes, *, private: bool) -> None:
@@ -49,7 +55,7 @@ def write_atomic(path: Path, data: bytes, *, private: bool) -> None:
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         if private:
-            os.fchmod(fd, PRIVATE_MODE)
+            _make_private(fd)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -68,13 +74,10 @@ class Destination:
     name: str  # as the user gave it
     private: bool
     stream: BinaryIO | None = field(default=None, repr=False)  # an opened special file
-
-    @property
-    def is_stdout(self) -> bool:
-        return self.name == "-" or (self.stream is not None and _is_stdout(self.stream))
+    is_stdout: bool = False  # ``-``, or a name for this process's stdout (``/dev/stdout``)
 
     def write(self, data: bytes) -> None:
-        if self.name == "-":
+        if self.is_stdout:
             sys.stdout.flush()  # after what was echoed before it
             out = sys.stdout.buffer
             out.write(data)
@@ -99,13 +102,17 @@ def open_destination(name: str, *, private: bool, what: str) -> Destination:
     """Check that ``name`` can be written (opening it if it is a pipe or a device), before
     anything else happens; ``what`` names it in errors ("report", "export file")."""
     if name == "-":
-        return Destination(name, private)
+        return Destination(name, private, is_stdout=True)
     try:
         info: os.stat_result | None = os.stat(name)
     except FileNotFoundError:
         info = None
     except OSError as err:
         raise UsageError(f"cannot write {what} {name}: {err.strerror or err}") from None
+    if info is not None and _is_stdout(info):
+        # Written through our own stdout: reopening it would truncate a `>>` log, and
+        # replacing the file would cut it off from what the shell redirected there.
+        return Destination(name, private, is_stdout=True)
     if info is not None and stat.S_ISDIR(info.st_mode):
         raise UsageError(f"cannot write {what} {name}: it is a directory")
     if info is not None and not stat.S_ISREG(info.st_mode):
@@ -125,12 +132,12 @@ def open_destination(name: str, *, private: bool, what: str) -> Destination:
     return Destination(name, private)
 
 
-def _is_stdout(stream: BinaryIO) -> bool:
+def _is_stdout(info: os.stat_result) -> bool:
     try:
-        mine, out = os.fstat(stream.fileno()), os.fstat(sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
+        out = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real stdout (captured, closed)
         return False
-    return (mine.st_dev, mine.st_ino) == (out.st_dev, out.st_ino)
+    return (info.st_dev, info.st_ino) == (out.st_dev, out.st_ino)
 
 
 def same_file(first: str, second: str) -> bool:

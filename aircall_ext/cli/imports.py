@@ -133,41 +133,22 @@ def import_command(
             raise UsageError("--save-plan saves the plan of an import of FILE, not of --undo")
         run_undo(app, undo, dry_run=dry_run, yes=yes, report=report, journal=journal, strict=strict)
         return
-    from aircall_ext.files import check_distinct
     from aircall_ext.services.importer import open_journal, read_source
 
-    copy = None
-    if file == "-" and journal is not None:
-        from aircall_ext.services.journal import input_copy_path
-
-        copy = str(input_copy_path(Path(journal).absolute()))
-    check_distinct(
-        [
-            ("FILE", file),
-            ("--journal", journal),
-            ("the copy of standard input kept beside --journal", copy),
-            ("--report", report),
-            ("--save-plan", save_plan),
-        ]
-    )
+    _check_distinct_files(file, journal, report, save_plan)
     plan_out = _plan_destination(save_plan, dry_run)
     client = app.client()
     identity = _identity(app)
     contents: JournalContents | None = None
     if resume is not None:
         contents, source = open_journal(Path(resume), identity)
-        header = contents.header
-        check_distinct(
-            [
-                (f"the journal's input file {header.file}", header.file),
-                ("the journal's copy of standard input", header.input_copy),
-                ("--resume", resume),
-                ("--report", report),
-            ]
-        )
+        _check_distinct_files_of_resume(contents.header, resume, report)
     destination = _report_destination(app, report)  # before anything is read or written
     if contents is not None:
-        app.say(f"resuming {contents.header.file} from journal {resume}")
+        read = contents.header.file
+        if read == "-":
+            read = f"standard input (kept in {contents.header.input_copy})"
+        app.say(f"resuming {read} from journal {resume}")
     else:
         assert file is not None
         source = read_source(file)
@@ -229,6 +210,41 @@ def _check_options(
         )
     if resume is not None and journal is not None:
         raise UsageError("--journal cannot be combined with --resume (it appends to JOURNAL)")
+
+
+def _check_distinct_files(
+    file: str | None, journal: str | None, report: str | None, save_plan: str | None
+) -> None:
+    """No output of the run may overwrite its input or another of its outputs."""
+    from aircall_ext.files import check_distinct
+
+    copy = None
+    if file == "-" and journal is not None:
+        from aircall_ext.services.journal import input_copy_path
+
+        copy = str(input_copy_path(Path(journal).absolute()))
+    check_distinct(
+        [
+            ("FILE", file),
+            ("--journal", journal),
+            ("the copy of standard input kept beside --journal", copy),
+            ("--report", report),
+            ("--save-plan", save_plan),
+        ]
+    )
+
+
+def _check_distinct_files_of_resume(header: Header, resume: str, report: str | None) -> None:
+    from aircall_ext.files import check_distinct
+
+    check_distinct(
+        [
+            ("the journal's input file", header.file),
+            ("the journal's copy of standard input", header.input_copy),
+            ("--resume", resume),
+            ("--report", report),
+        ]
+    )
 
 
 def _report_destination(app: AppContext, report: str | None) -> Destination | None:

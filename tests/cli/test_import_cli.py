@@ -544,6 +544,7 @@ def test_a_stopped_import_of_stdin_names_a_resume_that_works(
     command = stopped.stderr.split("finish it with `", 1)[1].split("`", 1)[0]
     resumed = run_cli(*shlex.split(command)[1:])
     assert resumed.exit_code == 0, resumed.stderr
+    assert "resuming standard input (kept in " in resumed.stderr
     assert extensions() == DESIRED
 
 

@@ -193,6 +193,15 @@ def test_report_and_export_to_dev_stdout_and_a_process_substitution(
     assert exported.returncode == 0, exported.stderr
     assert exported.stdout.startswith("user_id,email,name,extension\n")
 
+    log = tmp_path / "log.txt"  # `>> log`: /dev/stdout must append, not truncate or replace
+    log.write_text("earlier lines\n")
+    with log.open("ab") as appended:
+        logged = subprocess.run(
+            [CLI, "export", "/dev/stdout"], env=env, stdout=appended, timeout=DEADLINE
+        )
+    assert logged.returncode == 0
+    assert log.read_text() == "earlier lines\n" + exported.stdout
+
     refused = subprocess.run(
         [CLI, "-o", "json", "import", str(run.csv), "--yes", "--report", "/dev/stdout"],
         env=env,
