@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -167,14 +167,8 @@ def import_command(
         return
     if contents is None and prepared.plan.steps and not yes:
         prepared = _confirm(app, prepared)
-    from aircall_ext.services.importer import stop_signals
-
-    with stop_signals() as stop:
-        outcome = _apply(app, prepared, contents, journal, stop)
-        with stop.shielded():  # the result and the report are never cut short
-            _emit_result(app, outcome)
-            _finish_report(app, outcome, destination)
-    _raise_if_stopped(app, outcome)
+    confirmed = prepared
+    apply_writes(app, destination, lambda stop: _apply(app, confirmed, contents, journal, stop))
 
 
 COMMANDS: list[click.Command] = [import_command]
@@ -336,14 +330,7 @@ def _confirm(app: AppContext, prepared: Prepared) -> Prepared:
     from aircall_ext.services.importer import prepare
 
     assert prepared.plan is not None
-    if not _stdin_is_terminal():
-        raise UsageError(
-            "refusing to write without confirmation: standard input is not a terminal",
-            hint="pass --yes to apply, or --dry-run to only see the plan",
-        )
-    count = len(prepared.plan.steps)
-    if not click.confirm(f"Apply {count} write{'s' if count != 1 else ''}?", err=True):
-        raise Refused("aborted: nothing was written")
+    ask(len(prepared.plan.steps))
     fresh = prepare(app.client(), prepared.source)
     if fresh.plan is None or fresh.plan.steps != prepared.plan.steps:
         raise Refused(
@@ -358,6 +345,22 @@ def _stdin_is_terminal() -> bool:
 
 
 # -- applying --------------------------------------------------------------------------
+
+
+def apply_writes(
+    app: AppContext, destination: Destination | None, apply: Callable[[StopSignals], Outcome]
+) -> None:
+    """Run ``apply`` while SIGINT/SIGTERM/SIGHUP stop it cleanly, then print the result and
+    write the report, never cut short; exit 5 naming the journal when it stopped part-way.
+    Shared by an import, a saved plan and an undo."""
+    from aircall_ext.services.importer import stop_signals
+
+    with stop_signals() as stop:
+        outcome = apply(stop)
+        with stop.shielded():
+            _emit_result(app, outcome)
+            _finish_report(app, outcome, destination)
+    _raise_if_stopped(app, outcome)
 
 
 def _apply(
@@ -557,17 +560,11 @@ def _import_plan(
         _write_report(destination, _planned_rows(prepared.plan))
         return
     if prepared.plan.steps and not yes:
-        _ask(app, len(prepared.plan.steps))
+        ask(len(prepared.plan.steps))
         # People take time to answer: check again that nothing moved meanwhile.
         prepared = _check_saved_plan(app, saved, path, say_notes=False)
-    from aircall_ext.services.importer import stop_signals
-
-    with stop_signals() as stop:
-        outcome = _apply(app, prepared, None, journal, stop)
-        with stop.shielded():  # the result and the report are never cut short
-            _emit_result(app, outcome)
-            _finish_report(app, outcome, destination)
-    _raise_if_stopped(app, outcome)
+    confirmed = prepared
+    apply_writes(app, destination, lambda stop: _apply(app, confirmed, None, journal, stop))
 
 
 def _check_saved_plan(
@@ -582,8 +579,8 @@ def _check_saved_plan(
     return prepared
 
 
-def _ask(app: AppContext, count: int) -> None:
-    """The import's confirmation: refused off a terminal, "n" is exit 1."""
+def ask(count: int) -> None:
+    """The confirmation before writing: refused off a terminal, "n" is exit 1."""
     if not _stdin_is_terminal():
         raise UsageError(
             "refusing to write without confirmation: standard input is not a terminal",

@@ -15,7 +15,7 @@ import click
 from aircall_ext import output
 from aircall_ext.cli import imports as base
 from aircall_ext.cli.context import AppContext
-from aircall_ext.errors import Refused, UsageError
+from aircall_ext.errors import Refused
 
 if TYPE_CHECKING:
     from aircall_ext.services.importer import Outcome, StopSignals
@@ -63,14 +63,8 @@ def run_undo(
         return
     if prepared.plan.steps and not yes:
         planned = _confirm(app, planned)
-    from aircall_ext.services.importer import stop_signals
-
-    with stop_signals() as stop:
-        outcome = _apply(app, planned, stop)
-        with stop.shielded():
-            base._emit_result(app, outcome)
-            base._finish_report(app, outcome, destination)
-    base._raise_if_stopped(app, outcome)
+    confirmed = planned
+    base.apply_writes(app, destination, lambda stop: _apply(app, confirmed, stop))
     if planned.skipped:
         click.get_current_context().exit(1)
 
@@ -100,14 +94,7 @@ def _confirm(app: AppContext, planned: UndoPlan) -> UndoPlan:
 
     plan = planned.prepared.plan
     assert plan is not None
-    if not base._stdin_is_terminal():
-        raise UsageError(
-            "refusing to write without confirmation: standard input is not a terminal",
-            hint="pass --yes to apply, or --dry-run to only see the plan",
-        )
-    count = len(plan.steps)
-    if not click.confirm(f"Apply {count} write{'s' if count != 1 else ''}?", err=True):
-        raise Refused("aborted: nothing was written")
+    base.ask(len(plan.steps))
     fresh = plan_undo(
         app.client(), planned.undone, base._identity(app), journal_path=planned.journal
     )
