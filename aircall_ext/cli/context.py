@@ -152,17 +152,22 @@ def _set_output(ctx: click.Context, _param: click.Parameter, value: str | None) 
         ctx.ensure_object(AppContext).output = cast(Format, value)
 
 
-def output_option(func: Callable[P, R]) -> Callable[P, R]:
+def _output(formats: Sequence[str], help: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """``-o/--output`` on a command; overrides the global one given before the command."""
     return click.option(
         "-o",
         "--output",
-        type=OutputFormat(FORMATS),
+        type=OutputFormat(formats),
         callback=_set_output,
         expose_value=False,
         is_eager=True,
-        help=OUTPUT_HELP,
-    )(func)
+        help=help,
+    )
+
+
+def output_option(func: Callable[P, R]) -> Callable[P, R]:
+    """``-o/--output`` with the formats every data command has."""
+    return _output(FORMATS, OUTPUT_HELP)(func)
 
 
 def github_output_option(
@@ -183,15 +188,7 @@ def github_output_option(
                 raise refuse_github()
             return func(*args, **kwargs)
 
-        return click.option(
-            "-o",
-            "--output",
-            type=OutputFormat(ALL_FORMATS),
-            callback=_set_output,
-            expose_value=False,
-            is_eager=True,
-            help=GITHUB_OUTPUT_HELP,
-        )(wrapper)
+        return _output(ALL_FORMATS, GITHUB_OUTPUT_HELP)(wrapper)
 
     return decorate
 

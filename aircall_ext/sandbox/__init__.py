@@ -1,4 +1,4 @@
-"""The embedded reference service: SPEC §3 over a SQLite database (SPEC §7).
+"""The embedded reference service: the routing management API over a SQLite database.
 
 A separate product inside the package: only ``services/session.py`` imports it, to run
 ``--sandbox`` in-process. Importing this package stays cheap (no server, no platformdirs).
