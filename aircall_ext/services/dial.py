@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from aircall_ext.core.account import Account
 from aircall_ext.core.csvtable import STDIN_SOURCE, location
 from aircall_ext.core.dialbatch import Batch, DialRequest, read_dial_batch
-from aircall_ext.core.dialing import DialResult, find_number, simulate
+from aircall_ext.core.dialing import DialResult, simulate
+from aircall_ext.core.numbers import find_number
 from aircall_ext.errors import UsageError
 
 if TYPE_CHECKING:
