@@ -1,19 +1,20 @@
 """Dial simulator: what happens when a caller dials a digit sequence on one of our numbers.
 
 Pure: a function of an :class:`Account` snapshot, so it runs offline and is tested with
-plain objects. It applies the rules of SPEC §2 as the checks of SPEC §4, in that order,
-stops at the first that fails, and explains every check it evaluated.
+plain objects. It runs the checks in a fixed order (a public-API transfer, the stage, three
+digits, a holder, not outgoing-only, in the distribution for a legacy classic number,
+available), stops at the first that fails, and explains every check it evaluated.
 
 What the caller hears (``caller_hears``), per outcome:
 
 - ``rings-user``: ``"The ringing tone while the user's phone rings"``.
 - ``user-unavailable``: ``"The automated unavailability message (it cannot be customised)"``;
-  the product documents that such a message plays, not its words.
-- ``extension-does-not-exist``: ``"This extension does not exist"`` (SPEC §2, verbatim).
+  the phone system plays such a message, but its words are not known, so none are quoted.
+- ``extension-does-not-exist``: ``"This extension does not exist"`` (the phone system's words).
 - ``stage-not-accepting`` and ``api-transfer``: the digits are ignored and the call carries
   on, so the caller keeps hearing what was playing (see :data:`_STILL_HEARD`).
-- ``invalid-sequence`` and ``not-in-distribution``: ``None``: the documentation promises no
-  specific message, and inventing one would mislead an admin.
+- ``invalid-sequence`` and ``not-in-distribution``: ``None``: no specific message is known
+  for them, and inventing one would mislead an admin.
 
 A collision (two holders of one extension) exists only in a damaged account. The simulator
 then follows the holder with the lowest id, so that the answer is stable, and says so in
@@ -31,7 +32,7 @@ from aircall_ext.core.account import Account
 from aircall_ext.core.dialterms import DEAD_EXTENSION, Outcome, Stage
 from aircall_ext.core.extensions import ExtensionProblem, is_extension, parse_extension
 
-# SPEC §2: the stages during which each routing mode collects extension digits.
+# The stages during which each routing mode collects extension digits.
 ACCEPTING_STAGES: dict[Routing, frozenset[Stage]] = {
     "smartflows": frozenset({"ivr", "audio", "waiting"}),
     "legacy-classic": frozenset({"welcome"}),
@@ -76,7 +77,7 @@ CALLER_HEARS_API_TRANSFER = "Nothing new: the digits are ignored while the trans
 
 @dataclass(frozen=True)
 class Check:
-    """One evaluated check of SPEC §4 and why it passed or failed."""
+    """One evaluated check of a dial dry-run and why it passed or failed."""
 
     check: str
     ok: bool
@@ -110,7 +111,7 @@ class DialResult:
         return self.outcome == "rings-user"
 
     def to_json(self) -> dict[str, Any]:
-        """The document of SPEC §4 (plus ``api_transfer``, ``verdict`` and ``collision``)."""
+        """The ``dial -o json`` document."""
         return {
             "number": {
                 "id": self.number.id,
@@ -190,7 +191,7 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-# -- the checks of SPEC §4, in order ------------------------------------------------------
+# -- the checks, in the order that decides the outcome -----------------------------------
 
 
 def _check_api_transfer(call: _Call) -> Check:
