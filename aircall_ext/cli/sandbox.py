@@ -313,14 +313,15 @@ def show(app: AppContext, state: str | None) -> None:
     """Summarise the sandbox state: users and numbers (-o json prints the state document).
 
     Reads the database directly (seeding the demo account when it is missing), so it
-    shows exactly what the sandbox holds, legacy damage included. Rows are built from the
-    API models, as `list` and `numbers` build theirs.
+    shows exactly what the sandbox holds, legacy damage included.
     """
     from aircall_ext.api.models import Number, User
     from aircall_ext.sandbox.state import load_or_seed
 
     account = load_or_seed(_state_path(state))
     doc = account.document()
+    # Rows from the API models and the row builders of `list` and `numbers`: the same
+    # availability, routing and distribution as the tool's own views.
     users = [
         {
             **user_row(User.model_validate(u)),
