@@ -1,4 +1,4 @@
-"""What counts as a loopback host (SPEC §3, §7): ``localhost``, 127.0.0.0/8 and ``::1``.
+"""What counts as a loopback host: ``localhost``, 127.0.0.0/8 and ``::1``.
 
 One definition for the client (plain HTTP is allowed only there) and for ``sandbox serve``
 (which binds only there unless told otherwise). Names are never resolved: any other name

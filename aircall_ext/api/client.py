@@ -1,8 +1,8 @@
 """The one HTTP client of a run: auth, timeouts, pagination, pacing, retries, error mapping.
 
 Everything that talks to the routing management API goes through :class:`ApiClient`, so
-the behaviour SPEC §6 asks for lives in one loop (:meth:`ApiClient._send`). Time is
-injected (``sleep``, ``clock``, ``random``) so tests never wait.
+timeouts, pacing from the rate-limit headers and retries live in one loop
+(:meth:`ApiClient._send`). Time is injected (``sleep``, ``clock``, ``random``) so tests never wait.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ MAX_RATE_LIMITED = 20  # 429s tolerated per request: another client may hold the
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 20.0
 
-# Safe to repeat: a PUT of an extension sets the same value twice (SPEC §6).
+# Safe to repeat: a PUT of an extension sets the same value twice.
 IDEMPOTENT = frozenset({"GET", "PUT", "HEAD", "OPTIONS"})
 # Failures after which a repeated request may succeed.
 RETRYABLE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
@@ -109,7 +109,7 @@ def check_base_url(base_url: str, *, allow_http: bool = False) -> httpx.URL:
 
 
 class ApiClient:
-    """Client of the routing management API (SPEC §3)."""
+    """Client of the routing management API: users on /v2, numbers and company on /v1."""
 
     def __init__(
         self,

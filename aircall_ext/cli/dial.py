@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
+import textwrap
 from typing import TYPE_CHECKING, Any, cast
 
 import click
 
+from aircall_ext import github
 from aircall_ext.cli.completers import complete_files, complete_numbers
 from aircall_ext.cli.context import AppContext, github_output_option, with_app
+from aircall_ext.cli.validate import command_words
+from aircall_ext.core.dialbatch import DialRequest
 from aircall_ext.core.dialterms import OUTCOMES, STAGES, Outcome, Stage
 from aircall_ext.errors import UsageError
 
@@ -117,7 +122,6 @@ def _dial_one(
     api_transfer: bool,
     expect: str | None,
 ) -> None:
-    from aircall_ext.core.dialbatch import DialRequest
     from aircall_ext.services.dial import dial
 
     request = DialRequest(
@@ -166,9 +170,6 @@ def _dial_batch(app: AppContext, path: str) -> None:
 def _batch_github(app: AppContext, path: str, runs: list[DialRun], summary: dict[str, int]) -> None:
     """An annotation on each row of FILE that failed its expectation, the counts as a
     notice, and the failed rows in the step summary."""
-    from aircall_ext import github
-    from aircall_ext.cli.validate import command_words
-
     rows = [
         {**result_row(run), "expect_column": run.request.columns.get("expect")}
         if run.request.expect
@@ -204,8 +205,6 @@ def result_row(run: DialRun) -> dict[str, Any]:
 
 def render_trace(run: DialRun) -> str:
     """The checks as a numbered list an admin reads top to bottom, ending with the verdict."""
-    import shutil
-
     from aircall_ext.core.dialing import ROUTING_LABEL, STAGE_LABEL
 
     result = run.result
@@ -230,8 +229,6 @@ def render_trace(run: DialRun) -> str:
 
 
 def _wrap(text: str, width: int, indent: int) -> str:
-    import textwrap
-
     return textwrap.fill(text, width, subsequent_indent=" " * indent, break_on_hyphens=False)
 
 

@@ -1,25 +1,34 @@
-"""``sandbox serve|reset|show``: run and manage the embedded reference service (SPEC §7).
+"""``sandbox serve|reset|show``: run and manage the embedded reference service.
 
-Only click and the CLI helpers are imported here; the sandbox package is imported inside
-the command bodies so that ``aircall-ext --help`` never pays for it.
+The sandbox package (a WSGI app, an HTTP server, SQLite) is imported inside the command
+bodies, so ``sandbox serve --help`` and completion never pay for it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from aircall_ext.cli.context import AppContext, output_option, with_app
+from aircall_ext.cli.users import (
+    NUMBER_COLUMNS,
+    NUMBER_HEADERS,
+    USER_COLUMNS,
+    USER_HEADERS,
+    number_row,
+    user_row,
+)
 from aircall_ext.errors import UsageError
+from aircall_ext.loopback import is_loopback
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from aircall_ext.sandbox.faults import FaultPlan
     from aircall_ext.sandbox.ratelimit import RateLimit
     from aircall_ext.sandbox.server import SandboxServer, WriteLog
-    from aircall_ext.sandbox.state import JsonObject, SandboxAccount
+    from aircall_ext.sandbox.state import SandboxAccount
     from aircall_ext.sandbox.store import Store
 
 STATE_HELP = (
@@ -60,8 +69,6 @@ def _faults(_ctx: click.Context, param: click.Parameter, value: str | None) -> F
 
 
 def _state_path(state: str | None) -> Path:
-    from pathlib import Path
-
     from aircall_ext.sandbox.state import default_state_path
 
     return Path(state).expanduser() if state else default_state_path()
@@ -161,7 +168,6 @@ def serve(
     The first stderr line is `listening on http://HOST:PORT`; then one access-log line
     per request (Common Log Format; a dropped connection shows RESET).
     """
-    from aircall_ext.loopback import is_loopback
     from aircall_ext.sandbox.app import SandboxApp
     from aircall_ext.sandbox.faults import FaultInjector
     from aircall_ext.sandbox.server import AccessLog, SandboxServer
@@ -198,8 +204,6 @@ def serve(
 
 
 def _open_write_log(name: str) -> WriteLog:
-    from pathlib import Path
-
     from aircall_ext.sandbox.server import WriteLog
 
     try:
@@ -212,8 +216,6 @@ def _serve_and_close(
     app: AppContext, server: SandboxServer, store: Store, writes: WriteLog | None
 ) -> None:
     """Serve until signalled (requests in flight finish); then close the database and log."""
-    import signal
-
     from aircall_ext.sandbox.server import serve_until_signalled
 
     signum = 0
@@ -295,10 +297,12 @@ def _read_source(source: str) -> SandboxAccount:
         raise UsageError(f"{source}: {err}") from None
 
 
-USER_COLUMNS = ["id", "name", "email", "extension", "availability", "outgoing_only", "numbers"]
-USER_HEADERS = ["id", "name", "email", "ext", "availability", "outgoing-only", "numbers"]
-NUMBER_COLUMNS = ["id", "name", "digits", "routing", "distribution_size"]
-NUMBER_HEADERS = ["id", "name", "digits", "routing", "distribution"]
+# The columns of `list`, identity first, plus the numbers whose distribution holds the user.
+SHOW_COLUMNS = ["id", "name", "email", "extension", "availability", "outgoing_only", "numbers"]
+SHOW_HEADERS = [
+    dict(zip(USER_COLUMNS, USER_HEADERS, strict=True)).get(column, column)
+    for column in SHOW_COLUMNS
+]
 
 
 @sandbox.command("show")
@@ -311,40 +315,34 @@ def show(app: AppContext, state: str | None) -> None:
     Reads the database directly (seeding the demo account when it is missing), so it
     shows exactly what the sandbox holds, legacy damage included.
     """
+    from aircall_ext.api.models import Number, User
     from aircall_ext.sandbox.state import load_or_seed
 
     account = load_or_seed(_state_path(state))
     doc = account.document()
-    users = [_user_row(u, account.numbers_of(u["id"])) for u in account.users()]
+    # Rows from the API models and the row builders of `list` and `numbers`: the same
+    # availability, routing and distribution as the tool's own views.
+    users = [
+        {
+            **user_row(User.model_validate(u)),
+            "numbers": [n["name"] for n in account.numbers_of(u["id"])],
+        }
+        for u in account.users()
+    ]
     if app.output == "table":
         company = account.company_document()
         click.echo(
             f"{company['name']}: {company['users_count']} users, "
             f"{company['numbers_count']} numbers\n"
         )
-    app.emit(doc, users, USER_COLUMNS, headers=USER_HEADERS, empty="no users")
+    app.emit(doc, users, SHOW_COLUMNS, headers=SHOW_HEADERS, empty="no users")
     if app.output == "table":
         click.echo()
-        numbers = [_number_row(n) for n in account.numbers()]
+        numbers = [
+            number_row(Number.model_validate({**n, "users": account.distribution(n)}))
+            for n in account.numbers()
+        ]
         app.emit(doc, numbers, NUMBER_COLUMNS, headers=NUMBER_HEADERS, empty="no numbers")
-
-
-def _user_row(user: JsonObject, numbers: list[JsonObject]) -> dict[str, Any]:
-    unavailable = user["availability_status"] == "unavailable" or not user["available"]
-    return {
-        **user,
-        "extension": user.get("extension"),
-        "availability": "unavailable" if unavailable else user["availability_status"],
-        "numbers": [n["name"] for n in numbers],
-    }
-
-
-def _number_row(number: JsonObject) -> dict[str, Any]:
-    if number.get("flow_editor_enabled"):
-        routing = "smartflows"
-    else:
-        routing = "legacy-ivr" if number.get("is_ivr") else "legacy-classic"
-    return {**number, "routing": routing, "distribution_size": len(number["users"])}
 
 
 COMMANDS: list[click.Command] = [sandbox]

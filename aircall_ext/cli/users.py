@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from aircall_ext.cli.completers import complete_users
 from aircall_ext.cli.context import AppContext, output_option, with_app
+from aircall_ext.core.extensions import extension_argument
 
 if TYPE_CHECKING:
     from aircall_ext.api.models import Number, User
@@ -16,17 +18,26 @@ USER_COLUMNS = ["extension", "id", "name", "email", "availability", "outgoing_on
 USER_HEADERS = ["ext", "id", "name", "email", "availability", "outgoing-only"]
 
 
+# The keys of a user and a number in listings' JSON, in this order (scripts rely on them).
+USER_KEYS = (
+    "id",
+    "name",
+    "email",
+    "extension",
+    "available",
+    "availability_status",
+    "outgoing_only",
+)
+NUMBER_KEYS = ("id", "name", "digits", "routing", "routing_assumed")
+
+
+def _pick(record: object, names: Iterable[str]) -> dict[str, Any]:
+    """The attributes ``names`` of ``record`` as a dict, in that order."""
+    return {name: getattr(record, name) for name in names}
+
+
 def user_doc(user: User) -> dict[str, Any]:
-    """The JSON form of a user in listings (SPEC §4 minimum keys first)."""
-    return {
-        "id": user.id,
-        "name": user.name,
-        "email": user.email,
-        "extension": user.extension,
-        "available": user.available,
-        "availability_status": user.availability_status,
-        "outgoing_only": user.outgoing_only,
-    }
+    return _pick(user, USER_KEYS)
 
 
 def user_row(user: User) -> dict[str, Any]:
@@ -49,8 +60,6 @@ def list_users(
 
     Filters combine: --missing --outgoing-only lists outgoing-only users without extension.
     """
-    from aircall_ext.core.extensions import extension_argument
-    from aircall_ext.output import warn
     from aircall_ext.services.users import load_account
 
     wanted = None if extension is None else extension_argument(extension, "--extension")
@@ -63,7 +72,7 @@ def list_users(
     if outgoing_only:
         silent = sum(1 for u in users if u.outgoing_only is None)
         if silent:
-            warn(
+            app.warn(
                 f"the API does not report outgoing-only access for {silent} users: "
                 "they are not listed"
             )
@@ -91,12 +100,7 @@ def show_user(app: AppContext, user: str) -> None:
     found = lookup_user(app.client(), user)
     if note := damaged_match_note(parse_user_ref(user), found):
         app.warn(note)
-    fields = {
-        **user_row(found),
-        "default_number_id": found.default_number_id,
-        "time_zone": found.time_zone,
-        "language": found.language,
-    }
+    fields = {**user_row(found), **_pick(found, ("default_number_id", "time_zone", "language"))}
     rows = [{"field": key, "value": value} for key, value in fields.items()]
     app.emit({"user": found.model_dump(mode="json")}, rows, ["field", "value"])
 
@@ -106,14 +110,8 @@ NUMBER_HEADERS = ["id", "name", "digits", "routing", "distribution"]
 
 
 def number_doc(number: Number) -> dict[str, Any]:
-    return {
-        "id": number.id,
-        "name": number.name,
-        "digits": number.digits,
-        "routing": number.routing,
-        "routing_assumed": number.routing_assumed,
-        "distribution_size": len(number.users) if number.users is not None else None,
-    }
+    size = len(number.users) if number.users is not None else None
+    return {**_pick(number, NUMBER_KEYS), "distribution_size": size}
 
 
 def number_row(number: Number) -> dict[str, Any]:
@@ -133,13 +131,12 @@ def list_numbers(app: AppContext) -> None:
     legacy-classic (welcome message only, distribution users only), legacy-ivr
     (welcome or IVR message, anyone).
     """
-    from aircall_ext.output import warn
     from aircall_ext.services.users import list_numbers_in_full
 
     numbers = list_numbers_in_full(app.client())
     assumed = [n for n in numbers if n.routing_assumption is not None]
     for number in assumed:
-        warn(f"number {number.id}: routing assumed: {number.routing_assumption}")
+        app.warn(f"number {number.id}: routing assumed: {number.routing_assumption}")
     rows = [number_row(n) for n in numbers]
     app.emit(
         {"numbers": [number_doc(n) for n in numbers]},

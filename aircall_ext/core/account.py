@@ -51,9 +51,6 @@ class Account:
         """Every user holding ``extension`` (more than one only in a damaged account)."""
         return list(self._by_extension.get(extension, ()))
 
-    def taken_extensions(self) -> set[str]:
-        return set(self._by_extension)
-
     def users_by_extension(self) -> list[User]:
         """Users sorted by extension (users without one last), then by id."""
         return sorted(self.users, key=lambda u: (u.extension is None, u.extension or "", u.id))

@@ -134,3 +134,25 @@ def choose_delimiter(
         return usable(known), len(known), len(cells), -DELIMITERS.index(delimiter)
 
     return max(DELIMITERS, key=score), False
+
+
+# -- the table ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    delimiter: str
+    header: Record | None  # None: the text holds no record that is not blank
+    rows: Iterator[Record]  # after the header: records holding data or a read error
+
+
+def read_table(
+    text: str,
+    canonical: Callable[[str], str | None],
+    usable: Callable[[Set[str]], bool],
+) -> Table:
+    """Sniff the delimiter (see :func:`choose_delimiter`), find the header, skip blank rows."""
+    delimiter, skip_first = choose_delimiter(text, canonical, usable)
+    rows = records(text, delimiter, skip_first)
+    header = header_record(rows)
+    return Table(delimiter, header, (r for r in rows if r.error or not is_blank(r.cells)))

@@ -12,15 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 
-from aircall_ext.core.csvtable import (
-    Record,
-    choose_delimiter,
-    decode,
-    header_record,
-    is_blank,
-    location,
-    records,
-)
+from aircall_ext.core.csvtable import Record, decode, location, read_table
 from aircall_ext.core.dialterms import OUTCOMES, STAGES, Outcome, Stage
 from aircall_ext.core.extensions import unwrap_excel_text
 from aircall_ext.errors import UsageError
@@ -63,9 +55,8 @@ def read_dial_batch(data: bytes, *, source: str) -> Batch:
 
 def parse_batch(text: str, source: str) -> Batch:
     """The rows of a batch CSV: header required, columns by name (any case and order)."""
-    delimiter, skip_first = choose_delimiter(text, _column_name, _usable)
-    rows = records(text, delimiter, skip_first)
-    header = header_record(rows)
+    table = read_table(text, _column_name, _usable)
+    header = table.header
     if header is None:
         raise UsageError(
             f"{source}: empty file; expected a header row",
@@ -74,10 +65,9 @@ def parse_batch(text: str, source: str) -> Batch:
     _readable(header, source)
     columns, notes = _columns(header, source)
     requests = []
-    for record in rows:
+    for record in table.rows:
         _readable(record, source)
-        if not is_blank(record.cells):
-            requests.append(_request(record, columns, len(header.cells), source))
+        requests.append(_request(record, columns, len(header.cells), source))
     if not requests:
         # A CI gate that checked nothing must not pass.
         raise UsageError(

@@ -1,4 +1,4 @@
-"""The vocabulary of a dialed call: stages and outcomes (SPEC §4 ``dial``).
+"""The vocabulary of a dialed call: the stages of ``dial --stage`` and the outcomes.
 
 A module of its own, importing nothing, so that the CLI can offer these as choices (and
 shell completion can list them) without loading the simulator and pydantic.
@@ -22,5 +22,5 @@ Outcome = Literal[
 ]
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
-# What a caller hears on dialing a dead or unknown extension (SPEC §2, verbatim).
+# What a caller hears on dialing a dead or unknown extension: the phone system's own words.
 DEAD_EXTENSION = "This extension does not exist"

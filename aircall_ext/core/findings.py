@@ -1,7 +1,8 @@
 """Findings: what the audit, the CSV check and the import planner report.
 
-One shape for all of them (SPEC §4) so that they render the same way as a table, JSON or
-CSV, and so that the exit code follows from severities alone.
+One shape for all of them (code, severity, message, user, extension, CSV line and column)
+so that they render the same way as a table, JSON or CSV, and so that the exit code
+follows from severities alone.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def listed(items: Iterable[str], *, limit: int = LIST_LIMIT, sep: str = ", ") ->
     return sep.join(shown) + (f" and {more} more" if more else "")
 
 
-# The documented codes and their fixed severities (SPEC §4).
+# Every code and its fixed severity: scripts match on codes, the exit code on severities.
 SEVERITY: dict[str, Severity] = {
     "duplicate-extension": "error",
     "invalid-extension": "error",
@@ -45,7 +46,7 @@ SEVERITY: dict[str, Severity] = {
     "no-change": "info",
     "blank-extension": "info",
     "outgoing-only-unknown": "info",
-    # Beyond the documented minimum:
+    # Codes of checks beyond the validation every user relies on:
     "extension-space-exhausted": "info",
     "unknown-column": "info",
     "encoding-fallback": "warning",

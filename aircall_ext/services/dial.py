@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 from aircall_ext.core.account import Account
 from aircall_ext.core.csvtable import STDIN_SOURCE, location
 from aircall_ext.core.dialbatch import Batch, DialRequest, read_dial_batch
-from aircall_ext.core.dialing import DialResult, find_number, simulate
+from aircall_ext.core.dialing import DialResult, simulate
+from aircall_ext.core.numbers import find_number
 from aircall_ext.errors import UsageError
+from aircall_ext.services.users import load_account, with_details
 
 if TYPE_CHECKING:
     from aircall_ext.api.client import ApiClient
@@ -46,8 +48,6 @@ class DialRun:
 
 def dial(client: ApiClient, request: DialRequest) -> DialRun:
     """Dry-run one sequence against the account as it is now."""
-    from aircall_ext.services.users import with_details
-
     account = _load(client)
     number = with_details(client, find_number(account, request.number))
     return _run(account, request, number)
@@ -58,8 +58,6 @@ def dial_batch(client: ApiClient, batch: Batch) -> list[DialRun]:
 
     Each distinct number's own record is read at most once, after every row resolved.
     """
-    from aircall_ext.services.users import with_details
-
     account = _load(client)
     numbers = [_number_of(account, batch.source, request) for request in batch.requests]
     detailed = {n.id: n for n in numbers}
@@ -82,8 +80,6 @@ def summarize(runs: Sequence[DialRun]) -> dict[str, int]:
 
 
 def _load(client: ApiClient) -> Account:
-    from aircall_ext.services.users import load_account
-
     return load_account(client, numbers=True)
 
 

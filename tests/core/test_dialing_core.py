@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from aircall_ext.api.models import Number, User
 from aircall_ext.core.account import Account
-from aircall_ext.core.dialing import find_number, simulate
+from aircall_ext.core.dialing import simulate
 from aircall_ext.core.dialterms import OUTCOMES, STAGES, Stage
+from aircall_ext.core.numbers import find_number
 from aircall_ext.errors import EXIT_USAGE, UsageError
 
 ROUTINGS = ("smartflows", "legacy-classic", "legacy-ivr")

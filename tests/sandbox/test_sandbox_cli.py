@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -49,6 +50,25 @@ def test_show_csv_lists_users(run_cli: RunCli) -> None:
     rows = result.stdout.splitlines()
     assert rows[0] == "id,name,email,extension,availability,outgoing_only,numbers"
     assert len(rows) == 1 + len(demo_account().users())
+
+
+def test_show_states_the_routing_numbers_states(
+    run_cli: RunCli, write_state: Callable[..., Path]
+) -> None:
+    # Flags absent: the tool assumes Smartflows (and a classic legacy number), and says so.
+    user = {"id": 1, "name": "A", "email": "a@example.com", "created_at": "2024-01-01T00:00:00Z"}
+    number = {"name": "N", "digits": "+33 1", "created_at": "2024-01-01T00:00:00Z"}
+    write_state(
+        [user],
+        [
+            {**number, "id": 1, "users": [{"id": 1}]},
+            {**number, "id": 2, "flow_editor_enabled": False},
+        ],
+    )
+    listed = run_cli("--sandbox", "numbers").stdout.splitlines()
+    shown = run_cli("sandbox", "show").stdout.splitlines()
+    assert shown[-len(listed) :] == listed
+    assert "smartflows (assumed)" in listed[2] and "legacy-classic (assumed)" in listed[3]
 
 
 @pytest.mark.parametrize(
