@@ -167,7 +167,7 @@ def _batch_github(app: AppContext, path: str, runs: list[DialRun], summary: dict
     """An annotation on each row of FILE that failed its expectation, the counts as a
     notice, and the failed rows in the step summary."""
     from aircall_ext import github
-    from aircall_ext.cli.validate import command_words
+    from aircall_ext.cli.render import command_words
 
     rows = [
         {**result_row(run), "expect_column": run.request.columns.get("expect")}
