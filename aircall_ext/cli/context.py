@@ -230,3 +230,10 @@ def ask(count: int) -> None:
         )
     if not click.confirm(f"Apply {count} write{'s' if count != 1 else ''}?", err=True):
         raise Refused("aborted: nothing was written")
+
+
+def account_identity(app: AppContext) -> dict[str, Any]:
+    """The account the run is configured for, as journals and saved plans record it."""
+    from aircall_ext.services.journal import settings_identity
+
+    return settings_identity(app.settings())

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 import click
 
 from aircall_ext import output
-from aircall_ext.cli.context import AppContext, ask, file_option, github_output_option, with_app
+from aircall_ext.cli.context import (
+    AppContext,
+    account_identity,
+    ask,
+    file_option,
+    github_output_option,
+    with_app,
+)
 from aircall_ext.cli.render import (
     ImportRun,
     apply_writes,
@@ -21,10 +28,9 @@ from aircall_ext.cli.render import (
 )
 from aircall_ext.cli.undo import run_undo
 from aircall_ext.errors import UsageError
-from aircall_ext.files import open_destination
+from aircall_ext.files import Destination, open_destination
 
 if TYPE_CHECKING:
-    from aircall_ext.files import Destination
     from aircall_ext.services.importer import Outcome, Prepared, StopSignals
     from aircall_ext.services.journal import Header, JournalContents
 
@@ -122,14 +128,14 @@ def import_command(
     if plan_file is not None:
         _check_plan_options(file, resume, save_plan, undo)
         _import_plan(app, Path(plan_file), run)
-    elif undo is not None:
-        _check_options(file, resume, journal, undo)
-        if save_plan is not None:
-            raise UsageError("--save-plan saves the plan of an import of FILE, not of --undo")
-        run_undo(app, undo, run)
-    else:
-        _check_options(file, resume, journal, undo)
+        return
+    _check_options(file, resume, journal, undo)
+    if undo is None:
         _import_file(app, file, resume, save_plan, run)
+    elif save_plan is not None:
+        raise UsageError("--save-plan saves the plan of an import of FILE, not of --undo")
+    else:
+        run_undo(app, undo, run)
 
 
 COMMANDS: list[click.Command] = [import_command]
@@ -145,19 +151,19 @@ def _import_file(
         open_journal,
         prepare,
         prepare_resume,
+        recheck,
     )
-    from aircall_ext.services.journal import settings_identity
 
     check_import_files(file, run.journal, run.report, save_plan)
     plan_out = _plan_destination(save_plan, run.dry_run)
     client = app.client()
     contents: JournalContents | None = None
     if resume is not None:
-        contents, source = open_journal(Path(resume), settings_identity(app.settings()))
+        contents, source = open_journal(Path(resume), account_identity(app))
         check_resume_files(contents.header, resume, run.report)
     destination = report_destination(app, run.report)  # before anything is read or written
-    if resume is not None:
-        assert contents is not None
+    if contents is not None:
+        assert resume is not None
         read = contents.header.file
         if read == "-":
             read = f"standard input (kept in {contents.header.input_copy})"
@@ -176,8 +182,6 @@ def _import_file(
             _save_plan(app, plan_out, prepared)
         return
     if contents is None and prepared.plan.steps and not run.yes:
-        from aircall_ext.services.importer import recheck
-
         ask(len(prepared.plan.steps))
         prepared = recheck(app.client(), prepared)
     confirmed = prepared
@@ -219,13 +223,12 @@ def _apply(
     stop: StopSignals,
 ) -> Outcome:
     from aircall_ext.services.importer import resume_import, start_import
-    from aircall_ext.services.journal import settings_identity
 
     assert prepared.plan is not None
     progress = output.Progress("import") if app.show_progress else None
     if contents is not None:
         return resume_import(app.client(), prepared, contents, progress=progress, stop=stop)
-    identity = settings_identity(app.settings())
+    identity = account_identity(app)
     if not prepared.plan.steps:
         app.say("nothing to do: the account already matches the file")
         return start_import(app.client(), prepared, identity)
@@ -266,10 +269,9 @@ def _plan_destination(save_plan: str | None, dry_run: bool) -> Destination | Non
 
 
 def _save_plan(app: AppContext, destination: Destination, prepared: Prepared) -> None:
-    from aircall_ext.services.journal import settings_identity
     from aircall_ext.services.plans import save_plan
 
-    save_plan(destination, prepared, settings_identity(app.settings()))
+    save_plan(destination, prepared, account_identity(app))
     command = ["aircall-ext", "--sandbox"] if app.sandbox else ["aircall-ext"]
     command += ["import", "--plan", destination.name]
     app.say(f"plan saved to {destination.name}; apply it with `{shlex.join(command)}`")
@@ -288,10 +290,9 @@ def _check_plan_options(
 def _import_plan(app: AppContext, path: Path, run: ImportRun) -> None:
     """Apply a saved plan: the same checks, prompt, journal, report and exit codes as an
     import, but exactly the saved steps, and only while nothing they rest on has moved."""
-    from aircall_ext.services.journal import settings_identity
     from aircall_ext.services.plans import open_plan, prepare_plan, tool_version
 
-    saved = open_plan(path, settings_identity(app.settings()), run.journal, run.report)
+    saved = open_plan(path, account_identity(app), run.journal, run.report)
     if saved.tool != tool_version():
         app.warn(f"{path} was made by {saved.tool}; this is {tool_version()}")
     destination = report_destination(app, run.report)

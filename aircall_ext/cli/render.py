@@ -17,13 +17,12 @@ import click
 
 from aircall_ext import github
 from aircall_ext.cli.context import AppContext
-from aircall_ext.core.findings import has_failures, summarize
+from aircall_ext.core.findings import Finding, has_failures, summarize
 from aircall_ext.errors import ImportStopped, UsageError
 from aircall_ext.files import Destination, open_destination
 from aircall_ext.output import render_csv
 
 if TYPE_CHECKING:
-    from aircall_ext.core.findings import Finding
     from aircall_ext.core.planner import Plan
     from aircall_ext.services.importer import Outcome, Prepared, RowResult, StopSignals
 

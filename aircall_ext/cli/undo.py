@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from aircall_ext import output
-from aircall_ext.cli.context import AppContext, ask
+from aircall_ext.cli.context import AppContext, account_identity, ask
 from aircall_ext.cli.render import (
     ImportRun,
     apply_writes,
@@ -30,12 +30,11 @@ if TYPE_CHECKING:
 
 
 def run_undo(app: AppContext, undo: str, run: ImportRun) -> None:
-    from aircall_ext.services.journal import settings_identity
     from aircall_ext.services.undo import check_undo_files, plan_undo, recheck_undo
 
     check_undo_files(undo, run.journal, run.report)
     client = app.client()
-    identity = settings_identity(app.settings())
+    identity = account_identity(app)
     destination = report_destination(app, run.report)  # before anything is read or written
     target = Path(run.journal) if run.journal else None
     planned = plan_undo(client, Path(undo), identity, journal_path=target)
