@@ -124,3 +124,24 @@ def test_diff_keeps_errors_and_compares_the_rows_it_can(tmp_path: Path) -> None:
         ("invalid-extension", 4),
     ]
     assert (len(report.drift), report.in_sync) == (0, 1)
+
+
+# -- one pipeline ---------------------------------------------------------------------
+
+
+def test_one_wording_for_an_unreadable_file(tmp_path: Path) -> None:
+    """validate FILE, diff and import (and --resume) read through this one reader."""
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(UsageError) as caught:
+        read_source(str(missing))
+    assert caught.value.message == f"cannot read {missing}: No such file or directory"
+
+
+def test_drift_rows_keep_the_diff_document_keys_in_order(tmp_path: Path) -> None:
+    fake = FakeClient(user(1, "101"))
+    report = diff_file(as_client(fake), write(tmp_path, "user_id,extension\n1,201\n"))
+    assert [list(d.to_json()) for d in report.drift] == [
+        ["line", "user_id", "email", "expected", "actual"]
+    ]
+    assert report.drift[0].to_json()["expected"] == "201"
+    assert report.drift[0].to_json()["actual"] == "101"
