@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from aircall_ext.cli.context import AppContext, output_option, with_app
+from aircall_ext.cli.context import AppContext, open_client, output_option, with_app
 from aircall_ext.errors import ConfigError, UsageError
 
 
@@ -44,7 +44,6 @@ def login(app: AppContext, api_id: str | None, token_stdin: bool) -> None:
         save_profile,
     )
     from aircall_ext.credentials import set_token
-    from aircall_ext.services.session import open_client
 
     if app.sandbox:
         raise UsageError(
@@ -58,7 +57,7 @@ def login(app: AppContext, api_id: str | None, token_stdin: bool) -> None:
         profile=app.profile, base_url=app.base_url, need_token=False, new_profile=True
     )
     settings = dataclasses.replace(base, api_id=api_id, api_token=token, problem=None)
-    with open_client(settings, verbose=app.verbose) as client:
+    with open_client(app, settings) as client:
         try:
             company = client.get_company()
         except ConfigError as err:  # the one a request raises: the credentials were refused

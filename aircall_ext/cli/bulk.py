@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 
-from aircall_ext import output
+from aircall_ext import github, output
 from aircall_ext.cli.context import AppContext, github_output_option, output_option, with_app
+from aircall_ext.cli.render import command_words
 from aircall_ext.errors import UsageError
+from aircall_ext.files import open_destination
 
 if TYPE_CHECKING:
     from aircall_ext.core.account import Account
@@ -39,7 +42,6 @@ def export(app: AppContext, file: str) -> None:
     table).
     """
     from aircall_ext.core.csvfile import EXPORT_COLUMNS, export_rows
-    from aircall_ext.files import open_destination
     from aircall_ext.services.users import load_account
 
     if app.output == "table" and _output_given():
@@ -65,8 +67,6 @@ def export(app: AppContext, file: str) -> None:
 
 def _output_given() -> bool:
     """Whether -o was typed (before or after the command), not just table by default."""
-    from click.core import ParameterSource
-
     ctx = click.get_current_context()
     typed = ParameterSource.COMMANDLINE
     return typed in {
@@ -132,9 +132,6 @@ def diff(app: AppContext, file: str) -> None:
 
 def _diff_github(app: AppContext, report: DriftReport, file: str, clean: str) -> None:
     """The file's errors and each drifted row as annotations on FILE, and the summary."""
-    from aircall_ext import github
-    from aircall_ext.cli.validate import command_words
-
     where = github.annotated_file(file)
     findings = [f.to_json() for f in report.findings]
     drift = [d.to_json() for d in report.drift]

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 import click
 
 from aircall_ext import output
-from aircall_ext.errors import UsageError
+from aircall_ext.errors import Refused, UsageError
 from aircall_ext.output import ALL_FORMATS, FORMATS, Format
 
 if TYPE_CHECKING:
@@ -106,9 +107,7 @@ class AppContext:
     def client(self) -> ApiClient:
         """The run's one HTTP client, created on first use and closed when the run ends."""
         if self._client is None:
-            from aircall_ext.services.session import open_client
-
-            self._client = open_client(self.settings(), verbose=self.verbose)
+            self._client = open_client(self, self.settings())
             click.get_current_context().call_on_close(self._client.close)
         return self._client
 
@@ -202,3 +201,39 @@ def with_app(func: Callable[Concatenate[AppContext, P], R]) -> Callable[P, R]:
         return func(app, *args, **kwargs)
 
     return wrapper
+
+
+def open_client(app: AppContext, settings: Settings) -> ApiClient:
+    """A client for ``settings`` that warns on stderr and, with ``-v``, logs each request
+    there (``-vv``: with its headers, redacted)."""
+    from aircall_ext.services import session
+
+    log = output.status if app.verbose else None
+    return session.open_client(settings, warn=output.warn, log=log, log_headers=app.verbose >= 2)
+
+
+def file_option(*decls: str, metavar: str, help: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """An option naming a file the command reads or writes (never a directory)."""
+    return click.option(*decls, metavar=metavar, type=click.Path(dir_okay=False), help=help)
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def ask(count: int) -> None:
+    """The confirmation before writing: refused off a terminal, "n" is exit 1."""
+    if not stdin_is_terminal():
+        raise UsageError(
+            "refusing to write without confirmation: standard input is not a terminal",
+            hint="pass --yes to apply, or --dry-run to only see the plan",
+        )
+    if not click.confirm(f"Apply {count} write{'s' if count != 1 else ''}?", err=True):
+        raise Refused("aborted: nothing was written")
+
+
+def account_identity(app: AppContext) -> dict[str, Any]:
+    """The account the run is configured for, as journals and saved plans record it."""
+    from aircall_ext.services.journal import settings_identity
+
+    return settings_identity(app.settings())

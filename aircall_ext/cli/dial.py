@@ -11,7 +11,7 @@ import click
 from aircall_ext import github
 from aircall_ext.cli.completers import complete_files, complete_numbers
 from aircall_ext.cli.context import AppContext, github_output_option, with_app
-from aircall_ext.cli.validate import command_words
+from aircall_ext.cli.render import command_words
 from aircall_ext.core.dialbatch import DialRequest
 from aircall_ext.core.dialterms import OUTCOMES, STAGES, Outcome, Stage
 from aircall_ext.errors import UsageError

@@ -13,9 +13,15 @@ from typing import TYPE_CHECKING
 import click
 
 from aircall_ext import output
-from aircall_ext.cli import imports as base
-from aircall_ext.cli.context import AppContext
-from aircall_ext.errors import Refused
+from aircall_ext.cli.context import AppContext, account_identity, ask
+from aircall_ext.cli.render import (
+    ImportRun,
+    apply_writes,
+    refuse_file,
+    report_destination,
+    show_plan,
+    write_report,
+)
 
 if TYPE_CHECKING:
     from aircall_ext.services.importer import Outcome, StopSignals
@@ -23,48 +29,31 @@ if TYPE_CHECKING:
     from aircall_ext.services.undo import UndoPlan
 
 
-def run_undo(
-    app: AppContext,
-    undo: str,
-    *,
-    dry_run: bool,
-    yes: bool,
-    report: str | None,
-    journal: str | None,
-    strict: bool,
-) -> None:
-    from aircall_ext.files import check_distinct
-    from aircall_ext.services.undo import desired_path, plan_undo
+def run_undo(app: AppContext, undo: str, run: ImportRun) -> None:
+    from aircall_ext.services.undo import check_undo_files, plan_undo, recheck_undo
 
-    kept = str(desired_path(Path(journal).absolute())) if journal else None
-    check_distinct(
-        [
-            ("--undo", undo),
-            ("--journal", journal),
-            ("the undo's desired state kept beside --journal", kept),
-            ("--report", report),
-        ]
-    )
+    check_undo_files(undo, run.journal, run.report)
     client = app.client()
-    identity = base._identity(app)
-    destination = base._report_destination(app, report)  # before anything is read or written
-    target = Path(journal) if journal else None
+    identity = account_identity(app)
+    destination = report_destination(app, run.report)  # before anything is read or written
+    target = Path(run.journal) if run.journal else None
     planned = plan_undo(client, Path(undo), identity, journal_path=target)
     prepared = planned.prepared
-    if prepared.plan is None or base._file_fails(prepared, strict):
-        base._refuse_file(app, prepared, strict, destination)
+    if prepared.plan is None or prepared.fails(strict=run.strict):
+        refuse_file(app, prepared, run.strict, destination)
         return
-    base._show_plan(app, prepared, dry_run)
+    show_plan(app, prepared, run.dry_run)
     _say_skipped(app, planned)
-    if prepared.plan.blocked or dry_run:
-        base._write_report(destination, _planned_rows(planned))
+    if prepared.plan.blocked or run.dry_run:
+        write_report(destination, planned.planned_results())
         if prepared.plan.blocked or planned.skipped:
             click.get_current_context().exit(1)
         return
-    if prepared.plan.steps and not yes:
-        planned = _confirm(app, planned)
+    if prepared.plan.steps and not run.yes:
+        ask(len(prepared.plan.steps))
+        planned = recheck_undo(app.client(), planned, identity)
     confirmed = planned
-    base.apply_writes(app, destination, lambda stop: _apply(app, confirmed, stop))
+    apply_writes(app, destination, lambda stop: _apply(app, confirmed, identity, stop))
     if planned.skipped:
         click.get_current_context().exit(1)
 
@@ -81,34 +70,10 @@ def _say_skipped(app: AppContext, planned: UndoPlan) -> None:
         app.say(f"undo of {planned.undone}: {rows} skipped (left as they are now)", fg="yellow")
 
 
-def _planned_rows(planned: UndoPlan) -> list[dict[str, object]]:
-    assert planned.prepared.plan is not None
-    reasons = planned.skipped
-    rows = base._planned_rows(planned.prepared.plan)
-    return [{**row, "error": reasons.get(row["line"], row["error"])} for row in rows]
-
-
-def _confirm(app: AppContext, planned: UndoPlan) -> UndoPlan:
-    """Ask; then plan again from a fresh read: a different plan is not the one agreed to."""
-    from aircall_ext.services.undo import plan_undo
-
-    plan = planned.prepared.plan
-    assert plan is not None
-    base.ask(len(plan.steps))
-    fresh = plan_undo(
-        app.client(), planned.undone, base._identity(app), journal_path=planned.journal
-    )
-    again = fresh.prepared.plan
-    if again is None or again.steps != plan.steps or fresh.skipped != planned.skipped:
-        raise Refused(
-            "the account changed while the plan was shown: nothing was written",
-            hint="run the undo again to review the new plan",
-        )
-    return fresh
-
-
-def _apply(app: AppContext, planned: UndoPlan, stop: StopSignals) -> Outcome:
-    from aircall_ext.services.undo import apply_undo
+def _apply(
+    app: AppContext, planned: UndoPlan, identity: dict[str, object], stop: StopSignals
+) -> Outcome:
+    from aircall_ext.services.importer import start_import
 
     plan = planned.prepared.plan
     assert plan is not None
@@ -121,11 +86,14 @@ def _apply(app: AppContext, planned: UndoPlan, stop: StopSignals) -> Outcome:
         app.say(f"journal: {path}")
         app.say(f"the undo's desired state is kept in {header.file}, for --resume")
 
-    return apply_undo(
+    outcome = start_import(
         app.client(),
-        planned,
-        base._identity(app),
+        planned.prepared,
+        identity,
+        journal_path=planned.journal,
         progress=output.Progress("import") if app.show_progress else None,
         stop=stop,
         on_journal=announce,
+        undo_of=str(planned.undone),
     )
+    return planned.explain_outcome(outcome)

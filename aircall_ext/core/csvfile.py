@@ -5,7 +5,7 @@ field count, damaged cells) becomes a :class:`Finding` that names the physical l
 column an admin can open in an editor, and every readable row is still returned so that
 one run reports everything at once.
 
-Where SPEC §4 is silent: a usable header needs an identity and an extension column, so a
+Choices the format leaves open: a usable header needs an identity and an extension column, so a
 one-column file is always a ``bad-header`` (the delimiter is sniffed on the header's known
 names, never on data); a header with no data row is a ``no-rows`` error (a truncated file
 must not pass as "in sync"); NUL bytes in the header mean "not a text file" while elsewhere

@@ -53,13 +53,16 @@ class DesiredRowLike(Protocol):
 
 
 @dataclass(frozen=True)
-class PlanRow:
+class RowChange:
+    """One row of the file as every per-row document shows it (plan, report, drift): its
+    physical line, the user it names, the extension they hold (``from_ext``) and the one
+    the row asks for (``to_ext``; None for a blank cell)."""
+
     line: int
-    user_id: int
+    user_id: int | None  # None only for a row that names no user of the account
     email: str | None
     from_ext: str | None
     to_ext: str | None
-    action: Action
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,8 +71,16 @@ class PlanRow:
             "email": self.email,
             "from": self.from_ext,
             "to": self.to_ext,
-            "action": self.action,
         }
+
+
+@dataclass(frozen=True)
+class PlanRow(RowChange):
+    user_id: int  # a planned row always names a user of the account
+    action: Action
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "action": self.action}
 
 
 @dataclass(frozen=True)
@@ -120,7 +131,8 @@ class Plan:
         return {row.user_id: row.to_ext for row in self.rows if row.to_ext is not None}
 
     def to_json(self, extra_findings: Iterable[Finding] = ()) -> dict[str, Any]:
-        """The plan document of SPEC §4; ``extra_findings`` are the file check's."""
+        """The plan document (rows, ordered writes, counts, findings); ``extra_findings``
+        are the file check's."""
         findings = sort_findings([*extra_findings, *self.findings])
         return {
             "plan": [row.to_json() for row in self.rows],

@@ -1,75 +1,108 @@
-"""Checking a desired-state CSV: read the file, load the account, judge the file against it.
+"""Reading a desired-state CSV and judging it against the account.
 
-Shared by ``validate FILE``, ``diff`` and ``import`` so the three always agree on what a
-file means and what is wrong with it.
+The one pipeline of ``validate FILE``, ``diff`` and ``import`` (FILE, ``--resume``, ``--plan``,
+``--undo``), so they always agree on what a file means and what is wrong with it: the file
+is read once (its bytes are what a journal or a saved plan vouches for), parsed, and
+checked against the account, which is not even read for a file without a usable row.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from aircall_ext.api.client import ApiClient
 from aircall_ext.core.account import Account
 from aircall_ext.core.csvfile import CsvFile, read_extension_csv
 from aircall_ext.core.desired import DesiredState, check_desired
-from aircall_ext.core.findings import Finding, sort_findings
+from aircall_ext.core.findings import Finding, has_failures, sort_findings
+from aircall_ext.core.planner import RowChange
 from aircall_ext.errors import UsageError
+from aircall_ext.services.journal import sha256_hex
+from aircall_ext.services.users import load_account
 
-if TYPE_CHECKING:
-    from aircall_ext.api.client import ApiClient
+
+@dataclass(frozen=True)
+class Source:
+    """The CSV as read once: its bytes are what a journal's sha256 vouches for."""
+
+    path: str  # absolute path, or "-" for standard input
+    shown: str  # how messages name it
+    data: bytes = field(repr=False)
+    # Set when the bytes exist only in memory (an undo's desired state): what they are.
+    # They are saved at ``path`` before a journal names them, so ``--resume`` can read them.
+    keep: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        return sha256_hex(self.data)
+
+    def parse(self) -> CsvFile:
+        return read_extension_csv(self.data, source=self.shown)
 
 
-def read_csv_source(path: str | Path) -> CsvFile:
-    """Read and parse FILE (``-`` is stdin); an unreadable file is a usage error (exit 2)."""
+def read_source(path: str | Path) -> Source:
+    """Read FILE (``-`` is standard input); an unreadable file is a usage error (exit 2)."""
     if str(path) == "-":
-        return read_extension_csv(sys.stdin.buffer.read(), source="-")
+        return Source("-", "-", sys.stdin.buffer.read())
     try:
         data = Path(path).read_bytes()
     except OSError as err:
-        reason = err.strerror or type(err).__name__
-        raise UsageError(f"cannot read {str(path)!r}: {reason}") from None
-    return read_extension_csv(data, source=str(path))
+        raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
+    return Source(str(Path(path).absolute()), str(path), data)
 
 
-def check_source(client: ApiClient, path: str | Path) -> tuple[DesiredState, Account]:
-    """The file judged against the account, and the account it was judged against.
+@dataclass(frozen=True)
+class Checked:
+    """The file judged against the account, and the account it was judged against."""
 
-    A file without a usable row (bad header, empty) is reported without loading the
-    account: the verdict cannot depend on it, and it saves a full listing.
-    """
-    from aircall_ext.services.users import load_account
+    source: Source
+    csv_file: CsvFile
+    account: Account
+    desired: DesiredState
 
-    csv_file = read_csv_source(path)
-    if not csv_file.rows:
-        return DesiredState((), csv_file.findings), Account(())
-    account = load_account(client)
-    return check_desired(csv_file, account), account
+    def fails(self, *, strict: bool = False) -> bool:
+        """Errors in the file itself (or warnings with ``strict``): nothing may be written."""
+        return has_failures(self.desired.findings, strict=strict)
+
+
+def check(source: Source, account: Account, csv_file: CsvFile | None = None) -> Checked:
+    """Judge ``source`` (parsed already: ``csv_file``) against an account already read."""
+    if csv_file is None:
+        csv_file = source.parse()
+    return Checked(source, csv_file, account, check_desired(csv_file, account))
+
+
+def check_source(client: ApiClient, source: Source) -> Checked:
+    """Read the account (⌈U/50⌉ requests) and judge ``source`` against it. A file without a
+    usable row (bad header, empty) is judged without the account: the verdict cannot
+    depend on it, and it saves a full listing."""
+    csv_file = source.parse()
+    account = load_account(client) if csv_file.rows else Account(())
+    return check(source, account, csv_file)
 
 
 def validate_file(client: ApiClient, path: str | Path) -> list[Finding]:
     """Every finding about FILE against the account, errors first then in file order."""
-    state, _account = check_source(client, path)
-    return sort_findings(state.findings)
+    checked = check_source(client, read_source(path))
+    return sort_findings(checked.desired.findings)
 
 
 @dataclass(frozen=True)
-class Drift:
-    line: int
+class Drift(RowChange):
+    """A row whose user holds ``from_ext`` where the file expects ``to_ext``."""
+
     user_id: int
-    email: str | None
-    expected: str
-    actual: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "line": self.line,
-            "user_id": self.user_id,
-            "email": self.email,
-            "expected": self.expected,
-            "actual": self.actual,
-        }
+        """diff's document names the pair by what the file expects and what the account
+        has, in that order."""
+        doc = super().to_json()
+        doc["expected"] = doc.pop("to")
+        doc["actual"] = doc.pop("from")
+        return doc
 
 
 @dataclass(frozen=True)
@@ -102,10 +135,10 @@ def diff_file(client: ApiClient, path: str | Path) -> DriftReport:
     part of the account. Rows that failed a check cannot be compared; the error findings
     (infos left out: every in-sync row would be a "no-change") say why.
     """
-    state, _account = check_source(client, path)
+    state = check_source(client, read_source(path)).desired
     compared = [row for row in state.rows if row.extension is not None]
     drift = tuple(
-        Drift(row.line, row.user.id, row.user.email, row.extension, row.user.extension)
+        Drift(row.line, row.user.id, row.user.email, row.user.extension, row.extension)
         for row in compared
         if row.is_change and row.extension is not None
     )

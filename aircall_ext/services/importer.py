@@ -13,22 +13,32 @@ Requests: ⌈U/50⌉ listing pages + one PUT per change + one per cycle + ⌈U/5
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from aircall_ext.api.client import ApiClient
 from aircall_ext.core.account import Account
-from aircall_ext.core.csvfile import CsvFile, read_extension_csv
-from aircall_ext.core.desired import DesiredState, check_desired
+from aircall_ext.core.csvfile import CsvRow
+from aircall_ext.core.desired import check_desired
 from aircall_ext.core.findings import Finding, listed, sort_findings
-from aircall_ext.core.planner import Plan, PlanRow, Step, plan_import
-from aircall_ext.errors import AircallExtError, NotFound, Refused, Unprocessable, UsageError
+from aircall_ext.core.planner import Action, Plan, PlanRow, RowChange, Step, plan_import
+from aircall_ext.errors import (
+    AircallExtError,
+    ApiError,
+    ImportStopped,
+    NotFound,
+    Refused,
+    Unprocessable,
+    UsageError,
+)
+from aircall_ext.files import check_distinct
+from aircall_ext.services.csvcheck import Checked, Source, check_source, read_source
 from aircall_ext.services.journal import (
+    STDIN_COPY,
     Clock,
     Header,
     JournalContents,
@@ -37,7 +47,7 @@ from aircall_ext.services.journal import (
     default_journal_path,
     input_copy_path,
     keep_input_copy,
-    sha256_hex,
+    read_journal,
     utc_now,
 )
 from aircall_ext.services.users import load_account
@@ -49,40 +59,13 @@ Status = Literal["applied", "unchanged", "skipped", "failed", "not-run"]
 STATUSES: tuple[Status, ...] = ("applied", "unchanged", "skipped", "failed", "not-run")
 
 
-# -- reading ---------------------------------------------------------------------------
+# -- reading and planning ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Source:
-    """The CSV as read once: its bytes are what the journal's sha256 vouches for."""
-
-    path: str  # absolute path, or "-" for standard input
-    shown: str  # how messages name it
-    data: bytes = field(repr=False)
-
-    @property
-    def sha256(self) -> str:
-        return sha256_hex(self.data)
-
-
-def read_source(path: str) -> Source:
-    if path == "-":
-        return Source("-", "-", sys.stdin.buffer.read())
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
-    return Source(str(Path(path).absolute()), path, data)
-
-
-@dataclass(frozen=True)
-class Prepared:
+class Prepared(Checked):
     """Everything decided before the first write."""
 
-    source: Source
-    csv_file: CsvFile
-    account: Account
-    desired: DesiredState
     plan: Plan | None  # None when the file has errors: no plan is made for a bad file
 
     @property
@@ -91,49 +74,134 @@ class Prepared:
         return sort_findings([*self.desired.findings, *planned])
 
     def plan_json(self) -> dict[str, Any]:
-        """The plan document of SPEC §4, file findings included."""
-        if self.plan is None:
-            empty = Plan((), (), ())
-            return empty.to_json(self.desired.findings)
-        return self.plan.to_json(self.desired.findings)
+        """The plan document, file findings included."""
+        plan = self.plan if self.plan is not None else Plan((), (), ())
+        return plan.to_json(self.desired.findings)
+
+    def rejected_results(self) -> tuple[RowResult, ...]:
+        """Every row of a file that will not be imported, with the errors of its line."""
+        errors: dict[int, list[str]] = {}
+        for finding in self.findings:
+            if finding.line is not None and finding.severity != "info":
+                errors.setdefault(finding.line, []).append(finding.message)
+        return tuple(self._rejected(row, errors.get(row.line, [])) for row in self.csv_file.rows)
+
+    def _rejected(self, row: CsvRow, errors: list[str]) -> RowResult:
+        user = None
+        if row.user_id is not None:
+            user = self.account.user_by_id(row.user_id)
+        elif row.email is not None:
+            user = self.account.user_by_email(row.email)
+        return RowResult(
+            row.line,
+            row.user_id if row.user_id is not None else (user.id if user else None),
+            row.email,
+            user.extension if user else None,
+            row.extension if row.extension is not None else row.raw_extension or None,
+            "not-run",
+            "; ".join(errors) or None,
+        )
+
+
+def planned(checked: Checked) -> Prepared:
+    """``checked`` with its plan; a file with errors gets none."""
+    desired = checked.desired
+    plan = None if desired.has_errors else plan_import(checked.account, desired.rows)
+    return Prepared(checked.source, checked.csv_file, checked.account, desired, plan)
 
 
 def prepare(client: ApiClient, source: Source) -> Prepared:
     """Read the account (⌈U/50⌉ requests), check the file against it and plan.
     A file without a usable row needs no account: it cannot plan a write."""
-    csv_file = read_extension_csv(source.data, source=source.shown)
-    account = load_account(client) if csv_file.rows else Account(())
-    desired = check_desired(csv_file, account)
-    plan = None if desired.has_errors else plan_import(account, desired.rows)
-    return Prepared(source, csv_file, account, desired, plan)
+    return planned(check_source(client, source))
+
+
+def prepare_resume(client: ApiClient, source: Source, journal: str, hint: str) -> Prepared:
+    """Read and plan a resume. One that cannot read the account leaves the job unfinished:
+    that is still exit 5 with the journal named (``hint`` says how to try again), so a
+    script resuming on 5 does not stop at 4."""
+    try:
+        return prepare(client, source)
+    except ApiError as err:
+        raise ImportStopped(
+            f"could not resume: {err.message}; the import is still unfinished; journal: {journal}",
+            hint=hint,
+        ) from None
+
+
+def recheck(client: ApiClient, prepared: Prepared) -> Prepared:
+    """Plan again from a fresh read after the confirmation: people take time to answer,
+    and a different plan is not the one they agreed to."""
+    assert prepared.plan is not None
+    fresh = prepare(client, prepared.source)
+    if fresh.plan is None or fresh.plan.steps != prepared.plan.steps:
+        raise Refused(
+            "the account changed while the plan was shown: nothing was written",
+            hint="run the import again to review the new plan",
+        )
+    return fresh
+
+
+def check_import_files(
+    file: str | None, journal: str | None, report: str | None, save_plan: str | None
+) -> None:
+    """No output of an import may overwrite its input or another of its outputs."""
+    copy = None
+    if file == "-" and journal is not None:
+        copy = str(input_copy_path(Path(journal).absolute()))
+    check_distinct(
+        [
+            ("FILE", file),
+            ("--journal", journal),
+            ("the copy of standard input kept beside --journal", copy),
+            ("--report", report),
+            ("--save-plan", save_plan),
+        ]
+    )
+
+
+def check_resume_files(header: Header, resume: str, report: str | None) -> None:
+    """Nor may the report of a resume overwrite what the job reads."""
+    check_distinct(
+        [
+            ("the journal's input file", header.file),
+            ("the journal's copy of standard input", header.input_copy),
+            ("--resume", resume),
+            ("--report", report),
+        ]
+    )
 
 
 # -- results ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class RowResult:
-    line: int
-    user_id: int
-    email: str | None
-    from_ext: str | None
-    to_ext: str | None
+class RowResult(RowChange):
+    """One row of the report: what became of a row of the file."""
+
     status: Status
     error: str | None = None
 
     def report_row(self) -> dict[str, Any]:
-        return {
-            "line": self.line,
-            "user_id": self.user_id,
-            "email": self.email,
-            "from": self.from_ext,
-            "to": self.to_ext,
-            "status": self.status,
-            "error": self.error,
-        }
+        return {**self.to_json(), "status": self.status, "error": self.error}
 
 
 REPORT_COLUMNS = ("line", "user_id", "email", "from", "to", "status", "error")
+# What the report says of a planned row that is not applied (a dry run, a blocked plan).
+_NOT_APPLIED: dict[Action, Status] = {
+    "unchanged": "unchanged",
+    "skip": "skipped",
+    "assign": "not-run",
+    "change": "not-run",
+}
+
+
+def planned_results(plan: Plan) -> tuple[RowResult, ...]:
+    """The report of a plan that is not applied: each row as it stands before any write."""
+    return tuple(
+        RowResult(r.line, r.user_id, r.email, r.from_ext, r.to_ext, _NOT_APPLIED[r.action])
+        for r in plan.rows
+    )
 
 
 @dataclass(frozen=True)
@@ -315,12 +383,14 @@ def _create_journal(
     undo_of: str | None = None,
 ) -> JournalWriter:
     """The job's new journal: at ``journal_path``, or under a fresh default name (retried
-    if another import took it). Standard input is kept beside it, so ``--resume`` works."""
+    if another import took it). Standard input (and a source that exists only in memory)
+    is kept beside it first, so ``--resume`` works."""
     source = prepared.source
     now = clock()
     for _attempt in range(NAME_ATTEMPTS):
         path = (journal_path or default_journal_path(source.shown, now)).expanduser().absolute()
         copy = input_copy_path(path) if source.path == "-" else None
+        kept = copy or (Path(source.path) if source.keep else None)
         header = Header(
             source.path,
             source.sha256,
@@ -331,13 +401,13 @@ def _create_journal(
             undo_of,
         )
         try:
-            if copy is not None:
-                keep_input_copy(copy, source.data)
+            if kept is not None:
+                keep_input_copy(kept, source.data, what=source.keep or STDIN_COPY)
             try:
                 return JournalWriter.create(path, header, clock=clock, fsync=fsync)
             except BaseException:
-                if copy is not None:
-                    copy.unlink(missing_ok=True)
+                if kept is not None:
+                    kept.unlink(missing_ok=True)
                 raise
         except JournalExists:
             if journal_path is not None:
@@ -349,8 +419,6 @@ def _create_journal(
 
 def open_journal(path: Path, identity: Mapping[str, Any]) -> tuple[JournalContents, Source]:
     """The journal to resume and the very file it was started from (sha256-checked)."""
-    from aircall_ext.services.journal import read_journal
-
     journal = read_journal(path)
     header = journal.header
     check_account(path, header, identity, "resume")

@@ -22,8 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aircall_ext import __version__
+from aircall_ext.config import Settings
 from aircall_ext.core.planner import Step
 from aircall_ext.errors import UsageError
+from aircall_ext.files import create_private
 
 VERSION = 1
 APP_NAME = "aircall-ext"
@@ -64,11 +67,12 @@ def input_copy_path(journal: Path) -> Path:
     return journal.with_name(journal.name.removesuffix(".jsonl") + ".input.csv")
 
 
-def keep_input_copy(path: Path, data: bytes, *, what: str = "a copy of standard input") -> None:
+STDIN_COPY = "a copy of standard input"
+
+
+def keep_input_copy(path: Path, data: bytes, *, what: str = STDIN_COPY) -> None:
     """Save what standard input gave (private, never over another file), so that
     ``--resume`` can read the very same bytes again (an undo keeps its desired state so)."""
-    from aircall_ext.files import create_private
-
     try:
         fd = create_private(path)
     except FileExistsError:
@@ -102,6 +106,11 @@ def account_identity(base_url: str, api_id: str | None, *, sandbox: bool) -> dic
     return {"host": host, "api_id_sha256": fingerprint, "sandbox": sandbox}
 
 
+def settings_identity(settings: Settings) -> dict[str, Any]:
+    """The identity of the account the run's settings point at."""
+    return account_identity(settings.base_url, settings.api_id, sandbox=settings.sandbox)
+
+
 @dataclass(frozen=True)
 class Header:
     file: str  # absolute path of the CSV, "-" for standard input
@@ -113,8 +122,6 @@ class Header:
     undo_of: str | None = None  # the journal an undo takes back (absolute path)
 
     def to_json(self) -> dict[str, Any]:
-        from aircall_ext import __version__
-
         doc = {
             "type": "header",
             "version": VERSION,
@@ -147,8 +154,6 @@ class JournalWriter:
         cls, path: Path, header: Header, *, clock: Clock = utc_now, fsync: bool = True
     ) -> JournalWriter:
         """A new journal at ``path`` (never over an existing file)."""
-        from aircall_ext.files import create_private
-
         path = path.expanduser().absolute()
         try:
             fd = create_private(path)

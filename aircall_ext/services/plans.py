@@ -8,27 +8,26 @@ then exactly the saved steps (C + K PUTs), then the verification read.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from aircall_ext import __version__
 from aircall_ext.api.client import ApiClient
 from aircall_ext.core import savedplan
-from aircall_ext.core.csvfile import read_extension_csv
-from aircall_ext.core.desired import check_desired
 from aircall_ext.core.findings import listed
 from aircall_ext.core.savedplan import SavedPlan
 from aircall_ext.errors import Refused, UsageError
-from aircall_ext.files import Destination
+from aircall_ext.files import Destination, check_distinct
+from aircall_ext.services.csvcheck import Source, check
 from aircall_ext.services.identity import account_label, known_api_ids
-from aircall_ext.services.importer import Prepared, Source
+from aircall_ext.services.importer import Prepared
 from aircall_ext.services.journal import Clock, sha256_hex, utc_now
 from aircall_ext.services.users import load_account
 
 
 def tool_version() -> str:
-    from aircall_ext import __version__
-
     return f"aircall-ext {__version__}"
 
 
@@ -76,6 +75,24 @@ def load_plan(path: Path) -> SavedPlan:
     return savedplan.parse(doc, str(path))
 
 
+def open_plan(
+    path: Path, identity: Mapping[str, Any], journal: str | None, report: str | None
+) -> SavedPlan:
+    """Read PLAN and check that it may be applied here: by this account, and without an
+    output of the run overwriting the plan or the file it was made from."""
+    saved = load_plan(path)
+    check_distinct(
+        [
+            ("--plan", str(path)),
+            (f"the plan's input file {saved.file_path}", saved.file_path),
+            ("--journal", journal),
+            ("--report", report),
+        ]
+    )
+    check_account(saved, identity, path)
+    return saved
+
+
 def check_account(saved: SavedPlan, identity: Mapping[str, Any], path: Path) -> None:
     """A plan is only ever applied to the account it was made for."""
     if not savedplan.same_account(saved.account, identity):
@@ -96,8 +113,8 @@ def prepare_plan(client: ApiClient, saved: SavedPlan, path: Path) -> tuple[Prepa
     source = _source(saved, path, notes, reasons)
     account = load_account(client)
     reasons += savedplan.stale_reasons(saved, account)
-    csv_file = read_extension_csv(source.data, source=source.shown)
-    desired = check_desired(csv_file, account)
+    checked = check(source, account)
+    desired = checked.desired
     reasons += savedplan.moved_rows(saved, {row.line: row.user.id for row in desired.rows})
     if not reasons:  # the file's own errors, when nothing above explains them
         reasons += [f.message for f in desired.findings if f.severity == "error"]
@@ -107,7 +124,7 @@ def prepare_plan(client: ApiClient, saved: SavedPlan, path: Path) -> tuple[Prepa
             "nothing was written",
             hint=f"review a new plan: `{_replan_command(saved, path)}`",
         )
-    return Prepared(source, csv_file, account, desired, saved.plan()), notes
+    return Prepared(source, checked.csv_file, account, desired, saved.plan()), notes
 
 
 def _source(saved: SavedPlan, path: Path, notes: list[str], reasons: list[str]) -> Source:
@@ -130,8 +147,6 @@ def _source(saved: SavedPlan, path: Path, notes: list[str], reasons: list[str]) 
 
 
 def _replan_command(saved: SavedPlan, path: Path) -> str:
-    import shlex
-
     words = ["aircall-ext", "--sandbox"] if saved.account.get("sandbox") else ["aircall-ext"]
     words += ["import", saved.file_path, "--dry-run", "--save-plan", str(path)]
     return shlex.join(words)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aircall_ext.api.client import ApiClient
+from aircall_ext.api.client import ApiClient, Log
 from aircall_ext.config import Settings, require_credentials
-from aircall_ext.output import status, warn
 
 if TYPE_CHECKING:
     import httpx
 
 
-def open_client(settings: Settings, *, verbose: int = 0) -> ApiClient:
-    """A client for ``settings``; ``--sandbox`` goes through the same client code in-process."""
+def open_client(
+    settings: Settings, *, warn: Log, log: Log | None = None, log_headers: bool = False
+) -> ApiClient:
+    """A client for ``settings``; ``--sandbox`` goes through the same client code in-process.
+    ``warn`` hears what the user must know; ``log``, when given, every request (with its
+    headers, redacted, when ``log_headers``)."""
     transport: httpx.BaseTransport | None = None
     if settings.sandbox:
         transport = _sandbox_transport()
@@ -26,14 +29,15 @@ def open_client(settings: Settings, *, verbose: int = 0) -> ApiClient:
         token,
         transport=transport,
         allow_http=settings.sandbox,
-        log=status if verbose else None,
-        log_headers=verbose >= 2,
+        log=log,
+        log_headers=log_headers,
         warn=warn,
     )
 
 
 def _sandbox_transport() -> httpx.BaseTransport:
-    """The one place outside the sandbox package that knows about it (DESIGN.md)."""
+    """The one place outside the sandbox package that knows about it: the sandbox is a
+    product of its own, reached only through this transport and the sandbox commands."""
     import httpx
 
     from aircall_ext.sandbox import build_inprocess_app

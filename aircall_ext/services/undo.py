@@ -13,43 +13,49 @@ verify (the same as an import of those rows).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aircall_ext.api.client import ApiClient
 from aircall_ext.core.account import Account
-from aircall_ext.core.csvfile import read_extension_csv
-from aircall_ext.core.desired import DesiredState, check_desired
-from aircall_ext.core.planner import plan_import
+from aircall_ext.core.desired import DesiredState
 from aircall_ext.core.undo import UndoRow, journal_moves, reverse_rows, undo_csv, with_skipped
+from aircall_ext.errors import Refused
+from aircall_ext.files import check_distinct
+from aircall_ext.services.csvcheck import Source, check
 from aircall_ext.services.importer import (
     Outcome,
     Prepared,
-    Progress,
-    Source,
-    StopSignals,
+    RowResult,
     check_account,
-    start_import,
+    planned,
+    planned_results,
 )
-from aircall_ext.services.journal import (
-    Clock,
-    Header,
-    JournalExists,
-    default_journal_path,
-    keep_input_copy,
-    read_journal,
-    utc_now,
-)
+from aircall_ext.services.journal import Clock, default_journal_path, read_journal, utc_now
 from aircall_ext.services.users import load_account
 
 CSV_SUFFIX = ".undo.csv"
+KEPT = "the undo's desired state"
 
 
 def desired_path(journal: Path) -> Path:
     """Where an undo keeps its desired state: beside its journal."""
     return journal.with_name(journal.name.removesuffix(".jsonl") + CSV_SUFFIX)
+
+
+def check_undo_files(undo: str, journal: str | None, report: str | None) -> None:
+    """No output of an undo may overwrite the journal it takes back or another output."""
+    kept = str(desired_path(Path(journal).absolute())) if journal else None
+    check_distinct(
+        [
+            ("--undo", undo),
+            ("--journal", journal),
+            ("the undo's desired state kept beside --journal", kept),
+            ("--report", report),
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -64,14 +70,21 @@ class UndoPlan:
         """line → why that row is left alone."""
         return {row.line: row.skipped for row in self.rows if row.skipped}
 
-    def explain(self, outcome: Outcome) -> Outcome:
-        """The outcome with each skipped row's reason in its ``error`` column."""
+    def explain(self, rows: Iterable[RowResult]) -> tuple[RowResult, ...]:
+        """``rows`` with each skipped row's reason in its ``error`` column."""
         reasons = self.skipped
-        rows = tuple(
+        return tuple(
             dataclasses.replace(row, error=reasons[row.line]) if row.line in reasons else row
-            for row in outcome.rows
+            for row in rows
         )
-        return dataclasses.replace(outcome, rows=rows)
+
+    def explain_outcome(self, outcome: Outcome) -> Outcome:
+        return dataclasses.replace(outcome, rows=self.explain(outcome.rows))
+
+    def planned_results(self) -> tuple[RowResult, ...]:
+        """The report of the undo's plan when it is not applied."""
+        assert self.prepared.plan is not None
+        return self.explain(planned_results(self.prepared.plan))
 
 
 def plan_undo(
@@ -92,52 +105,32 @@ def plan_undo(
     journal = (journal_path or default_journal_path(f"undo-{undone.stem}", clock())).expanduser()
     journal = journal.absolute()
     where = desired_path(journal)
-    source = Source(str(where), str(where), undo_csv(rows))
+    source = Source(str(where), str(where), undo_csv(rows), keep=KEPT)
     return UndoPlan(undone, journal, rows, _prepare(source, account, rows))
 
 
 def _prepare(source: Source, account: Account, rows: tuple[UndoRow, ...]) -> Prepared:
     """Plan the CSV against the read already made (no second read), skipped rows added."""
-    csv_file = read_extension_csv(source.data, source=source.shown)
-    # Every row skipped (or none): nothing to check, and "no data rows" is no finding here.
-    desired = check_desired(csv_file, account) if csv_file.rows else DesiredState((), ())
-    plan = None if desired.has_errors else plan_import(account, desired.rows)
-    if plan is not None:
-        plan = with_skipped(plan, rows)
-    return Prepared(source, csv_file, account, desired, plan)
+    checked = check(source, account)
+    if not checked.csv_file.rows:
+        # Every row skipped (or none): nothing to check, and "no data rows" is no finding here.
+        checked = dataclasses.replace(checked, desired=DesiredState((), ()))
+    prepared = planned(checked)
+    if prepared.plan is None:
+        return prepared
+    return dataclasses.replace(prepared, plan=with_skipped(prepared.plan, rows))
 
 
-def apply_undo(
-    client: ApiClient,
-    undo: UndoPlan,
-    identity: Mapping[str, Any],
-    *,
-    progress: Progress | None = None,
-    stop: StopSignals | None = None,
-    on_journal: Callable[[Header, Path], None] | None = None,
-    clock: Clock = utc_now,
-    fsync: bool = True,
-) -> Outcome:
-    """Apply the undo with its own journal; its CSV is saved first (the journal names it)."""
+def recheck_undo(client: ApiClient, undo: UndoPlan, identity: Mapping[str, Any]) -> UndoPlan:
+    """Plan again from a fresh read after the confirmation: a different plan (or other
+    skipped rows) is not the one agreed to."""
     plan = undo.prepared.plan
-    if plan is None or not plan.steps:
-        return undo.explain(start_import(client, undo.prepared, identity, clock=clock))
-    where = Path(undo.prepared.source.path)
-    keep_input_copy(where, undo.prepared.source.data, what="the undo's desired state")
-    try:
-        outcome = start_import(
-            client,
-            undo.prepared,
-            identity,
-            journal_path=undo.journal,
-            progress=progress,
-            clock=clock,
-            fsync=fsync,
-            stop=stop,
-            on_journal=on_journal,
-            undo_of=str(undo.undone),
+    assert plan is not None
+    fresh = plan_undo(client, undo.undone, identity, journal_path=undo.journal)
+    again = fresh.prepared.plan
+    if again is None or again.steps != plan.steps or fresh.skipped != undo.skipped:
+        raise Refused(
+            "the account changed while the plan was shown: nothing was written",
+            hint="run the undo again to review the new plan",
         )
-    except JournalExists:
-        where.unlink(missing_ok=True)
-        raise
-    return undo.explain(outcome)
+    return fresh

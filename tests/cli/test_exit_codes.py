@@ -41,7 +41,7 @@ def account(write_state: WriteState, tmp_path: Path) -> Path:
 
 
 def on_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("aircall_ext.cli.context.stdin_is_terminal", lambda: True)
 
 
 def stop_at_first_write(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -220,7 +220,7 @@ def test_confirmation_on_a_terminal(
     answer: str,
     code: int,
 ) -> None:
-    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("aircall_ext.cli.context.stdin_is_terminal", lambda: True)
     result = run_cli("--sandbox", "import", str(csv_file), input=answer)
     assert result.exit_code == code, result.stderr
     assert "Apply 6 writes?" in result.stderr
@@ -237,7 +237,7 @@ def test_account_changed_while_confirming_writes_nothing(
         app.client().set_extension(4, "199")  # another admin, meanwhile
         return True
 
-    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("aircall_ext.cli.context.stdin_is_terminal", lambda: True)
     monkeypatch.setattr("click.confirm", confirm_while_someone_else_writes)
     result = run_cli("--sandbox", "import", str(csv_file))
     assert result.exit_code == 1

@@ -208,7 +208,7 @@ def test_without_yes_it_asks_and_refuses_off_a_terminal(
     save(run_cli, csv_file, plan)
     result = run_cli("--sandbox", "import", "--plan", str(plan), input="y\n")
     assert result.exit_code == 2 and "pass --yes" in result.stderr
-    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("aircall_ext.cli.context.stdin_is_terminal", lambda: True)
     result = run_cli("--sandbox", "import", "--plan", str(plan), input="n\n")
     assert result.exit_code == 1 and "Apply 6 writes?" in result.stderr
     assert extensions() == before
@@ -233,7 +233,7 @@ def test_a_change_while_confirming_is_caught_by_the_second_check(
         click.get_current_context().obj.client().set_extension(4, "199")
         return True
 
-    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("aircall_ext.cli.context.stdin_is_terminal", lambda: True)
     monkeypatch.setattr("click.confirm", confirm_while_someone_else_writes)
     result = run_cli("--sandbox", "import", "--plan", str(plan))
     assert result.exit_code == 1

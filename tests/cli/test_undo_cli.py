@@ -155,7 +155,7 @@ def test_no_terminal_and_no_yes_refuses_and_a_terminal_is_asked(
     assert refused.exit_code == 2
     assert "pass --yes" in refused.stderr
     assert extensions() == AFTER
-    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("aircall_ext.cli.context.stdin_is_terminal", lambda: True)
     declined = run_cli("--sandbox", "import", "--undo", str(imported), input="n\n")
     assert declined.exit_code == 1
     assert extensions() == AFTER
@@ -280,7 +280,7 @@ def test_the_account_changed_while_confirming_writes_nothing(
         click.get_current_context().obj.client().set_extension(6, "399")  # meanwhile
         return True
 
-    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("aircall_ext.cli.context.stdin_is_terminal", lambda: True)
     monkeypatch.setattr("click.confirm", confirm_while_someone_else_writes)
     result = run_cli("--sandbox", "import", "--undo", str(imported))
     assert result.exit_code == 1

@@ -13,7 +13,7 @@ import pytest
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import User
 from aircall_ext.errors import EXIT_USAGE, UsageError
-from aircall_ext.services.csvcheck import diff_file, read_csv_source, validate_file
+from aircall_ext.services.csvcheck import diff_file, read_source, validate_file
 
 
 class FakeClient:
@@ -47,7 +47,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_missing_file_is_a_usage_error_naming_path_and_reason(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as caught:
-        read_csv_source(tmp_path / "nope.csv")
+        read_source(tmp_path / "nope.csv")
     assert caught.value.exit_code == EXIT_USAGE
     assert "nope.csv" in caught.value.message
     assert "No such file" in caught.value.message
@@ -55,7 +55,7 @@ def test_missing_file_is_a_usage_error_naming_path_and_reason(tmp_path: Path) ->
 
 def test_directory_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="directory"):
-        read_csv_source(tmp_path)
+        read_source(tmp_path)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
@@ -63,13 +63,13 @@ def test_unreadable_file_is_a_usage_error(tmp_path: Path) -> None:
     path = write(tmp_path, "user_id,extension\n")
     path.chmod(0)
     with pytest.raises(UsageError, match="Permission denied"):
-        read_csv_source(path)
+        read_source(path)
 
 
 def test_dash_reads_stdin_as_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     raw = b"\xef\xbb\xbfuser_id;extension\r\n1;007\r\n"
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
-    csv_file = read_csv_source("-")
+    csv_file = read_source("-").parse()
     assert (csv_file.source, csv_file.encoding, csv_file.delimiter) == ("<stdin>", "utf-8-sig", ";")
     assert csv_file.rows[0].extension == "007"
 
@@ -124,3 +124,24 @@ def test_diff_keeps_errors_and_compares_the_rows_it_can(tmp_path: Path) -> None:
         ("invalid-extension", 4),
     ]
     assert (len(report.drift), report.in_sync) == (0, 1)
+
+
+# -- one pipeline ---------------------------------------------------------------------
+
+
+def test_one_wording_for_an_unreadable_file(tmp_path: Path) -> None:
+    """validate FILE, diff and import (and --resume) read through this one reader."""
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(UsageError) as caught:
+        read_source(str(missing))
+    assert caught.value.message == f"cannot read {missing}: No such file or directory"
+
+
+def test_drift_rows_keep_the_diff_document_keys_in_order(tmp_path: Path) -> None:
+    fake = FakeClient(user(1, "101"))
+    report = diff_file(as_client(fake), write(tmp_path, "user_id,extension\n1,201\n"))
+    assert [list(d.to_json()) for d in report.drift] == [
+        ["line", "user_id", "email", "expected", "actual"]
+    ]
+    assert report.drift[0].to_json()["expected"] == "201"
+    assert report.drift[0].to_json()["actual"] == "101"

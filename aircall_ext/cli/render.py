@@ -1,0 +1,275 @@
+"""How findings, import plans and import results look, for every command that shows them.
+
+``validate``, ``diff``, ``dial --batch`` and ``import`` (FILE, ``--plan``, ``--resume``,
+``--undo``) render through these, so a finding, a plan or a report reads the same
+wherever it appears.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from aircall_ext import github
+from aircall_ext.cli.context import AppContext
+from aircall_ext.core.findings import Finding, has_failures, summarize
+from aircall_ext.errors import ImportStopped, UsageError
+from aircall_ext.files import Destination, open_destination
+from aircall_ext.output import render_csv
+
+if TYPE_CHECKING:
+    from aircall_ext.core.planner import Plan
+    from aircall_ext.services.importer import Outcome, Prepared, RowResult, StopSignals
+
+# -- findings --------------------------------------------------------------------------
+
+TABLE_COLUMNS = ["severity", "code", "user_id", "email", "extension", "message"]
+TABLE_HEADERS = ["severity", "code", "user", "email", "ext", "message"]
+CSV_COLUMNS = [*TABLE_COLUMNS, "line", "column"]  # fixed for scripts, CSV input or not
+
+
+def finding_rows(findings: Sequence[Finding]) -> list[dict[str, Any]]:
+    return [{**f.to_json(), "line": f.line, "column": f.column} for f in findings]
+
+
+def findings_document(findings: Sequence[Finding]) -> dict[str, Any]:
+    """``{"findings": [...], "summary": {"errors", "warnings", "infos"}}``."""
+    return {"findings": [f.to_json() for f in findings], "summary": summarize(findings)}
+
+
+def findings_exit_code(findings: Sequence[Finding], *, strict: bool = False) -> int:
+    """1 on errors (and on warnings with ``--strict``), else 0."""
+    return 1 if has_failures(findings, strict=strict) else 0
+
+
+def emit_findings(
+    app: AppContext,
+    findings: Sequence[Finding],
+    *,
+    strict: bool = False,
+    clean: str = "no findings",
+    source: str | None = None,
+) -> int:
+    """Render findings in the run's format and return the exit code they deserve.
+
+    The table gains line/column columns only when a finding comes from a file; ``source``
+    (the CSV as named on the command line) is where GitHub annotations point.
+    """
+    rows = finding_rows(findings)
+    if app.output == "github":
+        emit_github_findings(app, findings, source, clean=clean)
+    elif app.output == "csv":
+        app.emit({}, rows, CSV_COLUMNS)
+    else:
+        has_lines = any(f.line is not None for f in findings)
+        prefix = ["line", "column"] if has_lines else []
+        app.emit(
+            findings_document(findings),
+            rows,
+            [*prefix, *TABLE_COLUMNS],
+            headers=[*prefix, *TABLE_HEADERS],
+            empty=clean,
+        )
+    if findings and app.output == "table":
+        counts = summarize(findings)
+        app.say(
+            ", ".join(_plural(counts[key], key[:-1]) for key in ("errors", "warnings", "infos"))
+        )
+    return findings_exit_code(findings, strict=strict)
+
+
+def emit_github_findings(
+    app: AppContext, findings: Sequence[Finding], source: str | None, *, clean: str
+) -> None:
+    docs = [f.to_json() for f in findings]
+    for line in github.finding_commands(docs, github.annotated_file(source)):
+        click.echo(line)
+    if not findings:
+        app.say(clean)
+    app.step_summary(github.findings_summary(command_words(source), docs))
+
+
+def emit_github_plan(app: AppContext, prepared: Prepared) -> None:
+    """``import --dry-run``: the findings as annotations on the file, the plan's counts as a
+    notice, and the plan table in the step summary."""
+    assert prepared.plan is not None
+    findings = [f.to_json() for f in prepared.findings]
+    summary = prepared.plan.summary()
+    for line in github.finding_commands(findings, github.annotated_file(prepared.source.shown)):
+        click.echo(line)
+    click.echo(github.plan_notice(summary))
+    plan = [row.to_json() for row in prepared.plan.rows]
+    heading = command_words(prepared.source.shown)
+    app.step_summary(github.plan_summary(heading, plan, summary, findings))
+
+
+def command_words(source: str | None) -> str:
+    """The running command as a summary heading names it: ``aircall-ext import FILE
+    --dry-run`` (the options that change what it reports, not every one)."""
+    ctx = click.get_current_context()
+    words = [ctx.command_path, *([source] if source else [])]
+    words += [
+        f"--{name.replace('_', '-')}" for name in ("dry_run", "strict") if ctx.params.get(name)
+    ]
+    return " ".join(words)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+# -- import plans ----------------------------------------------------------------------
+
+PLAN_COLUMNS = ["line", "user_id", "email", "from", "to", "action"]
+PLAN_HEADERS = ["line", "user", "email", "from", "to", "action"]
+
+
+def show_plan(app: AppContext, prepared: Prepared, dry_run: bool) -> None:
+    """People see the plan before it runs; scripts get the plan document with --dry-run
+    (and when it is blocked), else only the result document on stdout."""
+    plan = prepared.plan
+    assert plan is not None
+    if app.output == "github":
+        emit_github_plan(app, prepared)
+        return
+    rows = [row.to_json() for row in plan.rows]
+    if app.output == "table" or dry_run or plan.blocked:
+        app.emit(prepared.plan_json(), rows, PLAN_COLUMNS, headers=PLAN_HEADERS, empty="no rows")
+    if app.output == "table":
+        _say_plan(app, plan)
+        for finding in prepared.findings:
+            if finding.severity != "info":
+                say = app.warn if finding.severity == "warning" else _error_line
+                say(finding.message)
+
+
+def _say_plan(app: AppContext, plan: Plan) -> None:
+    summary = plan.summary()
+    counts = ", ".join(f"{summary[k]} {k}" for k in ("change", "assign", "unchanged", "skip"))
+    writes = f"{len(plan.steps)} write{'s' if len(plan.steps) != 1 else ''}"
+    if plan.cycles:
+        writes += (
+            f" ({plan.cycles} cycle{'s' if plan.cycles > 1 else ''} via parking {plan.parking})"
+        )
+    app.say(f"plan: {counts}; {writes}")
+
+
+def _error_line(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+
+
+def refuse_file(
+    app: AppContext, prepared: Prepared, strict: bool, report: Destination | None
+) -> None:
+    """Any error in the file (or warning with --strict): show every finding, write nothing."""
+    write_report(report, prepared.rejected_results())
+    emit_findings(app, prepared.findings, strict=strict, source=prepared.source.shown)
+    app.say("nothing was written by this run: fix the file and run the import again", fg="red")
+    click.get_current_context().exit(1)
+
+
+# -- import runs, results and reports ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportRun:
+    """The options every kind of import run takes (FILE, --plan, --undo)."""
+
+    dry_run: bool
+    yes: bool
+    report: str | None
+    journal: str | None
+    strict: bool
+
+
+RESULT_COLUMNS = ["applied", "unchanged", "skipped", "failed", "not_run", "journal"]
+
+
+def report_destination(app: AppContext, report: str | None) -> Destination | None:
+    """Check (or open, for a pipe or a device) where the report goes, before the first
+    write: a report that cannot be saved is a usage error then, never after the import."""
+    if report is None:
+        return None
+    destination = open_destination(report, private=True, what="report")
+    if destination.is_stdout and app.output != "table":
+        destination.close()
+        raise UsageError(
+            f"--report {report} would mix the report's CSV into stdout, which carries the "
+            f"-o {app.output} document",
+            hint="give --report a file path, or use -o table",
+        )
+    return destination
+
+
+def write_report(report: Destination | None, rows: Iterable[RowResult]) -> None:
+    if report is None:
+        return
+    from aircall_ext.services.importer import REPORT_COLUMNS
+
+    text = render_csv([row.report_row() for row in rows], REPORT_COLUMNS)
+    try:
+        report.write(text.encode("utf-8"))
+    except OSError as err:
+        raise UsageError(f"cannot write report {report.name}: {err.strerror or err}") from None
+
+
+def apply_writes(
+    app: AppContext, destination: Destination | None, apply: Callable[[StopSignals], Outcome]
+) -> None:
+    """Run ``apply`` while SIGINT/SIGTERM/SIGHUP stop it cleanly, then print the result and
+    write the report, never cut short; exit 5 naming the journal when it stopped part-way.
+    Shared by an import, a saved plan and an undo."""
+    from aircall_ext.services.importer import stop_signals
+
+    with stop_signals() as stop:
+        outcome = apply(stop)
+        with stop.shielded():
+            _emit_result(app, outcome)
+            _finish_report(app, outcome, destination)
+    _raise_if_stopped(app, outcome)
+
+
+def _finish_report(app: AppContext, outcome: Outcome, report: Destination | None) -> None:
+    """The writes are done: a report that fails now is a warning, never a usage error."""
+    try:
+        write_report(report, outcome.rows)
+    except UsageError as err:
+        app.warn(f"{err.message}; the import itself is recorded in journal {outcome.journal}")
+
+
+def _emit_result(app: AppContext, outcome: Outcome) -> None:
+    doc = outcome.to_json()
+    if app.output == "csv":
+        from aircall_ext.services.importer import REPORT_COLUMNS
+
+        app.emit(doc, [row.report_row() for row in outcome.rows], REPORT_COLUMNS)
+    else:
+        app.emit(doc, [{**doc["summary"], "journal": doc["journal"]}], RESULT_COLUMNS)
+
+
+def _raise_if_stopped(app: AppContext, outcome: Outcome) -> None:
+    if outcome.stopped is None:
+        return
+    raise ImportStopped(
+        f"import stopped after {outcome.writes} of {outcome.planned} writes: "
+        f"{outcome.stopped}; journal: {outcome.journal}",
+        hint=f"finish it with `{resume_command(app, outcome.journal)}`",
+    )
+
+
+def resume_command(app: AppContext, journal: Path | str | None) -> str:
+    """The command that finishes the job of ``journal``, with the run's global options."""
+    words = ["aircall-ext"]
+    if app.sandbox:
+        words.append("--sandbox")
+    if app.profile:
+        words += ["--profile", app.profile]
+    if app.base_url:
+        words += ["--base-url", app.base_url]
+    words += ["import", "--resume", str(journal)]
+    return shlex.join(words)
