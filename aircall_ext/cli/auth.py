@@ -12,10 +12,7 @@ import click
 from aircall_ext.cli.context import AppContext, output_option, with_app
 from aircall_ext.errors import ConfigError, UsageError
 
-
-@click.group("auth")
-def auth() -> None:
-    """Log in, see where credentials come from, log out."""
+auth = click.Group("auth")
 
 
 @auth.command("login")
@@ -179,6 +176,3 @@ def logout(app: AppContext) -> None:
 
 def _known_profiles(profiles: Mapping[str, object]) -> str:
     return f" (profiles: {', '.join(sorted(profiles))})" if profiles else " (no profiles)"
-
-
-COMMANDS: list[click.Command] = [auth]

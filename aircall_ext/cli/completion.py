@@ -36,9 +36,7 @@ def completion_script(shell: str, *, check_shell: bool = False) -> str:
 @click.command("completion")
 @click.argument("shell", type=click.Choice(SHELLS), metavar="SHELL")
 def completion(shell: str) -> None:
-    """Print the completion script for SHELL (bash, zsh, fish or powershell).
-
-    Commands, options and choices complete; so do profile names (from config.toml) and USER
+    """Commands, options and choices complete; so do profile names (from config.toml) and USER
     and NUMBER arguments (from the last listing of users and numbers, cached on this machine
     by any command that read them): completing never calls the API. Install it once:
 
@@ -49,6 +47,3 @@ def completion(shell: str) -> None:
       pwsh  aircall-ext completion powershell >> $PROFILE
     """
     click.echo(completion_script(shell, check_shell=True), nl=False)
-
-
-COMMANDS: list[click.Command] = [completion]

@@ -96,9 +96,7 @@ def import_command(
     undo: str | None,
     strict: bool,
 ) -> None:
-    """Make the account match FILE (CSV: user_id and/or email, extension; - for stdin).
-
-    The whole file is checked first; any error and nothing is written (exit 1). The plan
+    """The whole file is checked first; any error and nothing is written (exit 1). The plan
     lists each row as unchanged, assign, change or skip (blank cell), and the writes in an
     order where no two users ever share an extension: swaps and longer cycles go through
     one free parking extension (an extra write per cycle).
@@ -169,9 +167,6 @@ def import_command(
         prepared = _confirm(app, prepared)
     confirmed = prepared
     apply_writes(app, destination, lambda stop: _apply(app, confirmed, contents, journal, stop))
-
-
-COMMANDS: list[click.Command] = [import_command]
 
 
 # -- checks ----------------------------------------------------------------------------

@@ -30,9 +30,7 @@ STATE_HELP = (
 
 @click.group("sandbox")
 def sandbox() -> None:
-    """Run and manage the embedded sandbox account (the reference API service).
-
-    Any command runs against it in-process with --sandbox. `sandbox serve` exposes the same
+    """Any command runs against it in-process with --sandbox. `sandbox serve` exposes the same
     service over HTTP on loopback for CI pipelines and end-to-end tests.
     """
 
@@ -345,6 +343,3 @@ def _number_row(number: JsonObject) -> dict[str, Any]:
     else:
         routing = "legacy-ivr" if number.get("is_ivr") else "legacy-classic"
     return {**number, "routing": routing, "distribution_size": len(number["users"])}
-
-
-COMMANDS: list[click.Command] = [sandbox]
