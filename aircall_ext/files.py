@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 import sys
 from collections.abc import Sequence
@@ -49,8 +48,9 @@ def write_atomic(path: Path, data: bytes, *, private: bool) -> None:
 
     A symlink is followed, so the file it points to is replaced, not the link."""
     # Not tempfile.mkstemp: its file is always 0600, and a shared output follows the umask.
+    # A random name per call: concurrent writers never share a temp file (O_EXCL checks).
     target = Path(os.path.realpath(path))
-    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    temp = target.with_name(f".{target.name}.{os.urandom(4).hex()}.tmp")
     mode = PRIVATE_MODE if private else SHARED_MODE
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:

@@ -13,19 +13,17 @@ from typing import Any, Literal, TextIO
 
 import click
 
+from aircall_ext.names import FORMULA_START
+
 Format = Literal["table", "json", "csv", "github"]
 # The formats of every command that prints data; "github" (GitHub Actions workflow
 # commands, aircall_ext/github.py) only on the commands that report findings.
 FORMATS: tuple[Format, ...] = ("table", "json", "csv")
 ALL_FORMATS: tuple[Format, ...] = (*FORMATS, "github")
 
-# Cells a spreadsheet would evaluate as a formula (OWASP CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def neutralise_cell(value: str) -> str:
     """Prefix a quote so that a spreadsheet shows the cell as text instead of running it."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def _cell(value: Any) -> str:

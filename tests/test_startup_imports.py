@@ -12,9 +12,9 @@ from pathlib import Path
 from aircall_ext import completion_cache
 from aircall_ext.api.models import Number, User
 from aircall_ext.cli import PROG, cli
-from aircall_ext.cli.completers import COMPLETE_VAR
 from aircall_ext.cli.completion import SHELLS
 from aircall_ext.config import Profile, save_profile
+from aircall_ext.names import COMPLETE_VAR
 from tests.conftest import api_user
 from tests.tools.tree import command_contexts
 

@@ -21,11 +21,19 @@ from aircall_ext import __version__
 from aircall_ext.cli.completers import complete_profiles
 from aircall_ext.cli.context import AppContext, refuse_github, takes_github
 from aircall_ext.errors import EXIT_API, EXIT_INTERRUPTED, EXIT_USAGE, AircallExtError, UsageError
+from aircall_ext.names import (
+    APP_NAME,
+    DEFAULT_BASE_URL,
+    ENV_BASE_URL,
+    ENV_DEBUG,
+    ENV_PROFILE,
+    ENV_SANDBOX,
+)
 from aircall_ext.output import ALL_FORMATS, Format
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
-PROG = "aircall-ext"
+PROG = APP_NAME  # as Click names the program in usage lines and completion scripts
 
 
 # Every command: name -> ("module:attribute" under aircall_ext.cli, the first paragraph of
@@ -127,23 +135,23 @@ class LazyGroup(click.Group):
 @click.option(
     "--profile",
     metavar="NAME",
-    envvar="AIRCALL_EXT_PROFILE",
+    envvar=ENV_PROFILE,
     shell_complete=complete_profiles,
-    help="Credentials profile from config.toml [env: AIRCALL_EXT_PROFILE].",
+    help=f"Credentials profile from config.toml [env: {ENV_PROFILE}].",
 )
 @click.option(
     "--base-url",
     metavar="URL",
     help=(
-        "API root URL (default https://api.aircall.io; a trailing /v1 or /v2 is ignored) "
-        "[env: AIRCALL_BASE_URL]."
+        f"API root URL (default {DEFAULT_BASE_URL}; a trailing /v1 or /v2 is ignored) "
+        f"[env: {ENV_BASE_URL}]."
     ),
 )
 @click.option(
     "--sandbox",
     is_flag=True,
     default=None,
-    help="Run against the embedded sandbox account; no credentials [env: AIRCALL_EXT_SANDBOX=1].",
+    help=f"Run against the embedded sandbox account; no credentials [env: {ENV_SANDBOX}=1].",
 )
 @click.option(
     "-o",
@@ -185,7 +193,7 @@ def cli(
         if command is None or not takes_github(command):
             raise refuse_github()
     if sandbox is None:
-        sandbox = os.environ.get("AIRCALL_EXT_SANDBOX", "").strip().lower() in {"1", "true", "yes"}
+        sandbox = os.environ.get(ENV_SANDBOX, "").strip().lower() in {"1", "true", "yes"}
     ctx.obj = AppContext(
         profile=profile,
         base_url=base_url,
@@ -231,7 +239,7 @@ def run(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except Exception as err:  # last line of defence: never a traceback
-        if os.environ.get("AIRCALL_EXT_DEBUG"):
+        if os.environ.get(ENV_DEBUG):
             raise
         _error(f"internal error: {type(err).__name__}: {err}", "please report this bug")
         return EXIT_API

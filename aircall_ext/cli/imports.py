@@ -13,6 +13,7 @@ import click
 from aircall_ext import output
 from aircall_ext.cli.context import AppContext, github_output_option, with_app
 from aircall_ext.errors import ApiError, ImportStopped, Refused, UsageError
+from aircall_ext.names import APP_NAME
 
 if TYPE_CHECKING:
     from aircall_ext.api.client import ApiClient
@@ -420,7 +421,7 @@ def _raise_if_stopped(app: AppContext, outcome: Outcome) -> None:
 
 
 def _resume_command(app: AppContext, journal: Path | None) -> str:
-    words = ["aircall-ext"]
+    words = [APP_NAME]
     if app.sandbox:
         words.append("--sandbox")
     if app.profile:
@@ -503,7 +504,7 @@ def _save_plan(app: AppContext, destination: Destination, prepared: Prepared) ->
     from aircall_ext.services.plans import save_plan
 
     save_plan(destination, prepared, _identity(app))
-    command = ["aircall-ext", "--sandbox"] if app.sandbox else ["aircall-ext"]
+    command = [APP_NAME, "--sandbox"] if app.sandbox else [APP_NAME]
     command += ["import", "--plan", destination.name]
     app.say(f"plan saved to {destination.name}; apply it with `{shlex.join(command)}`")
 

@@ -12,6 +12,7 @@ import click
 
 from aircall_ext.cli.context import AppContext, output_option, with_app
 from aircall_ext.errors import UsageError
+from aircall_ext.names import ENV_SANDBOX_ID, ENV_SANDBOX_STATE, ENV_SANDBOX_TOKEN
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 STATE_HELP = (
     "Sandbox database, created with the demo account when missing "
-    "[default: $AIRCALL_EXT_SANDBOX_STATE, else sandbox.db in the user state dir]."
+    f"[default: ${ENV_SANDBOX_STATE}, else sandbox.db in the user state dir]."
 )
 
 
@@ -60,7 +61,7 @@ def _faults(_ctx: click.Context, param: click.Parameter, value: str | None) -> F
 def _state_path(state: str | None) -> Path:
     from pathlib import Path
 
-    from aircall_ext.sandbox.state import default_state_path
+    from aircall_ext.sandbox.store import default_state_path
 
     return Path(state).expanduser() if state else default_state_path()
 
@@ -84,15 +85,15 @@ state_option = click.option(
     "--api-id",
     default="sandbox",
     show_default=True,
-    envvar="AIRCALL_EXT_SANDBOX_ID",
-    help="API ID clients must send (Basic auth user) [env: AIRCALL_EXT_SANDBOX_ID].",
+    envvar=ENV_SANDBOX_ID,
+    help=f"API ID clients must send (Basic auth user) [env: {ENV_SANDBOX_ID}].",
 )
 @click.option(
     "--api-token",
     default="sandbox",
     show_default=True,
-    envvar="AIRCALL_EXT_SANDBOX_TOKEN",
-    help="API token clients must send (Basic auth password) [env: AIRCALL_EXT_SANDBOX_TOKEN].",
+    envvar=ENV_SANDBOX_TOKEN,
+    help=f"API token clients must send (Basic auth password) [env: {ENV_SANDBOX_TOKEN}].",
 )
 @click.option(
     "--rate-limit",
@@ -163,7 +164,7 @@ def serve(
     from aircall_ext.sandbox.app import SandboxApp
     from aircall_ext.sandbox.faults import FaultInjector
     from aircall_ext.sandbox.server import AccessLog, SandboxServer
-    from aircall_ext.sandbox.state import open_store
+    from aircall_ext.sandbox.store import open_store
 
     if not allow_remote and not is_loopback(host):
         raise UsageError(
@@ -252,7 +253,7 @@ def reset(
     `sandbox reset --from OLD.json --state NEW.db`.
     """
     from aircall_ext.sandbox.demo import demo_account, generate_account
-    from aircall_ext.sandbox.state import open_store
+    from aircall_ext.sandbox.store import open_store
 
     if source is not None and users is not None:
         raise UsageError("--from and --users cannot be combined")
@@ -309,7 +310,7 @@ def show(app: AppContext, state: str | None) -> None:
     Reads the database directly (seeding the demo account when it is missing), so it
     shows exactly what the sandbox holds, legacy damage included.
     """
-    from aircall_ext.sandbox.state import load_or_seed
+    from aircall_ext.sandbox.store import load_or_seed
 
     account = load_or_seed(_state_path(state))
     doc = account.document()

@@ -11,12 +11,13 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from aircall_ext.names import ENV_API_ID
 from aircall_ext.services.journal import sha256_hex
 
 
 def known_api_ids() -> dict[str, str]:
     """Fingerprint → API ID, for the IDs of ``AIRCALL_API_ID`` and of every profile."""
-    from aircall_ext.config import ENV_API_ID, load_config
+    from aircall_ext.config import load_config
 
     known = [os.environ.get(ENV_API_ID, "")]
     known += [p.api_id or "" for p in load_config(lenient=True).profiles.values()]
