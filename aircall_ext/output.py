@@ -1,13 +1,16 @@
 """Rendering: data to stdout as a table, one JSON document or CSV; everything else to stderr.
 
 Commands build plain rows and one JSON document; this module is the only place that
-decides how they look. tabulate is imported lazily so that ``--help`` stays fast.
+decides how they look. Every start-up (``--help`` included) imports this module, so what
+only rendering needs (tabulate, wcwidth, json, csv) is imported where it is used.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TextIO
 
@@ -62,7 +65,6 @@ def render_csv(
     neutralise: bool = True,
 ) -> str:
     import csv
-    import io
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -210,8 +212,6 @@ class Progress:
         interactive: bool | None = None,
         interval: float = 30.0,
     ) -> None:
-        import time
-
         self.label = label
         self.unit = unit
         self.stream = stream or sys.stderr

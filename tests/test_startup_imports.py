@@ -1,4 +1,4 @@
-"""Start-up budget (issue 8): `--help`, `--version` and `completion` import none of the heavy
+"""Start-up budget: `--help`, `--version` and `completion` import none of the heavy
 libraries, and neither does answering a TAB press. Asserted on ``sys.modules`` of a fresh
 interpreter, so the result does not depend on timing."""
 

@@ -8,6 +8,8 @@ import click
 
 from aircall_ext.cli.completers import complete_users
 from aircall_ext.cli.context import AppContext, output_option, with_app
+from aircall_ext.cli.users import user_doc
+from aircall_ext.core.extensions import extension_argument
 
 if TYPE_CHECKING:
     from aircall_ext.api.models import User
@@ -60,8 +62,6 @@ def assign(app: AppContext, user: str, extension: str, swap: bool, dry_run: bool
 
 
 def _parse_ext(text: str) -> str:
-    from aircall_ext.core.extensions import extension_argument
-
     return extension_argument(text, "EXT")
 
 
@@ -84,8 +84,6 @@ def _summary(plan: AssignPlan, dry_run: bool) -> str:
 
 
 def _emit_plan(app: AppContext, plan: AssignPlan, result: User, dry_run: bool) -> None:
-    from aircall_ext.cli.users import user_doc
-
     steps = [
         {"user_id": s.user.id, "email": s.user.email, "from": s.from_, "to": s.to}
         for s in plan.steps

@@ -1,7 +1,8 @@
 """The per-run application context shared by every command.
 
 Holds the global options and builds, lazily and once, the one API client of the run.
-Only click is imported here at module level: ``--help`` must not pay for httpx or pydantic.
+Every start-up (``--help`` included) imports this module, so only click and the output layer
+are imported at module level; settings and the client are imported when first needed.
 """
 
 from __future__ import annotations
