@@ -92,29 +92,6 @@ def render_json(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def emit(
-    fmt: Format,
-    doc: Mapping[str, Any],
-    rows: Sequence[Mapping[str, Any]],
-    columns: Sequence[str],
-    *,
-    headers: Sequence[str] | None = None,
-    empty: str | None = None,
-) -> None:
-    """Print one result in ``fmt``: ``doc`` for JSON, ``rows`` for table and CSV.
-
-    ``empty`` is said on stderr instead of an empty table, so stdout stays clean.
-    """
-    if fmt == "json":
-        click.echo(render_json(doc), nl=False)
-    elif fmt == "csv":
-        click.echo(render_csv(rows, columns), nl=False)
-    elif not rows and empty:
-        status(empty)
-    else:
-        click.echo(render_table(rows, columns, headers))
-
-
 def use_color(stream: TextIO | None = None) -> bool:
     """Colour only on a terminal, and never when ``NO_COLOR`` holds any non-empty value."""
     return not os.environ.get("NO_COLOR") and _isatty(stream or sys.stderr)
