@@ -24,6 +24,7 @@ Format = Literal["table", "json", "csv", "github"]
 FORMATS: tuple[Format, ...] = ("table", "json", "csv")
 ALL_FORMATS: tuple[Format, ...] = (*FORMATS, "github")
 
+
 def neutralise_cell(value: str) -> str:
     """Prefix a quote so that a spreadsheet shows the cell as text instead of running it."""
     return "'" + value if value.startswith(FORMULA_START) else value

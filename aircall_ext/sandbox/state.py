@@ -383,4 +383,3 @@ def parse_state(text: str) -> SandboxAccount:
             f"not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
         ) from None
     return SandboxAccount.from_document(doc)
-
