@@ -1,11 +1,12 @@
 """Files the tool writes: private ones (0600), atomic replacement, and output destinations.
 
-Journals, reports and the copy of an import's standard input name users and emails, so they
-are created private whatever the umask. A regular output file is replaced atomically (a
-temp file in the same directory, renamed over it) so a reader never sees half of it; a
-pipe, a FIFO or a device (``/dev/stdout``, ``>(cmd)``) cannot be renamed over and is
-written directly. Destinations are checked (and special files opened) before the command
-does anything, so a bad path is a usage error before the account is touched, never after.
+Journals, reports, the copy of an import's standard input, config.toml and the completion
+cache name users, emails or accounts, so they are created private whatever the umask. A
+regular file is replaced atomically (a temp file of its own in the same directory, renamed
+over it) so a reader never sees half of it; a pipe, a FIFO or a device (``/dev/stdout``,
+``>(cmd)``) cannot be renamed over and is written directly. Destinations are checked (and
+special files opened) before the command does anything, so a bad path is a usage error
+before the account is touched, never after.
 """
 
 from __future__ import annotations
