@@ -22,6 +22,11 @@ from aircall_ext.cli import COMMANDS, PROG, LazyGroup, cli
 UNLIMITED = 10**6
 
 
+def listed(name: str, summary: str) -> str:
+    """What --help lists for a command: its summary's first sentence."""
+    return click.Command(name, help=summary).get_short_help_str(UNLIMITED)
+
+
 def test_every_entry_loads_its_command_with_its_summary_once() -> None:
     ctx = click.Context(cli, info_name=PROG)
     for name, (_target, summary) in COMMANDS.items():
@@ -30,8 +35,7 @@ def test_every_entry_loads_its_command_with_its_summary_once() -> None:
         assert not command.hidden and not command.deprecated and command.short_help is None
         assert command.help is not None and command.help.startswith(summary), name
         assert command.help.count(summary) == 1, name  # the docstring does not repeat it
-        listed = click.Command(name, help=summary).get_short_help_str(UNLIMITED)
-        assert command.get_short_help_str(UNLIMITED) == listed, name
+        assert command.get_short_help_str(UNLIMITED) == listed(name, summary), name
 
 
 def test_the_registry_names_every_command_of_every_module_and_nothing_else() -> None:
@@ -75,13 +79,8 @@ def test_help_lists_the_registry_exactly_as_click_would(width: int) -> None:
     assert rendered.count("\n") >= len(COMMANDS)
     assert lazy.commands == {}
     if width == 200:  # one line per command: its name and its summary's first sentence
-        lines = rendered.splitlines()[1:]
-        firsts = [
-            click.Command(n, help=s).get_short_help_str(UNLIMITED) for n, (_, s) in COMMANDS.items()
-        ]
-        assert [line.split(None, 1) for line in lines] == sorted(
-            [name, first] for name, first in zip(COMMANDS, firsts, strict=True)
-        )
+        lines = [line.split(None, 1) for line in rendered.splitlines()[1:]]
+        assert lines == [[name, listed(name, COMMANDS[name][1])] for name in sorted(COMMANDS)]
 
 
 def test_the_root_group_lists_and_finds_commands() -> None:
