@@ -183,9 +183,9 @@ def _identify(conn: sqlite3.Connection, path: Path) -> Literal["ours", "blank"]:
     if app_id == APPLICATION_ID:
         if version > SCHEMA_VERSION:
             raise ConfigError(
-                f"sandbox database {path} was made by a newer aircall-ext "
+                f"sandbox database {path} was made by a newer {APP_NAME} "
                 f"(schema {version}; this version knows up to {SCHEMA_VERSION})",
-                hint="upgrade aircall-ext, or " + NEW_PATH_HINT,
+                hint=f"upgrade {APP_NAME}, or {NEW_PATH_HINT}",
             )
         return "ours"
     if app_id == 0 and not tables:
