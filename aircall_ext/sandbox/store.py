@@ -8,7 +8,8 @@ uniqueness check) and the ``distribution`` table (number, user, position).
 Every request runs in one transaction. Writes use ``BEGIN IMMEDIATE``, so the read-check-write
 of the uniqueness rule is serialised across processes, and they are committed (WAL,
 ``synchronous=FULL``) before the response is built. A file at the state path that is not a
-sandbox database is never written to: opening it is a :class:`ConfigError`.
+sandbox database is never written to: opening it is a :class:`ConfigError`. Where the
+database lives by default, and opening, reading or replacing it in one call, are here too.
 """
 
 from __future__ import annotations
