@@ -3,18 +3,19 @@
 Best effort by design: a missing, corrupt or unwritable cache only means fewer suggestions,
 never an error. It holds ids, emails, names, extensions and digits (never a credential), in
 ``completion.json`` under the user cache dir (``$XDG_CACHE_HOME/aircall-ext`` on Linux), 0600.
-Everything is imported lazily: completion runs on every TAB press.
 """
 
 from __future__ import annotations
 
-import os
+import json
+from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-    from pathlib import Path
+from aircall_ext.files import PRIVATE_DIR_MODE, write_atomic
+from aircall_ext.names import cache_dir
 
+if TYPE_CHECKING:
     from aircall_ext.api.models import Number, User
 
 FILE_NAME = "completion.json"
@@ -22,9 +23,7 @@ Entry = dict[str, Any]
 
 
 def cache_path() -> Path:
-    from platformdirs import user_cache_path
-
-    return user_cache_path("aircall-ext", appauthor=False) / FILE_NAME
+    return cache_dir() / FILE_NAME
 
 
 def remember(users: Iterable[User] | None = None, numbers: Iterable[Number] | None = None) -> None:
@@ -59,8 +58,6 @@ def _number_entry(number: Number) -> Entry:
 
 def _load() -> dict[str, list[Entry]]:
     """Both sections; whatever is missing, unreadable or odd reads as empty."""
-    import json
-
     try:
         data = json.loads(cache_path().read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -78,15 +75,6 @@ def _entries(value: Any) -> list[Entry]:
 
 def _write(path: Path, data: dict[str, list[Entry]]) -> None:
     """Atomic and private: a concurrent TAB press never reads half a file."""
-    import json
-
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
-        os.chmod(temp, 0o600)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    write_atomic(path, text.encode("utf-8"), private=True)

@@ -13,19 +13,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aircall_ext.credentials import SERVICE, KeyringUnavailable, get_token
 from aircall_ext.errors import ConfigError
+from aircall_ext.files import PRIVATE_DIR_MODE, write_atomic
+from aircall_ext.names import (
+    APP_NAME,
+    DEFAULT_BASE_URL,
+    ENV_API_ID,
+    ENV_API_TOKEN,
+    ENV_BASE_URL,
+    config_dir,
+)
 
-APP_NAME = "aircall-ext"
-DEFAULT_BASE_URL = "https://api.aircall.io"
 DEFAULT_PROFILE = "default"
 SANDBOX_BASE_URL = "http://sandbox.invalid"
 CONFIG_FILE = "config.toml"
-
-ENV_API_ID = "AIRCALL_API_ID"
-ENV_API_TOKEN = "AIRCALL_API_TOKEN"
-ENV_BASE_URL = "AIRCALL_BASE_URL"
-ENV_PROFILE = "AIRCALL_EXT_PROFILE"
-ENV_CONFIG_DIR = "AIRCALL_EXT_CONFIG_DIR"
 
 _TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _AT_END = " (at end of document)"
@@ -34,7 +36,7 @@ _AT_END = " (at end of document)"
 def login_command(profile: str | None = None) -> str:
     """The command that stores credentials for ``profile`` (None: the default profile)."""
     option = f" --profile {profile}" if profile else ""
-    return f"aircall-ext{option} auth login"
+    return f"{APP_NAME}{option} auth login"
 
 
 def no_credentials_hint(profile: str | None = None) -> str:
@@ -73,15 +75,6 @@ class Settings:
     # that cannot be read, a variable set but empty); raised when they are needed.
     problem: ConfigError | None = None
     warnings: tuple[str, ...] = ()  # for the run to show once (a config file ignored)
-
-
-def config_dir() -> Path:
-    override = os.environ.get(ENV_CONFIG_DIR)
-    if override:
-        return Path(override)
-    import click
-
-    return Path(click.get_app_dir(APP_NAME))
 
 
 def config_path() -> Path:
@@ -173,13 +166,8 @@ def _write_config(config: Config) -> None:
     }
     path = config.path
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temp = path.with_name(path.name + ".tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(tomli_w.dumps(data))
-        os.chmod(temp, 0o600)
-        os.replace(temp, path)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+        write_atomic(path, tomli_w.dumps(data).encode("utf-8"), private=True)
     except OSError as err:
         raise ConfigError(f"cannot write {path}: {err}") from None
 
@@ -277,21 +265,17 @@ def resolve_settings(
 
 def _keyring_token(profile: str, sources: dict[str, str]) -> tuple[str | None, ConfigError | None]:
     """The profile's token from the OS keyring, or why it cannot be read (kept for later)."""
-    from aircall_ext.credentials import KeyringUnavailable, get_token
-
     try:
         token = get_token(profile)
     except KeyringUnavailable as err:
         sources["api_token"] = f"unavailable ({err.short})"
         return None, err
     if token is not None:
-        sources["api_token"] = f"keyring (service {APP_NAME!r}, profile {profile!r})"
+        sources["api_token"] = f"keyring (service {SERVICE!r}, profile {profile!r})"
     return token, None
 
 
 def _empty_variables(names: list[str], keyring_problem: ConfigError | None) -> ConfigError:
-    from aircall_ext.credentials import KeyringUnavailable
-
     what = " and ".join(names)
     verb, it = ("are", "them") if len(names) > 1 else ("is", "it")
     also = ""
@@ -301,7 +285,7 @@ def _empty_variables(names: list[str], keyring_problem: ConfigError | None) -> C
         f"{what} {verb} set but empty{also}",
         hint=(
             f"set {it} to the API credentials (a CI secret that is not defined arrives "
-            f"empty), or unset {it} to use the ones `aircall-ext auth login` stored"
+            f"empty), or unset {it} to use the ones `{login_command()}` stored"
         ),
     )
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from aircall_ext.config import APP_NAME, ENV_API_ID, ENV_API_TOKEN
 from aircall_ext.errors import ConfigError
+from aircall_ext.names import APP_NAME, ENV_API_ID, ENV_API_TOKEN
 
 T = TypeVar("T")
 

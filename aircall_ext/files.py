@@ -1,18 +1,18 @@
 """Files the tool writes: private ones (0600), atomic replacement, and output destinations.
 
-Journals, reports and the copy of an import's standard input name users and emails, so they
-are created private whatever the umask. A regular output file is replaced atomically (a
-temp file in the same directory, renamed over it) so a reader never sees half of it; a
-pipe, a FIFO or a device (``/dev/stdout``, ``>(cmd)``) cannot be renamed over and is
-written directly. Destinations are checked (and special files opened) before the command
-does anything, so a bad path is a usage error before the account is touched, never after.
+Journals, reports, the copy of an import's standard input, config.toml and the completion
+cache name users, emails or accounts, so they are created private whatever the umask. A
+regular file is replaced atomically (a temp file of its own in the same directory, renamed
+over it) so a reader never sees half of it; a pipe, a FIFO or a device (``/dev/stdout``,
+``>(cmd)``) cannot be renamed over and is written directly. Destinations are checked (and
+special files opened) before the command does anything, so a bad path is a usage error
+before the account is touched, never after.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 import sys
 from collections.abc import Sequence
@@ -49,8 +49,9 @@ def write_atomic(path: Path, data: bytes, *, private: bool) -> None:
 
     A symlink is followed, so the file it points to is replaced, not the link."""
     # Not tempfile.mkstemp: its file is always 0600, and a shared output follows the umask.
+    # A random name per call: concurrent writers never share a temp file (O_EXCL checks).
     target = Path(os.path.realpath(path))
-    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    temp = target.with_name(f".{target.name}.{os.urandom(4).hex()}.tmp")
     mode = PRIVATE_MODE if private else SHARED_MODE
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:

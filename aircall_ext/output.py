@@ -1,17 +1,22 @@
 """Rendering: data to stdout as a table, one JSON document or CSV; everything else to stderr.
 
 Commands build plain rows and one JSON document; this module is the only place that
-decides how they look. tabulate is imported lazily so that ``--help`` stays fast.
+decides how they look. Every start-up (``--help`` included) imports this module, so what
+only rendering needs (tabulate, wcwidth, json, csv) is imported where it is used.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TextIO
 
 import click
+
+from aircall_ext.names import FORMULA_START
 
 Format = Literal["table", "json", "csv", "github"]
 # The formats of every command that prints data; "github" (GitHub Actions workflow
@@ -19,13 +24,10 @@ Format = Literal["table", "json", "csv", "github"]
 FORMATS: tuple[Format, ...] = ("table", "json", "csv")
 ALL_FORMATS: tuple[Format, ...] = (*FORMATS, "github")
 
-# Cells a spreadsheet would evaluate as a formula (OWASP CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 def neutralise_cell(value: str) -> str:
     """Prefix a quote so that a spreadsheet shows the cell as text instead of running it."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def _cell(value: Any) -> str:
@@ -64,7 +66,6 @@ def render_csv(
     neutralise: bool = True,
 ) -> str:
     import csv
-    import io
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -90,29 +91,6 @@ def render_json(doc: Mapping[str, Any]) -> str:
     import json
 
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-
-
-def emit(
-    fmt: Format,
-    doc: Mapping[str, Any],
-    rows: Sequence[Mapping[str, Any]],
-    columns: Sequence[str],
-    *,
-    headers: Sequence[str] | None = None,
-    empty: str | None = None,
-) -> None:
-    """Print one result in ``fmt``: ``doc`` for JSON, ``rows`` for table and CSV.
-
-    ``empty`` is said on stderr instead of an empty table, so stdout stays clean.
-    """
-    if fmt == "json":
-        click.echo(render_json(doc), nl=False)
-    elif fmt == "csv":
-        click.echo(render_csv(rows, columns), nl=False)
-    elif not rows and empty:
-        status(empty)
-    else:
-        click.echo(render_table(rows, columns, headers))
 
 
 def use_color(stream: TextIO | None = None) -> bool:
@@ -212,8 +190,6 @@ class Progress:
         interactive: bool | None = None,
         interval: float = 30.0,
     ) -> None:
-        import time
-
         self.label = label
         self.unit = unit
         self.stream = stream or sys.stderr

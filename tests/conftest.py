@@ -171,7 +171,8 @@ def write_state(tmp_path: Path) -> Callable[..., Path]:
     """Fill the in-process sandbox's database (the path the isolation fixture set)."""
     import os
 
-    from aircall_ext.sandbox.state import SandboxAccount, save_state
+    from aircall_ext.sandbox.state import SandboxAccount
+    from aircall_ext.sandbox.store import save_state
 
     def write(
         users: list[dict[str, object]], numbers: list[dict[str, object]] | None = None

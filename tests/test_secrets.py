@@ -231,7 +231,8 @@ def test_a_redirect_never_carries_the_credentials_elsewhere(
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[SandboxServer]:
-    from aircall_ext.sandbox.state import SandboxAccount, save_state
+    from aircall_ext.sandbox.state import SandboxAccount
+    from aircall_ext.sandbox.store import save_state
     from tests.conftest import api_user
 
     state = tmp_path / "state.db"

@@ -1,4 +1,4 @@
-"""Start-up budget (issue 8): `--help`, `--version` and `completion` import none of the heavy
+"""Start-up budget: `--help`, `--version` and `completion` import none of the heavy
 libraries, and neither does answering a TAB press. Asserted on ``sys.modules`` of a fresh
 interpreter, so the result does not depend on timing."""
 
@@ -12,9 +12,9 @@ from pathlib import Path
 from aircall_ext import completion_cache
 from aircall_ext.api.models import Number, User
 from aircall_ext.cli import PROG, cli
-from aircall_ext.cli.completers import COMPLETE_VAR
 from aircall_ext.cli.completion import SHELLS
 from aircall_ext.config import Profile, save_profile
+from aircall_ext.names import COMPLETE_VAR
 from tests.conftest import api_user
 from tests.tools.tree import command_contexts
 

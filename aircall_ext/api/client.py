@@ -29,9 +29,9 @@ from aircall_ext.api.models import (
     UsersPage,
 )
 from aircall_ext.api.ratelimit import MAX_WAIT, RatePacer, parse_retry_after
-from aircall_ext.config import DEFAULT_BASE_URL
 from aircall_ext.errors import ApiError, ConfigError, NotFound, Unprocessable
 from aircall_ext.loopback import is_loopback
+from aircall_ext.names import APP_NAME, DEFAULT_BASE_URL, ENV_API_ID, ENV_API_TOKEN
 
 # Versions live in the paths: users moved to /v2 when /v1/users was retired; numbers and
 # company stay on /v1.
@@ -134,7 +134,7 @@ class ApiClient:
             auth=httpx.BasicAuth(api_id, api_token),
             timeout=timeout,
             transport=transport,
-            headers={"User-Agent": f"aircall-ext/{__version__}", "Accept": "application/json"},
+            headers={"User-Agent": f"{APP_NAME}/{__version__}", "Accept": "application/json"},
             follow_redirects=False,  # a redirect must not carry the credentials elsewhere
         )
         self._sleep = sleep
@@ -333,7 +333,7 @@ class ApiClient:
         if status in {401, 403}:
             raise ConfigError(
                 f"the API refused the credentials (HTTP {status}): {text}",
-                hint="check AIRCALL_API_ID/AIRCALL_API_TOKEN or run `aircall-ext auth login`",
+                hint=f"check {ENV_API_ID}/{ENV_API_TOKEN} or run `{APP_NAME} auth login`",
             )
         if status == 404 and path.rsplit("/", 1)[-1].isdigit() and _api_error_body(response):
             raise NotFound(f"not found: {method} /{path}: {text}", status=status)

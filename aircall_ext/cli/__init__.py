@@ -2,10 +2,15 @@
 
 Every expected failure is an :class:`~aircall_ext.errors.AircallExtError` raised somewhere
 below; :func:`main` is the one place that turns it into a line on stderr and an exit code.
+
+To add a command: one line in :data:`COMMANDS` (its name, where it lives, its summary).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import inspect
 import os
 import sys
 from typing import cast
@@ -16,79 +21,106 @@ from aircall_ext import __version__
 from aircall_ext.cli.completers import complete_profiles
 from aircall_ext.cli.context import AppContext, refuse_github, takes_github
 from aircall_ext.errors import EXIT_API, EXIT_INTERRUPTED, EXIT_USAGE, AircallExtError, UsageError
+from aircall_ext.names import (
+    APP_NAME,
+    DEFAULT_BASE_URL,
+    ENV_BASE_URL,
+    ENV_DEBUG,
+    ENV_PROFILE,
+    ENV_SANDBOX,
+)
 from aircall_ext.output import ALL_FORMATS, Format
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
-PROG = "aircall-ext"
+PROG = APP_NAME  # as Click names the program in usage lines and completion scripts
 
 
-# Every command: the module that defines it (its COMMANDS list) and the summary `--help`
-# lists. A module is imported only when one of its commands runs, is completed or is
-# documented, so `--help`, `--version` and `completion` import none of them (issue 8: the
-# start-up budget). tests/cli/test_command_table.py fails when this table drifts from the
-# modules' COMMANDS or docstrings. To add a command: add it to its module's COMMANDS and
-# one line here.
-COMMAND_TABLE: dict[str, tuple[str, str]] = {
-    "assign": ("assign", "Give USER the extension EXT, refusing to make two users share one."),
-    "auth": ("auth", "Log in, see where credentials come from, log out."),
+# Every command: name -> ("module:attribute" under aircall_ext.cli, the first paragraph of
+# its help). This is the only list of commands and the only home of each summary: the
+# command's docstring holds the rest of its help. A module is imported only when one of its
+# commands runs, is completed or is documented, so `--help`, `--version` and `completion`
+# import none of them (Click's decorators cost about 2 ms per module).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "assign": (
+        "assign:assign",
+        "Give USER the extension EXT, refusing to make two users share one.",
+    ),
+    "auth": ("auth:auth", "Log in, see where credentials come from, log out."),
     "completion": (
-        "completion",
+        "completion:completion",
         "Print the completion script for SHELL (bash, zsh, fish or powershell).",
     ),
-    "dial": ("dial", "Dry-run what happens when a caller dials DIGITS on NUMBER at --stage."),
+    "dial": (
+        "dial:dial",
+        "Dry-run what happens when a caller dials DIGITS on NUMBER at --stage.",
+    ),
     "diff": (
-        "bulk",
+        "bulk:diff",
         "Show where the account differs from a desired-state CSV (FILE, - for stdin).",
     ),
-    "export": ("bulk", "Write every user's extension as a CSV that `import` reads back unchanged."),
+    "export": (
+        "bulk:export",
+        "Write every user's extension as a CSV that `import` reads back unchanged.",
+    ),
     "import": (
-        "imports",
+        "imports:import_command",
         "Make the account match FILE (CSV: user_id and/or email, extension; - for stdin).",
     ),
     "jobs": (
-        "jobs",
+        "jobs:jobs_command",
         "List the import journals, newest first, with the command that resumes or undoes each.",
     ),
     "list": (
-        "users",
+        "users:list_users",
         "List users with extension, availability and outgoing-only flag, sorted by extension.",
     ),
-    "next-free": ("assign", "List the lowest free extensions, in order."),
+    "next-free": ("assign:next_free", "List the lowest free extensions, in order."),
     "numbers": (
-        "users",
+        "users:list_numbers",
         "List the account's numbers with routing mode and call-distribution size.",
     ),
     "sandbox": (
-        "sandbox",
+        "sandbox:sandbox",
         "Run and manage the embedded sandbox account (the reference API service).",
     ),
-    "show": ("users", "Show one user."),
+    "show": (
+        "users:show_user",
+        "Show one user. USER is an id (42), an email, or ext:NNN (ext:101).",
+    ),
     "validate": (
-        "validate",
+        "validate:validate",
         "Audit the account's extensions, or check a CSV (FILE, - for stdin) against the account.",
     ),
 }
+
+
+@functools.cache
+def load_command(target: str, summary: str) -> click.Command:
+    """Import the command ``module:attribute`` and give it its summary as its help's first
+    paragraph (once per process, however many groups load it)."""
+    module, _, attribute = target.partition(":")
+    command: click.Command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+    body = inspect.cleandoc(command.help or "")
+    command.help = f"{summary}\n\n{body}" if body else summary
+    return command
 
 
 class LazyGroup(click.Group):
     """The root group: a command's module is imported the first time the command is needed."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*self.commands, *COMMAND_TABLE})
+        return sorted({*self.commands, *COMMANDS})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and cmd_name in COMMAND_TABLE:
-            name = f"aircall_ext.cli.{COMMAND_TABLE[cmd_name][0]}"
-            __import__(name)  # importlib would cost an import of its own
-            for command in sys.modules[name].COMMANDS:
-                self.add_command(command)
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.add_command(load_command(*COMMANDS[cmd_name]), cmd_name)
         return self.commands.get(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """Click's command list, with the table's summaries for commands not loaded yet."""
+        """Click's command list, with the summaries of COMMANDS for commands not loaded yet."""
         commands = [
-            self.commands.get(name) or click.Command(name, help=COMMAND_TABLE[name][1])
+            self.commands.get(name) or click.Command(name, help=COMMANDS[name][1])
             for name in self.list_commands(ctx)
         ]
         shown = [cmd for cmd in commands if not cmd.hidden]
@@ -103,23 +135,23 @@ class LazyGroup(click.Group):
 @click.option(
     "--profile",
     metavar="NAME",
-    envvar="AIRCALL_EXT_PROFILE",
+    envvar=ENV_PROFILE,
     shell_complete=complete_profiles,
-    help="Credentials profile from config.toml [env: AIRCALL_EXT_PROFILE].",
+    help=f"Credentials profile from config.toml [env: {ENV_PROFILE}].",
 )
 @click.option(
     "--base-url",
     metavar="URL",
     help=(
-        "API root URL (default https://api.aircall.io; a trailing /v1 or /v2 is ignored) "
-        "[env: AIRCALL_BASE_URL]."
+        f"API root URL (default {DEFAULT_BASE_URL}; a trailing /v1 or /v2 is ignored) "
+        f"[env: {ENV_BASE_URL}]."
     ),
 )
 @click.option(
     "--sandbox",
     is_flag=True,
     default=None,
-    help="Run against the embedded sandbox account; no credentials [env: AIRCALL_EXT_SANDBOX=1].",
+    help=f"Run against the embedded sandbox account; no credentials [env: {ENV_SANDBOX}=1].",
 )
 @click.option(
     "-o",
@@ -161,7 +193,7 @@ def cli(
         if command is None or not takes_github(command):
             raise refuse_github()
     if sandbox is None:
-        sandbox = os.environ.get("AIRCALL_EXT_SANDBOX", "").strip().lower() in {"1", "true", "yes"}
+        sandbox = os.environ.get(ENV_SANDBOX, "").strip().lower() in {"1", "true", "yes"}
     ctx.obj = AppContext(
         profile=profile,
         base_url=base_url,
@@ -207,7 +239,7 @@ def run(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except Exception as err:  # last line of defence: never a traceback
-        if os.environ.get("AIRCALL_EXT_DEBUG"):
+        if os.environ.get(ENV_DEBUG):
             raise
         _error(f"internal error: {type(err).__name__}: {err}", "please report this bug")
         return EXIT_API

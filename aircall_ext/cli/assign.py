@@ -8,6 +8,8 @@ import click
 
 from aircall_ext.cli.completers import complete_users
 from aircall_ext.cli.context import AppContext, output_option, with_app
+from aircall_ext.cli.users import user_doc
+from aircall_ext.core.extensions import extension_argument
 
 if TYPE_CHECKING:
     from aircall_ext.api.models import User
@@ -30,9 +32,7 @@ STEP_HEADERS = ["step", "user", "email", "from", "to"]
 @click.option("--dry-run", is_flag=True, help="Say what would be written, and write nothing.")
 @with_app
 def assign(app: AppContext, user: str, extension: str, swap: bool, dry_run: bool) -> None:
-    """Give USER the extension EXT, refusing to make two users share one.
-
-    USER is a user id (42), an email, or ext:NNN (the current holder of NNN). EXT is exactly
+    """USER is a user id (42), an email, or ext:NNN (the current holder of NNN). EXT is exactly
     three digits: 007 is not 7. A taken EXT is refused and its holder named, unless --swap:
     the holder is parked on the lowest free extension, USER takes EXT, and the holder takes
     USER's old extension. An EXT that another user's damaged value stands for (42 for 042)
@@ -62,8 +62,6 @@ def assign(app: AppContext, user: str, extension: str, swap: bool, dry_run: bool
 
 
 def _parse_ext(text: str) -> str:
-    from aircall_ext.core.extensions import extension_argument
-
     return extension_argument(text, "EXT")
 
 
@@ -86,8 +84,6 @@ def _summary(plan: AssignPlan, dry_run: bool) -> str:
 
 
 def _emit_plan(app: AppContext, plan: AssignPlan, result: User, dry_run: bool) -> None:
-    from aircall_ext.cli.users import user_doc
-
     steps = [
         {"user_id": s.user.id, "email": s.user.email, "from": s.from_, "to": s.to}
         for s in plan.steps
@@ -141,9 +137,7 @@ def _parse_range(
 )
 @with_app
 def next_free(app: AppContext, count: int, extension_range: ExtensionRange | None) -> None:
-    """List the lowest free extensions, in order.
-
-    Without --range, 100-999 come first and 000-099 last. An extension whose holder has a
+    """Without --range, 100-999 come first and 000-099 last. An extension whose holder has a
     damaged value (7 standing for 007) is not offered.
 
     Exit 0 when N were found; 1 when fewer are free (those are still printed).
@@ -164,6 +158,3 @@ def next_free(app: AppContext, count: int, extension_range: ExtensionRange | Non
         if free:
             app.warn(f"only {len(free)} of the {count} requested are free {where}")
         click.get_current_context().exit(1)
-
-
-COMMANDS: list[click.Command] = [assign, next_free]

@@ -10,12 +10,12 @@ from typing import Any
 import click
 
 from aircall_ext.cli.context import AppContext, open_client, output_option, with_app
+from aircall_ext.config import Profile, load_config, remove_profile, resolve_settings, save_profile
+from aircall_ext.credentials import SERVICE, KeyringUnavailable, delete_token, mask, set_token
 from aircall_ext.errors import ConfigError, UsageError
+from aircall_ext.names import DEFAULT_BASE_URL
 
-
-@click.group("auth")
-def auth() -> None:
-    """Log in, see where credentials come from, log out."""
+auth = click.Group("auth")
 
 
 @auth.command("login")
@@ -36,14 +36,6 @@ def login(app: AppContext, api_id: str | None, token_stdin: bool) -> None:
     config.toml under the profile named by --profile or AIRCALL_EXT_PROFILE (default
     "default"), which is created if it does not exist yet.
     """
-    from aircall_ext.config import (
-        DEFAULT_BASE_URL,
-        Profile,
-        load_config,
-        resolve_settings,
-        save_profile,
-    )
-    from aircall_ext.credentials import set_token
 
     if app.sandbox:
         raise UsageError(
@@ -104,8 +96,6 @@ def status(app: AppContext) -> None:
 
     The token is masked. Exit 3 when credentials are missing or refused.
     """
-    from aircall_ext.credentials import mask
-
     settings = app.settings()
     doc: dict[str, Any] = {
         "profile": settings.profile,
@@ -149,9 +139,6 @@ def logout(app: AppContext) -> None:
     The config entry is removed even when the keyring cannot be used; exit 3 then says the
     token could not be cleared. Forgetting a profile that does not exist says so, exit 0.
     """
-    from aircall_ext.config import load_config, remove_profile
-    from aircall_ext.credentials import KeyringUnavailable, delete_token
-
     config = load_config()
     name = app.profile or config.default_profile
     had_profile = remove_profile(name)
@@ -164,7 +151,7 @@ def logout(app: AppContext) -> None:
             f"profile {name!r}: {entry}{known}, but the OS keyring could not be cleared: "
             f"{err.message}",
             hint=f"if a token was stored from a session where the keyring works, delete it "
-            f'there: `keyring del aircall-ext {name}` (service "aircall-ext", user "{name}")',
+            f'there: `keyring del {SERVICE} {name}` (service "{SERVICE}", user "{name}")',
         ) from None
     if had_profile or had_token:
         token = "its token removed from" if had_token else "no token was in"
@@ -178,6 +165,3 @@ def logout(app: AppContext) -> None:
 
 def _known_profiles(profiles: Mapping[str, object]) -> str:
     return f" (profiles: {', '.join(sorted(profiles))})" if profiles else " (no profiles)"
-
-
-COMMANDS: list[click.Command] = [auth]

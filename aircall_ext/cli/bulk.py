@@ -28,9 +28,7 @@ DRIFT_HEADERS = ["line", "user", "email", "expected", "actual"]
 )
 @with_app
 def export(app: AppContext, file: str) -> None:
-    """Write every user's extension as a CSV that `import` reads back unchanged.
-
-    Columns user_id,email,name,extension, sorted by extension like `list`. Users without an
+    """Columns user_id,email,name,extension, sorted by extension like `list`. Users without an
     extension get a blank cell: blank means "no change" on import, so filling those cells
     in is how to assign the missing ones. Extensions stay text (007 stays 007); cells a
     spreadsheet would run as a formula are neutralised.
@@ -94,9 +92,7 @@ def _warn_if_damaged(app: AppContext, account: Account, file: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @with_app
 def diff(app: AppContext, file: str) -> None:
-    """Show where the account differs from a desired-state CSV (FILE, - for stdin).
-
-    A row drifts when its extension cell is not the user's current extension. Blank cells
+    """A row drifts when its extension cell is not the user's current extension. Blank cells
     and users the file does not list are not drift. Errors in the file (unknown users,
     bad rows, damaged cells) are printed on stderr (in the document with -o json).
 
@@ -141,6 +137,3 @@ def _diff_github(app: AppContext, report: DriftReport, file: str, clean: str) ->
         app.say(clean)
     doc = report.to_json()
     app.step_summary(github.drift_summary(command_words(file), drift, doc["summary"], findings))
-
-
-COMMANDS: list[click.Command] = [export, diff]

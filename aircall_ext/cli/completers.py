@@ -17,11 +17,11 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from aircall_ext.names import COMPLETE_VAR
+
 if TYPE_CHECKING:
     import click
     from click.shell_completion import CompletionItem, ShellComplete
-
-COMPLETE_VAR = "_AIRCALL_EXT_COMPLETE"  # Click's default for prog "aircall-ext"
 
 # Values offered: words of these characters, with single spaces inside (a number called
 # "Lyon Support"); each shell's class below quotes the spaces. Nothing a shell would read as

@@ -9,8 +9,11 @@ same text is committed under ``completions/`` by ``python -m tests.tools.generat
 from __future__ import annotations
 
 import click
+from click.shell_completion import ShellComplete, get_completion_class
 
-from aircall_ext.cli.completers import COMPLETE_VAR
+from aircall_ext.cli import PROG, cli
+from aircall_ext.errors import UsageError
+from aircall_ext.names import COMPLETE_VAR
 
 SHELLS = ("bash", "zsh", "fish", "powershell")
 
@@ -21,11 +24,6 @@ def completion_script(shell: str, *, check_shell: bool = False) -> str:
     ``check_shell`` lets Click warn on stderr about a bash older than 4.4; it runs bash, so
     the generator skips it (the script text is the same either way).
     """
-    from click.shell_completion import ShellComplete, get_completion_class
-
-    from aircall_ext.cli import PROG, cli
-    from aircall_ext.errors import UsageError
-
     cls = get_completion_class(shell)
     if cls is None:  # PowerShell support arrived in click 8.5
         raise UsageError(f"this click version has no {shell} completion", hint="upgrade click")
@@ -36,9 +34,7 @@ def completion_script(shell: str, *, check_shell: bool = False) -> str:
 @click.command("completion")
 @click.argument("shell", type=click.Choice(SHELLS), metavar="SHELL")
 def completion(shell: str) -> None:
-    """Print the completion script for SHELL (bash, zsh, fish or powershell).
-
-    Commands, options and choices complete; so do profile names (from config.toml) and USER
+    """Commands, options and choices complete; so do profile names (from config.toml) and USER
     and NUMBER arguments (from the last listing of users and numbers, cached on this machine
     by any command that read them): completing never calls the API. Install it once:
 
@@ -49,6 +45,3 @@ def completion(shell: str) -> None:
       pwsh  aircall-ext completion powershell >> $PROFILE
     """
     click.echo(completion_script(shell, check_shell=True), nl=False)
-
-
-COMMANDS: list[click.Command] = [completion]

@@ -1,7 +1,8 @@
 """The per-run application context shared by every command.
 
 Holds the global options and builds, lazily and once, the one API client of the run.
-Only click is imported here at module level: ``--help`` must not pay for httpx or pydantic.
+Every start-up (``--help`` included) imports this module, so only click and the output layer
+are imported at module level; settings and the client are imported when first needed.
 """
 
 from __future__ import annotations
@@ -60,9 +61,19 @@ class AppContext:
         headers: Sequence[str] | None = None,
         empty: str | None = None,
     ) -> None:
-        output.emit(
-            self.output, doc, rows, columns, headers=headers, empty=None if self.quiet else empty
-        )
+        """Print one result in the run's format: ``doc`` for JSON, ``rows`` for table and CSV.
+
+        ``empty`` is said on stderr instead of an empty table, so stdout stays clean (with
+        --quiet, the empty table is printed: only data and errors).
+        """
+        if self.output == "json":
+            click.echo(output.render_json(doc), nl=False)
+        elif self.output == "csv":
+            click.echo(output.render_csv(rows, columns), nl=False)
+        elif not rows and empty and not self.quiet:
+            output.status(empty)
+        else:
+            click.echo(output.render_table(rows, columns, headers))
 
     def step_summary(self, markdown: str) -> None:
         """Append ``markdown`` to the file ``GITHUB_STEP_SUMMARY`` names (GitHub Actions

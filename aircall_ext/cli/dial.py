@@ -78,9 +78,7 @@ def dial(
     expect: str | None,
     batch: str | None,
 ) -> None:
-    """Dry-run what happens when a caller dials DIGITS on NUMBER at --stage.
-
-    NUMBER is a number id, its name (any case) or its digits in any formatting
+    """NUMBER is a number id, its name (any case) or its digits in any formatting
     (+33 1 76 36 06 95, 0033176360695, 01 76 36 06 95). The checks of the routing rules
     are shown in order with why each passed or failed, ending with the outcome:
     rings-user, user-unavailable, extension-does-not-exist, not-in-distribution,
@@ -240,6 +238,3 @@ def _warn_collision(app: AppContext, run: DialRun) -> None:
             f"extension {run.result.digits} is held by {len(holders)} users ({ids}); "
             "the dry-run follows the lowest id. Run `aircall-ext validate`."
         )
-
-
-COMMANDS: list[click.Command] = [dial]

@@ -29,6 +29,7 @@ from aircall_ext.cli.render import (
 from aircall_ext.cli.undo import run_undo
 from aircall_ext.errors import UsageError
 from aircall_ext.files import Destination, open_destination
+from aircall_ext.names import APP_NAME
 
 if TYPE_CHECKING:
     from aircall_ext.services.importer import Outcome, Prepared, StopSignals
@@ -99,9 +100,7 @@ def import_command(
     undo: str | None,
     strict: bool,
 ) -> None:
-    """Make the account match FILE (CSV: user_id and/or email, extension; - for stdin).
-
-    The whole file is checked first; any error and nothing is written (exit 1). The plan
+    """The whole file is checked first; any error and nothing is written (exit 1). The plan
     lists each row as unchanged, assign, change or skip (blank cell), and the writes in an
     order where no two users ever share an extension: swaps and longer cycles go through
     one free parking extension (an extra write per cycle).
@@ -136,9 +135,6 @@ def import_command(
         raise UsageError("--save-plan saves the plan of an import of FILE, not of --undo")
     else:
         run_undo(app, undo, run)
-
-
-COMMANDS: list[click.Command] = [import_command]
 
 
 def _import_file(
@@ -272,7 +268,7 @@ def _save_plan(app: AppContext, destination: Destination, prepared: Prepared) ->
     from aircall_ext.services.plans import save_plan
 
     save_plan(destination, prepared, account_identity(app))
-    command = ["aircall-ext", "--sandbox"] if app.sandbox else ["aircall-ext"]
+    command = [APP_NAME, "--sandbox"] if app.sandbox else [APP_NAME]
     command += ["import", "--plan", destination.name]
     app.say(f"plan saved to {destination.name}; apply it with `{shlex.join(command)}`")
 

@@ -24,9 +24,7 @@ CSV_COLUMNS = ["journal", "started", "file", "account", "status", "done", "total
 )
 @with_app
 def jobs_command(app: AppContext, directory: str | None) -> None:
-    """List the import journals, newest first, with the command that resumes or undoes each.
-
-    Each row is one import (or undo) job: when it started (UTC), its CSV file (- for
+    """Each row is one import (or undo) job: when it started (UTC), its CSV file (- for
     standard input), its account (API ID@host, or sandbox), and its status: done,
     stopped at N of M (N writes confirmed of M planned), failed (its last run ended on a
     refused write or a failed check), undone (a finished undo names it) or unreadable (a
@@ -77,6 +75,3 @@ def _shown_file(doc: dict[str, object]) -> str:
     if doc["undo_of"]:
         return f"undo of {Path(str(doc['undo_of'])).name}"
     return str(doc["file"] or "-")
-
-
-COMMANDS: list[click.Command] = [jobs_command]

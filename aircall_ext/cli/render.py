@@ -20,6 +20,7 @@ from aircall_ext.cli.context import AppContext
 from aircall_ext.core.findings import Finding, has_failures, summarize
 from aircall_ext.errors import ImportStopped, UsageError
 from aircall_ext.files import Destination, open_destination
+from aircall_ext.names import APP_NAME
 from aircall_ext.output import render_csv
 
 if TYPE_CHECKING:
@@ -264,7 +265,7 @@ def _raise_if_stopped(app: AppContext, outcome: Outcome) -> None:
 
 def resume_command(app: AppContext, journal: Path | str | None) -> str:
     """The command that finishes the job of ``journal``, with the run's global options."""
-    words = ["aircall-ext"]
+    words = [APP_NAME]
     if app.sandbox:
         words.append("--sandbox")
     if app.profile:

@@ -23,6 +23,7 @@ from aircall_ext.cli.users import (
 )
 from aircall_ext.errors import UsageError
 from aircall_ext.loopback import is_loopback
+from aircall_ext.names import ENV_SANDBOX_ID, ENV_SANDBOX_STATE, ENV_SANDBOX_TOKEN
 
 if TYPE_CHECKING:
     from aircall_ext.sandbox.faults import FaultPlan
@@ -33,15 +34,13 @@ if TYPE_CHECKING:
 
 STATE_HELP = (
     "Sandbox database, created with the demo account when missing "
-    "[default: $AIRCALL_EXT_SANDBOX_STATE, else sandbox.db in the user state dir]."
+    f"[default: ${ENV_SANDBOX_STATE}, else sandbox.db in the user state dir]."
 )
 
 
 @click.group("sandbox")
 def sandbox() -> None:
-    """Run and manage the embedded sandbox account (the reference API service).
-
-    Any command runs against it in-process with --sandbox. `sandbox serve` exposes the same
+    """Any command runs against it in-process with --sandbox. `sandbox serve` exposes the same
     service over HTTP on loopback for CI pipelines and end-to-end tests.
     """
 
@@ -69,7 +68,7 @@ def _faults(_ctx: click.Context, param: click.Parameter, value: str | None) -> F
 
 
 def _state_path(state: str | None) -> Path:
-    from aircall_ext.sandbox.state import default_state_path
+    from aircall_ext.sandbox.store import default_state_path
 
     return Path(state).expanduser() if state else default_state_path()
 
@@ -93,15 +92,15 @@ state_option = click.option(
     "--api-id",
     default="sandbox",
     show_default=True,
-    envvar="AIRCALL_EXT_SANDBOX_ID",
-    help="API ID clients must send (Basic auth user) [env: AIRCALL_EXT_SANDBOX_ID].",
+    envvar=ENV_SANDBOX_ID,
+    help=f"API ID clients must send (Basic auth user) [env: {ENV_SANDBOX_ID}].",
 )
 @click.option(
     "--api-token",
     default="sandbox",
     show_default=True,
-    envvar="AIRCALL_EXT_SANDBOX_TOKEN",
-    help="API token clients must send (Basic auth password) [env: AIRCALL_EXT_SANDBOX_TOKEN].",
+    envvar=ENV_SANDBOX_TOKEN,
+    help=f"API token clients must send (Basic auth password) [env: {ENV_SANDBOX_TOKEN}].",
 )
 @click.option(
     "--rate-limit",
@@ -171,7 +170,7 @@ def serve(
     from aircall_ext.sandbox.app import SandboxApp
     from aircall_ext.sandbox.faults import FaultInjector
     from aircall_ext.sandbox.server import AccessLog, SandboxServer
-    from aircall_ext.sandbox.state import open_store
+    from aircall_ext.sandbox.store import open_store
 
     if not allow_remote and not is_loopback(host):
         raise UsageError(
@@ -256,7 +255,7 @@ def reset(
     `sandbox reset --from OLD.json --state NEW.db`.
     """
     from aircall_ext.sandbox.demo import demo_account, generate_account
-    from aircall_ext.sandbox.state import open_store
+    from aircall_ext.sandbox.store import open_store
 
     if source is not None and users is not None:
         raise UsageError("--from and --users cannot be combined")
@@ -316,7 +315,7 @@ def show(app: AppContext, state: str | None) -> None:
     shows exactly what the sandbox holds, legacy damage included.
     """
     from aircall_ext.api.models import Number, User
-    from aircall_ext.sandbox.state import load_or_seed
+    from aircall_ext.sandbox.store import load_or_seed
 
     account = load_or_seed(_state_path(state))
     doc = account.document()
@@ -343,6 +342,3 @@ def show(app: AppContext, state: str | None) -> None:
             for n in account.numbers()
         ]
         app.emit(doc, numbers, NUMBER_COLUMNS, headers=NUMBER_HEADERS, empty="no numbers")
-
-
-COMMANDS: list[click.Command] = [sandbox]

@@ -56,10 +56,7 @@ def user_row(user: User) -> dict[str, Any]:
 def list_users(
     app: AppContext, extension: str | None, missing: bool, outgoing_only: bool, duplicates: bool
 ) -> None:
-    """List users with extension, availability and outgoing-only flag, sorted by extension.
-
-    Filters combine: --missing --outgoing-only lists outgoing-only users without extension.
-    """
+    """Filters combine: --missing --outgoing-only lists outgoing-only users without extension."""
     from aircall_ext.services.users import load_account
 
     wanted = None if extension is None else extension_argument(extension, "--extension")
@@ -93,7 +90,6 @@ def list_users(
 @click.argument("user", metavar="USER", shell_complete=complete_users)
 @with_app
 def show_user(app: AppContext, user: str) -> None:
-    """Show one user. USER is an id (42), an email, or ext:NNN (ext:101)."""
     from aircall_ext.core.account import damaged_match_note, parse_user_ref
     from aircall_ext.services.users import lookup_user
 
@@ -125,9 +121,7 @@ def number_row(number: Number) -> dict[str, Any]:
 @output_option
 @with_app
 def list_numbers(app: AppContext) -> None:
-    """List the account's numbers with routing mode and call-distribution size.
-
-    Routing: smartflows (extensions reach anyone, during IVR/audio/waiting music),
+    """Routing: smartflows (extensions reach anyone, during IVR/audio/waiting music),
     legacy-classic (welcome message only, distribution users only), legacy-ivr
     (welcome or IVR message, anyone).
     """
@@ -145,6 +139,3 @@ def list_numbers(app: AppContext) -> None:
         headers=NUMBER_HEADERS,
         empty="no numbers",
     )
-
-
-COMMANDS: list[click.Command] = [list_users, show_user, list_numbers]

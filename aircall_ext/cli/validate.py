@@ -18,9 +18,7 @@ from aircall_ext.cli.render import emit_findings
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too, not only errors.")
 @with_app
 def validate(app: AppContext, file: str | None, strict: bool) -> None:
-    """Audit the account's extensions, or check a CSV (FILE, - for stdin) against the account.
-
-    Without FILE: collisions (every holder named), malformed extensions, users without an
+    """Without FILE: collisions (every holder named), malformed extensions, users without an
     extension, and outgoing-only users whose extension is dead.
 
     Exit 0 when nothing is wrong (warnings allowed), 1 on errors, or on warnings with --strict.
@@ -38,6 +36,3 @@ def validate(app: AppContext, file: str | None, strict: bool) -> None:
     code = emit_findings(app, findings, strict=strict, clean=clean, source=file)
     if code:
         click.get_current_context().exit(code)
-
-
-COMMANDS: list[click.Command] = [validate]

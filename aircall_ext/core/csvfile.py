@@ -34,6 +34,7 @@ from aircall_ext.core.csvtable import (
 )
 from aircall_ext.core.extensions import ExtensionProblem, parse_extension, unwrap_excel_text
 from aircall_ext.core.findings import Finding
+from aircall_ext.names import FORMULA_START
 
 EXPORT_COLUMNS = ("user_id", "email", "name", "extension")
 
@@ -59,7 +60,6 @@ _ALIASES: dict[str, str] = {
     "displayname": "name",
     "username": "name",
 }
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what output.neutralise_cell guards
 _USER_ID = re.compile(r"[0-9]{1,18}")
 _MAX_SHOWN = 40  # cells echoed in messages are cut to this many characters
 
@@ -319,6 +319,6 @@ class _Reader:
 def _text(cell: str) -> str | None:
     """A text cell, stripped, with export's formula neutralisation undone; None if blank."""
     value = cell.lstrip()
-    if value.startswith("'") and value[1:].startswith(_FORMULA_START):
+    if value.startswith("'") and value[1:].startswith(FORMULA_START):
         value = value[1:]  # before any rstrip: "'\t" is a neutralised TAB, not a quote
     return value.strip() or None

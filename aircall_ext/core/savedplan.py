@@ -29,8 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from aircall_ext.core.account import Account
 from aircall_ext.core.planner import Plan, PlanRow, Step
 from aircall_ext.errors import UsageError
+from aircall_ext.names import APP_NAME
 
-FORMAT = "aircall-ext plan"
+FORMAT = f"{APP_NAME} plan"
 VERSION = 1
 STALE_LIMIT = 10  # what moved, listed in the refusal before "and N more"
 

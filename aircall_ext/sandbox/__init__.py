@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aircall_ext.sandbox.app import SandboxApp
-from aircall_ext.sandbox.state import default_state_path, open_store
+from aircall_ext.sandbox.store import default_state_path, open_store
 
 __all__ = ["SandboxApp", "build_inprocess_app", "default_state_path"]
 

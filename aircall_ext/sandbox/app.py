@@ -23,6 +23,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 
+from aircall_ext.names import APP_NAME
 from aircall_ext.sandbox.faults import (
     DEFAULT_SLOW_SECONDS,
     FAULT_RETRY_AFTER,
@@ -47,7 +48,7 @@ MAX_PER_PAGE = 50
 LISTING_CAP = 10_000
 MAX_BODY = 64 * 1024
 EXTENSION = re.compile(r"[0-9]{3}")
-REALM = 'Basic realm="aircall-ext sandbox"'
+REALM = f'Basic realm="{APP_NAME} sandbox"'
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The sandbox account, its JSON state document, and where the sandbox database lives.
+"""The sandbox account and its JSON state document.
 
 The document holds the live API's shapes (``{"company", "users": [User], "numbers":
 [Number]}``) so it can be read, hand-edited and diffed like API output; it is the interchange
@@ -14,33 +14,17 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from aircall_ext.sandbox.store import Store
+from typing import Any
 
 JsonObject = dict[str, Any]
 
-STATE_ENV = "AIRCALL_EXT_SANDBOX_STATE"
 AVAILABILITY = ("available", "custom", "unavailable")
 
 
 class StateInvalid(ValueError):
     """A state document that does not describe an account; the message names the field."""
-
-
-def default_state_path() -> Path:
-    """``AIRCALL_EXT_SANDBOX_STATE``, else ``sandbox.db`` in the per-user state dir."""
-    configured = os.environ.get(STATE_ENV, "").strip()
-    if configured:
-        return Path(configured).expanduser()
-    from platformdirs import user_state_path
-
-    return user_state_path("aircall-ext", appauthor=False) / "sandbox.db"
 
 
 class SandboxAccount:
@@ -387,7 +371,7 @@ def _check_distributions(numbers: list[JsonObject], user_ids: set[int]) -> None:
             members.add(ref["id"])
 
 
-# -- the JSON document and the database --------------------------------------------------
+# -- the JSON document --------------------------------------------------
 
 
 def parse_state(text: str) -> SandboxAccount:
@@ -399,31 +383,3 @@ def parse_state(text: str) -> SandboxAccount:
             f"not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
         ) from None
     return SandboxAccount.from_document(doc)
-
-
-def open_store(path: Path | None = None) -> Store:
-    """The sandbox database at ``path`` (default: :func:`default_state_path`), created and
-    seeded with the demo account when missing. Raises ``ConfigError`` for anything else."""
-    from aircall_ext.sandbox.store import Store
-
-    return Store.open(path or default_state_path())
-
-
-def read_state(path: Path) -> SandboxAccount:
-    """The account in the existing database ``path``, in memory."""
-    from aircall_ext.sandbox.store import Store
-
-    with Store.open(path, seed=None) as store:
-        return store.snapshot()
-
-
-def load_or_seed(path: Path) -> SandboxAccount:
-    """The account in ``path``, in memory; a missing database is seeded with the demo."""
-    with open_store(path) as store:
-        return store.snapshot()
-
-
-def save_state(path: Path, account: SandboxAccount) -> None:
-    """Replace the content of the database ``path`` (created if missing) in one transaction."""
-    with open_store(path) as store:
-        store.replace(account)

@@ -8,7 +8,8 @@ uniqueness check) and the ``distribution`` table (number, user, position).
 Every request runs in one transaction. Writes use ``BEGIN IMMEDIATE``, so the read-check-write
 of the uniqueness rule is serialised across processes, and they are committed (WAL,
 ``synchronous=FULL``) before the response is built. A file at the state path that is not a
-sandbox database is never written to: opening it is a :class:`ConfigError`.
+sandbox database is never written to: opening it is a :class:`ConfigError`. Where the
+database lives by default, and opening, reading or replacing it in one call, are here too.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from typing import Literal, Protocol, overload
 from urllib.parse import quote
 
 from aircall_ext.errors import ConfigError
+from aircall_ext.names import APP_NAME, ENV_SANDBOX_STATE, state_dir
+from aircall_ext.sandbox.demo import demo_account
 from aircall_ext.sandbox.state import JsonObject, SandboxAccount
 
 SCHEMA_VERSION = 1  # PRAGMA user_version; bump it (with a migration) when the schema changes
@@ -50,7 +53,7 @@ SCHEMA = (
     "CREATE INDEX distribution_by_user ON distribution (user_id)",
 )
 
-NEW_PATH_HINT = "point AIRCALL_EXT_SANDBOX_STATE (or --state) at another path"
+NEW_PATH_HINT = f"point {ENV_SANDBOX_STATE} (or --state) at another path"
 
 
 class StoreError(Exception):
@@ -121,7 +124,7 @@ def _describe(path: Path, head: bytes) -> str:
 
 def _import_hint(path: Path) -> str:
     return (
-        f"it is left untouched; import a JSON state document with `aircall-ext sandbox reset "
+        f"it is left untouched; import a JSON state document with `{APP_NAME} sandbox reset "
         f"--from {path} --state NEW.db`, or {NEW_PATH_HINT}"
     )
 
@@ -181,9 +184,9 @@ def _identify(conn: sqlite3.Connection, path: Path) -> Literal["ours", "blank"]:
     if app_id == APPLICATION_ID:
         if version > SCHEMA_VERSION:
             raise ConfigError(
-                f"sandbox database {path} was made by a newer aircall-ext "
+                f"sandbox database {path} was made by a newer {APP_NAME} "
                 f"(schema {version}; this version knows up to {SCHEMA_VERSION})",
-                hint="upgrade aircall-ext, or " + NEW_PATH_HINT,
+                hint=f"upgrade {APP_NAME}, or {NEW_PATH_HINT}",
             )
         return "ours"
     if app_id == 0 and not tables:
@@ -250,12 +253,6 @@ def _dump(doc: JsonObject) -> str:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
-def _demo() -> SandboxAccount:
-    from aircall_ext.sandbox.demo import demo_account
-
-    return demo_account()
-
-
 # -- the store ----------------------------------------------------------------------------
 
 
@@ -283,7 +280,7 @@ class Store:
         self._connections_lock = threading.Lock()
 
     @classmethod
-    def open(cls, path: Path, *, seed: Callable[[], SandboxAccount] | None = _demo) -> Store:
+    def open(cls, path: Path, *, seed: Callable[[], SandboxAccount] | None = demo_account) -> Store:
         """Open the database at ``path``; a missing or empty file is created and seeded.
 
         ``seed=None`` refuses a missing database instead. Anything that is not a sandbox
@@ -294,7 +291,7 @@ class Store:
             if seed is None:
                 raise ConfigError(
                     f"no sandbox database at {path}",
-                    hint="run `aircall-ext sandbox reset` to create one",
+                    hint=f"run `{APP_NAME} sandbox reset` to create one",
                 )
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -311,7 +308,7 @@ class Store:
                 if seed is None:
                     raise ConfigError(
                         f"sandbox database {path} is empty",
-                        hint="run `aircall-ext sandbox reset` to fill it",
+                        hint=f"run `{APP_NAME} sandbox reset` to fill it",
                     )
                 _initialise(conn, path, seed)
         except sqlite3.DatabaseError as err:
@@ -525,3 +522,38 @@ class _Rows(Sequence[JsonObject]):
         if self._table == "users":
             return [Store._cached(self._tx, row_id, doc) for row_id, doc in rows]
         return [_load(doc) for _row_id, doc in rows]
+
+
+# -- where the database lives -------------------------------------------------------------
+
+
+def default_state_path() -> Path:
+    """``AIRCALL_EXT_SANDBOX_STATE``, else ``sandbox.db`` in the per-user state dir."""
+    configured = os.environ.get(ENV_SANDBOX_STATE, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    return state_dir() / "sandbox.db"
+
+
+def open_store(path: Path | None = None) -> Store:
+    """The sandbox database at ``path`` (default: :func:`default_state_path`), created and
+    seeded with the demo account when missing. Raises ``ConfigError`` for anything else."""
+    return Store.open(path or default_state_path())
+
+
+def read_state(path: Path) -> SandboxAccount:
+    """The account in the existing database ``path``, in memory."""
+    with Store.open(path, seed=None) as store:
+        return store.snapshot()
+
+
+def load_or_seed(path: Path) -> SandboxAccount:
+    """The account in ``path``, in memory; a missing database is seeded with the demo."""
+    with open_store(path) as store:
+        return store.snapshot()
+
+
+def save_state(path: Path, account: SandboxAccount) -> None:
+    """Replace the content of the database ``path`` (created if missing) in one transaction."""
+    with open_store(path) as store:
+        store.replace(account)

@@ -11,7 +11,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from aircall_ext.config import ENV_API_ID, load_config
+from aircall_ext.config import load_config
+from aircall_ext.names import ENV_API_ID
 from aircall_ext.services.journal import sha256_hex
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aircall_ext.errors import AircallExtError
+from aircall_ext.names import APP_NAME
 from aircall_ext.services.identity import account_label, known_api_ids
 from aircall_ext.services.journal import JournalContents, read_journal
 
@@ -106,7 +107,7 @@ def _read(path: Path, names: Mapping[str, str]) -> Job:
     sandbox = bool(account.get("sandbox"))
     done, total = progress(contents)
     status = _status(contents, done, total)
-    prefix = ["aircall-ext", "--sandbox"] if sandbox else ["aircall-ext"]
+    prefix = [APP_NAME, "--sandbox"] if sandbox else [APP_NAME]
     resume = shlex.join([*prefix, "import", "--resume", str(path)]) if status != "done" else None
     undo = shlex.join([*prefix, "import", "--undo", str(path)]) if done else None
     return Job(

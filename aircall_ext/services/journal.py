@@ -27,9 +27,9 @@ from aircall_ext.config import Settings
 from aircall_ext.core.planner import Step
 from aircall_ext.errors import UsageError
 from aircall_ext.files import create_private
+from aircall_ext.names import APP_NAME, state_dir
 
 VERSION = 1
-APP_NAME = "aircall-ext"
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 Clock = Callable[[], datetime]
@@ -44,9 +44,7 @@ def utc_now() -> datetime:
 
 
 def journals_dir() -> Path:
-    from platformdirs import user_state_path
-
-    return user_state_path(APP_NAME) / "journals"
+    return state_dir() / "journals"
 
 
 def default_journal_path(source: str, now: datetime) -> Path:
@@ -125,7 +123,7 @@ class Header:
         doc = {
             "type": "header",
             "version": VERSION,
-            "tool": f"aircall-ext {__version__}",
+            "tool": f"{APP_NAME} {__version__}",
             "created": self.created,
             "file": self.file,
             "file_sha256": self.file_sha256,

@@ -20,6 +20,7 @@ from aircall_ext.core.findings import listed
 from aircall_ext.core.savedplan import SavedPlan
 from aircall_ext.errors import Refused, UsageError
 from aircall_ext.files import Destination, check_distinct
+from aircall_ext.names import APP_NAME
 from aircall_ext.services.csvcheck import Source, check
 from aircall_ext.services.identity import account_label, known_api_ids
 from aircall_ext.services.importer import Prepared
@@ -28,7 +29,7 @@ from aircall_ext.services.users import load_account
 
 
 def tool_version() -> str:
-    return f"aircall-ext {__version__}"
+    return f"{APP_NAME} {__version__}"
 
 
 def save_plan(
@@ -147,6 +148,6 @@ def _source(saved: SavedPlan, path: Path, notes: list[str], reasons: list[str]) 
 
 
 def _replan_command(saved: SavedPlan, path: Path) -> str:
-    words = ["aircall-ext", "--sandbox"] if saved.account.get("sandbox") else ["aircall-ext"]
+    words = [APP_NAME, "--sandbox"] if saved.account.get("sandbox") else [APP_NAME]
     words += ["import", saved.file_path, "--dry-run", "--save-plan", str(path)]
     return shlex.join(words)

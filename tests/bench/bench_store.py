@@ -105,7 +105,7 @@ def write_cost(users: int, writes: int) -> dict[str, float]:
 
     from aircall_ext.sandbox import build_inprocess_app
     from aircall_ext.sandbox.demo import generate_account
-    from aircall_ext.sandbox.state import save_state
+    from aircall_ext.sandbox.store import save_state
 
     account = generate_account(users, seed=3)
     mover, freed = account.users()[0], account.users()[1]
@@ -136,7 +136,7 @@ def serve_throughput(clients: int, seconds: float) -> dict[str, float]:
     import httpx
 
     from aircall_ext.sandbox.demo import generate_account
-    from aircall_ext.sandbox.state import save_state
+    from aircall_ext.sandbox.store import save_state
 
     account = generate_account(1000, seed=4)
     users = account.users()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from aircall_ext.sandbox.state import read_state
+from aircall_ext.sandbox.store import read_state
 from tests.conftest import RunCli, api_user
 
 WriteState = Callable[..., Path]

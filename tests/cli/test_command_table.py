@@ -1,12 +1,13 @@
-"""The root group loads command modules lazily from ``COMMAND_TABLE`` (issue 8, start-up).
+"""The root group loads each command lazily from ``COMMANDS``, its one registry.
 
-The table duplicates two facts the command modules own (which commands they define, and
-each one's summary), so these tests fail as soon as it drifts; and they check that a bare
-``--help``/``--version``/``completion`` really leaves the command modules unimported.
+Every entry must load a command of its name whose help starts with the entry's summary;
+``--help`` must list exactly the registry, reading as Click would with every command
+loaded; and a bare ``--help``/``--version``/``completion`` must import no command module.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import pkgutil
 import subprocess
@@ -16,33 +17,43 @@ import click
 import pytest
 
 import aircall_ext.cli
-from aircall_ext.cli import COMMAND_TABLE, PROG, LazyGroup, cli
+from aircall_ext.cli import COMMANDS, PROG, LazyGroup, cli
 
 UNLIMITED = 10**6
 
 
-def command_modules() -> dict[str, list[click.Command]]:
-    """Every module under aircall_ext.cli that defines commands, with its COMMANDS."""
-    found: dict[str, list[click.Command]] = {}
-    for info in pkgutil.iter_modules(aircall_ext.cli.__path__):
-        module = __import__(f"aircall_ext.cli.{info.name}", fromlist=["_"])
-        if hasattr(module, "COMMANDS"):
-            found[info.name] = list(module.COMMANDS)
-    return found
+def listed(name: str, summary: str) -> str:
+    """What --help lists for a command: its summary's first sentence."""
+    return click.Command(name, help=summary).get_short_help_str(UNLIMITED)
 
 
-def test_the_table_names_every_command_of_every_module_and_nothing_else() -> None:
-    defined = {cmd.name: module for module, cmds in command_modules().items() for cmd in cmds}
-    assert {name: module for name, (module, _summary) in COMMAND_TABLE.items()} == defined
-
-
-def test_summaries_are_the_commands_own_first_sentences() -> None:
+def test_every_entry_loads_its_command_with_its_summary_once() -> None:
     ctx = click.Context(cli, info_name=PROG)
-    for name, (_module, summary) in COMMAND_TABLE.items():
+    for name, (_target, summary) in COMMANDS.items():
         command = cli.get_command(ctx, name)
         assert command is not None and command.name == name
         assert not command.hidden and not command.deprecated and command.short_help is None
-        assert command.get_short_help_str(UNLIMITED) == summary, name
+        assert command.help is not None and command.help.startswith(summary), name
+        assert command.help.count(summary) == 1, name  # the docstring does not repeat it
+        assert command.get_short_help_str(UNLIMITED) == listed(name, summary), name
+
+
+def test_the_registry_names_every_command_of_every_module_and_nothing_else() -> None:
+    """A command defined in a module but missing from COMMANDS would never be reachable."""
+    defined: dict[int, click.Command] = {}
+    for info in pkgutil.iter_modules(aircall_ext.cli.__path__):
+        module = importlib.import_module(f"aircall_ext.cli.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, click.Command) and value is not cli:
+                defined[id(value)] = value
+    subcommands = {
+        id(sub)
+        for command in defined.values()
+        if isinstance(command, click.Group)
+        for sub in command.commands.values()
+    }
+    top_level = {command.name for key, command in defined.items() if key not in subcommands}
+    assert top_level == set(COMMANDS)
 
 
 def render_commands(group: click.Group, width: int, *, stock: bool) -> str:
@@ -56,22 +67,25 @@ def render_commands(group: click.Group, width: int, *, stock: bool) -> str:
 
 
 @pytest.mark.parametrize("width", [50, 80, 100, 200])
-def test_the_lazy_command_list_reads_exactly_like_clicks(width: int) -> None:
+def test_help_lists_the_registry_exactly_as_click_would(width: int) -> None:
     lazy = LazyGroup(PROG)
     loaded = LazyGroup(PROG)
     ctx = click.Context(loaded, info_name=PROG)
     for name in loaded.list_commands(ctx):
         loaded.get_command(ctx, name)
-    assert lazy.commands == {}  # the lazy one rendered from the table alone
+    assert lazy.commands == {}  # the lazy one rendered from the registry alone
     rendered = render_commands(lazy, width, stock=False)
     assert rendered == render_commands(loaded, width, stock=True)
-    assert rendered.count("\n") >= len(COMMAND_TABLE)
+    assert rendered.count("\n") >= len(COMMANDS)
     assert lazy.commands == {}
+    if width == 200:  # one line per command: its name and its summary's first sentence
+        lines = [line.split(None, 1) for line in rendered.splitlines()[1:]]
+        assert lines == [[name, listed(name, COMMANDS[name][1])] for name in sorted(COMMANDS)]
 
 
 def test_the_root_group_lists_and_finds_commands() -> None:
     ctx = click.Context(cli, info_name=PROG)
-    assert cli.list_commands(ctx) == sorted(COMMAND_TABLE)
+    assert cli.list_commands(ctx) == sorted(COMMANDS)
     assert cli.get_command(ctx, "no-such-command") is None
     sandbox = cli.get_command(ctx, "sandbox")
     assert isinstance(sandbox, click.Group) and "serve" in sandbox.commands

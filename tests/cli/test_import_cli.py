@@ -17,7 +17,7 @@ import pytest
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import User
 from aircall_ext.errors import ApiError
-from aircall_ext.sandbox.state import read_state
+from aircall_ext.sandbox.store import read_state
 from tests.conftest import RunCli, api_user
 
 WriteState = Callable[..., Path]

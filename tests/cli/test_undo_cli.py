@@ -16,7 +16,7 @@ import pytest
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import User
 from aircall_ext.errors import ApiError
-from aircall_ext.sandbox.state import read_state
+from aircall_ext.sandbox.store import read_state
 from tests.conftest import RunCli, api_user
 
 # A 3-cycle (1, 2, 3), a swap (4, 5), a chain move (6 → free 303); 8 is not in the file.

@@ -34,7 +34,8 @@ from pathlib import Path
 import pytest
 
 from aircall_ext.sandbox.demo import generate_account
-from aircall_ext.sandbox.state import SandboxAccount, save_state
+from aircall_ext.sandbox.state import SandboxAccount
+from aircall_ext.sandbox.store import save_state
 from tests.e2e.conftest import (
     API_ID,
     API_TOKEN,

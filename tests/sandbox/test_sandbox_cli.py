@@ -18,7 +18,7 @@ import pytest
 
 from aircall_ext.loopback import is_loopback
 from aircall_ext.sandbox.demo import demo_account, generate_account
-from aircall_ext.sandbox.state import default_state_path, read_state
+from aircall_ext.sandbox.store import default_state_path, read_state
 from tests.conftest import RunCli
 
 START_TIMEOUT = 30.0

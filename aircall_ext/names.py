@@ -1,0 +1,59 @@
+"""The names the tool is known by outside its code, and where it keeps its files.
+
+Each is defined here only: the program name (also the keyring service and the app-dir
+name), the environment variables, the default API root, the per-user directories, and the
+cell starts a spreadsheet runs as a formula. Every start-up imports this module, so the
+directory functions import what they need when called.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+APP_NAME = "aircall-ext"
+DEFAULT_BASE_URL = "https://api.aircall.io"
+
+ENV_API_ID = "AIRCALL_API_ID"
+ENV_API_TOKEN = "AIRCALL_API_TOKEN"
+ENV_BASE_URL = "AIRCALL_BASE_URL"
+ENV_PROFILE = "AIRCALL_EXT_PROFILE"
+ENV_CONFIG_DIR = "AIRCALL_EXT_CONFIG_DIR"
+ENV_SANDBOX = "AIRCALL_EXT_SANDBOX"
+ENV_SANDBOX_STATE = "AIRCALL_EXT_SANDBOX_STATE"
+ENV_SANDBOX_ID = "AIRCALL_EXT_SANDBOX_ID"
+ENV_SANDBOX_TOKEN = "AIRCALL_EXT_SANDBOX_TOKEN"
+ENV_DEBUG = "AIRCALL_EXT_DEBUG"  # set: an internal error shows its traceback
+COMPLETE_VAR = "_AIRCALL_EXT_COMPLETE"  # Click's completion variable for APP_NAME
+
+# Cells a spreadsheet would evaluate as a formula (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def config_dir() -> Path:
+    """``AIRCALL_EXT_CONFIG_DIR``, else the per-user config dir (Click's, as before)."""
+    from pathlib import Path
+
+    override = os.environ.get(ENV_CONFIG_DIR)
+    if override:
+        return Path(override)
+    import click
+
+    return Path(click.get_app_dir(APP_NAME))
+
+
+def state_dir() -> Path:
+    """The per-user state dir (journals, the sandbox database)."""
+    from platformdirs import user_state_path
+
+    return user_state_path(APP_NAME, appauthor=False)
+
+
+def cache_dir() -> Path:
+    """The per-user cache dir (the completion cache)."""
+    from platformdirs import user_cache_path
+
+    return user_cache_path(APP_NAME, appauthor=False)

@@ -1,0 +1,59 @@
+"""config.toml is written through files.write_atomic: private, never half-written, and no
+temp file shared between writers or left behind."""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Any
+
+import pytest
+
+from aircall_ext import files
+from aircall_ext.config import Profile, config_path, load_config, save_profile
+from aircall_ext.errors import ConfigError
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = save_profile(Profile("prod", "id-1"))
+    before = path.read_bytes()
+
+    def no_rename(src: Any, dst: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files.os, "replace", no_rename)
+    with pytest.raises(ConfigError, match=r"cannot write .*config\.toml.*No space left"):
+        save_profile(Profile("staging", "id-2"))
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(path.parent)) == ["config.toml"]
+
+
+def test_two_writers_at_once_use_their_own_temp_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second `auth login` writes while the first is about to rename: each renames its
+    own temp file, and neither fails nor leaves one behind."""
+    real_replace = os.replace
+    temps: list[str] = []
+
+    def replace_after_another_writer(src: Any, dst: Any) -> None:
+        temps.append(os.fspath(src))
+        if len(temps) == 1:
+            save_profile(Profile("second", "id-2"))  # runs its whole write in between
+        real_replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", replace_after_another_writer)
+    path = save_profile(Profile("first", "id-1"))
+    assert len(temps) == 2 and temps[0] != temps[1]
+    assert sorted(os.listdir(path.parent)) == ["config.toml"]
+    assert "first" in load_config().profiles  # the last rename wins, whole
+
+
+def test_the_config_file_is_private_whatever_the_umask() -> None:
+    old = os.umask(0)
+    try:
+        path = save_profile(Profile("prod", "id-1"))
+    finally:
+        os.umask(old)
+    assert path == config_path()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
