@@ -1,4 +1,4 @@
-"""The dial simulator against every rule of SPEC §2, checked in the order of SPEC §4."""
+"""The dial simulator against every routing rule, checked in the order the outcomes are decided."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ MODE_LABEL = {
     "legacy-classic": "legacy routing, classic number",
     "legacy-ivr": "legacy routing, IVR number",
 }
-# SPEC §2, written out by hand so that a wrong table in the code cannot agree with itself.
+# Which stage accepts digits in which routing mode, written out by hand so that a wrong table
+# in the code cannot agree with itself.
 ACCEPTS = {
     ("smartflows", "welcome"): False,
     ("smartflows", "ivr"): True,
