@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from aircall_ext.sandbox.state import read_state
-from tests.conftest import RunCli, api_user
-
-WriteState = Callable[..., Path]
+from tests.conftest import RunCli
+from tests.scenes import WriteState, api_user
 
 
 def extensions() -> dict[int, str | None]:

@@ -31,7 +31,8 @@ from aircall_ext.cli.completers import (
 from aircall_ext.cli.completion import SHELLS
 from aircall_ext.config import Profile, config_path, save_profile
 from aircall_ext.core.dialterms import OUTCOMES
-from tests.conftest import RunCli, api_user
+from tests.conftest import RunCli
+from tests.scenes import api_user
 from tests.tools.generate import COMPLETION_FILES
 from tests.tools.tree import command_contexts
 

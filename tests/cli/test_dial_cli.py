@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import RunCli, api_user
+from tests.conftest import RunCli
+from tests.scenes import api_user
 
 PARIS = "+33 1 76 36 06 95"
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunCli, api_user
-
-WriteState = Callable[..., Path]
+from tests.conftest import RunCli
+from tests.scenes import WriteState, api_user
 
 
 @pytest.fixture(autouse=True)

@@ -11,11 +11,11 @@ import pytest
 import respx
 
 from aircall_ext.errors import ApiError
-from tests.conftest import CliResult, RunCli, api_user
+from tests.conftest import CliResult, RunCli
+from tests.scenes import WriteState, api_user
 from tests.tools.manpages import EXIT_STATUS
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-WriteState = Callable[..., Path]
 
 
 def readme_exit_codes() -> dict[int, str]:

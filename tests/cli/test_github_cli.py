@@ -5,16 +5,14 @@ commands that refuse it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.cli.test_dial_cli import NUMBERS
-from tests.conftest import RunCli, api_user
-
-WriteState = Callable[..., Path]
+from tests.conftest import RunCli
+from tests.scenes import WriteState, api_user
 
 USERS = [
     api_user(1, "101", email="ann@example.com"),

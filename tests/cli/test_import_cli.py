@@ -8,79 +8,24 @@ import json
 import os
 import shlex
 import stat
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from aircall_ext.api.client import ApiClient
-from aircall_ext.api.models import User
 from aircall_ext.errors import ApiError
-from aircall_ext.sandbox.state import read_state
-from tests.conftest import RunCli, api_user
-
-WriteState = Callable[..., Path]
-
-# A swap (1, 2), a chain (3 → 104, held by 4, who moves to 105), an assignment (5), a
-# blank cell (6) and an unchanged row (7); 8 is not in the file.
-USERS = [
-    api_user(1, "101"),
-    api_user(2, "102"),
-    api_user(3, "103"),
-    api_user(4, "104"),
-    api_user(5, None),
-    api_user(6, "106"),
-    api_user(7, "107"),
-    api_user(8, "100"),
-]
-CSV = """user_id,email,extension
-1,user1@example.com,102
-2,user2@example.com,101
-3,user3@example.com,104
-4,user4@example.com,105
-5,user5@example.com,150
-6,user6@example.com,
-7,user7@example.com,107
-"""
-DESIRED = {1: "102", 2: "101", 3: "104", 4: "105", 5: "150", 6: "106", 7: "107", 8: "100"}
-
-
-def extensions() -> dict[int, str | None]:
-    state = read_state(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"])).document()
-    return {u["id"]: u["extension"] for u in state["users"]}
-
-
-@pytest.fixture
-def before(write_state: WriteState) -> dict[int, str | None]:
-    write_state([dict(u) for u in USERS])
-    return extensions()
-
-
-@pytest.fixture
-def csv_file(tmp_path: Path) -> Path:
-    path = tmp_path / "users.csv"
-    path.write_text(CSV)
-    return path
-
-
-def read_report(path: Path) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(path.read_text("utf-8"))))
-
-
-def fail_on_write(monkeypatch: pytest.MonkeyPatch, number: int, error: BaseException) -> None:
-    """Make the ``number``-th write (1-based) of the run raise ``error`` before it is sent."""
-    real = ApiClient.set_extension
-    calls = {"n": 0}
-
-    def set_extension(self: ApiClient, user_id: int, extension: str) -> User:
-        calls["n"] += 1
-        if calls["n"] == number:
-            raise error
-        return real(self, user_id, extension)
-
-    monkeypatch.setattr(ApiClient, "set_extension", set_extension)
-
+from tests.conftest import RunCli
+from tests.scenes import (
+    IMPORT_CSV,
+    IMPORT_DESIRED,
+    WriteState,
+    api_user,
+    extensions,
+    fail_on_write,
+    on_terminal,
+    read_report,
+    write_while_confirming,
+)
 
 # -- plan and dry-run -------------------------------------------------------------------
 
@@ -220,25 +165,17 @@ def test_confirmation_on_a_terminal(
     answer: str,
     code: int,
 ) -> None:
-    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
+    on_terminal(monkeypatch)
     result = run_cli("--sandbox", "import", str(csv_file), input=answer)
     assert result.exit_code == code, result.stderr
     assert "Apply 6 writes?" in result.stderr
-    assert extensions() == (DESIRED if code == 0 else before)
+    assert extensions() == (IMPORT_DESIRED if code == 0 else before)
 
 
 def test_account_changed_while_confirming_writes_nothing(
     run_cli: RunCli, before: dict[int, Any], csv_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import click
-
-    def confirm_while_someone_else_writes(*_args: object, **_kwargs: object) -> bool:
-        app = click.get_current_context().obj
-        app.client().set_extension(4, "199")  # another admin, meanwhile
-        return True
-
-    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
-    monkeypatch.setattr("click.confirm", confirm_while_someone_else_writes)
+    write_while_confirming(monkeypatch, 4, "199")  # another admin, meanwhile
     result = run_cli("--sandbox", "import", str(csv_file))
     assert result.exit_code == 1
     assert "account changed while the plan was shown" in result.stderr
@@ -257,7 +194,7 @@ def test_yes_applies_with_journal_report_and_result_document(
         "--sandbox", "-o", "json", "import", str(csv_file), "--yes", "--report", str(report)
     )
     assert result.exit_code == 0, result.stderr
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
     doc = json.loads(result.stdout)
     assert doc["summary"] == {"applied": 5, "unchanged": 1, "skipped": 1, "failed": 0, "not_run": 0}
     journal = Path(doc["journal"])
@@ -337,12 +274,12 @@ def test_fatal_error_exits_5_naming_journal_and_resume_command_that_works(
 
     resumed = run_cli(*shlex.split(command)[1:], "-o", "json")
     assert resumed.exit_code == 0, resumed.stderr
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
     assert json.loads(resumed.stdout)["summary"]["applied"] == 5
 
     again = run_cli("--sandbox", "import", "--resume", str(journal))
     assert again.exit_code == 0
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
 
 
 def test_ctrl_c_exits_5(
@@ -378,7 +315,7 @@ def test_resume_refuses_an_edited_file(
             ).exit_code
             == 5
         )
-    csv_file.write_text(CSV + "8,user8@example.com,180\n")
+    csv_file.write_text(IMPORT_CSV + "8,user8@example.com,180\n")
     result = run_cli("--sandbox", "import", "--resume", str(journal))
     assert result.exit_code == 1
     assert "changed since the import started" in result.stderr
@@ -418,11 +355,11 @@ def test_an_output_naming_the_input_or_another_output_is_refused_before_anything
     (tmp_path / "sub").mkdir()
     args = [option.format(**paths) for option in options]
     source = "-" if "j.jsonl" in args else str(csv_file)
-    result = run_cli("--sandbox", "import", source, "--yes", *args, input=CSV)
+    result = run_cli("--sandbox", "import", source, "--yes", *args, input=IMPORT_CSV)
     assert result.exit_code == 2, result.stderr
     assert roles in result.stderr and "name the same file" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    assert csv_file.read_text() == CSV
+    assert csv_file.read_text() == IMPORT_CSV
     assert not (tmp_path / "new.out").exists()
     assert extensions() == before
 
@@ -444,10 +381,10 @@ def test_a_resume_refuses_a_report_over_its_input_or_its_journal(
         result = run_cli("--sandbox", "import", "--resume", str(journal), "--report", str(target))
         assert result.exit_code == 2, result.stderr
         assert role in result.stderr and "--report" in result.stderr
-    assert csv_file.read_text() == CSV and journal.read_bytes() == kept
+    assert csv_file.read_text() == IMPORT_CSV and journal.read_bytes() == kept
     resumed = run_cli("--sandbox", "import", "--resume", str(journal))
     assert resumed.exit_code == 0, resumed.stderr
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
@@ -486,7 +423,7 @@ def test_report_to_a_fifo_is_written_directly(
     reader.join(timeout=30)
     assert result.exit_code == 0, result.stderr
     assert fifo.is_fifo() and received and received[0].startswith("line,user_id,")
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
 
 
 def test_report_is_private_even_with_umask_0(
@@ -527,7 +464,7 @@ def test_a_report_that_fails_after_the_writes_is_a_warning_not_a_usage_error(
     )
     assert result.exit_code == 0, result.stderr
     assert "warning: cannot write report" in result.stderr and "journal" in result.stderr
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
 
 
 # -- standard input --------------------------------------------------------------------
@@ -538,14 +475,14 @@ def test_a_stopped_import_of_stdin_names_a_resume_that_works(
 ) -> None:
     with monkeypatch.context() as patch:
         fail_on_write(patch, 3, ApiError("down"))
-        stopped = run_cli("--sandbox", "import", "-", "--yes", input=CSV)
+        stopped = run_cli("--sandbox", "import", "-", "--yes", input=IMPORT_CSV)
     assert stopped.exit_code == 5, stopped.stderr
     assert "standard input is kept in" in stopped.stderr  # said up front
     command = stopped.stderr.split("finish it with `", 1)[1].split("`", 1)[0]
     resumed = run_cli(*shlex.split(command)[1:])
     assert resumed.exit_code == 0, resumed.stderr
     assert "resuming standard input (kept in " in resumed.stderr
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
 
 
 # -- what the plan flags --------------------------------------------------------------

@@ -9,37 +9,24 @@ from typing import Any
 
 import pytest
 
-from aircall_ext.api.client import ApiClient
-from aircall_ext.api.models import User
-from tests.cli.test_import_cli import CSV, DESIRED, USERS, WriteState, extensions, read_report
 from tests.conftest import RunCli
-
-
-@pytest.fixture
-def before(write_state: WriteState) -> dict[int, Any]:
-    write_state([dict(u) for u in USERS])
-    return extensions()
-
-
-@pytest.fixture
-def csv_file(tmp_path: Path) -> Path:
-    path = tmp_path / "users.csv"
-    path.write_text(CSV)
-    return path
+from tests.scenes import (
+    IMPORT_CSV,
+    IMPORT_DESIRED,
+    WriteState,
+    extensions,
+    on_terminal,
+    read_report,
+    record_writes,
+    users_holding,
+    write_while_confirming,
+)
 
 
 @pytest.fixture
 def writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
     """Every PUT the CLI sends, in order."""
-    sent: list[tuple[int, str]] = []
-    real = ApiClient.set_extension
-
-    def record(self: ApiClient, user_id: int, extension: str) -> User:
-        sent.append((user_id, extension))
-        return real(self, user_id, extension)
-
-    monkeypatch.setattr(ApiClient, "set_extension", record)
-    return sent
+    return record_writes(monkeypatch)
 
 
 def save(run_cli: RunCli, csv_file: Path, plan: Path, *extra: str) -> dict[str, Any]:
@@ -101,7 +88,7 @@ def test_an_untouched_plan_applies_exactly_its_steps_like_an_import(
     )
     assert result.exit_code == 0, result.stderr
     assert writes == [(s["user_id"], s["to"]) for s in doc["steps"]]
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
     assert json.loads(result.stdout) == {
         "summary": {"applied": 5, "unchanged": 1, "skipped": 1, "failed": 0, "not_run": 0},
         "journal": str(journal),
@@ -141,7 +128,7 @@ def test_a_changed_csv_makes_it_stale_and_a_missing_one_is_applied_from_the_plan
 ) -> None:
     plan = tmp_path / "plan.json"
     save(run_cli, csv_file, plan)
-    csv_file.write_text(CSV.replace("105", "155"))
+    csv_file.write_text(IMPORT_CSV.replace("105", "155"))
     result = run_cli("--sandbox", "import", "--plan", str(plan), "--yes")
     assert result.exit_code == 1
     assert f"{csv_file} changed since the plan was made (sha256 differs)" in result.stderr
@@ -152,7 +139,7 @@ def test_a_changed_csv_makes_it_stale_and_a_missing_one_is_applied_from_the_plan
     result = run_cli("--sandbox", "import", "--plan", str(plan), "--yes", "--journal", str(journal))
     assert result.exit_code == 0, result.stderr
     assert f"applying the copy of it kept in {plan}" in result.stderr
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
     resumed = run_cli("--sandbox", "import", "--resume", str(journal))
     assert resumed.exit_code == 0, resumed.stderr
 
@@ -208,13 +195,13 @@ def test_without_yes_it_asks_and_refuses_off_a_terminal(
     save(run_cli, csv_file, plan)
     result = run_cli("--sandbox", "import", "--plan", str(plan), input="y\n")
     assert result.exit_code == 2 and "pass --yes" in result.stderr
-    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
+    on_terminal(monkeypatch)
     result = run_cli("--sandbox", "import", "--plan", str(plan), input="n\n")
     assert result.exit_code == 1 and "Apply 6 writes?" in result.stderr
     assert extensions() == before
     result = run_cli("--sandbox", "import", "--plan", str(plan), input="y\n")
     assert result.exit_code == 0, result.stderr
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
 
 
 def test_a_change_while_confirming_is_caught_by_the_second_check(
@@ -224,17 +211,9 @@ def test_a_change_while_confirming_is_caught_by_the_second_check(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import click
-
     plan = tmp_path / "plan.json"
     save(run_cli, csv_file, plan)
-
-    def confirm_while_someone_else_writes(*_args: object, **_kwargs: object) -> bool:
-        click.get_current_context().obj.client().set_extension(4, "199")
-        return True
-
-    monkeypatch.setattr("aircall_ext.cli.imports._stdin_is_terminal", lambda: True)
-    monkeypatch.setattr("click.confirm", confirm_while_someone_else_writes)
+    write_while_confirming(monkeypatch, 4, "199")
     result = run_cli("--sandbox", "import", "--plan", str(plan))
     assert result.exit_code == 1
     assert "user 4 (user4@example.com) has 199, the plan expected 104" in result.stderr
@@ -276,13 +255,13 @@ def test_option_misuse_is_a_usage_error(
     result = run_cli("--sandbox", *words)
     assert result.exit_code == 2
     assert message in result.stderr
-    assert csv_file.read_text() == CSV
+    assert csv_file.read_text() == IMPORT_CSV
 
 
 def test_a_blocked_plan_is_not_saved(
     run_cli: RunCli, write_state: WriteState, tmp_path: Path
 ) -> None:
-    write_state([{**USERS[0], "extension": "101"}, {**USERS[1], "extension": "102"}])
+    write_state(users_holding({1: "101", 2: "102"}))
     csv_file = tmp_path / "taken.csv"
     csv_file.write_text("user_id,extension\n1,102\n")  # 2 keeps 102: the file has an error
     plan = tmp_path / "plan.json"

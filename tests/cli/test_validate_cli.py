@@ -7,15 +7,13 @@ import io
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import RunCli, api_user
-
-WriteState = Callable[..., Path]
+from tests.conftest import RunCli
+from tests.scenes import WriteState, api_user
 
 
 def findings(run_cli: RunCli, *options: str) -> tuple[int, list[dict[str, Any]], dict[str, int]]:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import RunCli, api_user
-
-WriteState = Callable[..., Path]
+from tests.conftest import RunCli
+from tests.scenes import WriteState, api_user
 
 
 @pytest.fixture(autouse=True)

@@ -29,7 +29,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import api_user
 from tests.e2e.conftest import (
     CLI,
     SandboxServer,
@@ -39,6 +38,7 @@ from tests.e2e.conftest import (
     replay_writes,
     write_state_db,
 )
+from tests.scenes import api_user
 
 pytestmark = pytest.mark.e2e
 

@@ -35,7 +35,7 @@ import httpx
 import pytest
 
 from aircall_ext.api.client import ApiClient
-from tests.conftest import RunCli, api_user
+from tests.conftest import RunCli
 from tests.e2e.conftest import (
     CLI,
     SandboxServer,
@@ -45,6 +45,7 @@ from tests.e2e.conftest import (
     replay_writes,
     write_state_db,
 )
+from tests.scenes import api_user
 
 USERS = [
     *(api_user(i, e) for i, e in [(1, "101"), (2, "102"), (3, "103"), (4, "104")]),  # 4-cycle

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import api_user
 from tests.e2e.conftest import (
     API_TOKEN,
     CLI,
@@ -28,6 +27,7 @@ from tests.e2e.conftest import (
     replay_writes,
     write_state_db,
 )
+from tests.scenes import api_user
 
 pytestmark = pytest.mark.e2e
 

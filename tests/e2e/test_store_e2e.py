@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from aircall_ext.sandbox.demo import demo_account
-from tests.conftest import api_user
 from tests.e2e.conftest import API_ID, API_TOKEN, CLI, Serve, read_state_db, write_state_db
+from tests.scenes import api_user
 
 pytestmark = pytest.mark.e2e
 

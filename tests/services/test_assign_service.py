@@ -16,7 +16,8 @@ from aircall_ext.api.models import User
 from aircall_ext.core.account import UserRef
 from aircall_ext.errors import ApiError, NotFound, Refused, Unprocessable
 from aircall_ext.services.assign import apply_plan, prepare_assign
-from tests.conftest import RunCli, api_user
+from tests.conftest import RunCli
+from tests.scenes import api_user
 
 BASE = "https://api.test"
 

@@ -39,7 +39,7 @@ from aircall_ext.services.importer import (
     stop_signals,
 )
 from aircall_ext.services.journal import account_identity, read_journal
-from tests.conftest import api_user
+from tests.scenes import api_user
 
 BASE_URL = "http://sandbox.test"
 IDENTITY = account_identity(BASE_URL, "id", sandbox=False)
