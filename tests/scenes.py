@@ -57,7 +57,7 @@ def users_holding(holdings: Holdings) -> list[dict[str, object]]:
     return [api_user(user_id, extension) for user_id, extension in holdings.items()]
 
 
-NAMES = {1: "ann", 2: "bob", 3: "cy", 4: "dee", 5: "eve", 6: "fay", 7: "gus"}
+NAMES = {1: "ann", 2: "bob", 3: "cy", 4: "dee", 5: "eve", 6: "fay", 7: "gus", 8: "hal", 9: "ivy"}
 
 
 def team(holdings: Holdings, *, outgoing_only: Collection[int] = ()) -> list[dict[str, object]]:

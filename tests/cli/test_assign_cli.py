@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from aircall_ext.sandbox.state import read_state
 from tests.conftest import RunCli
-from tests.scenes import WriteState, api_user
-
-
-def extensions() -> dict[int, str | None]:
-    """What the sandbox account holds now, straight from its database."""
-    state = read_state(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"])).document()
-    return {u["id"]: u["extension"] for u in state["users"]}
+from tests.scenes import WriteState, extensions, team
 
 
 @pytest.fixture
 def account(write_state: WriteState) -> dict[int, str | None]:
-    write_state(
-        [
-            api_user(1, "101", email="ann@example.com"),
-            api_user(2, "102", email="bob@example.com"),
-            api_user(3, None, email="cy@example.com"),
-            api_user(4, "104", email="dee@example.com", outgoing_only=True),
-            api_user(5, "7", email="eve@example.com"),
-            api_user(6, "106", email="fay@example.com"),
-            api_user(7, "106", email="gus@example.com"),
-        ]
-    )
+    holdings = {1: "101", 2: "102", 3: None, 4: "104", 5: "7", 6: "106", 7: "106"}
+    write_state(team(holdings, outgoing_only={4}))
     return extensions()
 
 

@@ -10,22 +10,15 @@ from typing import Any
 
 import pytest
 
-from tests.cli.test_dial_cli import NUMBERS
 from tests.conftest import RunCli
-from tests.scenes import WriteState, api_user
+from tests.scenes import DIAL_NUMBERS, WriteState, team
 
-USERS = [
-    api_user(1, "101", email="ann@example.com"),
-    api_user(2, "102", email="bob@example.com"),
-    api_user(3, "103", email="cy@example.com"),
-    api_user(4, "104", email="dee@example.com", outgoing_only=True),
-    api_user(5, None, email="eve@example.com"),
-]
+USERS = team({1: "101", 2: "102", 3: "103", 4: "104", 5: None}, outgoing_only={4})
 
 
 @pytest.fixture(autouse=True)
 def account(write_state: WriteState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write_state(USERS, NUMBERS)
+    write_state(USERS, DIAL_NUMBERS)
     monkeypatch.chdir(tmp_path)  # files are named relative, as a workflow names them
 
 
@@ -43,7 +36,7 @@ def extensions(run_cli: RunCli) -> dict[int, Any]:
 
 
 def test_validate_the_account(run_cli: RunCli, write_state: WriteState) -> None:
-    write_state([*USERS, api_user(6, "101", email="fay@example.com")], NUMBERS)
+    write_state([*USERS, *team({6: "101"})], DIAL_NUMBERS)
     result = run_cli("--sandbox", "-o", "github", "validate")
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
@@ -61,7 +54,7 @@ def test_validate_the_account(run_cli: RunCli, write_state: WriteState) -> None:
 def test_validate_a_clean_account_prints_nothing_and_exits_0(
     run_cli: RunCli, write_state: WriteState
 ) -> None:
-    write_state(USERS[:3], NUMBERS)
+    write_state(USERS[:3], DIAL_NUMBERS)
     result = run_cli("--sandbox", "validate", "-o", "github")
     assert (result.exit_code, result.stdout) == (0, "")
     assert "no findings" in result.stderr

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunCli
-from tests.scenes import WriteState, api_user
+from tests.scenes import WriteState, api_user, team
 
 
 def findings(run_cli: RunCli, *options: str) -> tuple[int, list[dict[str, Any]], dict[str, int]]:
@@ -24,19 +24,8 @@ def findings(run_cli: RunCli, *options: str) -> tuple[int, list[dict[str, Any]],
 
 @pytest.fixture
 def damaged(write_state: WriteState) -> Path:
-    return write_state(
-        [
-            api_user(1, "101", email="ann@example.com"),
-            api_user(2, "101", email="bob@example.com"),
-            api_user(3, "101", email="cy@example.com"),
-            api_user(4, "7", email="dee@example.com"),
-            api_user(5, "1.01E+02", email="eve@example.com"),
-            api_user(6, None, email="fay@example.com"),
-            api_user(7, "300", email="gus@example.com", outgoing_only=True),
-            api_user(8, None, email="hal@example.com", outgoing_only=True),
-            api_user(9, "200", email="ivy@example.com"),
-        ]
-    )
+    holdings = {1: "101", 2: "101", 3: "101", 4: "7", 5: "1.01E+02", 6: None, 7: "300"}
+    return write_state(team({**holdings, 8: None, 9: "200"}, outgoing_only={7, 8}))
 
 
 def test_every_finding_of_a_damaged_account(run_cli: RunCli, damaged: Path) -> None:

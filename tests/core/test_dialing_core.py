@@ -14,6 +14,7 @@ from aircall_ext.core.account import Account
 from aircall_ext.core.dialing import find_number, simulate
 from aircall_ext.core.dialterms import OUTCOMES, STAGES, Stage
 from aircall_ext.errors import EXIT_USAGE, UsageError
+from tests.scenes import DIAL_CHECKS
 
 ROUTINGS = ("smartflows", "legacy-classic", "legacy-ivr")
 MODE_LABEL = {
@@ -86,17 +87,6 @@ def dial(
 
 def checks(result: Any) -> list[str]:
     return [c.check for c in result.trace]
-
-
-ALL_CHECKS = [
-    "api-transfer",
-    "stage",
-    "sequence",
-    "lookup",
-    "outgoing-only",
-    "distribution",
-    "availability",
-]
 
 
 # -- stages -------------------------------------------------------------------------------
@@ -195,7 +185,7 @@ def test_an_unknown_extension_does_not_exist() -> None:
     assert result.outcome == "extension-does-not-exist"
     assert result.caller_hears == "This extension does not exist"
     assert result.user is None
-    assert checks(result) == ALL_CHECKS[:4]
+    assert checks(result) == DIAL_CHECKS[:4]
 
 
 def test_a_damaged_stored_extension_is_pointed_out_but_never_matched() -> None:
@@ -229,7 +219,7 @@ def test_an_outgoing_only_user_has_a_dead_extension(routing: str) -> None:
     assert result.outcome == "extension-does-not-exist"
     assert result.caller_hears == "This extension does not exist"
     assert result.user is not None and result.user.id == 1
-    assert checks(result) == ALL_CHECKS[:5]
+    assert checks(result) == DIAL_CHECKS[:5]
     assert "outgoing" in result.trace[4].detail
 
 
@@ -284,7 +274,7 @@ def test_availability(routing: str, available: bool, status: str | None, outcome
     result = dial([user(1, "101", available=available, availability_status=status)], routing, "101")
     assert result.outcome == outcome
     assert result.user.id == 1
-    assert checks(result) == ALL_CHECKS
+    assert checks(result) == DIAL_CHECKS
     if outcome == "user-unavailable":
         assert result.caller_hears is not None and "cannot be customised" in result.caller_hears
         assert not result.reaches_user
@@ -332,7 +322,7 @@ def test_nobody_is_notified_when_nothing_rings(digits: str, stage: Stage) -> Non
 
 def test_a_ringing_call_evaluates_every_check_in_spec_order() -> None:
     result = dial([user(1, "101")], "legacy-classic", "101")
-    assert checks(result) == ALL_CHECKS
+    assert checks(result) == DIAL_CHECKS
     assert all(c.ok for c in result.trace)
     assert result.reaches_user
     assert result.caller_hears is not None
