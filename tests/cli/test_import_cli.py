@@ -30,12 +30,27 @@ from tests.scenes import (
 # -- plan and dry-run -------------------------------------------------------------------
 
 
+# The plan as people read it: one row per line of the file, in file order.
+PLAN_TABLE = """\
+line    user    email              from    to    action
+------  ------  -----------------  ------  ----  ---------
+2       1       user1@example.com  101     102   change
+3       2       user2@example.com  102     101   change
+4       3       user3@example.com  103     104   change
+5       4       user4@example.com  104     105   change
+6       5       user5@example.com          150   assign
+7       6       user6@example.com  106           skip
+8       7       user7@example.com  107     107   unchanged
+"""
+
+
 def test_dry_run_shows_the_plan_and_writes_nothing(
     run_cli: RunCli, before: dict[int, Any], csv_file: Path
 ) -> None:
     result = run_cli("--sandbox", "import", str(csv_file), "--dry-run")
     assert result.exit_code == 0, result.stderr
     assert extensions() == before
+    assert result.stdout == PLAN_TABLE
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["line", "user", "email", "from", "to", "action"]
     assert lines[2].split() == ["2", "1", "user1@example.com", "101", "102", "change"]

@@ -80,9 +80,24 @@ def test_more_users_than_extensions(run_cli: RunCli, write_state: WriteState) ->
     assert summary == {"errors": 0, "warnings": 1, "infos": 1}
 
 
+# The findings table as people read it: one finding a line, sorted by extension text.
+FINDINGS_TABLE = """\
+severity    code                 user    email            ext       message
+----------  -------------------  ------  ---------------  --------  -----------------------------------------------------------------------------------------------------------------------------
+error       invalid-extension    5       eve@example.com  1.01E+02  '1.01E+02' is scientific notation, damaged by a spreadsheet: did you mean 101?
+error       duplicate-extension  1       ann@example.com  101       extension 101 is held by 3 users (1 ann@example.com, 2 bob@example.com, 3 cy@example.com); give all but one another extension
+error       duplicate-extension  2       bob@example.com  101       extension 101 is held by 3 users (1 ann@example.com, 2 bob@example.com, 3 cy@example.com); give all but one another extension
+error       duplicate-extension  3       cy@example.com   101       extension 101 is held by 3 users (1 ann@example.com, 2 bob@example.com, 3 cy@example.com); give all but one another extension
+error       invalid-extension    4       dee@example.com  7         '7' has 1 digit: leading zeros lost? did you mean 007?
+warning     missing-extension    6       fay@example.com            no extension: callers cannot dial this user
+warning     outgoing-only        7       gus@example.com  300       outgoing-only user: extension 300 is dead, callers who dial it hear "This extension does not exist"
+"""  # noqa: E501
+
+
 def test_table_for_people(run_cli: RunCli, damaged: Path) -> None:
     result = run_cli("--sandbox", "validate")
     assert result.exit_code == 1
+    assert result.stdout == FINDINGS_TABLE
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["severity", "code", "user", "email", "ext", "message"]
     dee = next(line for line in lines if "dee@" in line)
