@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import sqlite3
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ import pytest
 
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import User
-from aircall_ext.sandbox.state import read_state
+from aircall_ext.sandbox.demo import demo_account
+from aircall_ext.sandbox.state import read_state, save_state
+from aircall_ext.sandbox.store import SCHEMA_VERSION
 
 WriteState = Callable[..., Path]
 Holdings = Mapping[int, str | None]
@@ -138,6 +141,34 @@ DIAL_CHECKS = [
     "distribution",
     "availability",
 ]
+
+
+# -- files at the sandbox state path that are not a current sandbox database, and how the
+# refusal names them (kind → (make the file, what the message says)).
+
+
+def _other_app_db(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.execute("INSERT INTO notes VALUES ('mine')")
+    conn.commit()
+    conn.close()
+
+
+def _newer_db(path: Path) -> None:
+    save_state(path, demo_account())
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+
+
+NOT_SANDBOX_DATABASES: dict[str, tuple[Callable[[Path], object], str]] = {
+    "json": (lambda p: p.write_text(json.dumps(demo_account().document())), "a JSON document"),
+    "text": (lambda p: p.write_text("ext,user\n101,ann\n"), "a text file"),
+    "binary": (lambda p: p.write_bytes(bytes(range(256)) * 8), "binary data"),
+    "other-app": (_other_app_db, "a SQLite database of another application (tables: notes)"),
+    "newer": (_newer_db, "made by a newer aircall-ext"),
+}
 
 
 # -- reading back and interfering ------------------------------------------------------------

@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from tests.scenes import users_holding
+
 CLI = str(Path(sys.executable).with_name("aircall-ext"))
 API_ID = "e2e-id"
 API_TOKEN = "e2e-token-SECRET-4242"
@@ -192,6 +194,16 @@ def write_state_db(path: Path, doc: Mapping[str, Any]) -> None:
     from aircall_ext.sandbox.state import SandboxAccount, save_state
 
     save_state(path, SandboxAccount.from_document(dict(doc)))
+
+
+def write_holdings(path: Path, holdings: Mapping[int, str | None], company: str = "E2E") -> None:
+    """Fill the sandbox database ``path`` with users holding ``holdings`` (user id → extension)."""
+    write_state_db(path, {"company": {"name": company}, "users": users_holding(holdings)})
+
+
+def holdings_db(path: Path) -> dict[int, Any]:
+    """What each user of the sandbox database ``path`` holds (user id → extension)."""
+    return {u["id"]: u["extension"] for u in read_state_db(path)["users"]}
 
 
 def read_state_db(path: Path) -> dict[str, Any]:

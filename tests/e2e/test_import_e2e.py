@@ -22,44 +22,34 @@ from tests.e2e.conftest import (
     CLI,
     SandboxServer,
     Serve,
-    read_state_db,
+    holdings_db,
     read_write_log,
     replay_writes,
-    write_state_db,
+    write_holdings,
 )
-from tests.scenes import api_user
+from tests.scenes import renumbering
 
 pytestmark = pytest.mark.e2e
 
 # A 3-cycle (1 → 2 → 3), a 2-cycle (4 ↔ 5), and a chain ending in an assignment
 # (7 → free 303, 6 → 7's 302, 8 → 6's 301); 9 and 10 are not in the file.
-USERS = [
-    api_user(1, "101"),
-    api_user(2, "102"),
-    api_user(3, "103"),
-    api_user(4, "201"),
-    api_user(5, "202"),
-    api_user(6, "301"),
-    api_user(7, "302"),
-    api_user(8, None),
-    api_user(9, "100"),
-    api_user(10, "500"),
-]
-INITIAL: dict[int, Any] = {u["id"]: u["extension"] for u in USERS}  # type: ignore[misc]
+INITIAL: dict[int, Any] = {
+    1: "101", 2: "102", 3: "103", 4: "201", 5: "202", 6: "301", 7: "302", 8: None,
+    9: "100", 10: "500",
+}  # fmt: skip
 DESIRED = {1: "102", 2: "103", 3: "101", 4: "202", 5: "201", 6: "302", 7: "303", 8: "301"}
 CHANGES, CYCLES = 8, 2
-CSV = "user_id,extension\n" + "".join(f"{u},{e}\n" for u, e in DESIRED.items())
+CSV = renumbering(DESIRED)
 
 
 def start(serve: Serve, tmp_path: Path) -> SandboxServer:
     state = tmp_path / "state.db"
-    write_state_db(state, {"company": {"name": "E2E"}, "users": USERS, "numbers": []})
+    write_holdings(state, INITIAL)
     return serve("--rate-limit", "5/1", "--write-log", str(tmp_path / "writes.jsonl"), state=state)
 
 
 def final_state(server: SandboxServer) -> dict[int, Any]:
-    users = read_state_db(server.state)["users"]
-    return {u["id"]: u["extension"] for u in users}
+    return holdings_db(server.state)
 
 
 def test_cycles_and_chain_import_with_zero_429_and_exactly_c_plus_k_puts(

@@ -20,41 +20,32 @@ from tests.e2e.conftest import (
     CLI,
     SandboxServer,
     Serve,
-    read_state_db,
+    holdings_db,
     read_write_log,
     replay_writes,
-    write_state_db,
+    write_holdings,
 )
-from tests.scenes import api_user
+from tests.scenes import renumbering
 
 pytestmark = pytest.mark.e2e
 
 # A 3-cycle (1 → 2 → 3) and a swap (4 ↔ 5); 9 and 10 are not in the file.
-USERS = [
-    api_user(1, "101"),
-    api_user(2, "102"),
-    api_user(3, "103"),
-    api_user(4, "201"),
-    api_user(5, "202"),
-    api_user(9, "100"),
-    api_user(10, "500"),
-]
-INITIAL: dict[int, Any] = {u["id"]: u["extension"] for u in USERS}  # type: ignore[misc]
+INITIAL: dict[int, Any] = {1: "101", 2: "102", 3: "103", 4: "201", 5: "202", 9: "100", 10: "500"}
 DESIRED = {1: "102", 2: "103", 3: "101", 4: "202", 5: "201"}
 CHANGES, CYCLES = 5, 2
-CSV = "user_id,extension\n" + "".join(f"{u},{e}\n" for u, e in DESIRED.items())
+CSV = renumbering(DESIRED)
 SLOW = ("--faults", "slow:1", "--seed", "1", "--slow-seconds", "0.2", "--rate-limit", "off")
 
 
 def start(serve: Serve, tmp_path: Path, *options: str) -> SandboxServer:
     state = tmp_path / "state.db"
-    write_state_db(state, {"company": {"name": "E2E"}, "users": USERS, "numbers": []})
+    write_holdings(state, INITIAL)
     writes = str(tmp_path / "writes.jsonl")
     return serve(*(options or ("--rate-limit", "off")), "--write-log", writes, state=state)
 
 
 def final_state(server: SandboxServer) -> dict[int, Any]:
-    return {u["id"]: u["extension"] for u in read_state_db(server.state)["users"]}
+    return holdings_db(server.state)
 
 
 def imported(server: SandboxServer, tmp_path: Path) -> Path:
