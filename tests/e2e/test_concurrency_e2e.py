@@ -29,15 +29,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import (
-    CLI,
-    SandboxServer,
-    Serve,
-    holdings_db,
-    read_write_log,
-    replay_writes,
-    write_holdings,
-)
+from tests.e2e.conftest import CLI, SandboxServer, Serve, replay_writes
 from tests.scenes import renumbering
 
 pytestmark = pytest.mark.e2e
@@ -61,12 +53,7 @@ DEADLINE = 60.0
 class Scene:
     def __init__(self, serve: Serve, tmp_path: Path) -> None:
         self.tmp = tmp_path
-        state = tmp_path / "state.db"
-        write_holdings(state, INITIAL, company="Race")
-        self.writes = tmp_path / "writes.jsonl"
-        self.server: SandboxServer = serve(
-            "--rate-limit", "6/1", "--write-log", str(self.writes), state=state
-        )
+        self.server: SandboxServer = serve("--rate-limit", "6/1", holdings=INITIAL, company="Race")
         self.a_csv = self.csv("a.csv", A_WANTS)
         self.a_journal = tmp_path / "a.jsonl"
 
@@ -88,7 +75,7 @@ class Scene:
         return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
 
     def applied(self) -> list[dict[str, Any]]:
-        return read_write_log(self.writes)
+        return self.server.applied()
 
     def start_a(self) -> subprocess.Popen[str]:
         return subprocess.Popen(
@@ -110,7 +97,7 @@ class Scene:
 
     def final(self) -> dict[int, Any]:
         assert self.server.stop() == 0
-        return holdings_db(self.server.state)
+        return self.server.holdings()
 
 
 def done_count(scene: Scene) -> int:

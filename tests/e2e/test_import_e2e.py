@@ -17,16 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import (
-    API_TOKEN,
-    CLI,
-    SandboxServer,
-    Serve,
-    holdings_db,
-    read_write_log,
-    replay_writes,
-    write_holdings,
-)
+from tests.e2e.conftest import API_TOKEN, CLI, SandboxServer, Serve, replay_writes
 from tests.scenes import renumbering
 
 pytestmark = pytest.mark.e2e
@@ -42,20 +33,14 @@ CHANGES, CYCLES = 8, 2
 CSV = renumbering(DESIRED)
 
 
-def start(serve: Serve, tmp_path: Path) -> SandboxServer:
-    state = tmp_path / "state.db"
-    write_holdings(state, INITIAL)
-    return serve("--rate-limit", "5/1", "--write-log", str(tmp_path / "writes.jsonl"), state=state)
-
-
-def final_state(server: SandboxServer) -> dict[int, Any]:
-    return holdings_db(server.state)
+def start(serve: Serve) -> SandboxServer:
+    return serve("--rate-limit", "5/1", holdings=INITIAL)
 
 
 def test_cycles_and_chain_import_with_zero_429_and_exactly_c_plus_k_puts(
     serve: Serve, tmp_path: Path
 ) -> None:
-    server = start(serve, tmp_path)
+    server = start(serve)
     csv_file = tmp_path / "users.csv"
     csv_file.write_text(CSV)
     journal = tmp_path / "journal.jsonl"
@@ -79,8 +64,8 @@ def test_cycles_and_chain_import_with_zero_429_and_exactly_c_plus_k_puts(
     assert server.stop() == 0
     doc = json.loads(result.stdout)
     assert doc["summary"] == {"applied": 8, "unchanged": 0, "skipped": 0, "failed": 0, "not_run": 0}
-    assert final_state(server) == {**DESIRED, 9: "100", 10: "500"}
-    assert replay_writes(INITIAL, read_write_log(tmp_path / "writes.jsonl")) == final_state(server)
+    assert server.holdings() == {**DESIRED, 9: "100", 10: "500"}
+    assert replay_writes(INITIAL, server.applied()) == server.holdings()
     for text in (result.stdout, result.stderr, journal.read_text(), report.read_text()):
         assert API_TOKEN not in text
     assert stat.S_IMODE(journal.stat().st_mode) == 0o600
@@ -101,7 +86,7 @@ def wait_for_done(journal: Path, count: int, process: subprocess.Popen[str]) -> 
 def test_sigkill_mid_import_then_resume_converges(
     serve: Serve, tmp_path: Path, kill_after: int
 ) -> None:
-    server = start(serve, tmp_path)
+    server = start(serve)
     csv_file = tmp_path / "users.csv"
     csv_file.write_text(CSV)
     journal = tmp_path / "journal.jsonl"
@@ -127,7 +112,7 @@ def test_sigkill_mid_import_then_resume_converges(
     assert [r for r in server.requests() if r.status == "429"] == []
     assert server.stop() == 0
 
-    assert final_state(server) == {**DESIRED, 9: "100", 10: "500"}
-    writes = read_write_log(tmp_path / "writes.jsonl")
-    assert replay_writes(INITIAL, writes) == final_state(server)
+    assert server.holdings() == {**DESIRED, 9: "100", 10: "500"}
+    writes = server.applied()
+    assert replay_writes(INITIAL, writes) == server.holdings()
     assert len(writes) == CHANGES + CYCLES  # nothing written twice
