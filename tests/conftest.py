@@ -166,10 +166,10 @@ def write_state() -> WriteState:
 
 
 @pytest.fixture
-def before(write_state: WriteState) -> dict[int, str | None]:
-    """The import scene installed in the in-process sandbox; what it holds."""
+def import_scene(write_state: WriteState) -> None:
+    """The import scene's account (``IMPORT_BEFORE``) installed in the in-process sandbox."""
     write_state(users_holding(IMPORT_BEFORE))
-    return extensions()
+    assert extensions() == IMPORT_BEFORE
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ import os
 import shlex
 import stat
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from aircall_ext.errors import ApiError
 from tests.conftest import RunCli
 from tests.scenes import (
+    IMPORT_BEFORE,
     IMPORT_CSV,
     IMPORT_DESIRED,
     WriteState,
@@ -28,6 +28,8 @@ from tests.scenes import (
 )
 
 # -- plan and dry-run -------------------------------------------------------------------
+
+pytestmark = pytest.mark.usefixtures("import_scene")
 
 
 # The plan as people read it: one row per line of the file, in file order.
@@ -44,12 +46,10 @@ line    user    email              from    to    action
 """
 
 
-def test_dry_run_shows_the_plan_and_writes_nothing(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path
-) -> None:
+def test_dry_run_shows_the_plan_and_writes_nothing(run_cli: RunCli, csv_file: Path) -> None:
     result = run_cli("--sandbox", "import", str(csv_file), "--dry-run")
     assert result.exit_code == 0, result.stderr
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
     assert result.stdout == PLAN_TABLE
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["line", "user", "email", "from", "to", "action"]
@@ -60,9 +60,7 @@ def test_dry_run_shows_the_plan_and_writes_nothing(
     assert "1 cycle via parking 108" in result.stderr
 
 
-def test_dry_run_json_is_the_plan_document(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path
-) -> None:
+def test_dry_run_json_is_the_plan_document(run_cli: RunCli, csv_file: Path) -> None:
     result = run_cli("--sandbox", "-o", "json", "import", str(csv_file), "--dry-run")
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
@@ -87,18 +85,16 @@ def test_dry_run_json_is_the_plan_document(
     assert [summary[k] for k in ("unchanged", "assign", "change", "skip")] == [1, 1, 4, 1]
     codes = {f["code"] for f in doc["findings"]}
     assert codes == {"no-change", "blank-extension"}
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
-def test_file_errors_write_nothing_and_report_every_row(
-    run_cli: RunCli, before: dict[int, Any], tmp_path: Path
-) -> None:
+def test_file_errors_write_nothing_and_report_every_row(run_cli: RunCli, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("user_id,extension\n1,102\n2,7\n99,300\n3,\n")
     report = tmp_path / "report.csv"
     result = run_cli("--sandbox", "import", str(bad), "--yes", "--report", str(report))
     assert result.exit_code == 1
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
     assert "invalid-extension" in result.stdout and "unknown-user" in result.stdout
     assert "nothing was written" in result.stderr
     rows = read_report(report)
@@ -150,31 +146,28 @@ def test_blocked_plan_exits_1_with_a_clear_error(
         ["import", "--resume", "j", "--journal", "k"],
     ],
 )
-def test_file_xor_resume(run_cli: RunCli, before: dict[int, Any], args: list[str]) -> None:
+def test_file_xor_resume(run_cli: RunCli, args: list[str]) -> None:
     result = run_cli("--sandbox", *args)
     assert result.exit_code == 2
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
-def test_unreadable_file_is_a_usage_error(run_cli: RunCli, before: dict[int, Any]) -> None:
+def test_unreadable_file_is_a_usage_error(run_cli: RunCli) -> None:
     result = run_cli("--sandbox", "import", "/nonexistent/users.csv", "--yes")
     assert result.exit_code == 2
     assert "cannot read /nonexistent/users.csv" in result.stderr
 
 
-def test_no_terminal_and_no_yes_refuses(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path
-) -> None:
+def test_no_terminal_and_no_yes_refuses(run_cli: RunCli, csv_file: Path) -> None:
     result = run_cli("--sandbox", "import", str(csv_file), input="y\n")
     assert result.exit_code == 2
     assert "pass --yes" in result.stderr
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
 @pytest.mark.parametrize(("answer", "code"), [("y\n", 0), ("n\n", 1)])
 def test_confirmation_on_a_terminal(
     run_cli: RunCli,
-    before: dict[int, Any],
     csv_file: Path,
     monkeypatch: pytest.MonkeyPatch,
     answer: str,
@@ -184,24 +177,24 @@ def test_confirmation_on_a_terminal(
     result = run_cli("--sandbox", "import", str(csv_file), input=answer)
     assert result.exit_code == code, result.stderr
     assert "Apply 6 writes?" in result.stderr
-    assert extensions() == (IMPORT_DESIRED if code == 0 else before)
+    assert extensions() == (IMPORT_DESIRED if code == 0 else IMPORT_BEFORE)
 
 
 def test_account_changed_while_confirming_writes_nothing(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, monkeypatch: pytest.MonkeyPatch
+    run_cli: RunCli, csv_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_while_confirming(monkeypatch, 4, "199")  # another admin, meanwhile
     result = run_cli("--sandbox", "import", str(csv_file))
     assert result.exit_code == 1
     assert "account changed while the plan was shown" in result.stderr
-    assert extensions() == {**before, 4: "199"}
+    assert extensions() == {**IMPORT_BEFORE, 4: "199"}
 
 
 # -- applying ---------------------------------------------------------------------------
 
 
 def test_yes_applies_with_journal_report_and_result_document(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+    run_cli: RunCli, csv_file: Path, tmp_path: Path
 ) -> None:
     report = tmp_path / "out" / "report.csv"
     report.parent.mkdir()
@@ -228,7 +221,7 @@ def test_yes_applies_with_journal_report_and_result_document(
 
 
 def test_second_run_writes_nothing(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, monkeypatch: pytest.MonkeyPatch
+    run_cli: RunCli, csv_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert run_cli("--sandbox", "import", str(csv_file), "--yes").exit_code == 0
     fail_on_write(monkeypatch, 1, AssertionError("no write expected"))
@@ -241,18 +234,17 @@ def test_second_run_writes_nothing(
 
 
 def test_unwritable_report_fails_before_any_write(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+    run_cli: RunCli, csv_file: Path, tmp_path: Path
 ) -> None:
     result = run_cli(
         "--sandbox", "import", str(csv_file), "--yes", "--report", str(tmp_path / "no" / "r.csv")
     )
     assert result.exit_code == 2
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
 def test_fatal_error_exits_5_naming_journal_and_resume_command_that_works(
     run_cli: RunCli,
-    before: dict[int, Any],
     csv_file: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -299,7 +291,6 @@ def test_fatal_error_exits_5_naming_journal_and_resume_command_that_works(
 
 def test_ctrl_c_exits_5(
     run_cli: RunCli,
-    before: dict[int, Any],
     csv_file: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -316,7 +307,6 @@ def test_ctrl_c_exits_5(
 
 def test_resume_refuses_an_edited_file(
     run_cli: RunCli,
-    before: dict[int, Any],
     csv_file: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -334,7 +324,7 @@ def test_resume_refuses_an_edited_file(
     result = run_cli("--sandbox", "import", "--resume", str(journal))
     assert result.exit_code == 1
     assert "changed since the import started" in result.stderr
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
 # -- outputs that would destroy the input, the journal or each other ---------------------
@@ -352,7 +342,6 @@ def test_resume_refuses_an_edited_file(
 )
 def test_an_output_naming_the_input_or_another_output_is_refused_before_anything(
     run_cli: RunCli,
-    before: dict[int, Any],
     csv_file: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -376,12 +365,11 @@ def test_an_output_naming_the_input_or_another_output_is_refused_before_anything
     assert len(result.stderr.strip().splitlines()) == 1
     assert csv_file.read_text() == IMPORT_CSV
     assert not (tmp_path / "new.out").exists()
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
 def test_a_resume_refuses_a_report_over_its_input_or_its_journal(
     run_cli: RunCli,
-    before: dict[int, Any],
     csv_file: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -404,18 +392,16 @@ def test_a_resume_refuses_a_report_over_its_input_or_its_journal(
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_report_to_stdout_is_refused_when_stdout_carries_a_document(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, fmt: str
+    run_cli: RunCli, csv_file: Path, fmt: str
 ) -> None:
     result = run_cli("--sandbox", "-o", fmt, "import", str(csv_file), "--yes", "--report", "-")
     assert result.exit_code == 2
     assert f"-o {fmt}" in result.stderr and "--report" in result.stderr
     assert result.stdout == ""
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
-def test_report_to_stdout_follows_the_tables(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path
-) -> None:
+def test_report_to_stdout_follows_the_tables(run_cli: RunCli, csv_file: Path) -> None:
     result = run_cli("--sandbox", "import", str(csv_file), "--yes", "--report", "-")
     assert result.exit_code == 0, result.stderr
     report = result.stdout[result.stdout.index("line,user_id,email,from,to,status,error") :]
@@ -424,7 +410,7 @@ def test_report_to_stdout_follows_the_tables(
 
 
 def test_report_to_a_fifo_is_written_directly(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+    run_cli: RunCli, csv_file: Path, tmp_path: Path
 ) -> None:
     """`--report >(cmd)`: a pipe is written, not replaced by a renamed file after the import."""
     import threading
@@ -442,7 +428,7 @@ def test_report_to_a_fifo_is_written_directly(
 
 
 def test_report_is_private_even_with_umask_0(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+    run_cli: RunCli, csv_file: Path, tmp_path: Path
 ) -> None:
     report = tmp_path / "report.csv"
     report.write_text("an older, world-readable report\n")
@@ -463,7 +449,6 @@ def test_report_is_private_even_with_umask_0(
 
 def test_a_report_that_fails_after_the_writes_is_a_warning_not_a_usage_error(
     run_cli: RunCli,
-    before: dict[int, Any],
     csv_file: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -486,7 +471,7 @@ def test_a_report_that_fails_after_the_writes_is_a_warning_not_a_usage_error(
 
 
 def test_a_stopped_import_of_stdin_names_a_resume_that_works(
-    run_cli: RunCli, before: dict[int, Any], monkeypatch: pytest.MonkeyPatch
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with monkeypatch.context() as patch:
         fail_on_write(patch, 3, ApiError("down"))

@@ -17,7 +17,7 @@ from tests.scenes import IMPORT_CSV, fail_on_write
 
 
 @pytest.fixture
-def csv_file(before: dict[int, Any], csv_file: Path) -> Path:
+def csv_file(import_scene: None, csv_file: Path) -> Path:
     """The import scene's file, with its account installed."""
     return csv_file
 

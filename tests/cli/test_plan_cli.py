@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import RunCli
 from tests.scenes import (
+    IMPORT_BEFORE,
     IMPORT_CSV,
     IMPORT_DESIRED,
     WriteState,
@@ -21,6 +22,8 @@ from tests.scenes import (
     users_holding,
     write_while_confirming,
 )
+
+pytestmark = pytest.mark.usefixtures("import_scene")
 
 
 @pytest.fixture
@@ -38,12 +41,12 @@ def save(run_cli: RunCli, csv_file: Path, plan: Path, *extra: str) -> dict[str, 
 
 
 def test_a_saved_plan_is_private_and_carries_what_it_depends_on(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+    run_cli: RunCli, csv_file: Path, tmp_path: Path
 ) -> None:
     plan = tmp_path / "plan.json"
     doc = save(run_cli, csv_file, plan)
     assert stat.S_IMODE(plan.stat().st_mode) == 0o600
-    assert extensions() == before  # a dry run
+    assert extensions() == IMPORT_BEFORE  # a dry run
     assert doc["account"]["sandbox"] is True
     assert set(doc["account"]) == {"host", "api_id_sha256", "sandbox"}  # no secret
     assert doc["file"]["path"] == str(csv_file)
@@ -64,7 +67,6 @@ def test_a_saved_plan_is_private_and_carries_what_it_depends_on(
 
 def test_an_untouched_plan_applies_exactly_its_steps_like_an_import(
     run_cli: RunCli,
-    before: dict[int, Any],
     csv_file: Path,
     tmp_path: Path,
     writes: list[tuple[int, str]],
@@ -100,7 +102,6 @@ def test_an_untouched_plan_applies_exactly_its_steps_like_an_import(
 
 def test_a_plan_made_stale_by_another_change_is_refused_and_lists_what_moved(
     run_cli: RunCli,
-    before: dict[int, Any],
     csv_file: Path,
     tmp_path: Path,
     writes: list[tuple[int, str]],
@@ -120,11 +121,11 @@ def test_a_plan_made_stale_by_another_change_is_refused_and_lists_what_moved(
     )
     assert "nothing was written" in result.stderr and "--save-plan" in result.stderr
     assert writes == []
-    assert extensions() == {**before, 2: "199", 8: "150"}
+    assert extensions() == {**IMPORT_BEFORE, 2: "199", 8: "150"}
 
 
 def test_a_changed_csv_makes_it_stale_and_a_missing_one_is_applied_from_the_plan(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+    run_cli: RunCli, csv_file: Path, tmp_path: Path
 ) -> None:
     plan = tmp_path / "plan.json"
     save(run_cli, csv_file, plan)
@@ -132,7 +133,7 @@ def test_a_changed_csv_makes_it_stale_and_a_missing_one_is_applied_from_the_plan
     result = run_cli("--sandbox", "import", "--plan", str(plan), "--yes")
     assert result.exit_code == 1
     assert f"{csv_file} changed since the plan was made (sha256 differs)" in result.stderr
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
     csv_file.unlink()  # the plan carries the file: it still applies, and resumes
     journal = tmp_path / "job.jsonl"
@@ -146,7 +147,6 @@ def test_a_changed_csv_makes_it_stale_and_a_missing_one_is_applied_from_the_plan
 
 def test_a_plan_for_another_account_is_refused_naming_both(
     run_cli: RunCli,
-    before: dict[int, Any],
     csv_file: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -174,19 +174,18 @@ def test_a_plan_for_another_account_is_refused_naming_both(
     ],
 )
 def test_a_file_that_is_not_a_plan_is_a_usage_error_naming_it(
-    run_cli: RunCli, before: dict[int, Any], tmp_path: Path, content: str, message: str
+    run_cli: RunCli, tmp_path: Path, content: str, message: str
 ) -> None:
     plan = tmp_path / "plan.json"
     plan.write_text(content)
     result = run_cli("--sandbox", "import", "--plan", str(plan), "--yes")
     assert result.exit_code == 2
     assert str(plan) in result.stderr and message in result.stderr
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
 def test_without_yes_it_asks_and_refuses_off_a_terminal(
     run_cli: RunCli,
-    before: dict[int, Any],
     csv_file: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -198,7 +197,7 @@ def test_without_yes_it_asks_and_refuses_off_a_terminal(
     on_terminal(monkeypatch)
     result = run_cli("--sandbox", "import", "--plan", str(plan), input="n\n")
     assert result.exit_code == 1 and "Apply 6 writes?" in result.stderr
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
     result = run_cli("--sandbox", "import", "--plan", str(plan), input="y\n")
     assert result.exit_code == 0, result.stderr
     assert extensions() == IMPORT_DESIRED
@@ -206,7 +205,6 @@ def test_without_yes_it_asks_and_refuses_off_a_terminal(
 
 def test_a_change_while_confirming_is_caught_by_the_second_check(
     run_cli: RunCli,
-    before: dict[int, Any],
     csv_file: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -217,18 +215,18 @@ def test_a_change_while_confirming_is_caught_by_the_second_check(
     result = run_cli("--sandbox", "import", "--plan", str(plan))
     assert result.exit_code == 1
     assert "user 4 (user4@example.com) has 199, the plan expected 104" in result.stderr
-    assert extensions() == {**before, 4: "199"}
+    assert extensions() == {**IMPORT_BEFORE, 4: "199"}
 
 
 def test_dry_run_of_a_plan_checks_it_and_writes_nothing(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+    run_cli: RunCli, csv_file: Path, tmp_path: Path
 ) -> None:
     plan = tmp_path / "plan.json"
     doc = save(run_cli, csv_file, plan)
     result = run_cli("--sandbox", "-o", "json", "import", "--plan", str(plan), "--dry-run")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["steps"] == doc["steps"]
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
 @pytest.mark.parametrize(
@@ -244,7 +242,6 @@ def test_dry_run_of_a_plan_checks_it_and_writes_nothing(
 )
 def test_option_misuse_is_a_usage_error(
     run_cli: RunCli,
-    before: dict[int, Any],
     csv_file: Path,
     tmp_path: Path,
     args: list[str],
