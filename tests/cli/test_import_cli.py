@@ -167,11 +167,7 @@ def test_no_terminal_and_no_yes_refuses(run_cli: RunCli, csv_file: Path) -> None
 
 @pytest.mark.parametrize(("answer", "code"), [("y\n", 0), ("n\n", 1)])
 def test_confirmation_on_a_terminal(
-    run_cli: RunCli,
-    csv_file: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    answer: str,
-    code: int,
+    run_cli: RunCli, csv_file: Path, monkeypatch: pytest.MonkeyPatch, answer: str, code: int
 ) -> None:
     on_terminal(monkeypatch)
     result = run_cli("--sandbox", "import", str(csv_file), input=answer)
@@ -244,10 +240,7 @@ def test_unwritable_report_fails_before_any_write(
 
 
 def test_fatal_error_exits_5_naming_journal_and_resume_command_that_works(
-    run_cli: RunCli,
-    csv_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    run_cli: RunCli, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     journal = tmp_path / "my journal.jsonl"
     report = tmp_path / "report.csv"
@@ -290,10 +283,7 @@ def test_fatal_error_exits_5_naming_journal_and_resume_command_that_works(
 
 
 def test_ctrl_c_exits_5(
-    run_cli: RunCli,
-    csv_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    run_cli: RunCli, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fail_on_write(monkeypatch, 2, KeyboardInterrupt())
     journal = tmp_path / "j.jsonl"
@@ -306,10 +296,7 @@ def test_ctrl_c_exits_5(
 
 
 def test_resume_refuses_an_edited_file(
-    run_cli: RunCli,
-    csv_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    run_cli: RunCli, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     journal = tmp_path / "j.jsonl"
     with monkeypatch.context() as patch:
@@ -369,10 +356,7 @@ def test_an_output_naming_the_input_or_another_output_is_refused_before_anything
 
 
 def test_a_resume_refuses_a_report_over_its_input_or_its_journal(
-    run_cli: RunCli,
-    csv_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    run_cli: RunCli, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     journal = tmp_path / "j.jsonl"
     with monkeypatch.context() as patch:
@@ -448,10 +432,7 @@ def test_report_is_private_even_with_umask_0(
 
 
 def test_a_report_that_fails_after_the_writes_is_a_warning_not_a_usage_error(
-    run_cli: RunCli,
-    csv_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    run_cli: RunCli, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from aircall_ext import files
 

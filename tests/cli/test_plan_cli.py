@@ -40,11 +40,18 @@ def save(run_cli: RunCli, csv_file: Path, plan: Path, *extra: str) -> dict[str, 
     return doc
 
 
+@pytest.fixture
+def plan(run_cli: RunCli, csv_file: Path, tmp_path: Path) -> Path:
+    """The import scene's plan, saved by a dry run."""
+    path = tmp_path / "plan.json"
+    save(run_cli, csv_file, path)
+    return path
+
+
 def test_a_saved_plan_is_private_and_carries_what_it_depends_on(
-    run_cli: RunCli, csv_file: Path, tmp_path: Path
+    run_cli: RunCli, plan: Path, csv_file: Path
 ) -> None:
-    plan = tmp_path / "plan.json"
-    doc = save(run_cli, csv_file, plan)
+    doc = json.loads(plan.read_text())
     assert stat.S_IMODE(plan.stat().st_mode) == 0o600
     assert extensions() == IMPORT_BEFORE  # a dry run
     assert doc["account"]["sandbox"] is True
@@ -66,13 +73,9 @@ def test_a_saved_plan_is_private_and_carries_what_it_depends_on(
 
 
 def test_an_untouched_plan_applies_exactly_its_steps_like_an_import(
-    run_cli: RunCli,
-    csv_file: Path,
-    tmp_path: Path,
-    writes: list[tuple[int, str]],
+    run_cli: RunCli, plan: Path, csv_file: Path, tmp_path: Path, writes: list[tuple[int, str]]
 ) -> None:
-    plan = tmp_path / "plan.json"
-    doc = save(run_cli, csv_file, plan)
+    doc = json.loads(plan.read_text())
     report = tmp_path / "report.csv"
     journal = tmp_path / "job.jsonl"
     result = run_cli(
@@ -101,13 +104,8 @@ def test_an_untouched_plan_applies_exactly_its_steps_like_an_import(
 
 
 def test_a_plan_made_stale_by_another_change_is_refused_and_lists_what_moved(
-    run_cli: RunCli,
-    csv_file: Path,
-    tmp_path: Path,
-    writes: list[tuple[int, str]],
+    run_cli: RunCli, plan: Path, writes: list[tuple[int, str]]
 ) -> None:
-    plan = tmp_path / "plan.json"
-    save(run_cli, csv_file, plan)
     assert run_cli("--sandbox", "assign", "2", "199").exit_code == 0  # someone else
     assert run_cli("--sandbox", "assign", "8", "150").exit_code == 0  # takes 5's target
     writes.clear()
@@ -125,10 +123,8 @@ def test_a_plan_made_stale_by_another_change_is_refused_and_lists_what_moved(
 
 
 def test_a_changed_csv_makes_it_stale_and_a_missing_one_is_applied_from_the_plan(
-    run_cli: RunCli, csv_file: Path, tmp_path: Path
+    run_cli: RunCli, plan: Path, csv_file: Path, tmp_path: Path
 ) -> None:
-    plan = tmp_path / "plan.json"
-    save(run_cli, csv_file, plan)
     csv_file.write_text(IMPORT_CSV.replace("105", "155"))
     result = run_cli("--sandbox", "import", "--plan", str(plan), "--yes")
     assert result.exit_code == 1
@@ -146,13 +142,8 @@ def test_a_changed_csv_makes_it_stale_and_a_missing_one_is_applied_from_the_plan
 
 
 def test_a_plan_for_another_account_is_refused_naming_both(
-    run_cli: RunCli,
-    csv_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    run_cli: RunCli, plan: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    plan = tmp_path / "plan.json"
-    save(run_cli, csv_file, plan)
     monkeypatch.setenv("AIRCALL_API_ID", "other-id")
     monkeypatch.setenv("AIRCALL_API_TOKEN", "other-token-0123456789")
     result = run_cli("--base-url", "https://api.example.test", "import", "--plan", str(plan))
@@ -185,13 +176,8 @@ def test_a_file_that_is_not_a_plan_is_a_usage_error_naming_it(
 
 
 def test_without_yes_it_asks_and_refuses_off_a_terminal(
-    run_cli: RunCli,
-    csv_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    run_cli: RunCli, plan: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    plan = tmp_path / "plan.json"
-    save(run_cli, csv_file, plan)
     result = run_cli("--sandbox", "import", "--plan", str(plan), input="y\n")
     assert result.exit_code == 2 and "pass --yes" in result.stderr
     on_terminal(monkeypatch)
@@ -204,13 +190,8 @@ def test_without_yes_it_asks_and_refuses_off_a_terminal(
 
 
 def test_a_change_while_confirming_is_caught_by_the_second_check(
-    run_cli: RunCli,
-    csv_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    run_cli: RunCli, plan: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    plan = tmp_path / "plan.json"
-    save(run_cli, csv_file, plan)
     write_while_confirming(monkeypatch, 4, "199")
     result = run_cli("--sandbox", "import", "--plan", str(plan))
     assert result.exit_code == 1
@@ -218,11 +199,8 @@ def test_a_change_while_confirming_is_caught_by_the_second_check(
     assert extensions() == {**IMPORT_BEFORE, 4: "199"}
 
 
-def test_dry_run_of_a_plan_checks_it_and_writes_nothing(
-    run_cli: RunCli, csv_file: Path, tmp_path: Path
-) -> None:
-    plan = tmp_path / "plan.json"
-    doc = save(run_cli, csv_file, plan)
+def test_dry_run_of_a_plan_checks_it_and_writes_nothing(run_cli: RunCli, plan: Path) -> None:
+    doc = json.loads(plan.read_text())
     result = run_cli("--sandbox", "-o", "json", "import", "--plan", str(plan), "--dry-run")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["steps"] == doc["steps"]
@@ -241,11 +219,7 @@ def test_dry_run_of_a_plan_checks_it_and_writes_nothing(
     ],
 )
 def test_option_misuse_is_a_usage_error(
-    run_cli: RunCli,
-    csv_file: Path,
-    tmp_path: Path,
-    args: list[str],
-    message: str,
+    run_cli: RunCli, csv_file: Path, tmp_path: Path, args: list[str], message: str
 ) -> None:
     plan = tmp_path / "plan.json"
     words = [a.format(csv=csv_file, plan=plan) for a in args]
