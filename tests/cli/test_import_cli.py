@@ -176,14 +176,42 @@ def test_confirmation_on_a_terminal(
     assert extensions() == (IMPORT_DESIRED if code == 0 else IMPORT_BEFORE)
 
 
-def test_account_changed_while_confirming_writes_nothing(
-    run_cli: RunCli, csv_file: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        ("FILE", "account changed while the plan was shown"),
+        ("--plan", "user 4 (user4@example.com) has 199, the plan expected 104"),
+        ("--undo", "account changed while the plan was shown"),
+    ],
+)
+def test_an_account_changed_while_confirming_writes_nothing(
+    run_cli: RunCli,
+    csv_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    says: str,
 ) -> None:
-    write_while_confirming(monkeypatch, 4, "199")  # another admin, meanwhile
-    result = run_cli("--sandbox", "import", str(csv_file))
+    """Another admin gives user 4 extension 199 while the plan is on screen: an import, a
+    saved plan and an undo all refuse, and the other admin's write is the only one."""
+    shown: dict[int, str | None] = dict(IMPORT_BEFORE)
+    if source == "FILE":
+        args = [str(csv_file)]
+    elif source == "--plan":
+        plan = tmp_path / "plan.json"
+        saved = run_cli("--sandbox", "import", str(csv_file), "--dry-run", "--save-plan", str(plan))
+        assert saved.exit_code == 0, saved.stderr
+        args = ["--plan", str(plan)]
+    else:
+        journal = tmp_path / "import.jsonl"
+        done = run_cli("--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal))
+        assert done.exit_code == 0, done.stderr
+        args, shown = ["--undo", str(journal)], dict(IMPORT_DESIRED)
+    write_while_confirming(monkeypatch, 4, "199")
+    result = run_cli("--sandbox", "import", *args)
     assert result.exit_code == 1
-    assert "account changed while the plan was shown" in result.stderr
-    assert extensions() == {**IMPORT_BEFORE, 4: "199"}
+    assert says in result.stderr
+    assert extensions() == {**shown, 4: "199"}
 
 
 # -- applying ---------------------------------------------------------------------------

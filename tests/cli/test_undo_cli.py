@@ -23,7 +23,6 @@ from tests.scenes import (
     on_terminal,
     read_report,
     users_holding,
-    write_while_confirming,
 )
 
 
@@ -239,16 +238,6 @@ def test_a_journal_of_another_account_is_refused(
     assert result.exit_code == 1
     assert "belongs to another account" in result.stderr
     assert extensions() == UNDO_AFTER
-
-
-def test_the_account_changed_while_confirming_writes_nothing(
-    run_cli: RunCli, imported: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    write_while_confirming(monkeypatch, 6, "399")
-    result = run_cli("--sandbox", "import", "--undo", str(imported))
-    assert result.exit_code == 1
-    assert "account changed while the plan was shown" in result.stderr
-    assert extensions() == {**UNDO_AFTER, 6: "399"}
 
 
 def test_a_swap_back_with_no_free_extension_is_a_blocked_plan(
