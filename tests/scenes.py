@@ -203,6 +203,20 @@ def fail_on_write(monkeypatch: pytest.MonkeyPatch, number: int, error: BaseExcep
     monkeypatch.setattr(ApiClient, "set_extension", set_extension)
 
 
+def run_with_failing_write(
+    run_cli: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    number: int,
+    error: BaseException,
+    *args: str,
+    input: str | None = None,
+) -> Any:
+    """``run_cli(*args)`` with its ``number``-th write raising ``error``; later runs write."""
+    with monkeypatch.context() as patch:
+        fail_on_write(patch, number, error)
+        return run_cli(*args, input=input)
+
+
 def record_writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
     """Every write the CLI sends from now on, in order, as (user id, extension)."""
     sent: list[tuple[int, str]] = []

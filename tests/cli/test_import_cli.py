@@ -24,6 +24,7 @@ from tests.scenes import (
     fail_on_write,
     on_terminal,
     read_report,
+    run_with_failing_write,
     write_while_confirming,
 )
 
@@ -272,18 +273,11 @@ def test_fatal_error_exits_5_naming_journal_and_resume_command_that_works(
 ) -> None:
     journal = tmp_path / "my journal.jsonl"
     report = tmp_path / "report.csv"
-    with monkeypatch.context() as patch:
-        fail_on_write(patch, 3, ApiError("GET /users failed: HTTP 503: down"))
-        result = run_cli(
-            "--sandbox",
-            "import",
-            str(csv_file),
-            "--yes",
-            "--journal",
-            str(journal),
-            "--report",
-            str(report),
-        )
+    result = run_with_failing_write(
+        run_cli, monkeypatch, 3, ApiError("GET /users failed: HTTP 503: down"),
+        "--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal),
+        "--report", str(report),
+    )  # fmt: skip
     assert result.exit_code == 5
     assert "import stopped after 2 of 6 writes" in result.stderr
     assert f"journal: {journal}" in result.stderr
@@ -327,14 +321,11 @@ def test_resume_refuses_an_edited_file(
     run_cli: RunCli, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     journal = tmp_path / "j.jsonl"
-    with monkeypatch.context() as patch:
-        fail_on_write(patch, 1, ApiError("boom"))
-        assert (
-            run_cli(
-                "--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal)
-            ).exit_code
-            == 5
-        )
+    stopped = run_with_failing_write(
+        run_cli, monkeypatch, 1, ApiError("boom"),
+        "--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal),
+    )  # fmt: skip
+    assert stopped.exit_code == 5
     csv_file.write_text(IMPORT_CSV + "8,user8@example.com,180\n")
     result = run_cli("--sandbox", "import", "--resume", str(journal))
     assert result.exit_code == 1
@@ -387,9 +378,10 @@ def test_a_resume_refuses_a_report_over_its_input_or_its_journal(
     run_cli: RunCli, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     journal = tmp_path / "j.jsonl"
-    with monkeypatch.context() as patch:
-        fail_on_write(patch, 2, ApiError("down"))
-        stopped = run_cli("--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal))
+    stopped = run_with_failing_write(
+        run_cli, monkeypatch, 2, ApiError("down"),
+        "--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal),
+    )  # fmt: skip
     assert stopped.exit_code == 5
     kept = journal.read_bytes()
     for target, role in ((csv_file, "input file"), (journal, "--resume")):
@@ -482,9 +474,10 @@ def test_a_report_that_fails_after_the_writes_is_a_warning_not_a_usage_error(
 def test_a_stopped_import_of_stdin_names_a_resume_that_works(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with monkeypatch.context() as patch:
-        fail_on_write(patch, 3, ApiError("down"))
-        stopped = run_cli("--sandbox", "import", "-", "--yes", input=IMPORT_CSV)
+    stopped = run_with_failing_write(
+        run_cli, monkeypatch, 3, ApiError("down"), "--sandbox", "import", "-", "--yes",
+        input=IMPORT_CSV,
+    )  # fmt: skip
     assert stopped.exit_code == 5, stopped.stderr
     assert "standard input is kept in" in stopped.stderr  # said up front
     command = stopped.stderr.split("finish it with `", 1)[1].split("`", 1)[0]

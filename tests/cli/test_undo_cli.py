@@ -22,6 +22,7 @@ from tests.scenes import (
     journal_header,
     on_terminal,
     read_report,
+    run_with_failing_write,
     users_holding,
 )
 
@@ -140,11 +141,11 @@ def test_a_stopped_undo_exits_5_and_its_resume_finishes_it(
     run_cli: RunCli, imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     journal = tmp_path / "undo.jsonl"
-    with monkeypatch.context() as patch:
-        fail_on_write(patch, 3, ApiError("PUT /v2/users/1 failed: HTTP 503: down"))
-        result = run_cli(
-            "--sandbox", "import", "--undo", str(imported), "--yes", "--journal", str(journal)
-        )
+    down = ApiError("PUT /v2/users/1 failed: HTTP 503: down")
+    result = run_with_failing_write(
+        run_cli, monkeypatch, 3, down,
+        "--sandbox", "import", "--undo", str(imported), "--yes", "--journal", str(journal),
+    )  # fmt: skip
     assert result.exit_code == 5
     assert "import stopped after 2 of 8 writes" in result.stderr
     command = f"aircall-ext --sandbox import --resume {shlex.quote(str(journal))}"
@@ -161,9 +162,10 @@ def test_undoing_a_stopped_import_takes_back_what_it_wrote(
 ) -> None:
     path = undo_scene(write_state, tmp_path)
     journal = tmp_path / "import.jsonl"
-    with monkeypatch.context() as patch:
-        fail_on_write(patch, 2, KeyboardInterrupt())  # after the 3-cycle's parking write
-        stopped = run_cli("--sandbox", "import", str(path), "--yes", "--journal", str(journal))
+    stopped = run_with_failing_write(
+        run_cli, monkeypatch, 2, KeyboardInterrupt(),  # after the 3-cycle's parking write
+        "--sandbox", "import", str(path), "--yes", "--journal", str(journal),
+    )  # fmt: skip
     assert stopped.exit_code == 5
     assert extensions() != UNDO_BEFORE
     result = run_cli("--sandbox", "import", "--undo", str(journal), "--yes")
