@@ -317,17 +317,24 @@ def test_ctrl_c_exits_5(
     assert (last["type"], last["status"]) == ("end", "stopped")
 
 
-def test_resume_refuses_an_edited_file(
+@pytest.fixture
+def stopped(
     run_cli: RunCli, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> Path:
+    """The journal of an import of the scene's file that an API error stopped (exit 5) at its
+    first write: nothing was written."""
     journal = tmp_path / "j.jsonl"
-    stopped = run_with_failing_write(
+    result = run_with_failing_write(
         run_cli, monkeypatch, 1, ApiError("boom"),
         "--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal),
     )  # fmt: skip
-    assert stopped.exit_code == 5
+    assert result.exit_code == 5
+    return journal
+
+
+def test_resume_refuses_an_edited_file(run_cli: RunCli, csv_file: Path, stopped: Path) -> None:
     csv_file.write_text(IMPORT_CSV + "8,user8@example.com,180\n")
-    result = run_cli("--sandbox", "import", "--resume", str(journal))
+    result = run_cli("--sandbox", "import", "--resume", str(stopped))
     assert result.exit_code == 1
     assert "changed since the import started" in result.stderr
     assert extensions() == IMPORT_BEFORE
@@ -375,14 +382,9 @@ def test_an_output_naming_the_input_or_another_output_is_refused_before_anything
 
 
 def test_a_resume_refuses_a_report_over_its_input_or_its_journal(
-    run_cli: RunCli, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run_cli: RunCli, csv_file: Path, stopped: Path
 ) -> None:
-    journal = tmp_path / "j.jsonl"
-    stopped = run_with_failing_write(
-        run_cli, monkeypatch, 2, ApiError("down"),
-        "--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal),
-    )  # fmt: skip
-    assert stopped.exit_code == 5
+    journal = stopped
     kept = journal.read_bytes()
     for target, role in ((csv_file, "input file"), (journal, "--resume")):
         result = run_cli("--sandbox", "import", "--resume", str(journal), "--report", str(target))
