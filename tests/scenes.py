@@ -12,6 +12,7 @@ import io
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,18 @@ NOT_SANDBOX_DATABASES: dict[str, tuple[Callable[[Path], object], str]] = {
 
 
 # -- reading back and interfering ------------------------------------------------------------
+
+
+def through_fifo(fifo: Path, run: Callable[[], Any]) -> tuple[Any, bytes]:
+    """Make ``fifo`` a named pipe and call ``run()`` while a reader drains it: what ``run``
+    returned, and the bytes that came through the pipe."""
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = run()
+    reader.join(timeout=30)
+    return result, b"".join(received)
 
 
 def extensions() -> dict[int, str | None]:

@@ -25,6 +25,7 @@ from tests.scenes import (
     on_terminal,
     read_report,
     run_with_failing_write,
+    through_fifo,
     write_while_confirming,
 )
 
@@ -419,17 +420,12 @@ def test_report_to_a_fifo_is_written_directly(
     run_cli: RunCli, csv_file: Path, tmp_path: Path
 ) -> None:
     """`--report >(cmd)`: a pipe is written, not replaced by a renamed file after the import."""
-    import threading
-
     fifo = tmp_path / "report.pipe"
-    os.mkfifo(fifo)
-    received: list[str] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
-    reader.start()
-    result = run_cli("--sandbox", "import", str(csv_file), "--yes", "--report", str(fifo))
-    reader.join(timeout=30)
+    result, received = through_fifo(
+        fifo, lambda: run_cli("--sandbox", "import", str(csv_file), "--yes", "--report", str(fifo))
+    )
     assert result.exit_code == 0, result.stderr
-    assert fifo.is_fifo() and received and received[0].startswith("line,user_id,")
+    assert fifo.is_fifo() and received.startswith(b"line,user_id,")
     assert extensions() == IMPORT_DESIRED
 
 
