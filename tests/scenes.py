@@ -2,7 +2,8 @@
 renumber them, and the helpers that read back or interfere with the in-process sandbox.
 
 A scene is written as a table (user id → extension) so that a reader sees the whole account at
-a glance; the fixtures that install them live in tests/conftest.py.
+a glance. The in-process sandbox gets them through the fixtures of tests/conftest.py, a
+real server through ``serve(holdings=...)`` in tests/e2e/conftest.py.
 """
 
 from __future__ import annotations
