@@ -16,6 +16,10 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
 from aircall_ext.cli import run
+from aircall_ext.sandbox.state import SandboxAccount
+from aircall_ext.sandbox.store import save_state
+from tests.scenes import IMPORT_BEFORE, IMPORT_CSV, WriteState, extensions, users_holding
+from tests.scenes import api_user as api_user  # re-exported for tests/test_startup_imports.py
 
 # -- hypothesis: reproducible in CI, exploring locally ----------------------------------------
 
@@ -143,36 +147,9 @@ def run_cli() -> RunCli:
     return invoke
 
 
-def api_user(
-    user_id: int,
-    extension: str | None,
-    *,
-    email: str | None = None,
-    name: str | None = None,
-    available: bool = True,
-    status: str = "available",
-    outgoing_only: bool = False,
-) -> dict[str, object]:
-    """A user in the API's shape, for sandbox state files and respx bodies."""
-    return {
-        "id": user_id,
-        "name": name or f"User {user_id}",
-        "email": email or f"user{user_id}@example.com",
-        "available": available,
-        "availability_status": status,
-        "extension": extension,
-        "outgoing_only": outgoing_only,
-        "numbers": [],
-    }
-
-
 @pytest.fixture
-def write_state(tmp_path: Path) -> Callable[..., Path]:
+def write_state() -> WriteState:
     """Fill the in-process sandbox's database (the path the isolation fixture set)."""
-    import os
-
-    from aircall_ext.sandbox.state import SandboxAccount
-    from aircall_ext.sandbox.store import save_state
 
     def write(
         users: list[dict[str, object]], numbers: list[dict[str, object]] | None = None
@@ -187,3 +164,18 @@ def write_state(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def import_scene(write_state: WriteState) -> None:
+    """The import scene's account (``IMPORT_BEFORE``) installed in the in-process sandbox."""
+    write_state(users_holding(IMPORT_BEFORE))
+    assert extensions() == IMPORT_BEFORE
+
+
+@pytest.fixture
+def csv_file(tmp_path: Path) -> Path:
+    """The import scene's CSV file."""
+    path = tmp_path / "users.csv"
+    path.write_text(IMPORT_CSV)
+    return path

@@ -9,7 +9,7 @@ Three sources of hostile input, each driven by hypothesis through the real entry
 - API responses (respx): missing fields, wrong types, huge numbers, HTML error pages with
   200 and 5xx, truncated JSON, empty bodies, nesting deeper than the parser's recursion.
 
-The invariant, everywhere: the exit code is one SPEC §4 documents, there is never a
+The invariant, everywhere: the exit code is a documented one (0 to 5), there is never a
 traceback or an "internal error", and a failure is exactly one ``aircall-ext: error:`` line
 (its hint on the same line), as the last line of stderr. ``-o json`` on success is exactly
 one JSON document. Example counts: ``EXAMPLES`` per property (default 200; override with

@@ -12,7 +12,8 @@ import pytest
 
 from aircall_ext import output
 from aircall_ext.output import display_width, render_table
-from tests.conftest import RunCli, api_user
+from tests.conftest import RunCli
+from tests.scenes import api_user
 
 ESC = "\x1b"
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from aircall_ext.output import Progress, display_width, duration, fit
-from tests.conftest import RunCli, api_user
+from tests.conftest import RunCli
+from tests.scenes import api_user
 
 
 class Clock:

@@ -140,7 +140,7 @@ def test_config_is_0600_in_a_0700_dir_even_with_umask_0_and_a_loose_old_file(
 def test_the_journal_of_a_real_import_is_0600_even_with_umask_0(
     run_cli: RunCli, write_state: Callable[..., Path], tmp_path: Path, no_umask: None
 ) -> None:
-    from tests.conftest import api_user
+    from tests.scenes import api_user
 
     write_state([api_user(1, "101"), api_user(2, "102")])
     csv_file = tmp_path / "swap.csv"
@@ -233,7 +233,7 @@ def test_a_redirect_never_carries_the_credentials_elsewhere(
 def server(tmp_path: Path) -> Iterator[SandboxServer]:
     from aircall_ext.sandbox.state import SandboxAccount
     from aircall_ext.sandbox.store import save_state
-    from tests.conftest import api_user
+    from tests.scenes import api_user
 
     state = tmp_path / "state.db"
     users = [api_user(i, f"{100 + i}") for i in range(1, 7)]

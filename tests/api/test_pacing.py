@@ -1,4 +1,4 @@
-"""Client-side pacing (issue 8) on an injected clock: the real ApiClient against the sandbox
+"""Client-side pacing on an injected clock: the real ApiClient against the sandbox
 app's own clock-aligned rate limiter, with simulated network latency. Nothing sleeps for
 real: the client's ``sleep`` and the server's clock are the same fake clock.
 

@@ -3,38 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from aircall_ext.sandbox.store import read_state
-from tests.conftest import RunCli, api_user
-
-WriteState = Callable[..., Path]
-
-
-def extensions() -> dict[int, str | None]:
-    """What the sandbox account holds now, straight from its database."""
-    state = read_state(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"])).document()
-    return {u["id"]: u["extension"] for u in state["users"]}
+from tests.conftest import RunCli
+from tests.scenes import WriteState, extensions, team
 
 
 @pytest.fixture
 def account(write_state: WriteState) -> dict[int, str | None]:
-    write_state(
-        [
-            api_user(1, "101", email="ann@example.com"),
-            api_user(2, "102", email="bob@example.com"),
-            api_user(3, None, email="cy@example.com"),
-            api_user(4, "104", email="dee@example.com", outgoing_only=True),
-            api_user(5, "7", email="eve@example.com"),
-            api_user(6, "106", email="fay@example.com"),
-            api_user(7, "106", email="gus@example.com"),
-        ]
-    )
+    holdings = {1: "101", 2: "102", 3: None, 4: "104", 5: "7", 6: "106", 7: "106"}
+    write_state(team(holdings, outgoing_only={4}))
     return extensions()
 
 
@@ -143,20 +123,26 @@ def test_dry_run_of_a_refused_assign_is_refused_too(
 
 
 @pytest.mark.parametrize(
-    ("args", "says"),
+    ("words", "code", "says"),
     [
-        (["3", "101", "--swap"], "has no extension to give 1 (ann@example.com)"),
-        (["5", "101", "--swap"], "'7', is invalid"),
-        (["1", "106", "--swap"], "held by 2 users"),
-        (["1", "106"], "held by 2 users"),
-        (["6", "101", "--swap"], "also held by 7 (gus@example.com)"),
+        # swaps that cannot be safe: refused
+        (["assign", "3", "101", "--swap"], 1, "has no extension to give 1 (ann@example.com)"),
+        (["assign", "5", "101", "--swap"], 1, "'7', is invalid"),
+        (["assign", "1", "106", "--swap"], 1, "held by 2 users"),
+        (["assign", "1", "106"], 1, "held by 2 users"),
+        (["assign", "6", "101", "--swap"], 1, "also held by 7 (gus@example.com)"),
+        # bad next-free options: usage errors
+        (["next-free", "--range", "300-200"], 2, "did you mean 200-300?"),
+        (["next-free", "--range", "1-2000"], 2, "leading zeros lost"),
+        (["next-free", "--range", "abc"], 2, "expected A-B"),
+        (["next-free", "--count", "0"], 2, "--count"),
     ],
 )
-def test_swaps_that_cannot_be_safe_are_refused(
-    run_cli: RunCli, account: dict[int, Any], args: list[str], says: str
+def test_unsafe_swaps_and_bad_next_free_options_are_refused_writing_nothing(
+    run_cli: RunCli, account: dict[int, Any], words: list[str], code: int, says: str
 ) -> None:
-    result = run_cli("--sandbox", "assign", *args)
-    assert result.exit_code == 1
+    result = run_cli("--sandbox", *words)
+    assert result.exit_code == code
     assert says in result.stderr
     assert extensions() == account
 
@@ -219,20 +205,3 @@ def test_next_free_table_and_csv(run_cli: RunCli, account: dict[int, Any]) -> No
     table = run_cli("--sandbox", "next-free", "--count", "2")
     assert table.stdout.split() == ["extension", "-----------", "100", "103"]
     assert run_cli("--sandbox", "-o", "csv", "next-free").stdout == "extension\n100\n"
-
-
-@pytest.mark.parametrize(
-    ("options", "says"),
-    [
-        (["--range", "300-200"], "did you mean 200-300?"),
-        (["--range", "1-2000"], "leading zeros lost"),
-        (["--range", "abc"], "expected A-B"),
-        (["--count", "0"], "--count"),
-    ],
-)
-def test_next_free_bad_options_are_usage_errors(
-    run_cli: RunCli, account: dict[int, Any], options: list[str], says: str
-) -> None:
-    result = run_cli("--sandbox", "next-free", *options)
-    assert result.exit_code == 2
-    assert says in result.stderr

@@ -30,21 +30,14 @@ from aircall_ext.cli.completers import (
 )
 from aircall_ext.cli.completion import SHELLS
 from aircall_ext.config import Profile, config_path, save_profile
-from tests.conftest import RunCli, api_user
+from aircall_ext.core.dialterms import OUTCOMES
+from tests.conftest import RunCli
+from tests.scenes import api_user
 from tests.tools.generate import COMPLETION_FILES
 from tests.tools.tree import command_contexts
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ["welcome", "ivr", "audio", "waiting", "ringing"]
-OUTCOMES = {  # SPEC §4 dial outcomes
-    "rings-user",
-    "user-unavailable",
-    "extension-does-not-exist",
-    "not-in-distribution",
-    "stage-not-accepting",
-    "api-transfer",
-    "invalid-sequence",
-}
 
 
 def items(*args: str, incomplete: str = "") -> list[CompletionItem]:
@@ -127,7 +120,7 @@ def test_github_is_offered_only_where_it_works() -> None:
 
 
 def test_expect_outcomes() -> None:
-    assert set(complete("dial", "--expect")) == OUTCOMES
+    assert set(complete("dial", "--expect")) == set(OUTCOMES)  # what the simulator can answer
     assert complete("dial", "--expect", incomplete="not-") == ["not-in-distribution"]
 
 
@@ -323,13 +316,21 @@ def test_bash_answers_after_the_last_colon(
     assert _bash_class()(cli, {}, PROG, COMPLETE_VAR).complete() == answer
 
 
+SCRIPT = Path(sys.executable).parent / PROG  # the installed console script
+
+
+def real_shell(name: str) -> str:
+    """The path of the shell ``name``; skip when it or the installed console script is missing."""
+    path = shutil.which(name)
+    if path is None or not SCRIPT.exists():
+        pytest.skip(f"needs {name} and the installed aircall-ext console script")
+    return path
+
+
 @pytest.mark.usefixtures("cached")
 def test_committed_bash_script_completes_in_a_real_bash() -> None:
     """The whole path: bash function -> console script -> Click -> cache -> COMPREPLY."""
-    bash = shutil.which("bash")
-    script = Path(sys.executable).parent / PROG
-    if bash is None or not script.exists():
-        pytest.skip("needs bash and the installed aircall-ext console script")
+    bash = real_shell("bash")
     cases = [
         ("aircall-ext show ext : 1", 4),
         ("aircall-ext show ext :", 3),
@@ -345,7 +346,7 @@ def test_committed_bash_script_completes_in_a_real_bash() -> None:
             f"_aircall_ext_completion {PROG}",
             'echo "${COMPREPLY[*]}"',
         ]
-    env = {**os.environ, "PATH": f"{script.parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{SCRIPT.parent}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(
         [bash, "--norc", "-c", "\n".join(program)], env=env, capture_output=True, text=True
     )
@@ -421,15 +422,12 @@ def test_committed_zsh_script_completes_in_a_real_zsh(
     tmp_path: Path, typed: str, line: str
 ) -> None:
     """TAB in an interactive zsh (driven through a pseudo-terminal), then the line is read."""
-    zsh = shutil.which("zsh")
-    script = Path(sys.executable).parent / PROG
-    if zsh is None or not script.exists():
-        pytest.skip("needs zsh and the installed aircall-ext console script")
+    zsh = real_shell("zsh")
     fndir = tmp_path / "fn"
     fndir.mkdir()
     shutil.copy(ROOT / "completions" / COMPLETION_FILES["zsh"], fndir)
     out = tmp_path / "buffer"
-    env = {**shell_env(script.parent), "FNDIR": str(fndir), "OUT": str(out), "TYPED": typed}
+    env = {**shell_env(SCRIPT.parent), "FNDIR": str(fndir), "OUT": str(out), "TYPED": typed}
     done = subprocess.run(
         [zsh, "-f", "-c", ZPTY_DRIVER], env=env, capture_output=True, text=True, timeout=60
     )
@@ -439,10 +437,7 @@ def test_committed_zsh_script_completes_in_a_real_zsh(
 
 @pytest.mark.usefixtures("cached")
 def test_committed_fish_script_completes_in_a_real_fish() -> None:
-    fish = shutil.which("fish")
-    script = Path(sys.executable).parent / PROG
-    if fish is None or not script.exists():
-        pytest.skip("needs fish and the installed aircall-ext console script")
+    fish = real_shell("fish")
     typed = [
         "aircall-ext dial --stage=w",
         "aircall-ext list --output=",
@@ -454,7 +449,7 @@ def test_committed_fish_script_completes_in_a_real_fish() -> None:
         program += [f"complete -C {shlex.quote(line)}", "echo ---"]
     done = subprocess.run(
         [fish, "--no-config", "-c", "\n".join(program)],
-        env=shell_env(script.parent),
+        env=shell_env(SCRIPT.parent),
         capture_output=True,
         text=True,
         timeout=60,

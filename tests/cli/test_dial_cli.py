@@ -5,51 +5,26 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import RunCli, api_user
-
-PARIS = "+33 1 76 36 06 95"
-
-
-def api_number(
-    nid: int, name: str, digits: str, routing: str, members: list[int]
-) -> dict[str, Any]:
-    return {
-        "id": nid,
-        "name": name,
-        "digits": digits,
-        "e164_digits": "+" + "".join(ch for ch in digits if ch.isdigit()),
-        "flow_editor_enabled": routing == "smartflows",
-        "is_ivr": routing == "legacy-ivr",
-        "users": [{"id": m, "name": f"User {m}", "email": f"user{m}@example.com"} for m in members],
-        "direct_link": f"https://api.example.com/v1/numbers/{nid}",
-        "country": "FR",
-        "time_zone": "Europe/Paris",
-    }
-
-
-USERS = [
-    api_user(1, "101", name="Ann"),
-    api_user(2, "007", name="Bob", available=False),
-    api_user(3, "102", status="unavailable"),
-    api_user(4, "103", outgoing_only=True),
-    api_user(5, "104", status="custom"),
-]
-NUMBERS = [
-    api_number(10, "Paris Support", PARIS, "smartflows", [1, 2]),
-    api_number(11, "Lyon Classic", "+33 4 72 00 00 11", "legacy-classic", [1]),
-    api_number(12, "NYC IVR", "+1 212 555 0100", "legacy-ivr", []),
-]
+from tests.conftest import RunCli
+from tests.scenes import (
+    DIAL_CHECKS,
+    DIAL_NUMBERS,
+    DIAL_USERS,
+    PARIS,
+    WriteState,
+    api_number,
+    api_user,
+)
 
 
 @pytest.fixture(autouse=True)
-def account(write_state: Callable[..., Path]) -> None:
-    write_state(USERS, NUMBERS)
+def account(write_state: WriteState) -> None:
+    write_state(DIAL_USERS, DIAL_NUMBERS)
 
 
 def dial_json(run_cli: RunCli, *args: str) -> tuple[int, dict[str, Any]]:
@@ -69,15 +44,7 @@ def test_json_document_of_a_ringing_call(run_cli: RunCli) -> None:
     assert (doc["outcome"], doc["reaches_user"]) == ("rings-user", True)
     assert doc["user"]["id"] == 1 and doc["user"]["extension"] == "101"
     assert [u["id"] for u in doc["missed_call_notified"]] == [1, 2]
-    assert [c["check"] for c in doc["trace"]] == [
-        "api-transfer",
-        "stage",
-        "sequence",
-        "lookup",
-        "outgoing-only",
-        "distribution",
-        "availability",
-    ]
+    assert [c["check"] for c in doc["trace"]] == DIAL_CHECKS
 
 
 @pytest.mark.parametrize("text", ["10", "paris support", "33176360695", PARIS, "+33176360695"])
@@ -94,10 +61,9 @@ def test_an_unknown_number_is_a_usage_error_naming_candidates(run_cli: RunCli) -
     assert "'Marseille'" in line and "10 'Paris Support'" in line and "12 'NYC IVR'" in line
 
 
-def test_an_ambiguous_number_is_a_usage_error(
-    run_cli: RunCli, write_state: Callable[..., Path]
-) -> None:
-    write_state(USERS, [*NUMBERS, api_number(13, "12", "+33 9 00 00 00 13", "smartflows", [])])
+def test_an_ambiguous_number_is_a_usage_error(run_cli: RunCli, write_state: WriteState) -> None:
+    twelve = api_number(13, "12", "+33 9 00 00 00 13", "smartflows", [])
+    write_state(DIAL_USERS, [*DIAL_NUMBERS, twelve])
     result = run_cli("--sandbox", "dial", "12", "101", "--stage", "ivr")
     assert result.exit_code == 2
     assert "ambiguous" in result.stderr and "13 '12'" in result.stderr
@@ -174,8 +140,8 @@ def test_csv_output_of_one_dry_run(run_cli: RunCli) -> None:
     assert row["user_email"] == "user2@example.com"
 
 
-def test_a_collision_is_warned_about(run_cli: RunCli, write_state: Callable[..., Path]) -> None:
-    write_state([*USERS, api_user(9, "101")], NUMBERS)
+def test_a_collision_is_warned_about(run_cli: RunCli, write_state: WriteState) -> None:
+    write_state([*DIAL_USERS, api_user(9, "101")], DIAL_NUMBERS)
     code, doc = dial_json(run_cli, "10", "101", "--stage", "ivr")
     assert code == 0 and doc["user"]["id"] == 1
     assert [u["id"] for u in doc["collision"]] == [1, 9]

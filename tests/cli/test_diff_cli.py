@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunCli, api_user
-
-WriteState = Callable[..., Path]
+from tests.conftest import RunCli
+from tests.scenes import WriteState, team
 
 
 @pytest.fixture(autouse=True)
 def account(write_state: WriteState) -> Path:
-    return write_state(
-        [
-            api_user(1, "101", email="ann@example.com"),
-            api_user(2, "102", email="bob@example.com"),
-            api_user(3, None, email="cy@example.com"),
-            api_user(4, "007", email="dee@example.com"),
-        ]
-    )
+    return write_state(team({1: "101", 2: "102", 3: None, 4: "007"}))
 
 
 def csv_file(tmp_path: Path, text: str) -> str:

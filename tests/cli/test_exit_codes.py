@@ -11,11 +11,11 @@ import pytest
 import respx
 
 from aircall_ext.errors import ApiError
-from tests.conftest import CliResult, RunCli, api_user
+from tests.conftest import CliResult, RunCli
+from tests.scenes import WriteState, team
 from tests.tools.manpages import EXIT_STATUS
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-WriteState = Callable[..., Path]
 
 
 def readme_exit_codes() -> dict[int, str]:
@@ -27,14 +27,7 @@ def readme_exit_codes() -> dict[int, str]:
 
 @pytest.fixture
 def account(write_state: WriteState, tmp_path: Path) -> Path:
-    write_state(
-        [
-            api_user(1, "101", email="ann@example.com"),
-            api_user(2, "102", email="bob@example.com"),
-            api_user(3, "103", email="cy@example.com"),
-            api_user(4, "103", email="dee@example.com"),  # a collision: validate finds it
-        ]
-    )
+    write_state(team({1: "101", 2: "102", 3: "103", 4: "103"}))  # 103 twice: a finding
     swap = tmp_path / "swap.csv"
     swap.write_text("user_id,extension\n1,102\n2,101\n")
     return swap

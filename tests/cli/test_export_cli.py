@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunCli, api_user
-
-WriteState = Callable[..., Path]
+from tests.conftest import RunCli
+from tests.scenes import WriteState, api_user, through_fifo
 
 
 @pytest.fixture
@@ -127,18 +125,10 @@ def test_export_to_a_fifo_writes_it_directly(
     run_cli: RunCli, account: Path, tmp_path: Path
 ) -> None:
     """`export >(cmd)` and named pipes: a pipe cannot be replaced by a renamed temp file."""
-    import os
-    import threading
-
     fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
-    reader.start()
-    result = run_cli("--sandbox", "export", str(fifo))
-    reader.join(timeout=30)
+    result, received = through_fifo(fifo, lambda: run_cli("--sandbox", "export", str(fifo)))
     assert result.exit_code == 0, result.stderr
-    assert received == [EXPECTED.encode()]
+    assert received == EXPECTED.encode()
     assert fifo.is_fifo()  # still the pipe, not a file renamed over it
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 

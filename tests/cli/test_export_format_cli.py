@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunCli, api_user
+from tests.conftest import RunCli
+from tests.scenes import api_user
 
 
 @pytest.fixture(autouse=True)

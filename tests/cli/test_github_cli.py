@@ -5,29 +5,20 @@ commands that refuse it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.cli.test_dial_cli import NUMBERS
-from tests.conftest import RunCli, api_user
+from tests.conftest import RunCli
+from tests.scenes import DIAL_NUMBERS, WriteState, team
 
-WriteState = Callable[..., Path]
-
-USERS = [
-    api_user(1, "101", email="ann@example.com"),
-    api_user(2, "102", email="bob@example.com"),
-    api_user(3, "103", email="cy@example.com"),
-    api_user(4, "104", email="dee@example.com", outgoing_only=True),
-    api_user(5, None, email="eve@example.com"),
-]
+USERS = team({1: "101", 2: "102", 3: "103", 4: "104", 5: None}, outgoing_only={4})
 
 
 @pytest.fixture(autouse=True)
 def account(write_state: WriteState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write_state(USERS, NUMBERS)
+    write_state(USERS, DIAL_NUMBERS)
     monkeypatch.chdir(tmp_path)  # files are named relative, as a workflow names them
 
 
@@ -45,7 +36,7 @@ def extensions(run_cli: RunCli) -> dict[int, Any]:
 
 
 def test_validate_the_account(run_cli: RunCli, write_state: WriteState) -> None:
-    write_state([*USERS, api_user(6, "101", email="fay@example.com")], NUMBERS)
+    write_state([*USERS, *team({6: "101"})], DIAL_NUMBERS)
     result = run_cli("--sandbox", "-o", "github", "validate")
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
@@ -63,26 +54,13 @@ def test_validate_the_account(run_cli: RunCli, write_state: WriteState) -> None:
 def test_validate_a_clean_account_prints_nothing_and_exits_0(
     run_cli: RunCli, write_state: WriteState
 ) -> None:
-    write_state(USERS[:3], NUMBERS)
+    write_state(USERS[:3], DIAL_NUMBERS)
     result = run_cli("--sandbox", "validate", "-o", "github")
     assert (result.exit_code, result.stdout) == (0, "")
     assert "no findings" in result.stderr
 
 
 BAD = "user_id,email,extension\n1,,300\n2,,300\n9,,301\n3,cy@example.com,\n"
-
-
-def test_validate_a_file(run_cli: RunCli) -> None:
-    result = run_cli("--sandbox", "-o", "github", "validate", write("extensions.csv", BAD))
-    assert result.exit_code == 1
-    assert result.stdout.splitlines() == [
-        "::error file=extensions.csv,line=3,col=3,title=duplicate-extension-in-file::"
-        "extensions.csv:3:3: extension 300 is wanted on lines 2 and 3",
-        "::error file=extensions.csv,line=4,col=1,title=unknown-user::"
-        "extensions.csv:4:1: no user with id 9",
-        "::notice file=extensions.csv,line=5,col=3,title=blank-extension::"
-        "extensions.csv:5:3: extension is blank: no change",
-    ]
 
 
 def test_a_file_in_a_directory_keeps_its_relative_path(run_cli: RunCli) -> None:
@@ -119,21 +97,6 @@ def test_standard_input_has_no_file_to_point_at(run_cli: RunCli) -> None:
 PLAN = "user_id,extension\n1,102\n2,101\n5,105\n3,\n4,140\n"
 
 
-def test_import_dry_run(run_cli: RunCli) -> None:
-    before = extensions(run_cli)
-    result = run_cli("--sandbox", "-o", "github", "import", write("team.csv", PLAN), "--dry-run")
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout.splitlines() == [
-        "::warning file=team.csv,line=6,col=2,title=outgoing-only::team.csv:6:2: user 4 "
-        '(dee@example.com) is outgoing-only: callers dialing 140 will hear "This extension '
-        'does not exist"',
-        "::notice file=team.csv,line=5,col=2,title=blank-extension::team.csv:5:2: extension is "
-        "blank: no change",
-        "::notice title=import plan::0 unchanged, 1 assign, 3 change, 1 skip; 5 writes",
-    ]
-    assert extensions(run_cli) == before
-
-
 def test_import_dry_run_of_a_file_with_errors(run_cli: RunCli) -> None:
     result = run_cli("--sandbox", "import", write("team.csv", BAD), "--dry-run", "-o", "github")
     assert result.exit_code == 1
@@ -145,17 +108,6 @@ def test_import_dry_run_of_a_file_with_errors(run_cli: RunCli) -> None:
 
 
 DRIFT = "user_id,email,extension\n1,,101\n2,,202\n,eve@example.com,105\n3,,\n"
-
-
-def test_diff(run_cli: RunCli) -> None:
-    result = run_cli("--sandbox", "-o", "github", "diff", write("desired.csv", DRIFT))
-    assert result.exit_code == 1
-    assert result.stdout.splitlines() == [
-        "::error file=desired.csv,line=3,title=drift::user 2 (bob@example.com) has 102, the file "
-        "wants 202",
-        "::error file=desired.csv,line=4,title=drift::user 5 (eve@example.com) has no extension, "
-        "the file wants 105",
-    ]
 
 
 def test_diff_in_sync(run_cli: RunCli) -> None:
@@ -185,16 +137,54 @@ BATCH = (
 )
 
 
-def test_dial_batch(run_cli: RunCli) -> None:
-    result = run_cli("--sandbox", "-o", "github", "dial", "--batch", write("must-ring.csv", BATCH))
-    assert result.exit_code == 1
-    assert result.stdout.splitlines() == [
+# -- each report as workflow commands -------------------------------------------------------
+
+# id → (command on {file}, the file's name and text, exit code, the lines printed)
+REPORTS = {
+    "validate-a-file": ("validate {file}", "extensions.csv", BAD, 1, [
+        "::error file=extensions.csv,line=3,col=3,title=duplicate-extension-in-file::"
+        "extensions.csv:3:3: extension 300 is wanted on lines 2 and 3",
+        "::error file=extensions.csv,line=4,col=1,title=unknown-user::"
+        "extensions.csv:4:1: no user with id 9",
+        "::notice file=extensions.csv,line=5,col=3,title=blank-extension::"
+        "extensions.csv:5:3: extension is blank: no change",
+    ]),
+    "import-dry-run": ("import {file} --dry-run", "team.csv", PLAN, 0, [
+        "::warning file=team.csv,line=6,col=2,title=outgoing-only::team.csv:6:2: user 4 "
+        '(dee@example.com) is outgoing-only: callers dialing 140 will hear "This extension '
+        'does not exist"',
+        "::notice file=team.csv,line=5,col=2,title=blank-extension::team.csv:5:2: extension is "
+        "blank: no change",
+        "::notice title=import plan::0 unchanged, 1 assign, 3 change, 1 skip; 5 writes",
+    ]),
+    "diff": ("diff {file}", "desired.csv", DRIFT, 1, [
+        "::error file=desired.csv,line=3,title=drift::user 2 (bob@example.com) has 102, the file "
+        "wants 202",
+        "::error file=desired.csv,line=4,title=drift::user 5 (eve@example.com) has no extension, "
+        "the file wants 105",
+    ]),
+    "dial-batch": ("dial --batch {file}", "must-ring.csv", BATCH, 1, [
         "::error file=must-ring.csv,line=3,col=5,title=dial-expectation::dialing 101 on Paris "
         "Support during welcome: expected rings-user, got stage-not-accepting",
         "::error file=must-ring.csv,line=4,title=dial-expectation::dialing 104 on Paris Support "
         "during ivr: expected the call to reach a user, got extension-does-not-exist",
         "::notice title=dial --batch::3 row(s): 1 passed, 2 failed",
-    ]
+    ]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("command", "name", "text", "code", "lines"), REPORTS.values(), ids=REPORTS.keys()
+)
+def test_each_report(
+    run_cli: RunCli, command: str, name: str, text: str, code: int, lines: list[str]
+) -> None:
+    before = extensions(run_cli)
+    words = command.format(file=write(name, text)).split()
+    result = run_cli("--sandbox", "-o", "github", *words)
+    assert result.exit_code == code, result.stderr
+    assert result.stdout.splitlines() == lines
+    assert extensions(run_cli) == before  # none of them writes
 
 
 def test_dial_batch_all_passing(run_cli: RunCli) -> None:

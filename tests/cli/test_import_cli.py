@@ -8,89 +8,51 @@ import json
 import os
 import shlex
 import stat
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from aircall_ext.api.client import ApiClient
-from aircall_ext.api.models import User
 from aircall_ext.errors import ApiError
-from aircall_ext.sandbox.store import read_state
-from tests.conftest import RunCli, api_user
-
-WriteState = Callable[..., Path]
-
-# A swap (1, 2), a chain (3 → 104, held by 4, who moves to 105), an assignment (5), a
-# blank cell (6) and an unchanged row (7); 8 is not in the file.
-USERS = [
-    api_user(1, "101"),
-    api_user(2, "102"),
-    api_user(3, "103"),
-    api_user(4, "104"),
-    api_user(5, None),
-    api_user(6, "106"),
-    api_user(7, "107"),
-    api_user(8, "100"),
-]
-CSV = """user_id,email,extension
-1,user1@example.com,102
-2,user2@example.com,101
-3,user3@example.com,104
-4,user4@example.com,105
-5,user5@example.com,150
-6,user6@example.com,
-7,user7@example.com,107
-"""
-DESIRED = {1: "102", 2: "101", 3: "104", 4: "105", 5: "150", 6: "106", 7: "107", 8: "100"}
-
-
-def extensions() -> dict[int, str | None]:
-    state = read_state(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"])).document()
-    return {u["id"]: u["extension"] for u in state["users"]}
-
-
-@pytest.fixture
-def before(write_state: WriteState) -> dict[int, str | None]:
-    write_state([dict(u) for u in USERS])
-    return extensions()
-
-
-@pytest.fixture
-def csv_file(tmp_path: Path) -> Path:
-    path = tmp_path / "users.csv"
-    path.write_text(CSV)
-    return path
-
-
-def read_report(path: Path) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(path.read_text("utf-8"))))
-
-
-def fail_on_write(monkeypatch: pytest.MonkeyPatch, number: int, error: BaseException) -> None:
-    """Make the ``number``-th write (1-based) of the run raise ``error`` before it is sent."""
-    real = ApiClient.set_extension
-    calls = {"n": 0}
-
-    def set_extension(self: ApiClient, user_id: int, extension: str) -> User:
-        calls["n"] += 1
-        if calls["n"] == number:
-            raise error
-        return real(self, user_id, extension)
-
-    monkeypatch.setattr(ApiClient, "set_extension", set_extension)
-
+from tests.conftest import RunCli
+from tests.scenes import (
+    IMPORT_BEFORE,
+    IMPORT_CSV,
+    IMPORT_DESIRED,
+    WriteState,
+    api_user,
+    extensions,
+    fail_on_write,
+    on_terminal,
+    read_report,
+    run_with_failing_write,
+    through_fifo,
+    write_while_confirming,
+)
 
 # -- plan and dry-run -------------------------------------------------------------------
 
+pytestmark = pytest.mark.usefixtures("import_scene")
 
-def test_dry_run_shows_the_plan_and_writes_nothing(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path
-) -> None:
+
+# The plan as people read it: one row per line of the file, in file order.
+PLAN_TABLE = """\
+line    user    email              from    to    action
+------  ------  -----------------  ------  ----  ---------
+2       1       user1@example.com  101     102   change
+3       2       user2@example.com  102     101   change
+4       3       user3@example.com  103     104   change
+5       4       user4@example.com  104     105   change
+6       5       user5@example.com          150   assign
+7       6       user6@example.com  106           skip
+8       7       user7@example.com  107     107   unchanged
+"""
+
+
+def test_dry_run_shows_the_plan_and_writes_nothing(run_cli: RunCli, csv_file: Path) -> None:
     result = run_cli("--sandbox", "import", str(csv_file), "--dry-run")
     assert result.exit_code == 0, result.stderr
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
+    assert result.stdout == PLAN_TABLE
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["line", "user", "email", "from", "to", "action"]
     assert lines[2].split() == ["2", "1", "user1@example.com", "101", "102", "change"]
@@ -100,9 +62,7 @@ def test_dry_run_shows_the_plan_and_writes_nothing(
     assert "1 cycle via parking 108" in result.stderr
 
 
-def test_dry_run_json_is_the_plan_document(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path
-) -> None:
+def test_dry_run_json_is_the_plan_document(run_cli: RunCli, csv_file: Path) -> None:
     result = run_cli("--sandbox", "-o", "json", "import", str(csv_file), "--dry-run")
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
@@ -127,18 +87,16 @@ def test_dry_run_json_is_the_plan_document(
     assert [summary[k] for k in ("unchanged", "assign", "change", "skip")] == [1, 1, 4, 1]
     codes = {f["code"] for f in doc["findings"]}
     assert codes == {"no-change", "blank-extension"}
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
-def test_file_errors_write_nothing_and_report_every_row(
-    run_cli: RunCli, before: dict[int, Any], tmp_path: Path
-) -> None:
+def test_file_errors_write_nothing_and_report_every_row(run_cli: RunCli, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("user_id,extension\n1,102\n2,7\n99,300\n3,\n")
     report = tmp_path / "report.csv"
     result = run_cli("--sandbox", "import", str(bad), "--yes", "--report", str(report))
     assert result.exit_code == 1
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
     assert "invalid-extension" in result.stdout and "unknown-user" in result.stdout
     assert "nothing was written" in result.stderr
     rows = read_report(report)
@@ -190,66 +148,79 @@ def test_blocked_plan_exits_1_with_a_clear_error(
         ["import", "--resume", "j", "--journal", "k"],
     ],
 )
-def test_file_xor_resume(run_cli: RunCli, before: dict[int, Any], args: list[str]) -> None:
+def test_file_xor_resume(run_cli: RunCli, args: list[str]) -> None:
     result = run_cli("--sandbox", *args)
     assert result.exit_code == 2
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
-def test_unreadable_file_is_a_usage_error(run_cli: RunCli, before: dict[int, Any]) -> None:
+def test_unreadable_file_is_a_usage_error(run_cli: RunCli) -> None:
     result = run_cli("--sandbox", "import", "/nonexistent/users.csv", "--yes")
     assert result.exit_code == 2
     assert "cannot read /nonexistent/users.csv" in result.stderr
 
 
-def test_no_terminal_and_no_yes_refuses(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path
-) -> None:
+def test_no_terminal_and_no_yes_refuses(run_cli: RunCli, csv_file: Path) -> None:
     result = run_cli("--sandbox", "import", str(csv_file), input="y\n")
     assert result.exit_code == 2
     assert "pass --yes" in result.stderr
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
 @pytest.mark.parametrize(("answer", "code"), [("y\n", 0), ("n\n", 1)])
 def test_confirmation_on_a_terminal(
-    run_cli: RunCli,
-    before: dict[int, Any],
-    csv_file: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    answer: str,
-    code: int,
+    run_cli: RunCli, csv_file: Path, monkeypatch: pytest.MonkeyPatch, answer: str, code: int
 ) -> None:
-    monkeypatch.setattr("aircall_ext.cli.context.stdin_is_terminal", lambda: True)
+    on_terminal(monkeypatch)
     result = run_cli("--sandbox", "import", str(csv_file), input=answer)
     assert result.exit_code == code, result.stderr
     assert "Apply 6 writes?" in result.stderr
-    assert extensions() == (DESIRED if code == 0 else before)
+    assert extensions() == (IMPORT_DESIRED if code == 0 else IMPORT_BEFORE)
 
 
-def test_account_changed_while_confirming_writes_nothing(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        ("FILE", "account changed while the plan was shown"),
+        ("--plan", "user 4 (user4@example.com) has 199, the plan expected 104"),
+        ("--undo", "account changed while the plan was shown"),
+    ],
+)
+def test_an_account_changed_while_confirming_writes_nothing(
+    run_cli: RunCli,
+    csv_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    says: str,
 ) -> None:
-    import click
-
-    def confirm_while_someone_else_writes(*_args: object, **_kwargs: object) -> bool:
-        app = click.get_current_context().obj
-        app.client().set_extension(4, "199")  # another admin, meanwhile
-        return True
-
-    monkeypatch.setattr("aircall_ext.cli.context.stdin_is_terminal", lambda: True)
-    monkeypatch.setattr("click.confirm", confirm_while_someone_else_writes)
-    result = run_cli("--sandbox", "import", str(csv_file))
+    """Another admin gives user 4 extension 199 while the plan is on screen: an import, a
+    saved plan and an undo all refuse, and the other admin's write is the only one."""
+    shown: dict[int, str | None] = dict(IMPORT_BEFORE)
+    if source == "FILE":
+        args = [str(csv_file)]
+    elif source == "--plan":
+        plan = tmp_path / "plan.json"
+        saved = run_cli("--sandbox", "import", str(csv_file), "--dry-run", "--save-plan", str(plan))
+        assert saved.exit_code == 0, saved.stderr
+        args = ["--plan", str(plan)]
+    else:
+        journal = tmp_path / "import.jsonl"
+        done = run_cli("--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal))
+        assert done.exit_code == 0, done.stderr
+        args, shown = ["--undo", str(journal)], dict(IMPORT_DESIRED)
+    write_while_confirming(monkeypatch, 4, "199")
+    result = run_cli("--sandbox", "import", *args)
     assert result.exit_code == 1
-    assert "account changed while the plan was shown" in result.stderr
-    assert extensions() == {**before, 4: "199"}
+    assert says in result.stderr
+    assert extensions() == {**shown, 4: "199"}
 
 
 # -- applying ---------------------------------------------------------------------------
 
 
 def test_yes_applies_with_journal_report_and_result_document(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+    run_cli: RunCli, csv_file: Path, tmp_path: Path
 ) -> None:
     report = tmp_path / "out" / "report.csv"
     report.parent.mkdir()
@@ -257,7 +228,7 @@ def test_yes_applies_with_journal_report_and_result_document(
         "--sandbox", "-o", "json", "import", str(csv_file), "--yes", "--report", str(report)
     )
     assert result.exit_code == 0, result.stderr
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
     doc = json.loads(result.stdout)
     assert doc["summary"] == {"applied": 5, "unchanged": 1, "skipped": 1, "failed": 0, "not_run": 0}
     journal = Path(doc["journal"])
@@ -276,7 +247,7 @@ def test_yes_applies_with_journal_report_and_result_document(
 
 
 def test_second_run_writes_nothing(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, monkeypatch: pytest.MonkeyPatch
+    run_cli: RunCli, csv_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert run_cli("--sandbox", "import", str(csv_file), "--yes").exit_code == 0
     fail_on_write(monkeypatch, 1, AssertionError("no write expected"))
@@ -289,36 +260,25 @@ def test_second_run_writes_nothing(
 
 
 def test_unwritable_report_fails_before_any_write(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+    run_cli: RunCli, csv_file: Path, tmp_path: Path
 ) -> None:
     result = run_cli(
         "--sandbox", "import", str(csv_file), "--yes", "--report", str(tmp_path / "no" / "r.csv")
     )
     assert result.exit_code == 2
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
 def test_fatal_error_exits_5_naming_journal_and_resume_command_that_works(
-    run_cli: RunCli,
-    before: dict[int, Any],
-    csv_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    run_cli: RunCli, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     journal = tmp_path / "my journal.jsonl"
     report = tmp_path / "report.csv"
-    with monkeypatch.context() as patch:
-        fail_on_write(patch, 3, ApiError("GET /users failed: HTTP 503: down"))
-        result = run_cli(
-            "--sandbox",
-            "import",
-            str(csv_file),
-            "--yes",
-            "--journal",
-            str(journal),
-            "--report",
-            str(report),
-        )
+    result = run_with_failing_write(
+        run_cli, monkeypatch, 3, ApiError("GET /users failed: HTTP 503: down"),
+        "--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal),
+        "--report", str(report),
+    )  # fmt: skip
     assert result.exit_code == 5
     assert "import stopped after 2 of 6 writes" in result.stderr
     assert f"journal: {journal}" in result.stderr
@@ -337,20 +297,16 @@ def test_fatal_error_exits_5_naming_journal_and_resume_command_that_works(
 
     resumed = run_cli(*shlex.split(command)[1:], "-o", "json")
     assert resumed.exit_code == 0, resumed.stderr
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
     assert json.loads(resumed.stdout)["summary"]["applied"] == 5
 
     again = run_cli("--sandbox", "import", "--resume", str(journal))
     assert again.exit_code == 0
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
 
 
 def test_ctrl_c_exits_5(
-    run_cli: RunCli,
-    before: dict[int, Any],
-    csv_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    run_cli: RunCli, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fail_on_write(monkeypatch, 2, KeyboardInterrupt())
     journal = tmp_path / "j.jsonl"
@@ -362,27 +318,27 @@ def test_ctrl_c_exits_5(
     assert (last["type"], last["status"]) == ("end", "stopped")
 
 
-def test_resume_refuses_an_edited_file(
-    run_cli: RunCli,
-    before: dict[int, Any],
-    csv_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def stopped(
+    run_cli: RunCli, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The journal of an import of the scene's file that an API error stopped (exit 5) at its
+    first write: nothing was written."""
     journal = tmp_path / "j.jsonl"
-    with monkeypatch.context() as patch:
-        fail_on_write(patch, 1, ApiError("boom"))
-        assert (
-            run_cli(
-                "--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal)
-            ).exit_code
-            == 5
-        )
-    csv_file.write_text(CSV + "8,user8@example.com,180\n")
-    result = run_cli("--sandbox", "import", "--resume", str(journal))
+    result = run_with_failing_write(
+        run_cli, monkeypatch, 1, ApiError("boom"),
+        "--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal),
+    )  # fmt: skip
+    assert result.exit_code == 5
+    return journal
+
+
+def test_resume_refuses_an_edited_file(run_cli: RunCli, csv_file: Path, stopped: Path) -> None:
+    csv_file.write_text(IMPORT_CSV + "8,user8@example.com,180\n")
+    result = run_cli("--sandbox", "import", "--resume", str(stopped))
     assert result.exit_code == 1
     assert "changed since the import started" in result.stderr
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
 # -- outputs that would destroy the input, the journal or each other ---------------------
@@ -400,7 +356,6 @@ def test_resume_refuses_an_edited_file(
 )
 def test_an_output_naming_the_input_or_another_output_is_refused_before_anything(
     run_cli: RunCli,
-    before: dict[int, Any],
     csv_file: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -418,52 +373,42 @@ def test_an_output_naming_the_input_or_another_output_is_refused_before_anything
     (tmp_path / "sub").mkdir()
     args = [option.format(**paths) for option in options]
     source = "-" if "j.jsonl" in args else str(csv_file)
-    result = run_cli("--sandbox", "import", source, "--yes", *args, input=CSV)
+    result = run_cli("--sandbox", "import", source, "--yes", *args, input=IMPORT_CSV)
     assert result.exit_code == 2, result.stderr
     assert roles in result.stderr and "name the same file" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    assert csv_file.read_text() == CSV
+    assert csv_file.read_text() == IMPORT_CSV
     assert not (tmp_path / "new.out").exists()
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
 def test_a_resume_refuses_a_report_over_its_input_or_its_journal(
-    run_cli: RunCli,
-    before: dict[int, Any],
-    csv_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    run_cli: RunCli, csv_file: Path, stopped: Path
 ) -> None:
-    journal = tmp_path / "j.jsonl"
-    with monkeypatch.context() as patch:
-        fail_on_write(patch, 2, ApiError("down"))
-        stopped = run_cli("--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal))
-    assert stopped.exit_code == 5
+    journal = stopped
     kept = journal.read_bytes()
     for target, role in ((csv_file, "input file"), (journal, "--resume")):
         result = run_cli("--sandbox", "import", "--resume", str(journal), "--report", str(target))
         assert result.exit_code == 2, result.stderr
         assert role in result.stderr and "--report" in result.stderr
-    assert csv_file.read_text() == CSV and journal.read_bytes() == kept
+    assert csv_file.read_text() == IMPORT_CSV and journal.read_bytes() == kept
     resumed = run_cli("--sandbox", "import", "--resume", str(journal))
     assert resumed.exit_code == 0, resumed.stderr
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_report_to_stdout_is_refused_when_stdout_carries_a_document(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, fmt: str
+    run_cli: RunCli, csv_file: Path, fmt: str
 ) -> None:
     result = run_cli("--sandbox", "-o", fmt, "import", str(csv_file), "--yes", "--report", "-")
     assert result.exit_code == 2
     assert f"-o {fmt}" in result.stderr and "--report" in result.stderr
     assert result.stdout == ""
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
-def test_report_to_stdout_follows_the_tables(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path
-) -> None:
+def test_report_to_stdout_follows_the_tables(run_cli: RunCli, csv_file: Path) -> None:
     result = run_cli("--sandbox", "import", str(csv_file), "--yes", "--report", "-")
     assert result.exit_code == 0, result.stderr
     report = result.stdout[result.stdout.index("line,user_id,email,from,to,status,error") :]
@@ -472,25 +417,20 @@ def test_report_to_stdout_follows_the_tables(
 
 
 def test_report_to_a_fifo_is_written_directly(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+    run_cli: RunCli, csv_file: Path, tmp_path: Path
 ) -> None:
     """`--report >(cmd)`: a pipe is written, not replaced by a renamed file after the import."""
-    import threading
-
     fifo = tmp_path / "report.pipe"
-    os.mkfifo(fifo)
-    received: list[str] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
-    reader.start()
-    result = run_cli("--sandbox", "import", str(csv_file), "--yes", "--report", str(fifo))
-    reader.join(timeout=30)
+    result, received = through_fifo(
+        fifo, lambda: run_cli("--sandbox", "import", str(csv_file), "--yes", "--report", str(fifo))
+    )
     assert result.exit_code == 0, result.stderr
-    assert fifo.is_fifo() and received and received[0].startswith("line,user_id,")
-    assert extensions() == DESIRED
+    assert fifo.is_fifo() and received.startswith(b"line,user_id,")
+    assert extensions() == IMPORT_DESIRED
 
 
 def test_report_is_private_even_with_umask_0(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+    run_cli: RunCli, csv_file: Path, tmp_path: Path
 ) -> None:
     report = tmp_path / "report.csv"
     report.write_text("an older, world-readable report\n")
@@ -510,11 +450,7 @@ def test_report_is_private_even_with_umask_0(
 
 
 def test_a_report_that_fails_after_the_writes_is_a_warning_not_a_usage_error(
-    run_cli: RunCli,
-    before: dict[int, Any],
-    csv_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    run_cli: RunCli, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from aircall_ext import files
 
@@ -527,25 +463,26 @@ def test_a_report_that_fails_after_the_writes_is_a_warning_not_a_usage_error(
     )
     assert result.exit_code == 0, result.stderr
     assert "warning: cannot write report" in result.stderr and "journal" in result.stderr
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
 
 
 # -- standard input --------------------------------------------------------------------
 
 
 def test_a_stopped_import_of_stdin_names_a_resume_that_works(
-    run_cli: RunCli, before: dict[int, Any], monkeypatch: pytest.MonkeyPatch
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with monkeypatch.context() as patch:
-        fail_on_write(patch, 3, ApiError("down"))
-        stopped = run_cli("--sandbox", "import", "-", "--yes", input=CSV)
+    stopped = run_with_failing_write(
+        run_cli, monkeypatch, 3, ApiError("down"), "--sandbox", "import", "-", "--yes",
+        input=IMPORT_CSV,
+    )  # fmt: skip
     assert stopped.exit_code == 5, stopped.stderr
     assert "standard input is kept in" in stopped.stderr  # said up front
     command = stopped.stderr.split("finish it with `", 1)[1].split("`", 1)[0]
     resumed = run_cli(*shlex.split(command)[1:])
     assert resumed.exit_code == 0, resumed.stderr
     assert "resuming standard input (kept in " in resumed.stderr
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
 
 
 # -- what the plan flags --------------------------------------------------------------

@@ -12,16 +12,14 @@ import pytest
 from aircall_ext.errors import ApiError
 from aircall_ext.services.jobs import list_jobs
 from aircall_ext.services.journal import journals_dir, sha256_hex
-from tests.cli.test_import_cli import CSV, USERS, WriteState, fail_on_write
 from tests.conftest import RunCli
+from tests.scenes import IMPORT_CSV, fail_on_write
 
 
 @pytest.fixture
-def csv_file(write_state: WriteState, tmp_path: Path) -> Path:
-    write_state([dict(u) for u in USERS])
-    path = tmp_path / "users.csv"
-    path.write_text(CSV)
-    return path
+def csv_file(import_scene: None, csv_file: Path) -> Path:
+    """The import scene's file, with its account installed."""
+    return csv_file
 
 
 def jobs(run_cli: RunCli, *args: str) -> list[dict[str, Any]]:
@@ -46,7 +44,7 @@ def test_done_stopped_failed_and_unreadable_newest_first_with_their_commands(
     run_cli: RunCli, csv_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert run_cli("--sandbox", "import", str(csv_file), "--yes").exit_code == 0  # done
-    csv_file.write_text(CSV.replace("105", "155").replace("101", "109"))
+    csv_file.write_text(IMPORT_CSV.replace("105", "155").replace("101", "109"))
     with monkeypatch.context() as patch:  # stopped by Ctrl-C after one write
         fail_on_write(patch, 2, KeyboardInterrupt())
         assert run_cli("--sandbox", "import", str(csv_file), "--yes").exit_code == 5

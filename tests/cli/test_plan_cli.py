@@ -9,37 +9,26 @@ from typing import Any
 
 import pytest
 
-from aircall_ext.api.client import ApiClient
-from aircall_ext.api.models import User
-from tests.cli.test_import_cli import CSV, DESIRED, USERS, WriteState, extensions, read_report
 from tests.conftest import RunCli
+from tests.scenes import (
+    IMPORT_BEFORE,
+    IMPORT_CSV,
+    IMPORT_DESIRED,
+    WriteState,
+    extensions,
+    on_terminal,
+    read_report,
+    record_writes,
+    users_holding,
+)
 
-
-@pytest.fixture
-def before(write_state: WriteState) -> dict[int, Any]:
-    write_state([dict(u) for u in USERS])
-    return extensions()
-
-
-@pytest.fixture
-def csv_file(tmp_path: Path) -> Path:
-    path = tmp_path / "users.csv"
-    path.write_text(CSV)
-    return path
+pytestmark = pytest.mark.usefixtures("import_scene")
 
 
 @pytest.fixture
 def writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
     """Every PUT the CLI sends, in order."""
-    sent: list[tuple[int, str]] = []
-    real = ApiClient.set_extension
-
-    def record(self: ApiClient, user_id: int, extension: str) -> User:
-        sent.append((user_id, extension))
-        return real(self, user_id, extension)
-
-    monkeypatch.setattr(ApiClient, "set_extension", record)
-    return sent
+    return record_writes(monkeypatch)
 
 
 def save(run_cli: RunCli, csv_file: Path, plan: Path, *extra: str) -> dict[str, Any]:
@@ -50,13 +39,20 @@ def save(run_cli: RunCli, csv_file: Path, plan: Path, *extra: str) -> dict[str, 
     return doc
 
 
+@pytest.fixture
+def plan(run_cli: RunCli, csv_file: Path, tmp_path: Path) -> Path:
+    """The import scene's plan, saved by a dry run."""
+    path = tmp_path / "plan.json"
+    save(run_cli, csv_file, path)
+    return path
+
+
 def test_a_saved_plan_is_private_and_carries_what_it_depends_on(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+    run_cli: RunCli, plan: Path, csv_file: Path
 ) -> None:
-    plan = tmp_path / "plan.json"
-    doc = save(run_cli, csv_file, plan)
+    doc = json.loads(plan.read_text())
     assert stat.S_IMODE(plan.stat().st_mode) == 0o600
-    assert extensions() == before  # a dry run
+    assert extensions() == IMPORT_BEFORE  # a dry run
     assert doc["account"]["sandbox"] is True
     assert set(doc["account"]) == {"host", "api_id_sha256", "sandbox"}  # no secret
     assert doc["file"]["path"] == str(csv_file)
@@ -76,14 +72,9 @@ def test_a_saved_plan_is_private_and_carries_what_it_depends_on(
 
 
 def test_an_untouched_plan_applies_exactly_its_steps_like_an_import(
-    run_cli: RunCli,
-    before: dict[int, Any],
-    csv_file: Path,
-    tmp_path: Path,
-    writes: list[tuple[int, str]],
+    run_cli: RunCli, plan: Path, csv_file: Path, tmp_path: Path, writes: list[tuple[int, str]]
 ) -> None:
-    plan = tmp_path / "plan.json"
-    doc = save(run_cli, csv_file, plan)
+    doc = json.loads(plan.read_text())
     report = tmp_path / "report.csv"
     journal = tmp_path / "job.jsonl"
     result = run_cli(
@@ -101,7 +92,7 @@ def test_an_untouched_plan_applies_exactly_its_steps_like_an_import(
     )
     assert result.exit_code == 0, result.stderr
     assert writes == [(s["user_id"], s["to"]) for s in doc["steps"]]
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
     assert json.loads(result.stdout) == {
         "summary": {"applied": 5, "unchanged": 1, "skipped": 1, "failed": 0, "not_run": 0},
         "journal": str(journal),
@@ -112,14 +103,8 @@ def test_an_untouched_plan_applies_exactly_its_steps_like_an_import(
 
 
 def test_a_plan_made_stale_by_another_change_is_refused_and_lists_what_moved(
-    run_cli: RunCli,
-    before: dict[int, Any],
-    csv_file: Path,
-    tmp_path: Path,
-    writes: list[tuple[int, str]],
+    run_cli: RunCli, plan: Path, writes: list[tuple[int, str]]
 ) -> None:
-    plan = tmp_path / "plan.json"
-    save(run_cli, csv_file, plan)
     assert run_cli("--sandbox", "assign", "2", "199").exit_code == 0  # someone else
     assert run_cli("--sandbox", "assign", "8", "150").exit_code == 0  # takes 5's target
     writes.clear()
@@ -133,39 +118,31 @@ def test_a_plan_made_stale_by_another_change_is_refused_and_lists_what_moved(
     )
     assert "nothing was written" in result.stderr and "--save-plan" in result.stderr
     assert writes == []
-    assert extensions() == {**before, 2: "199", 8: "150"}
+    assert extensions() == {**IMPORT_BEFORE, 2: "199", 8: "150"}
 
 
 def test_a_changed_csv_makes_it_stale_and_a_missing_one_is_applied_from_the_plan(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
+    run_cli: RunCli, plan: Path, csv_file: Path, tmp_path: Path
 ) -> None:
-    plan = tmp_path / "plan.json"
-    save(run_cli, csv_file, plan)
-    csv_file.write_text(CSV.replace("105", "155"))
+    csv_file.write_text(IMPORT_CSV.replace("105", "155"))
     result = run_cli("--sandbox", "import", "--plan", str(plan), "--yes")
     assert result.exit_code == 1
     assert f"{csv_file} changed since the plan was made (sha256 differs)" in result.stderr
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
     csv_file.unlink()  # the plan carries the file: it still applies, and resumes
     journal = tmp_path / "job.jsonl"
     result = run_cli("--sandbox", "import", "--plan", str(plan), "--yes", "--journal", str(journal))
     assert result.exit_code == 0, result.stderr
     assert f"applying the copy of it kept in {plan}" in result.stderr
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
     resumed = run_cli("--sandbox", "import", "--resume", str(journal))
     assert resumed.exit_code == 0, resumed.stderr
 
 
 def test_a_plan_for_another_account_is_refused_naming_both(
-    run_cli: RunCli,
-    before: dict[int, Any],
-    csv_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    run_cli: RunCli, plan: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    plan = tmp_path / "plan.json"
-    save(run_cli, csv_file, plan)
     monkeypatch.setenv("AIRCALL_API_ID", "other-id")
     monkeypatch.setenv("AIRCALL_API_TOKEN", "other-token-0123456789")
     result = run_cli("--base-url", "https://api.example.test", "import", "--plan", str(plan))
@@ -187,69 +164,36 @@ def test_a_plan_for_another_account_is_refused_naming_both(
     ],
 )
 def test_a_file_that_is_not_a_plan_is_a_usage_error_naming_it(
-    run_cli: RunCli, before: dict[int, Any], tmp_path: Path, content: str, message: str
+    run_cli: RunCli, tmp_path: Path, content: str, message: str
 ) -> None:
     plan = tmp_path / "plan.json"
     plan.write_text(content)
     result = run_cli("--sandbox", "import", "--plan", str(plan), "--yes")
     assert result.exit_code == 2
     assert str(plan) in result.stderr and message in result.stderr
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
 def test_without_yes_it_asks_and_refuses_off_a_terminal(
-    run_cli: RunCli,
-    before: dict[int, Any],
-    csv_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    run_cli: RunCli, plan: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    plan = tmp_path / "plan.json"
-    save(run_cli, csv_file, plan)
     result = run_cli("--sandbox", "import", "--plan", str(plan), input="y\n")
     assert result.exit_code == 2 and "pass --yes" in result.stderr
-    monkeypatch.setattr("aircall_ext.cli.context.stdin_is_terminal", lambda: True)
+    on_terminal(monkeypatch)
     result = run_cli("--sandbox", "import", "--plan", str(plan), input="n\n")
     assert result.exit_code == 1 and "Apply 6 writes?" in result.stderr
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
     result = run_cli("--sandbox", "import", "--plan", str(plan), input="y\n")
     assert result.exit_code == 0, result.stderr
-    assert extensions() == DESIRED
+    assert extensions() == IMPORT_DESIRED
 
 
-def test_a_change_while_confirming_is_caught_by_the_second_check(
-    run_cli: RunCli,
-    before: dict[int, Any],
-    csv_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import click
-
-    plan = tmp_path / "plan.json"
-    save(run_cli, csv_file, plan)
-
-    def confirm_while_someone_else_writes(*_args: object, **_kwargs: object) -> bool:
-        click.get_current_context().obj.client().set_extension(4, "199")
-        return True
-
-    monkeypatch.setattr("aircall_ext.cli.context.stdin_is_terminal", lambda: True)
-    monkeypatch.setattr("click.confirm", confirm_while_someone_else_writes)
-    result = run_cli("--sandbox", "import", "--plan", str(plan))
-    assert result.exit_code == 1
-    assert "user 4 (user4@example.com) has 199, the plan expected 104" in result.stderr
-    assert extensions() == {**before, 4: "199"}
-
-
-def test_dry_run_of_a_plan_checks_it_and_writes_nothing(
-    run_cli: RunCli, before: dict[int, Any], csv_file: Path, tmp_path: Path
-) -> None:
-    plan = tmp_path / "plan.json"
-    doc = save(run_cli, csv_file, plan)
+def test_dry_run_of_a_plan_checks_it_and_writes_nothing(run_cli: RunCli, plan: Path) -> None:
+    doc = json.loads(plan.read_text())
     result = run_cli("--sandbox", "-o", "json", "import", "--plan", str(plan), "--dry-run")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["steps"] == doc["steps"]
-    assert extensions() == before
+    assert extensions() == IMPORT_BEFORE
 
 
 @pytest.mark.parametrize(
@@ -264,25 +208,20 @@ def test_dry_run_of_a_plan_checks_it_and_writes_nothing(
     ],
 )
 def test_option_misuse_is_a_usage_error(
-    run_cli: RunCli,
-    before: dict[int, Any],
-    csv_file: Path,
-    tmp_path: Path,
-    args: list[str],
-    message: str,
+    run_cli: RunCli, csv_file: Path, tmp_path: Path, args: list[str], message: str
 ) -> None:
     plan = tmp_path / "plan.json"
     words = [a.format(csv=csv_file, plan=plan) for a in args]
     result = run_cli("--sandbox", *words)
     assert result.exit_code == 2
     assert message in result.stderr
-    assert csv_file.read_text() == CSV
+    assert csv_file.read_text() == IMPORT_CSV
 
 
 def test_a_blocked_plan_is_not_saved(
     run_cli: RunCli, write_state: WriteState, tmp_path: Path
 ) -> None:
-    write_state([{**USERS[0], "extension": "101"}, {**USERS[1], "extension": "102"}])
+    write_state(users_holding({1: "101", 2: "102"}))
     csv_file = tmp_path / "taken.csv"
     csv_file.write_text("user_id,extension\n1,102\n")  # 2 keeps 102: the file has an error
     plan = tmp_path / "plan.json"

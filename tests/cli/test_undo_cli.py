@@ -2,76 +2,48 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import os
 import shlex
 import stat
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from aircall_ext.api.client import ApiClient
-from aircall_ext.api.models import User
 from aircall_ext.errors import ApiError
-from aircall_ext.sandbox.store import read_state
-from tests.conftest import RunCli, api_user
-
-# A 3-cycle (1, 2, 3), a swap (4, 5), a chain move (6 → free 303); 8 is not in the file.
-USERS = [
-    api_user(1, "101"),
-    api_user(2, "102"),
-    api_user(3, "103"),
-    api_user(4, "201"),
-    api_user(5, "202"),
-    api_user(6, "301"),
-    api_user(8, "100"),
-]
-BEFORE = {1: "101", 2: "102", 3: "103", 4: "201", 5: "202", 6: "301", 8: "100"}
-AFTER = {1: "102", 2: "103", 3: "101", 4: "202", 5: "201", 6: "303", 8: "100"}
-CSV = "user_id,extension\n1,102\n2,103\n3,101\n4,202\n5,201\n6,303\n"
-
-
-def extensions() -> dict[int, str | None]:
-    state = read_state(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"])).document()
-    return {u["id"]: u["extension"] for u in state["users"]}
+from tests.conftest import RunCli
+from tests.scenes import (
+    UNDO_AFTER,
+    UNDO_BEFORE,
+    UNDO_CSV,
+    WriteState,
+    api_user,
+    extensions,
+    fail_on_write,
+    journal_header,
+    on_terminal,
+    read_report,
+    run_with_failing_write,
+    users_holding,
+)
 
 
-def read_report(path: Path) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(path.read_text("utf-8"))))
-
-
-def header(journal: Path) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(journal.read_text().splitlines()[0])
-    return doc
+def undo_scene(write_state: WriteState, tmp_path: Path) -> Path:
+    """The undo scene installed in the in-process sandbox; its CSV file."""
+    write_state(users_holding(UNDO_BEFORE))
+    path = tmp_path / "users.csv"
+    path.write_text(UNDO_CSV)
+    return path
 
 
 @pytest.fixture
-def imported(run_cli: RunCli, write_state: Any, tmp_path: Path) -> Path:
-    """The account after an import of CSV; its journal."""
-    write_state([dict(u) for u in USERS])
-    path = tmp_path / "users.csv"
-    path.write_text(CSV)
+def imported(run_cli: RunCli, write_state: WriteState, tmp_path: Path) -> Path:
+    """The account after an import of the undo scene's file; its journal."""
+    path = undo_scene(write_state, tmp_path)
     journal = tmp_path / "import.jsonl"
     result = run_cli("--sandbox", "import", str(path), "--yes", "--journal", str(journal))
     assert result.exit_code == 0, result.stderr
-    assert extensions() == AFTER
+    assert extensions() == UNDO_AFTER
     return journal
-
-
-def fail_on_write(monkeypatch: pytest.MonkeyPatch, number: int, error: BaseException) -> None:
-    real = ApiClient.set_extension
-    calls = {"n": 0}
-
-    def set_extension(self: ApiClient, user_id: int, extension: str) -> User:
-        calls["n"] += 1
-        if calls["n"] == number:
-            raise error
-        return real(self, user_id, extension)
-
-    monkeypatch.setattr(ApiClient, "set_extension", set_extension)
 
 
 def test_undo_restores_every_extension_with_its_own_journal(
@@ -84,20 +56,20 @@ def test_undo_restores_every_extension_with_its_own_journal(
         "--journal", str(journal), "--report", str(report),
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    assert extensions() == BEFORE
+    assert extensions() == UNDO_BEFORE
     doc = json.loads(result.stdout)
     assert doc == {
         "summary": {"applied": 6, "unchanged": 0, "skipped": 0, "failed": 0, "not_run": 0},
         "journal": str(journal),
     }
-    head = header(journal)
+    head = journal_header(journal)
     assert head["undo_of"] == str(imported.absolute())
     kept = Path(head["file"])
     assert kept == tmp_path / "undo.undo.csv"
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     assert stat.S_IMODE(journal.stat().st_mode) == 0o600
     assert {r["user_id"]: (r["from"], r["to"], r["status"]) for r in read_report(report)} == {
-        str(u): (AFTER[u], BEFORE[u], "applied") for u in (1, 2, 3, 4, 5, 6)
+        str(u): (UNDO_AFTER[u], UNDO_BEFORE[u], "applied") for u in (1, 2, 3, 4, 5, 6)
     }
     # 6 moves back, the 3-cycle and the swap through one parking write each.
     assert len(head["steps"]) == 6 + 2
@@ -106,10 +78,10 @@ def test_undo_restores_every_extension_with_its_own_journal(
 def test_dry_run_shows_the_reverse_plan_and_writes_nothing(run_cli: RunCli, imported: Path) -> None:
     result = run_cli("--sandbox", "-o", "json", "import", "--undo", str(imported), "--dry-run")
     assert result.exit_code == 0, result.stderr
-    assert extensions() == AFTER
+    assert extensions() == UNDO_AFTER
     doc = json.loads(result.stdout)
     assert {(r["user_id"], r["from"], r["to"], r["action"]) for r in doc["plan"]} == {
-        (u, AFTER[u], BEFORE[u], "change") for u in (1, 2, 3, 4, 5, 6)
+        (u, UNDO_AFTER[u], UNDO_BEFORE[u], "change") for u in (1, 2, 3, 4, 5, 6)
     }
     assert doc["summary"]["cycles"] == 2 and doc["summary"]["writes"] == 8
     table = run_cli("--sandbox", "import", "--undo", str(imported), "--dry-run")
@@ -133,7 +105,7 @@ def test_a_user_changed_since_is_skipped_and_named_and_the_rest_goes_back(
     assert result.exit_code == 1
     assert "skipped: user 6 has 309 now" in result.stderr
     assert "1 row skipped" in result.stderr
-    assert extensions() == {**BEFORE, 6: "309"}
+    assert extensions() == {**UNDO_BEFORE, 6: "309"}
     (row,) = [r for r in read_report(report) if r["status"] == "skipped"]
     assert (row["user_id"], row["from"], row["to"]) == ("6", "309", "")
     assert row["error"] == "user 6 has 309 now, not 303 as the import left it"
@@ -145,7 +117,7 @@ def test_an_old_extension_taken_since_skips_the_row(run_cli: RunCli, imported: P
     assert result.exit_code == 1
     assert json.loads(result.stdout)["summary"]["skipped"] == 1
     assert "extension 301 is now held by user 8" in result.stderr
-    assert extensions() == {**BEFORE, 6: "303", 8: "301"}
+    assert extensions() == {**UNDO_BEFORE, 6: "303", 8: "301"}
 
 
 def test_no_terminal_and_no_yes_refuses_and_a_terminal_is_asked(
@@ -154,52 +126,51 @@ def test_no_terminal_and_no_yes_refuses_and_a_terminal_is_asked(
     refused = run_cli("--sandbox", "import", "--undo", str(imported), input="y\n")
     assert refused.exit_code == 2
     assert "pass --yes" in refused.stderr
-    assert extensions() == AFTER
-    monkeypatch.setattr("aircall_ext.cli.context.stdin_is_terminal", lambda: True)
+    assert extensions() == UNDO_AFTER
+    on_terminal(monkeypatch)
     declined = run_cli("--sandbox", "import", "--undo", str(imported), input="n\n")
     assert declined.exit_code == 1
-    assert extensions() == AFTER
+    assert extensions() == UNDO_AFTER
     accepted = run_cli("--sandbox", "import", "--undo", str(imported), input="y\n")
     assert accepted.exit_code == 0, accepted.stderr
     assert "Apply 8 writes?" in accepted.stderr
-    assert extensions() == BEFORE
+    assert extensions() == UNDO_BEFORE
 
 
 def test_a_stopped_undo_exits_5_and_its_resume_finishes_it(
     run_cli: RunCli, imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     journal = tmp_path / "undo.jsonl"
-    with monkeypatch.context() as patch:
-        fail_on_write(patch, 3, ApiError("PUT /v2/users/1 failed: HTTP 503: down"))
-        result = run_cli(
-            "--sandbox", "import", "--undo", str(imported), "--yes", "--journal", str(journal)
-        )
+    down = ApiError("PUT /v2/users/1 failed: HTTP 503: down")
+    result = run_with_failing_write(
+        run_cli, monkeypatch, 3, down,
+        "--sandbox", "import", "--undo", str(imported), "--yes", "--journal", str(journal),
+    )  # fmt: skip
     assert result.exit_code == 5
     assert "import stopped after 2 of 8 writes" in result.stderr
     command = f"aircall-ext --sandbox import --resume {shlex.quote(str(journal))}"
     assert command in result.stderr
-    assert extensions() not in (AFTER, BEFORE)
+    assert extensions() not in (UNDO_AFTER, UNDO_BEFORE)
 
     resumed = run_cli(*shlex.split(command)[1:])
     assert resumed.exit_code == 0, resumed.stderr
-    assert extensions() == BEFORE
+    assert extensions() == UNDO_BEFORE
 
 
 def test_undoing_a_stopped_import_takes_back_what_it_wrote(
-    run_cli: RunCli, write_state: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run_cli: RunCli, write_state: WriteState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write_state([dict(u) for u in USERS])
-    path = tmp_path / "users.csv"
-    path.write_text(CSV)
+    path = undo_scene(write_state, tmp_path)
     journal = tmp_path / "import.jsonl"
-    with monkeypatch.context() as patch:
-        fail_on_write(patch, 2, KeyboardInterrupt())  # after the 3-cycle's parking write
-        stopped = run_cli("--sandbox", "import", str(path), "--yes", "--journal", str(journal))
+    stopped = run_with_failing_write(
+        run_cli, monkeypatch, 2, KeyboardInterrupt(),  # after the 3-cycle's parking write
+        "--sandbox", "import", str(path), "--yes", "--journal", str(journal),
+    )  # fmt: skip
     assert stopped.exit_code == 5
-    assert extensions() != BEFORE
+    assert extensions() != UNDO_BEFORE
     result = run_cli("--sandbox", "import", "--undo", str(journal), "--yes")
     assert result.exit_code == 0, result.stderr
-    assert extensions() == BEFORE
+    assert extensions() == UNDO_BEFORE
 
 
 def test_undoing_the_undo_restores_the_import_and_undoing_twice_writes_nothing(
@@ -212,11 +183,11 @@ def test_undoing_the_undo_restores_the_import_and_undoing_twice_writes_nothing(
         ).exit_code
         == 0
     )
-    assert extensions() == BEFORE
+    assert extensions() == UNDO_BEFORE
     redo = run_cli("--sandbox", "-o", "json", "import", "--undo", str(undo), "--yes")
     assert redo.exit_code == 0, redo.stderr
-    assert extensions() == AFTER
-    assert header(Path(json.loads(redo.stdout)["journal"]))["undo_of"] == str(undo)
+    assert extensions() == UNDO_AFTER
+    assert journal_header(Path(json.loads(redo.stdout)["journal"]))["undo_of"] == str(undo)
 
     fail_on_write(monkeypatch, 1, AssertionError("no write expected"))
     again = run_cli("--sandbox", "-o", "json", "import", "--undo", str(undo), "--yes")
@@ -229,7 +200,7 @@ def test_a_torn_journal_tail_is_tolerated(run_cli: RunCli, imported: Path) -> No
         journal.write('{"type":"start","step":99,"user_')
     result = run_cli("--sandbox", "import", "--undo", str(imported), "--yes")
     assert result.exit_code == 0, result.stderr
-    assert extensions() == BEFORE
+    assert extensions() == UNDO_BEFORE
 
 
 def test_a_journal_without_writes_has_nothing_to_undo(
@@ -240,7 +211,7 @@ def test_a_journal_without_writes_has_nothing_to_undo(
     result = run_cli("--sandbox", "import", "--undo", str(empty), "--yes")
     assert result.exit_code == 0, result.stderr
     assert "nothing to undo" in result.stderr
-    assert extensions() == AFTER
+    assert extensions() == UNDO_AFTER
 
 
 @pytest.mark.parametrize(
@@ -255,41 +226,24 @@ def test_a_journal_without_writes_has_nothing_to_undo(
 def test_undo_usage_errors(run_cli: RunCli, imported: Path, args: list[str]) -> None:
     result = run_cli("--sandbox", "import", *args)
     assert result.exit_code == 2
-    assert extensions() == AFTER
+    assert extensions() == UNDO_AFTER
 
 
 def test_a_journal_of_another_account_is_refused(
     run_cli: RunCli, imported: Path, tmp_path: Path
 ) -> None:
-    doc = header(imported)
+    doc = journal_header(imported)
     doc["account"] = {**doc["account"], "host": "api.example.com"}
     other = tmp_path / "other.jsonl"
     other.write_text(json.dumps(doc) + "\n" + "\n".join(imported.read_text().splitlines()[1:]))
     result = run_cli("--sandbox", "import", "--undo", str(other), "--yes")
     assert result.exit_code == 1
     assert "belongs to another account" in result.stderr
-    assert extensions() == AFTER
-
-
-def test_the_account_changed_while_confirming_writes_nothing(
-    run_cli: RunCli, imported: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import click
-
-    def confirm_while_someone_else_writes(*_args: object, **_kwargs: object) -> bool:
-        click.get_current_context().obj.client().set_extension(6, "399")  # meanwhile
-        return True
-
-    monkeypatch.setattr("aircall_ext.cli.context.stdin_is_terminal", lambda: True)
-    monkeypatch.setattr("click.confirm", confirm_while_someone_else_writes)
-    result = run_cli("--sandbox", "import", "--undo", str(imported))
-    assert result.exit_code == 1
-    assert "account changed while the plan was shown" in result.stderr
-    assert extensions() == {**AFTER, 6: "399"}
+    assert extensions() == UNDO_AFTER
 
 
 def test_a_swap_back_with_no_free_extension_is_a_blocked_plan(
-    run_cli: RunCli, write_state: Any, tmp_path: Path
+    run_cli: RunCli, write_state: WriteState, tmp_path: Path
 ) -> None:
     # 999 users on 000-998: the swap parks on 999, the only free extension; then a newcomer
     # takes 999, and swapping back has nowhere to park.

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunCli, api_user
-
-WriteState = Callable[..., Path]
+from tests.conftest import RunCli
+from tests.scenes import WriteState, api_user
 
 
 @pytest.fixture
@@ -81,9 +79,23 @@ def test_bad_extension_filter_is_a_usage_error(run_cli: RunCli, account: Path) -
     assert "column" not in result.stderr  # an argument, not a spreadsheet cell
 
 
+# The listing as people read it: sorted by extension text, leading zeros kept, no extension last.
+LIST_TABLE = """\
+ext    id    name    email            availability    outgoing-only
+-----  ----  ------  ---------------  --------------  ---------------
+007    2     Bob     bob@example.com  unavailable     no
+101    1     Ann     ann@example.com  available       no
+101    4     Dee     dee@example.com  available       no
+250    6     Fay     fay@example.com  unavailable     no
+300    5     Eve     eve@example.com  available       yes
+       3     Cy      cy@example.com   available       no
+"""
+
+
 def test_table_keeps_leading_zeros_and_shows_availability(run_cli: RunCli, account: Path) -> None:
     result = run_cli("--sandbox", "list")
     assert result.exit_code == 0
+    assert result.stdout == LIST_TABLE
     lines = result.stdout.splitlines()
     assert lines[0].split()[:2] == ["ext", "id"]
     bob = next(line for line in lines if "Bob" in line)
@@ -204,7 +216,17 @@ def test_no_user_messages_show_invisible_characters(run_cli: RunCli, account: Pa
     assert "looked up as 'nobody\\xa0@example.com'" in result.stderr
 
 
+NUMBERS_TABLE = """\
+id    name    digits             routing     distribution
+----  ------  -----------------  ----------  --------------
+10    Paris   +33 1 76 36 06 95  smartflows  1
+11    Lyon    +33 4 00 00 00 00  legacy-ivr  0
+"""
+
+
 def test_numbers_routing_and_distribution(run_cli: RunCli, account: Path) -> None:
+    table = run_cli("--sandbox", "numbers")
+    assert (table.exit_code, table.stdout) == (0, NUMBERS_TABLE)
     result = run_cli("--sandbox", "-o", "json", "numbers")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["numbers"] == [

@@ -7,15 +7,13 @@ import io
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import RunCli, api_user
-
-WriteState = Callable[..., Path]
+from tests.conftest import RunCli
+from tests.scenes import WriteState, api_user, team
 
 
 def findings(run_cli: RunCli, *options: str) -> tuple[int, list[dict[str, Any]], dict[str, int]]:
@@ -26,19 +24,8 @@ def findings(run_cli: RunCli, *options: str) -> tuple[int, list[dict[str, Any]],
 
 @pytest.fixture
 def damaged(write_state: WriteState) -> Path:
-    return write_state(
-        [
-            api_user(1, "101", email="ann@example.com"),
-            api_user(2, "101", email="bob@example.com"),
-            api_user(3, "101", email="cy@example.com"),
-            api_user(4, "7", email="dee@example.com"),
-            api_user(5, "1.01E+02", email="eve@example.com"),
-            api_user(6, None, email="fay@example.com"),
-            api_user(7, "300", email="gus@example.com", outgoing_only=True),
-            api_user(8, None, email="hal@example.com", outgoing_only=True),
-            api_user(9, "200", email="ivy@example.com"),
-        ]
-    )
+    holdings = {1: "101", 2: "101", 3: "101", 4: "7", 5: "1.01E+02", 6: None, 7: "300"}
+    return write_state(team({**holdings, 8: None, 9: "200"}, outgoing_only={7, 8}))
 
 
 def test_every_finding_of_a_damaged_account(run_cli: RunCli, damaged: Path) -> None:
@@ -93,9 +80,24 @@ def test_more_users_than_extensions(run_cli: RunCli, write_state: WriteState) ->
     assert summary == {"errors": 0, "warnings": 1, "infos": 1}
 
 
+# The findings table as people read it: one finding a line, sorted by extension text.
+FINDINGS_TABLE = """\
+severity    code                 user    email            ext       message
+----------  -------------------  ------  ---------------  --------  -----------------------------------------------------------------------------------------------------------------------------
+error       invalid-extension    5       eve@example.com  1.01E+02  '1.01E+02' is scientific notation, damaged by a spreadsheet: did you mean 101?
+error       duplicate-extension  1       ann@example.com  101       extension 101 is held by 3 users (1 ann@example.com, 2 bob@example.com, 3 cy@example.com); give all but one another extension
+error       duplicate-extension  2       bob@example.com  101       extension 101 is held by 3 users (1 ann@example.com, 2 bob@example.com, 3 cy@example.com); give all but one another extension
+error       duplicate-extension  3       cy@example.com   101       extension 101 is held by 3 users (1 ann@example.com, 2 bob@example.com, 3 cy@example.com); give all but one another extension
+error       invalid-extension    4       dee@example.com  7         '7' has 1 digit: leading zeros lost? did you mean 007?
+warning     missing-extension    6       fay@example.com            no extension: callers cannot dial this user
+warning     outgoing-only        7       gus@example.com  300       outgoing-only user: extension 300 is dead, callers who dial it hear "This extension does not exist"
+"""  # noqa: E501
+
+
 def test_table_for_people(run_cli: RunCli, damaged: Path) -> None:
     result = run_cli("--sandbox", "validate")
     assert result.exit_code == 1
+    assert result.stdout == FINDINGS_TABLE
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["severity", "code", "user", "email", "ext", "message"]
     dee = next(line for line in lines if "dee@" in line)

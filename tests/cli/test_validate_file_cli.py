@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import RunCli, api_user
-
-WriteState = Callable[..., Path]
+from tests.conftest import RunCli
+from tests.scenes import WriteState, team
 
 
 @pytest.fixture(autouse=True)
 def account(write_state: WriteState) -> Path:
-    return write_state(
-        [
-            api_user(1, "101", email="ann@example.com"),
-            api_user(2, "102", email="bob@example.com"),
-            api_user(3, "103", email="cy@example.com"),
-            api_user(4, None, email="dee@example.com", outgoing_only=True),
-            api_user(5, "105", email="eve@example.com"),
-        ]
-    )
+    return write_state(team({1: "101", 2: "102", 3: "103", 4: None, 5: "105"}, outgoing_only={4}))
 
 
 def write(tmp_path: Path, data: str | bytes) -> str:

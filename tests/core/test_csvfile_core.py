@@ -14,7 +14,7 @@ from aircall_ext.core.csvfile import CsvFile, canonical_column, read_extension_c
 from aircall_ext.core.findings import SEVERITY, Finding
 from aircall_ext.output import neutralise_cell
 
-# "no-rows" (a header and nothing else) is not in SPEC's list; it defaults to an error.
+# "no-rows" (a header and nothing else) has no severity of its own; it defaults to an error.
 KNOWN_CODES = {*SEVERITY, "no-rows"}
 
 

@@ -1,4 +1,4 @@
-"""The dial simulator against every rule of SPEC §2, checked in the order of SPEC §4."""
+"""The dial simulator against every routing rule, checked in the order the outcomes are decided."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from aircall_ext.core.dialing import simulate
 from aircall_ext.core.dialterms import OUTCOMES, STAGES, Stage
 from aircall_ext.core.numbers import find_number
 from aircall_ext.errors import EXIT_USAGE, UsageError
+from tests.scenes import DIAL_CHECKS
 
 ROUTINGS = ("smartflows", "legacy-classic", "legacy-ivr")
 MODE_LABEL = {
@@ -22,7 +23,8 @@ MODE_LABEL = {
     "legacy-classic": "legacy routing, classic number",
     "legacy-ivr": "legacy routing, IVR number",
 }
-# SPEC §2, written out by hand so that a wrong table in the code cannot agree with itself.
+# Which stage accepts digits in which routing mode, written out by hand so that a wrong table
+# in the code cannot agree with itself.
 ACCEPTS = {
     ("smartflows", "welcome"): False,
     ("smartflows", "ivr"): True,
@@ -86,17 +88,6 @@ def dial(
 
 def checks(result: Any) -> list[str]:
     return [c.check for c in result.trace]
-
-
-ALL_CHECKS = [
-    "api-transfer",
-    "stage",
-    "sequence",
-    "lookup",
-    "outgoing-only",
-    "distribution",
-    "availability",
-]
 
 
 # -- stages -------------------------------------------------------------------------------
@@ -195,7 +186,7 @@ def test_an_unknown_extension_does_not_exist() -> None:
     assert result.outcome == "extension-does-not-exist"
     assert result.caller_hears == "This extension does not exist"
     assert result.user is None
-    assert checks(result) == ALL_CHECKS[:4]
+    assert checks(result) == DIAL_CHECKS[:4]
 
 
 def test_a_damaged_stored_extension_is_pointed_out_but_never_matched() -> None:
@@ -229,7 +220,7 @@ def test_an_outgoing_only_user_has_a_dead_extension(routing: str) -> None:
     assert result.outcome == "extension-does-not-exist"
     assert result.caller_hears == "This extension does not exist"
     assert result.user is not None and result.user.id == 1
-    assert checks(result) == ALL_CHECKS[:5]
+    assert checks(result) == DIAL_CHECKS[:5]
     assert "outgoing" in result.trace[4].detail
 
 
@@ -284,7 +275,7 @@ def test_availability(routing: str, available: bool, status: str | None, outcome
     result = dial([user(1, "101", available=available, availability_status=status)], routing, "101")
     assert result.outcome == outcome
     assert result.user.id == 1
-    assert checks(result) == ALL_CHECKS
+    assert checks(result) == DIAL_CHECKS
     if outcome == "user-unavailable":
         assert result.caller_hears is not None and "cannot be customised" in result.caller_hears
         assert not result.reaches_user
@@ -332,7 +323,7 @@ def test_nobody_is_notified_when_nothing_rings(digits: str, stage: Stage) -> Non
 
 def test_a_ringing_call_evaluates_every_check_in_spec_order() -> None:
     result = dial([user(1, "101")], "legacy-classic", "101")
-    assert checks(result) == ALL_CHECKS
+    assert checks(result) == DIAL_CHECKS
     assert all(c.ok for c in result.trace)
     assert result.reaches_user
     assert result.caller_hears is not None

@@ -11,7 +11,8 @@ import pytest
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
 from aircall_ext.core.emails import normalize_email
-from tests.conftest import RunCli, api_user
+from tests.conftest import RunCli
+from tests.scenes import api_user
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from tests.scenes import users_holding
+
 CLI = str(Path(sys.executable).with_name("aircall-ext"))
 API_ID = "e2e-id"
 API_TOKEN = "e2e-token-SECRET-4242"
@@ -54,6 +56,16 @@ class SandboxServer:
     state: Path
     log: list[str] = field(default_factory=list)
     reader: threading.Thread | None = None
+    write_log: Path | None = None  # where ``--write-log`` records the applied writes
+
+    def holdings(self) -> dict[int, Any]:
+        """What each user of the server's database holds now (user id → extension)."""
+        return holdings_db(self.state)
+
+    def applied(self) -> list[dict[str, Any]]:
+        """The writes the server applied, in order, from its write log."""
+        assert self.write_log is not None, "started without holdings=, so without a write log"
+        return read_write_log(self.write_log)
 
     def settle(self) -> None:
         """Wait until every request made so far is in the collected access log.
@@ -174,11 +186,27 @@ Serve = Callable[..., SandboxServer]
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Serve]:
-    """Factory: ``serve(*options, state=path)`` starts a server; all are stopped afterwards."""
+    """Factory: ``serve(*options, state=path)`` starts a server; all are stopped afterwards.
+
+    With ``holdings=`` (user id → extension) the database is first filled with those users
+    and the server records its writes (``server.applied()``).
+    """
     servers: list[SandboxServer] = []
 
-    def start(*options: str, state: Path | None = None) -> SandboxServer:
-        server = start_server(state or tmp_path / f"state-{len(servers)}.db", *options)
+    def start(
+        *options: str,
+        state: Path | None = None,
+        holdings: Mapping[int, str | None] | None = None,
+        company: str = "E2E",
+    ) -> SandboxServer:
+        path = state or tmp_path / f"state-{len(servers)}.db"
+        write_log = None
+        if holdings is not None:
+            write_holdings(path, holdings, company)
+            write_log = path.with_name(f"{path.stem}-writes.jsonl")
+            options = (*options, "--write-log", str(write_log))
+        server = start_server(path, *options)
+        server.write_log = write_log
         servers.append(server)
         return server
 
@@ -193,6 +221,16 @@ def write_state_db(path: Path, doc: Mapping[str, Any]) -> None:
     from aircall_ext.sandbox.store import save_state
 
     save_state(path, SandboxAccount.from_document(dict(doc)))
+
+
+def write_holdings(path: Path, holdings: Mapping[int, str | None], company: str = "E2E") -> None:
+    """Fill the sandbox database ``path`` with users holding ``holdings`` (user id → extension)."""
+    write_state_db(path, {"company": {"name": company}, "users": users_holding(holdings)})
+
+
+def holdings_db(path: Path) -> dict[int, Any]:
+    """What each user of the sandbox database ``path`` holds (user id → extension)."""
+    return {u["id"]: u["extension"] for u in read_state_db(path)["users"]}
 
 
 def read_state_db(path: Path) -> dict[str, Any]:

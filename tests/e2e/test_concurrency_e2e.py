@@ -29,16 +29,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import api_user
-from tests.e2e.conftest import (
-    CLI,
-    SandboxServer,
-    Serve,
-    read_state_db,
-    read_write_log,
-    replay_writes,
-    write_state_db,
-)
+from tests.e2e.conftest import CLI, SandboxServer, Serve, replay_writes
+from tests.scenes import renumbering
 
 pytestmark = pytest.mark.e2e
 
@@ -48,17 +40,12 @@ A_WANTS = {
     9: "702", 10: "703", 11: "701",
     12: "712", 13: "711",
 }  # fmt: skip
-USERS = [
-    *(api_user(i, f"50{i}") for i in range(1, 9)),
-    api_user(9, "701"),
-    api_user(10, "702"),
-    api_user(11, "703"),
-    api_user(12, "711"),
-    api_user(13, "712"),
-    api_user(20, "800"),  # not in A's file: B moves it
-    api_user(21, "801"),
-]
-INITIAL: dict[int, Any] = {u["id"]: u["extension"] for u in USERS}  # type: ignore[misc]
+INITIAL: dict[int, Any] = {
+    **{i: f"50{i}" for i in range(1, 9)},
+    9: "701", 10: "702", 11: "703",
+    12: "711", 13: "712",
+    20: "800", 21: "801",  # not in A's file; B moves 20
+}  # fmt: skip
 MOVES, CYCLES = len(A_WANTS), 2
 DEADLINE = 60.0
 
@@ -66,18 +53,13 @@ DEADLINE = 60.0
 class Scene:
     def __init__(self, serve: Serve, tmp_path: Path) -> None:
         self.tmp = tmp_path
-        state = tmp_path / "state.db"
-        write_state_db(state, {"company": {"name": "Race"}, "users": USERS})
-        self.writes = tmp_path / "writes.jsonl"
-        self.server: SandboxServer = serve(
-            "--rate-limit", "6/1", "--write-log", str(self.writes), state=state
-        )
+        self.server: SandboxServer = serve("--rate-limit", "6/1", holdings=INITIAL, company="Race")
         self.a_csv = self.csv("a.csv", A_WANTS)
         self.a_journal = tmp_path / "a.jsonl"
 
     def csv(self, name: str, wants: dict[int, str]) -> Path:
         path = self.tmp / name
-        path.write_text("user_id,extension\n" + "".join(f"{u},{e}\n" for u, e in wants.items()))
+        path.write_text(renumbering(wants))
         return path
 
     def plan(self) -> dict[str, Any]:
@@ -93,7 +75,7 @@ class Scene:
         return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
 
     def applied(self) -> list[dict[str, Any]]:
-        return read_write_log(self.writes)
+        return self.server.applied()
 
     def start_a(self) -> subprocess.Popen[str]:
         return subprocess.Popen(
@@ -115,8 +97,7 @@ class Scene:
 
     def final(self) -> dict[int, Any]:
         assert self.server.stop() == 0
-        users = read_state_db(self.server.state)["users"]
-        return {u["id"]: u["extension"] for u in users}
+        return self.server.holdings()
 
 
 def done_count(scene: Scene) -> int:

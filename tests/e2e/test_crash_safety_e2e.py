@@ -35,28 +35,27 @@ import httpx
 import pytest
 
 from aircall_ext.api.client import ApiClient
-from tests.conftest import RunCli, api_user
+from tests.conftest import RunCli
 from tests.e2e.conftest import (
     CLI,
     SandboxServer,
     Serve,
-    read_state_db,
+    holdings_db,
     read_write_log,
     replay_writes,
-    write_state_db,
+    write_holdings,
 )
+from tests.scenes import WriteState, renumbering, users_holding
 
-USERS = [
-    *(api_user(i, e) for i, e in [(1, "101"), (2, "102"), (3, "103"), (4, "104")]),  # 4-cycle
-    *(api_user(i, e) for i, e in [(5, "201"), (6, "202"), (7, "203")]),  # 3-cycle
-    api_user(8, "301"),  # swap with 9
-    api_user(9, "302"),
-    api_user(10, "401"),  # chain: 10 → free 405, 11 → 401, 12 (none) → 402
-    api_user(11, "402"),
-    api_user(12, None),
-    api_user(13, "100"),  # not in the file
-    api_user(14, "500"),
-]
+# A 4-cycle (1-4), a 3-cycle (5-7), a swap (8, 9), a chain (10 → free 405, 11 → 401, 12 with
+# none → 402); 13 and 14 are not in the file.
+INITIAL: dict[int, Any] = {
+    1: "101", 2: "102", 3: "103", 4: "104",
+    5: "201", 6: "202", 7: "203",
+    8: "301", 9: "302",
+    10: "401", 11: "402", 12: None,
+    13: "100", 14: "500",
+}  # fmt: skip
 DESIRED = {
     1: "102", 2: "103", 3: "104", 4: "101",
     5: "202", 6: "203", 7: "201",
@@ -64,7 +63,6 @@ DESIRED = {
     10: "405", 11: "401", 12: "402",
 }  # fmt: skip
 MOVES, CYCLES = len(DESIRED), 3
-INITIAL: dict[int, Any] = {u["id"]: u["extension"] for u in USERS}  # type: ignore[misc]
 SLOW = ("--faults", "slow:1", "--seed", "1", "--slow-seconds", "0.25", "--rate-limit", "off")
 DEADLINE = 60.0
 
@@ -78,10 +76,8 @@ class Run:
         self.journal = tmp_path / "journal.jsonl"
         self.report = tmp_path / "report.csv"
         self.csv = tmp_path / "renumber.csv"
-        write_state_db(self.state, {"company": {"name": "Crash"}, "users": USERS})
-        self.csv.write_text(
-            "user_id,extension\n" + "".join(f"{u},{e}\n" for u, e in DESIRED.items())
-        )
+        write_holdings(self.state, INITIAL, company="Crash")
+        self.csv.write_text(renumbering(DESIRED))
 
     def records(self) -> list[dict[str, Any]]:
         """Complete journal records so far (a line being written is not one yet)."""
@@ -256,7 +252,7 @@ def test_sigkill_then_resume_converges(
     assert len(second.requests("PUT")) == puts  # the second resume writes nothing
     assert second.stop() == 0
 
-    final = {u["id"]: u["extension"] for u in read_state_db(run.state)["users"]}
+    final = holdings_db(run.state)
     assert final == {**INITIAL, **DESIRED}
     assert replay_writes(INITIAL, run.applied()) == final
     assert len(run.applied()) == MOVES + CYCLES  # each write exactly once, across the crash
@@ -304,7 +300,7 @@ class Flaky(httpx.BaseTransport):
 
 def test_a_resume_that_fails_to_read_the_account_still_exits_5_naming_the_journal(
     run_cli: RunCli,
-    write_state: Callable[..., Path],
+    write_state: WriteState,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
@@ -312,7 +308,7 @@ def test_a_resume_that_fails_to_read_the_account_still_exits_5_naming_the_journa
     must not take a failed re-read (exit 4) for the end of the import."""
     from aircall_ext.services import session
 
-    write_state(USERS)
+    write_state(users_holding(INITIAL))
     transport = Flaky(session._sandbox_transport())
     monkeypatch.setattr(session, "_sandbox_transport", lambda: transport)
     monkeypatch.setattr(session, "ApiClient", functools.partial(ApiClient, sleep=lambda _s: None))

@@ -37,6 +37,7 @@ import pytest
 from tests.e2e.conftest import (
     CLI,
     Serve,
+    holdings_db,
     read_state_db,
     read_write_log,
     replay_writes,
@@ -190,7 +191,7 @@ def test_full_renumbering_survives_faults(
     requests = server.requests()
     faults = faults_injected(server.log)
 
-    final = {u["id"]: u["extension"] for u in read_state_db(state)["users"]}
+    final = holdings_db(state)
     lost = {u: (final[u], e) for u, e in desired.items() if final[u] != e}
     assert lost == {}
     applied = read_write_log(write_log)

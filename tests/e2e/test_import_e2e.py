@@ -17,55 +17,30 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import api_user
-from tests.e2e.conftest import (
-    API_TOKEN,
-    CLI,
-    SandboxServer,
-    Serve,
-    read_state_db,
-    read_write_log,
-    replay_writes,
-    write_state_db,
-)
+from tests.e2e.conftest import API_TOKEN, CLI, SandboxServer, Serve, replay_writes
+from tests.scenes import renumbering
 
 pytestmark = pytest.mark.e2e
 
 # A 3-cycle (1 → 2 → 3), a 2-cycle (4 ↔ 5), and a chain ending in an assignment
 # (7 → free 303, 6 → 7's 302, 8 → 6's 301); 9 and 10 are not in the file.
-USERS = [
-    api_user(1, "101"),
-    api_user(2, "102"),
-    api_user(3, "103"),
-    api_user(4, "201"),
-    api_user(5, "202"),
-    api_user(6, "301"),
-    api_user(7, "302"),
-    api_user(8, None),
-    api_user(9, "100"),
-    api_user(10, "500"),
-]
-INITIAL: dict[int, Any] = {u["id"]: u["extension"] for u in USERS}  # type: ignore[misc]
+INITIAL: dict[int, Any] = {
+    1: "101", 2: "102", 3: "103", 4: "201", 5: "202", 6: "301", 7: "302", 8: None,
+    9: "100", 10: "500",
+}  # fmt: skip
 DESIRED = {1: "102", 2: "103", 3: "101", 4: "202", 5: "201", 6: "302", 7: "303", 8: "301"}
 CHANGES, CYCLES = 8, 2
-CSV = "user_id,extension\n" + "".join(f"{u},{e}\n" for u, e in DESIRED.items())
+CSV = renumbering(DESIRED)
 
 
-def start(serve: Serve, tmp_path: Path) -> SandboxServer:
-    state = tmp_path / "state.db"
-    write_state_db(state, {"company": {"name": "E2E"}, "users": USERS, "numbers": []})
-    return serve("--rate-limit", "5/1", "--write-log", str(tmp_path / "writes.jsonl"), state=state)
-
-
-def final_state(server: SandboxServer) -> dict[int, Any]:
-    users = read_state_db(server.state)["users"]
-    return {u["id"]: u["extension"] for u in users}
+def start(serve: Serve) -> SandboxServer:
+    return serve("--rate-limit", "5/1", holdings=INITIAL)
 
 
 def test_cycles_and_chain_import_with_zero_429_and_exactly_c_plus_k_puts(
     serve: Serve, tmp_path: Path
 ) -> None:
-    server = start(serve, tmp_path)
+    server = start(serve)
     csv_file = tmp_path / "users.csv"
     csv_file.write_text(CSV)
     journal = tmp_path / "journal.jsonl"
@@ -89,8 +64,8 @@ def test_cycles_and_chain_import_with_zero_429_and_exactly_c_plus_k_puts(
     assert server.stop() == 0
     doc = json.loads(result.stdout)
     assert doc["summary"] == {"applied": 8, "unchanged": 0, "skipped": 0, "failed": 0, "not_run": 0}
-    assert final_state(server) == {**DESIRED, 9: "100", 10: "500"}
-    assert replay_writes(INITIAL, read_write_log(tmp_path / "writes.jsonl")) == final_state(server)
+    assert server.holdings() == {**DESIRED, 9: "100", 10: "500"}
+    assert replay_writes(INITIAL, server.applied()) == server.holdings()
     for text in (result.stdout, result.stderr, journal.read_text(), report.read_text()):
         assert API_TOKEN not in text
     assert stat.S_IMODE(journal.stat().st_mode) == 0o600
@@ -111,7 +86,7 @@ def wait_for_done(journal: Path, count: int, process: subprocess.Popen[str]) -> 
 def test_sigkill_mid_import_then_resume_converges(
     serve: Serve, tmp_path: Path, kill_after: int
 ) -> None:
-    server = start(serve, tmp_path)
+    server = start(serve)
     csv_file = tmp_path / "users.csv"
     csv_file.write_text(CSV)
     journal = tmp_path / "journal.jsonl"
@@ -137,7 +112,7 @@ def test_sigkill_mid_import_then_resume_converges(
     assert [r for r in server.requests() if r.status == "429"] == []
     assert server.stop() == 0
 
-    assert final_state(server) == {**DESIRED, 9: "100", 10: "500"}
-    writes = read_write_log(tmp_path / "writes.jsonl")
-    assert replay_writes(INITIAL, writes) == final_state(server)
+    assert server.holdings() == {**DESIRED, 9: "100", 10: "500"}
+    writes = server.applied()
+    assert replay_writes(INITIAL, writes) == server.holdings()
     assert len(writes) == CHANGES + CYCLES  # nothing written twice

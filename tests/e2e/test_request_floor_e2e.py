@@ -43,7 +43,7 @@ from tests.e2e.conftest import (
     Request,
     SandboxServer,
     Serve,
-    read_state_db,
+    holdings_db,
 )
 
 pytestmark = pytest.mark.e2e
@@ -301,7 +301,7 @@ def test_budget_drained_by_another_client_mid_import_is_waited_out(
     assert len(puts) == 13
     assert count(mine, "GET", "/v2/users") == 2
     assert server.stop() == 0
-    final = {u["id"]: u["extension"] for u in read_state_db(state)["users"]}
+    final = holdings_db(state)
     exts = [u["extension"] for u in account.users()[:12]]
     assert [final[u["id"]] for u in account.users()[:12]] == exts[1:] + exts[:1]
     if refused:

@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from aircall_ext.sandbox.demo import demo_account
-from tests.conftest import api_user
-from tests.e2e.conftest import API_ID, API_TOKEN, CLI, Serve, read_state_db, write_state_db
+from tests.e2e.conftest import (
+    API_ID,
+    API_TOKEN,
+    CLI,
+    Serve,
+    holdings_db,
+    read_state_db,
+    write_holdings,
+)
+from tests.scenes import NOT_SANDBOX_DATABASES
 
 pytestmark = pytest.mark.e2e
 
@@ -26,6 +34,13 @@ def sandbox_env(state: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRCALL")}
     env.update(AIRCALL_EXT_SANDBOX_STATE=str(state), NO_COLOR="1")
     return env
+
+
+def local(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``aircall-ext ARGS`` on the sandbox database ``state``, in a process of its own."""
+    return subprocess.run(
+        [CLI, *args], env=sandbox_env(state), capture_output=True, text=True, timeout=TIMEOUT
+    )
 
 
 def run_at_once(commands: list[list[str]], env: dict[str, str]) -> list[tuple[int, str]]:
@@ -46,20 +61,15 @@ def run_at_once(commands: list[list[str]], env: dict[str, str]) -> list[tuple[in
 @pytest.fixture
 def state(tmp_path: Path) -> Path:
     path = tmp_path / "shared.db"
-    users = [api_user(i, f"{100 + i}") for i in range(1, N + 1)]
-    write_state_db(path, {"company": {"name": "Many"}, "users": users})
+    write_holdings(path, {i: f"{100 + i}" for i in range(1, N + 1)}, company="Many")
     return path
-
-
-def holdings(state: Path) -> dict[int, str | None]:
-    return {u["id"]: u["extension"] for u in read_state_db(state)["users"]}
 
 
 def test_concurrent_assigns_of_different_users_all_persist(state: Path) -> None:
     commands = [["--sandbox", "assign", str(i), f"{500 + i}"] for i in range(1, N + 1)]
     results = run_at_once(commands, sandbox_env(state))
     assert [code for code, _err in results] == [0] * N, results
-    assert holdings(state) == {i: f"{500 + i}" for i in range(1, N + 1)}
+    assert holdings_db(state) == {i: f"{500 + i}" for i in range(1, N + 1)}
 
 
 def test_concurrent_assigns_of_one_extension_let_exactly_one_win(state: Path) -> None:
@@ -67,7 +77,7 @@ def test_concurrent_assigns_of_one_extension_let_exactly_one_win(state: Path) ->
     results = run_at_once(commands, sandbox_env(state))
     codes = [code for code, _err in results]
     assert sorted(codes) == [0] + [1] * (N - 1), results
-    final = holdings(state)
+    final = holdings_db(state)
     winner = codes.index(0) + 1
     assert [u for u, e in final.items() if e == "777"] == [winner]
     assert final == {i: "777" if i == winner else f"{100 + i}" for i in range(1, N + 1)}
@@ -90,13 +100,7 @@ def test_a_killed_server_loses_no_acknowledged_write(serve: Serve, state: Path) 
     server.process.kill()  # SIGKILL: no shutdown, no flush
     server.process.wait(timeout=30)
     expected = {i: f"{600 + i}" for i in range(1, N + 1)}
-    listed = subprocess.run(
-        [CLI, "--sandbox", "-o", "json", "list"],
-        env=sandbox_env(state),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    listed = local(state, "--sandbox", "-o", "json", "list")
     assert listed.returncode == 0, listed.stderr
     assert {u["id"]: u["extension"] for u in json.loads(listed.stdout)["users"]} == expected
     again = serve("--rate-limit", "off", state=state)
@@ -108,48 +112,26 @@ def test_a_sandbox_command_and_a_server_share_one_database(serve: Serve, state: 
     server = serve("--rate-limit", "off", state=state)
     served = server.cli("assign", "1", "501")
     assert served.returncode == 0, served.stderr
-    local = subprocess.run(
-        [CLI, "--sandbox", "assign", "2", "501"],
-        env=sandbox_env(state),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
-    assert local.returncode == 1 and "501" in local.stderr  # it sees the served write
-    local = subprocess.run(
-        [CLI, "--sandbox", "assign", "2", "502"],
-        env=sandbox_env(state),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
-    assert local.returncode == 0, local.stderr
+    mine = local(state, "--sandbox", "assign", "2", "501")
+    assert mine.returncode == 1 and "501" in mine.stderr  # it sees the served write
+    mine = local(state, "--sandbox", "assign", "2", "502")
+    assert mine.returncode == 0, mine.stderr
     shown = server.cli("-o", "json", "show", "2")  # the server sees the local write
     assert shown.returncode == 0, shown.stderr
     assert '"502"' in shown.stdout
 
 
-def newer_schema(path: Path) -> None:
-    write_state_db(path, demo_account().document())
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 99")
-    conn.close()
-
-
 @pytest.mark.parametrize(
     ("make", "says"),
-    [
-        (lambda p: p.write_text(json.dumps(demo_account().document())), "JSON document"),
-        (lambda p: p.write_bytes(b"\x00\xff garbage \x01" * 100), "binary data"),
-        (newer_schema, "made by a newer aircall-ext"),
-    ],
+    [NOT_SANDBOX_DATABASES[kind] for kind in ("json", "binary", "newer")],
+    ids=["json", "binary", "newer"],
 )
 def test_a_file_that_is_not_a_sandbox_database_is_refused_untouched(
-    tmp_path: Path, make: object, says: str
+    tmp_path: Path, make: Callable[[Path], object], says: str
 ) -> None:
     path = tmp_path / "state" / "sandbox.db"
     path.parent.mkdir()
-    make(path)  # type: ignore[operator]
+    make(path)
     before = path.read_bytes()
     for args in (
         ["--sandbox", "list"],
@@ -157,9 +139,7 @@ def test_a_file_that_is_not_a_sandbox_database_is_refused_untouched(
         ["sandbox", "reset", "--users", "3"],
         ["sandbox", "serve", "--port", "0"],
     ):
-        done = subprocess.run(
-            [CLI, *args], env=sandbox_env(path), capture_output=True, text=True, timeout=TIMEOUT
-        )
+        done = local(path, *args)
         assert done.returncode == 3, (args, done.stderr)
         assert says in done.stderr and str(path) in done.stderr
         assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
@@ -169,13 +149,7 @@ def test_a_file_that_is_not_a_sandbox_database_is_refused_untouched(
 
 def test_a_directory_at_the_state_path_is_exit_3(tmp_path: Path) -> None:
     """Stands in for an unreadable file: root reads a mode-000 file anyway."""
-    done = subprocess.run(
-        [CLI, "--sandbox", "list"],
-        env=sandbox_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    done = local(tmp_path, "--sandbox", "list")
     assert done.returncode == 3
     assert "cannot read sandbox state" in done.stderr
 

@@ -16,45 +16,21 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import api_user
-from tests.e2e.conftest import (
-    CLI,
-    SandboxServer,
-    Serve,
-    read_state_db,
-    read_write_log,
-    replay_writes,
-    write_state_db,
-)
+from tests.e2e.conftest import CLI, SandboxServer, Serve, replay_writes
+from tests.scenes import renumbering
 
 pytestmark = pytest.mark.e2e
 
 # A 3-cycle (1 → 2 → 3) and a swap (4 ↔ 5); 9 and 10 are not in the file.
-USERS = [
-    api_user(1, "101"),
-    api_user(2, "102"),
-    api_user(3, "103"),
-    api_user(4, "201"),
-    api_user(5, "202"),
-    api_user(9, "100"),
-    api_user(10, "500"),
-]
-INITIAL: dict[int, Any] = {u["id"]: u["extension"] for u in USERS}  # type: ignore[misc]
+INITIAL: dict[int, Any] = {1: "101", 2: "102", 3: "103", 4: "201", 5: "202", 9: "100", 10: "500"}
 DESIRED = {1: "102", 2: "103", 3: "101", 4: "202", 5: "201"}
 CHANGES, CYCLES = 5, 2
-CSV = "user_id,extension\n" + "".join(f"{u},{e}\n" for u, e in DESIRED.items())
+CSV = renumbering(DESIRED)
 SLOW = ("--faults", "slow:1", "--seed", "1", "--slow-seconds", "0.2", "--rate-limit", "off")
 
 
-def start(serve: Serve, tmp_path: Path, *options: str) -> SandboxServer:
-    state = tmp_path / "state.db"
-    write_state_db(state, {"company": {"name": "E2E"}, "users": USERS, "numbers": []})
-    writes = str(tmp_path / "writes.jsonl")
-    return serve(*(options or ("--rate-limit", "off")), "--write-log", writes, state=state)
-
-
-def final_state(server: SandboxServer) -> dict[int, Any]:
-    return {u["id"]: u["extension"] for u in read_state_db(server.state)["users"]}
+def start(serve: Serve, *options: str) -> SandboxServer:
+    return serve(*(options or ("--rate-limit", "off")), holdings=INITIAL)
 
 
 def imported(server: SandboxServer, tmp_path: Path) -> Path:
@@ -69,9 +45,9 @@ def imported(server: SandboxServer, tmp_path: Path) -> Path:
 def test_undo_of_a_cycle_import_restores_everything_without_a_collision_at_c_plus_k_puts(
     serve: Serve, tmp_path: Path
 ) -> None:
-    server = start(serve, tmp_path)
+    server = start(serve)
     journal = imported(server, tmp_path)
-    assert final_state(server) == {**INITIAL, **DESIRED}
+    assert server.holdings() == {**INITIAL, **DESIRED}
     before = len(server.requests())
 
     undo = tmp_path / "undo.jsonl"
@@ -85,21 +61,21 @@ def test_undo_of_a_cycle_import_restores_everything_without_a_collision_at_c_plu
     assert [r.path for r in requests if r.method == "GET"] == ["/v2/users", "/v2/users"]
     assert len(requests) == 2 + CHANGES + CYCLES
     assert json.loads(result.stdout)["summary"]["applied"] == CHANGES
-    assert final_state(server) == INITIAL
+    assert server.holdings() == INITIAL
 
     redo = server.cli("import", "--undo", str(undo), "--yes")  # undoing the undo
     assert redo.returncode == 0, redo.stderr
-    assert final_state(server) == {**INITIAL, **DESIRED}
+    assert server.holdings() == {**INITIAL, **DESIRED}
     assert server.stop() == 0
 
-    writes = read_write_log(tmp_path / "writes.jsonl")
+    writes = server.applied()
     assert len(writes) == 3 * (CHANGES + CYCLES)
     assert replay_writes(INITIAL, writes) == {**INITIAL, **DESIRED}
     assert replay_writes(INITIAL, writes[: 2 * (CHANGES + CYCLES)]) == INITIAL
 
 
 def test_a_row_changed_by_another_client_is_skipped_and_named(serve: Serve, tmp_path: Path) -> None:
-    server = start(serve, tmp_path)
+    server = start(serve)
     journal = imported(server, tmp_path)
     moved = server.cli("assign", "4", "299")  # another admin, after the import
     assert moved.returncode == 0, moved.stderr
@@ -109,12 +85,12 @@ def test_a_row_changed_by_another_client_is_skipped_and_named(serve: Serve, tmp_
     assert "skipped: user 4 has 299 now, not 202 as the import left it" in result.stderr
     assert server.stop() == 0
     # 5 still goes back to 202: 4 left it for 299, so the swap is a plain move now.
-    assert final_state(server) == {**INITIAL, 4: "299"}
-    assert replay_writes(INITIAL, read_write_log(tmp_path / "writes.jsonl")) == final_state(server)
+    assert server.holdings() == {**INITIAL, 4: "299"}
+    assert replay_writes(INITIAL, server.applied()) == server.holdings()
 
 
 def test_a_stopped_undo_resumes_to_the_end(serve: Serve, tmp_path: Path) -> None:
-    server = start(serve, tmp_path, *SLOW)
+    server = start(serve, *SLOW)
     journal = imported(server, tmp_path)
     undo = tmp_path / "undo.jsonl"
     process = subprocess.Popen(
@@ -138,12 +114,12 @@ def test_a_stopped_undo_resumes_to_the_end(serve: Serve, tmp_path: Path) -> None
             process.wait()
     assert process.returncode == 5, err
     assert "--resume" in err and str(undo) in err
-    assert final_state(server) != INITIAL
+    assert server.holdings() != INITIAL
 
     resumed = server.cli("import", "--resume", str(undo))
     assert resumed.returncode == 0, resumed.stderr
-    assert final_state(server) == INITIAL
+    assert server.holdings() == INITIAL
     assert server.stop() == 0
-    writes = read_write_log(tmp_path / "writes.jsonl")
+    writes = server.applied()
     assert len(writes) == 2 * (CHANGES + CYCLES)  # nothing written twice across the stop
     assert replay_writes(INITIAL, writes) == INITIAL

@@ -464,7 +464,7 @@ def test_the_clients_requests_match_the_documented_parameters_and_body(
         contract.validator(f"{page_pointer}/schema").validate(int(request.url.params["page"]))
         per_page = int(request.url.params["per_page"])
         contract.validator(f"{per_page_pointer}/schema").validate(per_page)
-        assert per_page == 50  # SPEC §6: per_page=50 on every listing
+        assert per_page == 50  # every listing asks for pages of 50
     (put,) = [r for r in sent if r.method == "PUT"]
     body_pointer = f"/paths/{escape('/v2/users/{id}')}/put/requestBody/content/"
     body_pointer += f"{escape('application/json')}/schema"

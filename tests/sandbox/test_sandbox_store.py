@@ -3,7 +3,6 @@ answers exactly as over the in-memory account, with every write committed."""
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -20,6 +19,7 @@ from aircall_ext.sandbox.app import AppliedWrite, SandboxApp
 from aircall_ext.sandbox.demo import demo_account, generate_account
 from aircall_ext.sandbox.state import SandboxAccount
 from aircall_ext.sandbox.store import APPLICATION_ID, SCHEMA_VERSION, Store, read_state, save_state
+from tests.scenes import NOT_SANDBOX_DATABASES
 
 
 @pytest.fixture
@@ -36,30 +36,8 @@ def http(app: SandboxApp) -> httpx.Client:
 # -- files that are not ours are never written --------------------------------------------
 
 
-def other_app_db(path: Path) -> None:
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE notes (body TEXT)")
-    conn.execute("INSERT INTO notes VALUES ('mine')")
-    conn.commit()
-    conn.close()
-
-
-def newer_db(path: Path) -> None:
-    save_state(path, demo_account())
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    conn.close()
-
-
 @pytest.mark.parametrize(
-    ("make", "says"),
-    [
-        (lambda p: p.write_text(json.dumps(demo_account().document())), "a JSON document"),
-        (lambda p: p.write_text("ext,user\n101,ann\n"), "a text file"),
-        (lambda p: p.write_bytes(bytes(range(256)) * 8), "binary data"),
-        (other_app_db, "a SQLite database of another application (tables: notes)"),
-        (newer_db, "made by a newer aircall-ext"),
-    ],
+    ("make", "says"), NOT_SANDBOX_DATABASES.values(), ids=NOT_SANDBOX_DATABASES.keys()
 )
 def test_a_file_that_is_not_a_current_sandbox_database_is_refused_untouched(
     tmp_path: Path, make: Any, says: str

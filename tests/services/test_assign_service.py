@@ -16,7 +16,8 @@ from aircall_ext.api.models import User
 from aircall_ext.core.account import UserRef
 from aircall_ext.errors import ApiError, NotFound, Refused, Unprocessable
 from aircall_ext.services.assign import apply_plan, prepare_assign
-from tests.conftest import RunCli, api_user
+from tests.conftest import RunCli
+from tests.scenes import team
 
 BASE = "https://api.test"
 
@@ -52,17 +53,12 @@ class FakeApi:
 
 @pytest.fixture
 def api() -> Iterator[FakeApi]:
-    fake = FakeApi(
-        [
-            api_user(1, "101", email="ann@example.com"),
-            api_user(2, "102", email="bob@example.com"),
-            api_user(3, None, email="cy@example.com"),
-            api_user(4, "100", email="dee@example.com"),
-        ]
-    )
+    fake = FakeApi(team({1: "101", 2: "102", 3: None, 4: "100"}))
     with respx.mock(assert_all_called=False) as mock:
         mock.get(f"{BASE}/v2/users").mock(side_effect=fake.list_users)
-        mock.put(url__regex=rf"^{BASE}/v2/users/(?P<user_id>[0-9]+)$").mock(side_effect=fake.put_user)
+        mock.put(url__regex=rf"^{BASE}/v2/users/(?P<user_id>[0-9]+)$").mock(
+            side_effect=fake.put_user
+        )
         yield fake
 
 

@@ -39,39 +39,19 @@ from aircall_ext.services.importer import (
     stop_signals,
 )
 from aircall_ext.services.journal import account_identity, read_journal
-from tests.conftest import api_user
+from tests.scenes import renumbering, users_holding
 
 BASE_URL = "http://sandbox.test"
 IDENTITY = account_identity(BASE_URL, "id", sandbox=False)
 
 # A 3-cycle, a 2-cycle, a chain, an assignment, a blank cell, an unchanged row, and a user
 # the file does not mention holding 100 (so the parking extension is 104).
-USERS = [
-    api_user(1, "101"),
-    api_user(2, "102"),
-    api_user(3, "103"),
-    api_user(4, "201"),
-    api_user(5, "202"),
-    api_user(6, "301"),
-    api_user(7, "302"),
-    api_user(8, None),
-    api_user(9, "501"),
-    api_user(10, "601"),
-    api_user(11, "100"),
-]
-CSV = """user_id,email,extension
-1,user1@example.com,102
-2,user2@example.com,103
-3,user3@example.com,101
-4,user4@example.com,202
-5,user5@example.com,201
-6,user6@example.com,302
-7,user7@example.com,303
-8,user8@example.com,401
-9,user9@example.com,
-10,user10@example.com,601
-"""
+USERS = users_holding({
+    1: "101", 2: "102", 3: "103", 4: "201", 5: "202", 6: "301", 7: "302", 8: None,
+    9: "501", 10: "601", 11: "100",
+})  # fmt: skip
 DESIRED = {1: "102", 2: "103", 3: "101", 4: "202", 5: "201", 6: "302", 7: "303", 8: "401"}
+CSV = renumbering({**DESIRED, 9: None, 10: "601"}, emails=True)
 CHANGES, CYCLES = 8, 2
 
 Hook = Callable[[httpx.Request], httpx.Response | None]
@@ -207,6 +187,12 @@ class Sandbox:
             fsync=False,
             stop=stop,
         )
+
+    def run_failing_from(self, put: int) -> Outcome:
+        """A run whose API answers 500 from its ``put``-th PUT (1-based) on."""
+        client, transport = self.client()
+        transport.fail_from = put
+        return self.run(client)
 
     def resume(self, client: ApiClient) -> Outcome:
         journal, source = open_journal(self.journal, IDENTITY)
@@ -364,9 +350,7 @@ def test_kill_after_any_write_then_resume_converges(sandbox: Sandbox, killed_aft
 
 
 def test_two_resumes_are_harmless(sandbox: Sandbox) -> None:
-    client, transport = sandbox.client()
-    transport.fail_from = 6
-    sandbox.run(client)
+    sandbox.run_failing_from(6)
     sandbox.resume(sandbox.client()[0])
     client, transport = sandbox.client()
     again = sandbox.resume(client)
@@ -377,18 +361,14 @@ def test_two_resumes_are_harmless(sandbox: Sandbox) -> None:
 
 
 def test_resume_refuses_a_changed_file(sandbox: Sandbox) -> None:
-    client, transport = sandbox.client()
-    transport.fail_from = 2
-    sandbox.run(client)
+    sandbox.run_failing_from(2)
     sandbox.csv.write_text(CSV.replace("8,user8@example.com,401", "8,user8@example.com,402"))
     with pytest.raises(Refused, match="changed since the import started"):
         open_journal(sandbox.journal, IDENTITY)
 
 
 def test_resume_refuses_another_account(sandbox: Sandbox) -> None:
-    client, transport = sandbox.client()
-    transport.fail_from = 2
-    sandbox.run(client)
+    sandbox.run_failing_from(2)
     other = account_identity("https://api.example.com/v1", "id", sandbox=False)
     with pytest.raises(Refused, match="another account"):
         open_journal(sandbox.journal, other)
@@ -396,9 +376,7 @@ def test_resume_refuses_another_account(sandbox: Sandbox) -> None:
 
 def test_resume_of_a_stdin_import_without_a_copy_is_refused_clearly(sandbox: Sandbox) -> None:
     """A journal written before standard input was kept (or whose copy is gone)."""
-    client, transport = sandbox.client()
-    transport.fail_from = 2
-    sandbox.run(client)
+    sandbox.run_failing_from(2)
     lines = sandbox.journal.read_text().splitlines()
     header = json.loads(lines[0])
     header["file"] = "-"

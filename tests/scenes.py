@@ -1,0 +1,260 @@
+"""The scenes the tests share, in one place: accounts in the API's shape, the CSV files that
+renumber them, and the helpers that read back or interfere with the in-process sandbox.
+
+A scene is written as a table (user id → extension) so that a reader sees the whole account at
+a glance. The in-process sandbox gets them through the fixtures of tests/conftest.py, a
+real server through ``serve(holdings=...)`` in tests/e2e/conftest.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+
+from aircall_ext.api.client import ApiClient
+from aircall_ext.api.models import User
+from aircall_ext.sandbox.demo import demo_account
+from aircall_ext.sandbox.store import SCHEMA_VERSION, read_state, save_state
+
+WriteState = Callable[..., Path]
+Holdings = Mapping[int, str | None]
+
+
+# -- accounts --------------------------------------------------------------------------------
+
+
+def api_user(
+    user_id: int,
+    extension: str | None,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    available: bool = True,
+    status: str = "available",
+    outgoing_only: bool = False,
+) -> dict[str, object]:
+    """A user in the API's shape, for sandbox state files and respx bodies."""
+    return {
+        "id": user_id,
+        "name": name or f"User {user_id}",
+        "email": email or f"user{user_id}@example.com",
+        "available": available,
+        "availability_status": status,
+        "extension": extension,
+        "outgoing_only": outgoing_only,
+        "numbers": [],
+    }
+
+
+def users_holding(holdings: Holdings) -> list[dict[str, object]]:
+    """Users ``User N`` (``userN@example.com``) holding ``holdings``, in its order."""
+    return [api_user(user_id, extension) for user_id, extension in holdings.items()]
+
+
+NAMES = {1: "ann", 2: "bob", 3: "cy", 4: "dee", 5: "eve", 6: "fay", 7: "gus", 8: "hal", 9: "ivy"}
+
+
+def team(holdings: Holdings, *, outgoing_only: Collection[int] = ()) -> list[dict[str, object]]:
+    """Users 1, 2, 3… known by their e-mail (``ann@``, ``bob@``, ``cy@``…) holding
+    ``holdings``; the ids in ``outgoing_only`` are outgoing-only users."""
+    return [
+        api_user(u, e, email=f"{NAMES[u]}@example.com", outgoing_only=u in outgoing_only)
+        for u, e in holdings.items()
+    ]
+
+
+def renumbering(wants: Holdings, *, emails: bool = False) -> str:
+    """The CSV that asks for ``wants`` (``None``: a blank cell), with an email column if asked."""
+    if emails:
+        rows = "".join(f"{u},user{u}@example.com,{e or ''}\n" for u, e in wants.items())
+        return "user_id,email,extension\n" + rows
+    return "user_id,extension\n" + "".join(f"{u},{e or ''}\n" for u, e in wants.items())
+
+
+def api_number(
+    nid: int, name: str, digits: str, routing: str, members: list[int]
+) -> dict[str, Any]:
+    """A number in the API's shape; ``routing`` is smartflows, legacy-classic or legacy-ivr."""
+    return {
+        "id": nid,
+        "name": name,
+        "digits": digits,
+        "e164_digits": "+" + "".join(ch for ch in digits if ch.isdigit()),
+        "flow_editor_enabled": routing == "smartflows",
+        "is_ivr": routing == "legacy-ivr",
+        "users": [{"id": m, "name": f"User {m}", "email": f"user{m}@example.com"} for m in members],
+        "direct_link": f"https://api.example.com/v1/numbers/{nid}",
+        "country": "FR",
+        "time_zone": "Europe/Paris",
+    }
+
+
+# -- the import scene: a swap (1, 2), a chain (3 → 104, held by 4, who moves to 105), an
+# assignment (5), a blank cell (6) and an unchanged row (7); 8 is not in the file.
+
+IMPORT_BEFORE: dict[int, str | None] = {
+    1: "101", 2: "102", 3: "103", 4: "104", 5: None, 6: "106", 7: "107", 8: "100",
+}  # fmt: skip
+IMPORT_CSV = renumbering(
+    {1: "102", 2: "101", 3: "104", 4: "105", 5: "150", 6: None, 7: "107"}, emails=True
+)
+IMPORT_DESIRED = {1: "102", 2: "101", 3: "104", 4: "105", 5: "150", 6: "106", 7: "107", 8: "100"}
+
+# -- the undo scene: a 3-cycle (1, 2, 3), a swap (4, 5), a chain move (6 → free 303); 8 is
+# not in the file. UNDO_AFTER is the account once UNDO_CSV is imported.
+
+UNDO_BEFORE = {1: "101", 2: "102", 3: "103", 4: "201", 5: "202", 6: "301", 8: "100"}
+UNDO_AFTER = {1: "102", 2: "103", 3: "101", 4: "202", 5: "201", 6: "303", 8: "100"}
+UNDO_CSV = renumbering({u: e for u, e in UNDO_AFTER.items() if u != 8})
+
+# -- the dial scene: one number per routing mode, users in every availability.
+
+PARIS = "+33 1 76 36 06 95"
+DIAL_USERS = [
+    api_user(1, "101", name="Ann"),
+    api_user(2, "007", name="Bob", available=False),
+    api_user(3, "102", status="unavailable"),
+    api_user(4, "103", outgoing_only=True),
+    api_user(5, "104", status="custom"),
+]
+DIAL_NUMBERS = [
+    api_number(10, "Paris Support", PARIS, "smartflows", [1, 2]),
+    api_number(11, "Lyon Classic", "+33 4 72 00 00 11", "legacy-classic", [1]),
+    api_number(12, "NYC IVR", "+1 212 555 0100", "legacy-ivr", []),
+]
+# The checks of a dialed call, in the order the simulator makes them.
+DIAL_CHECKS = [
+    "api-transfer",
+    "stage",
+    "sequence",
+    "lookup",
+    "outgoing-only",
+    "distribution",
+    "availability",
+]
+
+
+# -- files at the sandbox state path that are not a current sandbox database, and how the
+# refusal names them (kind → (make the file, what the message says)).
+
+
+def _other_app_db(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.execute("INSERT INTO notes VALUES ('mine')")
+    conn.commit()
+    conn.close()
+
+
+def _newer_db(path: Path) -> None:
+    save_state(path, demo_account())
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+
+
+NOT_SANDBOX_DATABASES: dict[str, tuple[Callable[[Path], object], str]] = {
+    "json": (lambda p: p.write_text(json.dumps(demo_account().document())), "a JSON document"),
+    "text": (lambda p: p.write_text("ext,user\n101,ann\n"), "a text file"),
+    "binary": (lambda p: p.write_bytes(bytes(range(256)) * 8), "binary data"),
+    "other-app": (_other_app_db, "a SQLite database of another application (tables: notes)"),
+    "newer": (_newer_db, "made by a newer aircall-ext"),
+}
+
+
+# -- reading back and interfering ------------------------------------------------------------
+
+
+def through_fifo(fifo: Path, run: Callable[[], Any]) -> tuple[Any, bytes]:
+    """Make ``fifo`` a named pipe and call ``run()`` while a reader drains it: what ``run``
+    returned, and the bytes that came through the pipe."""
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = run()
+    reader.join(timeout=30)
+    return result, b"".join(received)
+
+
+def extensions() -> dict[int, str | None]:
+    """What the in-process sandbox account holds now, straight from its database."""
+    state = read_state(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"])).document()
+    return {u["id"]: u["extension"] for u in state["users"]}
+
+
+def read_report(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text("utf-8"))))
+
+
+def journal_header(journal: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(journal.read_text().splitlines()[0])
+    return doc
+
+
+def fail_on_write(monkeypatch: pytest.MonkeyPatch, number: int, error: BaseException) -> None:
+    """Make the ``number``-th write (1-based) of the run raise ``error`` before it is sent."""
+    real = ApiClient.set_extension
+    calls = {"n": 0}
+
+    def set_extension(self: ApiClient, user_id: int, extension: str) -> User:
+        calls["n"] += 1
+        if calls["n"] == number:
+            raise error
+        return real(self, user_id, extension)
+
+    monkeypatch.setattr(ApiClient, "set_extension", set_extension)
+
+
+def run_with_failing_write(
+    run_cli: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    number: int,
+    error: BaseException,
+    *args: str,
+    input: str | None = None,
+) -> Any:
+    """``run_cli(*args)`` with its ``number``-th write raising ``error``; later runs write."""
+    with monkeypatch.context() as patch:
+        fail_on_write(patch, number, error)
+        return run_cli(*args, input=input)
+
+
+def record_writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
+    """Every write the CLI sends from now on, in order, as (user id, extension)."""
+    sent: list[tuple[int, str]] = []
+    real = ApiClient.set_extension
+
+    def record(self: ApiClient, user_id: int, extension: str) -> User:
+        sent.append((user_id, extension))
+        return real(self, user_id, extension)
+
+    monkeypatch.setattr(ApiClient, "set_extension", record)
+    return sent
+
+
+def on_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Standard input is a terminal: the import asks before writing."""
+    monkeypatch.setattr("aircall_ext.cli.context.stdin_is_terminal", lambda: True)
+
+
+def write_while_confirming(monkeypatch: pytest.MonkeyPatch, user_id: int, extension: str) -> None:
+    """On a terminal, another admin gives ``user_id`` ``extension`` while the user reads the
+    plan, who then answers yes."""
+
+    def confirm(*_args: object, **_kwargs: object) -> bool:
+        click.get_current_context().obj.client().set_extension(user_id, extension)
+        return True
+
+    on_terminal(monkeypatch)
+    monkeypatch.setattr("click.confirm", confirm)
