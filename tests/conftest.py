@@ -17,8 +17,14 @@ from keyring.backends import fail
 
 from aircall_ext.cli import run
 from aircall_ext.sandbox.state import SandboxAccount
-from aircall_ext.sandbox.store import save_state
-from tests.scenes import IMPORT_BEFORE, IMPORT_CSV, WriteState, extensions, users_holding
+from tests.scenes import (
+    IMPORT_BEFORE,
+    IMPORT_CSV,
+    WriteState,
+    extensions,
+    save_state,
+    users_holding,
+)
 from tests.scenes import api_user as api_user  # re-exported for tests/test_startup_imports.py
 
 # -- hypothesis: reproducible in CI, exploring locally ----------------------------------------

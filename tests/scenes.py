@@ -24,10 +24,23 @@ import pytest
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import User
 from aircall_ext.sandbox.demo import demo_account
-from aircall_ext.sandbox.store import SCHEMA_VERSION, read_state, save_state
+from aircall_ext.sandbox.state import SandboxAccount
+from aircall_ext.sandbox.store import SCHEMA_VERSION, Store, open_store
 
 WriteState = Callable[..., Path]
 Holdings = Mapping[int, str | None]
+
+
+def read_state(path: Path) -> SandboxAccount:
+    """The account in the existing sandbox database ``path``, in memory."""
+    with Store.open(path, seed=None) as store:
+        return store.snapshot()
+
+
+def save_state(path: Path, account: SandboxAccount) -> None:
+    """Replace the content of the sandbox database ``path`` (created if missing)."""
+    with open_store(path) as store:
+        store.replace(account)
 
 
 # -- accounts --------------------------------------------------------------------------------

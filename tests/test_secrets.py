@@ -232,8 +232,7 @@ def test_a_redirect_never_carries_the_credentials_elsewhere(
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[SandboxServer]:
     from aircall_ext.sandbox.state import SandboxAccount
-    from aircall_ext.sandbox.store import save_state
-    from tests.scenes import api_user
+    from tests.scenes import api_user, save_state
 
     state = tmp_path / "state.db"
     users = [api_user(i, f"{100 + i}") for i in range(1, 7)]

@@ -541,19 +541,7 @@ def open_store(path: Path | None = None) -> Store:
     return Store.open(path or default_state_path())
 
 
-def read_state(path: Path) -> SandboxAccount:
-    """The account in the existing database ``path``, in memory."""
-    with Store.open(path, seed=None) as store:
-        return store.snapshot()
-
-
 def load_or_seed(path: Path) -> SandboxAccount:
     """The account in ``path``, in memory; a missing database is seeded with the demo."""
     with open_store(path) as store:
         return store.snapshot()
-
-
-def save_state(path: Path, account: SandboxAccount) -> None:
-    """Replace the content of the database ``path`` (created if missing) in one transaction."""
-    with open_store(path) as store:
-        store.replace(account)

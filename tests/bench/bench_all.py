@@ -184,10 +184,11 @@ def serving(state: Path, rate_limit: str = "off") -> Iterator[Server]:
 
 def seed(path: Path, users: int, numbers: int = 3, seed: int = 8) -> Any:
     from aircall_ext.sandbox.demo import generate_account
-    from aircall_ext.sandbox.store import save_state
+    from aircall_ext.sandbox.store import open_store
 
     account = generate_account(users, seed=seed, numbers=numbers)
-    save_state(path, account)
+    with open_store(path) as store:
+        store.replace(account)
     return account
 
 

@@ -105,7 +105,7 @@ def write_cost(users: int, writes: int) -> dict[str, float]:
 
     from aircall_ext.sandbox import build_inprocess_app
     from aircall_ext.sandbox.demo import generate_account
-    from aircall_ext.sandbox.store import save_state
+    from aircall_ext.sandbox.store import open_store
 
     account = generate_account(users, seed=3)
     mover, freed = account.users()[0], account.users()[1]
@@ -113,7 +113,8 @@ def write_cost(users: int, writes: int) -> dict[str, float]:
     account.set_extension(freed["id"], None)  # a free extension to move to and back
     with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
         state = Path(tmp) / "write.db"
-        save_state(state, account)
+        with open_store(state) as store:
+            store.replace(account)
         app = build_inprocess_app(state)
         client = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://s")
         walls, cpus = [], []
@@ -136,7 +137,7 @@ def serve_throughput(clients: int, seconds: float) -> dict[str, float]:
     import httpx
 
     from aircall_ext.sandbox.demo import generate_account
-    from aircall_ext.sandbox.store import save_state
+    from aircall_ext.sandbox.store import open_store
 
     account = generate_account(1000, seed=4)
     users = account.users()
@@ -149,7 +150,8 @@ def serve_throughput(clients: int, seconds: float) -> dict[str, float]:
         account.set_extension(freed["id"], None)
     with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
         state = Path(tmp) / "serve.db"
-        save_state(state, account)
+        with open_store(state) as store:
+            store.replace(account)
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRCALL")}
         env["AIRCALL_EXT_SANDBOX_TOKEN"] = API_TOKEN
         cli = shutil.which("aircall-ext", path=str(Path(PYTHON).parent)) or "aircall-ext"

@@ -218,7 +218,7 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
 def write_state_db(path: Path, doc: Mapping[str, Any]) -> None:
     """Fill the sandbox database ``path`` from a state document (validated, as reset does)."""
     from aircall_ext.sandbox.state import SandboxAccount
-    from aircall_ext.sandbox.store import save_state
+    from tests.scenes import save_state
 
     save_state(path, SandboxAccount.from_document(dict(doc)))
 
@@ -235,7 +235,7 @@ def holdings_db(path: Path) -> dict[int, Any]:
 
 def read_state_db(path: Path) -> dict[str, Any]:
     """The state document of the sandbox database ``path`` (what `sandbox show -o json` prints)."""
-    from aircall_ext.sandbox.store import read_state
+    from tests.scenes import read_state
 
     return read_state(path).document()
 

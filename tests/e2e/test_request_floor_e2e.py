@@ -35,7 +35,6 @@ import pytest
 
 from aircall_ext.sandbox.demo import generate_account
 from aircall_ext.sandbox.state import SandboxAccount
-from aircall_ext.sandbox.store import save_state
 from tests.e2e.conftest import (
     API_ID,
     API_TOKEN,
@@ -45,6 +44,7 @@ from tests.e2e.conftest import (
     Serve,
     holdings_db,
 )
+from tests.scenes import save_state
 
 pytestmark = pytest.mark.e2e
 

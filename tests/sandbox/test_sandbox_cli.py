@@ -18,8 +18,9 @@ import pytest
 
 from aircall_ext.loopback import is_loopback
 from aircall_ext.sandbox.demo import demo_account, generate_account
-from aircall_ext.sandbox.store import default_state_path, read_state
+from aircall_ext.sandbox.store import default_state_path
 from tests.conftest import RunCli
+from tests.scenes import read_state
 
 START_TIMEOUT = 30.0
 

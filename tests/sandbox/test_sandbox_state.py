@@ -16,7 +16,8 @@ from aircall_ext.errors import ConfigError
 from aircall_ext.sandbox import build_inprocess_app, default_state_path
 from aircall_ext.sandbox.demo import demo_account, generate_account
 from aircall_ext.sandbox.state import SandboxAccount, StateInvalid, parse_state
-from aircall_ext.sandbox.store import load_or_seed, read_state, save_state
+from aircall_ext.sandbox.store import load_or_seed
+from tests.scenes import read_state, save_state
 
 
 def minimal(**changes: Any) -> dict[str, Any]:

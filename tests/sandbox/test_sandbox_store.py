@@ -18,8 +18,8 @@ from aircall_ext.sandbox import store as store_module
 from aircall_ext.sandbox.app import AppliedWrite, SandboxApp
 from aircall_ext.sandbox.demo import demo_account, generate_account
 from aircall_ext.sandbox.state import SandboxAccount
-from aircall_ext.sandbox.store import APPLICATION_ID, SCHEMA_VERSION, Store, read_state, save_state
-from tests.scenes import NOT_SANDBOX_DATABASES
+from aircall_ext.sandbox.store import APPLICATION_ID, SCHEMA_VERSION, Store
+from tests.scenes import NOT_SANDBOX_DATABASES, read_state, save_state
 
 
 @pytest.fixture
