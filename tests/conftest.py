@@ -25,7 +25,6 @@ from tests.scenes import (
     save_state,
     users_holding,
 )
-from tests.scenes import api_user as api_user  # re-exported for tests/test_startup_imports.py
 
 # -- hypothesis: reproducible in CI, exploring locally ----------------------------------------
 

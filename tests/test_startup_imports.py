@@ -15,7 +15,7 @@ from aircall_ext.cli import PROG, cli
 from aircall_ext.cli.completion import SHELLS
 from aircall_ext.config import Profile, save_profile
 from aircall_ext.names import COMPLETE_VAR
-from tests.conftest import api_user
+from tests.scenes import api_user
 from tests.tools.tree import command_contexts
 
 HEAVY = ["httpx", "pydantic", "keyring", "tabulate"]
