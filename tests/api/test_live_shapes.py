@@ -197,9 +197,7 @@ def test_403_for_bad_credentials_is_a_configuration_error() -> None:
     assert caught.value.exit_code == 3
 
 
-@pytest.mark.parametrize(
-    "url", [BASE, f"{BASE}/", f"{BASE}/v1", f"{BASE}/v2/", f"{BASE}/v1/"]
-)
+@pytest.mark.parametrize("url", [BASE, f"{BASE}/", f"{BASE}/v1", f"{BASE}/v2/", f"{BASE}/v1/"])
 @respx.mock
 def test_a_base_url_ending_in_a_version_names_the_api_root(url: str) -> None:
     route = respx.get(f"{BASE}/v2/users").respond(json={"users": [], "meta": {"total": 0}})
@@ -225,9 +223,7 @@ def live(monkeypatch: pytest.MonkeyPatch) -> respx.MockRouter:
         detail = fixture("number_detail_v1.json")
         mock.get("/v1/numbers/884201").respond(json=detail)
         for other in (884202, 884203):
-            number = next(
-                n for n in fixture("numbers_page_v1.json")["numbers"] if n["id"] == other
-            )
+            number = next(n for n in fixture("numbers_page_v1.json")["numbers"] if n["id"] == other)
             mock.get(f"/v1/numbers/{other}").respond(json={"number": {**number, "users": []}})
         yield mock
 
@@ -263,9 +259,7 @@ def test_list_and_show_read_live_users(run_cli: RunCli, live: respx.MockRouter) 
     assert shown.exit_code == 0 and "Europe/Paris" in shown.stdout
 
 
-def test_numbers_reads_each_incomplete_number_once(
-    run_cli: RunCli, live: respx.MockRouter
-) -> None:
+def test_numbers_reads_each_incomplete_number_once(run_cli: RunCli, live: respx.MockRouter) -> None:
     result = run_cli("-o", "json", "numbers")
     assert result.exit_code == 0, result.stderr
     docs = {n["id"]: n for n in json.loads(result.stdout)["numbers"]}

@@ -249,9 +249,7 @@ def test_generated_numbers_cycle_the_routing_modes() -> None:
 
 def inprocess(path: Path | None = None) -> httpx.Client:
     app = build_inprocess_app(path)
-    return httpx.Client(
-        transport=httpx.WSGITransport(app=app), base_url="http://sandbox.invalid"
-    )
+    return httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://sandbox.invalid")
 
 
 def test_inprocess_app_persists_every_write(tmp_path: Path) -> None:
