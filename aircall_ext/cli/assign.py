@@ -8,7 +8,7 @@ import click
 
 from aircall_ext.cli.completers import complete_users
 from aircall_ext.cli.context import AppContext, output_option, with_app
-from aircall_ext.cli.users import user_doc
+from aircall_ext.cli.render import user_doc
 from aircall_ext.core.extensions import extension_argument
 
 if TYPE_CHECKING:

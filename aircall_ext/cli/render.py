@@ -1,7 +1,9 @@
-"""How findings, import plans and import results look, for every command that shows them.
+"""How users, numbers, findings, import plans and import results look, for every command
+that shows them.
 
-``validate``, ``diff``, ``dial --batch`` and ``import`` (FILE, ``--plan``, ``--resume``,
-``--undo``) render through these, so a finding, a plan or a report reads the same
+``list``, ``show``, ``numbers``, ``assign`` and ``sandbox show`` show users and numbers
+through these; ``validate``, ``diff``, ``dial --batch`` and ``import`` (FILE, ``--plan``,
+``--resume``, ``--undo``) show findings, plans and reports through these: each reads the same
 wherever it appears.
 """
 
@@ -24,8 +26,58 @@ from aircall_ext.names import APP_NAME
 from aircall_ext.output import render_csv
 
 if TYPE_CHECKING:
+    from aircall_ext.api.models import Number, User
     from aircall_ext.core.planner import Plan
     from aircall_ext.services.importer import Outcome, Prepared, RowResult, StopSignals
+
+# -- users and numbers -----------------------------------------------------------------
+
+USER_COLUMNS = ["extension", "id", "name", "email", "availability", "outgoing_only"]
+USER_HEADERS = ["ext", "id", "name", "email", "availability", "outgoing-only"]
+
+# The keys of a user and a number in listings' JSON, in this order (scripts rely on them).
+USER_KEYS = (
+    "id",
+    "name",
+    "email",
+    "extension",
+    "available",
+    "availability_status",
+    "outgoing_only",
+)
+NUMBER_KEYS = ("id", "name", "digits", "routing", "routing_assumed")
+
+
+def pick(record: object, names: Iterable[str]) -> dict[str, Any]:
+    """The attributes ``names`` of ``record`` as a dict, in that order."""
+    return {name: getattr(record, name) for name in names}
+
+
+def user_doc(user: User) -> dict[str, Any]:
+    return pick(user, USER_KEYS)
+
+
+def user_row(user: User) -> dict[str, Any]:
+    status = "unavailable" if user.is_unavailable else (user.availability_status or "available")
+    outgoing = "unknown" if user.outgoing_only is None else user.outgoing_only
+    return {**user_doc(user), "availability": status, "outgoing_only": outgoing}
+
+
+NUMBER_COLUMNS = ["id", "name", "digits", "routing", "distribution_size"]
+NUMBER_HEADERS = ["id", "name", "digits", "routing", "distribution"]
+
+
+def number_doc(number: Number) -> dict[str, Any]:
+    size = len(number.users) if number.users is not None else None
+    return {**pick(number, NUMBER_KEYS), "distribution_size": size}
+
+
+def number_row(number: Number) -> dict[str, Any]:
+    doc = number_doc(number)
+    if number.routing_assumed:
+        doc["routing"] = f"{number.routing} (assumed)"
+    return doc
+
 
 # -- findings --------------------------------------------------------------------------
 

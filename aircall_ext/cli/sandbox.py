@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from aircall_ext.cli.context import AppContext, output_option, with_app
-from aircall_ext.cli.users import (
+from aircall_ext.cli.render import (
     NUMBER_COLUMNS,
     NUMBER_HEADERS,
     USER_COLUMNS,

@@ -2,48 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
-
 import click
 
 from aircall_ext.cli.completers import complete_users
 from aircall_ext.cli.context import AppContext, output_option, with_app
-from aircall_ext.core.extensions import extension_argument
-
-if TYPE_CHECKING:
-    from aircall_ext.api.models import Number, User
-
-USER_COLUMNS = ["extension", "id", "name", "email", "availability", "outgoing_only"]
-USER_HEADERS = ["ext", "id", "name", "email", "availability", "outgoing-only"]
-
-
-# The keys of a user and a number in listings' JSON, in this order (scripts rely on them).
-USER_KEYS = (
-    "id",
-    "name",
-    "email",
-    "extension",
-    "available",
-    "availability_status",
-    "outgoing_only",
+from aircall_ext.cli.render import (
+    NUMBER_COLUMNS,
+    NUMBER_HEADERS,
+    USER_COLUMNS,
+    USER_HEADERS,
+    number_doc,
+    number_row,
+    pick,
+    user_doc,
+    user_row,
 )
-NUMBER_KEYS = ("id", "name", "digits", "routing", "routing_assumed")
-
-
-def _pick(record: object, names: Iterable[str]) -> dict[str, Any]:
-    """The attributes ``names`` of ``record`` as a dict, in that order."""
-    return {name: getattr(record, name) for name in names}
-
-
-def user_doc(user: User) -> dict[str, Any]:
-    return _pick(user, USER_KEYS)
-
-
-def user_row(user: User) -> dict[str, Any]:
-    status = "unavailable" if user.is_unavailable else (user.availability_status or "available")
-    outgoing = "unknown" if user.outgoing_only is None else user.outgoing_only
-    return {**user_doc(user), "availability": status, "outgoing_only": outgoing}
+from aircall_ext.core.extensions import extension_argument
 
 
 @click.command("list")
@@ -96,25 +70,9 @@ def show_user(app: AppContext, user: str) -> None:
     found = lookup_user(app.client(), user)
     if note := damaged_match_note(parse_user_ref(user), found):
         app.warn(note)
-    fields = {**user_row(found), **_pick(found, ("default_number_id", "time_zone", "language"))}
+    fields = {**user_row(found), **pick(found, ("default_number_id", "time_zone", "language"))}
     rows = [{"field": key, "value": value} for key, value in fields.items()]
     app.emit({"user": found.model_dump(mode="json")}, rows, ["field", "value"])
-
-
-NUMBER_COLUMNS = ["id", "name", "digits", "routing", "distribution_size"]
-NUMBER_HEADERS = ["id", "name", "digits", "routing", "distribution"]
-
-
-def number_doc(number: Number) -> dict[str, Any]:
-    size = len(number.users) if number.users is not None else None
-    return {**_pick(number, NUMBER_KEYS), "distribution_size": size}
-
-
-def number_row(number: Number) -> dict[str, Any]:
-    doc = number_doc(number)
-    if number.routing_assumed:
-        doc["routing"] = f"{number.routing} (assumed)"
-    return doc
 
 
 @click.command("numbers")
