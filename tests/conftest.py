@@ -33,11 +33,19 @@ from tests.scenes import (
 # Locally: a fresh random seed per run and the database under .hypothesis/ (git-ignored),
 # which replays the last failures first. HYPOTHESIS_PROFILE overrides the choice.
 # Both start from Hypothesis's defaults: its own CI detection may already have loaded a
-# derandomized profile as the default by the time this runs.
+# derandomized profile as the default by the time this runs. Neither has a deadline: how
+# long an example takes depends on the machine's load, and no test asserts a timing.
 settings.register_profile(
-    "ci", parent=settings.get_profile("default"), derandomize=True, database=None, print_blob=True
+    "ci",
+    parent=settings.get_profile("default"),
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    deadline=None,
 )
-settings.register_profile("dev", parent=settings.get_profile("default"), print_blob=True)
+settings.register_profile(
+    "dev", parent=settings.get_profile("default"), print_blob=True, deadline=None
+)
 
 
 def hypothesis_profile(environ: Mapping[str, str]) -> str:

@@ -41,7 +41,6 @@ BASE = "https://api.test"
 
 FUZZ = settings(
     max_examples=EXAMPLES,
-    deadline=None,
     # run_cli and the isolation fixture are per test, not per example: that is intended,
     # the examples share one temp config dir and one sandbox state file.
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -53,6 +53,11 @@ def test_ci_gets_the_derandomized_profile_without_a_database() -> None:
     assert settings.get_profile("dev").derandomize is False
 
 
+def test_no_profile_times_examples_out() -> None:
+    """A loaded machine makes an example slow, not wrong: no deadline in either profile."""
+    assert [settings.get_profile(p).deadline for p in ("ci", "dev")] == [None, None]
+
+
 def test_a_ci_run_with_an_empty_home_says_its_profile_and_leaves_home_empty(
     tmp_path: Path,
 ) -> None:
