@@ -16,7 +16,7 @@ Excel's ``sep=;`` first line are accepted.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Set
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -25,12 +25,10 @@ from aircall_ext.core.csvtable import (
     DELIMITERS,
     STDIN_SOURCE,
     Record,
-    choose_delimiter,
+    Table,
     decode,
-    header_record,
-    is_blank,
     location,
-    records,
+    read_table,
 )
 from aircall_ext.core.extensions import ExtensionProblem, parse_extension, unwrap_excel_text
 from aircall_ext.core.findings import Finding
@@ -111,15 +109,14 @@ def read_extension_csv(data: bytes, *, source: str) -> CsvFile:
     source = STDIN_SOURCE if source == "-" else source
     decoded = decode(data)
     findings = [] if decoded.bad_line is None else [_fallback(source, decoded.bad_line)]
-    delimiter, skip_first = choose_delimiter(decoded.text, canonical_column, _usable)
-    reader = _Reader(source, findings)
-    rows, columns, header_line = reader.read(records(decoded.text, delimiter, skip_first))
+    table = read_table(decoded.text, canonical_column, _usable)
+    rows, columns, header_line = _Reader(source, findings).read(table)
     return CsvFile(
         source=source,
         rows=tuple(rows),
         findings=tuple(findings),
         encoding=decoded.encoding,
-        delimiter=delimiter,
+        delimiter=table.delimiter,
         columns=columns,
         header_line=header_line,
     )
@@ -186,16 +183,14 @@ class _Reader:
             Finding(code, f"{where}: {message}", user_id, email, line=line, column=column)
         )
 
-    def read(self, records: Iterator[Record]) -> tuple[list[CsvRow], Mapping[str, int], int | None]:
-        header = header_record(records)
+    def read(self, table: Table) -> tuple[list[CsvRow], Mapping[str, int], int | None]:
+        header = table.header
         columns = self._header(header)
         if header is None or columns is None:
             return [], {}, header.line if header else None
         rows: list[CsvRow] = []
         seen_data = False
-        for record in records:
-            if record.error is None and is_blank(record.cells):
-                continue
+        for record in table.rows:
             seen_data = True
             row = self._row(record, len(header.cells), columns)
             if row is not None:
