@@ -70,26 +70,38 @@ def clean_env(**extra: str) -> dict[str, str]:
 # -- 1. start-up -----------------------------------------------------------------------
 
 
-def startup(runs: int) -> dict[str, Any]:
-    commands = {
-        'python -c "import click"': [PYTHON, "-c", "import click"],
-        "aircall-ext --help": [CLI, "--help"],
-        "aircall-ext --version": [CLI, "--version"],
-        "aircall-ext completion bash": [CLI, "completion", "bash"],
-        "python -m aircall_ext --help": [PYTHON, "-m", "aircall_ext", "--help"],
-    }
+# The CLI's entry point run by ``python -c``, so that another checkout can be timed the same
+# way through PYTHONPATH.
+MAIN = "import sys; from aircall_ext.cli import main; sys.argv[0] = 'aircall-ext'; sys.exit(main())"
+
+
+def startup(runs: int, baseline: Path | None = None) -> dict[str, Any]:
     env = clean_env()
-    for argv in commands.values():  # warm the OS cache and the .pyc files once
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # both trees run from their .pyc files, as installed
+    commands: dict[str, tuple[list[str], dict[str, str]]] = {
+        'python -c "import click"': ([PYTHON, "-c", "import click"], env),
+        "aircall-ext --help": ([CLI, "--help"], env),
+        "aircall-ext --version": ([CLI, "--version"], env),
+        "aircall-ext completion bash": ([CLI, "completion", "bash"], env),
+        "python -m aircall_ext --help": ([PYTHON, "-m", "aircall_ext", "--help"], env),
+    }
+    if baseline is not None:  # the same --help, side by side: this checkout and the baseline's
+        commands["--help, this checkout"] = ([PYTHON, "-c", MAIN, "--help"], env)
+        baseline_env = dict(env, PYTHONPATH=str(baseline))
+        commands[f"--help, {baseline}"] = ([PYTHON, "-c", MAIN, "--help"], baseline_env)
+    for argv, argv_env in commands.values():  # warm the OS cache and the .pyc files once
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=argv_env)
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):  # interleaved, so a busy moment hurts every command alike
-        for name, argv in commands.items():
+        for name, (argv, argv_env) in commands.items():
             began = time.perf_counter()
-            subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=argv_env)
             times[name].append(time.perf_counter() - began)
     medians = {name: statistics.median(values) for name, values in times.items()}
     base = medians['python -c "import click"']
-    heavy = {name: heavy_imports(argv[1:]) for name, argv in commands.items() if argv[0] == CLI}
+    heavy = {
+        name: heavy_imports(argv[1:]) for name, (argv, _env) in commands.items() if argv[0] == CLI
+    }
     return {"medians": medians, "ratios": {n: m / base for n, m in medians.items()}, "heavy": heavy}
 
 
@@ -421,9 +433,9 @@ def show(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "none"
 
 
-def report_startup(runs: int) -> list[Goal]:
+def report_startup(runs: int, baseline: Path | None) -> list[Goal]:
     print(f"\n1. Start-up (median of {runs} interleaved runs each; ratio to import click)")
-    start = startup(runs)
+    start = startup(runs, baseline)
     for name, median in start["medians"].items():
         heavy = start["heavy"].get(name)
         extra = "" if heavy is None else f"   heavy imports: {', '.join(heavy) or 'none'}"
@@ -487,6 +499,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=40, help="start-up runs per command")
     parser.add_argument("--changes", type=int, default=300, help="changes in the timed import")
     parser.add_argument("--rate-limit", default="30/3", help="sandbox window, N/SECONDS")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="another checkout's root (e.g. a `git worktree` of an older commit): its --help "
+        "is timed in the same runs, through PYTHONPATH",
+    )
     options = parser.parse_args()
 
     import platform
@@ -496,7 +514,7 @@ def main() -> int:
         f"aircall-ext {version('aircall-ext')} bench: Python {platform.python_version()}, "
         f"click {version('click')}, {os.cpu_count()} CPUs, {platform.platform()}"
     )
-    goals = report_startup(options.runs)
+    goals = report_startup(options.runs, options.baseline_src)
     with tempfile.TemporaryDirectory(prefix="aircall-ext-bench-") as tmp:
         goals += report_floor(Path(tmp))
         goals += report_throughput(Path(tmp), options.changes, options.rate_limit)
