@@ -1,9 +1,10 @@
 """The names the tool is known by outside its code, and where it keeps its files.
 
 Each is defined here only: the program name (also the keyring service and the app-dir
-name), the environment variables, the default API root, the per-user directories, and the
-cell starts a spreadsheet runs as a formula. Every start-up imports this module, so the
-directory functions import what they need when called.
+name), the tool's signature in the files it writes, the command lines its messages suggest,
+the environment variables, the default API root, the per-user directories, and the cell
+starts a spreadsheet runs as a formula. Every start-up imports this module, so the functions
+import what they need when called.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from aircall_ext import __version__
+
 if TYPE_CHECKING:
     from pathlib import Path
 
 APP_NAME = "aircall-ext"
+TOOL = f"{APP_NAME} {__version__}"  # what journals and saved plans record as their maker
 DEFAULT_BASE_URL = "https://api.aircall.io"
 
 ENV_API_ID = "AIRCALL_API_ID"
@@ -31,6 +35,13 @@ COMPLETE_VAR = "_AIRCALL_EXT_COMPLETE"  # Click's completion variable for APP_NA
 
 # Cells a spreadsheet would evaluate as a formula (OWASP CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def command_line(*words: str, sandbox: bool = False) -> str:
+    """``aircall-ext [--sandbox] WORDS``, quoted for a shell: a command a message suggests."""
+    import shlex
+
+    return shlex.join([APP_NAME, *(["--sandbox"] if sandbox else []), *words])
 
 
 def config_dir() -> Path:

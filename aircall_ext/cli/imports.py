@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +28,7 @@ from aircall_ext.cli.render import (
 from aircall_ext.cli.undo import run_undo
 from aircall_ext.errors import UsageError
 from aircall_ext.files import Destination, open_destination
-from aircall_ext.names import APP_NAME
+from aircall_ext.names import TOOL, command_line
 
 if TYPE_CHECKING:
     from aircall_ext.services.importer import Outcome, Prepared, StopSignals
@@ -268,9 +267,8 @@ def _save_plan(app: AppContext, destination: Destination, prepared: Prepared) ->
     from aircall_ext.services.plans import save_plan
 
     save_plan(destination, prepared, account_identity(app))
-    command = [APP_NAME, "--sandbox"] if app.sandbox else [APP_NAME]
-    command += ["import", "--plan", destination.name]
-    app.say(f"plan saved to {destination.name}; apply it with `{shlex.join(command)}`")
+    command = command_line("import", "--plan", destination.name, sandbox=app.sandbox)
+    app.say(f"plan saved to {destination.name}; apply it with `{command}`")
 
 
 def _check_plan_options(
@@ -286,11 +284,11 @@ def _check_plan_options(
 def _import_plan(app: AppContext, path: Path, run: ImportRun) -> None:
     """Apply a saved plan: the same checks, prompt, journal, report and exit codes as an
     import, but exactly the saved steps, and only while nothing they rest on has moved."""
-    from aircall_ext.services.plans import open_plan, prepare_plan, tool_version
+    from aircall_ext.services.plans import open_plan, prepare_plan
 
     saved = open_plan(path, account_identity(app), run.journal, run.report)
-    if saved.tool != tool_version():
-        app.warn(f"{path} was made by {saved.tool}; this is {tool_version()}")
+    if saved.tool != TOOL:
+        app.warn(f"{path} was made by {saved.tool}; this is {TOOL}")
     destination = report_destination(app, run.report)
     prepared, notes = prepare_plan(app.client(), saved, path)
     for note in notes:

@@ -9,7 +9,6 @@ wherever it appears.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from aircall_ext.cli.context import AppContext
 from aircall_ext.core.findings import Finding, has_failures, summarize
 from aircall_ext.errors import ImportStopped, UsageError
 from aircall_ext.files import Destination, open_destination
-from aircall_ext.names import APP_NAME
+from aircall_ext.names import command_line
 from aircall_ext.output import render_csv
 
 if TYPE_CHECKING:
@@ -317,12 +316,7 @@ def _raise_if_stopped(app: AppContext, outcome: Outcome) -> None:
 
 def resume_command(app: AppContext, journal: Path | str | None) -> str:
     """The command that finishes the job of ``journal``, with the run's global options."""
-    words = [APP_NAME]
-    if app.sandbox:
-        words.append("--sandbox")
-    if app.profile:
-        words += ["--profile", app.profile]
+    options = ["--profile", app.profile] if app.profile else []
     if app.base_url:
-        words += ["--base-url", app.base_url]
-    words += ["import", "--resume", str(journal)]
-    return shlex.join(words)
+        options += ["--base-url", app.base_url]
+    return command_line(*options, "import", "--resume", str(journal), sandbox=app.sandbox)

@@ -10,9 +10,7 @@ A journal that cannot be read is listed as ``unreadable``; it never stops the li
 
 from __future__ import annotations
 
-import json
 import os
-import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aircall_ext.errors import AircallExtError
-from aircall_ext.names import APP_NAME
+from aircall_ext.names import command_line
 from aircall_ext.services.identity import account_label, known_api_ids
 from aircall_ext.services.journal import JournalContents, read_journal
 
@@ -40,7 +38,6 @@ class Job:
     undo: str | None = None
     undo_of: str | None = None
     error: str | None = None
-    sandbox: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,9 +104,10 @@ def _read(path: Path, names: Mapping[str, str]) -> Job:
     sandbox = bool(account.get("sandbox"))
     done, total = progress(contents)
     status = _status(contents, done, total)
-    prefix = [APP_NAME, "--sandbox"] if sandbox else [APP_NAME]
-    resume = shlex.join([*prefix, "import", "--resume", str(path)]) if status != "done" else None
-    undo = shlex.join([*prefix, "import", "--undo", str(path)]) if done else None
+    finish = (
+        None if status == "done" else command_line("import", "--resume", str(path), sandbox=sandbox)
+    )
+    undo = command_line("import", "--undo", str(path), sandbox=sandbox) if done else None
     return Job(
         path,
         started,
@@ -118,10 +116,9 @@ def _read(path: Path, names: Mapping[str, str]) -> Job:
         status,
         done,
         total,
-        resume,
+        finish,
         undo,
-        _undo_of(path),
-        sandbox=sandbox,
+        contents.header.undo_of,
     )
 
 
@@ -157,14 +154,3 @@ def _last_run(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
             run = []
         run.append(record)
     return run
-
-
-def _undo_of(path: Path) -> str | None:
-    """An undo journal names the journal it takes back in its header (``undo_of``)."""
-    try:
-        with path.open("rb") as handle:
-            header = json.loads(handle.readline())
-    except (OSError, ValueError):
-        return None
-    value = header.get("undo_of") if isinstance(header, dict) else None
-    return str(value) if isinstance(value, str) and value else None

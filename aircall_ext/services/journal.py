@@ -22,12 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aircall_ext import __version__
 from aircall_ext.config import Settings
 from aircall_ext.core.planner import Step
 from aircall_ext.errors import UsageError
 from aircall_ext.files import create_private
-from aircall_ext.names import APP_NAME, state_dir
+from aircall_ext.names import TOOL, state_dir
 
 VERSION = 1
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -123,7 +122,7 @@ class Header:
         doc = {
             "type": "header",
             "version": VERSION,
-            "tool": f"{APP_NAME} {__version__}",
+            "tool": TOOL,
             "created": self.created,
             "file": self.file,
             "file_sha256": self.file_sha256,

@@ -8,28 +8,22 @@ then exactly the saved steps (C + K PUTs), then the verification read.
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aircall_ext import __version__
 from aircall_ext.api.client import ApiClient
 from aircall_ext.core import savedplan
 from aircall_ext.core.findings import listed
 from aircall_ext.core.savedplan import SavedPlan
 from aircall_ext.errors import Refused, UsageError
 from aircall_ext.files import Destination, check_distinct
-from aircall_ext.names import APP_NAME
+from aircall_ext.names import TOOL, command_line
 from aircall_ext.services.csvcheck import Source, check
 from aircall_ext.services.identity import account_label, known_api_ids
 from aircall_ext.services.importer import Prepared
 from aircall_ext.services.journal import Clock, sha256_hex, utc_now
 from aircall_ext.services.users import load_account
-
-
-def tool_version() -> str:
-    return f"{APP_NAME} {__version__}"
 
 
 def save_plan(
@@ -44,7 +38,7 @@ def save_plan(
     saved = savedplan.save(
         prepared.plan,
         prepared.account,
-        tool=tool_version(),
+        tool=TOOL,
         created=clock().isoformat(),
         identity=identity,
         file_path=prepared.source.path,
@@ -148,6 +142,11 @@ def _source(saved: SavedPlan, path: Path, notes: list[str], reasons: list[str]) 
 
 
 def _replan_command(saved: SavedPlan, path: Path) -> str:
-    words = [APP_NAME, "--sandbox"] if saved.account.get("sandbox") else [APP_NAME]
-    words += ["import", saved.file_path, "--dry-run", "--save-plan", str(path)]
-    return shlex.join(words)
+    return command_line(
+        "import",
+        saved.file_path,
+        "--dry-run",
+        "--save-plan",
+        str(path),
+        sandbox=bool(saved.account.get("sandbox")),
+    )
