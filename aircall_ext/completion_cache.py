@@ -77,4 +77,4 @@ def _write(path: Path, data: dict[str, list[Entry]]) -> None:
     """Atomic and private: a concurrent TAB press never reads half a file."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    write_atomic(path, text.encode("utf-8"), private=True)
+    write_atomic(path, text.encode("utf-8"), private=True, durable=False)

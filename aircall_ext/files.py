@@ -44,10 +44,12 @@ def _make_private(fd: int) -> None:
         os.fchmod(fd, PRIVATE_MODE)
 
 
-def write_atomic(path: Path, data: bytes, *, private: bool) -> None:
+def write_atomic(path: Path, data: bytes, *, private: bool, durable: bool = True) -> None:
     """Replace the regular file ``path`` with ``data`` all at once (temp file + rename).
 
-    A symlink is followed, so the file it points to is replaced, not the link."""
+    A symlink is followed, so the file it points to is replaced, not the link. ``durable``
+    flushes the data to disk before the rename, so a crash leaves the old file or the new
+    one; a file that is only a convenience (the completion cache) skips that cost."""
     # Not tempfile.mkstemp: its file is always 0600, and a shared output follows the umask.
     # A random name per call: concurrent writers never share a temp file (O_EXCL checks).
     target = Path(os.path.realpath(path))
@@ -59,8 +61,9 @@ def write_atomic(path: Path, data: bytes, *, private: bool) -> None:
             _make_private(fd)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)

@@ -1,5 +1,5 @@
 """config.toml is written through files.write_atomic: private, never half-written, and no
-temp file shared between writers or left behind."""
+temp file shared between writers or left behind; flushed to disk, unlike the completion cache."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from aircall_ext import files
+from aircall_ext import completion_cache, files
+from aircall_ext.api.models import User
 from aircall_ext.config import Profile, config_path, load_config, save_profile
 from aircall_ext.errors import ConfigError
+from tests.scenes import api_user
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(
@@ -57,3 +59,21 @@ def test_the_config_file_is_private_whatever_the_umask() -> None:
         os.umask(old)
     assert path == config_path()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_config_is_flushed_to_disk_before_it_replaces_the_old_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    synced: list[int] = []
+    monkeypatch.setattr(files.os, "fsync", synced.append)
+    save_profile(Profile("prod", "id-1"))
+    assert len(synced) == 1
+
+
+def test_the_completion_cache_is_not_flushed_to_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every account read refreshes the cache, and a lost cache only costs suggestions."""
+
+    synced: list[int] = []
+    monkeypatch.setattr(files.os, "fsync", synced.append)
+    completion_cache.remember(users=[User.model_validate(api_user(1, "101"))])
+    assert completion_cache.cache_path().exists() and synced == []
