@@ -42,7 +42,6 @@ class SandboxAccount:
         self.company = dict(company)
         self._users = {u["id"]: u for u in sorted(users, key=lambda u: int(u["id"]))}
         self._numbers = {n["id"]: n for n in sorted(numbers, key=lambda n: int(n["id"]))}
-        self._link()
 
     # -- reading ----------------------------------------------------------------------
     def users(self) -> list[JsonObject]:
@@ -109,12 +108,6 @@ class SandboxAccount:
         _check_unique_ids(numbers, "numbers")
         _check_distributions(numbers, {u["id"] for u in users})
         return cls(company, users, numbers)
-
-    def _link(self) -> None:
-        """Keep distributions as bare ``{"id": N}`` references: served users are built from
-        the user records, so a number never shows a stale name or email."""
-        for number in self._numbers.values():
-            number["users"] = [{"id": ref["id"]} for ref in number.get("users", [])]
 
 
 # -- validation -----------------------------------------------------------------------
@@ -315,7 +308,8 @@ def _user(item: object, where: str) -> JsonObject:
 
 def _number(item: object, where: str) -> JsonObject:
     """One number in the stored v1 shape; ``users`` becomes ``[{"id": N}]`` (full user objects
-    are accepted: only their id is read).
+    are accepted: only their id is read; served users are built from the user records, so a
+    number never shows a stale name or email).
 
     ``is_ivr`` and ``flow_editor_enabled`` are served as stored, absent or null included, so
     tests can exercise unknown routing. A number in the older shape (no ``created_at``, which
