@@ -6,6 +6,7 @@ import re
 
 from aircall_ext.api.models import Number
 from aircall_ext.core.account import Account
+from aircall_ext.core.findings import listed
 from aircall_ext.errors import UsageError
 
 _ID = re.compile(r"[0-9]+")
@@ -25,9 +26,9 @@ def find_number(account: Account, text: str) -> Number:
     if len(matches) == 1:
         return next(iter(matches.values()))[0]
     if matches:
-        listed = "; ".join(f"{_candidate(n)} by {how}" for n, how in matches.values())
+        which = "; ".join(f"{_candidate(n)} by {how}" for n, how in matches.values())
         raise UsageError(
-            f"NUMBER {text!r} is ambiguous: it matches {listed}",
+            f"NUMBER {text!r} is ambiguous: it matches {which}",
             hint="name the number by its id",
         )
     raise UsageError(
@@ -110,6 +111,5 @@ def _candidate(number: Number) -> str:
 def _candidates_hint(numbers: tuple[Number, ...]) -> str:
     if not numbers:
         return "the account has no numbers"
-    shown = ", ".join(_candidate(n) for n in numbers[:_LISTED])
-    more = f" and {len(numbers) - _LISTED} more" if len(numbers) > _LISTED else ""
-    return f"numbers: {shown}{more}; see `aircall-ext numbers`"
+    shown = listed((_candidate(n) for n in numbers), limit=_LISTED)
+    return f"numbers: {shown}; see `aircall-ext numbers`"
