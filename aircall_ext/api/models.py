@@ -87,9 +87,7 @@ class Number(ApiModel):
     @property
     def routing_assumed(self) -> bool:
         """True when a flag the routing depends on was absent or null."""
-        return self.flow_editor_enabled is None or (
-            self.flow_editor_enabled is False and self.is_ivr is None
-        )
+        return self.routing_assumption is not None
 
     @property
     def routing_assumption(self) -> str | None:
