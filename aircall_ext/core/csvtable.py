@@ -103,7 +103,12 @@ def is_blank(cells: list[str]) -> bool:
 
 def header_record(rows: Iterator[Record]) -> Record | None:
     """The first record that is not blank (or where the csv module gave up), consumed."""
-    return next((r for r in rows if r.error or not is_blank(r.cells)), None)
+    return next(_not_blank(rows), None)
+
+
+def _not_blank(rows: Iterator[Record]) -> Iterator[Record]:
+    """The records that hold data, or where the csv module gave up."""
+    return (r for r in rows if r.error or not is_blank(r.cells))
 
 
 # -- delimiter ------------------------------------------------------------------------
@@ -154,5 +159,4 @@ def read_table(
     """Sniff the delimiter (see :func:`choose_delimiter`), find the header, skip blank rows."""
     delimiter, skip_first = choose_delimiter(text, canonical, usable)
     rows = records(text, delimiter, skip_first)
-    header = header_record(rows)
-    return Table(delimiter, header, (r for r in rows if r.error or not is_blank(r.cells)))
+    return Table(delimiter, header_record(rows), _not_blank(rows))
