@@ -146,6 +146,16 @@ def dial_counts(counts: Mapping[str, int]) -> str:
     return f"{counts['rows']} row(s): {counts['passed']} passed, {counts['failed']} failed"
 
 
+def drift_counts(summary: Mapping[str, int]) -> str:
+    return f"{summary['drifted']} drifted, {summary['in_sync']} in sync, {summary['blank']} blank"
+
+
+def severity_counts(summary: Mapping[str, int]) -> str:
+    """``1 error, 2 warnings, 0 infos`` from a findings summary (``errors``, ``warnings``,
+    ``infos``)."""
+    return ", ".join(_plural(summary[f"{word}s"], word) for word in ("error", "warning", "info"))
+
+
 def plan_counts(summary: Mapping[str, int]) -> str:
     """``3 unchanged, 1 assign, 1 change, 0 skip; 2 writes`` for a plan summary."""
     counts = ", ".join(f"{summary[key]} {key}" for key in ("unchanged", "assign", "change", "skip"))
@@ -201,11 +211,10 @@ FINDING_HEADERS = ["severity", "code", "line", "col", "user", "email", "message"
 def _findings_section(findings: Sequence[Mapping[str, Any]]) -> list[str]:
     """The counts of every severity, and a table of the errors and warnings (infos are
     counted only: they are in the log, and an import's plan shows the rows they are on)."""
-    counts = {"error": 0, "warning": 0, "info": 0}
+    counts = {"errors": 0, "warnings": 0, "infos": 0}
     for finding in findings:
-        counts[finding["severity"]] += 1
-    said = ", ".join(_plural(counts[key], key) for key in ("error", "warning", "info"))
-    lines = [f"Findings: {said}"]
+        counts[f"{finding['severity']}s"] += 1
+    lines = [f"Findings: {severity_counts(counts)}"]
     shown = [f for f in findings if f["severity"] != "info"]
     if shown:
         # Line and column only when a finding comes from a file, as in the table output.
@@ -258,8 +267,7 @@ def drift_summary(
     findings: Sequence[Mapping[str, Any]],
 ) -> str:
     """``diff``: the counts, the drifted rows, and any error in the file."""
-    said = f"{summary['drifted']} drifted, {summary['in_sync']} in sync, {summary['blank']} blank"
-    lines = [*_heading(command), f"Drift: {said}"]
+    lines = [*_heading(command), f"Drift: {drift_counts(summary)}"]
     if findings:
         lines += ["", *_findings_section(findings)]
     if drift:

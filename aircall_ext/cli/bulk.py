@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
@@ -15,7 +15,6 @@ from aircall_ext.files import open_destination
 
 if TYPE_CHECKING:
     from aircall_ext.core.account import Account
-    from aircall_ext.services.csvcheck import DriftReport
 
 DRIFT_COLUMNS = ["line", "user_id", "email", "expected", "actual"]
 DRIFT_HEADERS = ["line", "user", "email", "expected", "actual"]
@@ -101,21 +100,22 @@ def diff(app: AppContext, file: str) -> None:
     from aircall_ext.services.csvcheck import diff_file
 
     report = diff_file(app.client(), file)
-    summary = f"{len(report.drift)} drifted, {report.in_sync} in sync, {report.blank} blank"
+    doc = report.to_json()
+    summary = github.drift_counts(doc["summary"])
     clean = (
         f"no drift among the rows compared: {summary}"
         if report.has_errors
         else f"no drift: {summary}"
     )
     if app.output == "github":
-        _diff_github(app, report, file, clean)
+        _diff_github(app, doc, file, clean)
     else:
         if app.output != "json":
             for finding in report.findings:
                 output.status(f"{finding.severity}: {finding.message}")
         app.emit(
-            report.to_json(),
-            [d.to_json() for d in report.drift],
+            doc,
+            doc["drift"],
             DRIFT_COLUMNS,
             headers=DRIFT_HEADERS,
             empty=clean,
@@ -126,14 +126,12 @@ def diff(app: AppContext, file: str) -> None:
         click.get_current_context().exit(1)
 
 
-def _diff_github(app: AppContext, report: DriftReport, file: str, clean: str) -> None:
+def _diff_github(app: AppContext, doc: dict[str, Any], file: str, clean: str) -> None:
     """The file's errors and each drifted row as annotations on FILE, and the summary."""
     where = github.annotated_file(file)
-    findings = [f.to_json() for f in report.findings]
-    drift = [d.to_json() for d in report.drift]
+    findings, drift = doc["findings"], doc["drift"]
     for line in [*github.finding_commands(findings, where), *github.drift_commands(drift, where)]:
         click.echo(line)
     if not drift:
         app.say(clean)
-    doc = report.to_json()
     app.step_summary(github.drift_summary(command_words(file), drift, doc["summary"], findings))

@@ -158,7 +158,7 @@ def _dial_batch(app: AppContext, path: str) -> None:
     columns = TABLE_COLUMNS if app.output == "table" else ROW_COLUMNS
     app.emit(doc, rows, columns, headers=TABLE_HEADERS if app.output == "table" else None)
     app.say(
-        f"{summary['rows']} row(s): {summary['passed']} passed, {summary['failed']} failed",
+        github.dial_counts(summary),
         fg="red" if summary["failed"] else "green",
     )
     if summary["failed"]:

@@ -128,10 +128,7 @@ def emit_findings(
             empty=clean,
         )
     if findings and app.output == "table":
-        counts = summarize(findings)
-        app.say(
-            ", ".join(_plural(counts[key], key[:-1]) for key in ("errors", "warnings", "infos"))
-        )
+        app.say(github.severity_counts(summarize(findings)))
     return findings_exit_code(findings, strict=strict)
 
 
@@ -169,10 +166,6 @@ def command_words(source: str | None) -> str:
         f"--{name.replace('_', '-')}" for name in ("dry_run", "strict") if ctx.params.get(name)
     ]
     return " ".join(words)
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 # -- import plans ----------------------------------------------------------------------
