@@ -93,9 +93,9 @@ def render_json(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def use_color(stream: TextIO | None = None) -> bool:
+def use_color() -> bool:
     """Colour only on a terminal, and never when ``NO_COLOR`` holds any non-empty value."""
-    return not os.environ.get("NO_COLOR") and _isatty(stream or sys.stderr)
+    return not os.environ.get("NO_COLOR") and _isatty(sys.stderr)
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -172,30 +172,27 @@ class Progress:
 
     On a terminal: one line redrawn in place (a bar, done/total, ETA, rate-limit pauses),
     fitted to the terminal's width so that it never wraps. Elsewhere (a CI log, a file): a
-    plain line now and then, at the start, every ``interval`` seconds or every tenth of the
+    plain line now and then, at the start, every ``INTERVAL`` seconds or every tenth of the
     work, whichever comes first, and at the end, so that a long job is never silent. The
     clock is injected so that tests never wait.
     """
 
     BAR = 24
     STEP = 0.10
+    INTERVAL = 30.0  # seconds between plain lines, at the most
+    UNIT = "writes"
 
     def __init__(
         self,
         label: str,
         *,
-        unit: str = "writes",
         stream: TextIO | None = None,
         clock: Callable[[], float] | None = None,
-        interactive: bool | None = None,
-        interval: float = 30.0,
     ) -> None:
         self.label = label
-        self.unit = unit
         self.stream = stream or sys.stderr
         self.clock = clock or time.monotonic
-        self.interactive = _isatty(self.stream) if interactive is None else interactive
-        self.interval = interval
+        self.interactive = _isatty(self.stream)
         self.total = 0
         self.done = 0
         self.wait: float | None = None  # a rate-limit pause in progress, in seconds
@@ -240,7 +237,7 @@ class Progress:
     def line(self) -> str:
         """The plain form, one line of a CI log:
         ``import: 120/1000 writes (12 %), waiting for rate limit, ETA 14 min``."""
-        parts = [f"{self.label}: {self.done}/{self.total} {self.unit} ({self._percent()} %)"]
+        parts = [f"{self.label}: {self.done}/{self.total} {self.UNIT} ({self._percent()} %)"]
         if self.wait is not None:
             parts.append("waiting for rate limit")
         eta = self._eta()
@@ -285,7 +282,7 @@ class Progress:
         step = max(1, int(self.total * self.STEP))
         if (
             self._last_done < 0
-            or now - self._last_time >= self.interval
+            or now - self._last_time >= self.INTERVAL
             or self.done - self._last_done >= step
         ):
             self._print()
