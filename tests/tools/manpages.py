@@ -23,6 +23,17 @@ from aircall_ext.errors import (
     EXIT_STOPPED,
     EXIT_USAGE,
 )
+from aircall_ext.names import (
+    DEFAULT_BASE_URL,
+    ENV_API_ID,
+    ENV_API_TOKEN,
+    ENV_BASE_URL,
+    ENV_CONFIG_DIR,
+    ENV_DEBUG,
+    ENV_PROFILE,
+    ENV_SANDBOX,
+    ENV_SANDBOX_STATE,
+)
 from tests.tools import roff
 from tests.tools.tree import command_contexts, help_text, page_name, subcommands, summary
 
@@ -35,22 +46,22 @@ MANUAL = "User Commands"
 
 ENVIRONMENT = [
     (
-        "AIRCALL_API_ID",
-        "API ID; with AIRCALL_API_TOKEN, the credentials for CI and headless "
+        ENV_API_ID,
+        f"API ID; with {ENV_API_TOKEN}, the credentials for CI and headless "
         "machines (no keyring needed). Takes precedence over the profile.",
     ),
-    ("AIRCALL_API_TOKEN", "API token that goes with AIRCALL_API_ID. Never pass it in argv."),
+    (ENV_API_TOKEN, f"API token that goes with {ENV_API_ID}. Never pass it in argv."),
     (
-        "AIRCALL_BASE_URL",
-        "API root URL, as --base-url (default https://api.aircall.io). "
+        ENV_BASE_URL,
+        f"API root URL, as --base-url (default {DEFAULT_BASE_URL}). "
         "HTTPS is required except to loopback hosts.",
     ),
-    ("AIRCALL_EXT_PROFILE", "Profile of config.toml to use, as --profile."),
-    ("AIRCALL_EXT_SANDBOX", "1 runs every command against the embedded sandbox, as --sandbox."),
-    ("AIRCALL_EXT_SANDBOX_STATE", "SQLite database of the sandbox."),
-    ("AIRCALL_EXT_CONFIG_DIR", "Directory of config.toml."),
+    (ENV_PROFILE, "Profile of config.toml to use, as --profile."),
+    (ENV_SANDBOX, "1 runs every command against the embedded sandbox, as --sandbox."),
+    (ENV_SANDBOX_STATE, "SQLite database of the sandbox."),
+    (ENV_CONFIG_DIR, "Directory of config.toml."),
     ("NO_COLOR", "Any non-empty value turns colours off."),
-    ("AIRCALL_EXT_DEBUG", "Show the traceback of an internal error (for bug reports)."),
+    (ENV_DEBUG, "Show the traceback of an internal error (for bug reports)."),
 ]
 
 FILES = [
