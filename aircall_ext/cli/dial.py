@@ -150,33 +150,34 @@ def _dial_batch(app: AppContext, path: str) -> None:
     rows = [result_row(run) for run in runs]
     summary = summarize(runs)
     if app.output == "github":
-        _batch_github(app, path, runs, summary)
+        _batch_github(app, path, runs, rows, summary)
         if summary["failed"]:
             click.get_current_context().exit(1)
         return
     doc = {"results": [run.to_json() for run in runs], "summary": summary}
     columns = TABLE_COLUMNS if app.output == "table" else ROW_COLUMNS
     app.emit(doc, rows, columns, headers=TABLE_HEADERS if app.output == "table" else None)
-    app.say(
-        github.dial_counts(summary),
-        fg="red" if summary["failed"] else "green",
-    )
+    app.say(github.dial_counts(summary), fg="red" if summary["failed"] else "green")
     if summary["failed"]:
         click.get_current_context().exit(1)
 
 
-def _batch_github(app: AppContext, path: str, runs: list[DialRun], summary: dict[str, int]) -> None:
+def _batch_github(
+    app: AppContext,
+    path: str,
+    runs: list[DialRun],
+    rows: list[dict[str, Any]],
+    summary: dict[str, int],
+) -> None:
     """An annotation on each row of FILE that failed its expectation, the counts as a
     notice, and the failed rows in the step summary."""
-    rows = [
-        {**result_row(run), "expect_column": run.request.columns.get("expect")}
-        if run.request.expect
-        else result_row(run)
-        for run in runs
+    located = [
+        {**row, "expect_column": run.request.columns.get("expect")} if run.request.expect else row
+        for row, run in zip(rows, runs, strict=True)
     ]
-    for line in github.dial_commands(rows, github.annotated_file(path), summary):
+    for line in github.dial_commands(located, github.annotated_file(path), summary):
         click.echo(line)
-    app.step_summary(github.dial_summary(f"{command_words(None)} --batch {path}", rows, summary))
+    app.step_summary(github.dial_summary(f"{command_words(None)} --batch {path}", located, summary))
 
 
 def result_row(run: DialRun) -> dict[str, Any]:
