@@ -200,10 +200,14 @@ def through_fifo(fifo: Path, run: Callable[[], Any]) -> tuple[Any, bytes]:
     return result, b"".join(received)
 
 
+def holdings_db(path: Path) -> dict[int, Any]:
+    """What each user of the sandbox database ``path`` holds (user id → extension)."""
+    return {u["id"]: u["extension"] for u in read_state(path).document()["users"]}
+
+
 def extensions() -> dict[int, str | None]:
     """What the in-process sandbox account holds now, straight from its database."""
-    state = read_state(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"])).document()
-    return {u["id"]: u["extension"] for u in state["users"]}
+    return holdings_db(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"]))
 
 
 def read_report(path: Path) -> list[dict[str, str]]:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.scenes import users_holding
+from tests.scenes import holdings_db, users_holding
 
 CLI = str(Path(sys.executable).with_name("aircall-ext"))
 API_ID = "e2e-id"
@@ -226,11 +226,6 @@ def write_state_db(path: Path, doc: Mapping[str, Any]) -> None:
 def write_holdings(path: Path, holdings: Mapping[int, str | None], company: str = "E2E") -> None:
     """Fill the sandbox database ``path`` with users holding ``holdings`` (user id → extension)."""
     write_state_db(path, {"company": {"name": company}, "users": users_holding(holdings)})
-
-
-def holdings_db(path: Path) -> dict[int, Any]:
-    """What each user of the sandbox database ``path`` holds (user id → extension)."""
-    return {u["id"]: u["extension"] for u in read_state_db(path)["users"]}
 
 
 def read_state_db(path: Path) -> dict[str, Any]:
