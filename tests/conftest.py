@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
+import tempfile
+import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,3 +196,63 @@ def csv_file(tmp_path: Path) -> Path:
     path = tmp_path / "users.csv"
     path.write_text(IMPORT_CSV)
     return path
+
+
+# -- a user without root's privileges -----------------------------------------------------------
+
+UNPRIVILEGED_USER = "nobody"
+
+
+@dataclass
+class Unprivileged:
+    """Runs a check as a user that file modes apply to. CI runs as root, which reads a
+    mode-000 file and writes into a read-only directory: a test of those errors run as root
+    would pass without testing anything, so as root the check runs in a forked child that
+    has dropped to ``nobody`` first."""
+
+    directory: Path  # a directory the checking user owns: put the test's files here
+    uid: int | None  # the uid to drop to; None when this process is already unprivileged
+    gid: int | None = None
+
+    def run(self, check: Callable[[], None]) -> None:
+        if self.uid is None:
+            check()
+            return
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: drop privileges, check, report through the pipe
+            code = 0
+            try:
+                os.close(reader)
+                os.setgroups([])
+                os.setgid(self.gid if self.gid is not None else self.uid)
+                os.setuid(self.uid)
+                check()
+            except BaseException:
+                code = 1
+                os.write(writer, traceback.format_exc().encode())
+            finally:
+                os._exit(code)
+        os.close(writer)
+        with os.fdopen(reader, "rb") as pipe:
+            failure = pipe.read().decode()
+        _pid, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            pytest.fail(f"as {UNPRIVILEGED_USER} (uid {self.uid}):\n{failure}")
+
+
+@pytest.fixture
+def unprivileged(tmp_path: Path) -> Iterator[Unprivileged]:
+    """Where and how to check what only an unprivileged user sees (see :class:`Unprivileged`)."""
+    if os.geteuid() != 0:
+        yield Unprivileged(tmp_path, None)
+        return
+    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    # Under /tmp, not tmp_path: pytest's temp root is private to root, so nobody could not
+    # even reach a file there, and the test would pass for the wrong reason.
+    directory = Path(tempfile.mkdtemp(prefix="aircall-ext-unprivileged-"))
+    os.chown(directory, user.pw_uid, user.pw_gid)
+    try:
+        yield Unprivileged(directory, user.pw_uid, user.pw_gid)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

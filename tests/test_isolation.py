@@ -11,12 +11,13 @@ from pathlib import Path
 import click
 import keyring
 import platformdirs
+import pytest
 from hypothesis import settings
 from keyring.util import platform_
 
 from aircall_ext.completion_cache import cache_path
 from aircall_ext.config import config_path
-from tests.conftest import MemoryKeyring, hypothesis_profile
+from tests.conftest import MemoryKeyring, Unprivileged, hypothesis_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,3 +84,33 @@ def test_a_ci_run_with_an_empty_home_says_its_profile_and_leaves_home_empty(
     header = "hypothesis: profile 'ci', seed derived from each test's name (derandomized)"
     assert f"{header}, database none\n" in done.stdout
     assert list(home.iterdir()) == []
+
+
+def test_the_unprivileged_check_really_lacks_privileges(unprivileged: Unprivileged) -> None:
+    """What the unreadable-file tests rest on: their check cannot read a mode-000 file nor
+    write into a read-only directory, whoever runs the suite (root included)."""
+    secret = unprivileged.directory / "secret"
+    secret.write_text("x")
+    secret.chmod(0)
+    locked = unprivileged.directory / "locked"
+    locked.mkdir(mode=0o500)
+
+    def check() -> None:
+        with pytest.raises(PermissionError):
+            secret.read_text()
+        with pytest.raises(PermissionError):
+            (locked / "new").write_text("x")
+
+    try:
+        unprivileged.run(check)
+    finally:
+        locked.chmod(0o700)
+
+
+def test_a_failed_unprivileged_check_fails_the_test(unprivileged: Unprivileged) -> None:
+    def check() -> None:
+        raise AssertionError("the check's own failure")
+
+    with pytest.raises(pytest.fail.Exception if unprivileged.uid else AssertionError) as caught:
+        unprivileged.run(check)
+    assert "the check's own failure" in str(caught.value)

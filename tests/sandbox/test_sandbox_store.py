@@ -19,6 +19,7 @@ from aircall_ext.sandbox.app import AppliedWrite, SandboxApp
 from aircall_ext.sandbox.demo import demo_account, generate_account
 from aircall_ext.sandbox.state import SandboxAccount
 from aircall_ext.sandbox.store import APPLICATION_ID, SCHEMA_VERSION, Store
+from tests.conftest import Unprivileged
 from tests.scenes import NOT_SANDBOX_DATABASES, read_state, save_state
 
 
@@ -70,14 +71,17 @@ def test_a_directory_at_the_state_path_is_a_clear_error(tmp_path: Path) -> None:
         Store.open(tmp_path)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a mode-000 file anyway")
-def test_an_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
+def test_an_unreadable_file_is_a_clear_error(unprivileged: Unprivileged) -> None:
+    path = unprivileged.directory / "state.db"
     path.write_text("secret")
     path.chmod(0)
-    try:
+
+    def check() -> None:
         with pytest.raises(ConfigError, match="cannot read sandbox state"):
             Store.open(path)
+
+    try:
+        unprivileged.run(check)
     finally:
         path.chmod(0o600)
     assert path.read_text() == "secret"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import User
 from aircall_ext.errors import EXIT_USAGE, UsageError
 from aircall_ext.services.csvcheck import diff_file, read_source, validate_file
+from tests.conftest import Unprivileged
 
 
 class FakeClient:
@@ -58,12 +58,15 @@ def test_directory_is_a_usage_error(tmp_path: Path) -> None:
         read_source(tmp_path)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_unreadable_file_is_a_usage_error(tmp_path: Path) -> None:
-    path = write(tmp_path, "user_id,extension\n")
+def test_unreadable_file_is_a_usage_error(unprivileged: Unprivileged) -> None:
+    path = write(unprivileged.directory, "user_id,extension\n")
     path.chmod(0)
-    with pytest.raises(UsageError, match="Permission denied"):
-        read_source(path)
+
+    def check() -> None:
+        with pytest.raises(UsageError, match="Permission denied"):
+            read_source(path)
+
+    unprivileged.run(check)
 
 
 def test_dash_reads_stdin_as_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
