@@ -21,6 +21,7 @@ never a reserved one. Team names match after Unicode NFC. Pure: the caller reads
 from __future__ import annotations
 
 import difflib
+import json
 import tomllib
 import unicodedata
 from collections import defaultdict
@@ -294,7 +295,7 @@ def key_text(path: KeyPath) -> str:
             text += f"[{part}]"
         else:
             bare = part and all(c.isascii() and (c.isalnum() or c in "-_") for c in part)
-            shown = part if bare else '"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            shown = part if bare else json.dumps(part, ensure_ascii=False)
             text += f".{shown}" if text else shown
     return text
 
