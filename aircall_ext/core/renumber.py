@@ -5,8 +5,8 @@ on the lowest free extension they may hold; everyone else stays where they are. 
 in rounds, simulating the writes:
 
 1. A user whose damaged value stands for an extension they may hold (``42`` for ``042``)
-   gets that extension back when nobody holds it (of several such claimants, the lowest
-   user id).
+   gets that extension back when nobody holds it and no other damaged value stands for it
+   (two claimants are placed like everyone else until one is left).
 2. The others are placed one by one, fewest allowed extensions first (then by user id, so
    a member of one team is not crowded out by a member of two), each on the lowest
    extension of their allowance that nobody holds, is reserved or claimed by a damaged
@@ -157,7 +157,8 @@ class _Renumberer:
         return self._result(rounds)
 
     def _repairs(self) -> list[tuple[int, str]]:
-        """Damaged values given back the extension they stand for, where that is allowed."""
+        """Damaged values given back the extension they stand for, where that is allowed and
+        nobody else holds or claims it (a claim that stays would block the import)."""
         moves = []
         for user_id in sorted(self.pending):
             value = self.where[user_id]
@@ -167,7 +168,7 @@ class _Renumberer:
                 and meant != value
                 and meant in self.allowances[user_id].allowed
                 and not self.holders.get(meant)
-                and min(self.claimants[meant]) == user_id
+                and self.claimants[meant] == {user_id}
             ):
                 moves.append((user_id, meant))
         return moves

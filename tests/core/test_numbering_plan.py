@@ -94,7 +94,7 @@ def test_other_spellings_of_the_same_plan() -> None:
         ),
         (
             'reserved = "911"\n',
-            "plan.toml:1:12: reserved: must be a list of extensions, e.g. [\"911\"]; found the "
+            'plan.toml:1:12: reserved: must be a list of extensions, e.g. ["911"]; found the '
             "string '911'",
         ),
         (
@@ -131,7 +131,8 @@ def test_other_spellings_of_the_same_plan() -> None:
         ),
         (
             '[teams]\nSales = ["200-249", 250]\n',
-            'plan.toml:2:21: teams.Sales[1]: must be a range such as "200-299"; found the number 250',
+            'plan.toml:2:21: teams.Sales[1]: must be a range such as "200-299"; found the '
+            "number 250",
         ),
         (
             "[teams]\nSales = []\n",
@@ -144,8 +145,8 @@ def test_other_spellings_of_the_same_plan() -> None:
         ),
         (
             'teams = ["Sales"]\n',
-            'plan.toml:1:9: teams: must be a table: a [teams] line, then one line per team (Sales = '
-            '"200-299"); found a list',
+            "plan.toml:1:9: teams: must be a table: a [teams] line, then one line per team "
+            '(Sales = "200-299"); found a list',
         ),
         (
             '[teams]\n"Caf\u00e9" = "200-299"\n"Cafe\u0301" = "300-399"\n',
