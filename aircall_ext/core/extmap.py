@@ -169,41 +169,53 @@ def _line(start: str, kinds: dict[str, Kind], inside: set[str] | None, label: st
 def _labels(ranges: Iterable[PlanRange]) -> dict[str, str]:
     """Line start -> the label naming the plan ranges the line crosses.
 
-    Every line of a range names its team (``default`` for the default range); the range's
-    first line adds its span (``Sales 200-299``). When a line cannot hold the spans, it
-    moves the spans of ranges that go on to their next line, then drops the others."""
-    pieces: dict[str, list[list[str]]] = {}  # line -> [name] or [name, span] per range
-    following: dict[int, str] = {}  # id of a piece -> the next line of its range
+    Every line of a range names its team (``default`` for the default range), the first
+    one with the span (``Sales 200-299``). When a line is too short for that, the span
+    goes alone on the range's next line, if it has one, else is left out."""
+    pieces: dict[str, list[_Piece]] = {}
     for plan_range in ranges:
         name = plan_range.team if plan_range.team is not None else "default"
         first, last = _line_start(plan_range.range.first), _line_start(plan_range.range.last)
         lines = [start for start in LINE_STARTS if first <= start <= last]
+        span = str(plan_range.range)
         for index, start in enumerate(lines):
-            piece = [name, str(plan_range.range)] if index == 0 else [name]
+            piece = _Piece(name, f"{name} {span}" if index == 0 else name)
+            if index == 0 and len(lines) > 1:
+                piece.span_next = (lines[1], span)
             pieces.setdefault(start, []).append(piece)
-            if index + 1 < len(lines):
-                following[id(piece)] = lines[index + 1]
     labels: dict[str, str] = {}
     for start in LINE_STARTS:
         line_pieces = pieces.get(start, [])
         if _label_width(line_pieces) > LABEL_WIDTH:
             for piece in line_pieces:
-                if len(piece) == 2 and id(piece) in following:
-                    later = pieces[following[id(piece)]]
-                    spot = next(p for p in later if p[0] == piece[0] and len(p) == 1)
-                    spot.append(piece.pop())
+                piece.text = piece.name
+                if piece.span_next is not None:
+                    following, span = piece.span_next
+                    later = next(p for p in pieces[following] if p.name == piece.name)
+                    later.text = span
         if _label_width(line_pieces) > LABEL_WIDTH:
-            line_pieces = [[name] for name in dict.fromkeys(piece[0] for piece in line_pieces)]
+            line_pieces = [
+                _Piece(name, name) for name in dict.fromkeys(p.name for p in line_pieces)
+            ]
         if line_pieces:
             labels[start] = _cut(_label_text(line_pieces), LABEL_WIDTH)
     return labels
 
 
-def _label_text(pieces: list[list[str]]) -> str:
-    return "; ".join(" ".join(piece) for piece in pieces)
+@dataclass
+class _Piece:
+    """One range's part of a line's label."""
+
+    name: str
+    text: str
+    span_next: tuple[str, str] | None = None  # (next line, span) if the span may move there
 
 
-def _label_width(pieces: list[list[str]]) -> int:
+def _label_text(pieces: list[_Piece]) -> str:
+    return "; ".join(p.text for p in pieces)
+
+
+def _label_width(pieces: list[_Piece]) -> int:
     return display_width(_label_text(pieces))
 
 

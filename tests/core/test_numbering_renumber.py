@@ -25,13 +25,13 @@ PLAN = parse_plan(
 )
 
 
-def user(user_id: int, extension: str | None, **extra: object) -> User:
+def user(user_id: int, extension: str | None, *, outgoing_only: bool | None = None) -> User:
     return User(
         id=user_id,
         email=f"u{user_id}@example.com",
         name=f"User {user_id}",
         extension=extension,
-        **extra,  # type: ignore[arg-type]
+        outgoing_only=outgoing_only,
     )
 
 
