@@ -83,8 +83,13 @@ def scenes(draw: st.DrawFn, max_users: int = 1000) -> Scene:
     missing = draw(st.floats(0, 0.3))
     damaged = draw(st.floats(0, 0.1))
     in_teams = draw(st.floats(0, 1))
+    # Crowded: every extension in a team's range, so ranges fill up with other teams'
+    # members and only swaps can place them.
+    crowded = draw(st.booleans())
     rng = random.Random(draw(st.integers(0, 2**32)))
     base = rng.randrange(1000)
+    in_ranges = [e for ranges in plan.teams.values() for r in ranges for e in r.range.candidates()]
+    rng.shuffle(in_ranges)
     users = []
     for user_id in range(1, size + 1):
         roll = rng.random()
@@ -92,6 +97,8 @@ def scenes(draw: st.DrawFn, max_users: int = 1000) -> Scene:
             extension: str | None = None
         elif roll < missing + damaged:
             extension = rng.choice(DAMAGED)
+        elif crowded and in_ranges:
+            extension = in_ranges.pop()
         else:
             extension = ext((base + rng.randrange(spread)) % 1000)
         users.append(
@@ -106,9 +113,17 @@ def scenes(draw: st.DrawFn, max_users: int = 1000) -> Scene:
     rng.shuffle(users)
     account_names = [*plan.teams, "Unplanned"]
     account_names = [n for n in account_names if rng.random() < 0.85]  # some plan teams lack
-    teams = tuple(
-        (name, tuple(u.id for u in users if rng.random() < in_teams / 2)) for name in account_names
-    )
+    if crowded and plan.teams:  # everyone in one team of the plan, as a tidy account is
+        chosen = {u.id: rng.choice(list(plan.teams)) for u in users}
+        teams = tuple(
+            (name, tuple(uid for uid, team in chosen.items() if team == name))
+            for name in account_names
+        )
+    else:
+        teams = tuple(
+            (name, tuple(u.id for u in users if rng.random() < in_teams / 2))
+            for name in account_names
+        )
     return Scene(plan, Account.of(users), teams)
 
 
@@ -122,3 +137,26 @@ def applied_to(account: Account, desired: Mapping[int, str]) -> Account:
         u.model_copy(update={"extension": desired[u.id]}) if u.id in desired else u
         for u in account.users
     )
+
+
+@st.composite
+def full_scenes(draw: st.DrawFn) -> Scene:
+    """Every team's range exactly full, of members of random teams, each team as large as
+    its range: everyone can be placed, mostly only by swaps. 000-099 stays free to park."""
+    sizes = draw(st.lists(st.integers(1, 60), min_size=2, max_size=5))
+    names = [f"Team {index}" for index in range(len(sizes))]
+    ranges, first = {}, 100
+    for name, size in zip(names, sizes, strict=True):
+        ranges[name] = [f"{ext(first)}-{ext(first + size - 1)}"]
+        first += size
+    plan = parse_plan(plan_text(ranges), "plan.toml")
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    seats = [e for name in names for r in plan.teams[name] for e in r.range.candidates()]
+    rng.shuffle(seats)
+    members = [name for name, size in zip(names, sizes, strict=True) for _ in range(size)]
+    users = [User(id=i + 1, extension=seat) for i, seat in enumerate(seats)]
+    teams = tuple(
+        (name, tuple(u.id for u, team in zip(users, members, strict=True) if team == name))
+        for name in names
+    )
+    return Scene(plan, Account.of(users), teams)

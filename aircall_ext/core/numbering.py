@@ -33,6 +33,7 @@ from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
 from aircall_ext.core.extensions import ExtensionProblem, is_extension, parse_extension
 from aircall_ext.core.freeext import (
+    ALL_EXTENSIONS,
     DEFAULT_ORDER,
     ExtensionRange,
     damaged_claims,
@@ -156,8 +157,14 @@ class NumberingPlan:
             order = tuple(e for e in [*outside, *inside] if e not in self.reserved)
             return Allowance(teams, None, order, frozenset(order))
         ranges = tuple(sorted((r.range for r in owned), key=lambda r: r.first))
-        order = tuple(e for r in ranges for e in r.candidates() if e not in self.reserved)
+        order = tuple(e for r in ranges for e in extensions_in(r) if e not in self.reserved)
         return Allowance(teams, ranges, order, frozenset(order))
+
+
+def extensions_in(extension_range: ExtensionRange) -> tuple[str, ...]:
+    """The extensions of a range, lowest first (a slice: ``candidates()`` tests all 1,000)."""
+    first = ALL_EXTENSIONS.index(extension_range.first)
+    return ALL_EXTENSIONS[first : ALL_EXTENSIONS.index(extension_range.last) + 1]
 
 
 def next_free(plan: NumberingPlan, account: Account, team: str | None, count: int) -> list[str]:
@@ -188,17 +195,23 @@ class AppliedPlan:
                 for user_id in user_ids:
                     members[user_id].add(team)
         self.account_teams = frozenset(names)
+        place = {team: index for index, team in enumerate(plan.teams)}
         self._teams_of = {
-            user_id: tuple(t for t in plan.teams if t in teams_in)
+            user_id: tuple(sorted(teams_in, key=place.__getitem__))
             for user_id, teams_in in members.items()
         }
+        self._allowances: dict[tuple[str, ...], Allowance] = {}
 
     def teams_of(self, user_id: int) -> tuple[str, ...]:
         """The plan's teams the user belongs to, in the plan's order."""
         return self._teams_of.get(user_id, ())
 
     def allowance_for(self, user_id: int) -> Allowance:
-        return self.plan.allowance(self.teams_of(user_id))
+        teams = self.teams_of(user_id)
+        allowance = self._allowances.get(teams)
+        if allowance is None:
+            allowance = self._allowances[teams] = self.plan.allowance(teams)
+        return allowance
 
     def may_hold(self, user_id: int, extension: str) -> bool:
         return extension in self.allowance_for(user_id).allowed

@@ -12,12 +12,15 @@ in rounds, simulating the writes:
    extension of their allowance that nobody holds, is reserved or claimed by a damaged
    value at that moment.
 3. The round's moves are made; what they vacate is offered in the next round to the users
-   still waiting. Rounds stop when one places nobody: those users are unplaceable.
+   still waiting. Rounds stop when one places nobody.
+4. Users still waiting whose ranges are full of other waiting users trade places in
+   cycles (see :class:`_Swaps`); the rest are unplaceable.
 
-So a user only ever moves onto an extension that is free when they move: the moves form
-chains and never cycles, and the import that applies them needs no parking. The result
-is a fixed point (renumbering it again moves nobody), deterministic, and never gives one
-extension to two users.
+So outside swaps a user only moves onto an extension that is free when they move: those
+moves form chains, which the importer orders; a swap is a cycle, which it breaks by
+parking one user on a free extension (so swaps are only proposed when one exists). The
+result is a fixed point (renumbering it again moves nobody), deterministic whatever order
+the users come in, and never gives one extension to two users.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from aircall_ext.core.account import Account
 from aircall_ext.core.csvfile import EXPORT_COLUMNS
 from aircall_ext.core.desired import describe
 from aircall_ext.core.extensions import is_extension
-from aircall_ext.core.freeext import stands_for
+from aircall_ext.core.freeext import ALL_EXTENSIONS, stands_for
 from aircall_ext.core.numbering import Allowance, AppliedPlan, Breach, breaches
 
 ROW_COLUMNS = EXPORT_COLUMNS  # the import format, as ``export`` writes it
@@ -69,6 +72,7 @@ class Renumbering:
     moves: tuple[Move, ...]  # by target extension
     unplaced: tuple[Unplaced, ...]  # by user id
     rounds: int
+    swapped: int = 0  # moves onto an extension another mover leaves, in a cycle
 
     def rows(self) -> list[dict[str, object]]:
         """The desired state in the import format (:data:`ROW_COLUMNS`): moved users only,
@@ -154,7 +158,10 @@ class _Renumberer:
             if not moves:
                 break
             pool = self._apply(moves)
-        return self._result(rounds)
+            self.queue = [user_id for user_id in self.queue if user_id in self.pending]
+        swaps = _Swaps(self).find()
+        self._apply(swaps)
+        return self._result(rounds, len(swaps))
 
     def _repairs(self) -> list[tuple[int, str]]:
         """Damaged values given back the extension they stand for, where that is allowed and
@@ -203,9 +210,7 @@ class _Renumberer:
     def _candidates(self, allowance: Allowance, pool: set[str] | None) -> list[str]:
         if pool is None:
             return [e for e in allowance.order if not self.taken(e)]
-        rank = self.ranks.get(id(allowance))
-        if rank is None:
-            rank = self.ranks[id(allowance)] = {e: i for i, e in enumerate(allowance.order)}
+        rank = self.rank(allowance)
         return sorted((e for e in pool if e in rank and not self.taken(e)), key=rank.__getitem__)
 
     def _apply(self, moves: Iterable[tuple[int, str]]) -> set[str]:
@@ -222,13 +227,20 @@ class _Renumberer:
             del self.pending[user_id]
         return freed
 
-    def _result(self, rounds: int) -> Renumbering:
+    def rank(self, allowance: Allowance) -> dict[str, int]:
+        """Each extension of ``allowance`` -> its place in the hand-out order."""
+        rank = self.ranks.get(id(allowance))
+        if rank is None:
+            rank = self.ranks[id(allowance)] = {e: i for i, e in enumerate(allowance.order)}
+        return rank
+
+    def _result(self, rounds: int, swapped: int) -> Renumbering:
         moves = sorted(
             (Move(self._user(uid), ext, self.breaches[uid]) for uid, ext in self.placed.items()),
             key=lambda m: (m.to_ext, m.user.id),
         )
         unplaced = [self._unplaced(uid, breach) for uid, breach in sorted(self.pending.items())]
-        return Renumbering(tuple(moves), tuple(unplaced), rounds)
+        return Renumbering(tuple(moves), tuple(unplaced), rounds, swapped)
 
     def _user(self, user_id: int) -> User:
         user = self.account.user_by_id(user_id)
@@ -247,3 +259,98 @@ class _Renumberer:
             f"and {full}"
         )
         return Unplaced(user, breach, allowance.teams, message)
+
+
+class _Swaps:
+    """Waiting users whose ranges are full of other waiting users trade places.
+
+    Only a cycle can still place them (a chain would end on a free extension, which the
+    rounds would have found): Sales people on Support's extensions and Support people on
+    Sales' is a swap. Users are grouped by allowance; group X points at group Y when a
+    user of Y holds an extension X may have, and the shortest cycle of groups through each
+    group in turn (in queue order) is taken until none is left. Each receiver takes the
+    lowest extension of their allowance the next group offers. The importer breaks a cycle
+    by parking one user on a free extension, so there must be one, or nobody swaps.
+    """
+
+    def __init__(self, renumberer: _Renumberer) -> None:
+        self.r = renumberer
+        self.givers: dict[int, list[int]] = defaultdict(list)  # group -> users, queue order
+        self.allowance: dict[int, Allowance] = {}
+        for user_id in renumberer.queue:
+            if user_id in renumberer.pending and self._can_give(user_id):
+                group = id(renumberer.allowances[user_id])
+                self.givers[group].append(user_id)
+                self.allowance[group] = renumberer.allowances[user_id]
+
+    def _can_give(self, user_id: int) -> bool:
+        """Holds alone an extension someone else could be given (not reserved, not claimed)."""
+        value = self.r.where[user_id]
+        return (
+            value is not None
+            and is_extension(value)
+            and self.r.holders.get(value) == {user_id}
+            and value not in self.r.reserved
+            and not self.r.claimants.get(value)
+        )
+
+    def find(self) -> list[tuple[int, str]]:
+        if not any(not self.r.claimants.get(e) for e in self._unheld()):
+            return []  # nowhere to park: the importer could not break a cycle
+        moves: list[tuple[int, str]] = []
+        for start in list(self.givers):
+            while cycle := self._cycle(start):
+                for receiver, giver in cycle:
+                    extension = self.r.where[giver]
+                    assert extension is not None
+                    moves.append((receiver, extension))
+                for receiver, _ in cycle:
+                    self.givers[id(self.r.allowances[receiver])].remove(receiver)
+        return moves
+
+    def _unheld(self) -> list[str]:
+        return [e for e in ALL_EXTENSIONS if not self.r.holders.get(e)]
+
+    def _pick(self, receivers: int, givers: int) -> int | None:
+        """The user of group ``givers`` holding the lowest extension ``receivers`` may have."""
+        rank = self.r.rank(self.allowance[receivers])
+        offered = [u for u in self.givers[givers] if self.r.where[u] in rank]
+        return min(offered, key=lambda u: rank[self.r.where[u] or ""], default=None)
+
+    def _cycle(self, start: int) -> list[tuple[int, int]]:
+        """(receiver, giver) pairs of the shortest cycle of groups through ``start``."""
+        if not self.givers[start]:
+            return []
+        came_from: dict[int, tuple[int, int]] = {}  # group -> (previous group, its giver)
+        frontier = [start]
+        while frontier:
+            following = []
+            for group in frontier:
+                closing = self._pick(group, start) if group != start else None
+                if closing is not None:
+                    return self._pairs(start, group, closing, came_from)
+                for other in self.givers:
+                    if other == start or other in came_from or not self.givers[other]:
+                        continue
+                    giver = self._pick(group, other)
+                    if giver is not None:
+                        came_from[other] = (group, giver)
+                        following.append(other)
+            frontier = following
+        return []
+
+    def _pairs(
+        self, start: int, last: int, closing: int, came_from: dict[int, tuple[int, int]]
+    ) -> list[tuple[int, int]]:
+        """Walk back from ``last``: each group's giver receives from the next group's."""
+        givers = [closing]  # start's user, who gives to ``last``'s user
+        group = last
+        while group != start:
+            previous, giver = came_from[group]
+            givers.append(giver)
+            group = previous
+        # givers: [start's, last's, ..., the second group's]; each receives from the one
+        # before it in this list, and start's user receives from the second group's.
+        return [(givers[i], givers[i - 1]) for i in range(1, len(givers))] + [
+            (givers[0], givers[-1])
+        ]

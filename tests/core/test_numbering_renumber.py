@@ -16,7 +16,7 @@ from aircall_ext.core.numbering import AppliedPlan, breaches, parse_plan
 from aircall_ext.core.planner import plan_import
 from aircall_ext.core.renumber import ROW_COLUMNS, Renumbering, renumber
 from aircall_ext.output import render_csv
-from tests.numbering_scenes import Scene, applied_to, holdings, scenes
+from tests.numbering_scenes import Scene, applied_to, full_scenes, holdings, scenes
 
 PLAN = parse_plan(
     'reserved = ["100", "911"]\ndefault = "100-199"\n'
@@ -160,15 +160,60 @@ def test_fewest_allowed_extensions_are_placed_first() -> None:
     assert moves(result) == {4: (None, "202"), 3: (None, "300")}
 
 
-def test_no_cycle_reaches_the_importer() -> None:
-    """A swap the plan asks for becomes two moves through free extensions: no parking."""
+def test_a_swap_through_free_extensions_needs_no_cycle() -> None:
+    """A swap the plan asks for, with room in both ranges: two moves onto free extensions."""
     account = Account.of([user(1, "300"), user(2, "200")])
     applied = AppliedPlan(PLAN, [("Sales", [1]), ("Customer Support", [2])])
     result = renumber(applied, account)
     assert moves(result) == {1: ("300", "201"), 2: ("200", "301")}
+    assert result.swapped == 0
     plan = plan_import(account, rows_of(result))
-    assert not plan.blocked
-    assert plan.cycles == 0
+    assert (plan.blocked, plan.cycles) == (False, 0)
+
+
+def test_full_ranges_swap_their_misplaced_users() -> None:
+    """Sales people fill Support's extensions and Support people Sales': only cycles can
+    place them, and the importer breaks each through a parking extension."""
+    users = [user(1, "300"), user(2, "301"), user(3, "200"), user(4, "201"), user(5, "202")]
+    users += [user(6, "360"), user(7, "361")]
+    account = Account.of(users)
+    applied = AppliedPlan(PLAN, [("Sales", [1, 2, 6, 7]), ("Customer Support", [3, 4, 5])])
+    result = renumber(applied, account)
+    assert moves(result) == {
+        1: ("300", "200"),
+        3: ("200", "300"),
+        2: ("301", "201"),
+        4: ("201", "301"),
+        6: ("360", "202"),
+        5: ("202", "360"),
+    }
+    assert result.swapped == 6
+    assert [u.user.id for u in result.unplaced] == [7]  # Sales has three extensions
+    plan = plan_import(account, rows_of(result))
+    assert (plan.blocked, plan.cycles) == (False, 3)
+
+
+def test_a_rotation_of_three_teams() -> None:
+    plan = parse_plan('[teams]\nA = "100-100"\nB = "200-200"\nC = "300-300"\n', "p.toml")
+    account = Account.of([user(1, "200"), user(2, "300"), user(3, "100"), user(4, None)])
+    applied = AppliedPlan(plan, [("A", [1]), ("B", [2]), ("C", [3])])
+    result = renumber(applied, account)
+    assert moves(result) == {
+        1: ("200", "100"),
+        2: ("300", "200"),
+        3: ("100", "300"),
+        4: (None, "101"),  # no default: anything outside the teams' ranges, lowest first
+    }
+    assert plan_import(account, rows_of(result)).cycles == 1
+
+
+def test_no_swap_without_an_extension_to_park_on() -> None:
+    plan = parse_plan('[teams]\nA = "000-499"\nB = "500-999"\n', "p.toml")
+    users = [user(n + 1, f"{(n + 500) % 1000:03d}") for n in range(1000)]  # all misplaced
+    applied = AppliedPlan(plan, [("A", range(1, 501)), ("B", range(501, 1001))])
+    result = renumber(applied, Account.of(users))
+    assert result.moves == ()
+    assert len(result.unplaced) == 1000
 
 
 # -- properties on random accounts and plans ----------------------------------------------
@@ -237,7 +282,7 @@ def test_renumbering_random_accounts(scene: Scene) -> None:
 @given(scenes(max_users=400))
 def test_the_renumbering_csv_imports_without_a_block(scene: Scene) -> None:
     """What `renumber > moves.csv && import moves.csv` does, in memory: the CSV reads back
-    without an error, the planner orders it with no parking, and no write collides."""
+    without an error, the planner orders it (parking only for swaps), no write collides."""
     result = renumber(scene.applied, scene.account)
     if not result.moves:
         return  # a header alone is refused by import (no-rows): the command's concern
@@ -246,10 +291,25 @@ def test_the_renumbering_csv_imports_without_a_block(scene: Scene) -> None:
     assert not state.has_errors, [f.message for f in state.findings if f.severity == "error"]
     plan = plan_import(scene.account, state.rows)
     assert not plan.blocked
-    assert plan.cycles == 0
+    assert plan.cycles <= result.swapped // 2
     current = holdings(scene.account.users)
     for step in plan.steps:
         assert current[step.user_id] == step.from_ext
         assert step.to_ext not in {e for uid, e in current.items() if uid != step.user_id}
         current[step.user_id] = step.to_ext
     assert current == holdings(applied_to(scene.account, result.desired()).users)
+
+
+@settings(max_examples=60)
+@given(full_scenes())
+def test_full_ranges_of_misplaced_users_are_all_placed_by_swaps(scene: Scene) -> None:
+    after, result = check_renumbering(scene)
+    assert result.unplaced == ()
+    assert renumber(scene.applied, after).moves == ()
+    plan = plan_import(scene.account, rows_of(result))
+    assert not plan.blocked
+    current = holdings(scene.account.users)
+    for step in plan.steps:
+        assert step.to_ext not in {e for uid, e in current.items() if uid != step.user_id}
+        current[step.user_id] = step.to_ext
+    assert current == holdings(after.users)
