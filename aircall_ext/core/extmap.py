@@ -5,8 +5,8 @@ columns), in groups of ten; a ruler on top gives the offset within a line, and e
 ends with the plan ranges it crosses::
 
         0          10         20         30         40
-    200 ##!####### #......... .......... .......... ..........  200-299 Sales
-    250 .......... .......... .......... .......... ..........  200-299 Sales
+    200 ##.#.!.... .......... .......... .......... ..........  Sales 200-299
+    250 .......... .......... .......... .......... ..........  Sales
 
 ``.`` free, ``#`` held, ``!`` held against the plan (by a user who may not hold it, on a
 reserved extension, or in a damaged form such as ``42`` for ``042``), ``x`` shared by
