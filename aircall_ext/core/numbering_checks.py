@@ -65,8 +65,8 @@ def target_findings(
         elif not applied.may_hold(user.id, extension):
             allowance = applied.allowance_for(user.id)
             message = (
-                f"{where}: {describe(user)} would hold {extension}, outside what "
-                f"{allowance.who} may use ({allowance.ranges_text})"
+                f"{where}: {describe(user)}, in {allowance.who}, would hold {extension}, "
+                f"{_outside(allowance)}"
             )
             found.append(_row_finding("out-of-range", row, column, message))
     return sort_findings(found)
@@ -101,8 +101,7 @@ def _holders(applied: AppliedPlan, account: Account) -> Iterator[Finding]:
         elif breach == "out-of-range":
             allowance = applied.allowance_for(user.id)
             message = (
-                f"{describe(user)}, in {allowance.who}, holds {extension}, outside what "
-                f"{_they(allowance)} may use: {allowance.ranges_text}"
+                f"{describe(user)}, in {allowance.who}, holds {extension}, {_outside(allowance)}"
             )
             yield _user_finding("out-of-range", user, message)
 
@@ -141,8 +140,13 @@ def _full_ranges(plan: NumberingPlan, account: Account) -> Iterator[Finding]:
         )
 
 
-def _they(allowance: Allowance) -> str:
-    return "their teams" if len(allowance.teams) > 1 else "that team" if allowance.teams else "they"
+def _outside(allowance: Allowance) -> str:
+    """``outside its ranges 200-299``; ``outside the default range 100-199``."""
+    if not allowance.teams:
+        return f"outside {allowance.ranges_text}"
+    whose = "its" if len(allowance.teams) == 1 else "their"
+    plural = "s" if allowance.ranges and len(allowance.ranges) > 1 else ""
+    return f"outside {whose} range{plural} {allowance.ranges_text}"
 
 
 def _user_finding(code: str, user: User, message: str) -> Finding:

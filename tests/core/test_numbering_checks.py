@@ -64,14 +64,14 @@ def test_account_findings_name_the_user_their_teams_and_ranges() -> None:
         (
             "out-of-range",
             3,
-            "user 3 (u3@example.com), in teams Sales, Customer Support, holds 150, outside what "
-            "their teams may use: 200-201, 300-349, 360-399",
+            "user 3 (u3@example.com), in teams Sales, Customer Support, holds 150, outside "
+            "their ranges 200-201, 300-349, 360-399",
         ),
         (
             "out-of-range",
             5,
-            "user 5 (u5@example.com), in no team of the plan, holds 250, outside what they may "
-            "use: the default range 100-199",
+            "user 5 (u5@example.com), in no team of the plan, holds 250, outside the default "
+            "range 100-199",
         ),
         ("reserved-extension", 4, "user 4 (u4@example.com) holds 911, which the plan reserves"),
     ]
@@ -129,8 +129,8 @@ def test_a_files_targets_are_judged_like_held_extensions() -> None:
             "out-of-range",
             2,
             3,
-            "moves.csv:2:3: user 1 (u1@example.com) would hold 150, outside what team Sales "
-            "may use (200-201)",
+            "moves.csv:2:3: user 1 (u1@example.com), in team Sales, would hold 150, outside "
+            "its range 200-201",
         ),
         (
             "reserved-extension",
