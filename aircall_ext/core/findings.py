@@ -53,6 +53,11 @@ SEVERITY: dict[str, Severity] = {
     "plan-blocked": "error",
     "no-rows": "error",
     "undo-skipped": "warning",
+    # Numbering-plan checks (only with a plan in effect):
+    "out-of-range": "warning",
+    "reserved-extension": "warning",
+    "unknown-team": "warning",
+    "range-full": "warning",
 }
 
 _ORDER: dict[Severity, int] = {"error": 0, "warning": 1, "info": 2}
