@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import queue
+import shlex
 import sqlite3
 import stat
 import threading
@@ -204,14 +205,18 @@ def _reset_command(path: Path) -> str:
 
 
 def _damaged(path: Path, reason: object) -> StoreDamaged:
+    """The damage named, and what to do: a file of ours is recreated by ``sandbox reset``;
+    one whose mark is gone may be anything, so only its owner may delete it."""
     if _marked_ours(path):
-        hint = f"run `{_reset_command(path)}` to recreate it (what it held is lost)"
-    else:
-        hint = (
-            "it does not carry the sandbox's mark, so it is left as it is: delete it if it is "
-            f"the sandbox's, or {NEW_PATH_HINT}"
+        return StoreDamaged(
+            f"sandbox database {path} is damaged: {reason}",
+            hint=f"run `{_reset_command(path)}` to make it again (what it held is lost)",
         )
-    return StoreDamaged(f"sandbox database {path} is damaged: {reason}", hint=hint)
+    return StoreDamaged(
+        f"sandbox state {path} is a damaged SQLite file: {reason}",
+        hint="it does not carry the sandbox's mark, so it is left as it is: delete it if it "
+        f"is the sandbox's (`rm {shlex.quote(str(path))}`), or {NEW_PATH_HINT}",
+    )
 
 
 def _unusable(err: sqlite3.Error, path: Path) -> StoreUnusable | None:
