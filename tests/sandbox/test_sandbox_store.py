@@ -405,7 +405,7 @@ def in_read_only_directory(tmp_path: Path) -> Iterator[Path]:
 
 def test_a_read_only_directory_is_named(in_read_only_directory: Path) -> None:
     path = in_read_only_directory
-    with unprivileged(path), pytest.raises(StoreUnusable) as caught:
+    with unprivileged(path), pytest.raises(ConfigError) as caught:
         load_or_seed(path)
     assert str(caught.value) == (
         f"cannot write sandbox database {path}: its directory {path.parent} is read-only, "
