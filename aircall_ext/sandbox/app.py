@@ -535,7 +535,8 @@ def paginate(
     chunk = items[start:end] if start < total else []
 
     def link(number: int) -> str:
-        return f"{request.base_url}{request.path}?page={number}&per_page={per_page}"
+        path = quote(request.path, safe="/@+")  # the path arrives decoded: an email, say
+        return f"{request.base_url}{path}?page={number}&per_page={per_page}"
 
     more = end < total and (page + 1) * per_page <= LISTING_CAP
     meta: JsonObject = {

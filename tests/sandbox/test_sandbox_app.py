@@ -540,3 +540,14 @@ def test_number_details_nest_the_same_users_as_the_user_routes(account: SandboxA
             nested += 1
     assert nested  # the check means something
     assert all("numbers" not in u for u in users.values())
+
+
+def test_links_of_a_listing_named_by_email_lead_back_to_it() -> None:
+    document = generate_account(3, numbers=60).document()
+    document["users"][0]["email"] = "zoë+ops@example.com"
+    http = client(SandboxApp(SandboxAccount.from_document(document)))
+    first = http.get("/v2/users/zoë+ops@example.com/numbers", params={"per_page": 1}).json()
+    link = first["meta"]["next_page_link"]
+    assert link == f"{BASE}/v2/users/zo%C3%AB+ops@example.com/numbers?page=2&per_page=1"
+    second = http.get(link).raise_for_status().json()
+    assert second["meta"]["current_page"] == 2 and second["numbers"] != first["numbers"]
