@@ -19,6 +19,7 @@ from aircall_ext.errors import ConfigError
 from aircall_ext.sandbox import store as store_module
 from aircall_ext.sandbox.app import AppliedWrite, SandboxApp
 from aircall_ext.sandbox.demo import demo_account, generate_account
+from aircall_ext.sandbox.server import SandboxServer
 from aircall_ext.sandbox.state import SandboxAccount
 from aircall_ext.sandbox.store import (
     APPLICATION_ID,
@@ -446,3 +447,30 @@ def test_a_database_of_schema_1_gains_the_team_tables_once(tmp_path: Path) -> No
     conn.close()
     save_state(path, demo_account())
     assert read_state(path).document() == demo_account().document()
+
+
+def test_sandbox_serve_answers_a_damaged_database_with_a_500_naming_it(
+    damaged: Callable[[tuple[int, int | None]], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = damaged(PAGES)
+    access: list[str] = []
+    with Store.open(path) as store:
+        server = SandboxServer("127.0.0.1", 0, SandboxApp(store), access.append)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+        thread.start()
+        try:
+            response = httpx.get(f"{server.url}/v2/users?page=6&per_page=50", timeout=30)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=30)
+    assert response.status_code == 500
+    assert response.json()["troubleshoot"].startswith(
+        f"sandbox database {path} is damaged: database disk image is malformed; "
+        "retrying will not help: run `aircall-ext sandbox reset --state"
+    )
+    errors = capsys.readouterr().err.splitlines()
+    assert errors == [
+        f"error: sandbox database {path} is damaged: database disk image is malformed"
+    ]
+    assert any('"GET /v2/users?page=6&per_page=50 HTTP/1.1" 500' in line for line in access)
