@@ -185,6 +185,16 @@ NOT_SANDBOX_DATABASES: dict[str, tuple[Callable[[Path], object], str]] = {
 }
 
 
+def scribble(path: Path, start: int, end: int | None = None) -> None:
+    """Overwrite bytes ``[start, end)`` of a closed database (negative: from the end) with
+    garbage, as a failing disk or a stray write would."""
+    data = bytearray(path.read_bytes())
+    first = start % len(data)
+    last = len(data) if end is None else end
+    data[first:last] = bytes((i * 37) % 256 for i in range(first, last))
+    path.write_bytes(bytes(data))
+
+
 # -- reading back and interfering ------------------------------------------------------------
 
 

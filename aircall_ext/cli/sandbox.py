@@ -241,7 +241,8 @@ def _serve_and_close(
 @click.option(
     "--users",
     type=click.IntRange(0, 100_000),
-    help="Start from a generated clean account of N users (unique extensions; none past 1000).",
+    help="Start from a generated clean account of N users (unique extensions; none past 1000) "
+    "and one team per 50 users (at most 20).",
 )
 @click.option("--seed", type=int, help="Seed for --users [default: 0]; same seed, same account.")
 @with_app
@@ -250,12 +251,13 @@ def reset(
 ) -> None:
     """Replace the sandbox state with the demo account, a given file or a generated account.
 
-    The database content is replaced in one transaction. A file at the state path that is
-    not a sandbox database is never overwritten: import an older JSON state file with
+    The database content is replaced in one transaction; a damaged sandbox database is
+    made again. A file at the state path that is not a sandbox database is never
+    overwritten: import an older JSON state file with
     `sandbox reset --from OLD.json --state NEW.db`.
     """
     from aircall_ext.sandbox.demo import demo_account, generate_account
-    from aircall_ext.sandbox.store import open_store
+    from aircall_ext.sandbox.store import reset_database
 
     if source is not None and users is not None:
         raise UsageError("--from and --users cannot be combined")
@@ -271,11 +273,12 @@ def reset(
     else:
         account, what = demo_account(), "the demo account"
     path = _state_path(state)
-    with open_store(path) as store:
-        store.replace(account)
+    damage = reset_database(path, account)
+    if damage is not None:
+        app.warn(f"{damage.message}; made it again")
     app.say(
         f"sandbox reset to {what}: {len(account.users())} users, "
-        f"{len(account.numbers())} numbers ({path})"
+        f"{len(account.numbers())} numbers, {len(account.teams())} teams ({path})"
     )
 
 
@@ -296,12 +299,17 @@ def _read_source(source: str) -> SandboxAccount:
         raise UsageError(f"{source}: {err}") from None
 
 
-# The columns of `list`, identity first, plus the numbers whose distribution holds the user.
-SHOW_COLUMNS = ["id", "name", "email", "extension", "availability", "outgoing_only", "numbers"]
+# The columns of `list`, identity first, plus the numbers whose distribution holds the user
+# and the teams the user is in.
+SHOW_COLUMNS = [
+    "id", "name", "email", "extension", "availability", "outgoing_only", "numbers", "teams",
+]  # fmt: skip
 SHOW_HEADERS = [
     dict(zip(USER_COLUMNS, USER_HEADERS, strict=True)).get(column, column)
     for column in SHOW_COLUMNS
 ]
+TEAM_COLUMNS = ["id", "name", "users"]
+TEAM_HEADERS = ["id", "team", "members"]
 
 
 @sandbox.command("show")
@@ -309,7 +317,7 @@ SHOW_HEADERS = [
 @state_option
 @with_app
 def show(app: AppContext, state: str | None) -> None:
-    """Summarise the sandbox state: users and numbers (-o json prints the state document).
+    """Summarise the sandbox state: users, numbers, teams (-o json: the state document).
 
     Reads the database directly (seeding the demo account when it is missing), so it
     shows exactly what the sandbox holds, legacy damage included.
@@ -325,6 +333,7 @@ def show(app: AppContext, state: str | None) -> None:
         {
             **user_row(User.model_validate(u)),
             "numbers": [n["name"] for n in account.numbers_of(u["id"])],
+            "teams": [t["name"] for t in account.teams_of(u["id"])],
         }
         for u in account.users()
     ]
@@ -332,7 +341,7 @@ def show(app: AppContext, state: str | None) -> None:
         company = account.company_document()
         click.echo(
             f"{company['name']}: {company['users_count']} users, "
-            f"{company['numbers_count']} numbers\n"
+            f"{company['numbers_count']} numbers, {len(account.teams())} teams\n"
         )
     app.emit(doc, users, SHOW_COLUMNS, headers=SHOW_HEADERS, empty="no users")
     if app.output == "table":
@@ -342,3 +351,7 @@ def show(app: AppContext, state: str | None) -> None:
             for n in account.numbers()
         ]
         app.emit(doc, numbers, NUMBER_COLUMNS, headers=NUMBER_HEADERS, empty="no numbers")
+        teams = [{**t, "users": len(t["users"])} for t in account.teams()]
+        if teams:  # the first line counts them; an account without teams gets no table
+            click.echo()
+            app.emit(doc, teams, TEAM_COLUMNS, headers=TEAM_HEADERS)

@@ -44,11 +44,34 @@ if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
 DEFAULT_PER_PAGE = 20
-MAX_PER_PAGE = 50
-LISTING_CAP = 10_000
+MAX_PER_PAGE = 50  # a larger per_page is clamped to this, as live
+LISTING_CAP = 10_000  # page * per_page beyond it is refused, as live, whatever the total
 MAX_BODY = 64 * 1024
 EXTENSION = re.compile(r"[0-9]{3}")
 REALM = f'Basic realm="{APP_NAME} sandbox"'
+# The live API's refusal of a page beyond the cap, word for word.
+OUT_OF_BOUND: JsonObject = {
+    "error": "Bad Request",
+    "data": None,
+    "message": "BAD_REQUEST",
+    "errors": "Your query is limited to 10k results and pagination is out of bound, "
+    "please use timestamps or other filters.",
+    "troubleshoot": "BAD_REQUEST",
+    "success": False,
+}
+# A team member as the live API nests it: a user without extension, status details or state.
+MEMBER_FIELDS = (
+    "id",
+    "direct_link",
+    "name",
+    "email",
+    "availability_status",
+    "default_number_id",
+    "created_at",
+    "time_zone",
+    "language",
+    "wrap_up_time",
+)
 
 
 @dataclass(frozen=True)
@@ -175,8 +198,11 @@ class SandboxApp:
             (re.compile(r"/v1/ping"), {"GET": _ping}),
             (re.compile(r"/v2/users"), {"GET": self._list_users}),
             (re.compile(r"/v2/users/([^/]+)"), {"GET": self._get_user, "PUT": self._put_user}),
+            (re.compile(r"/v2/users/([^/]+)/numbers"), {"GET": self._list_user_numbers}),
             (re.compile(r"/v1/numbers"), {"GET": self._list_numbers}),
             (re.compile(r"/v1/numbers/([^/]+)"), {"GET": self._get_number}),
+            (re.compile(r"/v1/teams"), {"GET": self._list_teams}),
+            (re.compile(r"/v1/teams/([^/]+)"), {"GET": self._get_team}),
             (re.compile(r"/v1/users(?:/.*)?"), {"GET": _retired, "PUT": _retired}),
         ]
 
@@ -248,13 +274,11 @@ class SandboxApp:
 
     # -- routing ----------------------------------------------------------------------
     def _dispatch(self, request: Request) -> Response:
+        # As live: no credentials is 401, credentials that do not match are 403.
+        if self._credentials is not None and not request.authorization:
+            return Response(401, {"message": "Unauthorized"}, [("WWW-Authenticate", REALM)])
         if not self._authorized(request.authorization):
-            return error(
-                401,
-                "Unauthorized",
-                "Authenticate with HTTP Basic auth: your API ID as user, API token as password.",
-                WWW_Authenticate=REALM,
-            )
+            return Response(403, {"message": "Forbidden"})
         if request.too_large:
             return error(400, "Bad Request", f"The request body exceeds {MAX_BODY} bytes.")
         for pattern, methods in self._routes:
@@ -273,7 +297,11 @@ class SandboxApp:
         return error(404, "Not Found", "No such endpoint; see the API reference (openapi.yaml).")
 
     def _transact(self, request: Request, handler: Handler, arg: str | None) -> Response:
-        """Run ``handler`` in one transaction; report its writes once they are committed."""
+        """Run ``handler`` in one transaction; report its writes once they are committed.
+
+        A database that retrying cannot help (``StoreUnusable``: damaged, read-only) is not
+        answered: the error propagates, so ``--sandbox`` stops with it and ``sandbox serve``
+        answers 500 naming it."""
         writes: list[AppliedWrite] = []
         self._pending.writes = writes
         try:
@@ -315,13 +343,38 @@ class SandboxApp:
 
     def _list_users(self, request: Request, _arg: str | None) -> Response:
         users = self._account.users()
-        render = partial(_user, base_url=request.base_url)
-        return paginate(request, "users", users, render, full_meta=False)
+        return paginate(request, "users", users, partial(_user, base_url=request.base_url))
 
     def _list_numbers(self, request: Request, _arg: str | None) -> Response:
         numbers = self._account.numbers()
-        render = partial(_number, base_url=request.base_url)
-        return paginate(request, "numbers", numbers, render, full_meta=True)
+        return paginate(request, "numbers", numbers, partial(_number, base_url=request.base_url))
+
+    def _list_user_numbers(self, request: Request, arg: str | None) -> Response:
+        user = self._find_user(arg)
+        if user is None:
+            return _no_user(arg)
+        numbers = self._account.numbers_of(user["id"])
+        return paginate(request, "numbers", numbers, partial(_number, base_url=request.base_url))
+
+    def _list_teams(self, request: Request, _arg: str | None) -> Response:
+        teams = self._account.teams()
+        return paginate(request, "teams", teams, partial(self._team, base_url=request.base_url))
+
+    def _get_team(self, request: Request, arg: str | None) -> Response:
+        team_id = _object_id(arg)
+        team = self._account.team(team_id) if team_id is not None else None
+        if team is None:
+            return error(404, "Not Found", f"No team has id {arg}.")
+        return Response(200, {"team": self._team(team, request.base_url)})
+
+    def _team(self, team: JsonObject, base_url: str) -> JsonObject:
+        return {
+            "id": team["id"],
+            "name": team["name"],
+            "direct_link": f"{base_url}/v1/teams/{team['id']}",
+            "created_at": team["created_at"],
+            "users": [_member(user, base_url) for user in self._account.members(team)],
+        }
 
     def _get_number(self, request: Request, arg: str | None) -> Response:
         number_id = _object_id(arg)
@@ -331,18 +384,26 @@ class SandboxApp:
         users = [_user(u, request.base_url) for u in self._account.distribution(number)]
         return Response(200, {"number": _number(number, request.base_url, users)})
 
-    def _get_user(self, request: Request, arg: str | None) -> Response:
+    def _find_user(self, arg: str | None) -> JsonObject | None:
+        """The user a path names: by id, or (as live) by email."""
         user_id = _object_id(arg)
-        user = self._account.user(user_id) if user_id is not None else None
+        if user_id is not None:
+            return self._account.user(user_id)
+        if arg and "@" in arg:
+            return self._account.user_by_email(arg)
+        return None
+
+    def _get_user(self, request: Request, arg: str | None) -> Response:
+        user = self._find_user(arg)
         if user is None:
             return _no_user(arg)
         return Response(200, {"user": _user(user, request.base_url)})
 
     def _put_user(self, request: Request, arg: str | None) -> Response:
-        user_id = _object_id(arg)
-        user = self._account.user(user_id) if user_id is not None else None
-        if user is None or user_id is None:
+        user = self._find_user(arg)
+        if user is None:
             return _no_user(arg)
+        user_id: int = user["id"]
         payload = _json_object(request.body)
         if payload is None:
             return error(400, "Bad Request", 'Send a JSON object such as {"extension": "101"}.')
@@ -384,14 +445,22 @@ def _user(user: JsonObject, base_url: str) -> JsonObject:
 
 
 def _number(number: JsonObject, base_url: str, users: list[JsonObject] | None = None) -> JsonObject:
-    """A v1 number as served. Listing items carry no ``users`` (as live); the detail read
+    """A v1 number as served. Listing items carry neither ``users`` nor
+    ``flow_editor_enabled`` (as live); the detail read has the routing flag as stored and
     nests the call distribution as full user objects."""
     served = _render(number, NUMBER_FIELDS, f"{base_url}/v1/numbers/{number['id']}")
     if users is None:
         del served["users"]
+        served.pop("flow_editor_enabled", None)
         return served
     served["users"] = users
     return served
+
+
+def _member(user: JsonObject, base_url: str) -> JsonObject:
+    """A team member as live: a few user fields, no extension."""
+    served = {**user, "direct_link": f"{base_url}/v2/users/{user['id']}"}
+    return {key: served.get(key) for key in MEMBER_FIELDS}
 
 
 def _render(record: JsonObject, fields: tuple[str, ...], direct_link: str) -> JsonObject:
@@ -447,49 +516,50 @@ def paginate(
     key: str,
     items: Sequence[JsonObject],
     render: Callable[[JsonObject], JsonObject],
-    *,
-    full_meta: bool,
 ) -> Response:
-    """One page of ``items`` with the live ``meta``; records past the cap are unreachable.
+    """One page of ``items`` with the live ``meta``: counts, the page size used, and absolute
+    links on the client's host, null at either end.
 
-    v2 listings (``full_meta=False``) carry ``count``, ``total`` and ``current_page`` only, as
-    the live API does: a client must page on without ``next_page_link``. v1 listings carry
-    ``per_page`` and both links too.
+    ``per_page`` above 50 is clamped to 50 and a page reaching past 10,000 records is the
+    live 400, whatever the total. A ``page`` or ``per_page`` that is not a positive integer
+    counts as absent (page 1, 20 per page): the live API is lenient, and what it does with
+    such values is not on record. No link leads to a page that would be refused.
     """
-    page = _int_param(request, "page", 1)
-    per_page = _int_param(request, "per_page", DEFAULT_PER_PAGE)
-    if page is None or page < 1:
-        return error(400, "Bad Request", "page must be an integer of 1 or more.")
-    if per_page is None or not 1 <= per_page <= MAX_PER_PAGE:
-        return error(400, "Bad Request", f"per_page must be an integer from 1 to {MAX_PER_PAGE}.")
+    page = _positive_param(request, "page", 1)
+    per_page = min(_positive_param(request, "per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
+    if page * per_page > LISTING_CAP:
+        return Response(400, dict(OUT_OF_BOUND))
+    total = len(items)
     start = (page - 1) * per_page
-    if start >= LISTING_CAP:
-        return error(
-            400,
-            f"Page {page} is beyond the listing limit of {LISTING_CAP} records",
-            "Listings stop at 10,000 records; narrow the query instead of paging further.",
-        )
-    reachable = min(len(items), LISTING_CAP)
-    end = min(start + per_page, reachable)
-    chunk = items[start:end] if start < reachable else []
-    meta: JsonObject = {"count": len(chunk), "total": len(items), "current_page": page}
-    if full_meta:
+    end = min(start + per_page, total)
+    chunk = items[start:end] if start < total else []
 
-        def link(number: int) -> str:
-            return f"{request.base_url}{request.path}?page={number}&per_page={per_page}"
+    def link(number: int) -> str:
+        path = quote(request.path, safe="/@+")  # the path arrives decoded: an email, say
+        return f"{request.base_url}{path}?page={number}&per_page={per_page}"
 
-        meta["per_page"] = per_page
-        meta["next_page_link"] = link(page + 1) if end < reachable else None
-        meta["previous_page_link"] = link(page - 1) if page > 1 else None
+    more = end < total and (page + 1) * per_page <= LISTING_CAP
+    meta: JsonObject = {
+        "count": len(chunk),
+        "total": total,
+        "current_page": page,
+        "per_page": per_page,
+        "next_page_link": link(page + 1) if more else None,
+        "previous_page_link": link(page - 1) if page > 1 else None,
+    }
     return Response(200, {key: [render(item) for item in chunk], "meta": meta})
 
 
-def _int_param(request: Request, name: str, default: int) -> int | None:
-    """The last value of a query parameter as a non-negative integer; None if it is not one."""
+_HUGE = 10**12  # any page or page size this long is past every cap
+
+
+def _positive_param(request: Request, name: str, default: int) -> int:
+    """The last value of a query parameter as a positive integer, else ``default``."""
     values = request.query.get(name)
-    if not values:
+    digits = values[-1].strip() if values else ""
+    if not (digits.isascii() and digits.isdigit()):
         return default
-    text = values[-1].strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 9:
-        return None
-    return int(text)
+    digits = digits.lstrip("0")
+    if not digits:
+        return default
+    return _HUGE if len(digits) > 12 else int(digits)

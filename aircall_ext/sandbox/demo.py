@@ -2,12 +2,14 @@
 
 The demo is small enough to read in one screen yet shows every case the tool must handle:
 a legacy collision, a dead extension (outgoing-only), a missing extension, both ways of
-being unavailable, spreadsheet damage (``42``), a leading zero (``007``), and one number
-per routing mode, the classic one with a partial distribution.
+being unavailable, spreadsheet damage (``42``), a leading zero (``007``), one number per
+routing mode (the classic one with a partial distribution), and teams that break
+``SAMPLE_PLAN`` in every way a numbering plan can be broken.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -40,7 +42,37 @@ _DEMO_USERS: list[tuple[int, str, str, str | None, dict[str, Any]]] = [
     (481010, "James O'Connor", "james.oconnor", "42", {"wrap_up_time": 15}),
     (481011, "Kavya Iyer", "kavya.iyer", "007", {}),
     (481012, "Lucas Moreau", "lucas.moreau", "130", {"language": "fr-FR"}),
+    # Team members, against SAMPLE_PLAN: Maya is in Sales' range; Noor is in two teams and
+    # in range through Customer Support; Omar, in no team, holds the reserved 100; Rafael
+    # and Tariq hold both extensions of Reception's range, which leaves it full, though
+    # Tariq is in Sales, out of its range.
+    (481013, "Maya Fischer", "maya.fischer", "201", {"time_zone": "Europe/Berlin"}),
+    (481014, "Noor Rahman", "noor.rahman", "305", {"language": "en-GB"}),
+    (481015, "Omar Benali", "omar.benali", "100", {"language": "fr-FR"}),
+    (481016, "Rafael Costa", "rafael.costa", "500", {"time_zone": "Europe/Lisbon"}),
+    (481017, "Tariq Novak", "tariq.novak", "501", {}),
 ]  # fmt: skip
+
+# id, name, created_at, members. The account has no "Billing" team: the plan's is unknown.
+_DEMO_TEAMS: list[tuple[int, str, str, list[int]]] = [
+    (7001, "Sales", "2023-02-06T09:00:00.000Z", [481013, 481014, 481017]),
+    (7002, "Customer Support", "2023-02-06T09:05:00.000Z", [481014]),
+    (7003, "Reception", "2023-02-07T08:30:00.000Z", [481016]),
+]
+
+# The numbering plan the demo's teams break, one way each (the README and docs/sandbox.md
+# show it): a member out of their team's range, a reserved extension held, a plan team the
+# account lacks, a team range with no free extension.
+SAMPLE_PLAN = """\
+reserved = ["100", "911"]
+default = "100-199"
+
+[teams]
+Sales = "200-299"
+"Customer Support" = ["300-349", "360-399"]
+Reception = "500-501"
+Billing = "400-449"
+"""
 
 # id, name, digits, flow_editor_enabled, is_ivr, country, time zone, distribution, extras
 _DEMO_NUMBERS: list[tuple[int, str, str, bool, bool, str, str, list[int], dict[str, Any]]] = [
@@ -66,8 +98,12 @@ def demo_account() -> SandboxAccount:
         _user(uid, name, f"{local}@example.com", ext, i, _home(uid, numbers), **extras)
         for i, (uid, name, local, ext, extras) in enumerate(_DEMO_USERS)
     ]
+    teams = [
+        {"id": tid, "name": name, "created_at": created, "users": members}
+        for tid, name, created, members in _DEMO_TEAMS
+    ]
     return SandboxAccount.from_document(
-        {"company": {"name": DEMO_COMPANY}, "users": users, "numbers": numbers}
+        {"company": {"name": DEMO_COMPANY}, "users": users, "numbers": numbers, "teams": teams}
     )
 
 
@@ -86,18 +122,32 @@ _LAST = (  # noqa: SIM905 - a word list reads best as words
     "Martin Nakamura Novak Okafor Petrov Quinn Rossi Schmidt Silva Tanaka Vargas Weber "
     "Yilmaz Zhang"
 ).split()
+_TEAM_NAMES = (  # noqa: SIM905 - a word list reads best as words
+    "Sales Support Billing Onboarding Renewals Partners Reception Logistics Finance Legal "
+    "Marketing Success Operations Training Escalations Night Weekend Enterprise Retail Field"
+).split()
 _ROUTINGS = ((True, False), (False, False), (False, True))  # smartflows, classic, ivr
 _MAX_DISTRIBUTION = 25
+MAX_GENERATED_TEAMS = 20
+USERS_PER_TEAM = 50
 
 
-def generate_account(users: int, *, seed: int = 0, numbers: int = 3) -> SandboxAccount:
+def generated_team_count(users: int) -> int:
+    """Teams of a generated account: one per 50 users, rounded up, at most 20."""
+    return min(MAX_GENERATED_TEAMS, math.ceil(users / USERS_PER_TEAM))
+
+
+def generate_account(
+    users: int, *, seed: int = 0, numbers: int = 3, teams: int | None = None
+) -> SandboxAccount:
     """A clean account of ``users`` users for tests and benchmarks, the same for a seed.
 
     Extensions are valid and unique (100-999 first, then 000-099); past 1000 users the
-    rest have none. Numbers cycle through the three routing modes.
+    rest have none. Numbers cycle through the three routing modes. ``teams`` (default:
+    :func:`generated_team_count`) hold most users, a few in two teams, some in none.
     """
-    if users < 0 or numbers < 0:
-        raise ValueError("users and numbers must be >= 0")
+    if users < 0 or numbers < 0 or (teams is not None and teams < 0):
+        raise ValueError("users, numbers and teams must be >= 0")
     rng = random.Random(seed)
     pool = [f"{n:03d}" for n in range(100, 1000)]
     if users > len(pool):
@@ -109,8 +159,35 @@ def generate_account(users: int, *, seed: int = 0, numbers: int = 3) -> SandboxA
     lines = [_generated_number(j, rng, ids) for j in range(numbers)]
     for person in people:
         person["default_number_id"] = _home(person["id"], lines)
+    # Drawn last, so the users and numbers of a seed are what they were before teams came.
+    groups = _generated_teams(generated_team_count(users) if teams is None else teams, rng, ids)
     company = {"name": f"Generated account ({users} users)"}
-    return SandboxAccount.from_document({"company": company, "users": people, "numbers": lines})
+    return SandboxAccount.from_document(
+        {"company": company, "users": people, "numbers": lines, "teams": groups}
+    )
+
+
+def _generated_teams(count: int, rng: random.Random, user_ids: list[int]) -> list[JsonObject]:
+    """About 90 % of users in one team, one in 20 of those in a second one too."""
+    if count == 0:
+        return []
+    members: list[list[int]] = [[] for _ in range(count)]
+    for user_id in user_ids:
+        draw = rng.random()
+        if draw < 0.1:
+            continue  # in no team: the plan's default range applies
+        first = rng.randrange(count)
+        members[first].append(user_id)
+        if draw > 0.95 and count > 1:
+            members[(first + 1 + rng.randrange(count - 1)) % count].append(user_id)
+    return [
+        {"id": 700001 + i, "name": _team_name(i), "users": sorted(group)}
+        for i, group in enumerate(members)
+    ]
+
+
+def _team_name(index: int) -> str:
+    return _TEAM_NAMES[index] if index < len(_TEAM_NAMES) else f"Team {index + 1}"
 
 
 def _generated_user(index: int, rng: random.Random, extension: str | None) -> JsonObject:

@@ -24,6 +24,7 @@ from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from aircall_ext.sandbox.app import AppliedWrite
 from aircall_ext.sandbox.faults import ConnectionDropped
+from aircall_ext.sandbox.store import StoreUnusable
 
 if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication
@@ -73,11 +74,30 @@ class _ServerHandler(ServerHandler):
     dropped = False
 
     def handle_error(self) -> None:
-        """A :class:`ConnectionDropped` means: send nothing at all."""
-        if isinstance(sys.exc_info()[1], ConnectionDropped):
+        """A :class:`ConnectionDropped` means: send nothing at all. A database no request can
+        use is a 500 that says what is wrong with it, as JSON like every other answer."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionDropped):
             self.dropped = True
             return
+        if isinstance(error, StoreUnusable):
+            body = {
+                "error": "Internal Server Error",
+                "troubleshoot": f"{error}; retrying will not help: {error.hint}",
+            }
+            self.error_body = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            self.error_headers = [("Content-Type", "application/json; charset=utf-8")]
         super().handle_error()
+
+    def log_exception(self, exc_info: Any) -> None:
+        """One line for a known database problem; a traceback only for a bug."""
+        error = exc_info[1]
+        if isinstance(error, StoreUnusable):
+            stream = self.get_stderr()
+            stream.write(f"error: {error}\n")
+            stream.flush()
+            return
+        super().log_exception(exc_info)
 
 
 class _RequestHandler(WSGIRequestHandler):

@@ -1,19 +1,21 @@
 """The sandbox account and its JSON state document.
 
 The document holds the live API's shapes (``{"company", "users": [User], "numbers":
-[Number]}``) so it can be read, hand-edited and diffed like API output; it is the interchange
+[Number], "teams": [Team]}``, a team's ``users`` being user ids) so it can be read,
+hand-edited and diffed like API output; it is the interchange
 format of ``sandbox reset --from`` and ``sandbox show -o json``, while the live state is a
 SQLite database (``sandbox/store.py``). Older documents (v1-shaped users carrying
 ``numbers``, numbers without the newer fields) still load and are served in the live shapes.
 It may hold legacy damage on purpose (shared or malformed extensions): the sandbox must let
 the tool *find* such data, while the API itself never creates any. A number's ``users`` (its
-call distribution) is the only record of membership.
+call distribution) and a team's ``users`` are the only records of membership.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +23,7 @@ from typing import Any
 JsonObject = dict[str, Any]
 
 AVAILABILITY = ("available", "custom", "unavailable")
+MAX_ID = 2**63 - 1  # SQLite's largest integer: the store keys records by id
 
 
 class StateInvalid(ValueError):
@@ -28,7 +31,7 @@ class StateInvalid(ValueError):
 
 
 class SandboxAccount:
-    """Company, users and numbers in API shapes, with the lookups the service needs.
+    """Company, users, numbers and teams in API shapes, with the lookups the service needs.
 
     Not thread-safe by itself: the WSGI app serialises access with its lock.
     """
@@ -38,10 +41,12 @@ class SandboxAccount:
         company: JsonObject,
         users: Iterable[JsonObject],
         numbers: Iterable[JsonObject] = (),
+        teams: Iterable[JsonObject] = (),
     ) -> None:
-        self.company = dict(company)
+        self.company = {"name": company["name"]}
         self._users = {u["id"]: u for u in sorted(users, key=lambda u: int(u["id"]))}
         self._numbers = {n["id"]: n for n in sorted(numbers, key=lambda n: int(n["id"]))}
+        self._teams = {t["id"]: t for t in sorted(teams, key=lambda t: int(t["id"]))}
 
     # -- reading ----------------------------------------------------------------------
     def users(self) -> list[JsonObject]:
@@ -51,11 +56,32 @@ class SandboxAccount:
     def numbers(self) -> list[JsonObject]:
         return list(self._numbers.values())
 
+    def teams(self) -> list[JsonObject]:
+        return list(self._teams.values())
+
     def user(self, user_id: int) -> JsonObject | None:
         return self._users.get(user_id)
 
+    def user_by_email(self, email: str) -> JsonObject | None:
+        """The user with this email: an exact match, else the first (by id) that matches
+        when ASCII letters are compared without case."""
+        folded = fold_email(email)
+        matches = [u for u in self._users.values() if fold_email(u["email"]) == folded]
+        return next((u for u in matches if u["email"] == email), matches[0] if matches else None)
+
     def number(self, number_id: int) -> JsonObject | None:
         return self._numbers.get(number_id)
+
+    def team(self, team_id: int) -> JsonObject | None:
+        return self._teams.get(team_id)
+
+    def members(self, team: JsonObject) -> list[JsonObject]:
+        """A team's users, in the team's order."""
+        return [self._users[user_id] for user_id in team["users"]]
+
+    def teams_of(self, user_id: int) -> list[JsonObject]:
+        """The teams the user belongs to, by id."""
+        return [t for t in self._teams.values() if user_id in t["users"]]
 
     def distribution(self, number: JsonObject) -> list[JsonObject]:
         """The users a number rings, in its distribution's order."""
@@ -70,12 +96,8 @@ class SandboxAccount:
         return [u for u in self._users.values() if u.get("extension") == extension]
 
     def company_document(self) -> JsonObject:
-        """The company with counts that always match the account."""
-        return {
-            **self.company,
-            "users_count": len(self._users),
-            "numbers_count": len(self._numbers),
-        }
+        """The company as the live API serves it: its name and counts that always match."""
+        return company_document(self.company, len(self._users), len(self._numbers))
 
     def document(self) -> JsonObject:
         """A deep copy in the state-file format, safe to serialise outside the lock."""
@@ -83,6 +105,7 @@ class SandboxAccount:
             "company": self.company_document(),
             "users": copy.deepcopy(self.users()),
             "numbers": copy.deepcopy(self.numbers()),
+            "teams": copy.deepcopy(self.teams()),
         }
 
     # -- writing ----------------------------------------------------------------------
@@ -104,10 +127,28 @@ class SandboxAccount:
             raise StateInvalid('"company" must be an object with a string "name"')
         users = [_user(item, f"users[{i}]") for i, item in enumerate(_list(doc, "users"))]
         numbers = [_number(item, f"numbers[{i}]") for i, item in enumerate(_list(doc, "numbers"))]
+        teams = [_team(item, f"teams[{i}]") for i, item in enumerate(_list(doc, "teams"))]
         _check_unique_ids(users, "users")
         _check_unique_ids(numbers, "numbers")
-        _check_distributions(numbers, {u["id"] for u in users})
-        return cls(company, users, numbers)
+        _check_unique_ids(teams, "teams")
+        user_ids = {u["id"] for u in users}
+        _check_distributions(numbers, user_ids)
+        _check_teams(teams, user_ids)
+        return cls(company, users, numbers, teams)
+
+
+def company_document(company: JsonObject, users_count: int, numbers_count: int) -> JsonObject:
+    """``{"name", "users_count", "numbers_count"}``: exactly what the live API sends."""
+    return {"name": company["name"], "users_count": users_count, "numbers_count": numbers_count}
+
+
+def fold_email(email: str) -> str:
+    """An email with ASCII letters in lower case: how the sandbox matches ``/v2/users/EMAIL``
+    (the store's SQL ``lower()`` folds exactly these, so both agree)."""
+    return email.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 # -- validation -----------------------------------------------------------------------
@@ -266,9 +307,7 @@ def _record(
     """
     if not isinstance(item, dict):
         raise StateInvalid(f"{where}: expected an object, got {_kind(item)}")
-    record_id = item.get("id")
-    if not isinstance(record_id, int) or isinstance(record_id, bool) or record_id < 1:
-        raise StateInvalid(f'{where}: "id" must be a positive integer')
+    _check_id(item.get("id"), where)
     for key in required:
         if key not in item:
             raise StateInvalid(f'{where}: "{key}" is missing')
@@ -280,6 +319,15 @@ def _record(
         if key in record and not _is(record[key], allowed):
             raise StateInvalid(f"{where}.{key}: unexpected {_kind(record[key])}")
     return ordered(record, fields)
+
+
+def _check_id(record_id: object, where: str) -> None:
+    if (
+        isinstance(record_id, bool)
+        or not isinstance(record_id, int)
+        or not 1 <= record_id <= MAX_ID
+    ):
+        raise StateInvalid(f'{where}: "id" must be a positive integer up to {MAX_ID}')
 
 
 def _user(item: object, where: str) -> JsonObject:
@@ -345,6 +393,41 @@ def _number(item: object, where: str) -> JsonObject:
     return number
 
 
+# A team as stored: what the document says, members as user ids. `direct_link` is derived
+# (pasted API output still loads); any other key is a typo that would silently lose data.
+TEAM_KEYS = ("id", "name", "created_at", "users")
+_TEAM_DERIVED = frozenset({"direct_link"})
+
+
+def _team(item: object, where: str) -> JsonObject:
+    """One team: ``users`` may list ids or user objects (only their id is read)."""
+    if not isinstance(item, dict):
+        raise StateInvalid(f"{where}: expected an object, got {_kind(item)}")
+    _check_id(item.get("id"), where)
+    unknown = sorted(set(item) - set(TEAM_KEYS) - _TEAM_DERIVED)
+    if unknown:
+        known = ", ".join(TEAM_KEYS)
+        raise StateInvalid(f'{where}: unknown key "{unknown[0]}" (a team has {known})')
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise StateInvalid(f"{where}.name: must be a non-empty string, got {_kind(name)}")
+    created_at = item.get("created_at", created_at_for(item["id"]))
+    if not isinstance(created_at, str):
+        raise StateInvalid(f"{where}.created_at: unexpected {_kind(created_at)}")
+    members = item.get("users", [])
+    if not isinstance(members, list):
+        raise StateInvalid(f'{where} "{name}".users: must be a list, got {_kind(members)}')
+    ids = []
+    for i, member in enumerate(members):
+        member_id = member.get("id") if isinstance(member, dict) else member
+        if not isinstance(member_id, int) or isinstance(member_id, bool):
+            raise StateInvalid(
+                f'{where} "{name}".users[{i}]: expected a user id, got {_kind(member_id)}'
+            )
+        ids.append(member_id)
+    return {"id": item["id"], "name": name, "created_at": created_at, "users": ids}
+
+
 def _check_unique_ids(records: list[JsonObject], what: str) -> None:
     seen: set[int] = set()
     for i, record in enumerate(records):
@@ -363,6 +446,25 @@ def _check_distributions(numbers: list[JsonObject], user_ids: set[int]) -> None:
             if ref["id"] in members:
                 raise StateInvalid(f"{where}: user {ref['id']} is listed twice")
             members.add(ref["id"])
+
+
+def _check_teams(teams: list[JsonObject], user_ids: set[int]) -> None:
+    """Members exist and appear once; names are unique once Unicode-normalised (NFC), as
+    plans match them."""
+    names: dict[str, int] = {}
+    for i, team in enumerate(teams):
+        where = f'teams[{i}] "{team["name"]}"'
+        key = unicodedata.normalize("NFC", team["name"])
+        if key in names:
+            raise StateInvalid(f"{where}: the name is already used by teams[{names[key]}]")
+        names[key] = i
+        members: set[int] = set()
+        for j, user_id in enumerate(team["users"]):
+            if user_id not in user_ids:
+                raise StateInvalid(f"{where}.users[{j}]: no user has id {user_id}")
+            if user_id in members:
+                raise StateInvalid(f"{where}.users[{j}]: user {user_id} is listed twice")
+            members.add(user_id)
 
 
 # -- the JSON document --------------------------------------------------

@@ -1,15 +1,18 @@
 """The sandbox's SQLite store: one database shared by any number of processes.
 
-Every user and number is kept as its normalised JSON document (what
+Every user, number and team is kept as its normalised JSON document (what
 :meth:`SandboxAccount.from_document` produces), so the store does not depend on the record
 shapes; a few columns exist only for queries: ``users.extension`` (indexed, for the
-uniqueness check) and the ``distribution`` table (number, user, position).
+uniqueness check) and the ``distribution`` and ``team_members`` tables (who is where, in
+order).
 
 Every request runs in one transaction. Writes use ``BEGIN IMMEDIATE``, so the read-check-write
 of the uniqueness rule is serialised across processes, and they are committed (WAL,
 ``synchronous=FULL``) before the response is built. A file at the state path that is not a
-sandbox database is never written to: opening it is a :class:`ConfigError`. Where the
-database lives by default, and opening, reading or replacing it in one call, are here too.
+sandbox database is never written to: opening it is a :class:`ConfigError`, and so is a
+database that retrying cannot help (damaged, or in a directory SQLite cannot write to).
+Where the database lives by default, and opening, reading, replacing or recreating it in
+one call, are here too.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import contextlib
 import json
 import os
 import queue
+import shlex
 import sqlite3
 import stat
 import threading
@@ -30,15 +34,25 @@ from typing import Literal, Protocol, overload
 from urllib.parse import quote
 
 from aircall_ext.errors import ConfigError
-from aircall_ext.names import APP_NAME, ENV_SANDBOX_STATE, state_dir
+from aircall_ext.names import APP_NAME, ENV_SANDBOX_STATE, command_line, state_dir
 from aircall_ext.sandbox.demo import demo_account
-from aircall_ext.sandbox.state import JsonObject, SandboxAccount
+from aircall_ext.sandbox.state import JsonObject, SandboxAccount, company_document, fold_email
 
-SCHEMA_VERSION = 1  # PRAGMA user_version; bump it (with a migration) when the schema changes
+SCHEMA_VERSION = 2  # PRAGMA user_version; bump it (with a migration) when the schema changes
 APPLICATION_ID = 0x61637865  # PRAGMA application_id: "acxe", marks the file as ours
 BUSY_TIMEOUT = 30.0  # seconds a transaction waits for another process's write to finish
 SQLITE_HEADER = b"SQLite format 3\x00"
 
+# Teams came with schema 2: their tables are also the migration from schema 1.
+_TEAM_TABLES = (
+    "CREATE TABLE teams (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)",
+    "CREATE TABLE team_members ("
+    " team_id INTEGER NOT NULL REFERENCES teams (id),"
+    " user_id INTEGER NOT NULL REFERENCES users (id),"
+    " position INTEGER NOT NULL,"
+    " PRIMARY KEY (team_id, user_id)) WITHOUT ROWID",
+    "CREATE INDEX team_members_by_user ON team_members (user_id)",
+)
 # The whole schema. Documents are JSON text; only what queries need is a column.
 SCHEMA = (
     "CREATE TABLE company (id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL)",
@@ -51,13 +65,26 @@ SCHEMA = (
     " position INTEGER NOT NULL,"
     " PRIMARY KEY (number_id, user_id)) WITHOUT ROWID",
     "CREATE INDEX distribution_by_user ON distribution (user_id)",
+    *_TEAM_TABLES,
 )
+# What brings a database of schema N-1 to schema N, for each N up to SCHEMA_VERSION.
+MIGRATIONS: dict[int, tuple[str, ...]] = {2: _TEAM_TABLES}
 
 NEW_PATH_HINT = f"point {ENV_SANDBOX_STATE} (or --state) at another path"
 
 
 class StoreError(Exception):
-    """The database failed during a request (busy past the timeout, disk full, I/O error)."""
+    """The database failed during a request (busy past the timeout, disk full, I/O error):
+    the request changed nothing, and trying again may work."""
+
+
+class StoreUnusable(ConfigError):
+    """The database cannot answer any request until someone acts on the file: retrying
+    never helps. The message names the file and what is wrong."""
+
+
+class StoreDamaged(StoreUnusable):
+    """SQLite reports the database damaged (corrupt pages, or not a database at all)."""
 
 
 class Account(Protocol):
@@ -65,11 +92,16 @@ class Account(Protocol):
 
     def users(self) -> Sequence[JsonObject]: ...
     def numbers(self) -> Sequence[JsonObject]: ...
+    def teams(self) -> Sequence[JsonObject]: ...
     def user(self, user_id: int) -> JsonObject | None: ...
+    def user_by_email(self, email: str) -> JsonObject | None: ...
     def number(self, number_id: int) -> JsonObject | None: ...
+    def team(self, team_id: int) -> JsonObject | None: ...
     def holders(self, extension: str) -> list[JsonObject]: ...
     def distribution(self, number: JsonObject) -> list[JsonObject]: ...
     def numbers_of(self, user_id: int) -> list[JsonObject]: ...
+    def members(self, team: JsonObject) -> list[JsonObject]: ...
+    def teams_of(self, user_id: int) -> list[JsonObject]: ...
     def company_document(self) -> JsonObject: ...
     def set_extension(self, user_id: int, extension: str | None) -> str | None: ...
 
@@ -155,6 +187,57 @@ def _inspect(path: Path) -> Literal["missing", "empty", "sqlite"]:
     raise ConfigError(f"sandbox state {path} is {_describe(path, head)}", hint=_import_hint(path))
 
 
+def _marked_ours(path: Path) -> bool:
+    """Whether the file's header carries our application id: readable from the bytes even
+    when SQLite can no longer open the file."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+    except OSError:
+        return False
+    return header.startswith(SQLITE_HEADER) and header[68:72] == APPLICATION_ID.to_bytes(4, "big")
+
+
+def _reset_command(path: Path) -> str:
+    """The command that recreates ``path``: ``--state`` only when it is not the default."""
+    given = [] if path.absolute() == default_state_path().absolute() else ["--state", str(path)]
+    return command_line("sandbox", "reset", *given)
+
+
+def _damaged(path: Path, reason: object) -> StoreDamaged:
+    """The damage named, and what to do: a file of ours is recreated by ``sandbox reset``;
+    one whose mark is gone may be anything, so only its owner may delete it."""
+    if _marked_ours(path):
+        return StoreDamaged(
+            f"sandbox database {path} is damaged: {reason}",
+            hint=f"run `{_reset_command(path)}` to make it again (what it held is lost)",
+        )
+    return StoreDamaged(
+        f"sandbox state {path} is a damaged SQLite file: {reason}",
+        hint="it does not carry the sandbox's mark, so it is left as it is: delete it if it "
+        f"is the sandbox's (`rm {shlex.quote(str(path))}`), or {NEW_PATH_HINT}",
+    )
+
+
+def _unusable(err: sqlite3.Error, path: Path) -> StoreUnusable | None:
+    """What SQLite's error means for the user when retrying cannot help; None otherwise."""
+    name = getattr(err, "sqlite_errorname", "")
+    if name.startswith("SQLITE_CORRUPT") or name == "SQLITE_NOTADB":
+        return _damaged(path, err)
+    if name == "SQLITE_READONLY_DIRECTORY":
+        return StoreUnusable(
+            f"cannot write sandbox database {path}: its directory {path.parent} is read-only, "
+            "and SQLite keeps the database's -wal and -shm files beside it",
+            hint=f"make {path.parent} writable, or {NEW_PATH_HINT}",
+        )
+    if name.startswith("SQLITE_READONLY"):
+        return StoreUnusable(
+            f"cannot write sandbox database {path}: {err}",
+            hint=f"make {path} and its directory writable, or {NEW_PATH_HINT}",
+        )
+    return None
+
+
 def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
     uri = f"file:{quote(os.fspath(path.absolute()))}?mode={'rwc' if create else 'rw'}"
     conn = sqlite3.connect(
@@ -196,6 +279,24 @@ def _identify(conn: sqlite3.Connection, path: Path) -> Literal["ours", "blank"]:
         f"sandbox state {path} is a SQLite database of another application (tables: {listed})",
         hint="it is left untouched; " + NEW_PATH_HINT,
     )
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a database of ours made by an older version to the current schema, once: the
+    version is re-read under the write lock, so racing processes migrate it once."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS.get(target, ()):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:
@@ -245,6 +346,18 @@ def _fill(conn: sqlite3.Connection, account: SandboxAccount) -> None:
             (n["id"], ref["id"], position)
             for n in numbers
             for position, ref in enumerate(n.get("users") or [])
+        ),
+    )
+    teams = account.teams()
+    conn.executemany(
+        "INSERT INTO teams (id, doc) VALUES (?, ?)", ((t["id"], _dump(t)) for t in teams)
+    )
+    conn.executemany(
+        "INSERT INTO team_members (team_id, user_id, position) VALUES (?, ?, ?)",
+        (
+            (t["id"], user_id, position)
+            for t in teams
+            for position, user_id in enumerate(t["users"])
         ),
     )
 
@@ -302,7 +415,8 @@ class Store:
         try:
             conn = _connect(path, create=kind == "missing")
         except sqlite3.Error as err:
-            raise ConfigError(f"cannot open sandbox database {path}: {err}") from None
+            problem = _unusable(err, path)
+            raise problem or ConfigError(f"cannot open sandbox database {path}: {err}") from None
         try:
             if _identify(conn, path) == "blank":
                 if seed is None:
@@ -311,10 +425,13 @@ class Store:
                         hint=f"run `{APP_NAME} sandbox reset` to fill it",
                     )
                 _initialise(conn, path, seed)
+            else:
+                _migrate(conn)
         except sqlite3.DatabaseError as err:
             conn.close()
             _inspect(path)  # raced with a writer of something else: describe that
-            raise ConfigError(f"cannot open sandbox database {path}: {err}") from None
+            problem = _unusable(err, path)
+            raise problem or ConfigError(f"cannot open sandbox database {path}: {err}") from None
         except BaseException:
             conn.close()
             raise
@@ -355,8 +472,9 @@ class Store:
                 conn.execute("COMMIT")
             except sqlite3.Error as err:
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise StoreError(str(err)) from err
+                    with contextlib.suppress(sqlite3.Error):  # a damaged file may refuse it too
+                        conn.execute("ROLLBACK")
+                raise _unusable(err, self.path) or StoreError(str(err)) from err
             finally:
                 self._local.tx = None
                 self._pool.put(conn)
@@ -385,6 +503,9 @@ class Store:
     def numbers(self) -> Sequence[JsonObject]:
         return _Rows(self, "numbers")
 
+    def teams(self) -> Sequence[JsonObject]:
+        return _Rows(self, "teams")
+
     def user(self, user_id: int) -> JsonObject | None:
         tx = self._tx()
         if user_id in tx.users:
@@ -392,8 +513,24 @@ class Store:
         row = tx.conn.execute("SELECT doc FROM users WHERE id = ?", (user_id,)).fetchone()
         return self._cached(tx, user_id, row[0]) if row else None
 
+    def user_by_email(self, email: str) -> JsonObject | None:
+        """As :meth:`SandboxAccount.user_by_email`: SQLite's ``lower()`` folds ASCII only,
+        as :func:`fold_email` does."""
+        tx = self._tx()
+        rows = tx.conn.execute(
+            "SELECT id, doc FROM users WHERE lower(json_extract(doc, '$.email')) = ? ORDER BY id",
+            (fold_email(email),),
+        )
+        matches = [self._cached(tx, user_id, doc) for user_id, doc in rows]
+        return next((u for u in matches if u["email"] == email), matches[0] if matches else None)
+
     def number(self, number_id: int) -> JsonObject | None:
         row = self._tx().conn.execute("SELECT doc FROM numbers WHERE id = ?", (number_id,))
+        found = row.fetchone()
+        return _load(found[0]) if found else None
+
+    def team(self, team_id: int) -> JsonObject | None:
+        row = self._tx().conn.execute("SELECT doc FROM teams WHERE id = ?", (team_id,))
         found = row.fetchone()
         return _load(found[0]) if found else None
 
@@ -408,11 +545,11 @@ class Store:
     def company_document(self) -> JsonObject:
         conn = self._tx().conn
         company = _load(conn.execute("SELECT doc FROM company WHERE id = 1").fetchone()[0])
-        return {
-            **company,
-            "users_count": conn.execute("SELECT count(*) FROM users").fetchone()[0],
-            "numbers_count": conn.execute("SELECT count(*) FROM numbers").fetchone()[0],
-        }
+        return company_document(
+            company,
+            conn.execute("SELECT count(*) FROM users").fetchone()[0],
+            conn.execute("SELECT count(*) FROM numbers").fetchone()[0],
+        )
 
     def distribution(self, number: JsonObject) -> list[JsonObject]:
         """The users a number rings, in its distribution's order."""
@@ -429,6 +566,25 @@ class Store:
         rows = self._tx().conn.execute(
             "SELECT n.doc FROM distribution d JOIN numbers n ON n.id = d.number_id"
             " WHERE d.user_id = ? ORDER BY n.id",
+            (user_id,),
+        )
+        return [_load(doc) for (doc,) in rows]
+
+    def members(self, team: JsonObject) -> list[JsonObject]:
+        """A team's users, in the team's order."""
+        tx = self._tx()
+        rows = tx.conn.execute(
+            "SELECT u.id, u.doc FROM team_members m JOIN users u ON u.id = m.user_id"
+            " WHERE m.team_id = ? ORDER BY m.position",
+            (team["id"],),
+        )
+        return [self._cached(tx, user_id, doc) for user_id, doc in rows]
+
+    def teams_of(self, user_id: int) -> list[JsonObject]:
+        """The teams the user belongs to, by id."""
+        rows = self._tx().conn.execute(
+            "SELECT t.doc FROM team_members m JOIN teams t ON t.id = m.team_id"
+            " WHERE m.user_id = ? ORDER BY t.id",
             (user_id,),
         )
         return [_load(doc) for (doc,) in rows]
@@ -458,19 +614,30 @@ class Store:
         """The whole account in memory, from one consistent read."""
         with self.transaction():
             company = _load(self._tx().conn.execute("SELECT doc FROM company").fetchone()[0])
-            return SandboxAccount(company, list(self.users()), list(self.numbers()))
+            return SandboxAccount(
+                company, list(self.users()), list(self.numbers()), list(self.teams())
+            )
 
     def document(self) -> JsonObject:
-        """The state document ``{"company", "users", "numbers"}``: the interchange format."""
+        """The state document ``{"company", "users", "numbers", "teams"}``: the interchange
+        format."""
         return self.snapshot().document()
 
     def replace(self, account: SandboxAccount) -> None:
         """Replace the whole content in one transaction: readers see the old or the new."""
         with self.transaction(write=True):
             conn = self._tx().conn
-            for table in ("distribution", "numbers", "users", "company"):
+            for table in ("team_members", "teams", "distribution", "numbers", "users", "company"):
                 conn.execute(f"DELETE FROM {table}")
             _fill(conn, account)
+
+    def check(self) -> None:
+        """Raise :class:`StoreDamaged` when SQLite finds the file damaged anywhere, even in
+        pages no request has read yet."""
+        with self.transaction():
+            found = [row[0] for row in self._tx().conn.execute("PRAGMA quick_check")]
+        if found != ["ok"]:
+            raise _damaged(self.path, found[0])
 
 
 def _load(text: str) -> JsonObject:
@@ -481,7 +648,7 @@ def _load(text: str) -> JsonObject:
 class _Rows(Sequence[JsonObject]):
     """A table's documents by id, read lazily: a page of a listing loads only that page."""
 
-    def __init__(self, store: Store, table: Literal["users", "numbers"]) -> None:
+    def __init__(self, store: Store, table: Literal["users", "numbers", "teams"]) -> None:
         self._store = store
         self._tx = store._tx()
         self._table = table
@@ -545,3 +712,42 @@ def load_or_seed(path: Path) -> SandboxAccount:
     """The account in ``path``, in memory; a missing database is seeded with the demo."""
     with open_store(path) as store:
         return store.snapshot()
+
+
+def reset_database(path: Path, account: SandboxAccount) -> StoreDamaged | None:
+    """Make ``account`` the whole content of the database at ``path``, created if missing.
+
+    A damaged database that carries our mark is deleted (with its -wal and -shm files) and
+    made again: what it held cannot be read anyway. Returns the damage found, if any. Any
+    other file is refused as :meth:`Store.open` refuses it.
+    """
+    created: list[bool] = []
+
+    def seed() -> SandboxAccount:
+        created.append(True)
+        return account
+
+    try:
+        with Store.open(path, seed=seed) as store:
+            if not created:
+                store.check()
+                store.replace(account)
+        return None
+    except StoreDamaged as damage:
+        if not _marked_ours(path):
+            raise
+        _remove_database(path)
+        Store.open(path, seed=lambda: account).close()
+        return damage
+
+
+def _remove_database(path: Path) -> None:
+    for name in (f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal", path.name):
+        try:
+            path.with_name(name).unlink(missing_ok=True)
+        except OSError as err:
+            raise ConfigError(
+                f"cannot remove damaged sandbox database {path.with_name(name)}: "
+                f"{err.strerror or err}",
+                hint=f"delete it by hand, or {NEW_PATH_HINT}",
+            ) from None

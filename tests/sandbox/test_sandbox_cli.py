@@ -20,7 +20,7 @@ from aircall_ext.loopback import is_loopback
 from aircall_ext.sandbox.demo import demo_account, generate_account
 from aircall_ext.sandbox.store import default_state_path
 from tests.conftest import RunCli
-from tests.scenes import read_state
+from tests.scenes import read_state, save_state, scribble
 
 START_TIMEOUT = 30.0
 
@@ -35,21 +35,29 @@ def test_show_json_is_the_state_document_seeded_with_the_demo(run_cli: RunCli) -
     assert default_state_path().exists()
 
 
-def test_show_table_lists_users_and_numbers(run_cli: RunCli) -> None:
+def test_show_table_lists_users_numbers_and_teams(run_cli: RunCli) -> None:
     result = run_cli("sandbox", "show")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(demo_account().company["name"])
+    assert lines[0] == f"{demo_account().company['name']}: 17 users, 3 numbers, 3 teams"
     kavya = next(line for line in lines if "Kavya Iyer" in line)
     assert " 007 " in kavya  # leading zeros survive the table
     assert any("legacy-classic" in line for line in lines)
     assert any("Isabel Nunes" in line and "unavailable" in line for line in lines)
+    noor = next(line for line in lines if "Noor Rahman" in line)
+    assert noor.rstrip().endswith("Sales, Customer Support")
+    assert lines[-5].split() == ["id", "team", "members"]
+    assert [line.split()[1:] for line in lines[-3:]] == [
+        ["Sales", "3"],
+        ["Customer", "Support", "1"],
+        ["Reception", "1"],
+    ]
 
 
 def test_show_csv_lists_users(run_cli: RunCli) -> None:
     result = run_cli("-o", "csv", "sandbox", "show")
     rows = result.stdout.splitlines()
-    assert rows[0] == "id,name,email,extension,availability,outgoing_only,numbers"
+    assert rows[0] == "id,name,email,extension,availability,outgoing_only,numbers,teams"
     assert len(rows) == 1 + len(demo_account().users())
 
 
@@ -68,7 +76,7 @@ def test_show_states_the_routing_numbers_states(
     )
     listed = run_cli("--sandbox", "numbers").stdout.splitlines()
     shown = run_cli("sandbox", "show").stdout.splitlines()
-    assert shown[-len(listed) :] == listed
+    assert shown[-len(listed) :] == listed  # no teams: no teams table
     assert "smartflows (assumed)" in listed[2] and "legacy-classic (assumed)" in listed[3]
 
 
@@ -271,17 +279,16 @@ def test_serve_over_http_logs_each_request_and_commits_each_write(tmp_path: Path
         server.kill()
 
     assert (page.status_code, moved.status_code, taken.status_code) == (200, 200, 422)
-    assert page.json()["meta"] == {"count": 5, "total": 12, "current_page": 1}
+    assert page.json()["meta"]["next_page_link"] == f"{url}/v2/users?page=2&per_page=5"
     assert page.json()["users"][0]["direct_link"] == f"{url}/v2/users/481001"
-    assert page.headers["x-aircallapi-limit"] == "60"
-    assert denied.status_code == 401 and "x-aircallapi-remaining" in denied.headers
+    assert (denied.status_code, denied.json()) == (403, {"message": "Forbidden"})
     assert code == 0
     access = [line for line in log if '"' in line and "HTTP/1.1" in line]
     expected = [
         r'"GET /v2/users\?per_page=5 HTTP/1\.1" 200 \d+$',
         r'"PUT /v2/users/481002 HTTP/1\.1" 200 \d+$',
         r'"PUT /v2/users/481003 HTTP/1\.1" 422 \d+$',
-        r'"GET /v1/company HTTP/1\.1" 401 \d+$',
+        r'"GET /v1/company HTTP/1\.1" 403 \d+$',
     ]
     assert len(access) == len(expected), log
     for line, pattern in zip(access, expected, strict=True):
@@ -292,3 +299,173 @@ def test_serve_over_http_logs_each_request_and_commits_each_write(tmp_path: Path
     assert next(u for u in saved["users"] if u["id"] == 481002)["extension"] == "150"
     logged = [json.loads(line) for line in writes.read_text().splitlines()]
     assert [(w["user_id"], w["from"], w["to"]) for w in logged] == [(481002, "102", "150")]
+
+
+# -- a damaged database ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["sandbox", "show"], ["--sandbox", "list"]])
+def test_a_damaged_database_is_named_with_the_command_that_makes_it_again(
+    run_cli: RunCli, command: list[str]
+) -> None:
+    path = default_state_path()
+    save_state(path, generate_account(300, seed=1))
+    scribble(path, -8192)
+    result = run_cli(*command)
+    assert result.exit_code == 3, result.stderr
+    assert result.stderr == (
+        f"aircall-ext: error: sandbox database {path} is damaged: database disk image is "
+        "malformed (run `aircall-ext sandbox reset` to make it again (what it held is lost))\n"
+    )
+
+
+def test_reset_makes_a_damaged_database_again_and_says_so(run_cli: RunCli) -> None:
+    path = default_state_path()
+    save_state(path, generate_account(300, seed=1))
+    scribble(path, -8192)
+    result = run_cli("sandbox", "reset")
+    assert result.exit_code == 0, result.stderr
+    assert f"sandbox database {path} is damaged" in result.stderr
+    assert "made it again" in result.stderr
+    assert json.loads(run_cli("sandbox", "show", "-o", "json").stdout) == demo_account().document()
+
+
+def test_reset_names_the_state_file_when_it_is_not_the_default(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    path = tmp_path / "elsewhere.db"
+    save_state(path, generate_account(300, seed=1))
+    scribble(path, -8192)
+    result = run_cli("sandbox", "show", "--state", str(path))
+    assert f"`aircall-ext sandbox reset --state {path}`" in result.stderr
+
+
+def test_a_damaged_file_without_the_sandboxs_mark_is_not_reset(run_cli: RunCli) -> None:
+    path = default_state_path()
+    save_state(path, demo_account())
+    scribble(path, 16, 100)
+    before = path.read_bytes()
+    result = run_cli("sandbox", "reset")
+    assert result.exit_code == 3
+    assert "does not carry the sandbox's mark" in result.stderr and f"rm {path}" in result.stderr
+    assert path.read_bytes() == before
+
+
+# -- the document under abuse ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "named"),
+    [
+        ("users", 'users[0]: "id"'),
+        ("numbers", 'numbers[0]: "id"'),
+        ("teams", 'teams[0]: "id"'),
+    ],
+)
+@pytest.mark.parametrize("record_id", [2**63, 2**64 + 5, -(2**63) - 1])
+def test_ids_beyond_sqlites_integers_are_refused_naming_the_field(
+    run_cli: RunCli, tmp_path: Path, where: str, named: str, record_id: int
+) -> None:
+    doc = demo_account().document()
+    doc[where][0]["id"] = record_id
+    source = tmp_path / "big.json"
+    source.write_text(json.dumps(doc), encoding="utf-8")
+    result = run_cli("sandbox", "reset", "--from", str(source))
+    assert result.exit_code == 2, result.stderr
+    assert (
+        f"{source}: {named} must be a positive integer up to 9223372036854775807" in result.stderr
+    )
+    assert result.stderr.count("\n") == 1
+
+
+def test_the_largest_sqlite_id_is_accepted(run_cli: RunCli, tmp_path: Path) -> None:
+    doc = generate_account(2).document()
+    doc["users"][0]["id"] = 2**63 - 1
+    doc["teams"] = []
+    source = tmp_path / "max.json"
+    source.write_text(json.dumps(doc), encoding="utf-8")
+    assert run_cli("sandbox", "reset", "--from", str(source)).exit_code == 0
+    shown = json.loads(run_cli("sandbox", "show", "-o", "json").stdout)
+    assert shown["users"][-1]["id"] == 2**63 - 1
+
+
+# -- teams ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("teams", "problem"),
+    [
+        (
+            [{"id": 1, "name": "Sales", "users": [481001, 999]}],
+            'teams[0] "Sales".users[1]: no user has id 999',
+        ),
+        (
+            [{"id": 1, "name": "Sales", "users": [481001, 481001]}],
+            'teams[0] "Sales".users[1]: user 481001 is listed twice',
+        ),
+        ([{"id": 1, "name": "A"}, {"id": 1, "name": "B"}], "teams[1]: duplicate id 1"),
+        (
+            [{"id": 1, "name": "Caf\u00e9"}, {"id": 2, "name": "Cafe\u0301"}],  # the same after NFC
+            'teams[1] "Cafe\u0301": the name is already used by teams[0]',
+        ),
+        ([{"id": 1, "name": "Sales", "user": [481001]}], 'teams[0]: unknown key "user"'),
+        ([{"id": 1, "name": ""}], "teams[0].name: must be a non-empty string"),
+        (
+            [{"id": 1, "name": "Sales", "users": ["481001"]}],
+            'teams[0] "Sales".users[0]: expected a user id',
+        ),
+        ({"Sales": [481001]}, '"teams" must be a list'),
+    ],
+)
+def test_a_document_with_bad_teams_is_refused_naming_the_team(
+    run_cli: RunCli, tmp_path: Path, teams: object, problem: str
+) -> None:
+    doc = demo_account().document()
+    doc["teams"] = teams
+    source = tmp_path / "teams.json"
+    source.write_text(json.dumps(doc), encoding="utf-8")
+    result = run_cli("sandbox", "reset", "--from", str(source))
+    assert result.exit_code == 2, result.stderr
+    assert f"{source}: {problem}" in result.stderr
+
+
+def test_teams_round_trip_through_reset_and_show(run_cli: RunCli, tmp_path: Path) -> None:
+    doc = demo_account().document()
+    doc["teams"] = [
+        # pasted from the API: direct_link is dropped, member objects become ids
+        {
+            "id": 5,
+            "name": "Night",
+            "direct_link": "https://x/v1/teams/5",
+            "users": [{"id": 481002}],
+        },
+        {"id": 4, "name": "Day", "users": [481003, 481001]},
+    ]
+    source = tmp_path / "teams.json"
+    source.write_text(json.dumps(doc), encoding="utf-8")
+    assert run_cli("sandbox", "reset", "--from", str(source)).exit_code == 0
+    shown = json.loads(run_cli("sandbox", "show", "-o", "json").stdout)["teams"]
+    assert [(t["id"], t["name"], t["users"]) for t in shown] == [
+        (4, "Day", [481003, 481001]),
+        (5, "Night", [481002]),
+    ]
+    assert list(shown[0]) == ["id", "name", "created_at", "users"]
+
+
+def test_a_document_without_teams_still_loads(run_cli: RunCli, tmp_path: Path) -> None:
+    doc = demo_account().document()
+    del doc["teams"]
+    source = tmp_path / "old.json"
+    source.write_text(json.dumps(doc), encoding="utf-8")
+    result = run_cli("sandbox", "reset", "--from", str(source))
+    assert result.exit_code == 0, result.stderr
+    assert "17 users, 3 numbers, 0 teams" in result.stderr
+    assert json.loads(run_cli("sandbox", "show", "-o", "json").stdout)["teams"] == []
+
+
+def test_reset_users_makes_a_team_per_50_users(run_cli: RunCli) -> None:
+    result = run_cli("sandbox", "reset", "--users", "120", "--seed", "4")
+    assert "120 users, 3 numbers, 3 teams" in result.stderr
+    teams = json.loads(run_cli("sandbox", "show", "-o", "json").stdout)["teams"]
+    assert [t["name"] for t in teams] == ["Sales", "Support", "Billing"]
+    assert teams == generate_account(120, seed=4).document()["teams"]

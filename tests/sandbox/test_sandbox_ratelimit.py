@@ -65,7 +65,7 @@ def test_every_response_carries_the_headers_errors_included() -> None:
         http.get("/v1/company", auth=("id", "wrong")),
         http.get("/nope"),
     ]
-    assert [r.status_code for r in responses] == [200, 404, 422, 401, 404]
+    assert [r.status_code for r in responses] == [200, 404, 422, 403, 404]
     for response in responses:
         assert all(name in response.headers for name in HEADERS), response.status_code
     assert [r.headers["x-aircallapi-remaining"] for r in responses] == ["9", "8", "7", "6", "5"]

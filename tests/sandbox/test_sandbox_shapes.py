@@ -21,10 +21,18 @@ USER_KEYS = [
     "state", "time_zone", "language", "wrap_up_time", "default_number_id", "extension",
     "outgoing_only",
 ]  # fmt: skip
+# A listed number: no routing flag, no users (a number read on its own adds them).
 NUMBER_KEYS = [
     "id", "direct_link", "name", "digits", "created_at", "country", "time_zone", "open",
     "availability_status", "is_ivr", "live_recording_activated", "priority", "messages",
-    "flow_editor_enabled",
+]  # fmt: skip
+NUMBER_DETAIL_KEYS = [*NUMBER_KEYS, "flow_editor_enabled", "users"]
+COMPANY_KEYS = ["name", "users_count", "numbers_count"]
+META_KEYS = ["count", "total", "current_page", "per_page", "next_page_link", "previous_page_link"]
+TEAM_KEYS = ["id", "name", "direct_link", "created_at", "users"]
+MEMBER_KEYS = [
+    "id", "direct_link", "name", "email", "availability_status", "default_number_id",
+    "created_at", "time_zone", "language", "wrap_up_time",
 ]  # fmt: skip
 MESSAGE_KEYS = {
     "welcome", "waiting", "ivr", "voicemail", "closed", "callback_later", "unanswered_call",
@@ -89,7 +97,7 @@ def number_detail(http: httpx.Client, number_id: int) -> dict[str, Any]:
     return detail
 
 
-def test_a_listed_number_has_the_live_fields_and_no_users() -> None:
+def test_a_listed_number_has_the_live_fields_and_no_users_or_routing_flag() -> None:
     numbers = serve(demo_account()).get("/v1/numbers").json()["numbers"]
     for number in numbers:
         assert list(number) == NUMBER_KEYS
@@ -107,7 +115,7 @@ def test_a_listed_number_has_the_live_fields_and_no_users() -> None:
 def test_a_number_detail_nests_its_distribution_as_full_v2_users() -> None:
     http = serve(demo_account())
     detail = number_detail(http, 912002)
-    assert list(detail) == [*NUMBER_KEYS, "users"]
+    assert list(detail) == NUMBER_DETAIL_KEYS
     assert [u["id"] for u in detail["users"]] == [481001, 481004, 481009, 481011]
     for nested in detail["users"]:
         assert nested == user(http, nested["id"])
@@ -127,17 +135,27 @@ def test_the_demo_has_one_number_per_routing_mode_and_every_feature() -> None:
     assert (users[481010]["extension"], users[481011]["extension"]) == ("42", "007")
 
 
-def test_meta_shapes_are_the_live_ones() -> None:
+@pytest.mark.parametrize("path", ["/v2/users", "/v1/numbers", "/v1/teams", "/v2/users/1/numbers"])
+def test_every_listing_has_the_live_meta(path: str) -> None:
+    http = serve(generate_account(3, numbers=2, teams=2))
+    path = path.replace("/1/", "/500001/")
+    assert list(http.get(path).raise_for_status().json()["meta"]) == META_KEYS
+
+
+def test_the_company_has_exactly_the_live_keys() -> None:
+    company = serve(demo_account()).get("/v1/company").json()["company"]
+    assert list(company) == COMPANY_KEYS
+
+
+def test_teams_and_their_members_have_exactly_the_live_keys() -> None:
     http = serve(demo_account())
-    assert set(http.get("/v2/users").json()["meta"]) == {"count", "total", "current_page"}
-    assert set(http.get("/v1/numbers").json()["meta"]) == {
-        "count",
-        "total",
-        "current_page",
-        "per_page",
-        "next_page_link",
-        "previous_page_link",
-    }
+    teams = http.get("/v1/teams").json()["teams"]
+    assert teams and all(list(t) == TEAM_KEYS for t in teams)
+    members = [m for t in teams for m in t["users"]]
+    assert members and all(list(m) == MEMBER_KEYS for m in members)
+    for member in members:
+        served = user(http, member["id"])
+        assert member == {key: served[key] for key in MEMBER_KEYS}
 
 
 def test_a_write_to_a_user_without_extension_keeps_the_served_order() -> None:
@@ -220,10 +238,9 @@ def test_a_live_shaped_document_is_served_as_stored_absent_and_null_included() -
     doc["numbers"][2]["flow_editor_enabled"] = None
     doc["users"][0]["x_team"] = "blue"
     http = serve(SandboxAccount.from_document(doc))
-    numbers = http.get("/v1/numbers").json()["numbers"]
-    assert "flow_editor_enabled" not in numbers[0]
-    assert numbers[1]["is_ivr"] is None
-    assert numbers[2]["flow_editor_enabled"] is None
+    assert "flow_editor_enabled" not in number_detail(http, 912001)
+    assert http.get("/v1/numbers").json()["numbers"][1]["is_ivr"] is None
+    assert number_detail(http, 912003)["flow_editor_enabled"] is None
     assert user(http, 481001)["x_team"] == "blue"
     assert list(user(http, 481001))[-1] == "x_team"
 

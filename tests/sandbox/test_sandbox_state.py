@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from aircall_ext.api.models import Number, User
 from aircall_ext.core.extensions import ExtensionProblem, parse_extension
 from aircall_ext.errors import ConfigError
 from aircall_ext.sandbox import build_inprocess_app, default_state_path
-from aircall_ext.sandbox.demo import demo_account, generate_account
+from aircall_ext.sandbox.demo import SAMPLE_PLAN, demo_account, generate_account
 from aircall_ext.sandbox.state import SandboxAccount, StateInvalid, parse_state
 from aircall_ext.sandbox.store import load_or_seed
 from tests.scenes import read_state, save_state
@@ -189,7 +190,7 @@ def test_the_demo_shows_every_feature() -> None:
     users = [User.model_validate(u) for u in account.users()]
     numbers = [Number.model_validate(n) for n in account.numbers()]
     extensions = [u.extension for u in users if u.extension is not None]
-    assert 10 <= len(users) <= 14
+    assert 10 <= len(users) <= 20
     assert any(extensions.count(e) > 1 for e in extensions), "a collision"
     assert any(u.outgoing_only and u.extension for u in users), "a dead extension"
     assert any(u.extension is None for u in users), "a user without extension"
@@ -287,3 +288,44 @@ def test_inprocess_app_sees_writes_made_through_another_app(tmp_path: Path) -> N
     assert second.get("/v2/users/481002").json()["user"]["extension"] == "150"
     taken = second.put("/v2/users/481003", json={"extension": "150"})
     assert taken.status_code == 422
+
+
+# -- the demo's teams against the sample numbering plan -------------------------------------
+
+
+def _extensions(ranges: str | list[str]) -> set[str]:
+    spans = [ranges] if isinstance(ranges, str) else ranges
+    found: set[str] = set()
+    for span in spans:
+        low, high = span.split("-")
+        found |= {f"{n:03d}" for n in range(int(low), int(high) + 1)}
+    return found
+
+
+def test_the_demos_teams_break_the_sample_plan_once_in_each_way() -> None:
+    plan = tomllib.loads(SAMPLE_PLAN)
+    account = demo_account()
+    teams = {t["name"]: t for t in account.teams()}
+    ranges = {name: _extensions(spans) for name, spans in plan["teams"].items()}
+    reserved = set(plan["reserved"])
+    held = {u["id"]: u.get("extension") for u in account.users()}
+
+    def allowed(user_id: int) -> set[str]:
+        mine = [ranges[t["name"]] for t in account.teams_of(user_id) if t["name"] in ranges]
+        return (set().union(*mine) if mine else _extensions(plan["default"])) - reserved
+
+    in_teams = {uid for t in account.teams() for uid in t["users"]}
+    out_of_range = {uid for uid in in_teams if held[uid] not in allowed(uid)}
+    assert out_of_range == {481017}  # Tariq: Sales, on 501
+    assert {uid for uid, ext in held.items() if ext in reserved} == {481015}  # Omar on 100
+    assert set(plan["teams"]) - set(teams) == {"Billing"}
+    full = {name for name, exts in ranges.items() if exts <= set(held.values())}
+    assert full == {"Reception"}
+    assert [u for u in held if len(account.teams_of(u)) > 1] == [481014]  # Noor
+    assert held[481014] in allowed(481014)
+    assert len(held) - len(in_teams) == 13  # the first twelve and Omar: the default range
+
+
+def test_the_sample_plan_in_the_docs_is_the_demos() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "sandbox.md").read_text(encoding="utf-8")
+    assert f"```toml\n{SAMPLE_PLAN}```" in page

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +17,19 @@ from aircall_ext.errors import ConfigError
 from aircall_ext.sandbox import store as store_module
 from aircall_ext.sandbox.app import AppliedWrite, SandboxApp
 from aircall_ext.sandbox.demo import demo_account, generate_account
+from aircall_ext.sandbox.server import SandboxServer
 from aircall_ext.sandbox.state import SandboxAccount
-from aircall_ext.sandbox.store import APPLICATION_ID, SCHEMA_VERSION, Store
+from aircall_ext.sandbox.store import (
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    Store,
+    StoreDamaged,
+    StoreUnusable,
+    load_or_seed,
+    reset_database,
+)
 from tests.conftest import Unprivileged
-from tests.scenes import NOT_SANDBOX_DATABASES, read_state, save_state
+from tests.scenes import NOT_SANDBOX_DATABASES, read_state, save_state, scribble
 
 
 @pytest.fixture
@@ -280,3 +289,174 @@ def test_distribution_queries_follow_the_numbers_documents(tmp_path: Path) -> No
                     if any(r["id"] == user["id"] for r in n["users"])
                 ]
                 assert [n["id"] for n in store.numbers_of(user["id"])] == expected
+
+
+# -- a database that retrying cannot help ----------------------------------------------------
+
+
+# Where the garbage goes: the last pages (users' rows), the header but not our mark in it
+# (bytes 68-71), the header and the mark.
+PAGES, HEADER, MARK = (-8192, None), (16, 60), (16, 100)
+
+
+@pytest.fixture
+def damaged(tmp_path: Path) -> Callable[[tuple[int, int | None]], Path]:
+    def make(where: tuple[int, int | None]) -> Path:
+        path = tmp_path / "damaged.db"
+        save_state(path, generate_account(300, seed=1))
+        scribble(path, *where)
+        return path
+
+    return make
+
+
+def test_damaged_pages_stop_a_request_naming_the_file_not_a_503(
+    damaged: Callable[[tuple[int, int | None]], Path],
+) -> None:
+    path = damaged(PAGES)
+    with Store.open(path) as store, pytest.raises(StoreDamaged) as caught:
+        http(SandboxApp(store)).get("/v2/users", params={"page": 6, "per_page": 50})
+    assert str(caught.value) == (
+        f"sandbox database {path} is damaged: database disk image is malformed"
+    )
+    assert caught.value.exit_code == 3
+    assert caught.value.hint == (
+        f"run `aircall-ext sandbox reset --state {path}` to make it again (what it held is lost)"
+    )
+
+
+def test_a_damaged_header_is_named_when_the_database_is_opened(
+    damaged: Callable[[tuple[int, int | None]], Path],
+) -> None:
+    path = damaged(HEADER)
+    with pytest.raises(StoreDamaged, match=f"^sandbox database {path} is damaged: file is not"):
+        Store.open(path)
+
+
+@pytest.mark.parametrize("where", [PAGES, HEADER], ids=["pages", "header"])
+def test_reset_makes_a_damaged_database_of_ours_again(
+    damaged: Callable[[tuple[int, int | None]], Path], where: tuple[int, int | None]
+) -> None:
+    path = damaged(where)
+    damage = reset_database(path, demo_account())
+    assert damage is not None and str(path) in str(damage)
+    assert read_state(path).document() == demo_account().document()
+    with Store.open(path) as store:
+        store.check()
+
+
+def test_a_damaged_file_without_our_mark_is_left_alone(
+    damaged: Callable[[tuple[int, int | None]], Path],
+) -> None:
+    path = damaged(MARK)
+    before = path.read_bytes()
+    with pytest.raises(StoreDamaged) as caught:
+        reset_database(path, demo_account())
+    assert f"sandbox state {path} is a damaged SQLite file" in str(caught.value)
+    assert caught.value.hint is not None and f"rm {path}" in caught.value.hint
+    assert path.read_bytes() == before
+
+
+def test_reset_of_a_sound_database_replaces_its_content(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    save_state(path, demo_account())
+    assert reset_database(path, generate_account(5)) is None
+    assert read_state(path).document() == generate_account(5).document()
+
+
+@pytest.fixture
+def in_read_only_directory(unprivileged: Unprivileged) -> Iterator[Path]:
+    """A writable database in a directory nobody may write to (SQLite needs to create the
+    -wal and -shm files beside it)."""
+    directory = unprivileged.directory / "locked"
+    directory.mkdir()
+    path = directory / "s.db"
+    save_state(path, demo_account())
+    path.chmod(0o666)
+    directory.chmod(0o555)
+    try:
+        yield path
+    finally:
+        directory.chmod(0o755)
+
+
+def test_a_read_only_directory_is_named(
+    in_read_only_directory: Path, unprivileged: Unprivileged
+) -> None:
+    path = in_read_only_directory
+
+    def check() -> None:
+        with pytest.raises(ConfigError) as caught:
+            load_or_seed(path)
+        assert str(caught.value) == (
+            f"cannot write sandbox database {path}: its directory {path.parent} is read-only, "
+            "and SQLite keeps the database's -wal and -shm files beside it"
+        )
+        assert caught.value.hint is not None
+        assert f"make {path.parent} writable" in caught.value.hint
+
+    unprivileged.run(check)
+
+
+def test_a_read_only_database_file_is_named_when_written(unprivileged: Unprivileged) -> None:
+    directory = unprivileged.directory / "open"
+    directory.mkdir(mode=0o777)
+    directory.chmod(0o777)  # whatever the umask: only the file is read-only
+    path = directory / "s.db"
+    save_state(path, demo_account())
+    path.chmod(0o444)
+
+    def check() -> None:
+        with Store.open(path) as store:
+            assert http(SandboxApp(store)).get("/v2/users/481002").status_code == 200
+            with pytest.raises(StoreUnusable, match=f"^cannot write sandbox database {path}: "):
+                http(SandboxApp(store)).put("/v2/users/481002", json={"extension": "150"})
+        with pytest.raises(StoreUnusable):
+            reset_database(path, demo_account())
+
+    unprivileged.run(check)
+    assert read_state(path).user(481002)["extension"] == "102"  # type: ignore[index]
+
+
+def test_a_database_of_schema_1_gains_the_team_tables_once(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    save_state(path, generate_account(5))
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE team_members")
+    conn.execute("DROP TABLE teams")
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    old = read_state(path)
+    assert old.teams() == [] and len(old.users()) == 5
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+    save_state(path, demo_account())
+    assert read_state(path).document() == demo_account().document()
+
+
+def test_sandbox_serve_answers_a_damaged_database_with_a_500_naming_it(
+    damaged: Callable[[tuple[int, int | None]], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = damaged(PAGES)
+    access: list[str] = []
+    with Store.open(path) as store:
+        server = SandboxServer("127.0.0.1", 0, SandboxApp(store), access.append)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+        thread.start()
+        try:
+            response = httpx.get(f"{server.url}/v2/users?page=6&per_page=50", timeout=30)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=30)
+    assert response.status_code == 500
+    assert response.json()["troubleshoot"].startswith(
+        f"sandbox database {path} is damaged: database disk image is malformed; "
+        "retrying will not help: run `aircall-ext sandbox reset --state"
+    )
+    errors = capsys.readouterr().err.splitlines()
+    assert errors == [
+        f"error: sandbox database {path} is damaged: database disk image is malformed"
+    ]
+    assert any('"GET /v2/users?page=6&per_page=50 HTTP/1.1" 500' in line for line in access)
