@@ -7,10 +7,10 @@ first (chains resolve from their free end); what is left is a set of disjoint cy
 (swaps, rotations), each broken by parking ONE of its users on a free extension: one
 extra write per cycle.
 
-A chain whose last user held no extension (or shared it) spends a free extension for good.
-When those would spend the last one a cycle could park on, they wait until every cycle is
-done. No write ever adds a free extension, so this order finds a safe plan whenever one
-exists.
+A chain that ends by giving an extension to a user who held none (or shared one) spends a
+free extension for good. When those would spend the last one a cycle could park on, they
+wait until every cycle is done. No write ever adds a free extension, so this order finds a
+safe plan whenever one exists.
 
 Parking extension, chosen deterministically: the lowest extension that nobody holds now
 and the file does not want ("cold": no caller expects anyone there), else the lowest one
@@ -287,11 +287,11 @@ def _schedule(
     movers: Sequence[PlanRow],
     warm: tuple[set[str], set[str]],
 ) -> _Schedule:
-    """Chains first, the order people expect. A chain whose last user held no extension
-    (or shared it) spends a free extension for good; when those spend the last one a
-    cycle could park on, the same writes are ordered again with those chains held back
-    until every cycle is done. No write can add a free extension, so holding them back is
-    never worse: a plan is blocked only when no safe order exists."""
+    """Chains first, the order people expect. A chain that ends by giving an extension to
+    a user who held none (or shared one) spends a free extension for good; when those
+    spend the last one a cycle could park on, the same writes are ordered again with those
+    chains held back until every cycle is done. No write can add a free extension, so
+    holding them back is never worse: a plan is blocked only when no safe order exists."""
     chains_first = _Scheduler(holding, movers, warm, hold_back=False).run()
     if not chains_first.blocked:
         return chains_first
@@ -370,7 +370,7 @@ class _Scheduler:
 
     def _spends(self, user_id: int) -> bool:
         """Whether moving this user leaves one free extension fewer to park on: it holds
-        none (or a value nobody can park on), or shares it with someone who stays."""
+        none (or a value nobody can park on), or still shares it with someone."""
         old = self.where[user_id]
         return old not in _PARKABLE or old in self.never or self.holders[old] != {user_id}
 
