@@ -125,15 +125,16 @@ def dial_message(row: Mapping[str, Any]) -> str:
 def dial_commands(
     rows: Iterable[Mapping[str, Any]], file: str | None, counts: Mapping[str, int]
 ) -> list[str]:
-    """One error per row that failed its expectation, then the pass/fail counts."""
+    """One error per row that failed its expectation or could not be dry-run (its
+    ``error``), at the row's ``column``, then the pass/fail counts."""
     lines = [
         workflow_command(
             "error",
-            dial_message(row),
+            row.get("error") or dial_message(row),
             file=file,
             line=row.get("line"),
-            col=row.get("expect_column"),
-            title="dial-expectation",
+            col=row.get("column"),
+            title="dial-row" if row.get("error") else "dial-expectation",
         )
         for row in rows
         if not row["passed"]
@@ -143,7 +144,9 @@ def dial_commands(
 
 
 def dial_counts(counts: Mapping[str, int]) -> str:
-    return f"{counts['rows']} row(s): {counts['passed']} passed, {counts['failed']} failed"
+    errors = counts.get("errors", 0)
+    unrun = f" ({errors} could not be dry-run)" if errors else ""
+    return f"{counts['rows']} row(s): {counts['passed']} passed, {counts['failed']} failed{unrun}"
 
 
 def drift_counts(summary: Mapping[str, int]) -> str:
@@ -284,7 +287,8 @@ def dial_summary(command: str, rows: Sequence[Mapping[str, Any]], counts: Mappin
     lines = [*_heading(command), f"Dial: {dial_counts(counts)}"]
     failed = [row for row in rows if not row["passed"]]
     if failed:
-        lines += ["", *md_table(failed, DIAL_COLUMNS, DIAL_HEADERS)]
+        extra = ["error"] if any(row.get("error") for row in failed) else []
+        lines += ["", *md_table(failed, [*DIAL_COLUMNS, *extra], [*DIAL_HEADERS, *extra])]
     return _block(lines)
 
 

@@ -156,16 +156,21 @@ def dial_row(line: int, passed: bool, **extra: object) -> dict[str, object]:
 def test_dial_rows_failed_only_then_the_counts() -> None:
     rows = [
         dial_row(2, True),
-        dial_row(3, False, outcome="stage-not-accepting", expect="rings-user", expect_column=5),
+        dial_row(3, False, outcome="stage-not-accepting", expect="rings-user", column=5),
         dial_row(4, False, outcome="api-transfer", api_transfer=True),
+        dial_row(
+            5, False, outcome=None, error="must-ring.csv:5:1: NUMBER 'X' is unknown", column=1
+        ),
     ]
-    counts = {"rows": 3, "passed": 1, "failed": 2}
+    counts = {"rows": 4, "passed": 1, "failed": 3, "errors": 1}
     assert github.dial_commands(rows, "must-ring.csv", counts) == [
         "::error file=must-ring.csv,line=3,col=5,title=dial-expectation::dialing 101 on Support "
         "during ivr: expected rings-user, got stage-not-accepting",
         "::error file=must-ring.csv,line=4,title=dial-expectation::dialing 101 on Support "
         "during ivr, in an API transfer: expected the call to reach a user, got api-transfer",
-        "::notice title=dial --batch::3 row(s): 1 passed, 2 failed",
+        "::error file=must-ring.csv,line=5,col=1,title=dial-row::must-ring.csv:5:1: NUMBER 'X' is "
+        "unknown",
+        "::notice title=dial --batch::4 row(s): 1 passed, 3 failed (1 could not be dry-run)",
     ]
 
 

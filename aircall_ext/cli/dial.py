@@ -17,7 +17,7 @@ from aircall_ext.core.dialterms import OUTCOMES, STAGES, Outcome, Stage
 from aircall_ext.errors import UsageError
 
 if TYPE_CHECKING:
-    from aircall_ext.services.dial import DialRun
+    from aircall_ext.services.dial import BatchRun, DialRun, RowError
 
 
 ROW_COLUMNS = [
@@ -35,6 +35,7 @@ ROW_COLUMNS = [
     "caller_hears",
     "expect",
     "passed",
+    "error",
 ]
 TABLE_COLUMNS = ["line", "number", "digits", "stage", "outcome", "user_email", "expect", "result"]
 TABLE_HEADERS = ["line", "number", "digits", "stage", "outcome", "user", "expect", "result"]
@@ -86,8 +87,9 @@ def dial(
 
     Exit 0 when the call reaches a user (with --expect: when the outcome is OUTCOME), else 1.
     With --batch, one result per CSV row; exit 1 if any row fails its expect column (or, on
-    a row without expect, does not reach a user). An unknown NUMBER or a bad row is a usage
-    error (exit 2).
+    a row without expect, does not reach a user). A row whose NUMBER names no number (or
+    several) fails with its error and the other rows still run. An unknown NUMBER, or a
+    batch file that cannot be read as one, is a usage error (exit 2).
 
     \b
     Examples:
@@ -139,14 +141,20 @@ def _dial_one(
 
 
 def _dial_batch(app: AppContext, path: str) -> None:
-    from aircall_ext.services.dial import dial_batch, read_batch, summarize
+    from aircall_ext.services.dial import RowError, dial_batch, read_batch, summarize
 
     batch = read_batch(path)
     for note in batch.notes:
         app.warn(note)
     runs = dial_batch(app.client(), batch)
+    hinted: set[str] = set()
     for run in runs:
-        _warn_collision(app, run)
+        if not isinstance(run, RowError):
+            _warn_collision(app, run)
+        elif app.output != "github":  # there, the row's annotation says it
+            hint = f" ({run.hint})" if run.hint and run.hint not in hinted else ""
+            hinted.add(run.hint or "")
+            app.warn(run.error + hint)
     rows = [result_row(run) for run in runs]
     summary = summarize(runs)
     if app.output == "github":
@@ -165,23 +173,32 @@ def _dial_batch(app: AppContext, path: str) -> None:
 def _batch_github(
     app: AppContext,
     path: str,
-    runs: list[DialRun],
+    runs: list[BatchRun],
     rows: list[dict[str, Any]],
     summary: dict[str, int],
 ) -> None:
-    """An annotation on each row of FILE that failed its expectation, the counts as a
-    notice, and the failed rows in the step summary."""
+    """An annotation on each row of FILE that failed its expectation (at its expect cell)
+    or could not be dry-run (at its number cell), the counts as a notice, and the failed
+    rows in the step summary."""
     located = [
-        {**row, "expect_column": run.request.columns.get("expect")} if run.request.expect else row
-        for row, run in zip(rows, runs, strict=True)
+        {**row, "column": _failed_column(row, run)} for row, run in zip(rows, runs, strict=True)
     ]
     for line in github.dial_commands(located, github.annotated_file(path), summary):
         click.echo(line)
     app.step_summary(github.dial_summary(f"{command_words(None)} --batch {path}", located, summary))
 
 
-def result_row(run: DialRun) -> dict[str, Any]:
+def _failed_column(row: dict[str, Any], run: BatchRun) -> int | None:
+    name = "number" if row["error"] else "expect" if run.request.expect else None
+    return run.request.columns.get(name) if name else None
+
+
+def result_row(run: BatchRun) -> dict[str, Any]:
     """One flat row per dry-run, for tables and CSV."""
+    from aircall_ext.services.dial import RowError
+
+    if isinstance(run, RowError):
+        return _error_row(run)
     result, user = run.result, run.result.user
     return {
         "line": run.request.line,
@@ -198,7 +215,25 @@ def result_row(run: DialRun) -> dict[str, Any]:
         "caller_hears": result.caller_hears,
         "expect": run.request.expect,
         "passed": run.passed,
+        "error": None,
         "result": "pass" if run.passed else "FAIL",
+    }
+
+
+def _error_row(run: RowError) -> dict[str, Any]:
+    request = run.request
+    return {
+        **dict.fromkeys(ROW_COLUMNS),
+        "line": request.line,
+        "number": request.number,
+        "digits": request.digits,
+        "stage": request.stage,
+        "api_transfer": request.api_transfer,
+        "reaches_user": False,
+        "expect": request.expect,
+        "passed": False,
+        "error": run.error,
+        "result": "ERROR",
     }
 
 

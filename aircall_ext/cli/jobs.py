@@ -10,7 +10,10 @@ from aircall_ext.cli.context import AppContext, output_option, with_app
 
 COLUMNS = ["started", "file", "account", "status", "command"]
 HEADERS = ["started (UTC)", "file", "account", "status", "command"]
-CSV_COLUMNS = ["journal", "started", "file", "account", "status", "done", "total", "resume", "undo"]
+CSV_COLUMNS = [
+    "journal", "started", "file", "account", "status", "done", "total", "resume", "undo",
+    "moved", "moved_back",
+]  # fmt: skip
 
 
 @click.command("jobs")
@@ -27,11 +30,14 @@ def jobs_command(app: AppContext, directory: str | None) -> None:
     """Each row is one import (or undo) job: when it started (UTC), its CSV file (- for
     standard input), its account (API ID@host, or sandbox), and its status: done,
     stopped at N of M (N writes confirmed of M planned), failed (its last run ended on a
-    refused write or a failed check), undone (a finished undo names it) or unreadable (a
-    damaged journal: listed, never fatal). The command column is what to run next:
-    `import --resume JOURNAL` for an unfinished job, `import --undo JOURNAL` for a done
-    one; -o json gives both. Nothing is sent to the API. Journals written elsewhere with
-    `import --journal PATH` are listed with --dir.
+    refused write or a failed check), undone (its undos put back every user it moved),
+    partly undone (N of M) (N of the M users it moved are back), or unreadable (a damaged
+    journal: listed, never fatal). An undo that was itself undone no longer counts. The
+    command column is what to run next: `import --resume JOURNAL` for an unfinished job,
+    `import --undo JOURNAL` for a done one; for a partly undone job, the resume of its
+    stopped undo, else its undo again (none when the users left had no extension before).
+    -o json gives both commands and the counts (moved, moved_back). Nothing is sent to
+    the API. Journals written elsewhere with `import --journal PATH` are listed with --dir.
     """
     from aircall_ext.services.jobs import list_jobs
     from aircall_ext.services.journal import journals_dir

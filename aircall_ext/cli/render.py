@@ -18,6 +18,7 @@ import click
 
 from aircall_ext import github
 from aircall_ext.cli.context import AppContext
+from aircall_ext.core.extensions import stored_form
 from aircall_ext.core.findings import Finding, has_failures, summarize
 from aircall_ext.errors import ImportStopped, UsageError
 from aircall_ext.files import Destination, open_destination
@@ -57,9 +58,11 @@ def user_doc(user: User) -> dict[str, Any]:
 
 
 def user_row(user: User) -> dict[str, Any]:
+    """A user as tables and CSV show it; a damaged extension quoted (JSON keeps it raw)."""
     status = "unavailable" if user.is_unavailable else (user.availability_status or "available")
     outgoing = "unknown" if user.outgoing_only is None else user.outgoing_only
-    return {**user_doc(user), "availability": status, "outgoing_only": outgoing}
+    shown = None if user.extension is None else stored_form(user.extension)
+    return {**user_doc(user), "extension": shown, "availability": status, "outgoing_only": outgoing}
 
 
 NUMBER_COLUMNS = ["id", "name", "digits", "routing", "distribution_size"]

@@ -12,7 +12,12 @@ from collections.abc import Iterator
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
 from aircall_ext.core.dialterms import DEAD_EXTENSION
-from aircall_ext.core.extensions import ExtensionProblem, is_extension, parse_extension
+from aircall_ext.core.extensions import (
+    ExtensionProblem,
+    is_extension,
+    parse_extension,
+    stored_form,
+)
 from aircall_ext.core.findings import Finding, listed, sort_findings
 
 EXTENSION_SPACE = 1000  # 000-999
@@ -85,7 +90,7 @@ def _invalid_message(raw: str) -> str:
     parsed = parse_extension(raw)
     if isinstance(parsed, ExtensionProblem):
         return parsed.reason
-    return f"{raw!r} is not stored as plain 3 digits: did you mean {parsed}?"
+    return f"{stored_form(raw)} is not stored as plain 3 digits: did you mean {parsed}?"
 
 
 def _space(account: Account) -> Iterator[Finding]:

@@ -60,6 +60,12 @@ def is_extension(text: str) -> bool:
     return _THREE_DIGITS.fullmatch(text) is not None
 
 
+def stored_form(value: str) -> str:
+    """A stored value as people read it: as it is when it is an extension, else quoted
+    (``' 101'``, ``'7'``), so that damage never passes for a real extension."""
+    return value if is_extension(value) else repr(value)
+
+
 def parse_extension(text: str) -> str | ExtensionProblem:
     """Return the extension ``text`` denotes, or the problem with it.
 

@@ -7,12 +7,18 @@ first (chains resolve from their free end); what is left is a set of disjoint cy
 (swaps, rotations), each broken by parking ONE of its users on a free extension: one
 extra write per cycle.
 
+A chain that ends by giving an extension to a user who held none (or shared one) spends a
+free extension for good. When those would spend the last one a cycle could park on, they
+wait until every cycle is done. No write ever adds a free extension, so this order finds a
+safe plan whenever one exists.
+
 Parking extension, chosen deterministically: the lowest extension that nobody holds now
 and the file does not want ("cold": no caller expects anyone there), else the lowest one
-freed by the chains (the account is nearly full). 100-999 are tried before 000-099, which
-are often reserved (operator, services). It is chosen once and reused: each cycle frees
-it again before the next one is broken. None free → the plan is blocked (``plan-blocked``,
-an error) and has no steps.
+freed by the chains (the account is nearly full), else the lowest free one that a chain
+waiting for the cycles will take afterwards. 100-999 are tried before 000-099, which are
+often reserved (operator, services). It is chosen once and reused: each cycle frees it
+again before the next one is broken, and nothing else takes it before the last cycle is
+done. None free → the plan is blocked (``plan-blocked``, an error) and has no steps.
 
 Pure: no I/O. The input rows only need ``line``, ``user`` and ``extension`` (see
 :class:`DesiredRowLike`), so the planner does not depend on how the CSV was read.
@@ -37,6 +43,7 @@ ACTIONS: tuple[Action, ...] = ("unchanged", "assign", "change", "skip")
 
 # Parking preference: 100-999 first, then 000-099.
 PARKING_ORDER: tuple[str, ...] = tuple(f"{n:03d}" for n in (*range(100, 1000), *range(100)))
+_PARKABLE = frozenset(PARKING_ORDER)
 
 
 class DesiredRowLike(Protocol):
@@ -156,7 +163,7 @@ def plan_import(account: Account, rows: Sequence[DesiredRowLike]) -> Plan:
         return Plan(plan_rows, (), tuple(problems))
     movers = [r for r in plan_rows if r.action in ("assign", "change")]
     holding = {user.id: user.extension for user in account.users}
-    schedule = _Scheduler(holding, movers, _warm(account, {r.user_id for r in movers})).run()
+    schedule = _schedule(holding, movers, _warm(account, {r.user_id for r in movers}))
     if schedule.blocked:
         return Plan(plan_rows, (), tuple(schedule.blocked))
     return Plan(plan_rows, tuple(schedule.steps), (), schedule.parking, schedule.cycles)
@@ -275,14 +282,36 @@ class _Schedule:
     blocked: list[Finding]
 
 
+def _schedule(
+    holding: Mapping[int, str | None],
+    movers: Sequence[PlanRow],
+    warm: tuple[set[str], set[str]],
+) -> _Schedule:
+    """Chains first, the order people expect. A chain that ends by giving an extension to
+    a user who held none (or shared one) spends a free extension for good; when those
+    spend the last one a cycle could park on, the same writes are ordered again with those
+    chains held back until every cycle is done. No write can add a free extension, so
+    holding them back is never worse: a plan is blocked only when no safe order exists."""
+    chains_first = _Scheduler(holding, movers, warm, hold_back=False).run()
+    if not chains_first.blocked:
+        return chains_first
+    return _Scheduler(holding, movers, warm, hold_back=True).run()
+
+
 class _Scheduler:
-    """Simulates the writes, so every emitted step is safe in the state it runs in."""
+    """Simulates the writes, so every emitted step is safe in the state it runs in.
+
+    With ``hold_back``, a ready write that spends a free extension for good waits until no
+    cycle is left, unless a cycle waits for it: its user shares the extension a cycle
+    member wants, and must leave it before the cycle can turn."""
 
     def __init__(
         self,
         holding: Mapping[int, str | None],
         movers: Sequence[PlanRow],
         warm: tuple[set[str], set[str]],
+        *,
+        hold_back: bool,
     ) -> None:
         self.where = dict(holding)
         self.holders: dict[str, set[int]] = defaultdict(set)
@@ -294,6 +323,8 @@ class _Scheduler:
         self.held_before, self.never = warm
         self.ready = [(r.line, r.user_id) for r in movers if not self._held(r.to_ext)]
         heapq.heapify(self.ready)
+        self.hold_back = hold_back
+        self.held_back: set[tuple[int, int]] = set()
         self.steps: list[Step] = []
         self.parking: str | None = None
         self.cycles = 0
@@ -304,6 +335,9 @@ class _Scheduler:
             if not self.pending:
                 break
             cycle = self._next_cycle()
+            if not cycle and self.held_back:
+                self._release_held_back()
+                continue
             if self.parking is None:
                 self.parking = self._free_extension()
             if self.parking is None or not cycle:
@@ -317,10 +351,38 @@ class _Scheduler:
 
     def _drain_ready(self) -> None:
         while self.ready:
-            _line, user_id = heapq.heappop(self.ready)
-            row = self.pending.pop(user_id, None)
-            if row is not None and row.to_ext is not None:
-                self._move(user_id, row.to_ext)
+            entry = heapq.heappop(self.ready)
+            row = self.pending.get(entry[1])
+            if row is None or row.to_ext is None or self._held(row.to_ext):
+                continue  # moved already, or taken again: its holder's move re-queues it
+            if self.hold_back and self._spends(row.user_id) and not self._awaited(row.user_id):
+                self.held_back.add(entry)
+                continue
+            del self.pending[row.user_id]
+            self._move(row.user_id, row.to_ext)
+
+    def _release_held_back(self) -> None:
+        """No cycle is left: the chains held back can spend their extensions now."""
+        self.hold_back = False
+        for entry in self.held_back:
+            heapq.heappush(self.ready, entry)
+        self.held_back.clear()
+
+    def _spends(self, user_id: int) -> bool:
+        """Whether moving this user leaves one free extension fewer to park on: it holds
+        none (or a value nobody can park on), or still shares it with someone."""
+        old = self.where[user_id]
+        return old not in _PARKABLE or old in self.never or self.holders[old] != {user_id}
+
+    def _awaited(self, user_id: int) -> bool:
+        """Whether a cycle waits for this user to move out: following who waits for whom
+        from it comes back round."""
+        seen: set[int] = set()
+        waiter = self._successor(user_id)
+        while waiter is not None and waiter not in seen:
+            seen.add(waiter)
+            waiter = self._successor(waiter)
+        return waiter is not None
 
     def _move(self, user_id: int, to_ext: str, *, parking: bool = False) -> None:
         old = self.where[user_id]
@@ -348,29 +410,55 @@ class _Scheduler:
             current = self._successor(current)
         return path if current == start else []
 
+    def _cycles(self) -> list[list[int]]:
+        """The cycles among pending users, each from its lowest line, lowest line first.
+        Walks each user once: a walk that ends, or joins an earlier walk, found no new
+        cycle."""
+        on_cycle: list[int] = []
+        walked: set[int] = set()
+        for start in self.pending:
+            path: dict[int, None] = {}
+            node: int | None = start
+            while node is not None and node not in walked and node not in path:
+                path[node] = None
+                node = self._successor(node)
+            if node is not None and node in path:
+                members = list(path)
+                on_cycle.extend(members[members.index(node) :])
+            walked.update(path)
+        cycles: list[list[int]] = []
+        placed: set[int] = set()
+        for user_id in sorted(on_cycle, key=lambda u: (self.pending[u].line, u)):
+            if user_id not in placed:
+                cycles.append(self._cycle_from(user_id))
+                placed.update(cycles[-1])
+        return cycles
+
     def _next_cycle(self) -> list[int]:
-        """The cycle of the pending user with the lowest line; [] if it is on none
-        (impossible after :func:`_check`, kept as a guard against looping forever)."""
-        first = min(self.pending.values(), key=lambda r: (r.line, r.user_id))
-        return self._cycle_from(first.user_id)
+        """The cycle of the lowest-line pending user on one, that user first; [] when no
+        pending user is on a cycle."""
+        return next(iter(self._cycles()), [])
 
     def _free_extension(self) -> str | None:
+        """Cold first; then one the chains freed; then one a held-back chain will take
+        once the cycles are done (nothing else can be free then)."""
         free = [e for e in PARKING_ORDER if not self._held(e) and e not in self.never]
         cold = (e for e in free if e not in self.held_before and e not in self.wanting)
-        return next(cold, None) or next(iter(free), None)
+        freed = (e for e in free if not self._wanted_by_pending(e))
+        return next(cold, None) or next(freed, None) or next(iter(free), None)
+
+    def _wanted_by_pending(self, ext: str) -> bool:
+        row = self.wanting.get(ext)
+        return row is not None and row.user_id in self.pending
 
     def _blocked_cycles(self) -> list[Finding]:
-        findings: list[Finding] = []
-        left = dict(self.pending)
-        while left:
-            first = min(left.values(), key=lambda r: (r.line, r.user_id))
-            members = self._cycle_from(first.user_id) or [first.user_id]
-            for user_id in members:
-                left.pop(user_id, None)
-            # Listed as "wants what the next one holds", the way people read a rotation.
-            ordered = [members[0], *reversed(members[1:])]
-            findings.append(self._cycle_finding([self.pending[u] for u in ordered]))
-        return findings
+        # A user on no cycle waits for one (or for a chain held back): not named.
+        cycles = self._cycles() or [[user_id] for user_id in self.pending]
+        # Listed as "wants what the next one holds", the way people read a rotation.
+        return [
+            self._cycle_finding([self.pending[u] for u in [members[0], *reversed(members[1:])]])
+            for members in cycles
+        ]
 
     def _cycle_finding(self, members: Sequence[PlanRow]) -> Finding:
         first = members[0]

@@ -5,7 +5,9 @@ batch file is checked whole before the account is read, so a typo costs no reque
 every bad cell is named as ``FILE:LINE:COLUMN`` (LINE is the physical line, header = 1).
 
 A run *passes* when its outcome is the expected one, or, with no expectation, when the
-call reaches a user: the same rule as the exit code of a single ``dial``.
+call reaches a user: the same rule as the exit code of a single ``dial``. A batch row whose
+NUMBER names no number of the account (or several) cannot be dry-run: it is a
+:class:`RowError` that fails, and the other rows still run.
 """
 
 from __future__ import annotations
@@ -43,7 +45,46 @@ class DialRun:
         doc = self.result.to_json()
         if self.request.line is not None:
             doc = {"line": self.request.line, **doc}
-        return {**doc, "expect": self.request.expect, "passed": self.passed}
+        return {**doc, "expect": self.request.expect, "passed": self.passed, "error": None}
+
+    @property
+    def reaches_user(self) -> bool:
+        return self.result.reaches_user
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A batch row that could not be dry-run; ``error`` names its cell and says why."""
+
+    request: DialRequest
+    error: str
+    hint: str | None = None
+    passed = False
+    reaches_user = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The keys of a dry-run's document, empty where nothing was dialed."""
+        request = self.request
+        return {
+            "line": request.line,
+            "number": None,
+            "routing": None,
+            "stage": request.stage,
+            "digits": request.digits,
+            "api_transfer": request.api_transfer,
+            "outcome": None,
+            "reaches_user": False,
+            "user": None,
+            "caller_hears": None,
+            "missed_call_notified": [],
+            "trace": [],
+            "expect": request.expect,
+            "passed": False,
+            "error": self.error,
+        }
+
+
+BatchRun = DialRun | RowError
 
 
 def dial(client: ApiClient, request: DialRequest) -> DialRun:
@@ -53,29 +94,30 @@ def dial(client: ApiClient, request: DialRequest) -> DialRun:
     return _run(account, request, number)
 
 
-def dial_batch(client: ApiClient, batch: Batch) -> list[DialRun]:
-    """Dry-run every row; an unknown NUMBER stops everything, naming its cell.
+def dial_batch(client: ApiClient, batch: Batch) -> list[BatchRun]:
+    """Dry-run every row; a row whose NUMBER names no single number is a :class:`RowError`.
 
     Each distinct number's own record is read at most once, after every row resolved.
     """
     account = _load(client)
     numbers = [_number_of(account, batch.source, request) for request in batch.requests]
-    detailed = {n.id: n for n in numbers}
+    detailed = {n.id: n for n in numbers if not isinstance(n, RowError)}
     for number_id, number in detailed.items():
         detailed[number_id] = with_details(client, number)
     return [
-        _run(account, req, detailed[num.id])
+        num if isinstance(num, RowError) else _run(account, req, detailed[num.id])
         for req, num in zip(batch.requests, numbers, strict=True)
     ]
 
 
-def summarize(runs: Sequence[DialRun]) -> dict[str, int]:
+def summarize(runs: Sequence[BatchRun]) -> dict[str, int]:
     passed = sum(run.passed for run in runs)
     return {
         "rows": len(runs),
         "passed": passed,
         "failed": len(runs) - passed,
-        "reaching_user": sum(run.result.reaches_user for run in runs),
+        "errors": sum(isinstance(run, RowError) for run in runs),
+        "reaching_user": sum(run.reaches_user for run in runs),
     }
 
 
@@ -90,12 +132,12 @@ def _run(account: Account, request: DialRequest, number: Number) -> DialRun:
     return DialRun(request, result)
 
 
-def _number_of(account: Account, source: str, request: DialRequest) -> Number:
+def _number_of(account: Account, source: str, request: DialRequest) -> Number | RowError:
     try:
         return find_number(account, request.number)
     except UsageError as err:
         where = location(source, request.line or 0, request.columns.get("number"))
-        raise UsageError(f"{where}: {err.message}", hint=err.hint) from None
+        return RowError(request, f"{where}: {err.message}", err.hint)
 
 
 # -- reading a batch file -----------------------------------------------------------------

@@ -1,28 +1,37 @@
 """The import jobs a journal directory holds: what each did, and how to finish or undo it.
 
-Each ``*.jsonl`` there is one job. Its status comes from the journal alone (no request):
-``done`` when its last run ended complete, ``undone`` when a finished undo journal in the
-same directory names it (``undo_of`` in the undo's header), ``failed`` when its last run
-ended on a refused write or a failed verification, else ``stopped at N of M`` (N writes
-confirmed, M planned: the last plan of the job, counted from the writes done before it).
-A journal that cannot be read is listed as ``unreadable``; it never stops the listing.
+Each ``*.jsonl`` there is one job. Its status comes from the journals alone (no request):
+``done`` when its last run ended complete, ``failed`` when its last run ended on a refused
+write or a failed verification, else ``stopped at N of M`` (N writes confirmed, M planned:
+the last plan of the job, counted from the writes done before it). A journal that cannot be
+read is listed as ``unreadable``; it never stops the listing.
+
+Undo journals (``undo_of`` in their header) change what the job they name left: of the M
+users the job moved (confirmed writes), N are back where it found them when its undos
+moved them there, or when an undo finished without skipping a row (its rows already back
+are back too). An undo taken back by its own undo no longer counts for those users. N = M
+is ``undone``; 0 < N < M is ``partly undone (N of M)``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aircall_ext.core.account import Account
+from aircall_ext.core.undo import Move, journal_moves
 from aircall_ext.errors import AircallExtError
 from aircall_ext.names import command_line
 from aircall_ext.services.identity import account_label, known_api_ids
 from aircall_ext.services.journal import JournalContents, read_journal
 
 PLANS = ("resume", "replan")  # records that carry the job's new remaining steps
+NOBODY = Account.of(())  # journals alone: only confirmed writes count as landed
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,8 @@ class Job:
     undo: str | None = None
     undo_of: str | None = None
     error: str | None = None
+    moved: int = 0  # users the job left elsewhere than where it found them
+    moved_back: int = 0  # of those, users its undos put back
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,11 +63,26 @@ class Job:
             "undo": self.undo,
             "undo_of": self.undo_of,
             "error": self.error,
+            "moved": self.moved,
+            "moved_back": self.moved_back,
         }
 
 
 def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One journal as it tells itself, before its undos are taken into account."""
+
+    job: Job
+    moves: Mapping[int, Move] = field(default_factory=dict)  # user id → what the job did
+    whole: bool = False  # finished without a skipped, failed or unrun row
+
+    @property
+    def key(self) -> str:
+        return _key(self.job.journal)
 
 
 def list_jobs(directory: Path, names: Mapping[str, str] | None = None) -> list[Job]:
@@ -67,11 +93,8 @@ def list_jobs(directory: Path, names: Mapping[str, str] | None = None) -> list[J
         paths = sorted(p for p in directory.glob("*.jsonl") if p.is_file())
     except OSError:
         paths = []
-    jobs = [_read(path.absolute(), names) for path in paths]
-    undone = {
-        _key(Path(job.undo_of)) for job in jobs if job.undo_of is not None and job.status == "done"
-    }
-    jobs = [_undone(job) if _key(job.journal) in undone else job for job in jobs]
+    entries = [_read(path.absolute(), names) for path in paths]
+    jobs = _Undos(entries).jobs()
     return sorted(jobs, key=lambda job: (_when(job), str(job.journal)), reverse=True)
 
 
@@ -88,18 +111,91 @@ def _when(job: Job) -> float:
         return 0.0
 
 
-def _undone(job: Job) -> Job:
-    return replace(job, status="undone", resume=None, undo=None)
+class _Undos:
+    """Which users of each job its undos put back, and the status and commands that
+    follow from it."""
+
+    def __init__(self, entries: Sequence[_Entry]) -> None:
+        self.entries = entries
+        self.undos: dict[str, list[_Entry]] = defaultdict(list)
+        for entry in entries:
+            if entry.job.undo_of is not None and entry.job.status != "unreadable":
+                self.undos[_key(Path(entry.job.undo_of))].append(entry)
+        self.memo: dict[str, set[int]] = {}
+
+    def jobs(self) -> list[Job]:
+        return [self._job(entry) for entry in self.entries]
+
+    def moved_back(self, entry: _Entry, seen: frozenset[str] = frozenset()) -> set[int]:
+        """The users ``entry`` moved whom its undos (those not taken back in turn) put
+        back where it found them. ``seen`` guards against journals naming each other."""
+        if entry.key in self.memo:
+            return self.memo[entry.key]
+        back: set[int] = set()
+        for undo in self.undos.get(entry.key, []):
+            if undo.key in seen or undo.key == entry.key:
+                continue
+            if undo.whole:
+                returned = set(entry.moves)
+            else:
+                returned = {
+                    user_id
+                    for user_id, move in undo.moves.items()
+                    if user_id in entry.moves and move.after == entry.moves[user_id].before
+                }
+            back |= returned - self.moved_back(undo, seen | {entry.key})
+        self.memo[entry.key] = back
+        return back
+
+    def _job(self, entry: _Entry) -> Job:
+        job = entry.job
+        if job.status == "unreadable":
+            return job
+        back = self.moved_back(entry)
+        job = replace(job, moved=len(entry.moves), moved_back=len(back))
+        unfinished = self._unfinished_undo(entry)
+        if back and back == set(entry.moves):
+            return replace(job, status="undone", resume=None, undo=None)
+        if back:
+            left = [move for user_id, move in entry.moves.items() if user_id not in back]
+            again = job.undo if any(move.before is not None for move in left) else None
+            return replace(
+                job,
+                status=f"partly undone ({len(back)} of {len(entry.moves)})",
+                resume=None,
+                undo=unfinished or again,
+            )
+        return replace(job, undo=unfinished or job.undo)
+
+    def _unfinished_undo(self, entry: _Entry) -> str | None:
+        """The command that resumes the newest undo of ``entry`` that did not finish."""
+        unfinished = [undo.job for undo in self.undos.get(entry.key, []) if undo.job.resume]
+        newest = max(unfinished, key=lambda job: (_when(job), str(job.journal)), default=None)
+        return newest.resume if newest else None
 
 
-def _read(path: Path, names: Mapping[str, str]) -> Job:
+def _unreadable(path: Path, why: str) -> _Entry:
+    return _Entry(Job(path, None, None, None, "unreadable", error=why))
+
+
+def _read(path: Path, names: Mapping[str, str]) -> _Entry:
     try:
         contents = read_journal(path)
-        started = datetime.fromisoformat(contents.header.created)
-        if started.tzinfo is None:
-            started = started.replace(tzinfo=UTC)
-    except (AircallExtError, ValueError) as err:
-        return Job(path, None, None, None, "unreadable", error=str(err))
+    except AircallExtError as err:
+        return _unreadable(path, str(err))
+    started = _started(contents.header.created)
+    if started is None:
+        return _unreadable(
+            path,
+            f"journal {path} is damaged: its start time {contents.header.created!r} is not "
+            "a date and time",
+        )
+    try:
+        moves = journal_moves(contents.records, NOBODY)
+    except (KeyError, TypeError, ValueError):
+        return _unreadable(
+            path, f"journal {path} is damaged: a write record does not say who moved where"
+        )
     account = contents.header.account
     sandbox = bool(account.get("sandbox"))
     done, total = progress(contents)
@@ -108,7 +204,7 @@ def _read(path: Path, names: Mapping[str, str]) -> Job:
         None if status == "done" else command_line("import", "--resume", str(path), sandbox=sandbox)
     )
     undo = command_line("import", "--undo", str(path), sandbox=sandbox) if done else None
-    return Job(
+    job = Job(
         path,
         started,
         contents.header.file,
@@ -119,6 +215,26 @@ def _read(path: Path, names: Mapping[str, str]) -> Job:
         finish,
         undo,
         contents.header.undo_of,
+    )
+    return _Entry(job, {move.user_id: move for move in moves}, _whole(contents))
+
+
+def _started(created: str) -> datetime | None:
+    try:
+        started = datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    return started if started.tzinfo is not None else started.replace(tzinfo=UTC)
+
+
+def _whole(contents: JournalContents) -> bool:
+    """Finished, and no row of it was skipped, failed or left unrun."""
+    if not contents.finished():
+        return False
+    ends = [r for r in contents.records if r.get("type") == "end"]
+    summary = ends[-1].get("summary")
+    return isinstance(summary, dict) and all(
+        summary.get(status) == 0 for status in ("skipped", "failed", "not_run")
     )
 
 

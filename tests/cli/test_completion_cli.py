@@ -416,33 +416,48 @@ zpty -d z
         ("aircall-ext dial --stage=we", "aircall-ext dial --stage=welcome "),
         ("aircall-ext list --output=j", "aircall-ext list --output=json "),
         ("aircall-ext dial Lyo", "aircall-ext dial Lyon\\ Support "),
+        ("aircall-ext import x.csv --report=fi", "aircall-ext import x.csv --report=fixtures.csv "),
+        ("aircall-ext import x.csv --report fi", "aircall-ext import x.csv --report fixtures.csv "),
+        ("aircall-ext dial --batch=fi", "aircall-ext dial --batch=fixtures.csv "),
     ],
 )
 def test_committed_zsh_script_completes_in_a_real_zsh(
     tmp_path: Path, typed: str, line: str
 ) -> None:
-    """TAB in an interactive zsh (driven through a pseudo-terminal), then the line is read."""
+    """TAB in an interactive zsh (driven through a pseudo-terminal), then the line is read;
+    in a directory holding one file that starts with "fi"."""
     zsh = real_shell("zsh")
     fndir = tmp_path / "fn"
     fndir.mkdir()
     shutil.copy(ROOT / "completions" / COMPLETION_FILES["zsh"], fndir)
+    (tmp_path / "fixtures.csv").touch()
     out = tmp_path / "buffer"
     env = {**shell_env(SCRIPT.parent), "FNDIR": str(fndir), "OUT": str(out), "TYPED": typed}
     done = subprocess.run(
-        [zsh, "-f", "-c", ZPTY_DRIVER], env=env, capture_output=True, text=True, timeout=60
+        [zsh, "-f", "-c", ZPTY_DRIVER],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     assert out.read_text(encoding="utf-8") == line + "\n"
 
 
 @pytest.mark.usefixtures("cached")
-def test_committed_fish_script_completes_in_a_real_fish() -> None:
+def test_committed_fish_script_completes_in_a_real_fish(tmp_path: Path) -> None:
     fish = real_shell("fish")
+    (tmp_path / "fixtures.csv").touch()
+    (tmp_path / "findings").mkdir()
     typed = [
         "aircall-ext dial --stage=w",
         "aircall-ext list --output=",
         "aircall-ext dial --stage w",
         "aircall-ext dial Ly",
+        "aircall-ext import x.csv --report=fix",
+        "aircall-ext import x.csv --report fix",
+        "aircall-ext jobs --dir=fin",
     ]
     program = [f"source {ROOT / 'completions' / COMPLETION_FILES['fish']}"]
     for line in typed:
@@ -453,10 +468,16 @@ def test_committed_fish_script_completes_in_a_real_fish() -> None:
         capture_output=True,
         text=True,
         timeout=60,
+        cwd=tmp_path,
     )
     assert (done.returncode, done.stderr) == (0, "")
     answers = [block.strip().splitlines() for block in done.stdout.split("---")][:-1]
-    assert answers == [
+    assert [[answer.split("\t")[0] for answer in block] for block in answers[4:]] == [
+        ["--report=fixtures.csv"],
+        ["fixtures.csv"],
+        ["--dir=findings/"],
+    ]
+    assert answers[:4] == [
         ["--stage=waiting", "--stage=welcome"],  # fish sorts
         ["--output=csv", "--output=json", "--output=table"],
         ["waiting", "welcome"],

@@ -176,7 +176,13 @@ def test_batch_json_reports_every_row(run_cli: RunCli, tmp_path: Path) -> None:
         (4, "not-in-distribution", True),
         (5, "api-transfer", True),
     ]
-    assert doc["summary"] == {"rows": 4, "passed": 4, "failed": 0, "reaching_user": 1}
+    assert doc["summary"] == {
+        "rows": 4,
+        "passed": 4,
+        "failed": 0,
+        "errors": 0,
+        "reaching_user": 1,
+    }
 
 
 def test_batch_fails_when_an_expectation_fails(run_cli: RunCli, tmp_path: Path) -> None:
@@ -206,7 +212,6 @@ def test_batch_from_stdin(run_cli: RunCli) -> None:
     ("text", "where"),
     [
         ("number,digits,stage\n10,101,lobby\n", "calls.csv:2:3: stage 'lobby'"),
-        ("digits,stage,number\n101,ivr,10\n101,ivr,Marseille\n", "calls.csv:3:3: NUMBER"),
         ("number,digits\n10,101\n", "calls.csv:1: missing column stage"),
     ],
 )
@@ -218,6 +223,48 @@ def test_a_bad_batch_row_is_a_usage_error_naming_the_cell(
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
     assert where in line
+
+
+UNKNOWN = "digits,stage,number\n101,ivr,10\n101,ivr,Marseille\n007,ivr,10\n"
+UNKNOWN_ERROR = (
+    "calls.csv:3:3: NUMBER 'Marseille' is not a number of this account (by id, name or digits)"
+)
+
+
+def test_an_unknown_number_fails_its_row_and_the_other_rows_run(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    path = write_batch(tmp_path, UNKNOWN)
+    table = run_cli("--sandbox", "dial", "--batch", path)
+    assert table.exit_code == 1
+    assert [line.split()[-1] for line in table.stdout.splitlines()[2:]] == [
+        "pass",
+        "ERROR",
+        "FAIL",
+    ]
+    assert table.stdout.splitlines()[3].split()[:2] == ["3", "Marseille"]
+    assert f"{path[: -len('calls.csv')]}{UNKNOWN_ERROR}" in table.stderr
+    assert "3 row(s): 1 passed, 2 failed (1 could not be dry-run)" in table.stderr
+
+    doc = json.loads(run_cli("--sandbox", "-o", "json", "dial", "--batch", path).stdout)
+    assert [(r["line"], r["outcome"], r["passed"]) for r in doc["results"]] == [
+        (2, "rings-user", True),
+        (3, None, False),
+        (4, "user-unavailable", False),
+    ]
+    assert doc["results"][1]["error"].endswith(UNKNOWN_ERROR)
+    assert doc["results"][0]["error"] is None
+    assert (doc["summary"]["failed"], doc["summary"]["errors"]) == (2, 1)
+
+    csv_out = run_cli("--sandbox", "-o", "csv", "dial", "--batch", path)
+    assert csv_out.exit_code == 1
+    rows = list(csv.DictReader(io.StringIO(csv_out.stdout)))
+    assert [(r["line"], r["number"], r["passed"]) for r in rows] == [
+        ("2", "Paris Support", "true"),
+        ("3", "Marseille", "false"),
+        ("4", "Paris Support", "false"),
+    ]
+    assert rows[1]["error"].endswith(UNKNOWN_ERROR) and rows[0]["error"] == ""
 
 
 def test_a_batch_with_no_rows_fails_a_ci_gate(run_cli: RunCli, tmp_path: Path) -> None:

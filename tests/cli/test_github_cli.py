@@ -187,6 +187,18 @@ def test_each_report(
     assert extensions(run_cli) == before  # none of them writes
 
 
+def test_dial_batch_annotates_an_unknown_number_on_its_row_and_goes_on(run_cli: RunCli) -> None:
+    text = BATCH.split("\n", 1)[0] + "\nMarseille,101,ivr,,\nParis Support,101,ivr,,\n"
+    result = run_cli("--sandbox", "-o", "github", "dial", "--batch", write("must-ring.csv", text))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "::error file=must-ring.csv,line=2,col=1,title=dial-row::must-ring.csv:2:1: NUMBER "
+        "'Marseille' is not a number of this account (by id, name or digits)",
+        "::notice title=dial --batch::2 row(s): 1 passed, 1 failed (1 could not be dry-run)",
+    ]
+    assert result.stderr == ""
+
+
 def test_dial_batch_all_passing(run_cli: RunCli) -> None:
     path = write("must-ring.csv", BATCH.split("\n", 2)[0] + "\nParis Support,101,ivr,,\n")
     result = run_cli("--sandbox", "dial", "--batch", path, "-o", "github")

@@ -12,8 +12,16 @@ import pytest
 from aircall_ext.errors import ApiError
 from aircall_ext.services.jobs import list_jobs
 from aircall_ext.services.journal import journals_dir, sha256_hex
-from tests.conftest import RunCli
-from tests.scenes import IMPORT_CSV, fail_on_write
+from tests.conftest import RunCli, WriteState
+from tests.scenes import (
+    IMPORT_CSV,
+    UNDO_AFTER,
+    UNDO_BEFORE,
+    UNDO_CSV,
+    extensions,
+    fail_on_write,
+    users_holding,
+)
 
 
 @pytest.fixture
@@ -143,7 +151,8 @@ def test_an_import_undone_by_a_finished_undo_is_undone(tmp_path: Path) -> None:
     write_journal(undo, {**undo_header, "created": "2026-12-01T11:00:00+00:00"})  # stopped
     assert [j.status for j in list_jobs(tmp_path)] == ["stopped at 0 of 1", "done"]
 
-    write_journal(undo, undo_header, *DONE)  # the undo finished
+    back = [{"type": "start", "step": 1, **reverse}, {"type": "done", "step": 1, **reverse}]
+    write_journal(undo, undo_header, *back, {"type": "end", "status": "complete"})  # finished
     newest, oldest = list_jobs(tmp_path)
     assert (newest.journal, newest.status, newest.undo_of) == (undo, "done", str(original))
     assert (oldest.journal, oldest.status) == (original, "undone")
@@ -163,7 +172,9 @@ def test_the_account_shows_a_known_api_id_and_the_host(
     [job] = jobs(run_cli, "--dir", str(tmp_path))
     assert job["account"] == "my-id@api.aircall.io"
     csv_out = run_cli("-o", "csv", "jobs", "--dir", str(tmp_path)).stdout.splitlines()
-    assert csv_out[0] == "journal,started,file,account,status,done,total,resume,undo"
+    assert csv_out[0] == (
+        "journal,started,file,account,status,done,total,resume,undo,moved,moved_back"
+    )
 
 
 def test_dir_must_be_a_directory(run_cli: RunCli, tmp_path: Path) -> None:
@@ -203,17 +214,123 @@ def test_a_replan_replaces_what_is_left_of_the_total(tmp_path: Path) -> None:
     assert (job.status, job.done, job.total) == ("stopped at 3 of 5", 3, 5)
 
 
-def test_an_import_taken_back_by_import_undo_is_listed_as_undone(
+def test_an_undo_that_cannot_restore_a_user_leaves_the_import_partly_undone(
     run_cli: RunCli, csv_file: Path
 ) -> None:
     assert run_cli("--sandbox", "import", str(csv_file), "--yes").exit_code == 0
     [imported] = jobs(run_cli)
     undo = run_cli("--sandbox", "import", "--undo", imported["journal"], "--yes")
     assert undo.exit_code == 1, undo.stderr  # user 5 had no extension before: skipped
-    undoing, undone = jobs(run_cli)
-    assert undone["journal"] == imported["journal"] and undone["status"] == "undone"
-    assert undone["resume"] is None and undone["undo"] is None
+    undoing, partly = jobs(run_cli)
+    assert partly["journal"] == imported["journal"]
+    assert partly["status"] == "partly undone (4 of 5)"
+    assert (partly["moved"], partly["moved_back"]) == (5, 4)
+    # What is left cannot be undone (an extension cannot be removed): no command.
+    assert partly["resume"] is None and partly["undo"] is None
     assert undoing["undo_of"] == imported["journal"] and undoing["status"] == "done"
     assert undoing["undo"] == sandbox_command("import", "--undo", undoing["journal"])
     table = run_cli("jobs").stdout
     assert f"undo of {Path(imported['journal']).name}" in table
+    assert "partly undone (4 of 5)  -" in table
+
+
+@pytest.fixture
+def imported(run_cli: RunCli, write_state: WriteState, tmp_path: Path) -> Path:
+    """The undo scene imported (six users moved); its journal."""
+    write_state(users_holding(UNDO_BEFORE))
+    path = tmp_path / "users.csv"
+    path.write_text(UNDO_CSV)
+    journal = tmp_path / "journals" / "import.jsonl"
+    result = run_cli("--sandbox", "import", str(path), "--yes", "--journal", str(journal))
+    assert result.exit_code == 0, result.stderr
+    return journal
+
+
+def job_of(run_cli: RunCli, journal: Path) -> dict[str, Any]:
+    [job] = [j for j in jobs(run_cli, "--dir", str(journal.parent)) if j["journal"] == str(journal)]
+    return job
+
+
+def undo(run_cli: RunCli, journal: Path, name: str) -> tuple[int, Path]:
+    undo_journal = journal.parent / name
+    result = run_cli(
+        "--sandbox", "import", "--undo", str(journal), "--yes", "--journal", str(undo_journal)
+    )
+    return result.exit_code, undo_journal
+
+
+def test_an_undo_that_skipped_a_user_shows_the_undo_again(run_cli: RunCli, imported: Path) -> None:
+    assert run_cli("--sandbox", "assign", "6", "309").exit_code == 0  # someone, since
+    assert undo(run_cli, imported, "undo.jsonl")[0] == 1  # 6 skipped, the rest goes back
+    job = job_of(run_cli, imported)
+    assert job["status"] == "partly undone (5 of 6)"
+    assert (job["moved"], job["moved_back"]) == (6, 5)
+    again = sandbox_command("import", "--undo", str(imported))
+    assert job["resume"] is None and job["undo"] == again
+    table = run_cli("jobs", "--dir", str(imported.parent)).stdout
+    assert "partly undone (5 of 6)" in table and again in table
+
+    assert run_cli("--sandbox", "assign", "6", "303").exit_code == 0  # put back as it was
+    assert (
+        run_cli(
+            *shlex.split(again)[1:], "--yes", "--journal", str(imported.parent / "u2.jsonl")
+        ).exit_code
+        == 0
+    )
+    assert extensions() == UNDO_BEFORE
+    job = job_of(run_cli, imported)
+    assert (job["status"], job["moved_back"], job["undo"]) == ("undone", 6, None)
+
+
+def test_a_stopped_undo_is_resumed_from_the_partly_undone_import(
+    run_cli: RunCli, imported: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patch:
+        fail_on_write(patch, 4, KeyboardInterrupt())
+        code, stopped = undo(run_cli, imported, "undo.jsonl")
+    assert code == 5
+    job = job_of(run_cli, imported)
+    assert job["status"].startswith("partly undone (")
+    assert 0 < job["moved_back"] < job["moved"] == 6
+    resume = sandbox_command("import", "--resume", str(stopped))
+    assert job["resume"] is None and job["undo"] == resume
+    assert job_of(run_cli, stopped)["resume"] == resume
+
+    assert run_cli(*shlex.split(resume)[1:]).exit_code == 0
+    assert job_of(run_cli, imported)["status"] == "undone"
+
+
+def test_an_undo_taken_back_leaves_the_import_done_again(run_cli: RunCli, imported: Path) -> None:
+    code, undone = undo(run_cli, imported, "undo.jsonl")
+    assert code == 0
+    assert job_of(run_cli, imported)["status"] == "undone"
+    code, redone = undo(run_cli, undone, "redo.jsonl")
+    assert code == 0
+    assert extensions() == UNDO_AFTER
+    job = job_of(run_cli, imported)
+    assert (job["status"], job["moved_back"]) == ("done", 0)
+    assert job["undo"] == sandbox_command("import", "--undo", str(imported))
+    assert job_of(run_cli, undone)["status"] == "undone"
+    assert job_of(run_cli, redone)["status"] == "done"
+
+
+def test_every_warning_names_the_journal_and_says_what_is_wrong(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    bad_time = tmp_path / "a.jsonl"
+    write_journal(bad_time, {**HEADER, "created": "12345"})
+    bad_write = tmp_path / "b.jsonl"
+    start = {"type": "start", "step": 1, "user_id": "abc", "from": "101", "to": "102"}
+    write_journal(bad_write, {**HEADER, "created": "2026-12-01T10:00:00+00:00"}, start)
+    result = run_cli("jobs", "--dir", str(tmp_path))
+    assert result.exit_code == 0
+    warnings = result.stderr.splitlines()
+    assert f"journal {bad_time} is damaged: its start time '12345' is not a date and time" in (
+        warnings[0] + warnings[1]
+    )
+    assert any(
+        f"journal {bad_write} is damaged: a write record does not say who moved where" in line
+        for line in warnings
+    )
+    assert len(warnings) == 2
+    assert [job["status"] for job in jobs(run_cli, "--dir", str(tmp_path))] == ["unreadable"] * 2

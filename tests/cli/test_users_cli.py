@@ -157,6 +157,27 @@ def damaged(write_state: WriteState) -> Path:
     )
 
 
+def test_tables_quote_a_damaged_extension_and_json_keeps_it_raw(
+    run_cli: RunCli, write_state: WriteState
+) -> None:
+    write_state(
+        [
+            api_user(1, " 101", email="ann@example.com", name="Ann"),
+            api_user(2, "101", email="bob@example.com", name="Bob"),
+            api_user(3, "7", email="cy@example.com", name="Cy"),
+        ]
+    )
+    table = run_cli("--sandbox", "list")
+    assert table.exit_code == 0, table.stderr
+    first = [line.split("  ")[0].strip() for line in table.stdout.splitlines()[2:]]
+    assert first == ["' 101'", "101", "'7'"]
+    assert "extension            ' 101'" in run_cli("--sandbox", "show", "1").stdout
+    assert "extension            101\n" in run_cli("--sandbox", "show", "2").stdout
+    assert run_cli("--sandbox", "-o", "csv", "list").stdout.splitlines()[1].startswith("' 101',1,")
+    users = json.loads(run_cli("--sandbox", "-o", "json", "list").stdout)["users"]
+    assert [u["extension"] for u in users] == [" 101", "101", "7"]
+
+
 def test_ext_finds_the_holder_of_a_damaged_extension_and_says_so(
     run_cli: RunCli, damaged: Path
 ) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from hypothesis import event, given, settings
+from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 
 from aircall_ext.api.models import User
@@ -203,6 +204,47 @@ def test_a_chain_alone_needs_no_free_extension() -> None:
     assert plan.parking is None
 
 
+def full_but(*free: str) -> dict[int, str | None]:
+    """Users 0-999 each on their own extension, except those in ``free``."""
+    return {n: f"{n:03d}" for n in range(1000) if f"{n:03d}" not in free}
+
+
+def test_the_last_free_extension_parks_the_cycle_before_a_newcomer_takes_it() -> None:
+    # Only 500 is free: the swap parks on it, and only then does 2000 take it for good.
+    holdings = {**full_but("500"), 2000: None}
+    swap = [(100, "101"), (101, "100")]
+    for wanted in ([*swap, (2000, "500")], [(2000, "500"), *swap]):
+        plan = plan_for(holdings, wanted)
+        assert not plan.findings
+        assert [(s.user_id, s.to_ext, s.parking) for s in plan.steps] == [
+            (100, "500", True),
+            (101, "100", False),
+            (100, "101", False),
+            (2000, "500", False),
+        ]
+        assert plan.parking == "500"
+        assert replay(holdings, plan.steps)[2000] == "500"
+
+
+def test_a_user_leaving_a_shared_extension_spends_a_free_one_too() -> None:
+    # 2000 shares 300 with user 300, so its move frees nothing: the swap goes first.
+    holdings = {**full_but("500"), 2000: "300"}
+    plan = plan_for(holdings, [(2000, "500"), (100, "101"), (101, "100")])
+    assert not plan.findings
+    assert [s.user_id for s in plan.steps] == [100, 101, 100, 2000]
+
+
+def test_newcomers_still_go_first_when_a_free_extension_is_left_to_park_on() -> None:
+    holdings = {**full_but("500", "600"), 2000: None}
+    plan = plan_for(holdings, [(100, "101"), (101, "100"), (2000, "500")])
+    assert [(s.user_id, s.to_ext) for s in plan.steps] == [
+        (2000, "500"),
+        (100, "600"),
+        (101, "100"),
+        (100, "101"),
+    ]
+
+
 # -- accounts already damaged, and plans that must not run ------------------------------
 
 
@@ -331,6 +373,92 @@ def test_property_replanning_part_way_finishes_within_what_was_left(
     if done == len(plan.steps):
         assert replan.steps == ()
         assert {r.action for r in replan.rows} <= {"unchanged"}
+
+
+# Crowded accounts: fillers hold every extension but a few, so the brute force below can
+# try every order of writes. 099 is in the space so that 0xx parking is exercised too.
+SMALL_SPACE = ("099", "100", "101", "102", "103", "104")
+FILLER = 10_000  # filler ids: FILLER + n holds extension n
+
+
+@st.composite
+def crowded(
+    draw: st.DrawFn,
+) -> tuple[dict[int, str | None], list[tuple[int, str | None]], tuple[str, ...]]:
+    """A few users on a few extensions (the only ones the fillers leave free), mostly
+    reshuffled among themselves (cycles), some without an extension or sharing one, and a
+    valid file: (users, rows, the extensions they play on)."""
+    size = draw(st.integers(2, len(SMALL_SPACE)))
+    space = tuple(sorted(draw(st.permutations(SMALL_SPACE))[:size]))
+    held = draw(st.permutations(space))[: draw(st.integers(2, size))]
+    extra = draw(st.lists(st.none() | st.sampled_from(space), max_size=2))
+    users: dict[int, str | None] = dict(enumerate([*held, *extra], start=1))
+    lines = draw(st.permutations(sorted(users)))
+    # The first one is left out of the file, or on a blank row, or moves like the others.
+    how = draw(st.sampled_from(("moves", "absent", "blank")))
+    in_file = lines[1:] if how == "absent" else lines
+    movable = in_file[1:] if how == "blank" else in_file
+    staying = {users[u] for u in users if u not in movable} - {None}
+    free = [e for e in space if e not in staying]
+    movable = movable[: len(free)]
+    # The movers' own extensions first, reversed: the simplest draws are swaps.
+    own = [e for e in dict.fromkeys(users[u] for u in movable) if e in free]
+    order = draw(st.permutations([*own, *(e for e in free if e not in own)]))
+    targets = dict(zip(movable, order[len(movable) - 1 :: -1], strict=False))
+    return users, [(u, targets.get(u)) for u in in_file], space
+
+
+def safe_order_exists(
+    holdings: Mapping[int, str | None],
+    wanted: Sequence[tuple[int, str | None]],
+    space: Sequence[str],
+) -> bool:
+    """Brute force over every sequence of writes: a user moves to its target or parks on
+    any extension nobody holds at that moment, never onto one somebody holds."""
+    desired = {u: t for u, t in wanted if t is not None and holdings[u] != t}
+    movers = sorted(desired)
+    fixed = {e for u, e in holdings.items() if u not in desired and e is not None}
+    start = tuple(holdings[u] for u in movers)
+    goal = tuple(desired[u] for u in movers)
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        if state == goal:
+            return True
+        taken = fixed | set(state)
+        for index in range(len(movers)):
+            for ext in space:
+                if ext not in taken:
+                    after = (*state[:index], ext, *state[index + 1 :])
+                    if after not in seen:
+                        seen.add(after)
+                        queue.append(after)
+    return False
+
+
+@settings(max_examples=300)
+@given(crowded())
+def test_property_the_planner_finds_a_safe_order_whenever_one_exists(
+    case: tuple[dict[int, str | None], list[tuple[int, str | None]], tuple[str, ...]],
+) -> None:
+    users, wanted, space = case
+    note(f"free extensions {space}, users {users}")
+    fillers = {FILLER + n: f"{n:03d}" for n in range(1000) if f"{n:03d}" not in space}
+    holdings = {**users, **fillers}
+    exists = safe_order_exists(holdings, wanted, space)
+    plan = plan_for(holdings, wanted)
+    assert plan.blocked == (not exists), plan.findings
+    desired = {u: t for u, t in wanted if t is not None}
+    free = sum(1 for e in space if e not in users.values())
+    cycles = min(cycles_in(holdings, desired), 2)
+    event(f"safe order: {exists}; cycles: {cycles}; free at the start: {min(free, 2)}")
+    if exists:
+        assert replay(holdings, plan.steps) == {**holdings, **desired}
+        assert len({s.to_ext for s in plan.steps if s.parking}) <= 1
+    else:
+        assert plan.steps == ()
+        assert {f.code for f in plan.findings} == {"plan-blocked"}
 
 
 # -- extensions a damaged value stands for, and long lists in messages -----------------

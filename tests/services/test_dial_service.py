@@ -10,7 +10,7 @@ import pytest
 from aircall_ext.api.models import Number, User
 from aircall_ext.core.dialbatch import Batch, DialRequest, parse_batch
 from aircall_ext.errors import UsageError
-from aircall_ext.services.dial import dial, dial_batch, read_batch, summarize
+from aircall_ext.services.dial import RowError, dial, dial_batch, read_batch, summarize
 
 
 class FakeClient:
@@ -110,7 +110,13 @@ def test_a_row_passes_on_its_expectation_or_by_reaching_a_user() -> None:
         "stage-not-accepting",
     ]
     assert [r.passed for r in runs] == [True, False, True, False]
-    assert summarize(runs) == {"rows": 4, "passed": 2, "failed": 2, "reaching_user": 1}
+    assert summarize(runs) == {
+        "rows": 4,
+        "passed": 2,
+        "failed": 2,
+        "errors": 0,
+        "reaching_user": 1,
+    }
 
 
 def test_a_batch_reads_the_account_once() -> None:
@@ -130,11 +136,14 @@ def test_numbers_listed_without_users_are_read_once_each_by_id() -> None:
     assert runs[1].to_json()["missed_call_notified"][0]["id"] == 2  # from the number's record
 
 
-def test_an_unknown_number_in_a_row_names_its_cell() -> None:
-    with pytest.raises(UsageError) as caught:
-        run_batch("digits,number,stage\n101,Paris,ivr\n101,Lyon,ivr\n")
-    assert caught.value.message.startswith("calls.csv:3:2: NUMBER 'Lyon'")
-    assert caught.value.hint is not None and "10 'Paris'" in caught.value.hint
+def test_an_unknown_number_fails_its_row_naming_its_cell_and_the_rest_runs() -> None:
+    paris, lyon, again = run_batch("digits,number,stage\n101,Paris,ivr\n101,Lyon,ivr\n101,10,ivr\n")
+    assert isinstance(lyon, RowError)
+    assert lyon.error.startswith("calls.csv:3:2: NUMBER 'Lyon'")
+    assert lyon.hint is not None and "10 'Paris'" in lyon.hint
+    assert (lyon.passed, lyon.to_json()["error"], lyon.to_json()["line"]) == (False, lyon.error, 3)
+    assert paris.passed and again.passed and paris.to_json()["error"] is None
+    assert summarize([paris, lyon, again])["errors"] == 1
 
 
 def test_a_batch_result_document_carries_line_expect_and_passed() -> None:
