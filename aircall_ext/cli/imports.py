@@ -19,6 +19,7 @@ from aircall_ext.cli.context import (
 from aircall_ext.cli.render import (
     ImportRun,
     apply_writes,
+    hold_until_exit,
     refuse_file,
     report_destination,
     resume_command,
@@ -155,14 +156,12 @@ def _import_file(
     contents: JournalContents | None = None
     if resume is not None:
         contents, source = open_journal(Path(resume), account_identity(app))
+        hold_until_exit(contents.lock)  # no other run appends to this journal meanwhile
         check_resume_files(contents.header, resume, run.report)
     destination = report_destination(app, run.report)  # before anything is read or written
     if contents is not None:
         assert resume is not None
-        read = contents.header.file
-        if read == "-":
-            read = f"standard input (kept in {contents.header.input_copy})"
-        app.say(f"resuming {read} from journal {resume}")
+        app.say(f"resuming {_input_of(contents.header)} from journal {resume}")
         hint = f"try again with `{resume_command(app, Path(resume))}`"
         prepared = prepare_resume(client, source, resume, hint)
     else:
@@ -231,7 +230,7 @@ def _apply(
     def announce(header: Header, path: Path) -> None:
         app.say(f"journal: {path}")
         if header.input_copy is not None:
-            app.say(f"standard input is kept in {header.input_copy}, for --resume")
+            app.say(f"{_copied(header)} is kept in {header.input_copy}, for --resume")
 
     return start_import(
         app.client(),
@@ -242,6 +241,20 @@ def _apply(
         stop=stop,
         on_journal=announce,
     )
+
+
+def _copied(header: Header) -> str:
+    """What the copy beside a journal holds, as the user knows it."""
+    if header.plan is not None:
+        return f"the CSV carried by plan {header.plan}"
+    return "standard input" if header.file == "-" else f"what {header.file} gave"
+
+
+def _input_of(header: Header) -> str:
+    """The input a resumed job reads, as the user knows it."""
+    if header.input_copy is None:
+        return header.file
+    return f"{_copied(header)} (kept in {header.input_copy})"
 
 
 # -- saved plans -----------------------------------------------------------------------

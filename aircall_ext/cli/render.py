@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from aircall_ext.api.models import Number, User
     from aircall_ext.core.planner import Plan
     from aircall_ext.services.importer import Outcome, Prepared, RowResult, StopSignals
+    from aircall_ext.services.journal import JournalLock
 
 # -- users and numbers -----------------------------------------------------------------
 
@@ -261,6 +262,12 @@ def write_report(report: Destination | None, rows: Iterable[RowResult]) -> None:
         report.write(text.encode("utf-8"))
     except OSError as err:
         raise UsageError(f"cannot write report {report.name}: {err.strerror or err}") from None
+
+
+def hold_until_exit(lock: JournalLock | None) -> None:
+    """Keep a journal's lock until the command ends, however it ends."""
+    if lock is not None:
+        click.get_current_context().with_resource(lock)
 
 
 def apply_writes(
