@@ -44,7 +44,7 @@ def run_undo(app: AppContext, undo: str, run: ImportRun) -> None:
     if prepared.plan is None or prepared.fails(strict=run.strict):
         refuse_file(app, prepared, run.strict, destination)
         return
-    show_plan(app, prepared, run.dry_run)
+    show_plan(app, prepared, run.dry_run, given=f"--undo {undo}")
     _say_skipped(app, planned)
     if prepared.plan.blocked or run.dry_run:
         write_report(destination, planned.planned_results())

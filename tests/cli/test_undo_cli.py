@@ -322,3 +322,21 @@ def test_an_import_stopped_on_parking_is_undone_all_but_the_repaired_value(
     }  # fmt: skip
     assert "a damaged value is not restored" in undo.stderr
     assert demo_holds(JAMES, AMELIA, BRUNO, CHLOE) == ("042", "101", "102", "103")
+
+
+def test_github_annotations_of_an_undo_point_at_no_private_file(
+    run_cli: RunCli, imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The undo's desired state is a private file beside its journal, which does not exist
+    in the repository, and its lines are not the imported CSV's: no `file=` at all."""
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert run_cli("--sandbox", "assign", "6", "309").exit_code == 0  # one row is skipped
+    result = run_cli("--sandbox", "-o", "github", "import", "--undo", str(imported), "--dry-run")
+    assert result.exit_code == 1, result.stderr
+    (warning,) = [line for line in result.stdout.splitlines() if line.startswith("::warning")]
+    assert warning.startswith("::warning title=undo-skipped::line 2: skipped: user 6 has 309")
+    assert "file=" not in result.stdout and ".undo.csv" not in result.stdout
+    heading = summary.read_text().splitlines()[0]
+    assert heading.startswith("### aircall-ext import --undo ") and "import.jsonl" in heading
+    assert ".undo.csv" not in summary.read_text()
