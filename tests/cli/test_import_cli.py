@@ -642,3 +642,28 @@ def test_a_full_disk_stops_the_import_like_any_stop(
     assert resumed.exit_code == 0, resumed.stderr
     assert extensions() == IMPORT_DESIRED
     assert read_journal(journal).finished()
+
+
+def test_a_job_done_but_not_on_record_stops_and_its_resume_records_it(
+    run_cli: RunCli, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every write landed and was verified, but the closing record did not fit: the run
+    says so (exit 5), and the resume, which finds nothing to write, closes the journal."""
+    journal = tmp_path / "j.jsonl"
+    real = os.write
+
+    def write(fd: int, data: bytes) -> int:
+        if bytes(data).startswith(b'{"type":"end"'):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, data)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "write", write)
+        result = run_cli("--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal))
+    assert result.exit_code == 5, result.stderr
+    assert f"cannot write journal {journal}: No space left on device" in result.stderr
+    assert extensions() == IMPORT_DESIRED
+    assert not read_journal(journal).finished()
+    resumed = run_cli("--sandbox", "import", "--resume", str(journal))
+    assert resumed.exit_code == 0, resumed.stderr
+    assert read_journal(journal).finished()
