@@ -54,7 +54,8 @@ if TYPE_CHECKING:
     metavar="PLAN",
     help=(
         "Apply exactly the plan saved in PLAN (instead of FILE); refused (exit 1, nothing "
-        "written) when the account moved since, or for another account."
+        "written) when the account moved since, or for another account; nothing to write "
+        "(exit 0) when it is applied already."
     ),
 )
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
@@ -108,20 +109,25 @@ def import_command(
     Each write is journalled before and after it is sent. If the import stops (API failure,
     Ctrl-C, SIGTERM, SIGHUP: a write already sent is let finish first) it exits 5 and names
     the journal; `import --resume JOURNAL` re-reads the account and the same file (it must
-    be unchanged; standard input is kept beside the journal) and finishes the job. Resuming
-    does not ask for confirmation again. Running a finished import again writes nothing.
+    be unchanged; standard input or a pipe is kept beside the journal) and finishes the job.
+    Resuming does not ask for confirmation again. Running a finished import again writes
+    nothing. One run at a time uses a journal: a resume or undo of a journal another run
+    holds is refused at once (exit 1).
 
     `--dry-run --save-plan PLAN` saves the plan for review; `import --plan PLAN` later
     re-reads the account and applies exactly that plan, or refuses (exit 1, nothing
-    written) naming what moved since, or when PLAN is for another account.
+    written) naming what moved since, or when PLAN is for another account. A plan applied
+    already writes nothing (exit 0); one that is not what its CSV plans (edited by hand) is
+    refused as damaged (exit 2).
 
     `import --undo JOURNAL` takes an import back the same way (plan, confirmation, its own
     journal, resumable and undoable in turn): each user it moved returns to the extension
-    they had before it. A user changed since, gone, or whose old extension is now held by
-    someone else is skipped and named; any skipped row makes the undo exit 1.
+    they had before it. A user changed since, gone, whose old value was damaged, or whose
+    old extension is now held by someone else is skipped and named; any skipped row makes
+    the undo exit 1.
 
-    Exit 0 done, 1 file errors, blocked or stale plan, or skipped undo rows, 2 usage,
-    5 stopped part-way.
+    Exit 0 done, 1 file errors, blocked or stale plan, skipped undo rows, or a journal in
+    use, 2 usage (a damaged plan or journal too), 5 stopped part-way.
     """
     run = ImportRun(dry_run=dry_run, yes=yes, report=report, journal=journal, strict=strict)
     if plan_file is not None:

@@ -39,7 +39,7 @@ from aircall_ext.core.extensions import is_extension
 from aircall_ext.core.freeext import ALL_EXTENSIONS, claimant_text, damaged_claims
 from aircall_ext.core.planner import Plan, PlanRow, Step, plan_import
 from aircall_ext.errors import UsageError
-from aircall_ext.names import APP_NAME
+from aircall_ext.names import APP_NAME, TOOL
 
 FORMAT = f"{APP_NAME} plan"
 VERSION = 1
@@ -431,5 +431,7 @@ def parse(doc: Any, name: str) -> SavedPlan:
     )
     difference = replan_difference(saved)
     if difference is not None:
+        if saved.tool != TOOL:  # a planner of another version may order writes otherwise
+            difference += f" (the plan was made by {saved.tool}, this is {TOOL})"
         raise UsageError(f"{name} is damaged: {difference}", hint=hint)
     return saved
