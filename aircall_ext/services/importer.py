@@ -12,7 +12,6 @@ Requests: ⌈U/50⌉ listing pages + one PUT per change + one per cycle + ⌈U/5
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import signal
 import threading
@@ -569,6 +568,8 @@ class _Job:
             self._verify(plan)
         except _Stop as stop:
             stopped = str(stop)
+        except JournalWriteError as err:  # a full disk: the job stops there, like any stop
+            stopped = str(err)
         except KeyboardInterrupt as err:
             stopped = _stop_reason(err)
         finally:
@@ -633,9 +634,9 @@ class _Job:
         self.number_run += 1
         number = self.number
         before = self.client.request_count  # counted before a request is sent
-        with self.stop.shielded():
-            self._record(self.journal.start, number, step)  # no record, no request
         try:
+            with self.stop.shielded():
+                self.journal.start(number, step)
             with self.stop.settling(lambda: self.client.request_count != before):
                 self.stop.check()
                 self.client.set_extension(step.user_id, step.to_ext)
@@ -646,33 +647,22 @@ class _Job:
             self._failed(number, step, err)
             raise _Stop(str(err)) from None
         except KeyboardInterrupt as err:
-            sent = self.client.request_count != before
-            with self.stop.shielded(), contextlib.suppress(JournalWriteError):
-                # Was it sent? Noted when it can be; --resume reads the account to know.
+            with self.stop.shielded():  # was it sent? --resume reads the account to know
+                sent = self.client.request_count != before
                 self.journal.record(
                     "interrupted", step=number, **step.to_json(), sent=sent, reason=str(err)
                 )
             raise
-        self.written[step.user_id] = step.to_ext
+        self.written[step.user_id] = step.to_ext  # landed, even if its record does not fit
         self.writes += 1
         with self.stop.shielded():
-            self._record(self.journal.done, number, step)
+            self.journal.done(number, step)
         self.progress.advance(self.writes, self.planned)
 
-    def _record(self, write: Callable[[int, Step], None], number: int, step: Step) -> None:
-        """A record the job cannot go on without: unwritten (a full disk), the job stops."""
-        try:
-            write(number, step)
-        except JournalWriteError as err:
-            raise _Stop(str(err)) from None
-
     def _failed(self, number: int, step: Step, err: AircallExtError) -> None:
-        self.errors[step.user_id] = str(err)
         with self.stop.shielded():
-            try:
-                self.journal.failed(number, step, str(err))
-            except JournalWriteError as unwritten:
-                raise _Stop(f"{err}; {unwritten}") from None
+            self.journal.failed(number, step, str(err))
+        self.errors[step.user_id] = str(err)
 
     def _replan(self, reason: str) -> Plan:
         """A write was refused: someone else changed the account. Read it again and plan
@@ -685,10 +675,7 @@ class _Job:
         plan = plan_import(account, desired.rows)
         if plan.blocked:
             raise _Stop(f"the account changed during the import: {plan.findings[0].message}")
-        try:
-            self.journal.record("replan", reason=reason, steps=[s.to_json() for s in plan.steps])
-        except JournalWriteError as err:
-            raise _Stop(str(err)) from None
+        self.journal.record("replan", reason=reason, steps=[s.to_json() for s in plan.steps])
         return plan
 
     def _verify(self, plan: Plan) -> None:
@@ -703,10 +690,7 @@ class _Job:
             if actual != wanted:
                 wrong.append(f"user {user_id} has {actual}, expected {wanted}")
                 self.errors[user_id] = f"after the import: has {actual}, expected {wanted}"
-        try:
-            self.journal.record("verified", ok=not wrong, mismatches=wrong[:20])
-        except JournalWriteError as err:
-            raise _Stop(str(err)) from None
+        self.journal.record("verified", ok=not wrong, mismatches=wrong[:20])
         if wrong:
             raise _Stop(f"verification failed: {listed(wrong, limit=1)}")
 

@@ -604,21 +604,34 @@ def test_a_journal_another_run_holds_is_refused_at_once_and_left_alone(
     assert extensions() == IMPORT_DESIRED
 
 
+@pytest.mark.parametrize(
+    ("record", "written", "kept"),
+    [
+        ("start", 2, ["start", "done"] * 2),  # the third write is not sent
+        ("done", 3, ["start", "done"] * 2 + ["start"]),  # it was sent, and landed
+    ],
+)
 def test_a_full_disk_stops_the_import_like_any_stop(
-    run_cli: RunCli, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run_cli: RunCli,
+    csv_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    record: str,
+    written: int,
+    kept: list[str],
 ) -> None:
-    """The third write's `start` record does not fit: that write is not sent, the job
-    stops with exit 5, the report is written, and the resume command is named."""
+    """The third write's ``record`` does not fit: the job stops with exit 5, the report is
+    written, and the resume command is named."""
     journal = tmp_path / "j.jsonl"
     report = tmp_path / "report.csv"
     real = os.write
-    starts = 0
+    seen = 0
 
     def write(fd: int, data: bytes) -> int:
-        nonlocal starts
-        if bytes(data).startswith(b'{"type":"start"'):
-            starts += 1
-        if starts >= 3 and bytes(data).startswith(b'{"type":'):
+        nonlocal seen
+        if bytes(data).startswith(b'{"type":"' + record.encode()):
+            seen += 1
+        if seen >= 3 and bytes(data).startswith(b'{"type":'):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(fd, data)
 
@@ -631,12 +644,12 @@ def test_a_full_disk_stops_the_import_like_any_stop(
     assert result.exit_code == 5, result.stderr
     assert "internal error" not in result.stderr
     assert (
-        f"import stopped after 2 of 6 writes: cannot write journal {journal}: "
+        f"import stopped after {written} of 6 writes: cannot write journal {journal}: "
         "No space left on device"
     ) in result.stderr
     assert f"aircall-ext --sandbox import --resume {journal}" in result.stderr
-    assert sorted(r["status"] for r in read_report(report)).count("applied") == 2
-    assert [r["type"] for r in read_journal(journal).records] == ["start", "done"] * 2
+    assert [r["status"] for r in read_report(report)].count("applied") == written
+    assert [r["type"] for r in read_journal(journal).records] == kept
 
     resumed = run_cli("--sandbox", "import", "--resume", str(journal))
     assert resumed.exit_code == 0, resumed.stderr
