@@ -169,7 +169,7 @@ def replan_difference(saved: SavedPlan) -> str | None:
     so the planner must choose it again; that it is really free is the stale check's
     business when the plan is applied.
     """
-    account = recorded_account(saved)
+    account = _recorded_account(saved)
     desired = check_desired(read_extension_csv(saved.data, source=saved.file_path), account)
     errors = [f for f in desired.findings if f.severity == "error"]
     if errors:
@@ -187,7 +187,7 @@ def replan_difference(saved: SavedPlan) -> str | None:
     return _first_difference(saved, plan, account)
 
 
-def recorded_account(saved: SavedPlan) -> Account:
+def _recorded_account(saved: SavedPlan) -> Account:
     """The account as the plan saw it: its users, and each blank row's user."""
     users = {u.id: User(id=u.id, email=u.email, extension=u.extension) for u in saved.users}
     for row in saved.rows:
@@ -208,29 +208,13 @@ def _parking_only(account: Account, parking: str, wanted: set[str]) -> Account:
 
 
 def _first_difference(saved: SavedPlan, plan: Plan, account: Account) -> str | None:
-    for index, (mine, theirs) in enumerate(zip(saved.rows, plan.rows, strict=False)):
-        for key, value in mine.to_json().items():
-            planned = theirs.to_json()[key]
-            if value != planned:
-                return (
-                    f"field plan[{index}].{key} is {_json(value)}, but its CSV plans "
-                    f"{_json(planned)} for line {theirs.line}"
-                )
-    if len(saved.rows) != len(plan.rows):
-        return f"field plan: {len(saved.rows)} rows, but its CSV has {len(plan.rows)}"
-    for index, (mine_step, theirs_step) in enumerate(zip(saved.steps, plan.steps, strict=False)):
-        if mine_step != theirs_step:
-            return (
-                f"field steps[{index}] is {_step(mine_step)}, but its CSV plans "
-                f"{_step(theirs_step)} there"
-            )
-    if len(saved.steps) > len(plan.steps):
-        step = saved.steps[len(plan.steps)]
-        return f"field steps[{len(plan.steps)}] is {_step(step)}, a write its CSV does not plan"
-    if len(saved.steps) < len(plan.steps):
-        return f"field steps: {len(saved.steps)} writes, but its CSV plans {len(plan.steps)}"
+    difference = _rows_difference(saved.rows, plan.rows) or _steps_difference(
+        saved.steps, plan.steps
+    )
+    if difference is not None:
+        return difference
     if saved.parking != plan.parking:
-        return f"field parking is {_json(saved.parking)}, but its CSV plans {_json(plan.parking)}"
+        return f"field parking is {_shown(saved.parking)}, but its CSV plans {_shown(plan.parking)}"
     involved = {user.id for user in involved_users(plan, account)}
     for user in saved.users:
         if user.id not in involved:
@@ -238,8 +222,34 @@ def _first_difference(saved: SavedPlan, plan: Plan, account: Account) -> str | N
     return None
 
 
-def _json(value: Any) -> str:
-    return "null" if value is None else f"{value!r}" if isinstance(value, str) else str(value)
+def _rows_difference(saved: Sequence[PlanRow], planned: Sequence[PlanRow]) -> str | None:
+    for index, (mine, theirs) in enumerate(zip(saved, planned, strict=False)):
+        wanted = theirs.to_json()
+        for key, value in mine.to_json().items():
+            if value != wanted[key]:
+                return (
+                    f"field plan[{index}].{key} is {_shown(value)}, but its CSV plans "
+                    f"{_shown(wanted[key])} for line {theirs.line}"
+                )
+    if len(saved) != len(planned):
+        return f"field plan: {len(saved)} rows, but its CSV has {len(planned)}"
+    return None
+
+
+def _steps_difference(saved: Sequence[Step], planned: Sequence[Step]) -> str | None:
+    for index, (mine, theirs) in enumerate(zip(saved, planned, strict=False)):
+        if mine != theirs:
+            return f"field steps[{index}] is {_step(mine)}, but its CSV plans {_step(theirs)} there"
+    if len(saved) > len(planned):
+        extra = saved[len(planned)]
+        return f"field steps[{len(planned)}] is {_step(extra)}, a write its CSV does not plan"
+    if len(saved) < len(planned):
+        return f"field steps: {len(saved)} writes, but its CSV plans {len(planned)}"
+    return None
+
+
+def _shown(value: Any) -> str:
+    return "null" if value is None else repr(value) if isinstance(value, str) else str(value)
 
 
 def _step(step: Step) -> str:
