@@ -312,7 +312,7 @@ def accounts_and_files(draw: st.DrawFn) -> tuple[dict[int, str | None], bytes]:
     return holdings, csv.encode()
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(accounts_and_files())
 def test_property_every_plan_a_clean_dry_run_saves_reads_back(
     case: tuple[dict[int, str | None], bytes],
