@@ -164,6 +164,17 @@ def _identity(path: str) -> tuple[object, ...] | None:
     return ("inode", info.st_dev, info.st_ino)
 
 
+def rereadable(path: str) -> bool:
+    """Whether ``path`` is a regular file, which gives the same bytes when read again; a
+    pipe, a FIFO, a device or standard input (``-``) gives them once (or blocks)."""
+    if path == "-":
+        return False
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def check_distinct(paths: Sequence[tuple[str, str | None]]) -> None:
     """Refuse two roles of one run naming the same file (``--report`` over the input CSV):
     ``paths`` is (role as the user knows it, path or None), inputs first, so the hint names

@@ -19,6 +19,7 @@ from aircall_ext.cli.context import (
 from aircall_ext.cli.render import (
     ImportRun,
     apply_writes,
+    hold_until_exit,
     refuse_file,
     report_destination,
     resume_command,
@@ -53,7 +54,8 @@ if TYPE_CHECKING:
     metavar="PLAN",
     help=(
         "Apply exactly the plan saved in PLAN (instead of FILE); refused (exit 1, nothing "
-        "written) when the account moved since, or for another account."
+        "written) when the account moved since, or for another account; nothing to write "
+        "(exit 0) when it is applied already."
     ),
 )
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
@@ -107,20 +109,25 @@ def import_command(
     Each write is journalled before and after it is sent. If the import stops (API failure,
     Ctrl-C, SIGTERM, SIGHUP: a write already sent is let finish first) it exits 5 and names
     the journal; `import --resume JOURNAL` re-reads the account and the same file (it must
-    be unchanged; standard input is kept beside the journal) and finishes the job. Resuming
-    does not ask for confirmation again. Running a finished import again writes nothing.
+    be unchanged; standard input or a pipe is kept beside the journal) and finishes the job.
+    Resuming does not ask for confirmation again. Running a finished import again writes
+    nothing. One run at a time uses a journal: a resume or undo of a journal another run
+    holds is refused at once (exit 1).
 
     `--dry-run --save-plan PLAN` saves the plan for review; `import --plan PLAN` later
     re-reads the account and applies exactly that plan, or refuses (exit 1, nothing
-    written) naming what moved since, or when PLAN is for another account.
+    written) naming what moved since, or when PLAN is for another account. A plan applied
+    already writes nothing (exit 0); one that is not what its CSV plans (edited by hand) is
+    refused as damaged (exit 2).
 
     `import --undo JOURNAL` takes an import back the same way (plan, confirmation, its own
     journal, resumable and undoable in turn): each user it moved returns to the extension
-    they had before it. A user changed since, gone, or whose old extension is now held by
-    someone else is skipped and named; any skipped row makes the undo exit 1.
+    they had before it. A user changed since, gone, whose old value was damaged, or whose
+    old extension is now held by someone else is skipped and named; any skipped row makes
+    the undo exit 1.
 
-    Exit 0 done, 1 file errors, blocked or stale plan, or skipped undo rows, 2 usage,
-    5 stopped part-way.
+    Exit 0 done, 1 file errors, blocked or stale plan, skipped undo rows, or a journal in
+    use, 2 usage (a damaged plan or journal too), 5 stopped part-way.
     """
     run = ImportRun(dry_run=dry_run, yes=yes, report=report, journal=journal, strict=strict)
     if plan_file is not None:
@@ -155,14 +162,12 @@ def _import_file(
     contents: JournalContents | None = None
     if resume is not None:
         contents, source = open_journal(Path(resume), account_identity(app))
+        hold_until_exit(contents.lock)  # no other run appends to this journal meanwhile
         check_resume_files(contents.header, resume, run.report)
     destination = report_destination(app, run.report)  # before anything is read or written
     if contents is not None:
         assert resume is not None
-        read = contents.header.file
-        if read == "-":
-            read = f"standard input (kept in {contents.header.input_copy})"
-        app.say(f"resuming {read} from journal {resume}")
+        app.say(f"resuming {_input_of(contents.header)} from journal {resume}")
         hint = f"try again with `{resume_command(app, Path(resume))}`"
         prepared = prepare_resume(client, source, resume, hint)
     else:
@@ -231,7 +236,7 @@ def _apply(
     def announce(header: Header, path: Path) -> None:
         app.say(f"journal: {path}")
         if header.input_copy is not None:
-            app.say(f"standard input is kept in {header.input_copy}, for --resume")
+            app.say(f"{_copied(header)} is kept in {header.input_copy}, for --resume")
 
     return start_import(
         app.client(),
@@ -242,6 +247,20 @@ def _apply(
         stop=stop,
         on_journal=announce,
     )
+
+
+def _copied(header: Header) -> str:
+    """What the copy beside a journal holds, as the user knows it."""
+    if header.plan is not None:
+        return f"the CSV carried by plan {header.plan}"
+    return "standard input" if header.file == "-" else f"what {header.file} gave"
+
+
+def _input_of(header: Header) -> str:
+    """The input a resumed job reads, as the user knows it."""
+    if header.input_copy is None:
+        return header.file
+    return f"{_copied(header)} (kept in {header.input_copy})"
 
 
 # -- saved plans -----------------------------------------------------------------------

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from aircall_ext.api.models import Number, User
     from aircall_ext.core.planner import Plan
     from aircall_ext.services.importer import Outcome, Prepared, RowResult, StopSignals
+    from aircall_ext.services.journal import JournalLock
 
 # -- users and numbers -----------------------------------------------------------------
 
@@ -146,17 +147,20 @@ def emit_github_findings(
     app.step_summary(github.findings_summary(command_words(source), docs))
 
 
-def emit_github_plan(app: AppContext, prepared: Prepared) -> None:
+def emit_github_plan(app: AppContext, prepared: Prepared, given: str | None = None) -> None:
     """``import --dry-run``: the findings as annotations on the file, the plan's counts as a
-    notice, and the plan table in the step summary."""
+    notice, and the plan table in the step summary. ``given``: how the command line named
+    an input that is not the CSV the findings' lines count in (``--undo JOURNAL``, whose
+    desired state is a private file nobody has in the repository): no file is annotated."""
     assert prepared.plan is not None
     findings = [f.to_json() for f in prepared.findings]
     summary = prepared.plan.summary()
-    for line in github.finding_commands(findings, github.annotated_file(prepared.source.shown)):
+    file = github.annotated_file(prepared.source.shown) if given is None else None
+    for line in github.finding_commands(findings, file):
         click.echo(line)
     click.echo(github.plan_notice(summary))
     plan = [row.to_json() for row in prepared.plan.rows]
-    heading = command_words(prepared.source.shown)
+    heading = command_words(prepared.source.shown if given is None else given)
     app.step_summary(github.plan_summary(heading, plan, summary, findings))
 
 
@@ -177,13 +181,16 @@ PLAN_COLUMNS = ["line", "user_id", "email", "from", "to", "action"]
 PLAN_HEADERS = ["line", "user", "email", "from", "to", "action"]
 
 
-def show_plan(app: AppContext, prepared: Prepared, dry_run: bool) -> None:
+def show_plan(
+    app: AppContext, prepared: Prepared, dry_run: bool, *, given: str | None = None
+) -> None:
     """People see the plan before it runs; scripts get the plan document with --dry-run
-    (and when it is blocked), else only the result document on stdout."""
+    (and when it is blocked), else only the result document on stdout. ``given``: see
+    :func:`emit_github_plan`."""
     plan = prepared.plan
     assert plan is not None
     if app.output == "github":
-        emit_github_plan(app, prepared)
+        emit_github_plan(app, prepared, given)
         return
     rows = [row.to_json() for row in plan.rows]
     if app.output == "table" or dry_run or plan.blocked:
@@ -264,6 +271,12 @@ def write_report(report: Destination | None, rows: Iterable[RowResult]) -> None:
         report.write(text.encode("utf-8"))
     except OSError as err:
         raise UsageError(f"cannot write report {report.name}: {err.strerror or err}") from None
+
+
+def hold_until_exit(lock: JournalLock | None) -> None:
+    """Keep a journal's lock until the command ends, however it ends."""
+    if lock is not None:
+        click.get_current_context().with_resource(lock)
 
 
 def apply_writes(

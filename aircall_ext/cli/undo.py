@@ -17,6 +17,7 @@ from aircall_ext.cli.context import AppContext, account_identity, ask
 from aircall_ext.cli.render import (
     ImportRun,
     apply_writes,
+    hold_until_exit,
     refuse_file,
     report_destination,
     show_plan,
@@ -38,11 +39,12 @@ def run_undo(app: AppContext, undo: str, run: ImportRun) -> None:
     destination = report_destination(app, run.report)  # before anything is read or written
     target = Path(run.journal) if run.journal else None
     planned = plan_undo(client, Path(undo), identity, journal_path=target)
+    hold_until_exit(planned.lock)  # the job is not resumed or undone twice meanwhile
     prepared = planned.prepared
     if prepared.plan is None or prepared.fails(strict=run.strict):
         refuse_file(app, prepared, run.strict, destination)
         return
-    show_plan(app, prepared, run.dry_run)
+    show_plan(app, prepared, run.dry_run, given=f"--undo {undo}")
     _say_skipped(app, planned)
     if prepared.plan.blocked or run.dry_run:
         write_report(destination, planned.planned_results())

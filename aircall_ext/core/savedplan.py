@@ -10,7 +10,12 @@ Terraform plan being refused. The plan depends on:
   targets. When they all still hold what they held, and no one outside them holds a target,
   the steps are as safe as they were when reviewed;
 - the CSV's bytes (kept in the plan, so a moved or deleted CSV does not stop the apply;
-  a CSV still at its path must be the one planned from).
+  a CSV still at its path must be the one planned from; standard input or a pipe is
+  recorded as such and never reopened).
+
+A plan is exactly what its CSV plans to against the users it records: the file is checked
+for that when read (:func:`replan_difference`), so a hand-edited step, row or user is
+refused as damage rather than applied.
 
 Pure: building, (de)serialising and comparing; reading and writing files is the service's.
 """
@@ -26,14 +31,23 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
-from aircall_ext.core.planner import Plan, PlanRow, Step
+from aircall_ext.core.csvfile import read_extension_csv
+from aircall_ext.core.desired import check_desired
+from aircall_ext.core.extensions import is_extension
+from aircall_ext.core.freeext import ALL_EXTENSIONS, claimant_text, damaged_claims
+from aircall_ext.core.planner import Plan, PlanRow, Step, plan_import
 from aircall_ext.errors import UsageError
-from aircall_ext.names import APP_NAME
+from aircall_ext.names import APP_NAME, TOOL
 
 FORMAT = f"{APP_NAME} plan"
 VERSION = 1
 STALE_LIMIT = 10  # what moved, listed in the refusal before "and N more"
+
+# Where the CSV came from: a regular file (compared again at apply when still there),
+# standard input or a pipe (``<(cmd)``, a FIFO, a device: read once, never reopened).
+FileSource = Literal["file", "stdin", "pipe"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,7 @@ class SavedPlan:
     steps: tuple[Step, ...]
     parking: str | None
     cycles: int
+    file_source: FileSource = "file"
 
     def plan(self) -> Plan:
         """The plan to apply: exactly the saved rows and steps (its findings are re-checked
@@ -77,6 +92,7 @@ class SavedPlan:
             "account": dict(self.account),
             "file": {
                 "path": self.file_path,
+                "source": self.file_source,
                 "sha256": self.file_sha256,
                 "content_base64": base64.b64encode(self.data).decode("ascii"),
             },
@@ -116,6 +132,7 @@ def save(
     identity: Mapping[str, Any],
     file_path: str,
     data: bytes,
+    file_source: FileSource | None = None,
 ) -> SavedPlan:
     return SavedPlan(
         tool=tool,
@@ -129,7 +146,115 @@ def save(
         steps=plan.steps,
         parking=plan.parking,
         cycles=plan.cycles,
+        file_source=file_source or _inferred_source(file_path),
     )
+
+
+def _inferred_source(file_path: str) -> FileSource:
+    """What a plan that does not say (an older one) read: "-" is standard input."""
+    return "stdin" if file_path == "-" else "file"
+
+
+# -- what the CSV plans ----------------------------------------------------------------
+
+
+def replan_difference(saved: SavedPlan) -> str | None:
+    """The first way the saved rows, steps or users differ from what the carried CSV plans
+    against the recorded users (the account as the plan saw it), or None.
+
+    The recorded users are everyone the plan's safety rests on; the rows add each blank
+    row's user. One choice also rests on users outside the plan: the parking extension
+    (the lowest free one, and free depends on who else holds what). The plan records it,
+    and the check plans as if every other extension the CSV does not want were claimed,
+    so the planner must choose it again; that it is really free is the stale check's
+    business when the plan is applied.
+    """
+    account = _recorded_account(saved)
+    desired = check_desired(read_extension_csv(saved.data, source=saved.file_path), account)
+    errors = [f for f in desired.findings if f.severity == "error"]
+    if errors:
+        return f"its CSV does not plan against its users: {errors[0].message}"
+    plan = plan_import(account, desired.rows)
+    if plan.blocked:
+        return f"its CSV does not plan against its users: {plan.findings[0].message}"
+    if saved.parking is not None and plan.parking is not None:
+        if not is_extension(saved.parking):
+            return f"field parking: {saved.parking!r} is not a three-digit extension"
+        wanted = {row.extension for row in desired.rows if row.extension is not None}
+        plan = plan_import(_parking_only(account, saved.parking, wanted), desired.rows)
+        if plan.blocked or plan.parking != saved.parking:
+            return f"field parking: its CSV's cycles cannot park on {saved.parking}"
+    return _first_difference(saved, plan, account)
+
+
+def _recorded_account(saved: SavedPlan) -> Account:
+    """The account as the plan saw it: its users, and each blank row's user."""
+    users = {u.id: User(id=u.id, email=u.email, extension=u.extension) for u in saved.users}
+    for row in saved.rows:
+        users.setdefault(row.user_id, User(id=row.user_id, email=row.email, extension=row.from_ext))
+    return Account.of(users.values())
+
+
+def _parking_only(account: Account, parking: str, wanted: set[str]) -> Account:
+    """``account`` plus, on every extension but ``parking`` and those the CSV wants, a
+    stand-in user whose damaged value (`` 101``) claims it: the planner never parks on a
+    claimed extension, and the stand-ins neither hold a target nor move."""
+    stand_ins = [
+        User(id=-(index + 1), extension=f" {extension}")
+        for index, extension in enumerate(ALL_EXTENSIONS)
+        if extension not in wanted and extension != parking
+    ]
+    return Account.of([*account.users, *stand_ins])
+
+
+def _first_difference(saved: SavedPlan, plan: Plan, account: Account) -> str | None:
+    difference = _rows_difference(saved.rows, plan.rows) or _steps_difference(
+        saved.steps, plan.steps
+    )
+    if difference is not None:
+        return difference
+    if saved.parking != plan.parking:
+        return f"field parking is {_shown(saved.parking)}, but its CSV plans {_shown(plan.parking)}"
+    involved = {user.id for user in involved_users(plan, account)}
+    for user in saved.users:
+        if user.id not in involved:
+            return f"field users: user {user.id} is not involved in what its CSV plans"
+    return None
+
+
+def _rows_difference(saved: Sequence[PlanRow], planned: Sequence[PlanRow]) -> str | None:
+    for index, (mine, theirs) in enumerate(zip(saved, planned, strict=False)):
+        wanted = theirs.to_json()
+        for key, value in mine.to_json().items():
+            if value != wanted[key]:
+                return (
+                    f"field plan[{index}].{key} is {_shown(value)}, but its CSV plans "
+                    f"{_shown(wanted[key])} for line {theirs.line}"
+                )
+    if len(saved) != len(planned):
+        return f"field plan: {len(saved)} rows, but its CSV has {len(planned)}"
+    return None
+
+
+def _steps_difference(saved: Sequence[Step], planned: Sequence[Step]) -> str | None:
+    for index, (mine, theirs) in enumerate(zip(saved, planned, strict=False)):
+        if mine != theirs:
+            return f"field steps[{index}] is {_step(mine)}, but its CSV plans {_step(theirs)} there"
+    if len(saved) > len(planned):
+        extra = saved[len(planned)]
+        return f"field steps[{len(planned)}] is {_step(extra)}, a write its CSV does not plan"
+    if len(saved) < len(planned):
+        return f"field steps: {len(saved)} writes, but its CSV plans {len(planned)}"
+    return None
+
+
+def _shown(value: Any) -> str:
+    return "null" if value is None else repr(value) if isinstance(value, str) else str(value)
+
+
+def _step(step: Step) -> str:
+    parking = " (parking)" if step.parking else ""
+    return f"user {step.user_id} {_ext(step.from_ext)} → {step.to_ext}{parking}"
 
 
 # -- staleness ---------------------------------------------------------------------------
@@ -156,6 +281,7 @@ def stale_reasons(saved: SavedPlan, account: Account) -> list[str]:
                 f"{_who(planned.id, planned.email)} has {_ext(now.extension)}, "
                 f"the plan expected {_ext(planned.extension)}"
             )
+    claims = damaged_claims(account)
     for extension in sorted(_targets(saved.rows, saved.steps)):
         for holder in account.holders(extension):
             if holder.id not in involved:
@@ -163,7 +289,23 @@ def stale_reasons(saved: SavedPlan, account: Account) -> list[str]:
                     f"extension {extension} is now held by {_who(holder.id, holder.email)}, "
                     "who is not in the plan"
                 )
+        for claimant in claims.get(extension, ()):
+            if claimant.id not in involved:
+                reasons.append(
+                    f"extension {extension} is now claimed by "
+                    f"{_who(claimant.id, claimant.email)}, "
+                    f"{claimant_text(claimant, extension)}, who is not in the plan"
+                )
     return reasons
+
+
+def applied_already(saved: SavedPlan, account: Account) -> bool:
+    """Whether the account holds exactly what the plan writes towards: every row's user on
+    its target, alone (a CI job applying the same plan again)."""
+    targets = [(row.user_id, row.to_ext) for row in saved.rows if row.to_ext is not None]
+    if not saved.steps or not targets:
+        return False
+    return all([u.id for u in account.holders(ext)] == [user] for user, ext in targets)
 
 
 def moved_rows(saved: SavedPlan, resolved: Mapping[int, int]) -> list[str]:
@@ -198,6 +340,7 @@ class _Account(_Strict):
 
 class _File(_Strict):
     path: str
+    source: FileSource | None = None  # absent in older plans
     sha256: str
     content_base64: str
 
@@ -282,7 +425,7 @@ def parse(doc: Any, name: str) -> SavedPlan:
                 hint=hint,
             )
     cycles = sum(1 for step in steps if step.parking)
-    return SavedPlan(
+    saved = SavedPlan(
         tool=model.tool,
         created=model.created,
         account=model.account.model_dump(),
@@ -294,4 +437,11 @@ def parse(doc: Any, name: str) -> SavedPlan:
         steps=steps,
         parking=model.parking,
         cycles=cycles,
+        file_source=model.file.source or _inferred_source(model.file.path),
     )
+    difference = replan_difference(saved)
+    if difference is not None:
+        if saved.tool != TOOL:  # a planner of another version may order writes otherwise
+            difference += f" (the plan was made by {saved.tool}, this is {TOOL})"
+        raise UsageError(f"{name} is damaged: {difference}", hint=hint)
+    return saved

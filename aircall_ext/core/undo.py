@@ -17,8 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
+from aircall_ext.core.extensions import is_extension
 from aircall_ext.core.findings import Finding
+from aircall_ext.core.freeext import claimant_text, damaged_claims
 from aircall_ext.core.planner import Plan, PlanRow, Step
 
 SKIPPED_CODE = "undo-skipped"
@@ -83,16 +86,19 @@ def reverse_rows(moves: Sequence[Move], account: Account) -> list[UndoRow]:
 
     A user already back is an ``unchanged`` row (undoing twice writes nothing). A user who
     is gone, who holds something else than what the import left (someone changed them
-    since), or who had no extension before (the API cannot remove one) is skipped. So is a
-    user whose old extension is held by someone the undo leaves in place, or wanted by an
-    earlier row: skipping one row can leave its extension held, so this runs until no more
-    rows drop out.
+    since), who had no extension before (the API cannot remove one) or a damaged one (the
+    import repaired it: an undo writes valid extensions only) is skipped. So is a user whose
+    old extension is held by someone the undo leaves in place, claimed by the damaged value
+    of such a user, or wanted by an earlier row: skipping one row can leave its extension
+    held, so this runs until no more rows drop out. Every reason the undo's own CSV check
+    could refuse is a skipped row here, so that CSV, which nobody wrote, never has an error.
     """
     reasons: dict[int, str] = {}
     for move in moves:
         reason = _own_reason(move, account)
         if reason is not None:
             reasons[move.user_id] = reason
+    claims = damaged_claims(account)
     while True:
         added = False
         wanted: dict[str, int] = {}
@@ -100,7 +106,7 @@ def reverse_rows(moves: Sequence[Move], account: Account) -> list[UndoRow]:
         for move in moves:
             if move.user_id in reasons or move.before is None:
                 continue
-            reason = _blocked_reason(move, account, movers, wanted)
+            reason = _blocked_reason(move, account, movers, wanted, claims)
             if reason is not None:
                 reasons[move.user_id] = reason
                 added = True
@@ -135,19 +141,37 @@ def _own_reason(move: Move, account: Account) -> str | None:
             f"user {move.user_id} had no extension before the import, and an extension "
             "cannot be removed through the API"
         )
+    if not is_extension(move.before):
+        return (
+            f"user {move.user_id} had the damaged value {move.before!r} before the import, "
+            "which repaired it: a damaged value is not restored"
+        )
     return None
 
 
 def _blocked_reason(
-    move: Move, account: Account, movers: set[int], wanted: Mapping[str, int]
+    move: Move,
+    account: Account,
+    movers: set[int],
+    wanted: Mapping[str, int],
+    claims: Mapping[str, Sequence[User]],
 ) -> str | None:
-    assert move.before is not None
-    if move.before in wanted:
-        return f"extension {move.before} also goes back to user {wanted[move.before]}"
-    keepers = [u for u in account.holders(move.before) if u.id not in movers]
+    before = move.before
+    assert before is not None
+    if before in wanted:
+        return f"extension {before} also goes back to user {wanted[before]}"
+    keepers = [u for u in account.holders(before) if u.id not in movers]
     if keepers:
         who = ", ".join(f"{u.id} ({u.email or 'no email'})" for u in keepers)
-        return f"extension {move.before} is now held by user {who}, whom the undo does not move"
+        return f"extension {before} is now held by user {who}, whom the undo does not move"
+    user = account.user_by_id(move.user_id)
+    claimants = [u for u in claims.get(before, ()) if u.id not in movers and u.id != move.user_id]
+    if claimants and user is not None and user.extension != before:
+        first = claimants[0]
+        return (
+            f"extension {before} is claimed by user {first.id} ({first.email or 'no email'}), "
+            f"{claimant_text(first, before)}, whom the undo does not move"
+        )
     return None
 
 

@@ -20,6 +20,7 @@ from aircall_ext.core.desired import DesiredState, check_desired
 from aircall_ext.core.findings import Finding, has_failures, sort_findings
 from aircall_ext.core.planner import RowChange
 from aircall_ext.errors import UsageError
+from aircall_ext.files import rereadable
 from aircall_ext.services.journal import sha256_hex
 from aircall_ext.services.users import load_account
 
@@ -34,6 +35,15 @@ class Source:
     # Set when the bytes exist only in memory (an undo's desired state): what they are.
     # They are saved at ``path`` before a journal names them, so ``--resume`` can read them.
     keep: str | None = None
+    # The bytes cannot be read at ``path`` again (a pipe, a device, the copy a saved plan
+    # carries; standard input always): a journal keeps them beside itself for ``--resume``.
+    stream: bool = False
+    plan: str | None = None  # the saved plan (absolute path) that carried the bytes
+
+    @property
+    def read_once(self) -> bool:
+        """Whether only a copy can give these bytes again (standard input always)."""
+        return self.stream or self.path == "-"
 
     @property
     def sha256(self) -> str:
@@ -51,7 +61,7 @@ def read_source(path: str | Path) -> Source:
         data = Path(path).read_bytes()
     except OSError as err:
         raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
-    return Source(str(Path(path).absolute()), str(path), data)
+    return Source(str(Path(path).absolute()), str(path), data, stream=not rereadable(str(path)))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ Requests: ⌈U/50⌉ listing pages + one PUT per change + one per cycle + ⌈U/5
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -35,14 +36,14 @@ from aircall_ext.errors import (
     Unprocessable,
     UsageError,
 )
-from aircall_ext.files import check_distinct
+from aircall_ext.files import check_distinct, rereadable
 from aircall_ext.services.csvcheck import Checked, Source, check_source, read_source
 from aircall_ext.services.journal import (
-    STDIN_COPY,
     Clock,
     Header,
     JournalContents,
     JournalExists,
+    JournalWriteError,
     JournalWriter,
     default_journal_path,
     input_copy_path,
@@ -147,13 +148,13 @@ def check_import_files(
 ) -> None:
     """No output of an import may overwrite its input or another of its outputs."""
     copy = None
-    if file == "-" and journal is not None:
+    if file is not None and journal is not None and not rereadable(file):
         copy = str(input_copy_path(Path(journal).absolute()))
     check_distinct(
         [
             ("FILE", file),
             ("--journal", journal),
-            ("the copy of standard input kept beside --journal", copy),
+            ("the copy of FILE kept beside --journal", copy),
             ("--report", report),
             ("--save-plan", save_plan),
         ]
@@ -164,8 +165,8 @@ def check_resume_files(header: Header, resume: str, report: str | None) -> None:
     """Nor may the report of a resume overwrite what the job reads."""
     check_distinct(
         [
-            ("the journal's input file", header.file),
-            ("the journal's copy of standard input", header.input_copy),
+            ("the journal's input file", None if header.input_copy else header.file),
+            ("the journal's copy of its input file", header.input_copy),
             ("--resume", resume),
             ("--report", report),
         ]
@@ -383,13 +384,14 @@ def _create_journal(
     undo_of: str | None = None,
 ) -> JournalWriter:
     """The job's new journal: at ``journal_path``, or under a fresh default name (retried
-    if another import took it). Standard input (and a source that exists only in memory)
-    is kept beside it first, so ``--resume`` works."""
+    if another import took it). Bytes that cannot be read again at their path (standard
+    input, a pipe, a saved plan's copy) and a source that exists only in memory are kept
+    beside it first, so ``--resume`` works."""
     source = prepared.source
     now = clock()
     for _attempt in range(NAME_ATTEMPTS):
         path = (journal_path or default_journal_path(source.shown, now)).expanduser().absolute()
-        copy = input_copy_path(path) if source.path == "-" else None
+        copy = input_copy_path(path) if source.read_once else None
         kept = copy or (Path(source.path) if source.keep else None)
         header = Header(
             source.path,
@@ -399,10 +401,11 @@ def _create_journal(
             plan.steps,
             str(copy) if copy else None,
             undo_of,
+            source.plan,
         )
         try:
             if kept is not None:
-                keep_input_copy(kept, source.data, what=source.keep or STDIN_COPY)
+                keep_input_copy(kept, source.data, what=source.keep or f"a copy of {source.shown}")
             try:
                 return JournalWriter.create(path, header, clock=clock, fsync=fsync)
             except BaseException:
@@ -418,18 +421,43 @@ def _create_journal(
 
 
 def open_journal(path: Path, identity: Mapping[str, Any]) -> tuple[JournalContents, Source]:
-    """The journal to resume and the very file it was started from (sha256-checked)."""
-    journal = read_journal(path)
-    header = journal.header
+    """The journal to resume, locked (another run of the job is refused at once), and the
+    very file it was started from (sha256-checked). The caller releases
+    ``journal.lock`` when the run ends."""
+    journal = read_journal(path, lock=True)
+    try:
+        return journal, _journal_source(path, journal.header, identity)
+    except BaseException:
+        assert journal.lock is not None
+        journal.lock.release()
+        raise
+
+
+def _journal_source(path: Path, header: Header, identity: Mapping[str, Any]) -> Source:
     check_account(path, header, identity, "resume")
-    source = _stdin_copy(path, header) if header.file == "-" else read_source(header.file)
+    source = _kept_copy(path, header) if header.input_copy else _named_file(path, header)
     if source.sha256 != header.file_sha256:
         raise Refused(
             f"{header.file} changed since the import started (sha256 differs); "
             "--resume only finishes the same file",
             hint=f"to import the new version, run `aircall-ext import {header.file}`",
         )
-    return journal, source
+    return source
+
+
+def _named_file(path: Path, header: Header) -> Source:
+    if header.file == "-":
+        raise UsageError(
+            f"cannot resume {path}: that import read standard input and kept no copy of it",
+            hint="run the import again from a file",
+        )
+    if not rereadable(header.file):  # a pipe, which an older journal names: never reopened
+        raise UsageError(
+            f"cannot resume {path}: its input {header.file} is not a regular file, and the "
+            "import kept no copy of it",
+            hint="run the import again from a file",
+        )
+    return read_source(header.file)
 
 
 def check_account(path: Path, header: Header, identity: Mapping[str, Any], verb: str) -> None:
@@ -444,22 +472,19 @@ def check_account(path: Path, header: Header, identity: Mapping[str, Any], verb:
         )
 
 
-def _stdin_copy(path: Path, header: Header) -> Source:
-    """What an import of standard input read, from the copy kept beside its journal."""
-    if header.input_copy is None:
-        raise UsageError(
-            f"cannot resume {path}: that import read standard input and kept no copy of it",
-            hint="run the import again from a file",
-        )
+def _kept_copy(path: Path, header: Header) -> Source:
+    """What the import read (standard input, a pipe, a plan's CSV), from the copy kept
+    beside its journal."""
+    assert header.input_copy is not None
     try:
         data = Path(header.input_copy).read_bytes()
     except OSError as err:
         raise UsageError(
-            f"cannot resume {path}: the copy of standard input it kept, {header.input_copy}, "
+            f"cannot resume {path}: the copy of its input it kept, {header.input_copy}, "
             f"cannot be read: {err.strerror or err}",
             hint="run the import again from a file",
         ) from None
-    return Source("-", header.input_copy, data)
+    return Source(header.file, header.input_copy, data, stream=True, plan=header.plan)
 
 
 def resume_import(
@@ -477,7 +502,12 @@ def resume_import(
     plan = _clean_plan(prepared)
     writer = JournalWriter.reopen(journal, clock=clock, fsync=fsync)
     written = _written_before(journal, prepared.account)
-    writer.record("resume", steps=[s.to_json() for s in plan.steps])
+    try:
+        writer.record("resume", steps=[s.to_json() for s in plan.steps])
+    except JournalWriteError as err:
+        writer.close()
+        rows = _statuses(plan.rows, written, {}, None)
+        return Outcome(journal.path, rows, str(err), planned=len(plan.steps))
     job = _Job(client, prepared, writer, progress or NoProgress(), written, stop or StopSignals())
     job.number = sum(1 for r in journal.records if r.get("type") == "start")
     return job.run(plan)
@@ -538,6 +568,8 @@ class _Job:
             self._verify(plan)
         except _Stop as stop:
             stopped = str(stop)
+        except JournalWriteError as err:  # a full disk: the job stops there, like any stop
+            stopped = str(err)
         except KeyboardInterrupt as err:
             stopped = _stop_reason(err)
         finally:
@@ -551,7 +583,10 @@ class _Job:
             self.writes,
             self.planned,
         )
-        self._finish(outcome)
+        unrecorded = self._finish(outcome)
+        if unrecorded is not None and outcome.stopped is None:
+            # Done, but not on record: the resume reads the account, and records it.
+            outcome = dataclasses.replace(outcome, stopped=unrecorded)
         return outcome
 
     def _end_progress(self) -> None:
@@ -559,15 +594,19 @@ class _Job:
             self.progress_ended = True
             self.progress.end()
 
-    def _finish(self, outcome: Outcome) -> None:
+    def _finish(self, outcome: Outcome) -> str | None:
+        """Close the journal with its ``end`` record; why that could not be written, if so."""
         status = "stopped" if outcome.stopped else "complete"
         with self.stop.shielded():
             try:
                 self.journal.record(
                     "end", status=status, reason=outcome.stopped, summary=outcome.summary()
                 )
+            except JournalWriteError as err:
+                return str(err)
             finally:
                 self.journal.close()
+        return None
 
     def _apply(self, plan: Plan) -> None:
         steps = list(plan.steps)
@@ -614,10 +653,10 @@ class _Job:
                     "interrupted", step=number, **step.to_json(), sent=sent, reason=str(err)
                 )
             raise
+        self.written[step.user_id] = step.to_ext  # landed, even if its record does not fit
+        self.writes += 1
         with self.stop.shielded():
             self.journal.done(number, step)
-        self.written[step.user_id] = step.to_ext
-        self.writes += 1
         self.progress.advance(self.writes, self.planned)
 
     def _failed(self, number: int, step: Step, err: AircallExtError) -> None:

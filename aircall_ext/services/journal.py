@@ -7,24 +7,32 @@ secret); each step gets a ``start`` record before the request is sent and a ``do
 loses at most the line being written, and the reader ignores such a torn last line.
 Resume does not trust the journal for the account's state (it re-reads the account); the
 journal only says which file, which account, and what this job already wrote.
+
+Every record is checked against its kind when read (a hand-edited journal is refused,
+naming the line and the field), and the one run that appends to a journal holds an OS lock
+on it (:class:`JournalLock`), so a second run of the same job is refused at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from aircall_ext.config import Settings
+from aircall_ext.core.extensions import is_extension
 from aircall_ext.core.planner import Step
-from aircall_ext.errors import UsageError
+from aircall_ext.errors import Refused, UsageError
 from aircall_ext.files import create_private
 from aircall_ext.names import TOOL, state_dir
 
@@ -36,6 +44,14 @@ Clock = Callable[[], datetime]
 
 class JournalExists(UsageError):
     """The journal (or the input copy beside it) would overwrite an existing file."""
+
+
+class JournalInUse(Refused):
+    """Another run holds the journal's lock: it is resuming or undoing that very job."""
+
+
+class JournalWriteError(UsageError):
+    """A record could not be written (a full disk, an I/O error): the job must stop."""
 
 
 def utc_now() -> datetime:
@@ -110,13 +126,16 @@ def settings_identity(settings: Settings) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Header:
-    file: str  # absolute path of the CSV, "-" for standard input
+    file: str  # the CSV as given (absolute path), "-" for standard input
     file_sha256: str
     account: Mapping[str, Any]
     created: str
     steps: tuple[Step, ...]
-    input_copy: str | None = None  # standard input's bytes, kept for --resume
+    # The CSV's bytes kept beside the journal when they cannot be read at ``file`` again
+    # (standard input, a pipe, a saved plan's copy): what --resume reads.
+    input_copy: str | None = None
     undo_of: str | None = None  # the journal an undo takes back (absolute path)
+    plan: str | None = None  # the saved plan the bytes came from (absolute path)
 
     def to_json(self) -> dict[str, Any]:
         doc = {
@@ -129,28 +148,117 @@ class Header:
             "account": dict(self.account),
             "steps": [step.to_json() for step in self.steps],
         }
-        if self.input_copy is not None:
-            doc["input_copy"] = self.input_copy
-        if self.undo_of is not None:
-            doc["undo_of"] = self.undo_of
+        for key, value in (
+            ("input_copy", self.input_copy),
+            ("undo_of", self.undo_of),
+            ("plan", self.plan),
+        ):
+            if value is not None:
+                doc[key] = value
         return doc
 
 
-class JournalWriter:
-    """Appends records durably. Created 0600 (the directory 0700): it names users."""
+# -- the lock ------------------------------------------------------------------------------
 
-    def __init__(self, path: Path, header: Header, fd: int, clock: Clock, fsync: bool) -> None:
+
+class JournalLock:
+    """An exclusive OS lock on a journal, held by the one run that appends to it (or takes
+    its import back), so two runs of one job never interleave their writes. The kernel
+    releases it when the process ends, however it ends: a killed run leaves no stale lock.
+
+    ``flock`` on POSIX. Windows has no such advisory lock (``msvcrt.locking`` locks bytes
+    others could not even read), so there journals are not locked.
+    """
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd = fd
+
+    @classmethod
+    def acquire(cls, path: Path) -> JournalLock:
+        """Lock the existing journal ``path``; :class:`JournalInUse` when another run has it."""
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError as err:
+            raise UsageError(f"cannot read journal {path}: {err.strerror or err}") from None
+        try:
+            lock_fd(fd, path)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(path, fd)
+
+    @property
+    def held(self) -> bool:
+        return self._fd >= 0
+
+    def release(self) -> None:
+        """Closing the descriptor drops the lock; releasing twice is harmless."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> JournalLock:
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _value: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def lock_fd(fd: int, path: Path) -> None:
+    """Take the journal lock on the open file ``fd``, without waiting."""
+    if sys.platform == "win32":
+        return
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise JournalInUse(
+            f"journal {path} is in use by another run",
+            hint="wait for that run to end (`aircall-ext jobs` shows where the job stands); "
+            "the lock goes away with the process that holds it",
+        ) from None
+    except OSError as err:  # e.g. ENOLCK: a file system without locks
+        raise UsageError(
+            f"cannot lock journal {path}: {err.strerror or err}",
+            hint="keep journals on a local disk (--journal PATH)",
+        ) from None
+
+
+# -- writing -------------------------------------------------------------------------------
+
+
+class JournalWriter:
+    """Appends records durably. Created 0600 (the directory 0700): it names users.
+
+    A record that cannot be written (a full disk) is cut off again, so the journal keeps
+    ending on a complete line, and every later record is refused: the job stops there and
+    ``--resume`` finishes it once there is room.
+    """
+
+    def __init__(
+        self, path: Path, header: Header, fd: int, clock: Clock, fsync: bool, size: int
+    ) -> None:
         self.path = path
         self.header = header
         self._fd = fd
         self._clock = clock
         self._fsync = fsync
+        self._size = size  # bytes of complete records
+        self._broken: str | None = None  # why records can no longer be written
+        self._lock: JournalLock | None = None  # an existing journal's, released on close
 
     @classmethod
     def create(
         cls, path: Path, header: Header, *, clock: Clock = utc_now, fsync: bool = True
     ) -> JournalWriter:
-        """A new journal at ``path`` (never over an existing file)."""
+        """A new journal at ``path`` (never over an existing file), locked until closed."""
         path = path.expanduser().absolute()
         try:
             fd = create_private(path)
@@ -160,22 +268,33 @@ class JournalWriter:
             ) from None
         except OSError as err:
             raise UsageError(f"cannot create journal {path}: {err.strerror or err}") from None
-        writer = cls(path, header, fd, clock, fsync)
-        writer._write(header.to_json())
+        writer = cls(path, header, fd, clock, fsync, 0)
+        try:
+            lock_fd(fd, path)
+            writer._write(header.to_json())
+        except BaseException:
+            writer.close()
+            path.unlink(missing_ok=True)
+            raise
         return writer
 
     @classmethod
     def reopen(
         cls, journal: JournalContents, *, clock: Clock = utc_now, fsync: bool = True
     ) -> JournalWriter:
-        """Append to an existing journal, first cutting a torn last line off so that the
-        next record starts on a line of its own."""
+        """Append to a journal read with ``lock=True`` (this run holds its lock, which the
+        writer releases when closed), first cutting a torn last line off so that the next
+        record starts on a line of its own."""
+        if journal.lock is None or not journal.lock.held:
+            raise ValueError("a journal is appended to only under its lock")
         try:
             fd = os.open(journal.path, os.O_WRONLY | os.O_APPEND)
             os.truncate(journal.path, journal.valid_size)
         except OSError as err:
             raise UsageError(f"cannot write journal {journal.path}: {err.strerror}") from None
-        return cls(journal.path, journal.header, fd, clock, fsync)
+        writer = cls(journal.path, journal.header, fd, clock, fsync, journal.valid_size)
+        writer._lock = journal.lock
+        return writer
 
     def record(self, kind: str, **fields: Any) -> None:
         self._write({"type": kind, "at": self._clock().isoformat(), **fields})
@@ -193,24 +312,42 @@ class JournalWriter:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        if self._lock is not None:
+            self._lock.release()
 
     def _write(self, doc: Mapping[str, Any]) -> None:
+        if self._broken is not None:
+            raise JournalWriteError(self._broken)
         line = json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n"
-        data = line.encode()
-        written = 0
-        while written < len(data):  # O_APPEND: one write per record in practice
-            written += os.write(self._fd, data[written:])
-        if self._fsync:
-            os.fsync(self._fd)
+        data = memoryview(line.encode())
+        try:
+            while data:  # O_APPEND: one write per record in practice
+                data = data[os.write(self._fd, data) :]
+            if self._fsync:
+                os.fsync(self._fd)
+        except OSError as err:
+            self._broken = f"cannot write journal {self.path}: {err.strerror or err}"
+            self._cut()
+            raise JournalWriteError(self._broken) from None
+        self._size += len(line.encode())
+
+    def _cut(self) -> None:
+        """Take a partly written record back off, so no later append lands after it."""
+        with contextlib.suppress(OSError):  # else the reader ignores it as a torn last line
+            os.ftruncate(self._fd, self._size)
+
+
+# -- reading -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class JournalContents:
     path: Path
     header: Header
-    records: tuple[Mapping[str, Any], ...]  # everything after the header
+    records: tuple[Mapping[str, Any], ...]  # everything after the header, each checked
     valid_size: int  # bytes up to the end of the last complete line
     torn: bool  # a partial last line was ignored
+    lock: JournalLock | None = field(default=None, compare=False, repr=False)
 
     def done_steps(self) -> list[Step]:
         """Writes this job completed, across every run of it."""
@@ -231,8 +368,23 @@ class JournalContents:
         return bool(ends) and ends[-1].get("status") == "complete"
 
 
-def read_journal(path: Path) -> JournalContents:
-    """Parse a journal; a torn last line is ignored, damage anywhere else is an error."""
+def read_journal(path: Path, *, lock: bool = False) -> JournalContents:
+    """Parse a journal; a torn last line is ignored, damage anywhere else is an error.
+
+    ``lock``: take the journal's lock first (:class:`JournalInUse` when another run holds
+    it), for a run that appends to the journal or takes its import back; the contents
+    carry it, and the caller releases it.
+    """
+    held = JournalLock.acquire(path) if lock else None
+    try:
+        return _read(path, held)
+    except BaseException:
+        if held is not None:
+            held.release()
+        raise
+
+
+def _read(path: Path, lock: JournalLock | None) -> JournalContents:
     try:
         data = path.read_bytes()
     except OSError as err:
@@ -247,40 +399,202 @@ def read_journal(path: Path) -> JournalContents:
             hint="run the import again from the file",
         )
     header = _header(path, docs[0])
-    return JournalContents(path, header, tuple(docs[1:]), valid_size, torn=bool(tail))
+    for number, doc in enumerate(docs[1:], start=2):
+        problem = _record_problem(doc)
+        if problem is not None:
+            raise _damaged(path, number, problem)
+    return JournalContents(path, header, tuple(docs[1:]), valid_size, torn=bool(tail), lock=lock)
 
 
-def _parse_line(path: Path, number: int, line: bytes) -> Mapping[str, Any]:
+def _damaged(path: Path, number: int, problem: str) -> UsageError:
+    return UsageError(
+        f"journal {path} is damaged at line {number}: {problem}",
+        hint="a journal is only ever appended to; was it edited?",
+    )
+
+
+def _parse_line(path: Path, number: int, line: bytes) -> dict[str, Any]:
     try:
         doc = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # JSON, UTF-8, nesting too deep
         doc = None
     if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
-        raise UsageError(
-            f"journal {path} is damaged at line {number}: not a journal record",
-            hint="a journal is only ever appended to; was it edited?",
-        )
+        raise _damaged(path, number, "not a journal record")
     return doc
 
 
 def _header(path: Path, doc: Mapping[str, Any]) -> Header:
     if doc.get("type") != "header" or doc.get("version") != VERSION:
         raise UsageError(f"{path} is not an aircall-ext import journal (version {VERSION})")
+    problem = _fields_problem(doc, _HEADER)
+    if problem is not None:
+        raise _damaged(path, 1, f"header: {problem}")
+    return Header(
+        file=doc["file"],
+        file_sha256=doc["file_sha256"],
+        account=dict(doc["account"]),
+        created=doc["created"],
+        steps=tuple(Step.from_json(s) for s in doc["steps"]),
+        input_copy=doc.get("input_copy") or None,
+        undo_of=doc.get("undo_of") or None,
+        plan=doc.get("plan") or None,
+    )
+
+
+# -- what each record must hold ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Expect:
+    """What a field must hold, in words, and the test of it."""
+
+    what: str
+    test: Callable[[Any], bool]
+    required: bool = True
+
+
+def _is_moment(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
     try:
-        return Header(
-            file=str(doc["file"]),
-            file_sha256=str(doc["file_sha256"]),
-            account=dict(doc["account"]),
-            created=str(doc["created"]),
-            steps=tuple(Step.from_json(s) for s in _list(doc["steps"])),
-            input_copy=str(doc["input_copy"]) if doc.get("input_copy") else None,
-            undo_of=str(doc["undo_of"]) if doc.get("undo_of") else None,
-        )
-    except (KeyError, TypeError, ValueError) as err:
-        raise UsageError(f"journal {path} has a damaged header: {err}") from None
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
-def _list(value: Any) -> Iterable[Mapping[str, Any]]:
+def _is_int(value: Any) -> bool:
+    return type(value) is int  # not a bool, not a float
+
+
+def _optional(expect: _Expect) -> _Expect:
+    return _Expect(expect.what, expect.test, required=False)
+
+
+_INTEGER = _Expect("an integer", _is_int)
+_STEP_NUMBER = _Expect("a step number (an integer from 1)", lambda v: _is_int(v) and v >= 1)
+_TEXT = _Expect("text", lambda v: isinstance(v, str))
+_TEXT_OR_NULL = _Expect("text or null", lambda v: v is None or isinstance(v, str))
+_FLAG = _Expect("true or false", lambda v: isinstance(v, bool))
+_EXTENSION = _Expect(
+    "a three-digit extension as text", lambda v: isinstance(v, str) and is_extension(v)
+)
+_MOMENT = _Expect("a date and time (ISO 8601)", _is_moment)
+_SHA256 = _Expect(
+    "a sha256 in hex", lambda v: isinstance(v, str) and re.fullmatch("[0-9a-f]{64}", v) is not None
+)
+_TEXTS = _Expect(
+    "a list of texts", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)
+)
+_COUNTS = _Expect(
+    "an object of counts",
+    lambda v: isinstance(v, dict) and all(_is_int(n) for n in v.values()),
+)
+_STATUS = _Expect('"complete" or "stopped"', lambda v: v in ("complete", "stopped"))
+
+_STEP: dict[str, _Expect] = {
+    "user_id": _INTEGER,
+    "from": _TEXT_OR_NULL,  # what the user held: a damaged value too
+    "to": _EXTENSION,
+    "parking": _optional(_FLAG),
+}
+_ACCOUNT: dict[str, _Expect] = {
+    "host": _TEXT_OR_NULL,
+    "api_id_sha256": _TEXT_OR_NULL,
+    "sandbox": _optional(_FLAG),
+}
+_NUMBERED = {"step": _STEP_NUMBER, **_STEP}
+STEPS = "steps"  # a list of _STEP objects, checked one by one
+ACCOUNT = "account"  # a nested _ACCOUNT object
+
+_HEADER: dict[str, _Expect | str] = {
+    "file": _TEXT,
+    "file_sha256": _SHA256,
+    "account": ACCOUNT,
+    "created": _MOMENT,
+    "steps": STEPS,
+    "input_copy": _optional(_TEXT_OR_NULL),
+    "undo_of": _optional(_TEXT_OR_NULL),
+    "plan": _optional(_TEXT_OR_NULL),
+}
+# What the tool reads from a record is required; what only informs a reader is checked
+# when present.
+_KINDS: dict[str, dict[str, _Expect | str]] = {
+    "start": {**_NUMBERED},
+    "done": {**_NUMBERED},
+    "failed": {**_NUMBERED, "error": _optional(_TEXT)},
+    "interrupted": {**_NUMBERED, "sent": _optional(_FLAG), "reason": _optional(_TEXT)},
+    "replan": {"reason": _optional(_TEXT), "steps": STEPS},
+    "resume": {"steps": STEPS},
+    "end": {
+        "status": _STATUS,
+        "reason": _optional(_TEXT_OR_NULL),
+        "summary": _optional(_COUNTS),
+    },
+    "verified": {"ok": _FLAG, "mismatches": _optional(_TEXTS)},
+}
+
+
+def _record_problem(doc: Mapping[str, Any]) -> str | None:
+    """What is wrong with a record after the header, or None."""
+    kind = doc["type"]
+    fields = _KINDS.get(kind)
+    if fields is None:
+        return f"unknown record type {_shown(kind)}"
+    problem = _fields_problem(doc, {"at": _optional(_MOMENT), **fields})
+    return f"{kind} record: {problem}" if problem is not None else None
+
+
+def _fields_problem(doc: Mapping[str, Any], fields: Mapping[str, _Expect | str]) -> str | None:
+    for name, expect in fields.items():
+        if expect == STEPS:
+            problem = _steps_problem(name, doc.get(name, _MISSING))
+        elif expect == ACCOUNT:
+            problem = _object_problem(name, doc.get(name, _MISSING), _ACCOUNT)
+        else:
+            assert isinstance(expect, _Expect)
+            problem = _field_problem(name, doc.get(name, _MISSING), expect)
+        if problem is not None:
+            return problem
+    return None
+
+
+_MISSING = object()
+
+
+def _field_problem(name: str, value: Any, expect: _Expect) -> str | None:
+    if value is _MISSING:
+        return f"field {name} is missing" if expect.required else None
+    if expect.test(value):
+        return None
+    return f"field {name}: expected {expect.what}, got {_shown(value)}"
+
+
+def _object_problem(name: str, value: Any, fields: Mapping[str, _Expect]) -> str | None:
+    if value is _MISSING:
+        return f"field {name} is missing"
+    if not isinstance(value, dict):
+        return f"field {name}: expected an object, got {_shown(value)}"
+    for key, expect in fields.items():
+        problem = _field_problem(f"{name}.{key}", value.get(key, _MISSING), expect)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _steps_problem(name: str, value: Any) -> str | None:
+    if value is _MISSING:
+        return f"field {name} is missing"
     if not isinstance(value, list):
-        raise TypeError("steps is not a list")
-    return value
+        return f"field {name}: expected a list of steps, got {_shown(value)}"
+    for index, step in enumerate(value):
+        problem = _object_problem(f"{name}[{index}]", step, _STEP)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A value as a message shows it: JSON, cut short."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:39] + "…"

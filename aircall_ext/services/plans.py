@@ -7,7 +7,10 @@ then exactly the saved steps (C + K PUTs), then the verification read.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,12 +20,12 @@ from aircall_ext.core import savedplan
 from aircall_ext.core.findings import listed
 from aircall_ext.core.savedplan import SavedPlan
 from aircall_ext.errors import Refused, UsageError
-from aircall_ext.files import Destination, check_distinct
+from aircall_ext.files import Destination, check_distinct, rereadable
 from aircall_ext.names import TOOL, command_line
 from aircall_ext.services.csvcheck import Source, check
 from aircall_ext.services.identity import account_label, known_api_ids
-from aircall_ext.services.importer import Prepared
-from aircall_ext.services.journal import Clock, sha256_hex, utc_now
+from aircall_ext.services.importer import Prepared, planned
+from aircall_ext.services.journal import Clock, input_copy_path, sha256_hex, utc_now
 from aircall_ext.services.users import load_account
 
 
@@ -35,14 +38,16 @@ def save_plan(
 ) -> SavedPlan:
     """Write the plan of a clean dry run (private: it names users and holds the CSV)."""
     assert prepared.plan is not None and not prepared.plan.blocked
+    source = prepared.source
     saved = savedplan.save(
         prepared.plan,
         prepared.account,
         tool=TOOL,
         created=clock().isoformat(),
         identity=identity,
-        file_path=prepared.source.path,
-        data=prepared.source.data,
+        file_path=source.path,
+        data=source.data,
+        file_source="stdin" if source.path == "-" else "pipe" if source.stream else "file",
     )
     text = json.dumps(saved.to_json(), ensure_ascii=False, indent=2) + "\n"
     try:
@@ -76,16 +81,26 @@ def open_plan(
     """Read PLAN and check that it may be applied here: by this account, and without an
     output of the run overwriting the plan or the file it was made from."""
     saved = load_plan(path)
+    copy = str(input_copy_path(Path(journal).absolute())) if journal else None
     check_distinct(
         [
             ("--plan", str(path)),
-            (f"the plan's input file {saved.file_path}", saved.file_path),
+            (f"the plan's input file {saved.file_path}", _still_there(saved)),
             ("--journal", journal),
+            ("the plan's CSV kept beside --journal", copy),
             ("--report", report),
         ]
     )
     check_account(saved, identity, path)
     return saved
+
+
+def _still_there(saved: SavedPlan) -> str | None:
+    """The plan's CSV path when it still names the regular file it was read from; a pipe
+    (``/dev/fd/63`` in another shell is another pipe) is never looked at again."""
+    if saved.file_source == "file" and rereadable(saved.file_path):
+        return saved.file_path
+    return None
 
 
 def check_account(saved: SavedPlan, identity: Mapping[str, Any], path: Path) -> None:
@@ -107,6 +122,9 @@ def prepare_plan(client: ApiClient, saved: SavedPlan, path: Path) -> tuple[Prepa
     reasons: list[str] = []
     source = _source(saved, path, notes, reasons)
     account = load_account(client)
+    if savedplan.applied_already(saved, account):  # a CI job applying it again
+        notes.append(f"plan {path} is applied already: the account holds what it plans")
+        return planned(check(source, account)), notes  # nothing to write
     reasons += savedplan.stale_reasons(saved, account)
     checked = check(source, account)
     desired = checked.desired
@@ -123,28 +141,38 @@ def prepare_plan(client: ApiClient, saved: SavedPlan, path: Path) -> tuple[Prepa
 
 
 def _source(saved: SavedPlan, path: Path, notes: list[str], reasons: list[str]) -> Source:
-    """The CSV the plan was made from. Still at its path: it must be the same bytes (and the
-    journal names it, as an import's would). Gone: the plan's copy is used, and treated
-    like standard input, so the journal keeps it for ``--resume``."""
-    if saved.file_path == "-":
-        return Source("-", "-", saved.data)
+    """The CSV the plan was made from: always the bytes the plan carries (kept beside the
+    journal for ``--resume``, which never depends on the CSV's path). A regular file still
+    at its path must still be those bytes; standard input or a pipe is never reopened."""
+    carried = Source(
+        saved.file_path,
+        saved.file_path,
+        saved.data,
+        stream=True,
+        plan=str(path.expanduser().absolute()),
+    )
+    if saved.file_source != "file":
+        return carried
     try:
+        info = os.stat(saved.file_path)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file any more")
         data = Path(saved.file_path).read_bytes()
     except OSError as err:
         notes.append(
             f"{saved.file_path} cannot be read ({err.strerror or err}): "
             f"applying the copy of it kept in {path}"
         )
-        return Source("-", saved.file_path, saved.data)
+        return carried
     if sha256_hex(data) != saved.file_sha256:
         reasons.append(f"{saved.file_path} changed since the plan was made (sha256 differs)")
-    return Source(saved.file_path, saved.file_path, saved.data)
+    return carried
 
 
 def _replan_command(saved: SavedPlan, path: Path) -> str:
     return command_line(
         "import",
-        saved.file_path,
+        "FILE" if saved.file_source == "pipe" else saved.file_path,
         "--dry-run",
         "--save-plan",
         str(path),

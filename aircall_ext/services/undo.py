@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,13 @@ from aircall_ext.services.importer import (
     planned,
     planned_results,
 )
-from aircall_ext.services.journal import Clock, default_journal_path, read_journal, utc_now
+from aircall_ext.services.journal import (
+    Clock,
+    JournalLock,
+    default_journal_path,
+    read_journal,
+    utc_now,
+)
 from aircall_ext.services.users import load_account
 
 CSV_SUFFIX = ".undo.csv"
@@ -64,6 +70,9 @@ class UndoPlan:
     journal: Path  # where the undo's own journal goes (absolute)
     rows: tuple[UndoRow, ...]
     prepared: Prepared
+    # The lock on the journal taken back, held while it is: no resume of that job, and no
+    # second undo of it, can run meanwhile. The caller releases it.
+    lock: JournalLock | None = field(default=None, compare=False, repr=False)
 
     @property
     def skipped(self) -> dict[int, str]:
@@ -94,19 +103,25 @@ def plan_undo(
     *,
     journal_path: Path | None = None,
     clock: Clock = utc_now,
+    lock: bool = True,
 ) -> UndoPlan:
-    """Read the journal (a torn last line is ignored) and the account (⌈U/50⌉ requests),
-    then plan the way back with the import planner."""
-    contents = read_journal(undone)
-    check_account(undone, contents.header, identity, "undo")
-    undone = contents.path.expanduser().absolute()
-    account = load_account(client)
+    """Read the journal (a torn last line is ignored; ``lock``: taking its lock first) and
+    the account (⌈U/50⌉ requests), then plan the way back with the import planner."""
+    contents = read_journal(undone, lock=lock)
+    try:
+        check_account(undone, contents.header, identity, "undo")
+        undone = contents.path.expanduser().absolute()
+        account = load_account(client)
+    except BaseException:
+        if contents.lock is not None:
+            contents.lock.release()
+        raise
     rows = tuple(reverse_rows(journal_moves(contents.records, account), account))
     journal = (journal_path or default_journal_path(f"undo-{undone.stem}", clock())).expanduser()
     journal = journal.absolute()
     where = desired_path(journal)
     source = Source(str(where), str(where), undo_csv(rows), keep=KEPT)
-    return UndoPlan(undone, journal, rows, _prepare(source, account, rows))
+    return UndoPlan(undone, journal, rows, _prepare(source, account, rows), contents.lock)
 
 
 def _prepare(source: Source, account: Account, rows: tuple[UndoRow, ...]) -> Prepared:
@@ -126,11 +141,11 @@ def recheck_undo(client: ApiClient, undo: UndoPlan, identity: Mapping[str, Any])
     skipped rows) is not the one agreed to."""
     plan = undo.prepared.plan
     assert plan is not None
-    fresh = plan_undo(client, undo.undone, identity, journal_path=undo.journal)
+    fresh = plan_undo(client, undo.undone, identity, journal_path=undo.journal, lock=False)
     again = fresh.prepared.plan
     if again is None or again.steps != plan.steps or fresh.skipped != undo.skipped:
         raise Refused(
             "the account changed while the plan was shown: nothing was written",
             hint="run the undo again to review the new plan",
         )
-    return fresh
+    return dataclasses.replace(fresh, lock=undo.lock)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
 import shlex
 import stat
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from aircall_ext.errors import ApiError
+from aircall_ext.services.journal import read_journal
 from tests.conftest import RunCli
 from tests.scenes import (
     IMPORT_BEFORE,
@@ -514,3 +519,164 @@ def test_a_blocked_plan_on_a_full_account_says_so_in_a_short_line(
     (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert "form a cycle" in error and "and 990 more" in error
     assert len(error) < 400
+
+
+# -- a pipe as FILE ----------------------------------------------------------------------
+
+
+def fed_fifo(fifo: Path, data: bytes, run: Callable[[], Any]) -> Any:
+    """Make ``fifo`` a named pipe and call ``run()`` while a writer feeds it ``data``."""
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(data,), daemon=True)
+    writer.start()
+    result = run()
+    writer.join(timeout=30)
+    return result
+
+
+def test_an_import_of_a_pipe_is_resumed_from_its_copy_never_from_the_pipe(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`import <(cmd)`: the pipe gives its bytes once (and /dev/fd/63 is gone, or another
+    pipe, by the time of the resume), so the journal keeps them like standard input's."""
+    fifo = tmp_path / "users.pipe"
+    journal = tmp_path / "j.jsonl"
+    stopped = fed_fifo(
+        fifo,
+        IMPORT_CSV.encode(),
+        lambda: run_with_failing_write(
+            run_cli, monkeypatch, 3, ApiError("down"),
+            "--sandbox", "import", str(fifo), "--yes", "--journal", str(journal),
+        ),
+    )  # fmt: skip
+    assert stopped.exit_code == 5, stopped.stderr
+    assert f"what {fifo} gave is kept in {tmp_path / 'j.input.csv'}" in stopped.stderr
+    fifo.unlink()
+    resumed = run_cli("--sandbox", "import", "--resume", str(journal))
+    assert resumed.exit_code == 0, resumed.stderr
+    assert extensions() == IMPORT_DESIRED
+
+
+# -- journals under abuse ----------------------------------------------------------------
+
+
+def test_a_hand_damaged_journal_is_refused_naming_its_line(
+    run_cli: RunCli, stopped: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = stopped.read_text().splitlines()
+    start = json.loads(lines[1])
+    assert start["type"] == "start"
+    del start["user_id"]
+    stopped.write_text("\n".join([lines[0], json.dumps(start), *lines[2:]]) + "\n")
+    fail_on_write(monkeypatch, 1, AssertionError("no write expected"))
+    for args in (["--resume", str(stopped)], ["--undo", str(stopped), "--yes"]):
+        result = run_cli("--sandbox", "import", *args)
+        assert result.exit_code == 2, result.stderr
+        assert (
+            f"journal {stopped} is damaged at line 2: start record: field user_id is missing"
+        ) in result.stderr
+        assert "internal error" not in result.stderr
+    listed = run_cli("-o", "json", "jobs", "--dir", str(stopped.parent))
+    (job,) = json.loads(listed.stdout)["jobs"]
+    assert job["status"] == "unreadable" and "is damaged at line 2" in job["error"]
+    assert extensions() == IMPORT_BEFORE
+
+
+def test_a_journal_another_run_holds_is_refused_at_once_and_left_alone(
+    run_cli: RunCli, stopped: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CI retry beside a manual `--resume`: the second run neither cuts the journal nor
+    sends a write."""
+    with stopped.open("a") as journal:
+        journal.write('{"type":"start","step":2,"user_')  # the other run is mid-record
+    before = stopped.read_bytes()
+    other = read_journal(stopped, lock=True)  # the run that holds it
+    with monkeypatch.context() as patch:
+        fail_on_write(patch, 1, AssertionError("no write expected"))
+        for args in (["--resume", str(stopped)], ["--undo", str(stopped), "--yes"]):
+            result = run_cli("--sandbox", "import", *args)
+            assert result.exit_code == 1, result.stderr
+            assert f"journal {stopped} is in use by another run" in result.stderr
+    assert stopped.read_bytes() == before
+    assert other.lock is not None
+    other.lock.release()
+    assert run_cli("--sandbox", "import", "--resume", str(stopped)).exit_code == 0
+    assert extensions() == IMPORT_DESIRED
+
+
+@pytest.mark.parametrize(
+    ("record", "written", "kept"),
+    [
+        ("start", 2, ["start", "done"] * 2),  # the third write is not sent
+        ("done", 3, ["start", "done"] * 2 + ["start"]),  # it was sent, and landed
+    ],
+)
+def test_a_full_disk_stops_the_import_like_any_stop(
+    run_cli: RunCli,
+    csv_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    record: str,
+    written: int,
+    kept: list[str],
+) -> None:
+    """The third write's ``record`` does not fit: the job stops with exit 5, the report is
+    written, and the resume command is named."""
+    journal = tmp_path / "j.jsonl"
+    report = tmp_path / "report.csv"
+    real = os.write
+    seen = 0
+
+    def write(fd: int, data: bytes) -> int:
+        nonlocal seen
+        if bytes(data).startswith(b'{"type":"' + record.encode()):
+            seen += 1
+        if seen >= 3 and bytes(data).startswith(b'{"type":'):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, data)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "write", write)
+        result = run_cli(
+            "--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal),
+            "--report", str(report),
+        )  # fmt: skip
+    assert result.exit_code == 5, result.stderr
+    assert "internal error" not in result.stderr
+    assert (
+        f"import stopped after {written} of 6 writes: cannot write journal {journal}: "
+        "No space left on device"
+    ) in result.stderr
+    assert f"aircall-ext --sandbox import --resume {journal}" in result.stderr
+    assert [r["status"] for r in read_report(report)].count("applied") == written
+    assert [r["type"] for r in read_journal(journal).records] == kept
+
+    resumed = run_cli("--sandbox", "import", "--resume", str(journal))
+    assert resumed.exit_code == 0, resumed.stderr
+    assert extensions() == IMPORT_DESIRED
+    assert read_journal(journal).finished()
+
+
+def test_a_job_done_but_not_on_record_stops_and_its_resume_records_it(
+    run_cli: RunCli, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every write landed and was verified, but the closing record did not fit: the run
+    says so (exit 5), and the resume, which finds nothing to write, closes the journal."""
+    journal = tmp_path / "j.jsonl"
+    real = os.write
+
+    def write(fd: int, data: bytes) -> int:
+        if bytes(data).startswith(b'{"type":"end"'):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, data)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "write", write)
+        result = run_cli("--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal))
+    assert result.exit_code == 5, result.stderr
+    assert f"cannot write journal {journal}: No space left on device" in result.stderr
+    assert extensions() == IMPORT_DESIRED
+    assert not read_journal(journal).finished()
+    resumed = run_cli("--sandbox", "import", "--resume", str(journal))
+    assert resumed.exit_code == 0, resumed.stderr
+    assert read_journal(journal).finished()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from aircall_ext.errors import ApiError
 from tests.conftest import RunCli
 from tests.scenes import (
     IMPORT_BEFORE,
@@ -16,9 +19,12 @@ from tests.scenes import (
     IMPORT_DESIRED,
     WriteState,
     extensions,
+    journal_header,
     on_terminal,
     read_report,
     record_writes,
+    run_with_failing_write,
+    through_fifo,
     users_holding,
 )
 
@@ -228,3 +234,106 @@ def test_a_blocked_plan_is_not_saved(
     result = run_cli("--sandbox", "import", str(csv_file), "--dry-run", "--save-plan", str(plan))
     assert result.exit_code == 1
     assert not plan.exists()
+
+
+# -- a plan is what its CSV plans -------------------------------------------------------
+
+
+def retarget(doc: dict[str, Any]) -> None:
+    """4's row and write say 199 where the CSV asks for 105."""
+    (row,) = [r for r in doc["plan"] if r["user_id"] == 4]
+    (step,) = [s for s in doc["steps"] if s["user_id"] == 4]
+    row["to"] = step["to"] = "199"
+
+
+def move_an_outsider(doc: dict[str, Any]) -> None:
+    """A write (and its user) for 8, whom no row names."""
+    doc["users"].append({"id": 8, "email": "user8@example.com", "extension": "100"})
+    doc["steps"].append({"user_id": 8, "from": "100", "to": "180", "parking": False})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (retarget, "field plan[3].to is '199', but its CSV plans '105' for line 5"),
+        (move_an_outsider, "field steps[6] is user 8 100 → 180, a write its CSV does not plan"),
+        (lambda d: d.update(steps=[]), "field steps: 0 writes, but its CSV plans 6"),
+    ],
+)
+def test_an_edited_plan_is_refused_as_damaged_and_nothing_is_written(
+    run_cli: RunCli, plan: Path, writes: list[tuple[int, str]], change: Any, message: str
+) -> None:
+    doc = json.loads(plan.read_text())
+    change(doc)
+    plan.write_text(json.dumps(doc))
+    result = run_cli("--sandbox", "import", "--plan", str(plan), "--yes")
+    assert result.exit_code == 2, result.stderr
+    assert f"{plan} is damaged: {message}" in result.stderr
+    assert "--save-plan" in result.stderr  # how to make a good one
+    assert writes == []
+    assert extensions() == IMPORT_BEFORE
+
+
+def test_a_plan_applied_again_is_applied_already_and_writes_nothing(
+    run_cli: RunCli, plan: Path, writes: list[tuple[int, str]]
+) -> None:
+    assert run_cli("--sandbox", "import", "--plan", str(plan), "--yes").exit_code == 0
+    writes.clear()
+    again = run_cli("--sandbox", "-o", "json", "import", "--plan", str(plan), "--yes")
+    assert again.exit_code == 0, again.stderr
+    assert f"plan {plan} is applied already: the account holds what it plans" in again.stderr
+    assert "stale" not in again.stderr
+    assert json.loads(again.stdout) == {
+        "summary": {"applied": 0, "unchanged": 6, "skipped": 1, "failed": 0, "not_run": 0},
+        "journal": None,
+    }
+    assert writes == []
+    assert extensions() == IMPORT_DESIRED
+
+
+def test_a_plan_whose_csv_is_gone_is_named_in_its_journal_and_jobs(
+    run_cli: RunCli, plan: Path, csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    csv_file.unlink()
+    journal = tmp_path / "job.jsonl"
+    stopped = run_with_failing_write(
+        run_cli, monkeypatch, 3, ApiError("down"),
+        "--sandbox", "import", "--plan", str(plan), "--yes", "--journal", str(journal),
+    )  # fmt: skip
+    assert stopped.exit_code == 5, stopped.stderr
+    copy = tmp_path / "job.input.csv"
+    assert f"the CSV carried by plan {plan} is kept in {copy}, for --resume" in stopped.stderr
+    assert "standard input" not in stopped.stderr
+    head = journal_header(journal)
+    assert (head["file"], head["plan"], head["input_copy"]) == (str(csv_file), str(plan), str(copy))
+    (job,) = json.loads(run_cli("-o", "json", "jobs", "--dir", str(tmp_path)).stdout)["jobs"]
+    assert job["file"] == str(csv_file)
+    assert f"{csv_file}," in run_cli("-o", "csv", "jobs", "--dir", str(tmp_path)).stdout
+
+    resumed = run_cli("--sandbox", "import", "--resume", str(journal))
+    assert resumed.exit_code == 0, resumed.stderr
+    assert f"resuming the CSV carried by plan {plan} (kept in {copy})" in resumed.stderr
+    assert extensions() == IMPORT_DESIRED
+
+
+def test_a_plan_made_from_a_pipe_never_opens_that_path_again(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """`import <(cmd) --dry-run --save-plan P`, then `import --plan P --report >(cmd)` in
+    another shell: /dev/fd/63 is now the report's pipe, neither read nor "the same file"."""
+    pipe = tmp_path / "fd63"
+    plan = tmp_path / "plan.json"
+    os.mkfifo(pipe)
+    feeder = threading.Thread(target=pipe.write_bytes, args=(IMPORT_CSV.encode(),), daemon=True)
+    feeder.start()
+    saved = run_cli("--sandbox", "import", str(pipe), "--dry-run", "--save-plan", str(plan))
+    feeder.join(timeout=30)
+    assert saved.exit_code == 0, saved.stderr
+    assert json.loads(plan.read_text())["file"]["source"] == "pipe"
+    pipe.unlink()
+
+    apply = ("--sandbox", "import", "--plan", str(plan), "--yes", "--report", str(pipe))
+    result, report = through_fifo(pipe, lambda: run_cli(*apply))
+    assert result.exit_code == 0, result.stderr
+    assert report.startswith(b"line,user_id,")
+    assert extensions() == IMPORT_DESIRED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import stat
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from aircall_ext.errors import ApiError
+from aircall_ext.services.importer import Interrupted
 from tests.conftest import RunCli
 from tests.scenes import (
     UNDO_AFTER,
@@ -22,6 +24,7 @@ from tests.scenes import (
     journal_header,
     on_terminal,
     read_report,
+    read_state,
     run_with_failing_write,
     users_holding,
 )
@@ -262,3 +265,78 @@ def test_a_swap_back_with_no_free_extension_is_a_blocked_plan(
     (blocked,) = [f for f in doc["findings"] if f["code"] == "plan-blocked"]
     assert "none is free" in blocked["message"]
     assert {u: e for u, e in extensions().items() if u in (1, 2)} == {1: "001", 2: "000"}
+
+
+# -- the demo account: 481010 holds "42", a 042 that lost its zero -------------------------
+
+JAMES, AMELIA, BRUNO, CHLOE = 481010, 481001, 481002, 481003
+
+
+def demo_holds(*users: int) -> tuple[str | None, ...]:
+    """What the demo account's ``users`` hold now (one of its users has no extension key)."""
+    state = read_state(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"])).document()
+    held = {user["id"]: user.get("extension") for user in state["users"]}
+    return tuple(held[user] for user in users)
+
+
+def test_an_import_that_repaired_a_damaged_value_is_undone_all_but_that_value(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    path = tmp_path / "repair.csv"
+    path.write_text(f"user_id,extension\n{JAMES},042\n{AMELIA},150\n")
+    journal = tmp_path / "import.jsonl"
+    result = run_cli("--sandbox", "import", str(path), "--yes", "--journal", str(journal))
+    assert result.exit_code == 0, result.stderr
+    assert demo_holds(JAMES, AMELIA) == ("042", "150")
+
+    undo = run_cli("--sandbox", "import", "--undo", str(journal), "--yes")
+    assert undo.exit_code == 1, undo.stderr
+    assert (
+        f"line 2: skipped: user {JAMES} had the damaged value '42' before the import, which "
+        "repaired it: a damaged value is not restored"
+    ) in undo.stderr
+    assert ".undo.csv:" not in undo.stderr  # never an error in a file nobody wrote
+    assert demo_holds(JAMES, AMELIA) == ("042", "101")
+
+
+def test_an_import_stopped_on_parking_is_undone_all_but_the_repaired_value(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM after the swap's parking write: Amelia sits on the parking extension."""
+    path = tmp_path / "repair.csv"
+    path.write_text(f"user_id,extension\n{JAMES},042\n{AMELIA},102\n{BRUNO},101\n{CHLOE},150\n")
+    journal = tmp_path / "import.jsonl"
+    stopped = run_with_failing_write(
+        run_cli, monkeypatch, 4, Interrupted("SIGTERM"),
+        "--sandbox", "import", str(path), "--yes", "--journal", str(journal),
+    )  # fmt: skip
+    assert stopped.exit_code == 5, stopped.stderr
+    (parked,) = demo_holds(AMELIA)
+    assert parked not in ("101", "102")
+    assert demo_holds(JAMES, CHLOE) == ("042", "150")
+
+    undo = run_cli("--sandbox", "-o", "json", "import", "--undo", str(journal), "--yes")
+    assert undo.exit_code == 1, undo.stderr
+    assert json.loads(undo.stdout)["summary"] == {
+        "applied": 2, "unchanged": 0, "skipped": 1, "failed": 0, "not_run": 0,
+    }  # fmt: skip
+    assert "a damaged value is not restored" in undo.stderr
+    assert demo_holds(JAMES, AMELIA, BRUNO, CHLOE) == ("042", "101", "102", "103")
+
+
+def test_github_annotations_of_an_undo_point_at_no_private_file(
+    run_cli: RunCli, imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The undo's desired state is a private file beside its journal, which does not exist
+    in the repository, and its lines are not the imported CSV's: no `file=` at all."""
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert run_cli("--sandbox", "assign", "6", "309").exit_code == 0  # one row is skipped
+    result = run_cli("--sandbox", "-o", "github", "import", "--undo", str(imported), "--dry-run")
+    assert result.exit_code == 1, result.stderr
+    (warning,) = [line for line in result.stdout.splitlines() if line.startswith("::warning")]
+    assert warning.startswith("::warning title=undo-skipped::line 2: skipped: user 6 has 309")
+    assert "file=" not in result.stdout and ".undo.csv" not in result.stdout
+    heading = summary.read_text().splitlines()[0]
+    assert heading.startswith("### aircall-ext import --undo ") and "import.jsonl" in heading
+    assert ".undo.csv" not in summary.read_text()

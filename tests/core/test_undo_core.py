@@ -160,3 +160,28 @@ def test_skipped_rows_are_in_the_plan_with_a_warning_and_nothing_to_write() -> N
     assert [(f.code, f.severity, f.line) for f in plan.findings] == [("undo-skipped", "warning", 2)]
     assert not plan.blocked
     assert plan.desired() == {2: "102"}  # a skipped row is never verified against a target
+
+
+def test_a_damaged_value_the_import_repaired_is_not_restored_and_the_rest_goes_back() -> None:
+    # The import repaired 1's "42" to 042 and moved 2 from 101 to 150.
+    account = account_of({1: "042", 2: "150"})
+    rows = reverse_rows([Move(1, "42", "042"), Move(2, "101", "150")], account)
+    assert rows[0].skipped == (
+        "user 1 had the damaged value '42' before the import, which repaired it: "
+        "a damaged value is not restored"
+    )
+    assert rows[1].skipped is None
+    assert undo_csv(rows) == b"user_id,extension\n\n2,101\n"
+    plan = plan_back(account, rows)  # the undo's own CSV checks clean
+    assert apply({1: "042", 2: "150"}, plan) == {1: "042", 2: "101"}
+
+
+def test_an_old_extension_a_damaged_value_now_claims_is_skipped_not_an_error() -> None:
+    # The import moved 1 off 042; 3 holds "42" now (a damaged 042) and is not moved back.
+    account = account_of({1: "150", 3: "42"})
+    (row,) = reverse_rows([Move(1, "042", "150")], account)
+    assert row.skipped == (
+        "extension 042 is claimed by user 3 (u3@example.com), whose extension '42' is a "
+        "damaged 042, whom the undo does not move"
+    )
+    assert undo_csv([row]) == b"user_id,extension\n\n"

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aircall_ext.core.planner import Step
 from aircall_ext.errors import UsageError
 from aircall_ext.services import journal as journal_module
 from aircall_ext.services.journal import (
     Header,
+    JournalInUse,
+    JournalWriteError,
     JournalWriter,
     account_identity,
     default_journal_path,
@@ -86,7 +93,7 @@ def test_a_torn_last_line_is_ignored_and_cut_before_appending(tmp_path: Path) ->
     write_some(path).close()
     with path.open("ab") as handle:
         handle.write(b'{"type":"done","step":3,"user_')  # killed mid-write
-    contents = read_journal(path)
+    contents = read_journal(path, lock=True)
     assert contents.torn
     assert len(contents.records) == 4
     writer = JournalWriter.reopen(contents, clock=clock)
@@ -173,3 +180,297 @@ def test_journal_and_input_copy_are_private_even_with_umask_0(tmp_path: Path) ->
     with pytest.raises(UsageError, match="already exists"):
         keep_input_copy(copy, b"other")
     assert copy.read_bytes() == b"user_id,extension\n1,101\n"
+
+
+# -- every record is checked when read ----------------------------------------------------
+
+
+def damage(path: Path, number: int, change: Any) -> None:
+    """Rewrite record ``number`` (1-based line) of the journal at ``path`` with ``change``."""
+    lines = path.read_text().splitlines()
+    lines[number - 1] = json.dumps(change(json.loads(lines[number - 1])))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def without(key: str) -> Any:
+    return lambda doc: {k: v for k, v in doc.items() if k != key}
+
+
+def setting(key: str, value: Any) -> Any:
+    return lambda doc: {**doc, key: value}
+
+
+@pytest.mark.parametrize(
+    ("line", "change", "message"),
+    [
+        (2, without("user_id"), "line 2: start record: field user_id is missing"),
+        (
+            2,
+            setting("user_id", "abc"),
+            'line 2: start record: field user_id: expected an integer, got "abc"',
+        ),
+        (
+            3,
+            setting("step", "1"),
+            'line 3: done record: field step: expected a step number (an integer from 1), got "1"',
+        ),
+        (
+            3,
+            setting("to", 100),
+            "line 3: done record: field to: expected a three-digit extension as text, got 100",
+        ),
+        (
+            4,
+            setting("from", ["102"]),
+            'line 4: start record: field from: expected text or null, got ["102"]',
+        ),
+        (5, setting("error", 42), "line 5: failed record: field error: expected text, got 42"),
+        (5, setting("type", "undone"), 'line 5: unknown record type "undone"'),
+        (5, setting("at", "12345"), "line 5: failed record: field at: expected a date and time"),
+        (
+            1,
+            setting("steps", [{"user_id": 1, "to": "100"}]),
+            "line 1: header: field steps[0].from is missing",
+        ),
+        (
+            1,
+            setting("created", "yesterday"),
+            "line 1: header: field created: expected a date and time",
+        ),
+        (
+            1,
+            setting("account", "api.example.com"),
+            'line 1: header: field account: expected an object, got "api.example.com"',
+        ),
+        (1, without("file_sha256"), "line 1: header: field file_sha256 is missing"),
+    ],
+)
+def test_a_hand_damaged_record_is_refused_naming_its_line_and_field(
+    tmp_path: Path, line: int, change: Any, message: str
+) -> None:
+    path = tmp_path / "j.jsonl"
+    write_some(path).close()
+    damage(path, line, change)
+    with pytest.raises(UsageError) as caught:
+        read_journal(path)
+    assert caught.value.message.startswith(f"journal {path} is damaged at ")
+    assert message in caught.value.message
+    assert caught.value.exit_code == 2
+
+
+def test_every_record_kind_the_writer_writes_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    journal = write_some(path)
+    journal.record("interrupted", step=2, **STEPS[1].to_json(), sent=True, reason="SIGTERM")
+    journal.record("replan", reason="422", steps=[s.to_json() for s in STEPS])
+    journal.record("resume", steps=[])
+    journal.record("verified", ok=False, mismatches=["user 2 has 102, expected 101"])
+    journal.record("end", status="stopped", reason="SIGTERM", summary={"applied": 1})
+    journal.close()
+    kinds = [r["type"] for r in read_journal(path).records]
+    assert kinds[-5:] == ["interrupted", "replan", "resume", "verified", "end"]
+
+
+def test_deep_nesting_is_damage_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    write_some(path).close()
+    with path.open("a") as handle:
+        handle.write("[" * 100_000 + "\n")
+    with pytest.raises(UsageError, match="damaged at line 6: not a journal record"):
+        read_journal(path)
+
+
+# What a hand (or a bad tool) does to a line of JSON: drop a key, change a value's type, or
+# the line itself.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5) | st.just("101"),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=4,
+)
+
+
+def objects_in(doc: Any) -> list[dict[str, Any]]:
+    """Every JSON object in ``doc``, itself included (the steps of a header, its account)."""
+    if isinstance(doc, dict):
+        return [doc, *(inner for value in doc.values() for inner in objects_in(value))]
+    if isinstance(doc, list):
+        return [inner for value in doc for inner in objects_in(value)]
+    return []
+
+
+def parsed(line: str) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
+@st.composite
+def mutated_lines(draw: st.DrawFn, lines: list[str]) -> list[str]:
+    lines = list(lines)
+    for _ in range(draw(st.integers(1, 3))):
+        index = draw(st.integers(0, len(lines) - 1))
+        doc = parsed(lines[index])
+        objects = [o for o in objects_in(doc) if o]
+        how = draw(st.sampled_from(["drop", "set", "delete", "copy", "cut", "text"]))
+        if how in ("drop", "set") and objects:
+            target = draw(st.sampled_from(objects))
+            key = draw(st.sampled_from(sorted(target)))
+            if how == "drop":
+                del target[key]
+            else:
+                target[key] = draw(json_values)
+            lines[index] = json.dumps(doc)
+        elif how == "delete" and len(lines) > 1:
+            del lines[index]
+        elif how == "copy":
+            lines.insert(draw(st.integers(0, len(lines))), lines[index])
+        elif how == "cut":
+            lines[index] = lines[index][: draw(st.integers(0, len(lines[index])))]
+        else:
+            lines[index] = draw(st.text(max_size=20))
+    return lines
+
+
+VALID_LINES: list[str] = []
+
+
+def valid_lines() -> list[str]:
+    """A journal's lines with every kind of record (written once, by the writer)."""
+    if not VALID_LINES:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "j.jsonl"
+            journal = write_some(path)
+            journal.record("interrupted", step=2, **STEPS[1].to_json(), sent=False, reason="x")
+            journal.record("replan", reason="422", steps=[s.to_json() for s in STEPS])
+            journal.record("resume", steps=[STEPS[2].to_json()])
+            journal.start(3, STEPS[2])
+            journal.done(3, STEPS[2])
+            journal.record("verified", ok=True, mismatches=[])
+            journal.record("end", status="complete", reason=None, summary={"applied": 2})
+            journal.close()
+            VALID_LINES.extend(path.read_text().splitlines())
+    return VALID_LINES
+
+
+@given(st.data())
+@settings(max_examples=300)
+def test_property_a_mutated_journal_reads_cleanly_or_is_a_usage_error(
+    data: st.DataObject,
+) -> None:
+    import tempfile
+
+    from aircall_ext.api.models import User
+    from aircall_ext.core.account import Account
+    from aircall_ext.core.undo import journal_moves
+
+    lines = data.draw(mutated_lines(valid_lines()))
+    torn = data.draw(st.booleans())
+    text = "\n".join(lines) + ("" if torn else "\n")
+    account = Account.of([User(id=1, extension="102"), User(id=2, extension="101")])
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "j.jsonl"
+        path.write_text(text)
+        try:
+            contents = read_journal(path)
+        except UsageError:
+            return
+    # Whatever was read back is usable by every reader of a journal.
+    contents.done_steps()
+    contents.last_started()
+    contents.runs()
+    contents.finished()
+    journal_moves(contents.records, account)
+
+
+# -- the lock: one run per journal ------------------------------------------------------
+
+
+def test_a_journal_being_written_is_locked_against_a_second_run(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    writer = write_some(path)
+    with pytest.raises(JournalInUse, match=f"journal {path} is in use by another run") as caught:
+        read_journal(path, lock=True)
+    assert caught.value.exit_code == 1
+    assert read_journal(path).records  # reading alone (jobs) is never refused
+    writer.close()
+    read_journal(path, lock=True).lock.release()  # type: ignore[union-attr]
+
+
+def test_a_resumed_journal_stays_locked_until_its_writer_closes(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    write_some(path).close()
+    first = read_journal(path, lock=True)
+    with pytest.raises(JournalInUse):
+        read_journal(path, lock=True)
+    writer = JournalWriter.reopen(first, clock=clock)
+    writer.record("resume", steps=[])
+    with pytest.raises(JournalInUse):
+        read_journal(path, lock=True)
+    before = path.read_bytes()
+    writer.close()
+    second = read_journal(path, lock=True)
+    assert path.read_bytes() == before  # the refused runs neither cut nor appended
+    assert second.lock is not None
+    second.lock.release()
+    second.lock.release()  # twice is harmless
+
+
+def test_appending_needs_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    write_some(path).close()
+    with pytest.raises(ValueError, match="under its lock"):
+        JournalWriter.reopen(read_journal(path), clock=clock)
+
+
+# -- a record that cannot be written ----------------------------------------------------
+
+
+def disk_full(monkeypatch: pytest.MonkeyPatch, *, partial: bool) -> None:
+    """From the next journal record on, the disk is full: writes fail with ENOSPC (after
+    half of that record with ``partial``, as a write that runs out of room part-way)."""
+    real = os.write
+    full = False
+
+    def write(fd: int, data: bytes) -> int:
+        nonlocal full
+        if not full and not bytes(data).startswith(b'{"type":'):
+            return real(fd, data)
+        if partial and not full and len(data) > 1:
+            full = True
+            return real(fd, bytes(data)[: len(data) // 2])
+        full = True
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", write)
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_a_record_that_does_not_fit_is_cut_off_and_later_ones_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, partial: bool
+) -> None:
+    path = tmp_path / "j.jsonl"
+    journal = write_some(path)
+    before = path.read_bytes()
+    with monkeypatch.context() as patch:
+        disk_full(patch, partial=partial)
+        with pytest.raises(JournalWriteError, match="No space left on device"):
+            journal.start(3, STEPS[2])
+    assert path.read_bytes() == before  # no half record left behind
+    with pytest.raises(JournalWriteError, match="No space left on device"):
+        journal.done(3, STEPS[2])  # there is room again, but the job has stopped
+    journal.close()
+    assert path.read_bytes() == before
+    assert len(read_journal(path).records) == 4
+
+
+def test_a_journal_whose_header_does_not_fit_is_not_left_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "j.jsonl"
+    disk_full(monkeypatch, partial=True)
+    with pytest.raises(JournalWriteError, match=f"cannot write journal {path}: No space left"):
+        JournalWriter.create(path, header(), clock=clock)
+    assert not path.exists()
