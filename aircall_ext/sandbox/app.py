@@ -175,6 +175,7 @@ class SandboxApp:
             (re.compile(r"/v1/ping"), {"GET": _ping}),
             (re.compile(r"/v2/users"), {"GET": self._list_users}),
             (re.compile(r"/v2/users/([^/]+)"), {"GET": self._get_user, "PUT": self._put_user}),
+            (re.compile(r"/v2/users/([^/]+)/numbers"), {"GET": self._list_user_numbers}),
             (re.compile(r"/v1/numbers"), {"GET": self._list_numbers}),
             (re.compile(r"/v1/numbers/([^/]+)"), {"GET": self._get_number}),
             (re.compile(r"/v1/users(?:/.*)?"), {"GET": _retired, "PUT": _retired}),
@@ -332,11 +333,29 @@ class SandboxApp:
         return Response(200, {"number": _number(number, request.base_url, users)})
 
     def _get_user(self, request: Request, arg: str | None) -> Response:
-        user_id = _object_id(arg)
-        user = self._account.user(user_id) if user_id is not None else None
+        user = self._user_named(arg)
         if user is None:
             return _no_user(arg)
         return Response(200, {"user": _user(user, request.base_url)})
+
+    def _user_named(self, arg: str | None) -> JsonObject | None:
+        """By id, or (reads only, as live) by email, matched case-insensitively."""
+        user_id = _object_id(arg)
+        if user_id is not None:
+            return self._account.user(user_id)
+        wanted = (arg or "").casefold()
+        return next(
+            (u for u in self._account.users() if (u.get("email") or "").casefold() == wanted),
+            None,
+        )
+
+    def _list_user_numbers(self, request: Request, arg: str | None) -> Response:
+        user = self._user_named(arg)
+        if user is None:
+            return _no_user(arg)
+        numbers = self._account.numbers_of(user["id"])
+        render = partial(_number, base_url=request.base_url)
+        return paginate(request, "numbers", numbers, render, full_meta=True)
 
     def _put_user(self, request: Request, arg: str | None) -> Response:
         user_id = _object_id(arg)

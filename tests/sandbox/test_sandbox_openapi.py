@@ -195,6 +195,7 @@ OPERATIONS: list[tuple[str, str, str, object, int]] = [
     ("/v2/users", "GET", "/v2/users?per_page=5&page=2", None, 200),
     ("/v2/users/{id}", "GET", f"/v2/users/{USER}", None, 200),
     ("/v2/users/{id}", "PUT", f"/v2/users/{USER}", {"extension": "150"}, 200),
+    ("/v2/users/{id}/numbers", "GET", f"/v2/users/{USER}/numbers", None, 200),
     ("/v1/numbers", "GET", "/v1/numbers", None, 200),
     ("/v1/numbers/{id}", "GET", f"/v1/numbers/{NUMBER}", None, 200),  # nests full users
     ("/v1/users", "GET", "/v1/users", None, 410),  # retired
@@ -221,6 +222,9 @@ SPECIFIC: list[tuple[str, str, str, object, int]] = [
     ("/v2/users/{id}", "GET", "/v2/users/481007", None, 200),  # no extension: the key is absent
     ("/v2/users/{id}", "GET", "/v2/users/481009", None, 200),  # custom status with a substatus
     ("/v2/users/{id}", "GET", "/v2/users/1", None, 404),
+    ("/v2/users/{id}", "GET", "/v2/users/BRUNO.KELLER%40example.com", None, 200),  # by email
+    ("/v2/users/{id}/numbers", "GET", "/v2/users/1/numbers", None, 404),
+    ("/v2/users/{id}/numbers", "GET", f"/v2/users/{USER}/numbers?per_page=51", None, 400),
     ("/v2/users/{id}", "GET", "/v2/users/not-a-number", None, 404),
     ("/v2/users/{id}", "PUT", f"/v2/users/{USER}", {"extension": "102"}, 200),  # same: no-op
     ("/v2/users/{id}", "PUT", f"/v2/users/{USER}", {"extension": "150", "name": "x"}, 200),
