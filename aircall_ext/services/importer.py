@@ -55,7 +55,7 @@ from aircall_ext.services.journal import (
 )
 from aircall_ext.services.users import load_account
 
-MAX_REPLANS = 3  # 422s answered by a fresh read before we give up and stop
+MAX_REPLANS = 3  # refused writes answered by a fresh read before we give up and stop
 NAME_ATTEMPTS = 5  # fresh random default journal names tried before giving up
 
 Status = Literal["applied", "unchanged", "skipped", "failed", "not-run"]
