@@ -531,7 +531,7 @@ def _api_error_body(response: httpx.Response) -> bool:
         data = response.json()
     except UNPARSABLE:
         return False
-    return isinstance(data, dict) and any(data.get(key) for key in (*SENTENCE_KEYS, "error"))
+    return isinstance(data, dict) and any(data.get(key) for key in SENTENCE_KEYS)
 
 
 def _error_text(response: httpx.Response) -> str:

@@ -746,6 +746,20 @@ def test_numbers_reads_each_incomplete_number_once(run_cli: RunCli, live: respx.
     assert "(assumed)" in run_cli("numbers").stdout
 
 
+def test_numbers_warns_when_its_listing_does_not_add_up(
+    run_cli: RunCli, live: respx.MockRouter
+) -> None:
+    page = fixture("numbers_page_v1_live.json")
+    live.get("/v1/numbers").respond(json={**page, "meta": {**page["meta"], "total": 3}})
+    result = run_cli("-o", "json", "numbers")
+    assert result.exit_code == 0, result.stderr
+    assert len(json.loads(result.stdout)["numbers"]) == 2
+    assert (
+        "warning: the API reported 3 numbers but listed 2, so some numbers may be missing; "
+        "run it again" in result.stderr
+    )
+
+
 def test_dial_reads_the_dialed_numbers_distribution(
     run_cli: RunCli, live: respx.MockRouter
 ) -> None:
