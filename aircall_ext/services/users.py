@@ -22,17 +22,18 @@ def load_account(client: ApiClient, *, numbers: bool = False, whole: bool = True
     :class:`ApiError` (exit 4) says what did not add up. Otherwise (``list``, ``export``) the
     snapshot carries the reason in ``incomplete``, for the caller to warn with.
     """
-    users = _read(client.list_users, whole)
-    listed = _read(client.list_numbers, whole) if numbers else Listing(())
+    users = read_listing(client.list_users, whole=whole)
+    listed = read_listing(client.list_numbers, whole=whole) if numbers else Listing(())
     incomplete = "; ".join(filter(None, (users.incomplete, listed.incomplete))) or None
     account = Account.of(users, listed, incomplete)
     remember(account.users, account.numbers if numbers else None)  # for shell completion
     return account
 
 
-def _read(listing: Callable[[], Listing[T]], whole: bool) -> Listing[T]:
-    """``listing()``, read again once when a whole read did not add up. The cap is not
-    read again: the same 10,000 records would come back."""
+def read_listing(listing: Callable[[], Listing[T]], *, whole: bool = True) -> Listing[T]:
+    """``listing()`` (``client.list_teams``, ...), read again once when a ``whole`` read did
+    not add up; still not: :class:`ApiError`. The cap is not read again: the same 10,000
+    records would come back. Not ``whole``: as it came, for the caller to warn with."""
     read = listing()
     if whole and read.incomplete is not None and not read.capped:
         read = listing()
