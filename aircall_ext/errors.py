@@ -63,9 +63,11 @@ class ApiError(AircallExtError):
         *,
         status: int | None = None,
         hint: str | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+        self.reason = reason  # the API's own sentence, when it gave one
 
 
 class NotFound(ApiError):
@@ -75,7 +77,8 @@ class NotFound(ApiError):
 
 
 class Unprocessable(ApiError):
-    """422 from the API: the write was rejected (taken or malformed extension)."""
+    """The API refused a write (422, or 400 on a PUT): a taken or malformed extension, or a
+    rule of its own. Never taken at its word: the caller reads the account to learn which."""
 
     exit_code = EXIT_FINDINGS
 

@@ -8,10 +8,14 @@ timeouts, pacing from the rate-limit headers and retries live in one loop
 from __future__ import annotations
 
 import random as _random
+import re
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Generic, Protocol, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -24,6 +28,10 @@ from aircall_ext.api.models import (
     Number,
     NumberEnvelope,
     NumbersPage,
+    Page,
+    Team,
+    TeamEnvelope,
+    TeamsPage,
     User,
     UserEnvelope,
     UsersPage,
@@ -31,16 +39,25 @@ from aircall_ext.api.models import (
 from aircall_ext.api.ratelimit import MAX_WAIT, RatePacer, parse_retry_after
 from aircall_ext.errors import ApiError, ConfigError, NotFound, Unprocessable
 from aircall_ext.loopback import is_loopback
-from aircall_ext.names import APP_NAME, DEFAULT_BASE_URL, ENV_API_ID, ENV_API_TOKEN
+from aircall_ext.names import (
+    APP_NAME,
+    DEFAULT_BASE_URL,
+    ENV_API_ID,
+    ENV_API_TOKEN,
+    command_line,
+)
 
-# Versions live in the paths: users moved to /v2 when /v1/users was retired; numbers and
-# company stay on /v1.
+# Versions live in the paths: users moved to /v2 when /v1/users was retired; numbers,
+# teams and company stay on /v1.
 USERS = "v2/users"
 NUMBERS = "v1/numbers"
+TEAMS = "v1/teams"
 COMPANY = "v1/company"
 # A configured URL ending in one of these (older profiles and docs) names the API root.
 VERSION_SEGMENTS = ("/v1", "/v2")
 PER_PAGE = 50
+# The API lists no record past the 10,000th: a page reaching beyond (page * per_page over
+# the cap) is answered 400, whatever the total. Such a page is never asked for.
 LISTING_CAP = 10_000
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -58,13 +75,42 @@ IDEMPOTENT = frozenset({"GET", "PUT", "HEAD", "OPTIONS"})
 # Failures after which a repeated request may succeed.
 RETRYABLE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
+# Where the API puts the sentence to show, best first; ``troubleshoot`` may add advice.
+SENTENCE_KEYS = ("errors", "message", "error")
+# What a refused request says about the credentials (live: a wrong pair is 403, none 401).
+CREDENTIAL_ERRORS = {
+    401: "no credentials were sent",
+    403: "the API ID and token do not match",
+}
+
 # What json.loads raises on a body it cannot use: malformed or undecodable (ValueError,
 # JSONDecodeError), an integer past Python's digit limit (ValueError), or nesting deeper
 # than the interpreter's recursion limit (RecursionError).
 UNPARSABLE = (ValueError, RecursionError)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+ItemT = TypeVar("ItemT")
 Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Listing(Generic[ItemT]):
+    """Every record a listing gave, and whether its pages added up.
+
+    ``incomplete`` says why the records may not be all there are (``None``: they are):
+    the total changed between pages, more or fewer records came than the total, or the
+    API's 10,000-record cap was reached (``capped``, which reading again cannot change).
+    """
+
+    items: tuple[ItemT, ...]
+    incomplete: str | None = None
+    capped: bool = False
+
+    def __iter__(self) -> Iterator[ItemT]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
 
 
 class Cancellable(Protocol):
@@ -127,8 +173,12 @@ class ApiClient:
         warn: Log | None = None,
         log_headers: bool = False,
         start_timer: StartTimer = _thread_timer,
+        login_command: str | None = None,
     ) -> None:
         url = check_base_url(base_url, allow_http=allow_http)
+        self._base = url
+        # What a refused-credentials error suggests: the CLI knows the profile, we do not.
+        self._login_command = login_command or command_line("auth", "login")
         self._http = httpx.Client(
             base_url=str(url),
             auth=httpx.BasicAuth(api_id, api_token),
@@ -163,44 +213,62 @@ class ApiClient:
     def get_company(self) -> Company:
         return self._get_model(COMPANY, CompanyEnvelope).company
 
-    def list_users(self) -> list[User]:
-        users: list[User] = self._pages(USERS, UsersPage)
+    def list_users(self) -> Listing[User]:
+        users: Listing[User] = self._pages(USERS, UsersPage)
         return users
 
     def get_user(self, user_id: int) -> User:
         return self._get_model(f"{USERS}/{user_id}", UserEnvelope).user
+
+    def get_user_by_email(self, email: str) -> User:
+        """One request instead of a listing: the API takes an email where an id goes."""
+        return self._get_model(f"{USERS}/{quote(email, safe='')}", UserEnvelope).user
+
+    def list_user_numbers(self, user_id: int) -> Listing[Number]:
+        """The numbers the user is assigned to."""
+        numbers: Listing[Number] = self._pages(f"{USERS}/{user_id}/numbers", NumbersPage)
+        return numbers
 
     def set_extension(self, user_id: int, extension: str) -> User:
         path = f"{USERS}/{user_id}"
         data = self._send("PUT", path, body={"extension": extension})
         return self._parse(data, UserEnvelope, "PUT", path).user
 
-    def list_numbers(self) -> list[Number]:
-        numbers: list[Number] = self._pages(NUMBERS, NumbersPage)
+    def list_numbers(self) -> Listing[Number]:
+        numbers: Listing[Number] = self._pages(NUMBERS, NumbersPage)
         return numbers
 
     def get_number(self, number_id: int) -> Number:
         return self._get_model(f"{NUMBERS}/{number_id}", NumberEnvelope).number
 
+    def list_teams(self) -> Listing[Team]:
+        teams: Listing[Team] = self._pages(TEAMS, TeamsPage)
+        return teams
+
+    def get_team(self, team_id: int) -> Team:
+        return self._get_model(f"{TEAMS}/{team_id}", TeamEnvelope).team
+
     # -- plumbing ---------------------------------------------------------------------
     def _get_model(self, path: str, model: type[ModelT]) -> ModelT:
         return self._parse(self._send("GET", path), model, "GET", path)
 
-    def _pages(self, path: str, model: type[UsersPage] | type[NumbersPage]) -> list[Any]:
+    def _pages(self, path: str, model: type[Page]) -> Listing[Any]:
         """Every item of a listing, ``per_page=50``, reading on while there may be more.
 
-        Paging stops at an empty page, at ``next_page_link`` sent and null, once
-        ``meta.total`` items are read, or, without a total, at a short page. Items
-        seen on an earlier page are dropped (records shift while we page), and a page made
-        only of them means the server repeats itself: an error, never an endless loop.
+        The server's ``next_page_link`` is followed when it sends one on our own host (never
+        elsewhere: the credentials go with it); else pages are counted. Items seen on an
+        earlier page are dropped (records shift while we page), and a page made only of them
+        means the server repeats itself: an error, never an endless loop. Whether the pages
+        added up is the listing's to say (:class:`Listing`), and the caller's to judge.
         """
         items: list[Any] = []
         seen: set[int] = set()
-        total: int | None = None
-        for page_no in range(1, LISTING_CAP // PER_PAGE + 1):
-            params = {"page": page_no, "per_page": PER_PAGE}
-            page = self._parse(self._send("GET", path, params=params), model, "GET", path)
-            batch = page.users if isinstance(page, UsersPage) else page.numbers
+        totals: list[int] = []
+        page_no, target, params = 1, path, {"page": 1, "per_page": PER_PAGE}
+        capped = False
+        while True:
+            page = self._parse(self._send("GET", target, params=params), model, "GET", path)
+            batch = page.items
             fresh = [item for item in batch if item.id not in seen]
             if batch and not fresh:
                 raise ApiError(
@@ -211,28 +279,41 @@ class ApiClient:
             items.extend(fresh)
             seen.update(item.id for item in fresh)
             meta = page.meta
-            total = meta.total if meta is not None and meta.total is not None else total
+            if meta is not None and meta.total is not None:
+                totals.append(meta.total)
             if not _may_have_more(len(batch), len(items), meta):
                 break
-        self._warn_if_short(path, len(items), total)
-        return items
-
-    def _warn_if_short(self, path: str, read: int, total: int | None) -> None:
+            page_no += 1
+            if page_no * _page_size(meta) > LISTING_CAP:
+                capped = True
+                break
+            target, params = self._next_page(path, page_no, meta)
         what = path.rsplit("/", 1)[-1]
-        if read >= LISTING_CAP:
-            shown = (
-                f"the account has {total:,}, so {total - read:,} were not read"
-                if total and total > read
-                else "the account may have more"
-            )
-            self._warn(
-                f"the API lists at most {LISTING_CAP:,} {what}; {shown} and results are incomplete"
-            )
-        elif total is not None and read < total:
-            self._warn(
-                f"the API listed {read:,} {what} but reported {total:,}: results may be "
-                "incomplete (records may have been removed while paging); run it again"
-            )
+        return Listing(tuple(items), _incompleteness(what, len(items), totals, capped), capped)
+
+    def _next_page(self, path: str, page_no: int, meta: Meta | None) -> tuple[str, dict[str, Any]]:
+        """The server's link to the next page when it stays on our host, else page ``page_no``."""
+        link = meta.next_page_link if meta is not None else None
+        if link:
+            followed = self._on_our_host(link)
+            if followed is not None:
+                return followed
+            self._log(f"GET /{path}: not following next_page_link off {self._base.host}: {link}")
+        return path, {"page": page_no, "per_page": PER_PAGE}
+
+    def _on_our_host(self, link: str) -> tuple[str, dict[str, Any]] | None:
+        """``link`` as a path under the base URL and its query, or ``None`` when it leads
+        anywhere else (another scheme, host or port, or outside the API root)."""
+        try:
+            url = self._base.join(link)
+        except (httpx.InvalidURL, TypeError, ValueError):
+            return None
+        base = self._base
+        if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
+            return None
+        if not url.path.startswith(base.path) or url.path == base.path:
+            return None
+        return url.path[len(base.path) :], dict(url.params.items())
 
     def _parse(self, data: Any, model: type[ModelT], method: str, path: str) -> ModelT:
         try:
@@ -330,13 +411,13 @@ class ApiClient:
                     hint="is the base URL right?",
                 ) from None
         text = _error_text(response)
-        if status in {401, 403}:
+        if status in CREDENTIAL_ERRORS:
             raise ConfigError(
-                f"the API refused the credentials (HTTP {status}): {text}",
-                hint=f"check {ENV_API_ID}/{ENV_API_TOKEN} or run `{APP_NAME} auth login`",
+                f"{CREDENTIAL_ERRORS[status]} (HTTP {status})",
+                hint=f"check {ENV_API_ID}/{ENV_API_TOKEN} or run `{self._login_command}`",
             )
-        if status == 404 and path.rsplit("/", 1)[-1].isdigit() and _api_error_body(response):
-            raise NotFound(f"not found: {method} /{path}: {text}", status=status)
+        if status == 404 and _names_a_record(path) and _api_error_body(response):
+            raise NotFound(f"not found: {method} /{path}: {text}", status=status, reason=text)
         if status in {404, 405, 410}:
             # An endpoint, not one record, is missing: the URL or the API moved.
             raise ApiError(
@@ -344,13 +425,19 @@ class ApiClient:
                 status=status,
                 hint=f"is the base URL right? It should be the API root, like {DEFAULT_BASE_URL}",
             )
-        if status == 422:
-            raise Unprocessable(f"the API rejected {method} /{path}: {text}", status=status)
+        if status == 422 or (status == 400 and method == "PUT"):
+            raise Unprocessable(
+                f"the API refused {method} /{path} (HTTP {status}): {text}",
+                status=status,
+                reason=text,
+            )
         if status == 429:
             raise ApiError(
                 f"{method} /{path}: still rate limited (HTTP 429): {text}", status=status
             )
-        raise ApiError(f"{method} /{path} failed: HTTP {status}: {text}", status=status)
+        raise ApiError(
+            f"{method} /{path} failed: HTTP {status}: {text}", status=status, reason=text
+        )
 
     # -- waiting ----------------------------------------------------------------------
     def _pace(self) -> None:
@@ -387,14 +474,55 @@ class ApiClient:
 
 
 def _may_have_more(count: int, read: int, meta: Meta | None) -> bool:
-    """Whether to read the next page: no single missing signal may end a listing early."""
-    if count == 0 or (meta is not None and meta.says_last_page):
+    """Whether to read the next page: no single missing signal may end a listing early.
+
+    A server that sends links says with them whether there is more (a link past a total
+    that is too low is followed: the surplus shows the total wrong). Without links, the
+    total decides, but a page short of the server's own page size is the last; without
+    a total either, a short page is (short of ``meta.per_page``, else of what was asked).
+    """
+    if count == 0:
         return False
-    if meta is not None and meta.total is not None:
+    if meta is None:
+        return count >= PER_PAGE
+    if meta.sends_links:
+        return meta.next_page_link is not None
+    if meta.per_page is not None and count < meta.per_page:
+        return False
+    if meta.total is not None:
         return read < meta.total
-    if meta is not None and meta.next_page_link:
-        return True
-    return count >= PER_PAGE
+    return count >= _page_size(meta)
+
+
+def _page_size(meta: Meta | None) -> int:
+    """The records per page the server serves: it clamps ``per_page`` and says so in meta."""
+    if meta is not None and meta.per_page is not None and meta.per_page > 0:
+        return meta.per_page
+    return PER_PAGE
+
+
+def _incompleteness(what: str, read: int, totals: list[int], capped: bool) -> str | None:
+    """Why a listing of ``read`` records may not be all there are, or ``None`` if it is."""
+    total = totals[-1] if totals else None
+    if capped:
+        known = f" ({total:,})" if total is not None and total > read else ""
+        return f"the API lists at most {LISTING_CAP:,} {what}, and this account has more{known}"
+    if len(set(totals)) > 1:
+        changes = ", then ".join(f"{n:,}" for n in dict.fromkeys(totals))
+        return (
+            f"the API's count of {what} changed while its pages were read ({changes}): "
+            f"{what} were added or removed meanwhile"
+        )
+    if total is not None and read != total:
+        return f"the API reported {total:,} {what} but listed {read:,}"
+    return None
+
+
+def _names_a_record(path: str) -> bool:
+    """``v2/users/42``, ``v2/users/ann%40example.com``, ``v2/users/42/numbers``: a 404
+    there is about that record. A 404 on ``v2/users`` means the endpoint is missing."""
+    parts = path.split("/")
+    return len(parts) >= 3 and bool(parts[2])
 
 
 def _api_error_body(response: httpx.Response) -> bool:
@@ -403,21 +531,52 @@ def _api_error_body(response: httpx.Response) -> bool:
         data = response.json()
     except UNPARSABLE:
         return False
-    return isinstance(data, dict) and bool(data.get("error") or data.get("message"))
+    return isinstance(data, dict) and any(data.get(key) for key in SENTENCE_KEYS)
 
 
 def _error_text(response: httpx.Response) -> str:
-    """The API's own words: ``error`` and ``troubleshoot``, or a gateway's ``message``."""
+    """The API's own sentence: ``errors``, else ``message``, else ``error``, with
+    ``troubleshoot`` after it when that adds something. Status words standing in for a
+    sentence (``BAD_REQUEST``, ``Forbidden``) are skipped when a real sentence exists."""
     try:
         data = response.json()
     except UNPARSABLE:
         data = None
     if isinstance(data, dict):
-        parts = [str(data[k]).strip() for k in ("error", "message", "troubleshoot") if data.get(k)]
-        parts = [part.rstrip(".:;,") for part in parts if part]
+        said = [text for key in SENTENCE_KEYS if (text := _words(data.get(key)))]
+        sentences = [text for text in said if not _placeholder(text)]
+        parts = sentences[:1] or said[:1]
+        advice = _words(data.get("troubleshoot"))
+        if advice and not _placeholder(advice) and advice not in parts:
+            parts.append(advice)
         if parts:
-            return " ".join(": ".join(parts).split())[:300]
+            return ": ".join(part.rstrip(".:;,") for part in parts)[:300]
     return response.reason_phrase or "no details"
+
+
+def _words(value: Any, depth: int = 0) -> str | None:
+    """Text from an error field: a string, or a list or object of them (``errors`` may be
+    ``{"extension": ["is taken"]}``), on one line."""
+    if isinstance(value, str):
+        text = " ".join(value.split())
+    elif isinstance(value, list) and depth < 3:
+        text = "; ".join(filter(None, (_words(item, depth + 1) for item in value)))
+    elif isinstance(value, dict) and depth < 3:
+        text = "; ".join(
+            f"{key}: {words}" for key, item in value.items() if (words := _words(item, depth + 1))
+        )
+    else:
+        return None
+    return text or None
+
+
+def _placeholder(text: str) -> bool:
+    """A status word where a sentence should be: ``BAD_REQUEST``, ``Not Found``, ``error``."""
+    return _normalized(text) in PLACEHOLDERS
+
+
+def _normalized(text: str) -> str:
+    return " ".join(re.sub(r"[\W_]+", " ", text).split()).casefold()
 
 
 def _describe_network_error(err: httpx.HTTPError) -> str:
@@ -435,3 +594,8 @@ def _safe_headers(headers: httpx.Headers) -> str:
         f"{name}: {'<redacted>' if name.lower() in redacted else value}"
         for name, value in headers.items()
     )
+
+
+# Status words standing in for a sentence: every HTTP reason phrase (``BAD_REQUEST`` is
+# "Bad Request" in capitals), and a bare "error".
+PLACEHOLDERS = frozenset({_normalized(status.phrase) for status in HTTPStatus} | {"error"})

@@ -11,6 +11,7 @@ so that the audit can diagnose it instead of the listing failing.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
@@ -113,14 +114,34 @@ class Meta(ApiModel):
     count: int | None = None
     total: int | None = None
     current_page: int | None = None
-    per_page: int | None = None
+    per_page: int | None = None  # what the server serves: it clamps what it is asked for
     next_page_link: str | None = None
     previous_page_link: str | None = None
 
     @property
-    def says_last_page(self) -> bool:
-        """``next_page_link`` sent and null: the v1 way of saying this is the last page."""
-        return "next_page_link" in self.model_fields_set and self.next_page_link is None
+    def sends_links(self) -> bool:
+        """Whether the server pages by links (then ``next_page_link: null`` means last)."""
+        return "next_page_link" in self.model_fields_set
+
+
+class TeamMember(ApiModel):
+    """A member as a team listing nests it: no ``extension`` (read the user for that)."""
+
+    id: int
+    name: str | None = None
+    email: str | None = None
+
+
+class Team(ApiModel):
+    """A v1 team. ``users`` is ``None`` when not sent, which is not an empty team."""
+
+    id: int
+    name: str | None = None
+    users: tuple[TeamMember, ...] | None = None
+
+    @property
+    def members(self) -> tuple[TeamMember, ...]:
+        return self.users or ()
 
 
 class CompanyEnvelope(ApiModel):
@@ -135,11 +156,39 @@ class NumberEnvelope(ApiModel):
     number: Number
 
 
-class UsersPage(ApiModel):
+class TeamEnvelope(ApiModel):
+    team: Team
+
+
+class Page(ApiModel):
+    """One page of a listing: its records (under a key of their own) and ``meta``."""
+
+    meta: Meta | None = None
+
+    @property
+    def items(self) -> Sequence[User | Number | Team]:
+        raise NotImplementedError
+
+
+class UsersPage(Page):
     users: list[User]
-    meta: Meta | None = None
+
+    @property
+    def items(self) -> list[User]:
+        return self.users
 
 
-class NumbersPage(ApiModel):
+class NumbersPage(Page):
     numbers: list[Number]
-    meta: Meta | None = None
+
+    @property
+    def items(self) -> list[Number]:
+        return self.numbers
+
+
+class TeamsPage(Page):
+    teams: list[Team]
+
+    @property
+    def items(self) -> list[Team]:
+        return self.teams

@@ -9,7 +9,7 @@ from click.core import ParameterSource
 
 from aircall_ext import github, output
 from aircall_ext.cli.context import AppContext, github_output_option, output_option, with_app
-from aircall_ext.cli.render import command_words
+from aircall_ext.cli.render import command_words, incomplete_note
 from aircall_ext.errors import UsageError
 from aircall_ext.files import open_destination
 
@@ -47,7 +47,9 @@ def export(app: AppContext, file: str) -> None:
             hint="drop -o table, or see the table with `aircall-ext list`",
         )
     destination = open_destination(file, private=False, what="export file")
-    account = load_account(app.client())
+    account = load_account(app.client(), whole=False)
+    if account.incomplete:
+        app.warn(incomplete_note(account.incomplete, "users"))
     rows = export_rows(account)
     if app.output == "json":
         text = output.render_json({"users": rows})

@@ -17,6 +17,7 @@ import click
 
 from aircall_ext import output
 from aircall_ext.errors import Refused, UsageError
+from aircall_ext.names import command_line
 from aircall_ext.output import ALL_FORMATS, FORMATS, Format
 
 if TYPE_CHECKING:
@@ -220,7 +221,19 @@ def open_client(app: AppContext, settings: Settings) -> ApiClient:
     from aircall_ext.services import session
 
     log = output.status if app.verbose else None
-    return session.open_client(settings, warn=output.warn, log=log, log_headers=app.verbose >= 2)
+    login = suggested_command(app, "auth", "login")
+    return session.open_client(
+        settings, warn=output.warn, log=log, log_headers=app.verbose >= 2, login_command=login
+    )
+
+
+def suggested_command(app: AppContext, *words: str) -> str:
+    """``aircall-ext WORDS`` as a hint suggests it, with the run's --profile, --base-url and
+    --sandbox, so it acts on the same account."""
+    options = ["--profile", app.profile] if app.profile else []
+    if app.base_url:
+        options += ["--base-url", app.base_url]
+    return command_line(*options, *words, sandbox=app.sandbox)
 
 
 def file_option(*decls: str, metavar: str, help: str) -> Callable[[Callable[P, R]], Callable[P, R]]:

@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from aircall_ext import github
-from aircall_ext.cli.context import AppContext
+from aircall_ext.cli.context import AppContext, suggested_command
 from aircall_ext.core.extensions import stored_form
 from aircall_ext.core.findings import Finding, has_failures, summarize
 from aircall_ext.errors import ImportStopped, UsageError
 from aircall_ext.files import Destination, open_destination
-from aircall_ext.names import command_line
 from aircall_ext.output import render_csv
 
 if TYPE_CHECKING:
@@ -80,6 +79,25 @@ def number_row(number: Number) -> dict[str, Any]:
     if number.routing_assumed:
         doc["routing"] = f"{number.routing} (assumed)"
     return doc
+
+
+USER_NUMBER_KEYS = ("id", "name", "digits")
+
+
+def user_number_doc(number: Number) -> dict[str, Any]:
+    """A number as ``show`` lists it under the user: which one, not how it routes."""
+    return pick(number, USER_NUMBER_KEYS)
+
+
+def number_label(number: Number) -> str:
+    """``Support FR (+33 1 76 36 06 95)``; the id when the number has no name."""
+    name = number.name or f"number {number.id}"
+    return f"{name} ({number.digits})" if number.digits else name
+
+
+def incomplete_note(reason: str, what: str) -> str:
+    """The warning of a listing shown although its pages did not add up."""
+    return f"{reason}, so some {what} may be missing; run it again"
 
 
 # -- findings --------------------------------------------------------------------------
@@ -325,7 +343,4 @@ def _raise_if_stopped(app: AppContext, outcome: Outcome) -> None:
 
 def resume_command(app: AppContext, journal: Path | str | None) -> str:
     """The command that finishes the job of ``journal``, with the run's global options."""
-    options = ["--profile", app.profile] if app.profile else []
-    if app.base_url:
-        options += ["--base-url", app.base_url]
-    return command_line(*options, "import", "--resume", str(journal), sandbox=app.sandbox)
+    return suggested_command(app, "import", "--resume", str(journal))

@@ -11,10 +11,13 @@ from aircall_ext.cli.render import (
     NUMBER_HEADERS,
     USER_COLUMNS,
     USER_HEADERS,
+    incomplete_note,
     number_doc,
+    number_label,
     number_row,
     pick,
     user_doc,
+    user_number_doc,
     user_row,
 )
 from aircall_ext.core.extensions import extension_argument
@@ -34,7 +37,9 @@ def list_users(
     from aircall_ext.services.users import load_account
 
     wanted = None if extension is None else extension_argument(extension, "--extension")
-    account = load_account(app.client())
+    account = load_account(app.client(), whole=False)
+    if account.incomplete:
+        app.warn(incomplete_note(account.incomplete, "users"))
     users = account.users_by_extension()
     if wanted is not None:
         users = [u for u in users if u.extension == wanted]
@@ -64,15 +69,23 @@ def list_users(
 @click.argument("user", metavar="USER", shell_complete=complete_users)
 @with_app
 def show_user(app: AppContext, user: str) -> None:
+    """With the numbers the user is assigned to (listed under "numbers" in JSON)."""
     from aircall_ext.core.account import damaged_match_note, parse_user_ref
-    from aircall_ext.services.users import lookup_user
+    from aircall_ext.services.users import user_with_numbers
 
-    found = lookup_user(app.client(), user)
+    found, numbers = user_with_numbers(app.client(), user)
     if note := damaged_match_note(parse_user_ref(user), found):
         app.warn(note)
-    fields = {**user_row(found), **pick(found, ("default_number_id", "time_zone", "language"))}
+    if numbers.incomplete:
+        app.warn(incomplete_note(numbers.incomplete, "numbers"))
+    fields = {
+        **user_row(found),
+        **pick(found, ("default_number_id", "time_zone", "language")),
+        "numbers": ", ".join(number_label(n) for n in numbers) or "none",
+    }
     rows = [{"field": key, "value": value} for key, value in fields.items()]
-    app.emit({"user": found.model_dump(mode="json")}, rows, ["field", "value"])
+    doc = {**found.model_dump(mode="json"), "numbers": [user_number_doc(n) for n in numbers]}
+    app.emit({"user": doc}, rows, ["field", "value"])
 
 
 @click.command("numbers")
@@ -86,6 +99,8 @@ def list_numbers(app: AppContext) -> None:
     from aircall_ext.services.users import list_numbers_in_full
 
     numbers = list_numbers_in_full(app.client())
+    if numbers.incomplete:
+        app.warn(incomplete_note(numbers.incomplete, "numbers"))
     assumed = [n for n in numbers if n.routing_assumption is not None]
     for number in assumed:
         app.warn(f"number {number.id}: routing assumed: {number.routing_assumption}")

@@ -20,10 +20,15 @@ _USER_ID = re.compile(r"[0-9]+")
 class Account:
     users: tuple[User, ...]
     numbers: tuple[Number, ...] = field(default=())
+    # Why this snapshot may not be the whole account (its pages did not add up); ``None``
+    # when it is. Only listings for people carry one: decisions are never made on it.
+    incomplete: str | None = None
 
     @classmethod
-    def of(cls, users: Iterable[User], numbers: Iterable[Number] = ()) -> Account:
-        return cls(tuple(users), tuple(numbers))
+    def of(
+        cls, users: Iterable[User], numbers: Iterable[Number] = (), incomplete: str | None = None
+    ) -> Account:
+        return cls(tuple(users), tuple(numbers), incomplete)
 
     @cached_property
     def _by_id(self) -> dict[int, User]:

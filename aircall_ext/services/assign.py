@@ -1,8 +1,8 @@
 """Assigning one extension safely, and finding free ones: the I/O around the pure plan.
 
 Planning is pure (:func:`aircall_ext.core.assign.plan_assign` over an :class:`Account`);
-only :func:`apply_plan` writes, in the plan's order, and says how to finish a swap by hand
-when a write fails part-way.
+only :func:`apply_plan` writes, in the plan's order, reads the result back, and says how
+to finish a swap by hand when a write fails part-way.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import User
 from aircall_ext.core.account import UserRef, find_user
-from aircall_ext.core.assign import AssignPlan, plan_assign, who
+from aircall_ext.core.assign import AssignPlan, Step, plan_assign, who
+from aircall_ext.core.findings import listed
 from aircall_ext.core.freeext import DEFAULT_ORDER, free_extensions, occupied
 from aircall_ext.errors import AircallExtError, ApiError, Refused, Unprocessable
 from aircall_ext.services.users import load_account
@@ -25,48 +26,77 @@ def prepare_assign(client: ApiClient, ref: UserRef, extension: str, *, swap: boo
 
 
 def apply_plan(client: ApiClient, plan: AssignPlan) -> User:
-    """Send the plan's writes in order; the user as the API now has them."""
-    result = plan.user
+    """Send the plan's writes in order, then read the user back (one GET): an answer is not
+    taken at its word, neither a refusal nor a 200 echoing the new value. Returns the user
+    as the API now has them."""
     for done, step in enumerate(plan.steps):
         try:
             written = client.set_extension(step.user.id, step.to)
             if written.extension != step.to:
-                raise _ignored(step.user, step.to, written)
+                raise _ignored(step.user, step.to, written.extension, "answered the write")
+        except Unprocessable as err:
+            raise _stopped(plan, done, _refusal(client, step, err)) from None
         except AircallExtError as err:
             raise _stopped(plan, done, err) from None
-        if written.id == plan.user.id:
-            result = written
-    return result
+    return _read_back(client, plan) if plan.steps else plan.user
 
 
-def _ignored(user: User, wanted: str, written: User) -> ApiError:
+def _read_back(client: ApiClient, plan: AssignPlan) -> User:
+    try:
+        user = client.get_user(plan.user.id)
+    except AircallExtError as err:
+        raise ApiError(
+            f"the API answered the write, but reading {who(plan.user)} back failed: {err.message}",
+            hint=f"see whether it holds {plan.to} with `aircall-ext show {plan.user.id}`",
+        ) from None
+    if user.extension != plan.to:
+        raise _ignored(plan.user, plan.to, user.extension, "answered the write, but reading back")
+    return user
+
+
+def _ignored(user: User, wanted: str, holds: str | None, how: str) -> ApiError:
     """A 200 that did not change the extension: the API ignored the field. Never a success."""
     return ApiError(
-        f"the API answered the write but {who(user)} still has extension "
-        f"{written.extension or 'none'}, not {wanted}: the change did not happen",
+        f"the API {how} {who(user)} still has extension {holds or 'none'}, not {wanted}: "
+        "the change did not happen",
         hint="this API may not accept extension changes; check the user in the Aircall dashboard",
     )
+
+
+def _refusal(client: ApiClient, step: Step, err: Unprocessable) -> AircallExtError:
+    """Why a write was refused, from one read of the account: someone now holds the
+    extension, or else the API's own sentence."""
+    said = err.reason or err.message
+    try:
+        holders = [h for h in load_account(client).holders(step.to) if h.id != step.user.id]
+    except AircallExtError as read_err:
+        return Refused(f"{said} (and the account could not be read to see why: {read_err})")
+    if holders:
+        return Refused(
+            f"extension {step.to} is now held by {listed(who(h) for h in holders)}",
+            hint="see `aircall-ext next-free`, or add --swap to exchange extensions",
+        )
+    return Refused(said)
 
 
 def _stopped(plan: AssignPlan, done: int, err: AircallExtError) -> AircallExtError:
     """Say what the account looks like now, so a half-done swap can be finished by hand."""
     step = plan.steps[done]
-    what = f"setting {step.to} on {who(step.user)} failed: {err.message}"
-    if isinstance(err, Unprocessable):
-        what += " (did someone take it meanwhile?)"
+    verb = "was refused" if isinstance(err, Refused) else "failed"
+    what = f"setting {step.to} on {who(step.user)} {verb}: {err.message}"
     if done and plan.holder is not None:
         # After write 1 the holder waits on the parking extension; after write 2 the user
         # already has the new extension and only the holder's last move is missing.
-        back, verb = (plan.to, "undo") if done == 1 else (plan.from_, "finish")
+        back, action = (plan.to, "undo") if done == 1 else (plan.from_, "finish")
         hint = (
-            f"{who(plan.holder)} is on parking extension {plan.parking}; to {verb} the swap run "
-            f"`aircall-ext assign {plan.holder.id} {back}`"
+            f"{who(plan.holder)} is on parking extension {plan.parking}; to {action} the swap "
+            f"run `aircall-ext assign {plan.holder.id} {back}`"
         )
         return type(err)(
             f"swap stopped after {done} of {len(plan.steps)} writes: {what}", hint=hint
         )
-    if isinstance(err, Unprocessable):
-        return Refused(what, hint="nothing was changed; run `aircall-ext list` and try again")
+    if isinstance(err, Refused):
+        return Refused(what, hint=err.hint or "nothing was changed")
     return type(err)(what, hint=err.hint)
 
 

@@ -3,11 +3,14 @@
 Safety rests on three habits. Nothing is written unless the whole file checks clean. Every
 write is journalled before it is sent and after it returns, so any stop (fatal API error,
 Ctrl-C, a kill) can be finished by ``--resume``, which plans again from the account's
-REAL state instead of trusting the journal. And a 422 on a write means someone else
-changed the account: we read it again and re-plan (a bounded number of times) rather than
-retry blindly; if the other change conflicts with the file, we stop and say so.
+REAL state instead of trusting the journal. No answer is taken at its word: a refused
+write (400 or 422) is followed by one read of the account, and when someone else took the
+extension we re-plan (a bounded number of times) rather than retry blindly, else the API's
+own sentence stops the job; the run's first write is read back, so an API that answers
+writes without storing them stops the job after one write.
 
-Requests: ⌈U/50⌉ listing pages + one PUT per change + one per cycle + ⌈U/50⌉ to verify.
+Requests: ⌈U/50⌉ listing pages + one PUT per change + one per cycle + one GET reading the
+first write back + ⌈U/50⌉ to verify.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from aircall_ext.services.journal import (
 )
 from aircall_ext.services.users import load_account
 
-MAX_REPLANS = 3  # 422s answered by a fresh read before we give up and stop
+MAX_REPLANS = 3  # refused writes answered by a fresh read before we give up and stop
 NAME_ATTEMPTS = 5  # fresh random default journal names tried before giving up
 
 Status = Literal["applied", "unchanged", "skipped", "failed", "not-run"]
@@ -555,6 +558,7 @@ class _Job:
         self.writes = 0
         self.planned = 0
         self.final: Account | None = None
+        self.read_back = False  # whether a write of this run was read back and held
         self.fresh = prepared.account  # the read the plan was made from
         self.progress_ended = False
 
@@ -622,7 +626,7 @@ class _Job:
                 replans += 1
                 if replans > MAX_REPLANS:
                     raise _Stop(f"the account keeps changing under the import: {err}") from None
-                steps = list(self._replan(str(err)).steps)
+                steps = list(self._replan(steps[index], err).steps)
                 index = 0
                 self.planned = self.writes + len(steps)
                 self.progress.begin(self.planned)
@@ -658,16 +662,42 @@ class _Job:
         with self.stop.shielded():
             self.journal.done(number, step)
         self.progress.advance(self.writes, self.planned)
+        if not self.read_back:
+            self._read_back(number, step)
 
-    def _failed(self, number: int, step: Step, err: AircallExtError) -> None:
+    def _read_back(self, number: int, step: Step) -> None:
+        """Read the run's first write back (one GET): an API that answers writes without
+        storing them stops the run after one write, not after all of them."""
+        try:
+            user = self.client.get_user(step.user_id)
+        except AircallExtError as err:
+            raise _Stop(f"reading the first write back failed: {err}") from None
+        if user.extension != step.to_ext:
+            del self.written[step.user_id]
+            self.writes -= 1
+            self._failed(
+                number,
+                step,
+                f"the API answered the write, but user {step.user_id} still has extension "
+                f"{user.extension or 'none'}, not {step.to_ext}: writes are not taking effect",
+            )
+            raise _Stop(self.errors[step.user_id])
+        self.read_back = True
+
+    def _failed(self, number: int, step: Step, err: AircallExtError | str) -> None:
         with self.stop.shielded():
             self.journal.failed(number, step, str(err))
         self.errors[step.user_id] = str(err)
 
-    def _replan(self, reason: str) -> Plan:
-        """A write was refused: someone else changed the account. Read it again and plan
-        the rest from what is really there, unless the change conflicts with the file."""
+    def _replan(self, step: Step, err: AircallExtError) -> Plan:
+        """A write was refused, or its user is gone: read the account again (once). When
+        someone now holds the extension, or the user left, plan the rest from what is really
+        there, unless that conflicts with the file; a refusal with the extension still free
+        is the API's own, and its sentence stops the job."""
         account = self._read()
+        if isinstance(err, Unprocessable) and not account.holders(step.to_ext):
+            said = err.reason or err.message
+            raise _Stop(f"the API refused to set {step.to_ext} on user {step.user_id}: {said}")
         desired = check_desired(self.csv_file, account)
         errors = [f for f in sort_findings(desired.findings) if f.severity == "error"]
         if errors:
@@ -675,7 +705,7 @@ class _Job:
         plan = plan_import(account, desired.rows)
         if plan.blocked:
             raise _Stop(f"the account changed during the import: {plan.findings[0].message}")
-        self.journal.record("replan", reason=reason, steps=[s.to_json() for s in plan.steps])
+        self.journal.record("replan", reason=str(err), steps=[s.to_json() for s in plan.steps])
         return plan
 
     def _verify(self, plan: Plan) -> None:

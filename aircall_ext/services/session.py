@@ -12,11 +12,17 @@ if TYPE_CHECKING:
 
 
 def open_client(
-    settings: Settings, *, warn: Log, log: Log | None = None, log_headers: bool = False
+    settings: Settings,
+    *,
+    warn: Log,
+    log: Log | None = None,
+    log_headers: bool = False,
+    login_command: str | None = None,
 ) -> ApiClient:
     """A client for ``settings``; ``--sandbox`` goes through the same client code in-process.
     ``warn`` hears what the user must know; ``log``, when given, every request (with its
-    headers, redacted, when ``log_headers``)."""
+    headers, redacted, when ``log_headers``); ``login_command`` is what refused credentials
+    suggest running (the run's profile and base URL in it)."""
     transport: httpx.BaseTransport | None = None
     if settings.sandbox:
         transport = _sandbox_transport()
@@ -32,6 +38,7 @@ def open_client(
         log=log,
         log_headers=log_headers,
         warn=warn,
+        login_command=login_command,
     )
 
 

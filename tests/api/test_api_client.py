@@ -86,11 +86,12 @@ def test_listing_of_120_users_takes_three_pages_of_50(fake: FakeTime) -> None:
     users = make_client(fake).list_users()
     assert [u.id for u in users] == list(range(1, 121))
     assert route.call_count == 3
-    assert users[6].extension == "007"
+    assert users.items[6].extension == "007"
+    assert users.incomplete is None
 
 
 @respx.mock
-def test_listing_stops_at_the_cap_with_a_warning(fake: FakeTime) -> None:
+def test_listing_stops_at_the_cap_and_says_so_in_its_result_not_on_stderr(fake: FakeTime) -> None:
     def pages(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params["page"])
         ids = range((page - 1) * 50, page * 50)
@@ -101,8 +102,10 @@ def test_listing_stops_at_the_cap_with_a_warning(fake: FakeTime) -> None:
     users = make_client(fake, warn=warnings).list_users()
     assert len(users) == LISTING_CAP
     assert route.call_count == LISTING_CAP // 50
-    assert len(warnings) == 1
-    assert "10,000" in warnings[0] and "2,345 were not read" in warnings[0]
+    assert users.capped and warnings == []
+    assert users.incomplete == (
+        "the API lists at most 10,000 users, and this account has more (12,345)"
+    )
 
 
 @respx.mock
@@ -326,6 +329,77 @@ def test_a_404_page_from_a_wrong_url_on_a_lookup_is_not_an_unknown_user(fake: Fa
         make_client(fake).get_user(9)
     assert not isinstance(caught.value, NotFound) and caught.value.exit_code == 4
     assert caught.value.hint is not None and "base URL" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (  # the live 400 shape: the sentence is in errors; the rest are status words
+            {"error": "Bad Request", "data": None, "message": "BAD_REQUEST",
+             "errors": "Extension taken.", "troubleshoot": "BAD_REQUEST", "success": False},
+            "Extension taken",
+        ),
+        ({"message": "Forbidden"}, "Forbidden"),  # a status word alone is still said
+        ({"error": "Not found", "troubleshoot": "Check id"}, "Not found: Check id"),
+        ({"message": "Extension 101 is taken"}, "Extension 101 is taken"),
+        ({"error": "Bad Request", "message": "The extension is malformed."},
+         "The extension is malformed"),
+        ({"errors": {"extension": ["is taken", "is reserved"]}, "message": "BAD_REQUEST"},
+         "extension: is taken; is reserved"),
+        ({"errors": [{"message": "no\nnewlines  here"}]}, "message: no newlines here"),
+        ({"errors": None, "message": None, "error": 7}, "Bad Request"),  # the reason phrase
+        ([1, 2], "Bad Request"),
+    ],
+)  # fmt: skip
+@respx.mock
+def test_a_refusal_shows_the_apis_sentence_never_a_chain_of_status_words(
+    fake: FakeTime, body: Any, shown: str
+) -> None:
+    respx.put(f"{BASE}/v2/users/1").respond(400, json=body)
+    with pytest.raises(Unprocessable) as caught:
+        make_client(fake).set_extension(1, "101")
+    assert caught.value.reason == shown
+    assert caught.value.message == f"the API refused PUT /v2/users/1 (HTTP 400): {shown}"
+
+
+@respx.mock
+def test_a_refused_credentials_hint_names_the_command_the_client_was_given(
+    fake: FakeTime,
+) -> None:
+    respx.get(f"{BASE}/v1/company").respond(403, json={"message": "Forbidden"})
+    login = "aircall-ext --profile work --base-url https://api.test auth login"
+    client = ApiClient(BASE, "id", TOKEN, sleep=fake.sleep, login_command=login)
+    with pytest.raises(ConfigError) as caught:
+        client.get_company()
+    assert caught.value.hint == f"check AIRCALL_API_ID/AIRCALL_API_TOKEN or run `{login}`"
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        ("/v2/users/42", NotFound),
+        ("/v2/users/ann%40example.com", NotFound),
+        ("/v2/users/42/numbers", NotFound),
+        ("/v1/teams/7", NotFound),
+        ("/v1/teams", ApiError),  # the endpoint is missing, not a record
+    ],
+)
+@respx.mock
+def test_a_404_names_the_missing_record_or_the_missing_endpoint(
+    fake: FakeTime, path: str, error: type[ApiError]
+) -> None:
+    respx.get(f"{BASE}{path}").respond(404, json={"message": "Not Found"})
+    client = make_client(fake)
+    calls = {
+        "/v2/users/42": lambda: client.get_user(42),
+        "/v2/users/ann%40example.com": lambda: client.get_user_by_email("ann@example.com"),
+        "/v2/users/42/numbers": lambda: client.list_user_numbers(42),
+        "/v1/teams/7": lambda: client.get_team(7),
+        "/v1/teams": lambda: client.list_teams(),
+    }
+    with pytest.raises(ApiError) as caught:
+        calls[path]()
+    assert type(caught.value) is error
 
 
 @respx.mock

@@ -25,8 +25,8 @@ def company_route(expected_token: str = TOKEN) -> respx.Route:
     def respond(request: httpx.Request) -> httpx.Response:
         auth = httpx.BasicAuth("my-id", expected_token)
         wanted = next(auth.auth_flow(httpx.Request("GET", BASE))).headers["Authorization"]
-        if request.headers.get("Authorization") != wanted:
-            return httpx.Response(401, json={"error": "Unauthorized", "troubleshoot": "Check"})
+        if request.headers.get("Authorization") != wanted:  # a wrong pair, as live
+            return httpx.Response(403, json={"message": "Forbidden"})
         return httpx.Response(200, json=COMPANY)
 
     return respx.get(f"{BASE}/v1/company").mock(side_effect=respond)
@@ -66,7 +66,7 @@ def test_login_with_a_wrong_token_stores_nothing_and_exits_3(
         "--base-url", BASE, "auth", "login", "--api-id", "my-id", "--token-stdin", input="nope\n"
     )
     assert result.exit_code == 3
-    assert "refused the credentials (HTTP 401)" in result.stderr
+    assert "the API ID and token do not match (HTTP 403)" in result.stderr
     assert "nope" not in result.stderr
     assert isolate.secrets == {}
     assert not config_path().exists()

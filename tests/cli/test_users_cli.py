@@ -119,6 +119,16 @@ def test_show_by_id_email_or_extension(run_cli: RunCli, account: Path, ref: str)
     assert json.loads(result.stdout)["user"]["name"] == "Bob"
 
 
+def test_show_lists_the_numbers_the_user_is_assigned_to(run_cli: RunCli, account: Path) -> None:
+    ann = json.loads(run_cli("--sandbox", "-o", "json", "show", "ann@example.com").stdout)
+    assert ann["user"]["numbers"] == [{"id": 10, "name": "Paris", "digits": "+33 1 76 36 06 95"}]
+    bob = json.loads(run_cli("--sandbox", "-o", "json", "show", "2").stdout)
+    assert bob["user"]["numbers"] == []
+    ann_table = run_cli("--sandbox", "show", "1").stdout.splitlines()
+    assert ann_table[-1].split(None, 1) == ["numbers", "Paris (+33 1 76 36 06 95)"]
+    assert run_cli("--sandbox", "show", "2").stdout.splitlines()[-1].split() == ["numbers", "none"]
+
+
 @pytest.mark.parametrize(
     ("ref", "code", "message"),
     [

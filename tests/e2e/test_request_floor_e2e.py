@@ -3,10 +3,12 @@
 Floors (U users, N numbers, 50 per page; a listing always takes at least one page):
 
 - a listing of users: max(1, ⌈U/50⌉) GETs of /v2/users, nothing else;
-- an import of C changes with K cycles: ⌈U/50⌉ GETs to plan, C + K PUTs, ⌈U/50⌉ GETs to
-  verify, nothing else; running it again: ⌈U/50⌉ GETs and no PUT; --dry-run: no PUT;
-- assign: ⌈U/50⌉ GETs (collisions are checked on the whole account) and 1 PUT; a refused
-  or dry-run assign: no PUT; show by id: one GET of /v2/users/ID;
+- an import of C changes with K cycles: ⌈U/50⌉ GETs to plan, C + K PUTs, one GET of
+  /v2/users/ID reading the first write back, ⌈U/50⌉ GETs to verify, nothing else; running
+  it again: ⌈U/50⌉ GETs and no PUT; --dry-run: no PUT;
+- assign: ⌈U/50⌉ GETs (collisions are checked on the whole account), 1 PUT and one GET of
+  /v2/users/ID reading the user back; a refused or dry-run assign: no PUT, no read-back;
+- show by id: one GET of /v2/users/ID and one page of /v2/users/ID/numbers;
 - numbers are listed (⌈N/50⌉ GETs of /v1/numbers) only by ``numbers`` and ``dial``; listing
   items carry no call distribution, so ``numbers`` reads each number's own record (N GETs
   of /v1/numbers/ID) and ``dial`` reads the dialed number's (1 GET).
@@ -78,11 +80,12 @@ def count(requests: list[Request], method: str, path: str) -> int:
 
 
 def only(requests: list[Request], **expected: int) -> None:
-    """Exactly these requests (keys like ``GET_users``), and nothing else."""
+    """Exactly these requests (keys like ``GET_users``, ``GET_users_one`` for
+    /v2/users/ID, ``GET_users_one_numbers`` for /v2/users/ID/numbers), and nothing else."""
     seen: dict[str, int] = {}
     for r in requests:
-        kind = r.path.split("/")[2]
-        key = f"{r.method}_{kind}" + ("_one" if r.path.count("/") > 2 else "")
+        parts = r.path.split("/")
+        key = "_".join([r.method, parts[2], *(["one"] if len(parts) > 3 else []), *parts[4:]])
         seen[key] = seen.get(key, 0) + 1
     assert seen == {k: v for k, v in expected.items() if v}
 
@@ -136,7 +139,10 @@ def test_read_only_commands_list_users_once_and_never_numbers(
     user = account.users()[7]
     result = server.cli("-o", "json", "show", str(user["id"]))
     assert json.loads(result.stdout)["user"]["extension"] == user["extension"]
-    only(audit.new(), GET_users_one=1)
+    only(audit.new(), GET_users_one=1, GET_users_one_numbers=1)
+    result = server.cli("-o", "json", "show", user["email"])
+    assert json.loads(result.stdout)["user"]["id"] == user["id"]
+    only(audit.new(), GET_users_one=1, GET_users_one_numbers=1)
 
 
 def test_numbers_are_listed_only_by_the_commands_that_need_them(
@@ -175,7 +181,7 @@ def test_assign_is_one_put_and_a_refused_or_dry_run_assign_none(
 
     result = server.cli("assign", str(first["id"]), free)
     assert result.returncode == 0, result.stderr
-    only(audit.new(), GET_users=PAGES_U, PUT_users_one=1)
+    only(audit.new(), GET_users=PAGES_U, PUT_users_one=1, GET_users_one=1)
 
     result = server.cli("assign", str(first["id"]), free)  # already so: nothing to write
     assert result.returncode == 0, result.stderr
@@ -183,7 +189,7 @@ def test_assign_is_one_put_and_a_refused_or_dry_run_assign_none(
 
     result = server.cli("assign", str(first["id"]), taken, "--swap")  # park, move, move
     assert result.returncode == 0, result.stderr
-    only(audit.new(), GET_users=PAGES_U, PUT_users_one=3)
+    only(audit.new(), GET_users=PAGES_U, PUT_users_one=3, GET_users_one=1)
 
 
 # -- import ----------------------------------------------------------------------------
@@ -206,7 +212,7 @@ def import_file(account: SandboxAccount) -> tuple[str, int, int, dict[int, str]]
     return "user_id,extension\n" + "\n".join(rows) + "\n", len(desired), 3, desired
 
 
-def test_import_is_c_plus_k_puts_between_one_plan_read_and_one_verification_read(
+def test_import_is_c_plus_k_puts_and_one_read_back_between_a_plan_read_and_a_verification(
     big: tuple[SandboxServer, SandboxAccount, Audit], tmp_path: Path
 ) -> None:
     server, account, audit = big
@@ -224,9 +230,11 @@ def test_import_is_c_plus_k_puts_between_one_plan_read_and_one_verification_read
     result = server.cli("import", str(csv_file), "--yes", "--journal", str(journal))
     assert result.returncode == 0, result.stderr
     requests = audit.new()
-    only(requests, GET_users=2 * PAGES_U, PUT_users_one=changes + cycles)
-    kinds = [r.method for r in requests]  # the reads frame the writes
-    assert kinds == ["GET"] * PAGES_U + ["PUT"] * (changes + cycles) + ["GET"] * PAGES_U
+    only(requests, GET_users=2 * PAGES_U, PUT_users_one=changes + cycles, GET_users_one=1)
+    kinds = [r.method for r in requests]  # the reads frame the writes; the first is read back
+    writes = ["PUT", "GET", *["PUT"] * (changes + cycles - 1)]
+    assert kinds == ["GET"] * PAGES_U + writes + ["GET"] * PAGES_U
+    assert requests[PAGES_U + 1].path == requests[PAGES_U].path  # the same user
     assert {int(r.path.rsplit("/", 1)[1]) for r in requests if r.method == "PUT"} == set(desired)
 
     result = server.cli("-o", "json", "import", str(csv_file), "--yes")  # again: done already

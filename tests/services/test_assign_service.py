@@ -14,7 +14,7 @@ import respx
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import User
 from aircall_ext.core.account import UserRef
-from aircall_ext.errors import ApiError, NotFound, Refused, Unprocessable
+from aircall_ext.errors import ApiError, NotFound, Refused
 from aircall_ext.services.assign import apply_plan, prepare_assign
 from tests.conftest import RunCli
 from tests.scenes import team
@@ -28,22 +28,38 @@ class FakeApi:
     def __init__(self, users: list[dict[str, Any]]) -> None:
         self.users = {u["id"]: dict(u) for u in users}
         self.puts: list[tuple[int, str]] = []
+        self.requests: list[str] = []
         self.collided_after: list[int] = []  # indexes of PUTs after which a collision existed
         self.fail: dict[int, int] = {}  # PUT index -> HTTP status to answer instead
+        self.refusal: dict[str, Any] = {"error": "Extension already taken"}  # its body
+        self.meanwhile: dict[int, tuple[int, str]] = {}  # PUT index -> (user, ext) set first
         self.ignore_extension = False  # answer 200 without applying, like an API that drops it
+        self.store_nothing = False  # answer 200 echoing the new value, and store nothing
 
     def list_users(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append("GET /v2/users")
         meta = {"count": len(self.users), "total": len(self.users), "next_page_link": None}
         return httpx.Response(200, json={"users": list(self.users.values()), "meta": meta})
+
+    def get_user(self, request: httpx.Request, user_id: str) -> httpx.Response:
+        self.requests.append(f"GET /v2/users/{user_id}")
+        return httpx.Response(200, json={"user": self.users[int(user_id)]})
 
     def put_user(self, request: httpx.Request, user_id: str) -> httpx.Response:
         index = len(self.puts)
         extension = json.loads(request.content)["extension"]
         self.puts.append((int(user_id), extension))
+        self.requests.append(f"PUT /v2/users/{user_id}")
+        if index in self.meanwhile:
+            other, taken = self.meanwhile[index]
+            self.users[other]["extension"] = taken
         if index in self.fail:
-            return httpx.Response(self.fail[index], json={"error": "Extension already taken"})
+            return httpx.Response(self.fail[index], json=self.refusal)
         if self.ignore_extension:
             return httpx.Response(200, json={"user": self.users[int(user_id)]})
+        if self.store_nothing:
+            user = {**self.users[int(user_id)], "extension": extension}
+            return httpx.Response(200, json={"user": user})
         self.users[int(user_id)]["extension"] = extension
         held = Counter(u["extension"] for u in self.users.values() if u["extension"])
         if any(n > 1 for n in held.values()):
@@ -58,6 +74,9 @@ def api() -> Iterator[FakeApi]:
         mock.get(f"{BASE}/v2/users").mock(side_effect=fake.list_users)
         mock.put(url__regex=rf"^{BASE}/v2/users/(?P<user_id>[0-9]+)$").mock(
             side_effect=fake.put_user
+        )
+        mock.get(url__regex=rf"^{BASE}/v2/users/(?P<user_id>[0-9]+)$").mock(
+            side_effect=fake.get_user
         )
         yield fake
 
@@ -76,11 +95,32 @@ def assign(client: ApiClient, user_id: int, extension: str, *, swap: bool = Fals
     return apply_plan(client, plan)
 
 
-def test_plain_assign_sends_exactly_one_put(api: FakeApi, client: ApiClient) -> None:
+def test_plain_assign_sends_one_put_and_reads_the_user_back(
+    api: FakeApi, client: ApiClient
+) -> None:
     user = assign(client, 1, "150")
-    assert api.puts == [(1, "150")]
-    assert client.request_count == 2  # one listing page, one PUT
+    assert api.requests == ["GET /v2/users", "PUT /v2/users/1", "GET /v2/users/1"]
     assert user.extension == "150"
+
+
+def test_an_echo_of_the_new_value_without_the_change_is_never_reported_as_done(
+    api: FakeApi, client: ApiClient, run_cli: RunCli, monkeypatch: Any
+) -> None:
+    """The API answers 200 with the new extension in the user, and stores nothing."""
+    api.store_nothing = True
+    with pytest.raises(ApiError) as caught:
+        assign(client, 1, "150")
+    assert caught.value.message == (
+        "the API answered the write, but reading back 1 (ann@example.com) still has "
+        "extension 101, not 150: the change did not happen"
+    )
+    assert caught.value.exit_code == 4
+    monkeypatch.setenv("AIRCALL_API_ID", "id")
+    monkeypatch.setenv("AIRCALL_API_TOKEN", "token")
+    monkeypatch.setenv("AIRCALL_BASE_URL", BASE)
+    result = run_cli("assign", "1", "150")
+    assert result.exit_code == 4
+    assert "assigned" not in result.stderr and "the change did not happen" in result.stderr
 
 
 def test_a_write_the_api_ignored_is_never_reported_as_done(
@@ -100,8 +140,7 @@ def test_a_write_the_api_ignored_is_never_reported_as_done(
 
 def test_no_op_sends_no_write(api: FakeApi, client: ApiClient) -> None:
     assert assign(client, 1, "101").extension == "101"
-    assert api.puts == []
-    assert client.request_count == 1
+    assert api.requests == ["GET /v2/users"]
 
 
 def test_refused_assign_sends_no_put(api: FakeApi, client: ApiClient) -> None:
@@ -113,6 +152,7 @@ def test_refused_assign_sends_no_put(api: FakeApi, client: ApiClient) -> None:
 def test_swap_sends_three_puts_and_never_collides(api: FakeApi, client: ApiClient) -> None:
     user = assign(client, 1, "102", swap=True)
     assert api.puts == [(2, "103"), (1, "102"), (2, "101")]  # 100 is taken: park on 103
+    assert api.requests[-1] == "GET /v2/users/1"  # the user read back, once
     assert api.collided_after == []
     assert {i: u["extension"] for i, u in api.users.items()} == {
         1: "102",
@@ -129,18 +169,55 @@ def test_swap_without_an_extension_to_give_sends_nothing(api: FakeApi, client: A
     assert api.puts == []
 
 
-def test_extension_taken_meanwhile_is_a_clear_refusal(api: FakeApi, client: ApiClient) -> None:
-    api.fail = {0: 422}
-    with pytest.raises(Refused, match="did someone take it meanwhile") as caught:
+LIVE_REFUSAL = {
+    "error": "Bad Request",
+    "data": None,
+    "message": "BAD_REQUEST",
+    "errors": "Extension 150 is already used by another user of this company.",
+    "troubleshoot": "BAD_REQUEST",
+    "success": False,
+}
+
+
+@pytest.mark.parametrize("status", [400, 422])
+def test_extension_taken_meanwhile_names_its_holder(
+    api: FakeApi, client: ApiClient, status: int
+) -> None:
+    api.fail = {0: status}
+    api.refusal = LIVE_REFUSAL
+    api.meanwhile = {0: (3, "150")}  # cy takes 150 just before our write
+    with pytest.raises(Refused) as caught:
         assign(client, 1, "150")
+    assert caught.value.message == (
+        "setting 150 on 1 (ann@example.com) was refused: extension 150 is now held by "
+        "3 (cy@example.com)"
+    )
     assert caught.value.exit_code == 1
-    assert "nothing was changed" in (caught.value.hint or "")
-    assert api.puts == [(1, "150")]  # a 422 is never retried
+    assert "next-free" in (caught.value.hint or "")
+    # a refusal is never retried, and is followed by one read of the account
+    assert api.requests == ["GET /v2/users", "PUT /v2/users/1", "GET /v2/users"]
+
+
+@pytest.mark.parametrize("status", [400, 422])
+def test_a_refusal_of_a_free_extension_shows_the_apis_own_sentence(
+    api: FakeApi, client: ApiClient, status: int
+) -> None:
+    api.fail = {0: status}
+    api.refusal = LIVE_REFUSAL
+    with pytest.raises(Refused) as caught:
+        assign(client, 1, "150")
+    assert caught.value.message == (
+        "setting 150 on 1 (ann@example.com) was refused: Extension 150 is already used by "
+        "another user of this company"
+    )
+    assert caught.value.exit_code == 1
+    assert caught.value.hint == "nothing was changed"
+    assert api.requests == ["GET /v2/users", "PUT /v2/users/1", "GET /v2/users"]
 
 
 def test_swap_stopped_after_parking_says_how_to_undo(api: FakeApi, client: ApiClient) -> None:
     api.fail = {1: 422}
-    with pytest.raises(Unprocessable, match="swap stopped after 1 of 3 writes") as caught:
+    with pytest.raises(Refused, match="swap stopped after 1 of 3 writes") as caught:
         assign(client, 1, "102", swap=True)
     assert caught.value.exit_code == 1
     assert "parking extension 103" in (caught.value.hint or "")

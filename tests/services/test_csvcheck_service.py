@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from aircall_ext.api.client import ApiClient
+from aircall_ext.api.client import ApiClient, Listing
 from aircall_ext.api.models import User
 from aircall_ext.errors import EXIT_USAGE, UsageError
 from aircall_ext.services.csvcheck import diff_file, read_source, validate_file
@@ -23,9 +23,9 @@ class FakeClient:
         self.users = list(users)
         self.listings = 0
 
-    def list_users(self) -> list[User]:
+    def list_users(self) -> Listing[User]:
         self.listings += 1
-        return self.users
+        return Listing(tuple(self.users))
 
 
 def as_client(fake: FakeClient) -> ApiClient:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from aircall_ext.api.client import Listing
 from aircall_ext.api.models import Number, User
 from aircall_ext.core.dialbatch import Batch, DialRequest, parse_batch
 from aircall_ext.errors import UsageError
@@ -46,14 +47,14 @@ class FakeClient:
         self.details: list[int] = []
         self.listed_without_users = False
 
-    def list_users(self) -> list[User]:
+    def list_users(self) -> Listing[User]:
         self.listings += 1
-        return self.users
+        return Listing(tuple(self.users))
 
-    def list_numbers(self) -> list[Number]:
+    def list_numbers(self) -> Listing[Number]:
         if self.listed_without_users:  # as the live API lists them
-            return [n.model_copy(update={"users": None}) for n in self.numbers]
-        return self.numbers
+            return Listing(tuple(n.model_copy(update={"users": None}) for n in self.numbers))
+        return Listing(tuple(self.numbers))
 
     def get_number(self, number_id: int) -> Number:
         self.details.append(number_id)

@@ -224,8 +224,10 @@ def test_import_reaches_the_desired_state_with_the_floor_of_requests(sandbox: Sa
     assert outcome.stopped is None
     sandbox.assert_desired()
     assert transport.count("PUT") == CHANGES + CYCLES
-    assert transport.count("GET") == 2  # plan read + verification read (11 users: one page)
-    assert client.request_count == 2 + CHANGES + CYCLES
+    # plan read, the first write read back, verification read (11 users: one page)
+    assert transport.log[:3] == ["GET /v2/users 200", "PUT /v2/users/7 200", "GET /v2/users/7 200"]
+    assert transport.count("GET") == 3
+    assert client.request_count == 3 + CHANGES + CYCLES
     assert outcome.summary() == {
         "applied": 8,
         "unchanged": 1,
@@ -498,12 +500,14 @@ def test_a_signal_while_no_write_is_in_flight_stops_before_sending(tmp_path: Pat
     sandbox = Sandbox(tmp_path, [dict(u) for u in USERS], rate_limit=RateLimit(3, 1.0))
     stop = StopSignals()
 
+    client, transport = sandbox.client()
+
     class SignalWhileWaiting(Recorder):
         def waiting(self, seconds: float) -> None:
             super().waiting(seconds)
-            stop.deliver("SIGHUP")
+            if transport.count("GET") == 2:  # planned and read back: a PUT is next
+                stop.deliver("SIGHUP")
 
-    client, transport = sandbox.client()
     outcome = sandbox.run(client, SignalWhileWaiting(), stop)
     assert outcome.stopped == "stopped by SIGHUP"
     records = read_journal(sandbox.journal).records
@@ -565,6 +569,80 @@ def test_422_rereads_and_replans_instead_of_retrying(sandbox: Sandbox) -> None:
     assert transport.log[:3] == ["GET /v2/users 200", "PUT /v2/users/7 422", "GET /v2/users 200"]
     assert "replan" in journal_types(sandbox.journal)
     assert outcome.summary()["applied"] == 8
+
+
+LIVE_REFUSAL = {  # the live shape of a uniqueness refusal (the sentence is ours)
+    "error": "Bad Request",
+    "data": None,
+    "message": "BAD_REQUEST",
+    "errors": "Extension 303 is already used by another user of this company.",
+    "troubleshoot": "BAD_REQUEST",
+    "success": False,
+}
+
+
+def test_a_400_refusal_of_a_taken_extension_replans_as_a_422_does(sandbox: Sandbox) -> None:
+    """The live API may refuse a taken extension with a 400, not a 422."""
+
+    def concurrent(_request: httpx.Request) -> httpx.Response | None:
+        sandbox.account.set_extension(6, "303")
+        return httpx.Response(400, json=LIVE_REFUSAL)
+
+    client, transport = sandbox.client()
+    transport.hooks[1] = concurrent
+    outcome = sandbox.run(client)
+    assert outcome.stopped is None
+    sandbox.assert_desired()
+    assert transport.log[:3] == ["GET /v2/users 200", "PUT /v2/users/7 400", "GET /v2/users 200"]
+    assert "replan" in journal_types(sandbox.journal)
+
+
+@pytest.mark.parametrize("status", [400, 422])
+def test_a_refusal_with_the_extension_still_free_stops_with_the_apis_sentence(
+    sandbox: Sandbox, status: int
+) -> None:
+    """One read shows nobody holds 303: the refusal is the API's own, not a race to
+    re-plan around (which would send the same write again, and again)."""
+    client, transport = sandbox.client()
+    transport.hooks[1] = lambda _request: httpx.Response(status, json=LIVE_REFUSAL)
+    outcome = sandbox.run(client)
+    assert outcome.stopped == (
+        "the API refused to set 303 on user 7: Extension 303 is already used by another "
+        "user of this company"
+    )
+    assert transport.log == [
+        "GET /v2/users 200",
+        f"PUT /v2/users/7 {status}",
+        "GET /v2/users 200",
+    ]
+    statuses = {r.user_id: r.status for r in outcome.rows}
+    assert statuses[7] == "failed" and statuses[6] == "not-run"
+    assert "BAD_REQUEST" not in (outcome.rows[6].error or "")
+
+
+def test_an_api_that_stores_no_write_stops_the_import_after_the_first(sandbox: Sandbox) -> None:
+    """It answers 200 with the new extension and stores nothing: the first write read
+    back says so, instead of the closing verification after every write was sent."""
+
+    def echo_only(request: httpx.Request) -> httpx.Response:
+        user_id = int(request.url.path.rsplit("/", 1)[1])
+        user = dict(sandbox.account.user(user_id) or {})
+        return httpx.Response(200, json={"user": {**user, **json.loads(request.content)}})
+
+    client, transport = sandbox.client()
+    transport.hooks = dict.fromkeys(range(1, 11), echo_only)
+    outcome = sandbox.run(client)
+    assert outcome.stopped == (
+        "the API answered the write, but user 7 still has extension 302, not 303: writes "
+        "are not taking effect"
+    )
+    assert transport.log == ["GET /v2/users 200", "PUT /v2/users/7 200", "GET /v2/users/7 200"]
+    assert (outcome.writes, outcome.planned) == (0, 10)
+    statuses = {r.user_id: r.status for r in outcome.rows}
+    assert statuses[7] == "failed" and statuses[6] == "not-run"
+    records = read_journal(sandbox.journal).records
+    assert [r["type"] for r in records] == ["start", "done", "failed", "end"]
+    assert records[-1]["status"] == "stopped"  # resumable
 
 
 def test_conflicting_concurrent_change_stops_with_a_clear_message(sandbox: Sandbox) -> None:
