@@ -35,6 +35,7 @@ class AppContext:
         *,
         profile: str | None = None,
         base_url: str | None = None,
+        rate_limit: str | None = None,
         sandbox: bool = False,
         output: Format = "table",
         quiet: bool = False,
@@ -43,6 +44,7 @@ class AppContext:
     ) -> None:
         self.profile = profile
         self.base_url = base_url
+        self.rate_limit = rate_limit
         self.sandbox = sandbox
         self.output: Format = output
         self.quiet = quiet
@@ -109,7 +111,10 @@ class AppContext:
             from aircall_ext.config import resolve_settings
 
             self._settings = resolve_settings(
-                profile=self.profile, base_url=self.base_url, sandbox=self.sandbox
+                profile=self.profile,
+                base_url=self.base_url,
+                rate_limit=self.rate_limit,
+                sandbox=self.sandbox,
             )
             for warning in self._settings.warnings:  # resolved once per run: said once
                 self.warn(warning)
@@ -221,6 +226,19 @@ def open_client(app: AppContext, settings: Settings) -> ApiClient:
 
     log = output.status if app.verbose else None
     return session.open_client(settings, warn=output.warn, log=log, log_headers=app.verbose >= 2)
+
+
+def check_rate_limit(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A request budget option (N/SECONDS), checked as it is parsed; kept as written."""
+    if value is None:
+        return None
+    from aircall_ext.api.ratelimit import Budget
+
+    try:
+        Budget.parse(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param=param) from None
+    return value
 
 
 def file_option(*decls: str, metavar: str, help: str) -> Callable[[Callable[P, R]], Callable[P, R]]:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from aircall_ext.api.client import ApiClient, Log
 from aircall_ext.config import Settings, require_credentials
+from aircall_ext.services.ratelimits import AccountLimit
 
 if TYPE_CHECKING:
     import httpx
@@ -16,13 +17,16 @@ def open_client(
 ) -> ApiClient:
     """A client for ``settings``; ``--sandbox`` goes through the same client code in-process.
     ``warn`` hears what the user must know; ``log``, when given, every request (with its
-    headers, redacted, when ``log_headers``)."""
+    headers, redacted, when ``log_headers``). The client paces to the settings' budget,
+    capped by the limit the API imposed on this account in an earlier run."""
     transport: httpx.BaseTransport | None = None
+    memory: AccountLimit | None = None
     if settings.sandbox:
         transport = _sandbox_transport()
         api_id, token = "sandbox", "sandbox"
     else:
         api_id, token = require_credentials(settings)
+        memory = AccountLimit.of(settings.base_url, api_id, warn)
     return ApiClient(
         settings.base_url,
         api_id,
@@ -32,6 +36,8 @@ def open_client(
         log=log,
         log_headers=log_headers,
         warn=warn,
+        budget=settings.rate_limit,
+        memory=memory,
     )
 
 
