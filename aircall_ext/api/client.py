@@ -33,8 +33,8 @@ from aircall_ext.api.ratelimit import (
     LIMIT_HEADER,
     MAX_WAIT,
     RETRY_AFTER_HEADER,
+    AccountMemory,
     Budget,
-    LimitMemory,
     Pacer,
     parse_int,
     parse_retry_after,
@@ -138,10 +138,11 @@ class ApiClient:
         log_headers: bool = False,
         start_timer: StartTimer = _thread_timer,
         budget: Budget | None = DEFAULT_BUDGET,
-        memory: LimitMemory | None = None,
+        memory: AccountMemory | None = None,
     ) -> None:
         """``budget`` None: no pacing of its own (a server without a limit). ``memory``
-        keeps the limit a 429 reports for the account; what it recalls caps the budget."""
+        shares the account's rate-limit state with other runs: the limit a 429 reported
+        (it caps the budget), a block in force, and the requests they sent lately."""
         url = check_base_url(base_url, allow_http=allow_http)
         self._http = httpx.Client(
             base_url=str(url),
@@ -160,7 +161,10 @@ class ApiClient:
         self._start_timer = start_timer
         self._read_timeout = self._http.timeout.read
         self._memory = memory
-        self.pacer = Pacer(budget, memory.recall() if memory is not None else None)
+        recalled = memory.recall() if memory is not None else None
+        self.pacer = Pacer(budget, recalled.limit if recalled is not None else None)
+        if recalled is not None:
+            self.pacer.block(recalled.blocked_until)
         self.request_count = 0
         # Called with the number of seconds about to be spent waiting for the rate limit.
         self.on_wait: Callable[[float], None] | None = None
@@ -313,12 +317,15 @@ class ApiClient:
     ) -> httpx.Response:
         self.request_count += 1
         started = self._clock()
+        self._share(started)  # should this run die now, the next one knows it was sent
         notice = self._start_timer(SLOW_NOTICE_AFTER, lambda: self._slow_notice(method, path))
         try:
             response = self._http.request(method, path, params=params, json=body)
         finally:
             notice.cancel()
-            self.pacer.sent(self._clock())  # counted, answered or not: it may have arrived
+            answered = self._clock()
+            self.pacer.sent(answered)  # counted, answered or not: it may have arrived
+            self._share(answered)
         finished = self._clock()
         if response.status_code != 429:  # a refusal's headers are read where it is handled
             self.pacer.observe(response.headers, finished)
@@ -374,6 +381,7 @@ class ApiClient:
         """Hold the request back until the budget allows it and the server would take it."""
         now = self._clock()
         server = self.pacer.server_delay(now)
+        others = self._memory.others(now - self.pacer.seconds) if self._memory else []
         if server > MAX_WAIT:
             raise ApiError(
                 f"{what}: the API's rate limit is spent for another {server:,.0f} s, more than "
@@ -381,7 +389,7 @@ class ApiClient:
                 status=429,
                 hint="the account's API budget is exhausted; run the command again later",
             )
-        delay = max(server, self.pacer.budget_delay(now))
+        delay = max(server, self.pacer.budget_delay(now, others))
         if delay > 0:
             self._log(f"waiting {delay:.1f} s for the request budget ({self.pacer.budget})")
             self._wait(delay)
@@ -405,18 +413,19 @@ class ApiClient:
         self._log(f"rate limited (HTTP 429): waiting {delay:.1f} s")
         self.pacer.block(now + delay)
         limit = parse_int(headers.get(LIMIT_HEADER))
-        if limit is not None and self.pacer.lower(limit):
-            self._adopted(limit)
-
-    def _adopted(self, limit: int) -> None:
-        remembered = ""
+        lowered = limit is not None and self.pacer.lower(limit)
         if self._memory is not None:
-            self._memory.remember(limit)
-            remembered = "; remembered for this account"
-        self._warn(
-            f"the API limited us to {limit} requests (HTTP 429): pacing at {self.pacer.budget} "
-            f"from now on{remembered}"
-        )
+            self._memory.remember(self.pacer.limit if lowered else None, now + delay)
+        if lowered:
+            remembered = "; remembered for this account" if self._memory is not None else ""
+            self._warn(
+                f"the API limited us to {limit} requests (HTTP 429): pacing at "
+                f"{self.pacer.budget} from now on{remembered}"
+            )
+
+    def _share(self, at: float) -> None:
+        if self._memory is not None:
+            self._memory.record(self.request_count, at, forget_before=at - self.pacer.seconds)
 
     def _backoff(self, failures: int, reason: str) -> None:
         """Capped exponential backoff with jitter, so retrying clients don't stampede."""

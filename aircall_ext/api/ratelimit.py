@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -71,12 +71,29 @@ class Budget:
 DEFAULT_BUDGET = Budget(60, 60.0)
 
 
-class LimitMemory(Protocol):
-    """Where the limit a 429 reported is kept for the account, for the next runs."""
+@dataclass(frozen=True)
+class Recalled:
+    """What earlier runs learnt about the account: the limit a 429 reported, and a block."""
 
-    def recall(self) -> int | None: ...
+    limit: int | None = None
+    blocked_until: float = 0.0
 
-    def remember(self, limit: int) -> None: ...
+
+class AccountMemory(Protocol):
+    """The account's rate-limit state, shared by the runs of this tool on one machine: the
+    budget is the account's, so requests another run sent a moment ago count too."""
+
+    def recall(self) -> Recalled: ...
+
+    def remember(self, limit: int | None, blocked_until: float) -> None: ...
+
+    def others(self, since: float) -> list[float]:
+        """When the other runs' requests since ``since`` were sent or answered."""
+        ...
+
+    def record(self, request: int, at: float, forget_before: float) -> None:
+        """This run's request number ``request`` was sent (then answered) ``at``."""
+        ...
 
 
 def parse_reset(value: str) -> float | None:
@@ -137,11 +154,15 @@ class Pacer:
     def budget(self) -> Budget | None:
         return Budget(self.limit, self.seconds) if self.limit is not None else None
 
-    def budget_delay(self, now: float) -> float:
-        """How long the budget holds the next request back."""
-        if self.limit is None or len(self._answered) < self.limit:
+    def budget_delay(self, now: float, others: Sequence[float] = ()) -> float:
+        """How long the budget holds the next request back; ``others``: when the requests
+        other runs of the account sent lately were sent or answered."""
+        if self.limit is None:
             return 0.0
-        return max(self._answered[-self.limit] + self.seconds - now, 0.0)
+        recent = sorted([*self._answered, *(t for t in others if t > now - self.seconds)])
+        if len(recent) < self.limit:
+            return 0.0
+        return max(recent[-self.limit] + self.seconds - now, 0.0)
 
     def server_delay(self, now: float) -> float:
         """How long the server said to wait: a block, or a budget spent until its reset."""

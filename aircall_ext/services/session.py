@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from aircall_ext.api.client import ApiClient, Log
 from aircall_ext.config import Settings, require_credentials
-from aircall_ext.services.ratelimits import AccountLimit
+from aircall_ext.services.ratelimits import AccountRateLimit
 
 if TYPE_CHECKING:
     import httpx
@@ -18,15 +18,15 @@ def open_client(
     """A client for ``settings``; ``--sandbox`` goes through the same client code in-process.
     ``warn`` hears what the user must know; ``log``, when given, every request (with its
     headers, redacted, when ``log_headers``). The client paces to the settings' budget,
-    capped by the limit the API imposed on this account in an earlier run."""
+    sharing the account's rate-limit state with the other runs of this machine."""
     transport: httpx.BaseTransport | None = None
-    memory: AccountLimit | None = None
+    memory: AccountRateLimit | None = None
     if settings.sandbox:
         transport = _sandbox_transport()
         api_id, token = "sandbox", "sandbox"
     else:
         api_id, token = require_credentials(settings)
-        memory = AccountLimit.of(settings.base_url, api_id, warn)
+        memory = AccountRateLimit.of(settings.base_url, api_id, warn)
     return ApiClient(
         settings.base_url,
         api_id,

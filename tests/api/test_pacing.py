@@ -26,7 +26,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aircall_ext.api.client import ApiClient
-from aircall_ext.api.ratelimit import DEFAULT_BUDGET, MAX_WAIT, Budget, Pacer, parse_reset
+from aircall_ext.api.ratelimit import (
+    DEFAULT_BUDGET,
+    MAX_WAIT,
+    Budget,
+    Pacer,
+    Recalled,
+    parse_reset,
+)
 from aircall_ext.errors import ApiError
 from aircall_ext.names import rate_limits_path
 from aircall_ext.sandbox.app import SandboxApp
@@ -34,7 +41,7 @@ from aircall_ext.sandbox.demo import generate_account
 from aircall_ext.sandbox.ratelimit import RateHeaders, RateLimit, ResetUnit
 from aircall_ext.sandbox.state import SandboxAccount
 from aircall_ext.services.importer import Source, prepare, start_import
-from aircall_ext.services.ratelimits import AccountLimit
+from aircall_ext.services.ratelimits import AccountRateLimit
 
 BASE = "https://api.pacing.test"
 START = 1_700_000_000.37  # deliberately not on a window boundary
@@ -49,17 +56,28 @@ class Arrival:
 
 @dataclass
 class Memory:
-    """A remembered limit kept in memory (the real one is a file in the cache dir)."""
+    """The account's shared rate-limit state, in memory (the real one is a cache file)."""
 
     limit: int | None = None
+    blocked_until: float = 0.0
     remembered: list[int] = field(default_factory=list)
+    other_runs: list[float] = field(default_factory=list)
+    recorded: dict[int, float] = field(default_factory=dict)
 
-    def recall(self) -> int | None:
-        return self.limit
+    def recall(self) -> Recalled:
+        return Recalled(self.limit, self.blocked_until)
 
-    def remember(self, limit: int) -> None:
-        self.remembered.append(limit)
-        self.limit = limit
+    def remember(self, limit: int | None, blocked_until: float) -> None:
+        if limit is not None:
+            self.remembered.append(limit)
+            self.limit = limit
+        self.blocked_until = max(self.blocked_until, blocked_until)
+
+    def others(self, since: float) -> list[float]:
+        return [at for at in self.other_runs if at > since]
+
+    def record(self, request: int, at: float, forget_before: float) -> None:
+        self.recorded[request] = at
 
 
 @dataclass
@@ -347,9 +365,14 @@ def test_a_429_is_waited_out_its_limit_adopted_and_remembered() -> None:
     assert len([a for a in mine if a.status == 200]) == 200
 
 
-def test_the_next_run_starts_at_the_remembered_limit(tmp_path: Path) -> None:
+def account(sim: Sim, api_id: str = "the-api-id") -> AccountRateLimit:
+    """The account's state in the cache file, as one more run of the tool sees it."""
+    return AccountRateLimit.of(BASE, api_id, sim.warnings.append)
+
+
+def test_the_next_run_starts_at_the_remembered_limit() -> None:
     first = Sim(20, 3.0, 0.02)
-    client = first.client("60/3", AccountLimit.of(BASE, "the-api-id", first.warnings.append))
+    client = first.client("60/3", account(first))
     for _ in range(40):
         client.get_company()
     assert len(first.refused()) == 1
@@ -357,16 +380,47 @@ def test_the_next_run_starts_at_the_remembered_limit(tmp_path: Path) -> None:
     assert "the-api-id" not in stored  # the account is a fingerprint, never the ID
     assert [entry["limit"] for entry in json.loads(stored)["accounts"].values()] == [20]
 
-    second = Sim(20, 3.0, 0.02)
-    memory = AccountLimit.of(BASE, "the-api-id", second.warnings.append)
-    client = second.client("60/3", memory)
+    second = Sim(20, 3.0, 0.02, now=first.now + 60)  # a later run
+    client = second.client("60/3", account(second))
     assert client.pacer.budget == Budget(20, 3.0)
     for _ in range(100):
         client.get_company()
     assert second.refused() == [] and second.warnings == []
+    assert account(second, "another-api-id").recall() == Recalled()  # another account
 
-    other = AccountLimit.of(BASE, "another-api-id", second.warnings.append)
-    assert other.recall() is None  # another account starts at its own budget
+
+def test_a_run_right_after_another_counts_its_requests() -> None:
+    """A resume just after Ctrl-C, or a script's next command: one budget, not two."""
+    sim = Sim(10, 3.0, 0.02)
+    first = sim.client(memory=account(sim))
+    for _ in range(10):
+        first.get_company()
+    second = sim.client(memory=account(sim))
+    for _ in range(30):
+        second.get_company()
+    assert sim.refused() == []
+    assert most_in_any_window(sim.mine(), 3.0) <= 10
+
+
+def test_a_lone_run_does_not_count_its_own_requests_twice() -> None:
+    sim = Sim(30, 3.0, 0.03, 0.5)
+    client = sim.client(memory=account(sim))
+    for _ in range(30 * 12):
+        client.get_company()
+    assert sim.refused() == []
+    assert full_window_use(sim, 30) >= 0.9
+
+
+def test_a_block_another_run_met_is_waited_out_without_a_request() -> None:
+    sim = Sim(5, 3.0, 0.02)
+    first = sim.client("60/3", account(sim))
+    for _ in range(6):  # the sixth is refused: a block of 3 s
+        first.get_company()
+    blocked_until = sim.refused()[0].at + 3.0
+    second = sim.client("5/3", account(sim))  # the first run was stopped during the block
+    second.get_company()
+    assert len(sim.refused()) == 1
+    assert sim.mine()[-1].at >= blocked_until
 
 
 def test_a_remembered_limit_above_the_budget_changes_nothing() -> None:
@@ -375,20 +429,21 @@ def test_a_remembered_limit_above_the_budget_changes_nothing() -> None:
     assert client.pacer.budget == Budget(10, 3.0)
 
 
-def test_an_unreadable_memory_remembers_nothing_and_a_failed_write_is_a_warning(
+def test_an_unreadable_cache_remembers_nothing_and_a_failed_write_is_one_warning(
     tmp_path: Path,
 ) -> None:
     warnings: list[str] = []
     broken = tmp_path / "rate-limits.json"
     broken.write_text("{not json")
-    memory = AccountLimit(broken, "host fingerprint", warnings.append)
-    assert memory.recall() is None
-    memory.remember(20)
-    assert memory.recall() == 20
-    unwritable = AccountLimit(tmp_path / "file" / "below-a-file.json", "k", warnings.append)
+    memory = AccountRateLimit(broken, "host fingerprint", warnings.append)
+    assert memory.recall() == Recalled()
+    memory.remember(20, 5.0)
+    assert memory.recall() == Recalled(20, 5.0)
     (tmp_path / "file").write_text("")
-    unwritable.remember(20)
-    assert len(warnings) == 1 and "cannot remember the API's limit" in warnings[0]
+    unwritable = AccountRateLimit(tmp_path / "file" / "below-a-file.json", "k", warnings.append)
+    unwritable.remember(20, 0.0)
+    unwritable.record(1, 5.0, forget_before=2.0)
+    assert len(warnings) == 1 and "cannot keep the API's rate-limit state" in warnings[0]
 
 
 def test_a_retry_after_beyond_five_minutes_fails_the_request_and_sends_nothing_more() -> None:

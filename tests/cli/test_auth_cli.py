@@ -428,11 +428,11 @@ def test_login_keeps_the_budget_in_the_profile_and_status_shows_where_it_comes_f
 
 @respx.mock
 def test_status_shows_a_limit_the_api_imposed_on_the_account(run_cli: RunCli) -> None:
-    from aircall_ext.services.ratelimits import AccountLimit
+    from aircall_ext.services.ratelimits import AccountRateLimit
 
     company_route()
     login(run_cli)
-    AccountLimit.of(BASE, "my-id", [].append).remember(25)
+    AccountRateLimit.of(BASE, "my-id", [].append).remember(25, 0.0)
     doc = json.loads(run_cli("-o", "json", "auth", "status").stdout)
     assert doc["rate_limit"] == "25/60"
     assert doc["sources"]["rate_limit"] == (
