@@ -381,7 +381,6 @@ class ApiClient:
         """Hold the request back until the budget allows it and the server would take it."""
         now = self._clock()
         server = self.pacer.server_delay(now)
-        others = self._memory.others(now - self.pacer.seconds) if self._memory else []
         if server > MAX_WAIT:
             raise ApiError(
                 f"{what}: the API's rate limit is spent for another {server:,.0f} s, more than "
@@ -389,6 +388,7 @@ class ApiClient:
                 status=429,
                 hint="the account's API budget is exhausted; run the command again later",
             )
+        others = self._memory.others(now - self.pacer.seconds) if self._memory else []
         delay = max(server, self.pacer.budget_delay(now, others))
         if delay > 0:
             self._log(f"waiting {delay:.1f} s for the request budget ({self.pacer.budget})")

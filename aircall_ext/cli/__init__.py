@@ -18,6 +18,7 @@ from typing import cast
 import click
 
 from aircall_ext import __version__
+from aircall_ext.api.ratelimit import DEFAULT_BUDGET
 from aircall_ext.cli.completers import complete_profiles
 from aircall_ext.cli.context import AppContext, check_rate_limit, refuse_github, takes_github
 from aircall_ext.errors import EXIT_API, EXIT_INTERRUPTED, EXIT_USAGE, AircallExtError, UsageError
@@ -153,7 +154,8 @@ class LazyGroup(click.Group):
     metavar="N/SECONDS",
     callback=check_rate_limit,
     help=(
-        "Request budget: at most N requests in any SECONDS-long window (default 60/60, "
+        "Request budget: at most N requests in any SECONDS-long window (default "
+        f"{DEFAULT_BUDGET}, "
         "the pace Aircall's guides budget; lower it when other integrations share the "
         f"account) [env: {ENV_RATE_LIMIT}]."
     ),

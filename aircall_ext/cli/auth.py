@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from aircall_ext.api.ratelimit import DEFAULT_BUDGET
 from aircall_ext.cli.context import (
     AppContext,
     check_rate_limit,
@@ -35,7 +36,7 @@ auth = click.Group("auth")
     callback=check_rate_limit,
     help=(
         "Request budget to keep in the profile: at most N requests in any SECONDS-long "
-        "window (default 60/60; e.g. 30/60 leaves half to other integrations)."
+        f"window (default {DEFAULT_BUDGET}; e.g. 30/60 leaves half to other integrations)."
     ),
 )
 @click.option(

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import click
 
 from aircall_ext import __version__
+from aircall_ext.api.ratelimit import DEFAULT_BUDGET
 from aircall_ext.errors import (
     EXIT_API,
     EXIT_AUTH,
@@ -58,7 +59,7 @@ ENVIRONMENT = [
         "HTTPS is required except to loopback hosts.",
     ),
     (ENV_PROFILE, "Profile of config.toml to use, as --profile."),
-    (ENV_RATE_LIMIT, "Request budget N/SECONDS, as --rate-limit (default 60/60)."),
+    (ENV_RATE_LIMIT, f"Request budget N/SECONDS, as --rate-limit (default {DEFAULT_BUDGET})."),
     (ENV_SANDBOX, "1 runs every command against the embedded sandbox, as --sandbox."),
     (ENV_SANDBOX_STATE, "SQLite database of the sandbox."),
     (ENV_CONFIG_DIR, "Directory of config.toml."),
