@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aircall_ext.api.ratelimit import DEFAULT_BUDGET, Budget
 from aircall_ext.credentials import SERVICE, KeyringUnavailable, get_token
-from aircall_ext.errors import ConfigError
+from aircall_ext.errors import ConfigError, UsageError
 from aircall_ext.files import PRIVATE_DIR_MODE, write_atomic
 from aircall_ext.names import (
     APP_NAME,
@@ -22,6 +23,7 @@ from aircall_ext.names import (
     ENV_API_ID,
     ENV_API_TOKEN,
     ENV_BASE_URL,
+    ENV_RATE_LIMIT,
     config_dir,
 )
 
@@ -51,6 +53,8 @@ class Profile:
     name: str
     api_id: str | None = None
     base_url: str | None = None
+    rate_limit: str | None = None  # as written: checked when a run uses it
+    rate_limit_line: int | None = field(default=None, compare=False)  # where, in config.toml
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,8 @@ class Settings:
     # that cannot be read, a variable set but empty); raised when they are needed.
     problem: ConfigError | None = None
     warnings: tuple[str, ...] = ()  # for the run to show once (a config file ignored)
+    # The request budget; None paces nothing of its own (the in-process sandbox has no limit).
+    rate_limit: Budget | None = DEFAULT_BUDGET
 
 
 def config_path() -> Path:
@@ -115,10 +121,10 @@ def _read_config(path: Path) -> Config:
         raise ConfigError(
             f"{where}: invalid TOML: {message}", hint="fix or delete the file"
         ) from None
-    return _parse_config(path, data)
+    return _parse_config(path, data, text)
 
 
-def _parse_config(path: Path, data: dict[str, Any]) -> Config:
+def _parse_config(path: Path, data: dict[str, Any], text: str = "") -> Config:
     default = data.get("default_profile", DEFAULT_PROFILE)
     raw_profiles = data.get("profiles", {})
     if not isinstance(default, str) or not isinstance(raw_profiles, dict):
@@ -130,8 +136,29 @@ def _parse_config(path: Path, data: dict[str, Any]) -> Config:
         for key in ("api_id", "base_url"):
             if key in values and not isinstance(values[key], str):
                 raise ConfigError(f"{path}: profiles.{name}.{key} must be a string")
-        profiles[name] = Profile(name, values.get("api_id"), values.get("base_url"))
+        rate_limit = values.get("rate_limit")
+        profiles[name] = Profile(
+            name,
+            values.get("api_id"),
+            values.get("base_url"),
+            None if rate_limit is None else str(rate_limit),
+            _line_of(text, name, "rate_limit") if rate_limit is not None else None,
+        )
     return Config(path, default, profiles)
+
+
+def _line_of(text: str, profile: str, key: str) -> int | None:
+    """The line of ``key = ...`` in the ``[profiles.PROFILE]`` table, for messages."""
+    inside = False
+    header = re.compile(r"\s*\[\s*profiles\s*\.\s*(\"?)(.+?)\1\s*\]\s*(#.*)?")
+    assignment = re.compile(rf"\s*{re.escape(key)}\s*=")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("["):
+            match = header.fullmatch(line)
+            inside = match is not None and match.group(2) == profile
+        elif inside and assignment.match(line):
+            return number
+    return None
 
 
 def save_profile(profile: Profile, *, make_default: bool = False) -> Path:
@@ -160,7 +187,15 @@ def _write_config(config: Config) -> None:
     data: dict[str, Any] = {
         "default_profile": config.default_profile,
         "profiles": {
-            p.name: {k: v for k, v in (("api_id", p.api_id), ("base_url", p.base_url)) if v}
+            p.name: {
+                k: v
+                for k, v in (
+                    ("api_id", p.api_id),
+                    ("base_url", p.base_url),
+                    ("rate_limit", p.rate_limit),
+                )
+                if v
+            }
             for p in config.profiles.values()
         },
     }
@@ -176,6 +211,7 @@ def resolve_settings(
     *,
     profile: str | None = None,
     base_url: str | None = None,
+    rate_limit: str | None = None,
     sandbox: bool = False,
     need_token: bool = True,
     new_profile: bool = False,
@@ -188,8 +224,19 @@ def resolve_settings(
     (``auth login`` creates it).
     """
     if sandbox:
-        return Settings("sandbox", SANDBOX_BASE_URL, "sandbox", "sandbox", True, {"all": "sandbox"})
-    env = {key: os.environ.get(key) for key in (ENV_API_ID, ENV_API_TOKEN, ENV_BASE_URL)}
+        return Settings(
+            "sandbox",
+            SANDBOX_BASE_URL,
+            "sandbox",
+            "sandbox",
+            True,
+            {"all": "sandbox"},
+            rate_limit=None,
+        )
+    env = {
+        key: os.environ.get(key)
+        for key in (ENV_API_ID, ENV_API_TOKEN, ENV_BASE_URL, ENV_RATE_LIMIT)
+    }
     given = {key: bool(value and value.strip()) for key, value in env.items()}
     config = load_config(lenient=True)
     warnings: list[str] = []
@@ -239,6 +286,12 @@ def resolve_settings(
         (f"env {ENV_API_ID}", env[ENV_API_ID]),
         (f"profile {name!r}", stored.api_id),
     )
+    budget = _budget(
+        sources,
+        ("option --rate-limit", rate_limit, "--rate-limit"),
+        (f"env {ENV_RATE_LIMIT}", env[ENV_RATE_LIMIT], ENV_RATE_LIMIT),
+        (f"profile {name!r}", stored.rate_limit, _where(config.path, stored)),
+    )
     token = _pick(sources, "api_token", (f"env {ENV_API_TOKEN}", env[ENV_API_TOKEN]))
     problem: ConfigError | None = None
     if token is None and api_id is not None and need_token:
@@ -260,7 +313,31 @@ def resolve_settings(
         sources,
         problem,
         tuple(warnings),
+        budget,
     )
+
+
+def _budget(sources: dict[str, str], *candidates: tuple[str, str | None, str]) -> Budget:
+    """The first budget given, checked: a bad one is a usage error naming where it was."""
+    for source, value, where in candidates:
+        if value is not None and value.strip():
+            try:
+                budget = Budget.parse(value)
+            except ValueError as err:
+                raise UsageError(
+                    f"{where}: {err}",
+                    hint="N requests per SECONDS, e.g. 30/60 to leave half of the API's "
+                    "budget to other integrations",
+                ) from None
+            sources["rate_limit"] = source
+            return budget
+    sources["rate_limit"] = "default"
+    return DEFAULT_BUDGET
+
+
+def _where(path: Path, profile: Profile) -> str:
+    line = f":{profile.rate_limit_line}" if profile.rate_limit_line else ""
+    return f"{path}{line}: profiles.{profile.name}.rate_limit"
 
 
 def _keyring_token(profile: str, sources: dict[str, str]) -> tuple[str | None, ConfigError | None]:

@@ -24,6 +24,7 @@ DEFAULT_BASE_URL = "https://api.aircall.io"
 ENV_API_ID = "AIRCALL_API_ID"
 ENV_API_TOKEN = "AIRCALL_API_TOKEN"
 ENV_BASE_URL = "AIRCALL_BASE_URL"
+ENV_RATE_LIMIT = "AIRCALL_RATE_LIMIT"
 ENV_PROFILE = "AIRCALL_EXT_PROFILE"
 ENV_CONFIG_DIR = "AIRCALL_EXT_CONFIG_DIR"
 ENV_SANDBOX = "AIRCALL_EXT_SANDBOX"
@@ -68,3 +69,8 @@ def cache_dir() -> Path:
     from platformdirs import user_cache_path
 
     return user_cache_path(APP_NAME, appauthor=False)
+
+
+def rate_limits_path() -> Path:
+    """Where the limits the API imposed (a 429's) are remembered, per account."""
+    return cache_dir() / "rate-limits.json"

@@ -1,5 +1,6 @@
 """config.toml is written through files.write_atomic: private, never half-written, and no
-temp file shared between writers or left behind; flushed to disk, unlike the completion cache."""
+temp file shared between writers or left behind; flushed to disk, unlike the completion cache.
+The request budget is resolved option > environment > profile, and a bad one named."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import pytest
 
 from aircall_ext import completion_cache, files
 from aircall_ext.api.models import User
-from aircall_ext.config import Profile, config_path, load_config, save_profile
-from aircall_ext.errors import ConfigError
+from aircall_ext.api.ratelimit import Budget
+from aircall_ext.config import Profile, config_path, load_config, resolve_settings, save_profile
+from aircall_ext.errors import ConfigError, UsageError
 from tests.scenes import api_user
 
 
@@ -77,3 +79,80 @@ def test_the_completion_cache_is_not_flushed_to_disk(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(files.os, "fsync", synced.append)
     completion_cache.remember(users=[User.model_validate(api_user(1, "101"))])
     assert completion_cache.cache_path().exists() and synced == []
+
+
+# -- the request budget ------------------------------------------------------------------------
+
+
+def test_the_budget_defaults_to_60_per_minute() -> None:
+    settings = resolve_settings(need_token=False)
+    assert settings.rate_limit == Budget(60, 60.0)
+    assert settings.sources["rate_limit"] == "default"
+
+
+def test_the_budget_is_option_then_environment_then_profile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    save_profile(Profile("default", "id", None, "40/60"))
+    settings = resolve_settings(need_token=False)
+    assert (settings.rate_limit, settings.sources["rate_limit"]) == (
+        Budget(40, 60.0),
+        "profile 'default'",
+    )
+    monkeypatch.setenv("AIRCALL_RATE_LIMIT", "30/60")
+    settings = resolve_settings(need_token=False)
+    assert (settings.rate_limit, settings.sources["rate_limit"]) == (
+        Budget(30, 60.0),
+        "env AIRCALL_RATE_LIMIT",
+    )
+    settings = resolve_settings(rate_limit="20/10", need_token=False)
+    assert (settings.rate_limit, settings.sources["rate_limit"]) == (
+        Budget(20, 10.0),
+        "option --rate-limit",
+    )
+
+
+def test_the_sandbox_has_no_budget() -> None:
+    assert resolve_settings(rate_limit="5/60", sandbox=True).rate_limit is None
+
+
+def test_a_budget_in_the_profile_survives_a_rewrite_of_the_file() -> None:
+    save_profile(Profile("default", "id", None, "30/60"))
+    save_profile(Profile("other", "id2"))
+    assert load_config().profiles["default"].rate_limit == "30/60"
+    assert 'rate_limit = "30/60"' in config_path().read_text()
+
+
+def test_a_bad_budget_from_the_environment_is_a_usage_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AIRCALL_RATE_LIMIT", "sixty")
+    with pytest.raises(UsageError, match=r"^AIRCALL_RATE_LIMIT: 'sixty' is not N/SECONDS"):
+        resolve_settings(need_token=False)
+
+
+def test_a_bad_budget_in_config_toml_names_the_file_and_line() -> None:
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        'default_profile = "work"\n'
+        "\n"
+        "[profiles.default]\n"
+        'rate_limit = "10/60"\n'
+        "\n"
+        '[profiles."work"]\n'
+        'api_id = "id"\n'
+        "rate_limit = 60\n"
+    )
+    with pytest.raises(UsageError) as caught:
+        resolve_settings(need_token=False)
+    assert caught.value.exit_code == 2
+    assert caught.value.message == (
+        f"{path}:8: profiles.work.rate_limit: '60' is not N/SECONDS (e.g. 60/60)"
+    )
+
+
+def test_a_bad_budget_in_an_unused_profile_is_no_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    save_profile(Profile("default", "id", None, "soon"))
+    monkeypatch.setenv("AIRCALL_RATE_LIMIT", "30/60")
+    assert resolve_settings(need_token=False).rate_limit == Budget(30, 60.0)

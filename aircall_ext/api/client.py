@@ -1,7 +1,7 @@
 """The one HTTP client of a run: auth, timeouts, pagination, pacing, retries, error mapping.
 
 Everything that talks to the routing management API goes through :class:`ApiClient`, so
-timeouts, pacing from the rate-limit headers and retries live in one loop
+timeouts, pacing to the request budget and retries live in one loop
 (:meth:`ApiClient._send`). Time is injected (``sleep``, ``clock``, ``random``) so tests never wait.
 """
 
@@ -36,7 +36,17 @@ from aircall_ext.api.models import (
     UserEnvelope,
     UsersPage,
 )
-from aircall_ext.api.ratelimit import MAX_WAIT, RatePacer, parse_retry_after
+from aircall_ext.api.ratelimit import (
+    DEFAULT_BUDGET,
+    LIMIT_HEADER,
+    MAX_WAIT,
+    RETRY_AFTER_HEADER,
+    AccountMemory,
+    Budget,
+    Pacer,
+    parse_int,
+    parse_retry_after,
+)
 from aircall_ext.errors import ApiError, ConfigError, NotFound, Unprocessable
 from aircall_ext.loopback import is_loopback
 from aircall_ext.names import (
@@ -174,7 +184,12 @@ class ApiClient:
         log_headers: bool = False,
         start_timer: StartTimer = _thread_timer,
         login_command: str | None = None,
+        budget: Budget | None = DEFAULT_BUDGET,
+        memory: AccountMemory | None = None,
     ) -> None:
+        """``budget`` None: no pacing of its own (a server without a limit). ``memory``
+        shares the account's rate-limit state with other runs: the limit a 429 reported
+        (it caps the budget), a block in force, and the requests they sent lately."""
         url = check_base_url(base_url, allow_http=allow_http)
         self._base = url
         # What a refused-credentials error suggests: the CLI knows the profile, we do not.
@@ -195,7 +210,11 @@ class ApiClient:
         self._log_headers = log_headers
         self._start_timer = start_timer
         self._read_timeout = self._http.timeout.read
-        self.pacer = RatePacer()
+        self._memory = memory
+        recalled = memory.recall() if memory is not None else None
+        self.pacer = Pacer(budget, recalled.limit if recalled is not None else None)
+        if recalled is not None:
+            self.pacer.block(recalled.blocked_until)
         self.request_count = 0
         # Called with the number of seconds about to be spent waiting for the rate limit.
         self.on_wait: Callable[[float], None] | None = None
@@ -339,7 +358,7 @@ class ApiClient:
         timeouts = 0
         limited = 0
         while True:
-            self._pace()
+            self._pace(f"{method} /{path}")
             try:
                 response = self._exchange(method, path, params, body)
             except RETRYABLE_ERRORS as err:
@@ -379,13 +398,18 @@ class ApiClient:
     ) -> httpx.Response:
         self.request_count += 1
         started = self._clock()
+        self._share(started)  # should this run die now, the next one knows it was sent
         notice = self._start_timer(SLOW_NOTICE_AFTER, lambda: self._slow_notice(method, path))
         try:
             response = self._http.request(method, path, params=params, json=body)
         finally:
             notice.cancel()
+            answered = self._clock()
+            self.pacer.sent(answered)  # counted, answered or not: it may have arrived
+            self._share(answered)
         finished = self._clock()
-        self.pacer.observe(response.headers, finished, rtt=finished - started)
+        if response.status_code != 429:  # a refusal's headers are read where it is handled
+            self.pacer.observe(response.headers, finished)
         elapsed = (finished - started) * 1000
         sent = response.request  # as sent, auth header included: logged redacted
         target = sent.url.raw_path.decode()
@@ -440,25 +464,55 @@ class ApiClient:
         )
 
     # -- waiting ----------------------------------------------------------------------
-    def _pace(self) -> None:
-        delay = self.pacer.delay(self._clock())
+    def _pace(self, what: str) -> None:
+        """Hold the request back until the budget allows it and the server would take it."""
+        now = self._clock()
+        server = self.pacer.server_delay(now)
+        if server > MAX_WAIT:
+            raise ApiError(
+                f"{what}: the API's rate limit is spent for another {server:,.0f} s, more than "
+                f"the {MAX_WAIT:.0f} s this tool waits at once",
+                status=429,
+                hint="the account's API budget is exhausted; run the command again later",
+            )
+        others = self._memory.others(now - self.pacer.seconds) if self._memory else []
+        delay = max(server, self.pacer.budget_delay(now, others))
         if delay > 0:
+            self._log(f"waiting {delay:.1f} s for the request budget ({self.pacer.budget})")
             self._wait(delay)
 
     def _wait_rate_limited(self, response: httpx.Response, what: str) -> None:
+        """Nothing more is sent until the block ends; the limit it reports is kept."""
         now = self._clock()
-        delay = parse_retry_after(response.headers.get("Retry-After"), now)
-        if delay is not None and delay > MAX_WAIT:
+        headers = response.headers
+        delay = parse_retry_after(headers.get(RETRY_AFTER_HEADER), now)
+        if delay is None:
+            delay = self.pacer.reset_after(headers, now)
+        if delay is None:
+            delay = min(self.pacer.seconds, MAX_WAIT)  # nothing said: one window
+        if delay > MAX_WAIT:
             raise ApiError(
                 f"{what}: rate limited (HTTP 429) and asked to wait {delay:,.0f} s, more than "
                 f"the {MAX_WAIT:.0f} s this tool waits at once",
                 status=429,
                 hint="the account's API budget is exhausted; run the command again later",
             )
-        if delay is None:
-            delay = self.pacer.until_reset(now)
         self._log(f"rate limited (HTTP 429): waiting {delay:.1f} s")
-        self.pacer.next_at = now + delay  # the loop's next _pace() waits
+        self.pacer.block(now + delay)
+        limit = parse_int(headers.get(LIMIT_HEADER))
+        lowered = limit is not None and self.pacer.lower(limit)
+        if self._memory is not None:
+            self._memory.remember(self.pacer.limit if lowered else None, now + delay)
+        if lowered:
+            remembered = "; remembered for this account" if self._memory is not None else ""
+            self._warn(
+                f"the API limited us to {limit} requests (HTTP 429): pacing at "
+                f"{self.pacer.budget} from now on{remembered}"
+            )
+
+    def _share(self, at: float) -> None:
+        if self._memory is not None:
+            self._memory.record(self.request_count, at, forget_before=at - self.pacer.seconds)
 
     def _backoff(self, failures: int, reason: str) -> None:
         """Capped exponential backoff with jitter, so retrying clients don't stampede."""

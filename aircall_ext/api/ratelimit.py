@@ -1,36 +1,99 @@
-"""Client-side pacing from the ``X-AircallApi-*`` headers.
+"""Client-side pacing: a request budget kept before each request is sent.
 
-The API allows N requests per window per account and says, on every response, how many
-remain and when the window resets. A lone client should never see a 429 yet use nearly all
-of its budget, and a short command (three listing pages) should not be slowed at all. So
-the first half of each window's budget is spent freely and the rest is spread evenly until
-just before the reset (so the last request still counts in its own window instead of
-taking a slot of the next one); an exhausted budget (another client drained it) waits for
-the reset. The budget is the account's, shared with every other client: the headers say
-what is really left, so a busy neighbour only makes the spread wider.
+The live API sends no rate-limit headers until its budget is spent, and exceeding it blocks
+the whole account (every integration of the company) for about a minute. So the client
+cannot wait to be told: it keeps a budget of N requests per SECONDS of its own and holds a
+request back until sending it cannot put more than N into any window of that length.
+
+The server counts a request when it arrives, somewhere between the moment it was sent and
+the moment its answer came back. Request k may therefore start only once request k-N has
+been answered for SECONDS: then k arrives at least SECONDS after k-N, whatever the
+latency. That costs one round trip per window, so a long run uses nearly all of the
+budget, and the first N requests go out at once, so a short command is never slowed.
+
+Rate-limit headers, when an answer carries them, can only tighten this: a lower
+``X-AircallApi-Limit`` lowers N for the rest of the run, and ``-Remaining`` caps what is
+sent before ``-Reset``. A 429 blocks every request until ``Retry-After`` (or the reset)
+and lowers N to the limit it reports; the client remembers that limit for the account.
 """
 
 from __future__ import annotations
 
-import email.utils
-from collections.abc import Mapping
+import re
+from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 LIMIT_HEADER = "X-AircallApi-Limit"
 REMAINING_HEADER = "X-AircallApi-Remaining"
 RESET_HEADER = "X-AircallApi-Reset"
+RETRY_AFTER_HEADER = "Retry-After"
 
 # Above this, a reset time is in milliseconds (1e11 s is the year 5138).
 _MILLISECONDS_THRESHOLD = 1e11
-# A little slack after a reset, for the server's clock and rounding.
+# A little slack after a reset the server announced, for its clock and rounding.
 RESET_MARGIN = 0.05
-# Never trust a header into waiting longer than this at once: a rate-limit window is a
-# minute, so five are plenty. A server that asks for more (``Retry-After: 864000``) is not
-# obeyed: the request fails instead of sleeping for days.
+# The longest the server may make us wait at once: its windows are a minute, so five are
+# plenty. A server that asks for more (``Retry-After: 864000``) is not obeyed: the request
+# fails instead of sleeping for days. The budget's own waits are the user's choice.
 MAX_WAIT = 5 * 60.0
-# The spread ends this long (or one round trip, if longer) before the reset, so the last
-# request of a window arrives inside it.
-MIN_LEAD = 0.1
+
+_HISTORY = 1000  # answers kept without a budget, should the server impose one
+
+_BUDGET = re.compile(r"\s*([0-9]{1,9})\s*/\s*([0-9]{1,9}(?:\.[0-9]{1,6})?)\s*")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """At most ``requests`` in any window of ``seconds``."""
+
+    requests: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, text: str) -> Budget:
+        """``"60/60"``: 60 requests per 60 s. Raises ValueError saying what is wrong."""
+        match = _BUDGET.fullmatch(text)
+        if not match:
+            raise ValueError(f"{text!r} is not N/SECONDS (e.g. 60/60)")
+        requests, seconds = int(match.group(1)), float(match.group(2))
+        if requests < 1 or seconds <= 0:
+            raise ValueError(f"{text!r} is not N/SECONDS with both above zero (e.g. 60/60)")
+        return cls(requests, seconds)
+
+    def __str__(self) -> str:
+        seconds = f"{self.seconds:.6f}".rstrip("0").rstrip(".")  # never an exponent
+        return f"{self.requests}/{seconds}"
+
+
+# Aircall documents 120 requests a minute per company; its own guides budget 60.
+DEFAULT_BUDGET = Budget(60, 60.0)
+
+
+@dataclass(frozen=True)
+class Recalled:
+    """What earlier runs learnt about the account: the limit a 429 reported, and a block."""
+
+    limit: int | None = None
+    blocked_until: float = 0.0
+
+
+class AccountMemory(Protocol):
+    """The account's rate-limit state, shared by the runs of this tool on one machine: the
+    budget is the account's, so requests another run sent a moment ago count too."""
+
+    def recall(self) -> Recalled: ...
+
+    def remember(self, limit: int | None, blocked_until: float) -> None: ...
+
+    def others(self, since: float) -> list[float]:
+        """When the other runs' requests since ``since`` were sent or answered."""
+        ...
+
+    def record(self, request: int, at: float, forget_before: float) -> None:
+        """This run's request number ``request`` was sent (then answered) ``at``."""
+        ...
 
 
 def parse_reset(value: str) -> float | None:
@@ -60,6 +123,8 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     seconds = parse_int(value)
     if seconds is not None:
         return float(max(seconds, 0))
+    import email.utils
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -67,48 +132,83 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return max(when.timestamp() - now, 0.0)
 
 
-@dataclass
-class RatePacer:
-    """Decides how long to wait before the next request, from the last response's headers."""
+class Pacer:
+    """When the next request may be sent, from the budget and what the server said.
 
-    limit: int | None = None
-    remaining: int | None = None
-    reset_at: float | None = None  # UNIX seconds
-    next_at: float = 0.0  # earliest UNIX time for the next request
-    rtt: float = 0.0  # seconds the last request took, answer included
+    ``budget`` None paces nothing of its own (a server without a limit); what the server
+    says is obeyed all the same, over the default budget's window.
+    """
 
-    def observe(self, headers: Mapping[str, str], now: float, rtt: float = 0.0) -> None:
-        """Update from a response's headers (missing or garbled headers mean: no pacing)."""
-        self.rtt = max(rtt, 0.0)
-        self.limit = parse_int(headers.get(LIMIT_HEADER))
-        self.remaining = parse_int(headers.get(REMAINING_HEADER))
-        reset = headers.get(RESET_HEADER)
-        self.reset_at = parse_reset(reset) if reset is not None else None
-        self.next_at = now + self._gap(now)
-
-    def _gap(self, now: float) -> float:
-        if self.remaining is None or self.reset_at is None:
-            return 0.0
-        window_left = self.reset_at - now
-        if self.remaining <= 0:
-            return self.until_reset(now)
-        if window_left <= 0:
-            return 0.0  # the window is over: a fresh budget
-        free = (self.limit or 0) // 2
-        if self.remaining > free:
-            return 0.0
-        lead = max(MIN_LEAD, self.rtt)
-        return min(max(window_left - lead, 0.0) / self.remaining, MAX_WAIT)
-
-    def until_reset(self, now: float) -> float:
-        """Time until the budget refills; one second if the reset is unknown or past."""
-        if self.reset_at is None or self.reset_at <= now:
-            return 1.0
-        return min(self.reset_at - now + RESET_MARGIN, MAX_WAIT)
-
-    def delay(self, now: float) -> float:
-        return max(self.next_at - now, 0.0)
+    def __init__(self, budget: Budget | None, remembered: int | None = None) -> None:
+        window = budget or DEFAULT_BUDGET
+        self.seconds = window.seconds
+        self.configured = budget.requests if budget is not None else None
+        self.limit = _lowest(self.configured, remembered)
+        # When each of the last requests was answered (or given up on), oldest first.
+        self._answered: deque[float] = deque(maxlen=self.limit or _HISTORY)
+        self.blocked_until = 0.0  # the server refuses everything before this
+        self._allowance: int | None = None  # what the headers say is left before...
+        self._allowance_until = 0.0  # ...this reset
 
     @property
-    def exhausted(self) -> bool:
-        return self.remaining is not None and self.remaining <= 0
+    def budget(self) -> Budget | None:
+        return Budget(self.limit, self.seconds) if self.limit is not None else None
+
+    def budget_delay(self, now: float, others: Sequence[float] = ()) -> float:
+        """How long the budget holds the next request back; ``others``: when the requests
+        other runs of the account sent lately were sent or answered."""
+        if self.limit is None:
+            return 0.0
+        recent = sorted([*self._answered, *(t for t in others if t > now - self.seconds)])
+        if len(recent) < self.limit:
+            return 0.0
+        return max(recent[-self.limit] + self.seconds - now, 0.0)
+
+    def server_delay(self, now: float) -> float:
+        """How long the server said to wait: a block, or a budget spent until its reset."""
+        delay = self.blocked_until - now
+        if self._allowance is not None and self._allowance <= 0:
+            delay = max(delay, self._allowance_until + RESET_MARGIN - now)
+        return max(delay, 0.0)
+
+    def sent(self, answered_at: float) -> None:
+        """Count a request: sent, and answered (or given up on) at ``answered_at``."""
+        self._answered.append(answered_at)
+        if self._allowance is not None:
+            self._allowance -= 1
+
+    def observe(self, headers: Mapping[str, str], now: float) -> None:
+        """Tighten from an answer's rate-limit headers; absent or garbled ones say nothing."""
+        self.lower(parse_int(headers.get(LIMIT_HEADER)))
+        remaining = parse_int(headers.get(REMAINING_HEADER))
+        raw_reset = headers.get(RESET_HEADER)
+        reset = parse_reset(raw_reset) if raw_reset is not None else None
+        if self._allowance is not None and now >= self._allowance_until:
+            self._allowance = None  # that window is over
+        if remaining is None or reset is None or reset <= now:
+            return
+        fresh_window = self._allowance is None or reset != self._allowance_until
+        if fresh_window or remaining < (self._allowance or 0):
+            self._allowance, self._allowance_until = max(remaining, 0), reset
+
+    def lower(self, limit: int | None) -> bool:
+        """Adopt ``limit`` if it is lower than the budget in force; whether it was."""
+        if limit is None or limit < 1 or (self.limit is not None and limit >= self.limit):
+            return False
+        self.limit = limit
+        self._answered = deque(self._answered, maxlen=limit)
+        return True
+
+    def block(self, until: float) -> None:
+        self.blocked_until = max(self.blocked_until, until)
+
+    def reset_after(self, headers: Mapping[str, str], now: float) -> float | None:
+        """Seconds until the reset an answer announces, if it announces one ahead."""
+        raw = headers.get(RESET_HEADER)
+        reset = parse_reset(raw) if raw is not None else None
+        return reset - now + RESET_MARGIN if reset is not None and reset > now else None
+
+
+def _lowest(*limits: int | None) -> int | None:
+    known = [limit for limit in limits if limit is not None and limit >= 1]
+    return min(known) if known else None

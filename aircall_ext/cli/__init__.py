@@ -18,8 +18,9 @@ from typing import cast
 import click
 
 from aircall_ext import __version__
+from aircall_ext.api.ratelimit import DEFAULT_BUDGET
 from aircall_ext.cli.completers import complete_profiles
-from aircall_ext.cli.context import AppContext, refuse_github, takes_github
+from aircall_ext.cli.context import AppContext, check_rate_limit, refuse_github, takes_github
 from aircall_ext.errors import EXIT_API, EXIT_INTERRUPTED, EXIT_USAGE, AircallExtError, UsageError
 from aircall_ext.names import (
     APP_NAME,
@@ -27,6 +28,7 @@ from aircall_ext.names import (
     ENV_BASE_URL,
     ENV_DEBUG,
     ENV_PROFILE,
+    ENV_RATE_LIMIT,
     ENV_SANDBOX,
 )
 from aircall_ext.output import ALL_FORMATS, Format
@@ -148,6 +150,17 @@ class LazyGroup(click.Group):
     ),
 )
 @click.option(
+    "--rate-limit",
+    metavar="N/SECONDS",
+    callback=check_rate_limit,
+    help=(
+        "Request budget: at most N requests in any SECONDS-long window (default "
+        f"{DEFAULT_BUDGET}, "
+        "the pace Aircall's guides budget; lower it when other integrations share the "
+        f"account) [env: {ENV_RATE_LIMIT}]."
+    ),
+)
+@click.option(
     "--sandbox",
     is_flag=True,
     default=None,
@@ -175,6 +188,7 @@ def cli(
     ctx: click.Context,
     profile: str | None,
     base_url: str | None,
+    rate_limit: str | None,
     sandbox: bool | None,
     output: str,
     quiet: bool,
@@ -197,6 +211,7 @@ def cli(
     ctx.obj = AppContext(
         profile=profile,
         base_url=base_url,
+        rate_limit=rate_limit,
         sandbox=sandbox,
         output=cast(Format, output),
         quiet=quiet,

@@ -5,21 +5,40 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from aircall_ext.cli.context import AppContext, open_client, output_option, with_app
+from aircall_ext.api.ratelimit import DEFAULT_BUDGET
+from aircall_ext.cli.context import (
+    AppContext,
+    check_rate_limit,
+    open_client,
+    output_option,
+    with_app,
+)
 from aircall_ext.config import Profile, load_config, remove_profile, resolve_settings, save_profile
 from aircall_ext.credentials import SERVICE, KeyringUnavailable, delete_token, mask, set_token
 from aircall_ext.errors import ConfigError, UsageError
 from aircall_ext.names import DEFAULT_BASE_URL
+
+if TYPE_CHECKING:
+    from aircall_ext.api.client import ApiClient
 
 auth = click.Group("auth")
 
 
 @auth.command("login")
 @click.option("--api-id", metavar="ID", help="API ID (prompted for when interactive).")
+@click.option(
+    "--rate-limit",
+    metavar="N/SECONDS",
+    callback=check_rate_limit,
+    help=(
+        "Request budget to keep in the profile: at most N requests in any SECONDS-long "
+        f"window (default {DEFAULT_BUDGET}; e.g. 30/60 leaves half to other integrations)."
+    ),
+)
 @click.option(
     "--token-stdin",
     is_flag=True,
@@ -29,19 +48,20 @@ auth = click.Group("auth")
     ),
 )
 @with_app
-def login(app: AppContext, api_id: str | None, token_stdin: bool) -> None:
+def login(app: AppContext, api_id: str | None, rate_limit: str | None, token_stdin: bool) -> None:
     """Verify credentials against the API and remember them.
 
-    The token goes to the OS keyring (service "aircall-ext"); the API ID and base URL go to
-    config.toml under the profile named by --profile or AIRCALL_EXT_PROFILE (default
-    "default"), which is created if it does not exist yet.
+    The token goes to the OS keyring (service "aircall-ext"); the API ID, base URL and
+    request budget go to config.toml under the profile named by --profile or
+    AIRCALL_EXT_PROFILE (default "default"), which is created if it does not exist yet.
+    Without --rate-limit, the budget the profile had is kept.
     """
 
     if app.sandbox:
         raise UsageError(
             "the sandbox needs no login", hint="drop --sandbox to log in to an account"
         )
-    load_config()  # the profile is saved there: a broken file fails before the token is typed
+    config = load_config()  # saved there: a broken file fails before the token is typed
     interactive = sys.stdin.isatty()
     api_id = (api_id or "").strip() or _prompt_api_id(interactive)
     token = _read_token(token_stdin, interactive)
@@ -60,7 +80,9 @@ def login(app: AppContext, api_id: str | None, token_stdin: bool) -> None:
             ) from None
     set_token(settings.profile, token)
     custom_url = settings.base_url if settings.base_url != DEFAULT_BASE_URL else None
-    path = save_profile(Profile(settings.profile, api_id, custom_url))
+    kept = config.profiles.get(settings.profile)
+    budget = rate_limit.strip() if rate_limit else kept.rate_limit if kept else None
+    path = save_profile(Profile(settings.profile, api_id, custom_url, budget))
     app.say(
         f"logged in to {company.name!r} as profile {settings.profile!r}; "
         f"token stored in the OS keyring, profile in {path}"
@@ -92,29 +114,49 @@ def _read_token(from_stdin: bool, interactive: bool) -> str:
 @output_option
 @with_app
 def status(app: AppContext) -> None:
-    """Show which profile, API ID and token are in use, where each comes from, and the company.
+    """Show which profile, API ID, token and request budget are in use, where each comes
+    from, and the company.
 
-    The token is masked. Exit 3 when credentials are missing or refused.
+    The token is masked. A limit the API imposed on the account in an earlier run (a 429)
+    caps the budget and is shown as its source. Exit 3 when credentials are missing or
+    refused.
     """
     settings = app.settings()
+    sources = dict(settings.sources)
     doc: dict[str, Any] = {
         "profile": settings.profile,
         "base_url": settings.base_url,
         "api_id": settings.api_id,
         "token": mask(settings.api_token),
-        "sources": settings.sources,
+        "rate_limit": str(settings.rate_limit) if settings.rate_limit else None,
+        "sources": sources,
         "company": None,
     }
     problem: ConfigError | None = None
+    client: ApiClient | None = None
     try:
-        doc["company"] = app.client().get_company().name
+        client = app.client()
+        doc["company"] = client.get_company().name
     except ConfigError as err:
         problem = err
+    budget = client.pacer.budget if client is not None else None
+    if budget is not None and budget != settings.rate_limit:  # lowered by the API's 429
+        sources["rate_limit"] = (
+            f"the API's limit (HTTP 429), remembered for this account; configured "
+            f"{settings.rate_limit} from {_src(settings, 'rate_limit')}"
+        )
+        doc["rate_limit"] = str(budget)
+    shown = dataclasses.replace(settings, sources=sources)
     rows: list[dict[str, Any]] = [
         {"setting": "profile", "value": settings.profile, "source": ""},
         {"setting": "base URL", "value": settings.base_url, "source": _src(settings, "base_url")},
         {"setting": "API ID", "value": settings.api_id, "source": _src(settings, "api_id")},
         {"setting": "token", "value": doc["token"], "source": _src(settings, "api_token")},
+        {
+            "setting": "rate limit",
+            "value": doc["rate_limit"] or "none",
+            "source": _src(shown, "rate_limit"),
+        },
         {
             "setting": "company",
             "value": doc["company"],

@@ -36,6 +36,7 @@ class AppContext:
         *,
         profile: str | None = None,
         base_url: str | None = None,
+        rate_limit: str | None = None,
         sandbox: bool = False,
         output: Format = "table",
         quiet: bool = False,
@@ -44,6 +45,7 @@ class AppContext:
     ) -> None:
         self.profile = profile
         self.base_url = base_url
+        self.rate_limit = rate_limit
         self.sandbox = sandbox
         self.output: Format = output
         self.quiet = quiet
@@ -110,7 +112,10 @@ class AppContext:
             from aircall_ext.config import resolve_settings
 
             self._settings = resolve_settings(
-                profile=self.profile, base_url=self.base_url, sandbox=self.sandbox
+                profile=self.profile,
+                base_url=self.base_url,
+                rate_limit=self.rate_limit,
+                sandbox=self.sandbox,
             )
             for warning in self._settings.warnings:  # resolved once per run: said once
                 self.warn(warning)
@@ -234,6 +239,19 @@ def suggested_command(app: AppContext, *words: str) -> str:
     if app.base_url:
         options += ["--base-url", app.base_url]
     return command_line(*options, *words, sandbox=app.sandbox)
+
+
+def check_rate_limit(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A request budget option (N/SECONDS), checked as it is parsed; kept as written."""
+    if value is None:
+        return None
+    from aircall_ext.api.ratelimit import Budget
+
+    try:
+        Budget.parse(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param=param) from None
+    return value
 
 
 def file_option(*decls: str, metavar: str, help: str) -> Callable[[Callable[P, R]], Callable[P, R]]:

@@ -108,7 +108,29 @@ state_option = click.option(
     default="60/60",
     show_default=True,
     callback=_rate_limit,
-    help="Allow N requests per SECONDS-long window aligned on the clock; 'off' disables it.",
+    help=(
+        "Allow N requests per SECONDS-long window aligned on the clock; the request over "
+        "it is refused (429) and starts a block. 'off' disables it."
+    ),
+)
+@click.option(
+    "--block-seconds",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help=(
+        "After the request over the rate limit, refuse every request for this long, and "
+        "at least until its window ends [default: the window's length]."
+    ),
+)
+@click.option(
+    "--rate-headers",
+    type=click.Choice(["on-429", "always"]),
+    default="on-429",
+    show_default=True,
+    help=(
+        "When to send X-AircallApi-Limit/-Remaining/-Reset: on 429s only, as the live API "
+        "does, or on every answer (for clients that pace from them)."
+    ),
 )
 @click.option(
     "--reset-unit",
@@ -152,6 +174,8 @@ def serve(
     api_id: str,
     api_token: str,
     rate_limit: RateLimit | None,
+    block_seconds: float | None,
+    rate_headers: str,
     reset_unit: str,
     faults: FaultPlan | None,
     seed: int | None,
@@ -163,6 +187,10 @@ def serve(
 
     Every write is committed to the database before it is answered, so other servers and
     --sandbox commands on the same database see it, and a killed server loses nothing.
+
+    The rate limit behaves as the live API's: answers carry no X-AircallApi-* headers until
+    the budget is spent; the request over it gets 429 with the headers and Retry-After, and
+    so does every request until the block ends (--block-seconds).
 
     The first stderr line is `listening on http://HOST:PORT`; then one access-log line
     per request (Common Log Format; a dropped connection shows RESET).
@@ -184,6 +212,8 @@ def serve(
         store,
         credentials=(api_id, api_token),
         rate_limit=rate_limit,
+        block_seconds=block_seconds,
+        rate_headers="always" if rate_headers == "always" else "on-429",
         reset_unit="ms" if reset_unit == "ms" else "s",
         faults=injector,
         slow_seconds=slow_seconds,

@@ -30,7 +30,13 @@ from aircall_ext.sandbox.faults import (
     ConnectionDropped,
     FaultInjector,
 )
-from aircall_ext.sandbox.ratelimit import FixedWindowLimiter, RateLimit, ResetUnit
+from aircall_ext.sandbox.ratelimit import (
+    Decision,
+    FixedWindowLimiter,
+    RateHeaders,
+    RateLimit,
+    ResetUnit,
+)
 from aircall_ext.sandbox.state import (
     NUMBER_FIELDS,
     USER_FIELDS,
@@ -174,6 +180,8 @@ class SandboxApp:
         credentials: tuple[str, str] | None = None,
         rate_limit: RateLimit | None = None,
         reset_unit: ResetUnit = "s",
+        rate_headers: RateHeaders = "on-429",
+        block_seconds: float | None = None,
         faults: FaultInjector | None = None,
         slow_seconds: float = DEFAULT_SLOW_SECONDS,
         on_write: Callable[[AppliedWrite], None] | None = None,
@@ -185,8 +193,13 @@ class SandboxApp:
         )
         self._account: Account = self._store.account
         self._credentials = credentials
-        self._limiter = FixedWindowLimiter(rate_limit, clock) if rate_limit else None
+        self._limiter = (
+            FixedWindowLimiter(rate_limit, clock, block_seconds=block_seconds)
+            if rate_limit
+            else None
+        )
         self._reset_unit = reset_unit
+        self._rate_headers = rate_headers
         self._faults = faults
         self._slow_seconds = slow_seconds
         self._on_write = on_write
@@ -223,18 +236,20 @@ class SandboxApp:
         return [body]
 
     def handle(self, request: Request) -> Response:
-        """Rate limit, then faults, then the API proper; limit headers on every response."""
+        """Rate limit, then faults, then the API proper. The rate-limit headers go on the
+        429s, as live, or on every answer with ``rate_headers="always"``."""
         limit_headers: list[tuple[str, str]] = []
         if self._limiter is not None:
             decision = self._limiter.hit()
-            limit_headers = decision.headers(self._reset_unit)
             if not decision.allowed:
-                response = self._too_many(str(decision.retry_after))
-                response.headers += limit_headers
-                return response
+                return self._too_many(decision)
+            if self._rate_headers == "always":
+                limit_headers = decision.headers(self._reset_unit)
         fault = self._faults.draw(request.method) if self._faults is not None else None
         if fault is not None and fault.kind == "status":
             response = self._injected(fault.status)
+            if fault.status == 429 and not limit_headers:
+                limit_headers = self._spent_headers(FAULT_RETRY_AFTER)
         else:
             if fault is not None and fault.kind == "slow":
                 self._sleep(self._slow_seconds)
@@ -246,16 +261,26 @@ class SandboxApp:
         response.headers += limit_headers
         return response
 
-    def _too_many(self, retry_after: str) -> Response:
+    def _too_many(self, decision: Decision) -> Response:
         assert self._limiter is not None
         limit = self._limiter.limit
-        return error(
+        response = error(
             429,
             "Too Many Requests",
-            f"The rate limit is {limit.requests} requests per {limit.seconds:g} seconds; "
-            "wait until the X-AircallApi-Reset time.",
-            Retry_After=retry_after,
+            f"The rate limit is {limit.requests} requests per {limit.seconds:g} seconds and it "
+            "was exceeded: every request is refused until the X-AircallApi-Reset time.",
+            Retry_After=str(decision.retry_after),
         )
+        response.headers += decision.headers(self._reset_unit)
+        return response
+
+    def _spent_headers(self, seconds: int) -> list[tuple[str, str]]:
+        """The headers of a 429 as if another client had spent the budget for ``seconds``."""
+        if self._limiter is None:
+            return []
+        reset_at = self._clock() + seconds
+        spent = Decision(False, self._limiter.limit.requests, 0, reset_at, seconds)
+        return spent.headers(self._reset_unit)
 
     @staticmethod
     def _injected(status: int) -> Response:

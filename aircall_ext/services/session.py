@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from aircall_ext.api.client import ApiClient, Log
 from aircall_ext.config import Settings, require_credentials
+from aircall_ext.services.ratelimits import AccountRateLimit
 
 if TYPE_CHECKING:
     import httpx
@@ -22,13 +23,17 @@ def open_client(
     """A client for ``settings``; ``--sandbox`` goes through the same client code in-process.
     ``warn`` hears what the user must know; ``log``, when given, every request (with its
     headers, redacted, when ``log_headers``); ``login_command`` is what refused credentials
-    suggest running (the run's profile and base URL in it)."""
+    suggest running (the run's profile and base URL in it). The client paces to the
+    settings' budget, sharing the account's rate-limit state with the other runs of this
+    machine."""
     transport: httpx.BaseTransport | None = None
+    memory: AccountRateLimit | None = None
     if settings.sandbox:
         transport = _sandbox_transport()
         api_id, token = "sandbox", "sandbox"
     else:
         api_id, token = require_credentials(settings)
+        memory = AccountRateLimit.of(settings.base_url, api_id, warn)
     return ApiClient(
         settings.base_url,
         api_id,
@@ -39,6 +44,8 @@ def open_client(
         log_headers=log_headers,
         warn=warn,
         login_command=login_command,
+        budget=settings.rate_limit,
+        memory=memory,
     )
 
 

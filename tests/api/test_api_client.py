@@ -410,32 +410,6 @@ def test_other_4xx_are_not_retried(fake: FakeTime) -> None:
     assert route.call_count == 1
 
 
-@respx.mock
-def test_pacing_spends_half_the_budget_freely_then_spreads_the_rest(fake: FakeTime) -> None:
-    window_end = fake.now + 10
-    remaining = iter(range(9, -1, -1))
-
-    def respond(_request: httpx.Request) -> httpx.Response:
-        headers = {
-            "X-AircallApi-Limit": "10",
-            "X-AircallApi-Remaining": str(next(remaining)),
-            "X-AircallApi-Reset": str(window_end),
-        }
-        return httpx.Response(200, json=COMPANY, headers=headers)
-
-    respx.get(f"{BASE}/v1/company").mock(side_effect=respond)
-    client = make_client(fake)
-    waits: list[float] = []
-    client.on_wait = waits.append
-    for _ in range(10):
-        client.get_company()
-    # Remaining 9..6 are above half the limit: no wait. Then the rest is spread evenly.
-    assert fake.sleeps == waits
-    assert len(fake.sleeps) == 5
-    assert fake.now <= window_end  # never ahead of the budget: ten requests inside the window
-    assert fake.sleeps == sorted(fake.sleeps)  # evenly spread over what is left
-
-
 def test_plain_http_is_refused_except_for_loopback() -> None:
     with pytest.raises(ConfigError, match=r"refusing plain http:// to api\.example\.com"):
         check_base_url("http://api.example.com/v1")

@@ -1,14 +1,17 @@
-"""Client-side pacing on an injected clock: the real ApiClient against the sandbox
-app's own clock-aligned rate limiter, with simulated network latency. Nothing sleeps for
-real: the client's ``sleep`` and the server's clock are the same fake clock.
+"""Client-side pacing on an injected clock: the real ApiClient against the sandbox app's own
+rate limiter, in the live API's mode (no headers until the budget is spent, then a block),
+with simulated network latency. Nothing sleeps for real: the client's ``sleep`` and the
+server's clock are the same fake clock.
 
-What is asserted, per request the server saw: no 429 for a lone client, never more than the
-budget in any window, at least 90 % of the allowed rate used over many windows, and a budget
-drained by another client waited out (until the reset) rather than fought.
+What is asserted, per request the server saw: no 429 for a lone client whose budget is at
+or under the server's, never more than the budget in any window of its length, at least
+90 % of the budget used over many windows, headers that only tighten, a 429's limit adopted
+and remembered for the next run, and another client's block waited out.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import Counter
@@ -19,14 +22,26 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aircall_ext.api.client import ApiClient
-from aircall_ext.api.ratelimit import RESET_MARGIN, RatePacer, parse_reset
+from aircall_ext.api.ratelimit import (
+    DEFAULT_BUDGET,
+    MAX_WAIT,
+    Budget,
+    Pacer,
+    Recalled,
+    parse_reset,
+)
+from aircall_ext.errors import ApiError
+from aircall_ext.names import rate_limits_path
 from aircall_ext.sandbox.app import SandboxApp
 from aircall_ext.sandbox.demo import generate_account
-from aircall_ext.sandbox.ratelimit import RateLimit, ResetUnit
+from aircall_ext.sandbox.ratelimit import RateHeaders, RateLimit, ResetUnit
 from aircall_ext.sandbox.state import SandboxAccount
 from aircall_ext.services.importer import Source, prepare, start_import
+from aircall_ext.services.ratelimits import AccountRateLimit
 
 BASE = "https://api.pacing.test"
 START = 1_700_000_000.37  # deliberately not on a window boundary
@@ -40,19 +55,48 @@ class Arrival:
 
 
 @dataclass
+class Memory:
+    """The account's shared rate-limit state, in memory (the real one is a cache file)."""
+
+    limit: int | None = None
+    blocked_until: float = 0.0
+    remembered: list[int] = field(default_factory=list)
+    other_runs: list[float] = field(default_factory=list)
+    recorded: dict[int, float] = field(default_factory=dict)
+
+    def recall(self) -> Recalled:
+        return Recalled(self.limit, self.blocked_until)
+
+    def remember(self, limit: int | None, blocked_until: float) -> None:
+        if limit is not None:
+            self.remembered.append(limit)
+            self.limit = limit
+        self.blocked_until = max(self.blocked_until, blocked_until)
+
+    def others(self, since: float) -> list[float]:
+        return [at for at in self.other_runs if at > since]
+
+    def record(self, request: int, at: float, forget_before: float) -> None:
+        self.recorded[request] = at
+
+
+@dataclass
 class Sim:
-    """A fake clock shared by a rate-limited sandbox app and the client under test."""
+    """A fake clock shared by a rate-limited sandbox app and the clients under test."""
 
     limit: int
     seconds: float
     latency: float = 0.01  # round trip; half before the server counts the request
     jitter: float = 0.0  # latency varies in [1 - jitter, 1 + jitter] x latency
     reset_unit: ResetUnit = "s"
+    rate_headers: RateHeaders = "on-429"
+    block_seconds: float | None = None
     account: SandboxAccount = field(default_factory=lambda: generate_account(10, seed=1))
     now: float = START
     arrivals: list[Arrival] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)  # what on_wait was told
     sleeps: list[float] = field(default_factory=list)  # what the client really slept
+    warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(7)
@@ -61,6 +105,8 @@ class Sim:
             self.account,
             rate_limit=RateLimit(self.limit, self.seconds),
             reset_unit=self.reset_unit,
+            rate_headers=self.rate_headers,
+            block_seconds=self.block_seconds,
             clock=self.clock,
             sleep=self.sleep,
         )
@@ -88,23 +134,32 @@ class Sim:
         self.now += latency / 2
         return body
 
-    def client(self) -> ApiClient:
+    def client(self, budget: str | None = None, memory: Any = None) -> ApiClient:
         client = ApiClient(
-            BASE, "id", "token", transport=self.transport, sleep=self.sleep, clock=self.clock
+            BASE,
+            "id",
+            "token",
+            transport=self.transport,
+            sleep=self.sleep,
+            clock=self.clock,
+            warn=self.warnings.append,
+            budget=Budget.parse(budget or f"{self.limit}/{self.seconds:g}"),
+            memory=memory,
         )
         client.on_wait = self.waits.append
         return client
 
     def other_client_drains(self, leave: int = 0) -> None:
-        """Another client of the same account spends the window's budget (no pacing), until
-        only ``leave`` requests remain; ``leave=0`` goes on until it is refused (a 429)."""
+        """Another client of the same account sends without pacing until it is refused (a
+        429, and the block begins), or, with headers on every answer, until only ``leave``
+        requests remain."""
         self._who = "other"
         try:
             with httpx.Client(base_url=BASE + "/", transport=self.transport) as raw:
                 while True:
-                    response = raw.get("company")
-                    remaining = int(response.headers["X-AircallApi-Remaining"])
-                    if response.status_code == 429 or (leave and remaining <= leave):
+                    response = raw.get("v1/company")
+                    remaining = response.headers.get("X-AircallApi-Remaining")
+                    if response.status_code == 429 or (leave and int(remaining or 0) <= leave):
                         return
         finally:
             self._who = "client"
@@ -115,67 +170,81 @@ class Sim:
     def mine(self) -> list[Arrival]:
         return [a for a in self.arrivals if a.who == "client"]
 
-    def per_window(self, *, served: bool = False) -> Counter[int]:
-        """Requests the server counted (or only those it served), per window, all clients."""
-        return Counter(
-            math.floor(a.at / self.seconds) for a in self.arrivals if not served or a.status == 200
-        )
+    def refused(self) -> list[Arrival]:
+        return [a for a in self.arrivals if a.status == 429]
+
+    def per_window(self) -> Counter[int]:
+        """Requests the server counted per clock-aligned window, all clients."""
+        return Counter(math.floor(a.at / self.seconds) for a in self.arrivals)
 
 
-def run(sim: Sim, requests: int) -> ApiClient:
-    client = sim.client()
+def run(sim: Sim, requests: int, budget: str | None = None) -> ApiClient:
+    client = sim.client(budget)
     for _ in range(requests):
         client.get_company()
     return client
 
 
-def full_window_use(sim: Sim) -> float:
+def most_in_any_window(arrivals: list[Arrival], seconds: float) -> int:
+    """The most requests any window of ``seconds`` holds, wherever it starts."""
+    times = sorted(a.at for a in arrivals)
+    most, first = 0, 0
+    for last, at in enumerate(times):
+        while at - times[first] >= seconds:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def full_window_use(sim: Sim, budget: int) -> float:
     """Slots used in the windows the run covered from start to end (not the first and last,
-    which the run only partly spans), over the slots those windows allowed."""
+    which the run only partly spans), over what the budget allows in them."""
     counts = sim.per_window()
     first, last = min(counts), max(counts)
     full = range(first + 1, last)
     assert len(full) >= 5, "the run is too short to measure utilisation"
-    return sum(counts[w] for w in full) / (sim.limit * len(full))
+    return sum(counts[w] for w in full) / (budget * len(full))
 
 
-def rate_use(sim: Sim) -> float:
-    """Requests over (elapsed x allowed rate), elapsed from the first arrival to the last."""
-    mine = sim.mine()
-    elapsed = mine[-1].at - mine[0].at
-    return (len(mine) - 1) / (elapsed * sim.limit / sim.seconds)
-
+# -- a lone client ------------------------------------------------------------------------
 
 # Realistic windows and latencies (the round trip well under the window's mean spacing).
 LONE_CLIENT = [
-    pytest.param(60, 60.0, 0.2, 0.0, "s", id="60/60s-200ms"),
-    pytest.param(60, 60.0, 0.05, 0.5, "ms", id="60/60s-50ms-jitter-ms-reset"),
-    pytest.param(30, 3.0, 0.005, 0.0, "s", id="30/3s-5ms"),
-    pytest.param(30, 3.0, 0.04, 0.5, "ms", id="30/3s-40ms-jitter-ms-reset"),
-    pytest.param(5, 1.0, 0.01, 0.0, "s", id="5/1s-10ms"),
-    pytest.param(100, 10.0, 0.02, 0.9, "s", id="100/10s-20ms-jitter"),
+    pytest.param(60, 60.0, 0.2, 0.0, id="60/60s-200ms"),
+    pytest.param(60, 60.0, 0.05, 0.5, id="60/60s-50ms-jitter"),
+    pytest.param(30, 3.0, 0.005, 0.0, id="30/3s-5ms"),
+    pytest.param(30, 3.0, 0.04, 0.5, id="30/3s-40ms-jitter"),
+    pytest.param(5, 1.0, 0.01, 0.0, id="5/1s-10ms"),
+    pytest.param(100, 10.0, 0.02, 0.9, id="100/10s-20ms-jitter"),
 ]
 
 
-@pytest.mark.parametrize(("limit", "seconds", "latency", "jitter", "unit"), LONE_CLIENT)
-def test_a_lone_client_is_never_refused_and_uses_at_least_90_percent(
-    limit: int, seconds: float, latency: float, jitter: float, unit: ResetUnit
+@pytest.mark.parametrize(("limit", "seconds", "latency", "jitter"), LONE_CLIENT)
+def test_a_lone_client_on_the_servers_budget_is_never_refused_and_uses_90_percent(
+    limit: int, seconds: float, latency: float, jitter: float
 ) -> None:
-    sim = Sim(limit, seconds, latency, jitter, reset_unit=unit)
+    sim = Sim(limit, seconds, latency, jitter)
     client = run(sim, limit * 12)
-    assert [a for a in sim.arrivals if a.status != 200] == []
+    assert sim.refused() == []
     assert client.request_count == limit * 12  # nothing was retried
-    assert max(sim.per_window().values()) <= limit
-    assert full_window_use(sim) >= 0.9
-    assert rate_use(sim) >= 0.9
-    assert sim.waits == sim.sleeps  # every wait was a pacing wait, and reported
+    assert most_in_any_window(sim.mine(), seconds) <= limit
+    assert full_window_use(sim, limit) >= 0.9
+    assert sim.waits == sim.sleeps and sim.waits  # it paced, and said so every time
+
+
+def test_a_budget_under_the_servers_is_kept_and_used() -> None:
+    sim = Sim(30, 3.0, 0.03, 0.5)
+    run(sim, 20 * 12, budget="20/3")
+    assert sim.refused() == []
+    assert most_in_any_window(sim.mine(), 3.0) <= 20
+    assert full_window_use(sim, 20) >= 0.9
 
 
 @pytest.mark.parametrize(
     ("limit", "seconds", "latency", "jitter"),
     [
         pytest.param(30, 3.0, 0.3, 0.9, id="latency-above-the-spacing"),
-        pytest.param(10, 2.0, 0.15, 0.9, id="lead-of-one-round-trip"),
+        pytest.param(10, 2.0, 0.15, 0.9, id="long-round-trips"),
         pytest.param(4, 1.0, 0.0, 0.0, id="tiny-budget-no-latency"),
         pytest.param(61, 7.0, 0.09, 0.9, id="odd-budget"),
     ],
@@ -185,12 +254,12 @@ def test_never_more_than_the_budget_in_any_window(
 ) -> None:
     sim = Sim(limit, seconds, latency, jitter)
     run(sim, limit * 8)
-    assert [a for a in sim.arrivals if a.status != 200] == []
-    assert max(sim.per_window().values()) <= limit
+    assert sim.refused() == []
+    assert most_in_any_window(sim.mine(), seconds) <= limit
 
 
 def test_a_short_command_is_not_slowed_at_all() -> None:
-    """Three listing pages out of 60: inside the free half of the budget, no wait."""
+    """Three listing pages of a 60/60 budget: no wait."""
     sim = Sim(60, 60.0, account=generate_account(120, seed=3))
     users = sim.client().list_users()
     assert len(users) == 120
@@ -198,60 +267,59 @@ def test_a_short_command_is_not_slowed_at_all() -> None:
     assert sim.sleeps == []
 
 
-def test_budget_drained_mid_run_waits_for_the_reset_then_continues() -> None:
-    sim = Sim(30, 3.0, 0.01)
-    client = sim.client()
-    for _ in range(5):
-        client.get_company()
-    sim.other_client_drains()  # the window is spent: its next request is refused
-    drained_until = sim.reset_of(sim.now)
-    for _ in range(40):
-        client.get_company()
-    mine = sim.mine()
-    refused = [a for a in mine if a.status == 429]
-    assert len(refused) == 1  # it could not know; after that, it knows when to come back
-    after = mine[mine.index(refused[0]) + 1]
-    assert after.status == 200
-    assert after.at >= drained_until  # it waited for the reset, not a blind backoff
-    assert after.at - drained_until < 1.0 + RESET_MARGIN + sim.latency  # Retry-After is whole s
-    assert sum(sim.waits) >= drained_until - refused[0].at  # the wait was reported
-    assert len([a for a in mine if a.status == 200]) == 45  # and every request was served
-    assert max(sim.per_window(served=True).values()) <= 30
+def test_a_burst_up_to_the_budget_goes_out_at_once_and_the_next_request_waits() -> None:
+    sim = Sim(60, 60.0, 0.1)
+    client = run(sim, 60)
+    assert sim.sleeps == []
+    client.get_company()
+    assert sim.mine()[60].at - sim.mine()[0].at >= 60.0
+    assert sim.refused() == []
 
 
-def test_budget_left_at_one_is_taken_and_then_the_reset_awaited_without_a_429() -> None:
-    """Another client leaves one request: the client takes it, reads remaining 0 in the
-    headers and waits for the reset instead of finding out with a 429."""
-    sim = Sim(30, 3.0, 0.01)
+def test_a_budget_without_headers_is_paced_where_header_pacing_would_not_be() -> None:
+    """The live API says nothing until the budget is spent: a long run must pace anyway."""
+    sim = Sim(12, 3.0, 0.02)
+    run(sim, 60)
+    assert sim.refused() == []
+
+
+# -- headers only tighten ---------------------------------------------------------------------
+
+
+def test_a_lower_limit_in_the_headers_lowers_the_budget() -> None:
+    sim = Sim(10, 3.0, 0.02, rate_headers="always")
+    run(sim, 80, budget="30/3")
+    assert sim.refused() == []
+    assert most_in_any_window(sim.mine(), 3.0) <= 10
+    assert sim.warnings == []  # only a 429's limit is news worth remembering
+
+
+def test_a_higher_limit_in_the_headers_never_raises_the_budget() -> None:
+    sim = Sim(100, 3.0, 0.02, rate_headers="always")
+    run(sim, 60, budget="10/3")
+    assert most_in_any_window(sim.mine(), 3.0) <= 10
+
+
+def test_fewer_remaining_is_taken_then_the_reset_awaited_without_a_429() -> None:
+    """Another client leaves one request: the client takes it, reads remaining 0 and waits
+    for the reset instead of finding out with a 429."""
+    sim = Sim(30, 3.0, 0.01, rate_headers="always")
     client = sim.client()
     client.get_company()
     sim.other_client_drains(leave=1)
     drained_until = sim.reset_of(sim.now)
     for _ in range(20):
         client.get_company()
-    assert [a for a in sim.arrivals if a.status == 429] == []
+    assert sim.refused() == []
     mine = sim.mine()
     assert mine[1].at < drained_until <= mine[2].at  # the last slot, then the next window
-    assert max(sim.waits) >= drained_until - mine[1].at  # one wait covering the rest
-
-
-def test_budget_drained_before_the_first_request() -> None:
-    sim = Sim(10, 2.0, 0.01)
-    sim.other_client_drains()
-    drained_until = sim.reset_of(sim.now)
-    client = run(sim, 12)
-    statuses = [a.status for a in sim.mine()]
-    assert statuses.count(429) == 1 and statuses[0] == 429
-    assert statuses[1:] == [200] * 12
-    assert sim.mine()[1].at >= drained_until
-    assert client.request_count == 13
 
 
 def test_reset_in_milliseconds_paces_exactly_like_seconds() -> None:
     runs = {}
     for unit in ("s", "ms"):
-        sim = Sim(30, 3.0, 0.02, reset_unit=unit)
-        run(sim, 100)
+        sim = Sim(10, 3.0, 0.02, reset_unit=unit, rate_headers="always")
+        run(sim, 60, budget="30/3")
         runs[unit] = [round(a.at, 6) for a in sim.arrivals]
     assert runs["s"] == runs["ms"]
 
@@ -264,31 +332,239 @@ def test_reset_header_units() -> None:
     assert parse_reset("nan") is None
 
 
-def test_pacer_spreads_the_second_half_to_end_before_the_reset() -> None:
-    pacer = RatePacer()
-    now = 100.0
-    reset = 110.0
-    gaps = []
-    for remaining in (5, 4, 3, 2, 1):
-        headers = {
-            "X-AircallApi-Limit": "10",
-            "X-AircallApi-Remaining": str(remaining),
-            "X-AircallApi-Reset": str(reset),
-        }
-        pacer.observe(headers, now, rtt=0.02)
-        gap = pacer.delay(now)
-        gaps.append(gap)
-        now += gap
-    assert gaps == pytest.approx([gaps[0]] * 5)  # even
-    assert reset - 0.5 < now < reset  # the last slot is used inside the window
+def test_missing_or_garbled_headers_change_nothing() -> None:
+    pacer = Pacer(Budget(5, 1.0))
+    for headers in ({}, {"X-AircallApi-Limit": "x", "X-AircallApi-Remaining": "zero"}):
+        pacer.observe(headers, 5.0)
+        pacer.sent(5.0)
+    assert pacer.budget == Budget(5, 1.0)
+    assert pacer.server_delay(5.0) == 0.0 and pacer.budget_delay(5.0) == 0.0
 
 
-def test_missing_headers_mean_no_pacing() -> None:
-    pacer = RatePacer()
-    pacer.observe({}, 5.0)
-    assert pacer.delay(5.0) == 0.0
-    pacer.observe({"X-AircallApi-Remaining": "zero", "X-AircallApi-Reset": "x"}, 5.0)
-    assert pacer.delay(5.0) == 0.0
+# -- a 429: wait, adopt its limit, remember it -----------------------------------------------------
+
+
+def test_a_429_is_waited_out_its_limit_adopted_and_remembered() -> None:
+    sim = Sim(20, 3.0, 0.02)
+    memory = Memory()
+    client = sim.client("60/3", memory)
+    for _ in range(200):
+        client.get_company()
+    mine = sim.mine()
+    refused = [i for i, a in enumerate(mine) if a.status == 429]
+    assert len(refused) == 1  # the first burst overshoots the server's 20; then never again
+    blocked_until = mine[refused[0]].at + 3.0
+    assert mine[refused[0] + 1].at >= blocked_until  # nothing is sent during the block
+    assert most_in_any_window(mine[refused[0] + 1 :], 3.0) <= 20
+    assert client.pacer.budget == Budget(20, 3.0)
+    assert memory.remembered == [20]
+    assert sim.warnings == [
+        "the API limited us to 20 requests (HTTP 429): pacing at 20/3 from now on; "
+        "remembered for this account"
+    ]
+    assert len([a for a in mine if a.status == 200]) == 200
+
+
+def account(sim: Sim, api_id: str = "the-api-id") -> AccountRateLimit:
+    """The account's state in the cache file, as one more run of the tool sees it."""
+    return AccountRateLimit.of(BASE, api_id, sim.warnings.append)
+
+
+def test_the_next_run_starts_at_the_remembered_limit() -> None:
+    first = Sim(20, 3.0, 0.02)
+    client = first.client("60/3", account(first))
+    for _ in range(40):
+        client.get_company()
+    assert len(first.refused()) == 1
+    stored = rate_limits_path().read_text()
+    assert "the-api-id" not in stored  # the account is a fingerprint, never the ID
+    assert [entry["limit"] for entry in json.loads(stored)["accounts"].values()] == [20]
+
+    second = Sim(20, 3.0, 0.02, now=first.now + 60)  # a later run
+    client = second.client("60/3", account(second))
+    assert client.pacer.budget == Budget(20, 3.0)
+    for _ in range(100):
+        client.get_company()
+    assert second.refused() == [] and second.warnings == []
+    assert account(second, "another-api-id").recall() == Recalled()  # another account
+
+
+def test_a_run_right_after_another_counts_its_requests() -> None:
+    """A resume just after Ctrl-C, or a script's next command: one budget, not two."""
+    sim = Sim(10, 3.0, 0.02)
+    first = sim.client(memory=account(sim))
+    for _ in range(10):
+        first.get_company()
+    second = sim.client(memory=account(sim))
+    for _ in range(30):
+        second.get_company()
+    assert sim.refused() == []
+    assert most_in_any_window(sim.mine(), 3.0) <= 10
+
+
+def test_a_lone_run_does_not_count_its_own_requests_twice() -> None:
+    sim = Sim(30, 3.0, 0.03, 0.5)
+    client = sim.client(memory=account(sim))
+    for _ in range(30 * 12):
+        client.get_company()
+    assert sim.refused() == []
+    assert full_window_use(sim, 30) >= 0.9
+
+
+def test_a_block_another_run_met_is_waited_out_without_a_request() -> None:
+    sim = Sim(5, 3.0, 0.02)
+    first = sim.client("60/3", account(sim))
+    for _ in range(6):  # the sixth is refused: a block of 3 s
+        first.get_company()
+    blocked_until = sim.refused()[0].at + 3.0
+    second = sim.client("5/3", account(sim))  # the first run was stopped during the block
+    second.get_company()
+    assert len(sim.refused()) == 1
+    assert sim.mine()[-1].at >= blocked_until
+
+
+def test_a_remembered_limit_above_the_budget_changes_nothing() -> None:
+    sim = Sim(30, 3.0)
+    client = sim.client("10/3", Memory(limit=25))
+    assert client.pacer.budget == Budget(10, 3.0)
+
+
+def test_an_unreadable_cache_remembers_nothing_and_a_failed_write_is_one_warning(
+    tmp_path: Path,
+) -> None:
+    warnings: list[str] = []
+    broken = tmp_path / "rate-limits.json"
+    broken.write_text("{not json")
+    memory = AccountRateLimit(broken, "host fingerprint", warnings.append)
+    assert memory.recall() == Recalled()
+    memory.remember(20, 5.0)
+    assert memory.recall() == Recalled(20, 5.0)
+    (tmp_path / "file").write_text("")
+    unwritable = AccountRateLimit(tmp_path / "file" / "below-a-file.json", "k", warnings.append)
+    unwritable.remember(20, 0.0)
+    unwritable.record(1, 5.0, forget_before=2.0)
+    assert len(warnings) == 1 and "cannot keep the API's rate-limit state" in warnings[0]
+
+
+def test_a_retry_after_beyond_five_minutes_fails_the_request_and_sends_nothing_more() -> None:
+    sim = Sim(1, 60.0, block_seconds=MAX_WAIT + 300)
+    client = sim.client("5/60")
+    client.get_company()
+    with pytest.raises(ApiError, match=r"asked to wait 600 s, more than the 300 s") as caught:
+        client.get_company()
+    assert caught.value.exit_code == 4
+    assert [a.status for a in sim.arrivals] == [200, 429]
+
+
+def test_a_reset_beyond_five_minutes_without_retry_after_fails_too() -> None:
+    now = START
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        headers = {"X-AircallApi-Limit": "60", "X-AircallApi-Reset": str(int(now + 900))}
+        return httpx.Response(429, json={"error": "Too Many Requests"}, headers=headers)
+
+    client = ApiClient(
+        BASE, "id", "token", transport=httpx.MockTransport(answer), clock=lambda: now
+    )
+    with pytest.raises(ApiError, match=r"asked to wait 900 s"):
+        client.get_company()
+    assert client.request_count == 1
+
+
+def test_a_429_that_says_nothing_waits_one_window() -> None:
+    sleeps: list[float] = []
+    statuses = iter([429, 200])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        status = next(statuses)
+        body = {"company": {"name": "C"}} if status == 200 else {"error": "Too Many Requests"}
+        return httpx.Response(status, json=body)
+
+    client = ApiClient(
+        BASE,
+        "id",
+        "token",
+        transport=httpx.MockTransport(answer),
+        clock=lambda: START + sum(sleeps),
+        sleep=sleeps.append,
+        budget=Budget(30, 3.0),
+    )
+    assert client.get_company().name == "C"
+    assert sleeps == [3.0]
+
+
+# -- another client of the account drains the budget -----------------------------------------------
+
+
+def test_a_budget_drained_by_another_client_is_waited_out_through_the_block() -> None:
+    sim = Sim(30, 3.0, 0.01)
+    client = sim.client()
+    for _ in range(5):
+        client.get_company()
+    sim.other_client_drains()  # the budget is spent: the server blocks everyone for 3 s
+    blocked_until = sim.refused()[-1].at + 3.0
+    for _ in range(40):
+        client.get_company()
+    mine = sim.mine()
+    refused = [i for i, a in enumerate(mine) if a.status == 429]
+    assert len(refused) == 1  # it could not know; after that, it knows when to come back
+    after = mine[refused[0] + 1]
+    assert after.at >= blocked_until  # it waited for the block to end, not blindly
+    assert after.at - blocked_until < 1.0 + sim.latency  # Retry-After is whole seconds
+    assert sum(sim.waits) >= blocked_until - mine[refused[0]].at  # the wait was reported
+    assert len([a for a in mine if a.status == 200]) == 45  # every request was served
+    assert client.pacer.budget == Budget(30, 3.0)  # the same limit: nothing to adopt
+    assert sim.warnings == []
+
+
+def test_a_budget_drained_before_the_first_request() -> None:
+    sim = Sim(10, 2.0, 0.01)
+    sim.other_client_drains()
+    blocked_until = sim.arrivals[-1].at + 2.0
+    client = run(sim, 12)
+    statuses = [a.status for a in sim.mine()]
+    assert statuses == [429] + [200] * 12
+    assert sim.mine()[1].at >= blocked_until
+    assert client.request_count == 13
+
+
+# -- the budget's text -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "budget"),
+    [("60/60", Budget(60, 60.0)), (" 30 / 3 ", Budget(30, 3.0)), ("5/0.5", Budget(5, 0.5))],
+)
+def test_budgets_parse(text: str, budget: Budget) -> None:
+    assert Budget.parse(text) == budget
+
+
+@pytest.mark.parametrize("text", ["60", "0/60", "60/0", "a/b", "-1/60", "60/60/1", "", "6e1/60"])
+def test_bad_budgets_say_what_is_expected(text: str) -> None:
+    with pytest.raises(ValueError, match=r"is not N/SECONDS"):
+        Budget.parse(text)
+
+
+@given(st.integers(1, 10**9 - 1), st.integers(1, 10**9 - 1), st.integers(0, 999_999))
+def test_a_budget_reads_back_what_it_prints(requests: int, whole: int, micros: int) -> None:
+    seconds = f"{whole}.{micros:06d}"
+    budget = Budget.parse(f"{requests}/{seconds}")
+    assert budget == Budget(requests, float(seconds))
+    assert Budget.parse(str(budget)) == budget
+
+
+@given(st.text(max_size=16))
+def test_any_text_is_a_budget_or_a_value_error(text: str) -> None:
+    try:
+        budget = Budget.parse(text)
+    except ValueError as err:
+        assert "N/SECONDS" in str(err)
+    else:
+        assert budget.requests >= 1 and budget.seconds > 0
+
+
+def test_the_default_budget_is_aircalls_guide() -> None:
+    assert str(DEFAULT_BUDGET) == "60/60"
 
 
 # -- the import's progress bar is told about the waits ---------------------------------
@@ -311,7 +587,7 @@ class RecordingProgress:
         self.events.append(("end", 0))
 
 
-def test_import_progress_shows_the_rate_limit_waits(tmp_path: Path) -> None:
+def test_import_progress_shows_the_budget_waits(tmp_path: Path) -> None:
     sim = Sim(10, 2.0, 0.01, account=generate_account(60, seed=5))
     users = [dict(u) for u in sim.account.users()]  # a copy: the app changes its own
     # Rotate the extensions of the first 25 users: one 25-cycle, 26 writes.
@@ -339,7 +615,7 @@ def test_import_progress_shows_the_rate_limit_waits(tmp_path: Path) -> None:
     kinds = [kind for kind, _ in progress.events]
     assert kinds.index("waiting") < kinds.index("end")
     assert client.on_wait is before  # the hook is given back after the job
-    assert [a for a in sim.arrivals if a.status == 429] == []
-    assert max(sim.per_window().values()) <= 10
+    assert sim.refused() == []
+    assert most_in_any_window(sim.mine(), 2.0) <= 10
     final = {u["id"]: u["extension"] for u in sim.account.users()}
     assert [final[u["id"]] for u in users[:25]] == [exts[(i + 1) % 25] for i in range(25)]

@@ -394,3 +394,96 @@ def test_login_with_a_broken_config_fails_before_asking_for_the_token(run_cli: R
     result = run_cli("auth", "login", "--api-id", "my-id", "--token-stdin", input=TOKEN)
     assert result.exit_code == 3
     assert f"{path}:2:" in result.stderr
+
+
+# -- the request budget ---------------------------------------------------------------------
+
+
+def login(run_cli: RunCli, *options: str) -> None:
+    result = run_cli(
+        "--base-url", BASE, "auth", "login", "--api-id", "my-id", *options, "--token-stdin",
+        input=TOKEN,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+
+
+@respx.mock
+def test_login_keeps_the_budget_in_the_profile_and_status_shows_where_it_comes_from(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    company_route()
+    login(run_cli, "--rate-limit", "30/60")
+    assert 'rate_limit = "30/60"' in config_path().read_text()
+    login(run_cli)  # logging in again without --rate-limit keeps it
+    doc = json.loads(run_cli("-o", "json", "auth", "status").stdout)
+    assert (doc["rate_limit"], doc["sources"]["rate_limit"]) == ("30/60", "profile 'default'")
+    monkeypatch.setenv("AIRCALL_RATE_LIMIT", "20/60")
+    table = run_cli("auth", "status").stdout
+    assert any(
+        line.split()[:4] == ["rate", "limit", "20/60", "env"] for line in table.splitlines()
+    ), table
+    doc = json.loads(run_cli("--rate-limit", "10/1", "-o", "json", "auth", "status").stdout)
+    assert (doc["rate_limit"], doc["sources"]["rate_limit"]) == ("10/1", "option --rate-limit")
+
+
+@respx.mock
+def test_status_shows_a_limit_the_api_imposed_on_the_account(run_cli: RunCli) -> None:
+    from aircall_ext.services.ratelimits import AccountRateLimit
+
+    company_route()
+    login(run_cli)
+    AccountRateLimit.of(BASE, "my-id", [].append).remember(25, 0.0)
+    doc = json.loads(run_cli("-o", "json", "auth", "status").stdout)
+    assert doc["rate_limit"] == "25/60"
+    assert doc["sources"]["rate_limit"] == (
+        "the API's limit (HTTP 429), remembered for this account; configured 60/60 from default"
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--rate-limit", "sixty", "auth", "status"],
+        ["auth", "login", "--api-id", "x", "--rate-limit", "0/60", "--token-stdin"],
+    ],
+)
+def test_a_bad_budget_option_is_a_usage_error_naming_it(run_cli: RunCli, args: list[str]) -> None:
+    result = run_cli(*args, input=TOKEN)
+    assert result.exit_code == 2
+    assert "'--rate-limit'" in result.stderr and "is not N/SECONDS" in result.stderr
+    assert not config_path().exists()
+
+
+def test_a_bad_budget_in_the_environment_is_a_usage_error_naming_it(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRCALL_RATE_LIMIT", "1/0")
+    monkeypatch.setenv("AIRCALL_API_ID", "id")
+    monkeypatch.setenv("AIRCALL_API_TOKEN", "token")
+    result = run_cli("list")
+    assert result.exit_code == 2
+    assert "AIRCALL_RATE_LIMIT: '1/0' is not N/SECONDS" in result.stderr
+
+
+@respx.mock
+def test_a_429_during_a_run_is_said_once_remembered_and_shown_by_status(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRCALL_API_ID", "my-id")
+    monkeypatch.setenv("AIRCALL_API_TOKEN", TOKEN)
+    monkeypatch.setenv("AIRCALL_BASE_URL", BASE)
+    refused = httpx.Response(
+        429,
+        json={"error": "Too Many Requests"},
+        headers={"Retry-After": "0", "X-AircallApi-Limit": "20"},
+    )
+    respx.get(f"{BASE}/v1/company").mock(side_effect=[refused, httpx.Response(200, json=COMPANY)])
+    result = run_cli("-o", "json", "auth", "status")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("the API limited us to 20 requests") == 1
+    assert "remembered for this account" in result.stderr
+    assert json.loads(result.stdout)["rate_limit"] == "20/60"  # this run paces at it already
+    respx.get(f"{BASE}/v1/company").mock(return_value=httpx.Response(200, json=COMPANY))
+    doc = json.loads(run_cli("-o", "json", "auth", "status").stdout)  # the next run
+    assert doc["rate_limit"] == "20/60"
+    assert doc["sources"]["rate_limit"].startswith("the API's limit (HTTP 429), remembered")

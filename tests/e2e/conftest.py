@@ -57,6 +57,9 @@ class SandboxServer:
     log: list[str] = field(default_factory=list)
     reader: threading.Thread | None = None
     write_log: Path | None = None  # where ``--write-log`` records the applied writes
+    # The CLI's request budget: the server's rate limit, so a run paces as a client that
+    # knows the account's budget does (a server without one: no pacing to speak of).
+    budget: str = "60/60"
 
     def holdings(self) -> dict[int, Any]:
         """What each user of the server's database holds now (user id → extension)."""
@@ -110,6 +113,7 @@ class SandboxServer:
             AIRCALL_BASE_URL=self.base_url,
             AIRCALL_API_ID=API_ID,
             AIRCALL_API_TOKEN=API_TOKEN,
+            AIRCALL_RATE_LIMIT=self.budget,
             NO_COLOR="1",
         )
         env.update(extra)
@@ -173,12 +177,18 @@ def start_server(state: Path, *options: str) -> SandboxServer:
         process.kill()
         rest = process.stderr.read()
         raise RuntimeError(f"sandbox serve did not start: {first!r} {rest!r}")
-    server = SandboxServer(process, match.group(1), state)
+    server = SandboxServer(process, match.group(1), state, budget=_budget(options))
     server.reader = threading.Thread(
         target=_collect, args=(process.stderr, server.log), daemon=True
     )
     server.reader.start()
     return server
+
+
+def _budget(options: tuple[str, ...]) -> str:
+    """The client budget that matches ``sandbox serve OPTIONS``'s rate limit."""
+    limit = options[options.index("--rate-limit") + 1] if "--rate-limit" in options else "60/60"
+    return "1000000/1" if limit == "off" else limit
 
 
 Serve = Callable[..., SandboxServer]

@@ -282,6 +282,8 @@ def test_serve_over_http_logs_each_request_and_commits_each_write(tmp_path: Path
     assert page.json()["meta"]["next_page_link"] == f"{url}/v2/users?page=2&per_page=5"
     assert page.json()["users"][0]["direct_link"] == f"{url}/v2/users/481001"
     assert (denied.status_code, denied.json()) == (403, {"message": "Forbidden"})
+    assert "x-aircallapi-limit" not in page.headers  # as live: only a 429 carries them
+    assert "x-aircallapi-remaining" not in denied.headers
     assert code == 0
     access = [line for line in log if '"' in line and "HTTP/1.1" in line]
     expected = [

@@ -70,7 +70,9 @@ def test_probabilities_are_honoured() -> None:
 
 
 def test_a_5xx_fault_is_a_json_error_with_the_rate_limit_headers() -> None:
-    _app, http = faulty("503:1", rate_limit=RateLimit(100, 60), clock=lambda: 30.0)
+    _app, http = faulty(
+        "503:1", rate_limit=RateLimit(100, 60), rate_headers="always", clock=lambda: 30.0
+    )
     response = http.get("/v1/company")
     assert response.status_code == 503
     assert set(response.json()) == {"error", "troubleshoot"}

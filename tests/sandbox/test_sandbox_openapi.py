@@ -469,8 +469,10 @@ def test_the_checker_catches_an_undocumented_status_header_or_error(contract: Co
         contract.check(one, "GET", httpx.Response(418, json=error, headers=good_headers))
     with pytest.raises(AssertionError, match="HTTP 422 is not documented"):
         contract.check(one, "GET", httpx.Response(422, json=error, headers=good_headers))
-    no_headers = {"Content-Type": "application/json"}  # as live: none on a normal answer
-    contract.check(one, "GET", httpx.Response(404, json=error, headers=no_headers))
+    no_reset = {k: v for k, v in good_headers.items() if k != "X-AircallApi-Reset"}
+    contract.check(one, "GET", httpx.Response(404, json=error, headers=no_reset))  # as live
+    with pytest.raises(AssertionError, match="no X-AircallApi-Reset header"):
+        contract.check(one, "GET", httpx.Response(429, json=error, headers=no_reset))
     garbled = {**good_headers, "X-AircallApi-Remaining": "lots"}
     with pytest.raises(jsonschema.ValidationError):
         contract.check("/v2/users/{id}", "GET", httpx.Response(404, json=error, headers=garbled))

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from aircall_ext.api.client import ApiClient
+from aircall_ext.api.ratelimit import Budget
 from aircall_ext.errors import Refused, UsageError
 from aircall_ext.sandbox import SandboxApp
 from aircall_ext.sandbox.app import AppliedWrite
@@ -162,6 +163,9 @@ class Sandbox:
             sleep=self.time.sleep,
             clock=self.time.clock,
             random=lambda: 0.5,
+            budget=Budget(self.rate_limit.requests, self.rate_limit.seconds)
+            if self.rate_limit
+            else None,
         )
         return client, transport
 

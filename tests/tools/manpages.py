@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import click
 
 from aircall_ext import __version__
+from aircall_ext.api.ratelimit import DEFAULT_BUDGET
 from aircall_ext.errors import (
     EXIT_API,
     EXIT_AUTH,
@@ -31,6 +32,7 @@ from aircall_ext.names import (
     ENV_CONFIG_DIR,
     ENV_DEBUG,
     ENV_PROFILE,
+    ENV_RATE_LIMIT,
     ENV_SANDBOX,
     ENV_SANDBOX_STATE,
 )
@@ -57,6 +59,7 @@ ENVIRONMENT = [
         "HTTPS is required except to loopback hosts.",
     ),
     (ENV_PROFILE, "Profile of config.toml to use, as --profile."),
+    (ENV_RATE_LIMIT, f"Request budget N/SECONDS, as --rate-limit (default {DEFAULT_BUDGET})."),
     (ENV_SANDBOX, "1 runs every command against the embedded sandbox, as --sandbox."),
     (ENV_SANDBOX_STATE, "SQLite database of the sandbox."),
     (ENV_CONFIG_DIR, "Directory of config.toml."),
@@ -80,6 +83,11 @@ FILES = [
         "~/.cache/aircall-ext/completion.json",
         "The last listing of users and numbers, for "
         "shell completion (which never calls the API). Safe to delete.",
+    ),
+    (
+        "~/.cache/aircall-ext/rate-limits.json",
+        "The lower limits the API imposed with a 429, per account (host and a fingerprint of "
+        "the API ID), which cap the request budget of later runs. Delete it to forget them.",
     ),
 ]
 FILES_NOTE = (
