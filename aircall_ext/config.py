@@ -15,10 +15,9 @@ from typing import Any
 
 from aircall_ext.api.ratelimit import DEFAULT_BUDGET, Budget
 from aircall_ext.credentials import SERVICE, KeyringUnavailable, get_token
-from aircall_ext.errors import ConfigError, UsageError
+from aircall_ext.errors import ConfigError, Hint, Remedy, UsageError
 from aircall_ext.files import PRIVATE_DIR_MODE, write_atomic
 from aircall_ext.names import (
-    APP_NAME,
     DEFAULT_BASE_URL,
     ENV_API_ID,
     ENV_API_TOKEN,
@@ -35,16 +34,15 @@ _TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _AT_END = " (at end of document)"
 
 
-def login_command(profile: str | None = None) -> str:
-    """The command that stores credentials for ``profile`` (None: the default profile)."""
-    option = f" --profile {profile}" if profile else ""
-    return f"{APP_NAME}{option} auth login"
+# The command that stores credentials (for the run's --profile, which the CLI adds).
+LOGIN = Remedy("auth", "login")
 
 
-def no_credentials_hint(profile: str | None = None) -> str:
+def no_credentials_hint() -> Hint:
     return (
-        f"run `{login_command(profile)}`, or set {ENV_API_ID} and {ENV_API_TOKEN}; "
-        "or try the demo account with --sandbox"
+        "run ",
+        LOGIN,
+        f", or set {ENV_API_ID} and {ENV_API_TOKEN}; or try the demo account with --sandbox",
     )
 
 
@@ -268,7 +266,7 @@ def resolve_settings(
     if unknown and not (given[ENV_API_ID] or new_profile or config.error is not None):
         raise ConfigError(
             f"no profile {profile!r} in {config.path}",
-            hint=f"run `{login_command(profile)}`, or set {ENV_API_ID} and {ENV_API_TOKEN}",
+            hint=("run ", LOGIN, f", or set {ENV_API_ID} and {ENV_API_TOKEN}"),
         )
     stored = config.profiles.get(name, Profile(name))
     sources: dict[str, str] = {}
@@ -362,7 +360,9 @@ def _empty_variables(names: list[str], keyring_problem: ConfigError | None) -> C
         f"{what} {verb} set but empty{also}",
         hint=(
             f"set {it} to the API credentials (a CI secret that is not defined arrives "
-            f"empty), or unset {it} to use the ones `{login_command()}` stored"
+            f"empty), or unset {it} to use the ones ",
+            LOGIN,
+            " stored",
         ),
     )
 
@@ -381,7 +381,4 @@ def require_credentials(settings: Settings) -> tuple[str, str]:
     if settings.problem is not None:
         raise settings.problem
     missing = "API ID" if not settings.api_id else "API token"
-    named = settings.profile if settings.profile != DEFAULT_PROFILE else None
-    raise ConfigError(
-        f"no {missing} for profile {settings.profile!r}", hint=no_credentials_hint(named)
-    )
+    raise ConfigError(f"no {missing} for profile {settings.profile!r}", hint=no_credentials_hint())

@@ -6,6 +6,9 @@ the exit code in exactly one place: :func:`aircall_ext.cli.main`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
 # The documented exit codes (README, man page); tests/cli/test_exit_codes.py checks them.
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -16,15 +19,61 @@ EXIT_STOPPED = 5
 EXIT_INTERRUPTED = 130  # Ctrl-C with nothing in flight, or EOF at a prompt
 
 
+@dataclass(frozen=True, init=False)
+class Remedy:
+    """A command a message suggests, as data: ``Remedy("assign", "42", "101")``.
+
+    Whoever prints it writes the command line, with the global options of the run that
+    suggests it (``--sandbox``, ``--profile``, ``--base-url``), so the hint acts on the same
+    account when pasted. Core and services never write ``aircall-ext ...`` text themselves.
+    """
+
+    words: tuple[str, ...]
+
+    def __init__(self, *words: str) -> None:
+        object.__setattr__(self, "words", words)
+
+
+# A hint: text, or text and remedies in reading order (each remedy shown as `command`).
+HintPart = str | Remedy
+Hint = str | Sequence[HintPart]
+CommandWriter = Callable[[Remedy], str]
+
+
+def bare_command(remedy: Remedy) -> str:
+    """A remedy's command line without any global option of a run."""
+    from aircall_ext.names import command_line
+
+    return command_line(*remedy.words)
+
+
+def hint_parts(hint: Hint | None) -> tuple[HintPart, ...]:
+    if hint is None:
+        return ()
+    return (hint,) if isinstance(hint, str) else tuple(hint)
+
+
+def write_hint(parts: Sequence[HintPart], write: CommandWriter = bare_command) -> str:
+    """The hint as people read it: each remedy written as a command line in backquotes."""
+    return "".join(part if isinstance(part, str) else f"`{write(part)}`" for part in parts)
+
+
 class AircallExtError(Exception):
-    """Base of every expected failure: ``str(err)`` is the one-line message."""
+    """Base of every expected failure: ``str(err)`` is the one-line message; ``hint`` says
+    what to do next (its commands written by ``write_command``, which the CLI sets to
+    keep the run's global options)."""
 
     exit_code = EXIT_FINDINGS
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: Hint | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.hint = hint  # what to do next, printed after the message
+        self.hint_parts = hint_parts(hint)
+        self.write_command: CommandWriter = bare_command
+
+    @property
+    def hint(self) -> str | None:
+        return write_hint(self.hint_parts, self.write_command) if self.hint_parts else None
 
     def __str__(self) -> str:
         return self.message
@@ -62,7 +111,7 @@ class ApiError(AircallExtError):
         message: str,
         *,
         status: int | None = None,
-        hint: str | None = None,
+        hint: Hint | None = None,
         reason: str | None = None,
     ) -> None:
         super().__init__(message, hint=hint)

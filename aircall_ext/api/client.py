@@ -47,15 +47,9 @@ from aircall_ext.api.ratelimit import (
     parse_int,
     parse_retry_after,
 )
-from aircall_ext.errors import ApiError, ConfigError, NotFound, Unprocessable
+from aircall_ext.errors import ApiError, ConfigError, NotFound, Remedy, Unprocessable
 from aircall_ext.loopback import is_loopback
-from aircall_ext.names import (
-    APP_NAME,
-    DEFAULT_BASE_URL,
-    ENV_API_ID,
-    ENV_API_TOKEN,
-    command_line,
-)
+from aircall_ext.names import APP_NAME, DEFAULT_BASE_URL, ENV_API_ID, ENV_API_TOKEN
 
 # Versions live in the paths: users moved to /v2 when /v1/users was retired; numbers,
 # teams and company stay on /v1.
@@ -183,7 +177,6 @@ class ApiClient:
         warn: Log | None = None,
         log_headers: bool = False,
         start_timer: StartTimer = _thread_timer,
-        login_command: str | None = None,
         budget: Budget | None = DEFAULT_BUDGET,
         memory: AccountMemory | None = None,
     ) -> None:
@@ -192,8 +185,6 @@ class ApiClient:
         (it caps the budget), a block in force, and the requests they sent lately."""
         url = check_base_url(base_url, allow_http=allow_http)
         self._base = url
-        # What a refused-credentials error suggests: the CLI knows the profile, we do not.
-        self._login_command = login_command or command_line("auth", "login")
         self._http = httpx.Client(
             base_url=str(url),
             auth=httpx.BasicAuth(api_id, api_token),
@@ -438,7 +429,7 @@ class ApiClient:
         if status in CREDENTIAL_ERRORS:
             raise ConfigError(
                 f"{CREDENTIAL_ERRORS[status]} (HTTP {status})",
-                hint=f"check {ENV_API_ID}/{ENV_API_TOKEN} or run `{self._login_command}`",
+                hint=(f"check {ENV_API_ID}/{ENV_API_TOKEN} or run ", Remedy("auth", "login")),
             )
         if status == 404 and _names_a_record(path) and _api_error_body(response):
             raise NotFound(f"not found: {method} /{path}: {text}", status=status, reason=text)

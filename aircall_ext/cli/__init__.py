@@ -114,6 +114,16 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *COMMANDS})
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; an error's suggested commands are then written with this run's
+        global options (``--sandbox``, ``--profile``, ``--base-url``)."""
+        try:
+            return super().invoke(ctx)
+        except AircallExtError as err:
+            if isinstance(ctx.obj, AppContext):
+                err.write_command = ctx.obj.command_line
+            raise
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             self.add_command(load_command(*COMMANDS[cmd_name]), cmd_name)

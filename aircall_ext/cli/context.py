@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 import click
 
 from aircall_ext import output
-from aircall_ext.errors import Refused, UsageError
+from aircall_ext.errors import Refused, Remedy, UsageError
 from aircall_ext.names import command_line
 from aircall_ext.output import ALL_FORMATS, FORMATS, Format
 
@@ -53,6 +53,14 @@ class AppContext:
         self.progress = progress
         self._client: ApiClient | None = None
         self._settings: Settings | None = None
+
+    def command_line(self, remedy: Remedy) -> str:
+        """The command a hint suggests, with this run's --profile, --base-url and --sandbox,
+        so that it acts on the same account when pasted."""
+        options = ["--profile", self.profile] if self.profile else []
+        if self.base_url:
+            options += ["--base-url", self.base_url]
+        return command_line(*options, *remedy.words, sandbox=self.sandbox)
 
     # -- output -----------------------------------------------------------------------
     def emit(
@@ -226,19 +234,7 @@ def open_client(app: AppContext, settings: Settings) -> ApiClient:
     from aircall_ext.services import session
 
     log = output.status if app.verbose else None
-    login = suggested_command(app, "auth", "login")
-    return session.open_client(
-        settings, warn=output.warn, log=log, log_headers=app.verbose >= 2, login_command=login
-    )
-
-
-def suggested_command(app: AppContext, *words: str) -> str:
-    """``aircall-ext WORDS`` as a hint suggests it, with the run's --profile, --base-url and
-    --sandbox, so it acts on the same account."""
-    options = ["--profile", app.profile] if app.profile else []
-    if app.base_url:
-        options += ["--base-url", app.base_url]
-    return command_line(*options, *words, sandbox=app.sandbox)
+    return session.open_client(settings, warn=output.warn, log=log, log_headers=app.verbose >= 2)
 
 
 def check_rate_limit(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -22,7 +22,6 @@ from aircall_ext.cli.render import (
     hold_until_exit,
     refuse_file,
     report_destination,
-    resume_command,
     show_plan,
     write_report,
 )
@@ -168,8 +167,7 @@ def _import_file(
     if contents is not None:
         assert resume is not None
         app.say(f"resuming {_input_of(contents.header)} from journal {resume}")
-        hint = f"try again with `{resume_command(app, Path(resume))}`"
-        prepared = prepare_resume(client, source, resume, hint)
+        prepared = prepare_resume(client, source, resume)
     else:
         assert file is not None
         prepared = prepare(client, read_source(file))

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from aircall_ext import github
-from aircall_ext.cli.context import AppContext, suggested_command
+from aircall_ext.cli.context import AppContext
 from aircall_ext.core.extensions import stored_form
 from aircall_ext.core.findings import Finding, has_failures, summarize
-from aircall_ext.errors import ImportStopped, UsageError
+from aircall_ext.errors import ImportStopped, Remedy, UsageError
 from aircall_ext.files import Destination, open_destination
 from aircall_ext.output import render_csv
 
@@ -337,10 +337,10 @@ def _raise_if_stopped(app: AppContext, outcome: Outcome) -> None:
     raise ImportStopped(
         f"import stopped after {outcome.writes} of {outcome.planned} writes: "
         f"{outcome.stopped}; journal: {outcome.journal}",
-        hint=f"finish it with `{resume_command(app, outcome.journal)}`",
+        hint=("finish it with ", resume_remedy(outcome.journal)),
     )
 
 
-def resume_command(app: AppContext, journal: Path | str | None) -> str:
-    """The command that finishes the job of ``journal``, with the run's global options."""
-    return suggested_command(app, "import", "--resume", str(journal))
+def resume_remedy(journal: Path | str | None) -> Remedy:
+    """The command that finishes the job of ``journal``."""
+    return Remedy("import", "--resume", str(journal))

@@ -36,6 +36,7 @@ from aircall_ext.errors import (
     ImportStopped,
     NotFound,
     Refused,
+    Remedy,
     Unprocessable,
     UsageError,
 )
@@ -120,16 +121,16 @@ def prepare(client: ApiClient, source: Source) -> Prepared:
     return planned(check_source(client, source))
 
 
-def prepare_resume(client: ApiClient, source: Source, journal: str, hint: str) -> Prepared:
+def prepare_resume(client: ApiClient, source: Source, journal: str) -> Prepared:
     """Read and plan a resume. One that cannot read the account leaves the job unfinished:
-    that is still exit 5 with the journal named (``hint`` says how to try again), so a
+    that is still exit 5 with the journal named and the command that tries again, so a
     script resuming on 5 does not stop at 4."""
     try:
         return prepare(client, source)
     except ApiError as err:
         raise ImportStopped(
             f"could not resume: {err.message}; the import is still unfinished; journal: {journal}",
-            hint=hint,
+            hint=("try again with ", Remedy("import", "--resume", journal)),
         ) from None
 
 

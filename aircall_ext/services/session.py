@@ -18,14 +18,11 @@ def open_client(
     warn: Log,
     log: Log | None = None,
     log_headers: bool = False,
-    login_command: str | None = None,
 ) -> ApiClient:
     """A client for ``settings``; ``--sandbox`` goes through the same client code in-process.
     ``warn`` hears what the user must know; ``log``, when given, every request (with its
-    headers, redacted, when ``log_headers``); ``login_command`` is what refused credentials
-    suggest running (the run's profile and base URL in it). The client paces to the
-    settings' budget, sharing the account's rate-limit state with the other runs of this
-    machine."""
+    headers, redacted, when ``log_headers``). The client paces to the settings' budget,
+    sharing the account's rate-limit state with the other runs of this machine."""
     transport: httpx.BaseTransport | None = None
     memory: AccountRateLimit | None = None
     if settings.sandbox:
@@ -43,7 +40,6 @@ def open_client(
         log=log,
         log_headers=log_headers,
         warn=warn,
-        login_command=login_command,
         budget=settings.rate_limit,
         memory=memory,
     )

@@ -10,7 +10,7 @@ import pytest
 import respx
 
 from aircall_ext.api.client import LISTING_CAP, ApiClient, check_base_url
-from aircall_ext.errors import ApiError, ConfigError, NotFound, Unprocessable
+from aircall_ext.errors import ApiError, ConfigError, NotFound, Remedy, Unprocessable
 
 BASE = "https://api.test"
 TOKEN = "tok-SECRET-0123456789"
@@ -363,15 +363,22 @@ def test_a_refusal_shows_the_apis_sentence_never_a_chain_of_status_words(
 
 
 @respx.mock
-def test_a_refused_credentials_hint_names_the_command_the_client_was_given(
-    fake: FakeTime,
-) -> None:
+def test_a_refused_credentials_hint_suggests_logging_in_as_a_remedy(fake: FakeTime) -> None:
+    """The client does not know the run's profile: it names the command as data, and
+    whoever prints the hint writes it with the run's global options."""
     respx.get(f"{BASE}/v1/company").respond(403, json={"message": "Forbidden"})
-    login = "aircall-ext --profile work --base-url https://api.test auth login"
-    client = ApiClient(BASE, "id", TOKEN, sleep=fake.sleep, login_command=login)
     with pytest.raises(ConfigError) as caught:
-        client.get_company()
-    assert caught.value.hint == f"check AIRCALL_API_ID/AIRCALL_API_TOKEN or run `{login}`"
+        make_client(fake).get_company()
+    assert Remedy("auth", "login") in caught.value.hint_parts
+    assert (
+        caught.value.hint
+        == "check AIRCALL_API_ID/AIRCALL_API_TOKEN or run `aircall-ext auth login`"
+    )
+    caught.value.write_command = lambda remedy: " ".join(["ace", "--profile", "w", *remedy.words])
+    assert (
+        caught.value.hint
+        == "check AIRCALL_API_ID/AIRCALL_API_TOKEN or run `ace --profile w auth login`"
+    )
 
 
 @pytest.mark.parametrize(

@@ -238,6 +238,18 @@ def test_a_refused_token_elsewhere_suggests_login_or_the_environment(
     assert "auth login" in result.stderr and "AIRCALL_API_TOKEN" in result.stderr
 
 
+@respx.mock
+def test_a_refused_token_suggests_logging_in_to_the_same_profile_and_url(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    respx.get(f"{BASE}/v2/users").mock(return_value=httpx.Response(403, json={"error": "no"}))
+    monkeypatch.setenv("AIRCALL_API_ID", "my-id")
+    monkeypatch.setenv("AIRCALL_API_TOKEN", "stale-token-value")
+    result = run_cli("--profile", "work", "--base-url", BASE, "list")
+    assert result.exit_code == 3
+    assert f"`aircall-ext --profile work --base-url {BASE} auth login`" in result.stderr
+
+
 # -- an empty variable is named, not the keyring ----------------------------------------
 
 
