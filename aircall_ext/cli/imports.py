@@ -14,6 +14,7 @@ from aircall_ext.cli.context import (
     ask,
     file_option,
     github_output_option,
+    numbering_option,
     with_app,
 )
 from aircall_ext.cli.render import (
@@ -86,6 +87,7 @@ if TYPE_CHECKING:
     ),
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors: nothing is written.")
+@numbering_option
 @with_app
 def import_command(
     app: AppContext,
@@ -103,7 +105,8 @@ def import_command(
     """The whole file is checked first; any error and nothing is written (exit 1). The plan
     lists each row as unchanged, assign, change or skip (blank cell), and the writes in an
     order where no two users ever share an extension: swaps and longer cycles go through
-    one free parking extension (an extra write per cycle).
+    one free parking extension (an extra write per cycle); with a numbering plan in effect,
+    never one of its reserved extensions.
 
     Each write is journalled before and after it is sent. If the import stops (API failure,
     Ctrl-C, SIGTERM, SIGHUP: a write already sent is let finish first) it exits 5 and names
@@ -164,13 +167,14 @@ def _import_file(
         hold_until_exit(contents.lock)  # no other run appends to this journal meanwhile
         check_resume_files(contents.header, resume, run.report)
     destination = report_destination(app, run.report)  # before anything is read or written
+    never_park = _reserved(app)
     if contents is not None:
         assert resume is not None
         app.say(f"resuming {_input_of(contents.header)} from journal {resume}")
-        prepared = prepare_resume(client, source, resume)
+        prepared = prepare_resume(client, source, resume, never_park=never_park)
     else:
         assert file is not None
-        prepared = prepare(client, read_source(file))
+        prepared = prepare(client, read_source(file), never_park=never_park)
     if prepared.plan is None or prepared.fails(strict=run.strict):
         refuse_file(app, prepared, run.strict, destination)
         return
@@ -184,6 +188,12 @@ def _import_file(
         prepared = recheck(app.client(), prepared)
     confirmed = prepared
     apply_writes(app, destination, lambda stop: _apply(app, confirmed, contents, run, stop))
+
+
+def _reserved(app: AppContext) -> frozenset[str]:
+    """With a numbering plan in effect, a cycle never parks a user on a reserved extension."""
+    plan = app.plan()
+    return plan.reserved if plan is not None else frozenset()
 
 
 def _show_planned(

@@ -72,6 +72,7 @@ class Prepared(Checked):
     """Everything decided before the first write."""
 
     plan: Plan | None  # None when the file has errors: no plan is made for a bad file
+    never_park: frozenset[str] = frozenset()  # kept for re-planning (see ``plan_import``)
 
     @property
     def findings(self) -> list[Finding]:
@@ -108,25 +109,34 @@ class Prepared(Checked):
         )
 
 
-def planned(checked: Checked) -> Prepared:
-    """``checked`` with its plan; a file with errors gets none."""
+def planned(checked: Checked, never_park: frozenset[str] = frozenset()) -> Prepared:
+    """``checked`` with its plan; a file with errors gets none. ``never_park``: extensions
+    no cycle may park a user on (a numbering plan's reserved ones)."""
     desired = checked.desired
-    plan = None if desired.has_errors else plan_import(checked.account, desired.rows)
-    return Prepared(checked.source, checked.csv_file, checked.account, desired, plan)
+    plan = (
+        None
+        if desired.has_errors
+        else plan_import(checked.account, desired.rows, never_park=never_park)
+    )
+    return Prepared(checked.source, checked.csv_file, checked.account, desired, plan, never_park)
 
 
-def prepare(client: ApiClient, source: Source) -> Prepared:
+def prepare(
+    client: ApiClient, source: Source, *, never_park: frozenset[str] = frozenset()
+) -> Prepared:
     """Read the account (⌈U/50⌉ requests), check the file against it and plan.
     A file without a usable row needs no account: it cannot plan a write."""
-    return planned(check_source(client, source))
+    return planned(check_source(client, source), never_park)
 
 
-def prepare_resume(client: ApiClient, source: Source, journal: str) -> Prepared:
+def prepare_resume(
+    client: ApiClient, source: Source, journal: str, *, never_park: frozenset[str] = frozenset()
+) -> Prepared:
     """Read and plan a resume. One that cannot read the account leaves the job unfinished:
     that is still exit 5 with the journal named and the command that tries again, so a
     script resuming on 5 does not stop at 4."""
     try:
-        return prepare(client, source)
+        return prepare(client, source, never_park=never_park)
     except ApiError as err:
         raise ImportStopped(
             f"could not resume: {err.message}; the import is still unfinished; journal: {journal}",
@@ -138,7 +148,7 @@ def recheck(client: ApiClient, prepared: Prepared) -> Prepared:
     """Plan again from a fresh read after the confirmation: people take time to answer,
     and a different plan is not the one they agreed to."""
     assert prepared.plan is not None
-    fresh = prepare(client, prepared.source)
+    fresh = prepare(client, prepared.source, never_park=prepared.never_park)
     if fresh.plan is None or fresh.plan.steps != prepared.plan.steps:
         raise Refused(
             "the account changed while the plan was shown: nothing was written",
@@ -561,6 +571,7 @@ class _Job:
         self.final: Account | None = None
         self.read_back = False  # whether a write of this run was read back and held
         self.fresh = prepared.account  # the read the plan was made from
+        self.never_park = prepared.never_park
         self.progress_ended = False
 
     def run(self, plan: Plan) -> Outcome:
@@ -703,7 +714,7 @@ class _Job:
         errors = [f for f in sort_findings(desired.findings) if f.severity == "error"]
         if errors:
             raise _Stop(f"the account changed during the import: {errors[0].message}")
-        plan = plan_import(account, desired.rows)
+        plan = plan_import(account, desired.rows, never_park=self.never_park)
         if plan.blocked:
             raise _Stop(f"the account changed during the import: {plan.findings[0].message}")
         self.journal.record("replan", reason=str(err), steps=[s.to_json() for s in plan.steps])
