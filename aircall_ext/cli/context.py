@@ -59,11 +59,13 @@ class AppContext:
         self._plan: tuple[NumberingPlan | None] | None = None  # read once, when first needed
 
     def command_line(self, remedy: Remedy) -> str:
-        """The command a hint suggests, with this run's --profile, --base-url and --sandbox,
-        so that it acts on the same account when pasted."""
+        """The command a hint suggests, with this run's --profile, --base-url, --numbering
+        and --sandbox, so that it acts on the same account and plan when pasted."""
         options = ["--profile", self.profile] if self.profile else []
         if self.base_url:
             options += ["--base-url", self.base_url]
+        if self.numbering is not None:
+            options += ["--numbering", self.numbering]
         return command_line(*options, *remedy.words, sandbox=self.sandbox)
 
     # -- output -----------------------------------------------------------------------

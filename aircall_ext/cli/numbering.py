@@ -160,13 +160,14 @@ def _draw(picture: ExtensionMap, team: str | None) -> None:
     if team is not None:
         legend = MapLine((*LEGEND.segments, Segment("  (blank) not the team's", "text")))
     for line in (*picture.lines, legend):
-        click.echo(_painted(line, colour))
+        click.echo(_painted(line, colour), color=colour)  # click would strip it off a tty
 
 
 def _painted(line: MapLine, colour: bool) -> str:
+    """The line, coloured or not; blank cells at its end (outside a team) not written."""
     if not colour:
-        return line.text
-    return "".join(_paint(s.text, s.kind) for s in line.segments)
+        return line.text.rstrip()
+    return "".join(_paint(s.text, s.kind) for s in line.segments).rstrip()
 
 
 def _paint(text: str, kind: Kind) -> str:

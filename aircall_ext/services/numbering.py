@@ -168,9 +168,10 @@ def prepare_next(client: ApiClient, ref: UserRef, plan: NumberingPlan | None) ->
     if extension is None:
         allowance = applied.allowance_for(user.id)
         where = "in the account" if allowance.ranges is None else f"in {allowance.ranges_text}"
+        see = Remedy("map") if plan is not None else Remedy("list")
         raise Refused(
             f"no free extension for {who(user)} ({allowance.who}): none is free {where}",
-            hint=("see which ones are held with ", Remedy("map")),
+            hint=("see which ones are held with ", see),
         )
     return plan_assign(account, user, extension, swap=False)
 
