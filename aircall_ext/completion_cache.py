@@ -34,16 +34,18 @@ def remember(
     teams: Iterable[Team] | None = None,
 ) -> None:
     """Replace the cached users, numbers and/or teams (``None`` keeps what is there); never
-    raises."""
+    raises. Nothing is written when nothing changed (a large account's cache is a big file)."""
     try:
         data = _load()
+        before = {key: list(entries) for key, entries in data.items()}
         if users is not None:
             data["users"] = [_user_entry(u) for u in users]
         if numbers is not None:
             data["numbers"] = [_number_entry(n) for n in numbers]
         if teams is not None:
             data["teams"] = [{"id": t.id, "name": t.name} for t in teams]
-        _write(cache_path(), data)
+        if data != before or not cache_path().exists():
+            _write(cache_path(), data)
     except Exception:  # a cache is never worth failing the user's command
         return
 
