@@ -39,18 +39,21 @@ def renumber(app: AppContext) -> None:
     two users on one extension. The CSV lists only the users who move, in the columns
     `export` writes (user_id,email,name,extension), whatever -o says but json.
 
-    Apply it with the importer, which orders the writes so that no two users ever share an
-    extension (swaps go through a free extension, never a reserved one):
-
-      aircall-ext --numbering plan.toml renumber > moves.csv
-      aircall-ext --numbering plan.toml import moves.csv --dry-run
-
-    When nobody breaks the plan it says so on stderr and prints nothing (an empty file:
-    guard the import with `test -s moves.csv`). -o json: {"moves": [{"user_id", "email",
-    "name", "from", "to", "reason"}], "unplaced": [...], "summary": {"moved", "unplaced"}}.
+    Apply it with the importer (see the examples), which orders the writes so that no two
+    users ever share an extension (swaps go through a free extension, never a reserved one).
+    When nobody breaks the plan it says so on stderr and prints nothing at all (an empty
+    file, which import refuses: guard the import with `test -s moves.csv`). -o json:
+    {"moves": [{"user_id", "email", "name", "from", "to", "reason"}], "unplaced": [...],
+    "summary": {"moved", "unplaced"}}.
 
     Exit 0 when every user who breaks the plan has a place (or none does); 1 when some
     cannot be placed: their ranges are full. They are named on stderr, the others printed.
+
+    \b
+    Examples:
+      aircall-ext --numbering plan.toml renumber > moves.csv
+      aircall-ext --numbering plan.toml import moves.csv --dry-run
+      aircall-ext --numbering plan.toml -o json renumber
     """
     from aircall_ext.services.numbering import renumbering
 
@@ -136,6 +139,11 @@ def map_command(app: AppContext, team: str | None) -> None:
 
     -o json: {"ranges": [{"team", "range", "size", "held", "free", "breaking", "reserved"}]},
     one entry per plan range (team null for the default); -o csv: the same as rows.
+
+    \b
+    Examples:
+      aircall-ext --numbering plan.toml map
+      aircall-ext --numbering plan.toml map --team Sales
     """
     from aircall_ext.services.numbering import extension_map
 
