@@ -93,9 +93,18 @@ class CsvFile:
     columns: Mapping[str, int] = field(default_factory=dict, hash=False)
     header_line: int | None = None
 
-    @property
-    def has_errors(self) -> bool:
-        return any(f.severity == "error" for f in self.findings)
+    def finding(self, code: str, row: CsvRow, column: str, message: str) -> Finding:
+        """A finding about ``row``, at its ``column`` cell: ``FILE:LINE:COLUMN: message``."""
+        position = row.columns.get(column)
+        return Finding(
+            code,
+            f"{location(self.source, row.line, position)}: {message}",
+            user_id=row.user_id,
+            email=row.email,
+            extension=row.extension,
+            line=row.line,
+            column=position,
+        )
 
 
 def canonical_column(header: str) -> str | None:

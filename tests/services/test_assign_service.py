@@ -111,7 +111,7 @@ def test_an_echo_of_the_new_value_without_the_change_is_never_reported_as_done(
     with pytest.raises(ApiError) as caught:
         assign(client, 1, "150")
     assert caught.value.message == (
-        "the API answered the write, but reading back 1 (ann@example.com) still has "
+        "the API answered the write, but reading back user 1 (ann@example.com) still has "
         "extension 101, not 150: the change did not happen"
     )
     assert caught.value.exit_code == 4
@@ -144,7 +144,7 @@ def test_no_op_sends_no_write(api: FakeApi, client: ApiClient) -> None:
 
 
 def test_refused_assign_sends_no_put(api: FakeApi, client: ApiClient) -> None:
-    with pytest.raises(Refused, match=r"held by 2 \(bob@example.com\)"):
+    with pytest.raises(Refused, match=r"held by user 2 \(bob@example.com\)"):
         assign(client, 1, "102")
     assert api.puts == []
 
@@ -152,7 +152,12 @@ def test_refused_assign_sends_no_put(api: FakeApi, client: ApiClient) -> None:
 def test_swap_sends_three_puts_and_never_collides(api: FakeApi, client: ApiClient) -> None:
     user = assign(client, 1, "102", swap=True)
     assert api.puts == [(2, "103"), (1, "102"), (2, "101")]  # 100 is taken: park on 103
-    assert api.requests[-1] == "GET /v2/users/1"  # the user read back, once
+    # one listing read, the three writes, the user read back once
+    assert api.requests == [
+        "GET /v2/users",
+        *(f"PUT /v2/users/{u}" for u in (2, 1, 2)),
+        "GET /v2/users/1",
+    ]
     assert api.collided_after == []
     assert {i: u["extension"] for i, u in api.users.items()} == {
         1: "102",
@@ -189,8 +194,8 @@ def test_extension_taken_meanwhile_names_its_holder(
     with pytest.raises(Refused) as caught:
         assign(client, 1, "150")
     assert caught.value.message == (
-        "setting 150 on 1 (ann@example.com) was refused: extension 150 is now held by "
-        "3 (cy@example.com)"
+        "setting 150 on user 1 (ann@example.com) was refused: extension 150 is now held by "
+        "user 3 (cy@example.com)"
     )
     assert caught.value.exit_code == 1
     assert "next-free" in (caught.value.hint or "")
@@ -207,7 +212,7 @@ def test_a_refusal_of_a_free_extension_shows_the_apis_own_sentence(
     with pytest.raises(Refused) as caught:
         assign(client, 1, "150")
     assert caught.value.message == (
-        "setting 150 on 1 (ann@example.com) was refused: Extension 150 is already used by "
+        "setting 150 on user 1 (ann@example.com) was refused: Extension 150 is already used by "
         "another user of this company"
     )
     assert caught.value.exit_code == 1
