@@ -75,11 +75,6 @@ class CsvRow:
     name: str | None = None
     problem: ExtensionProblem | None = None  # set when the cell is damaged (not blank)
 
-    @property
-    def is_blank(self) -> bool:
-        """A blank extension cell: the row asks for no change."""
-        return self.extension is None and self.problem is None
-
 
 @dataclass(frozen=True)
 class CsvFile:

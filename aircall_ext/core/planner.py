@@ -36,7 +36,7 @@ from typing import Any, Literal
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
 from aircall_ext.core.extensions import is_extension
-from aircall_ext.core.findings import Finding, failing, listed, sort_findings
+from aircall_ext.core.findings import Finding, failing, listed, sort_findings, who_is
 from aircall_ext.core.freeext import DEFAULT_ORDER, damaged_claims, stands_for
 from aircall_ext.core.rowrules import (
     DUPLICATE_EXTENSION,
@@ -192,7 +192,7 @@ def _check(account: Account, plan_rows: Sequence[PlanRow]) -> list[Finding]:
     for row in plan_rows:
         user = account.user_by_id(row.user_id)
         if user is None:
-            why = f"user {row.user_id} is not in the account (any more)"
+            why = f"{who_is(row.user_id, row.email)} is not in the account (any more)"
             problems.append(_row_finding(BLOCKED, row, why))
         else:
             present.append((row, user))
@@ -222,14 +222,9 @@ def _check(account: Account, plan_rows: Sequence[PlanRow]) -> list[Finding]:
 
 
 def _row_finding(code: str, row: PlanRow, why: str) -> Finding:
-    return Finding(
-        code,
-        f"line {row.line}: {why}",
-        user_id=row.user_id,
-        email=row.email,
-        extension=row.to_ext,
-        line=row.line,
-    )
+    """A finding at ``row``'s line (the planner knows neither the file nor its columns),
+    about its user and the extension it wants."""
+    return Finding(code, f"line {row.line}: {why}", row.user_id, row.email, row.to_ext, row.line)
 
 
 def _warm(account: Account, movers: set[int]) -> tuple[set[str], set[str]]:
@@ -440,12 +435,9 @@ class _Scheduler:
     def _cycle_finding(self, members: Sequence[PlanRow]) -> Finding:
         first = members[0]
         moves = listed(f"{r.user_id} {r.from_ext}→{r.to_ext}" for r in members)
-        return Finding(
+        return _row_finding(
             BLOCKED,
-            f"line {first.line}: users {moves} form a cycle; breaking it needs one free "
-            "extension to park a user, and none is free (free one extension first)",
-            user_id=first.user_id,
-            email=first.email,
-            extension=first.to_ext,
-            line=first.line,
+            first,
+            f"users {moves} form a cycle; breaking it needs one free extension to park a "
+            "user, and none is free (free one extension first)",
         )
