@@ -112,7 +112,7 @@ def _check_next(extension: str | None, swap: bool) -> None:
 
 def _summary(plan: AssignPlan, dry_run: bool) -> str:
     """One line for people: what was (or would be) done."""
-    from aircall_ext.core.assign import who
+    from aircall_ext.core.findings import who
 
     name = who(plan.user)
     if not plan.steps:
@@ -130,7 +130,7 @@ def _summary(plan: AssignPlan, dry_run: bool) -> str:
 
 def _emit_plan(app: AppContext, plan: AssignPlan, result: User, dry_run: bool) -> None:
     steps = [
-        {"user_id": s.user.id, "email": s.user.email, "from": s.from_, "to": s.to}
+        {"user_id": s.user_id, "email": plan.user_of(s).email, "from": s.from_ext, "to": s.to_ext}
         for s in plan.steps
     ]
     holder = plan.holder

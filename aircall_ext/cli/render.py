@@ -19,7 +19,7 @@ import click
 from aircall_ext import github
 from aircall_ext.cli.context import AppContext
 from aircall_ext.core.extensions import stored_form
-from aircall_ext.core.findings import Finding, has_failures, summarize
+from aircall_ext.core.findings import Finding, failing, summarize
 from aircall_ext.errors import ImportStopped, Remedy, UsageError
 from aircall_ext.files import Destination, open_destination
 from aircall_ext.output import render_csv
@@ -118,7 +118,7 @@ def findings_document(findings: Sequence[Finding]) -> dict[str, Any]:
 
 def findings_exit_code(findings: Sequence[Finding], *, strict: bool = False) -> int:
     """1 on errors (and on warnings with ``--strict``), else 0."""
-    return 1 if has_failures(findings, strict=strict) else 0
+    return 1 if failing(findings, strict=strict) else 0
 
 
 def emit_findings(

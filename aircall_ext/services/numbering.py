@@ -16,11 +16,11 @@ from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import Team, User
 from aircall_ext.completion_cache import remember
 from aircall_ext.core.account import Account, UserRef, find_user
-from aircall_ext.core.assign import AssignPlan, plan_assign, who
+from aircall_ext.core.assign import AssignPlan, plan_assign
 from aircall_ext.core.audit import audit_account
 from aircall_ext.core.csvfile import read_extension_csv
 from aircall_ext.core.extmap import ExtensionMap, build_map
-from aircall_ext.core.findings import Finding, sort_findings
+from aircall_ext.core.findings import Finding, sort_findings, who
 from aircall_ext.core.numbering import (
     AppliedPlan,
     NumberingPlan,

@@ -476,7 +476,7 @@ def test_assign_next_gives_the_lowest_free_extension_of_the_user_s_team(
     doc = json.loads(result.stdout)
     assert (doc["from"], doc["to"], doc["user"]["extension"]) == ("501", "200", "200")
     assert extensions()[TARIQ] == "200"
-    assert "assigned 200 to 481017 (tariq.novak@example.com) (was 501)" in result.stderr
+    assert "assigned 200 to user 481017 (tariq.novak@example.com) (was 501)" in result.stderr
 
 
 def test_assign_next_for_a_user_in_no_team_uses_the_default_range(
@@ -484,7 +484,7 @@ def test_assign_next_for_a_user_in_no_team_uses_the_default_range(
 ) -> None:
     result = planned(run_cli, "assign", "grace.liu@example.com", "--next", "--dry-run")
     assert result.exit_code == 0
-    assert "would assign 105 to 481007 (grace.liu@example.com)" in result.stderr
+    assert "would assign 105 to user 481007 (grace.liu@example.com)" in result.stderr
     assert extensions()[GRACE] is None
 
 
@@ -507,7 +507,7 @@ def test_assign_next_with_nothing_free_is_exit_1_naming_the_team(
     result = planned(run_cli, "assign", str(TARIQ), "--next", plan="tight.toml")
     assert result.exit_code == 1
     assert (
-        "no free extension for 481017 (tariq.novak@example.com) (team Sales): none is free "
+        "no free extension for user 481017 (tariq.novak@example.com) (team Sales): none is free "
         "in 201-201 (see which ones are held with `aircall-ext --sandbox --numbering tight.toml "
         "map`)"
     ) in result.stderr
