@@ -54,8 +54,9 @@ def assign(
     """USER is a user id (42), an email, or ext:NNN (the current holder of NNN). EXT is exactly
     three digits: 007 is not 7. A taken EXT is refused and its holder named, unless --swap:
     the holder is parked on the lowest free extension, USER takes EXT, and the holder takes
-    USER's old extension. An EXT that another user's damaged value stands for (42 for 042)
-    is refused too, naming the repair. Assigning the current value sends nothing.
+    USER's old extension (with a numbering plan in effect, never on one it reserves). An EXT
+    that another user's damaged value stands for (42 for 042) is refused too, naming the
+    repair. Assigning the current value sends nothing.
 
     --next picks EXT: the lowest extension nobody else holds that USER may hold under the
     numbering plan (their teams' ranges, else the plan's default, never a reserved one;
@@ -81,8 +82,9 @@ def assign(
         raise UsageError("give EXT, or --next for the lowest free extension USER may hold")
     else:
         wanted = _parse_ext(extension)
+        reserved = app.never_park() if swap else frozenset()
         client = app.client()
-        plan = prepare_assign(client, ref, wanted, swap=swap)
+        plan = prepare_assign(client, ref, wanted, swap=swap, never_park=reserved)
     if note := damaged_match_note(ref, plan.user, assigning=wanted):
         app.warn(note)
     for warning in plan.warnings:

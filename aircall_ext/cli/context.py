@@ -160,6 +160,12 @@ class AppContext:
                 self._plan = (read_plan(found.path, found.shown),)
         return self._plan[0]
 
+    def never_park(self) -> frozenset[str]:
+        """Where a swap or a cycle may not park a user even for a moment: the reserved
+        extensions of the plan in effect (callers dial 911), or none without a plan."""
+        plan = self.plan()
+        return plan.reserved if plan is not None else frozenset()
+
     def require_plan(self, what: str) -> NumberingPlan:
         """The plan ``what`` (a command or option) cannot work without."""
         plan = self.plan()

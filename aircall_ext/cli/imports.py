@@ -167,7 +167,7 @@ def _import_file(
         hold_until_exit(contents.lock)  # no other run appends to this journal meanwhile
         check_resume_files(contents.header, resume, run.report)
     destination = report_destination(app, run.report)  # before anything is read or written
-    never_park = _reserved(app)
+    never_park = app.never_park()
     if contents is not None:
         assert resume is not None
         app.say(f"resuming {_input_of(contents.header)} from journal {resume}")
@@ -188,12 +188,6 @@ def _import_file(
         prepared = recheck(app.client(), prepared)
     confirmed = prepared
     apply_writes(app, destination, lambda stop: _apply(app, confirmed, contents, run, stop))
-
-
-def _reserved(app: AppContext) -> frozenset[str]:
-    """With a numbering plan in effect, a cycle never parks a user on a reserved extension."""
-    plan = app.plan()
-    return plan.reserved if plan is not None else frozenset()
 
 
 def _show_planned(

@@ -725,6 +725,25 @@ def test_import_with_a_plan_never_parks_on_a_reserved_extension(
     assert (extensions()[MAYA], extensions()[NOOR]) == ("305", "201")
 
 
+def test_assign_swap_with_a_plan_never_parks_on_a_reserved_extension(
+    run_cli: RunCli, plan: Path, tmp_path: Path
+) -> None:
+    plain = json.loads(
+        run_cli("--sandbox", "-o", "json", "assign", str(MAYA), "305", "--swap", "--dry-run").stdout
+    )
+    assert plain["steps"][0] == {
+        "user_id": NOOR,
+        "email": "noor.rahman@example.com",
+        "from": "305",
+        "to": "105",
+    }
+    (tmp_path / "r.toml").write_text('reserved = ["105", "106"]\n', encoding="utf-8")
+    done = planned(run_cli, "-o", "json", "assign", str(MAYA), "305", "--swap", plan="r.toml")
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout)["steps"][0]["to"] == "107"
+    assert (extensions()[MAYA], extensions()[NOOR]) == ("305", "201")
+
+
 # -- completion --------------------------------------------------------------------------
 
 
