@@ -117,21 +117,36 @@ class Plan:
     rows: tuple[PlanRow, ...]
     steps: tuple[Step, ...]
     findings: tuple[Finding, ...]
-    parking: str | None = None
-    cycles: int = 0
 
     @property
     def blocked(self) -> bool:
         return any(f.severity == "error" for f in self.findings)
 
     @property
-    def changes(self) -> int:
-        return sum(1 for row in self.rows if row.action in ("assign", "change"))
+    def parking(self) -> str | None:
+        """The one extension every cycle parks on (None: no cycle)."""
+        return next((step.to_ext for step in self.steps if step.parking), None)
+
+    @property
+    def cycles(self) -> int:
+        """Cycles broken: each parks one of its users, once."""
+        return sum(1 for step in self.steps if step.parking)
 
     def summary(self) -> dict[str, int]:
         counts = Counter(row.action for row in self.rows)
         doc: dict[str, int] = {action: counts.get(action, 0) for action in ACTIONS}
         return {**doc, "writes": len(self.steps), "cycles": self.cycles}
+
+    def counts_line(self) -> str:
+        """``4 unchanged, 1 assign, 3 change, 0 skip; 5 writes (1 cycle via parking 100)``:
+        the plan in one line, wherever people read it (a terminal, a CI notice)."""
+        summary = self.summary()
+        counts = ", ".join(f"{summary[action]} {action}" for action in ACTIONS)
+        writes = f"{len(self.steps)} write{'' if len(self.steps) == 1 else 's'}"
+        if self.cycles:
+            cycles = f"{self.cycles} cycle{'' if self.cycles == 1 else 's'}"
+            writes += f" ({cycles} via parking {self.parking})"
+        return f"{counts}; {writes}"
 
     def desired(self) -> dict[int, str]:
         """user id → the extension the file wants (blank rows excluded)."""
@@ -166,7 +181,7 @@ def plan_import(account: Account, rows: Sequence[DesiredRowLike]) -> Plan:
     schedule = _schedule(holding, movers, _warm(account, {r.user_id for r in movers}))
     if schedule.blocked:
         return Plan(plan_rows, (), tuple(schedule.blocked))
-    return Plan(plan_rows, tuple(schedule.steps), (), schedule.parking, schedule.cycles)
+    return Plan(plan_rows, tuple(schedule.steps), ())
 
 
 def _plan_row(account: Account, row: DesiredRowLike) -> PlanRow:
@@ -277,8 +292,6 @@ def _warm(account: Account, movers: set[int]) -> tuple[set[str], set[str]]:
 @dataclass
 class _Schedule:
     steps: list[Step]
-    parking: str | None
-    cycles: int
     blocked: list[Finding]
 
 
@@ -327,7 +340,6 @@ class _Scheduler:
         self.held_back: set[tuple[int, int]] = set()
         self.steps: list[Step] = []
         self.parking: str | None = None
-        self.cycles = 0
 
     def run(self) -> _Schedule:
         while self.pending:
@@ -341,10 +353,9 @@ class _Scheduler:
             if self.parking is None:
                 self.parking = self._free_extension()
             if self.parking is None or not cycle:
-                return _Schedule([], None, 0, self._blocked_cycles())
-            self.cycles += 1
+                return _Schedule([], self._blocked_cycles())
             self._move(cycle[0], self.parking, parking=True)
-        return _Schedule(self.steps, self.parking, self.cycles, [])
+        return _Schedule(self.steps, [])
 
     def _held(self, ext: str | None) -> bool:
         return ext is not None and bool(self.holders.get(ext))
