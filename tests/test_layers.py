@@ -126,3 +126,10 @@ def test_commands_share_helpers_through_the_shared_cli_modules_only(name: str) -
     the commands' modules."""
     others = {n for n in package_imports(name) if n in COMMAND_MODULES}
     assert others == set()
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if _within(n, ("aircall_ext.cli",))))
+def test_the_cli_handles_no_signal(name: str) -> None:
+    """Stopping a job on a signal is the job's own (``services/stopsignals.py``), so it
+    stops the same way however it is run."""
+    assert not any(_within(n, ("signal",)) for n in imported(MODULES[name]))

@@ -165,6 +165,31 @@ def test_a_stopped_undo_exits_5_and_its_resume_finishes_it(
     assert extensions() == UNDO_BEFORE
 
 
+def test_a_stopped_undo_of_the_previous_version_resumes_from_the_csv_beside_it(
+    run_cli: RunCli, imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The previous version kept an undo's desired state in a private ``.undo.csv`` beside
+    its journal, which the header named as its file: such a journal still resumes."""
+    kept = tmp_path / "undo.undo.csv"
+    rows = "".join(f"{user},{UNDO_BEFORE[user]}\n" for user in (1, 2, 3, 4, 5, 6))
+    kept.write_text("user_id,extension\n" + rows)
+    journal = tmp_path / "undo.jsonl"
+    stopped = run_with_failing_write(
+        run_cli, monkeypatch, 3, KeyboardInterrupt(),
+        "--sandbox", "import", str(kept), "--yes", "--journal", str(journal),
+    )  # fmt: skip
+    assert stopped.exit_code == 5
+    lines = journal.read_text().splitlines()
+    journal.write_text(
+        json.dumps({**json.loads(lines[0]), "undo_of": str(imported)}) + "\n"
+        + "\n".join(lines[1:]) + "\n"
+    )  # fmt: skip
+    resumed = run_cli("--sandbox", "import", "--resume", str(journal))
+    assert resumed.exit_code == 0, resumed.stderr
+    assert f"resuming {kept} from journal {journal}" in resumed.stderr
+    assert extensions() == UNDO_BEFORE
+
+
 def test_undoing_a_stopped_import_takes_back_what_it_wrote(
     run_cli: RunCli, write_state: WriteState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

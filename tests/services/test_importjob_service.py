@@ -21,6 +21,7 @@ import pytest
 
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.ratelimit import Budget
+from aircall_ext.core.identity import AccountIdentity
 from aircall_ext.errors import ImportStopped, Refused, UsageError
 from aircall_ext.sandbox import SandboxApp
 from aircall_ext.sandbox.app import AppliedWrite
@@ -32,6 +33,7 @@ from aircall_ext.services.importjob import (
     Connected,
     FromCsv,
     FromJournal,
+    FromUndo,
     ImportJob,
     ImportOptions,
     ImportResult,
@@ -43,7 +45,15 @@ from aircall_ext.services.importjob import (
 from aircall_ext.services.journal import read_journal
 from aircall_ext.services.journalrecords import EndRecord, InterruptedRecord
 from aircall_ext.services.stopsignals import StopSignals
-from tests.scenes import renumbering, users_holding
+from tests.conftest import WriteState
+from tests.scenes import (
+    IMPORT_BEFORE,
+    IMPORT_CSV,
+    IMPORT_DESIRED,
+    extensions,
+    renumbering,
+    users_holding,
+)
 
 BASE_URL = "http://sandbox.test"
 IDENTITY = account_identity(BASE_URL, "id", sandbox=False)
@@ -411,11 +421,26 @@ def test_resume_refuses_a_changed_file(sandbox: Sandbox) -> None:
         sandbox.job(sandbox.client()[0], FromJournal(sandbox.journal))[0].open()
 
 
-def test_resume_refuses_another_account(sandbox: Sandbox) -> None:
+@pytest.mark.parametrize("source", [FromJournal, FromUndo])
+@pytest.mark.parametrize(
+    "other",
+    [
+        account_identity("https://api.example.com/v1", "id", sandbox=False),
+        account_identity(BASE_URL, "another-id", sandbox=False),
+        # The same host and API ID, but the sandbox: the rule saved plans always had.
+        account_identity(BASE_URL, "id", sandbox=True),
+    ],
+)
+def test_a_journal_is_resumed_or_undone_on_its_own_account_only(
+    sandbox: Sandbox, source: Callable[[Path], JobSource], other: AccountIdentity
+) -> None:
     sandbox.run_failing_from(2)
-    other = account_identity("https://api.example.com/v1", "id", sandbox=False)
-    with pytest.raises(Refused, match="another account"):
-        ImportJob(FromJournal(sandbox.journal), Connected(sandbox.client()[0], other)).open()
+    job = ImportJob(source(sandbox.journal), Connected(sandbox.client()[0], other))
+    with pytest.raises(Refused, match="belongs to another account"):
+        job.open()
+    lock = read_journal(sandbox.journal, lock=True).lock  # the refused run let it go
+    assert lock is not None
+    lock.release()
 
 
 def test_resume_of_a_stdin_import_without_a_copy_is_refused_clearly(sandbox: Sandbox) -> None:
@@ -685,3 +710,37 @@ def test_verification_catches_a_write_that_did_not_stick(sandbox: Sandbox) -> No
     statuses = {r.user_id: r.status for r in outcome.rows}
     assert statuses[8] == "failed"
     assert statuses[1] == "applied"
+
+
+# -- from Python, without the CLI --------------------------------------------------------
+
+
+def test_python_callers_run_an_import_through_the_service_api_alone(
+    write_state: WriteState, tmp_path: Path
+) -> None:
+    """No Click, no command: settings, a client of the in-process sandbox, a job, a result.
+    Its callbacks default to silence, and writing needs ``yes`` (or a ``confirm``)."""
+    from aircall_ext.config import resolve_settings
+    from aircall_ext.services.identity import settings_identity
+    from aircall_ext.services.session import open_client
+
+    write_state(users_holding(IMPORT_BEFORE))
+    csv = tmp_path / "users.csv"
+    csv.write_text(IMPORT_CSV)
+    settings = resolve_settings(sandbox=True)
+    warnings: list[str] = []
+    with open_client(settings, warn=warnings.append) as client:
+        connection = Connected(client, settings_identity(settings))
+        with pytest.raises(UsageError, match="refusing to write without confirmation"):
+            ImportJob(FromCsv(str(csv)), connection).run()
+        assert extensions() == IMPORT_BEFORE
+        journal = tmp_path / "job.jsonl"
+        options = ImportOptions(yes=True, journal=journal)
+        result = ImportJob(FromCsv(str(csv)), connection, options).run()
+    assert (result.stage, result.exit_code, result.journal) == ("applied", 0, journal)
+    assert result.summary() == {
+        "applied": 5, "unchanged": 1, "skipped": 1, "failed": 0, "not_run": 0,
+    }  # fmt: skip
+    assert extensions() == IMPORT_DESIRED
+    assert read_journal(journal).header.account.sandbox
+    assert warnings == []
