@@ -95,6 +95,11 @@ def import_command(
     order where no two users ever share an extension: swaps and longer cycles go through
     one free parking extension (an extra write per cycle).
 
+    Asked for confirmation, it reads the account again after the answer and writes the
+    plan shown only while it still holds: a user it moves or relies on changed meanwhile,
+    or someone else took an extension it needs, and nothing is written (exit 1, what moved
+    named). This holds for FILE, --plan and --undo alike.
+
     Each write is journalled before and after it is sent. If the import stops (API failure,
     Ctrl-C, SIGTERM, SIGHUP: a write already sent is let finish first) it exits 5 and names
     the journal; `import --resume JOURNAL` re-reads the account and the same file (it must
