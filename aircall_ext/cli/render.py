@@ -198,13 +198,12 @@ def show_plan(app: AppContext, prepared: Prepared, dry_run: bool) -> None:
 
 def _github_plan(app: AppContext, prepared: Prepared) -> None:
     """``import --dry-run``: the findings as annotations on the file, the plan's counts as a
-    notice, and the plan table in the step summary. An input the command line names as
-    something else than the CSV the findings' lines count in (``--undo JOURNAL``, whose
-    desired state is no file anybody has) annotates no file."""
+    notice, and the plan table in the step summary. An undo, whose desired state is no file
+    anybody has, annotates no file."""
     assert prepared.plan is not None
     findings = [f.to_json() for f in prepared.findings]
     counts = prepared.plan.counts_line()
-    file = github.annotated_file(prepared.shown) if prepared.given is None else None
+    file = github.annotated_file(prepared.csv)
     for line in github.finding_commands(findings, file):
         click.echo(line)
     click.echo(github.plan_notice(counts))

@@ -90,10 +90,10 @@ class ImportJob:
         if greeting is not None:
             self.ui.say(greeting)
         prepared = self.source.prepare(self.connection.client())
-        for note in prepared.notes:
-            self.ui.say(note)
         if prepared.stale:
             raise self._refused("plan is stale", prepared.stale)
+        for note in prepared.notes:
+            self.ui.say(note)
         if prepared.fails(strict=self.options.strict):
             return self._end(ImportResult("refused", prepared, prepared.rejected_results()))
         plan = prepared.plan

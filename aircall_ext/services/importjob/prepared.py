@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +31,18 @@ class CsvInput:
     """A desired-state CSV, read once: its bytes are what a journal or a plan vouches for."""
 
     source: Source
-    csv_file: CsvFile
 
-    @classmethod
-    def of(cls, source: Source) -> CsvInput:
-        return cls(source, source.parse())
+    @cached_property
+    def csv_file(self) -> CsvFile:
+        return self.source.parse()
 
     @property
     def name(self) -> str:
         """What a default journal name is made from."""
+        return self.source.shown
+
+    @property
+    def shown(self) -> str:
         return self.source.shown
 
     def desired(self, account: Account) -> DesiredState:
@@ -88,6 +92,10 @@ class UndoInput:
     def name(self) -> str:
         return f"undo-{self.undone.stem}"
 
+    @property
+    def shown(self) -> str:
+        return f"the undo of {self.undone}"
+
     def desired(self, account: Account) -> DesiredState:
         # Every reason to refuse a row was made a skipped row when the undo was planned;
         # what moved since, the planner's own checks name.
@@ -111,8 +119,7 @@ class Prepared:
     account: Account  # the read the plan was made from
     desired: DesiredState
     plan: Plan | None  # None when the input has errors: no plan is made for a bad file
-    # How the command line named an input whose findings' lines are no file people have
-    # (``--undo JOURNAL``): nothing is annotated. None: the CSV, named as given.
+    # How the command line named an input that is no CSV people have (``--undo JOURNAL``).
     given: str | None = None
     skipped: Mapping[int, str] = field(default_factory=dict)  # line → why an undo skips it
     stale: tuple[str, ...] = ()  # what moved since a saved plan was made
@@ -121,9 +128,12 @@ class Prepared:
     @property
     def shown(self) -> str:
         """How messages and summaries name the input."""
-        if self.given is not None:
-            return self.given
-        return self.input.source.shown if isinstance(self.input, CsvInput) else self.input.name
+        return self.given if self.given is not None else self.input.shown
+
+    @property
+    def csv(self) -> str | None:
+        """The CSV whose lines the findings count in, as named; None for an undo."""
+        return self.input.shown if isinstance(self.input, CsvInput) else None
 
     @property
     def findings(self) -> list[Finding]:
@@ -158,8 +168,8 @@ class Prepared:
         )
 
 
-def prepare(input: Input, account: Account, **extra: Any) -> Prepared:
+def prepare(input: Input, account: Account, *, notes: tuple[str, ...] = ()) -> Prepared:
     """``input`` judged against ``account`` and planned; an input with errors gets no plan."""
     desired = input.desired(account)
     plan = None if desired.has_errors else plan_import(account, desired.rows)
-    return Prepared(input, account, desired, plan, **extra)
+    return Prepared(input, account, desired, plan, notes=notes)

@@ -8,6 +8,7 @@ its desired state against it and plans. The job does the rest the same way for a
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import stat
@@ -87,7 +88,7 @@ class FromCsv(JobSource):
 
     def prepare(self, client: ApiClient) -> Prepared:
         if self._input is None:
-            self._input = CsvInput.of(read_source(self.file))
+            self._input = CsvInput(read_source(self.file))
         return _csv_prepared(self._input, client)
 
 
@@ -134,7 +135,7 @@ class FromPlan(JobSource):
         assert saved is not None
         notes: list[str] = []
         reasons: list[str] = []
-        input = CsvInput.of(_plan_source(saved, self.path, notes, reasons))
+        input = CsvInput(_plan_source(saved, self.path, notes, reasons))
         account = load_account(client)
         if savedplan.applied_already(saved, account):  # a CI job applying it again
             notes.append(f"plan {self.path} is applied already: the account holds what it plans")
@@ -299,7 +300,8 @@ class FromJournal(JobSource):
         try:
             if isinstance(input, CsvInput):
                 return _csv_prepared(input, client)
-            return prepare(input, load_account(client))
+            undo = prepare(input, load_account(client))
+            return dataclasses.replace(undo, given=f"--resume {self.journal}")
         except ApiError as err:
             raise ImportStopped(
                 f"could not resume: {err.message}; the import is still unfinished; "
@@ -324,7 +326,7 @@ def _journal_input(path: Path, header: Header) -> Input:
             "--resume only finishes the same file",
             hint=("to import the new version, run ", Remedy("import", str(header.file))),
         )
-    return CsvInput.of(source)
+    return CsvInput(source)
 
 
 def _named_file(path: Path, header: Header) -> Source:
