@@ -12,6 +12,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from aircall_ext.core.findings import plural, who_is
+
 Level = Literal["error", "warning", "notice"]
 
 LEVEL: dict[str, Level] = {"error": "error", "warning": "warning", "info": "notice"}
@@ -95,7 +97,7 @@ def finding_commands(findings: Iterable[Mapping[str, Any]], file: str | None) ->
 
 def _user(row: Mapping[str, Any]) -> str:
     """``user 2 (bob@example.com)``, or ``user 2`` when the email is unknown."""
-    return f"user {row['user_id']}" + (f" ({row['email']})" if row.get("email") else "")
+    return who_is(row["user_id"], row.get("email"))
 
 
 def drift_message(row: Mapping[str, Any]) -> str:
@@ -156,7 +158,7 @@ def drift_counts(summary: Mapping[str, int]) -> str:
 def severity_counts(summary: Mapping[str, int]) -> str:
     """``1 error, 2 warnings, 0 infos`` from a findings summary (``errors``, ``warnings``,
     ``infos``)."""
-    return ", ".join(_plural(summary[f"{word}s"], word) for word in ("error", "warning", "info"))
+    return ", ".join(plural(summary[f"{word}s"], word) for word in ("error", "warning", "info"))
 
 
 def plan_notice(counts: str) -> str:
@@ -284,7 +286,3 @@ def dial_summary(command: str, rows: Sequence[Mapping[str, Any]], counts: Mappin
         extra = ["error"] if any(row.get("error") for row in failed) else []
         lines += ["", *md_table(failed, [*DIAL_COLUMNS, *extra], [*DIAL_HEADERS, *extra])]
     return _block(lines)
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"

@@ -17,6 +17,7 @@ from typing import Any, Literal, TextIO
 import click
 
 from aircall_ext.names import FORMULA_START
+from aircall_ext.textwidth import display_width, fit
 
 Format = Literal["table", "json", "csv", "github"]
 # The formats of every command that prints data; "github" (GitHub Actions workflow
@@ -128,27 +129,6 @@ def terminal_width(stream: TextIO) -> int:
         return os.get_terminal_size(stream.fileno()).columns or 80
     except (AttributeError, ValueError, OSError):
         return shutil.get_terminal_size().columns
-
-
-def fit(text: str, width: int) -> str:
-    """``text`` cut to ``width`` display columns, marked with an ellipsis when cut."""
-    if display_width(text) <= width:
-        return text
-    kept = ""
-    for char in text:
-        if display_width(kept + char) > width - 1:
-            break
-        kept += char
-    return kept + "…" if width > 0 else ""
-
-
-def display_width(text: str) -> int:
-    """Columns ``text`` takes in a terminal (wide CJK characters take two, combining marks
-    none)."""
-    from wcwidth import wcswidth
-
-    width = wcswidth(text)
-    return width if width >= 0 else len(text)  # control characters: count them as one each
 
 
 def duration(seconds: float) -> str:

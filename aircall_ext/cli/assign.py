@@ -67,7 +67,7 @@ def _parse_ext(text: str) -> str:
 
 def _summary(plan: AssignPlan, dry_run: bool) -> str:
     """One line for people: what was (or would be) done."""
-    from aircall_ext.core.assign import who
+    from aircall_ext.core.findings import who
 
     name = who(plan.user)
     if not plan.steps:
@@ -85,7 +85,7 @@ def _summary(plan: AssignPlan, dry_run: bool) -> str:
 
 def _emit_plan(app: AppContext, plan: AssignPlan, result: User, dry_run: bool) -> None:
     steps = [
-        {"user_id": s.user.id, "email": s.user.email, "from": s.from_, "to": s.to}
+        {"user_id": s.user_id, "email": plan.user_of(s).email, "from": s.from_ext, "to": s.to_ext}
         for s in plan.steps
     ]
     holder = plan.holder

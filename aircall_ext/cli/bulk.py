@@ -10,7 +10,7 @@ from click.core import ParameterSource
 from aircall_ext import github, output
 from aircall_ext.cli.context import AppContext, github_output_option, output_option, with_app
 from aircall_ext.cli.render import command_words, incomplete_note
-from aircall_ext.errors import UsageError
+from aircall_ext.errors import Remedy, UsageError
 from aircall_ext.files import open_destination
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def export(app: AppContext, file: str) -> None:
     if app.output == "table" and _output_given():
         raise UsageError(
             "export writes CSV (or JSON with -o json), not a table",
-            hint="drop -o table, or see the table with `aircall-ext list`",
+            hint=("drop -o table, or see the table with ", Remedy("list")),
         )
     destination = open_destination(file, private=False, what="export file")
     account = load_account(app.client(), whole=False)
@@ -77,14 +77,19 @@ def _output_given() -> bool:
 def _warn_if_damaged(app: AppContext, account: Account, file: str) -> None:
     """Collisions and malformed extensions are exported as they are, never "fixed"."""
     from aircall_ext.core.audit import audit_account
+    from aircall_ext.core.findings import failing, plural
 
-    errors = [f for f in audit_account(account) if f.severity == "error"]
+    errors = failing(audit_account(account))
     if errors:
         target = "stdout" if file == "-" else file
         app.warn(
-            f"the account has {len(errors)} extension error(s) (collisions or malformed "
-            f"extensions), exported as they are: {target} will not import until they are fixed "
-            "(see `aircall-ext validate`)"
+            (
+                f"the account has {plural(len(errors), 'extension error')} (collisions or "
+                f"malformed extensions), exported as they are: {target} will not import until "
+                "they are fixed (see ",
+                Remedy("validate"),
+                ")",
+            )
         )
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 import click
 
 from aircall_ext import output
-from aircall_ext.errors import Refused, Remedy, UsageError
+from aircall_ext.errors import Hint, Refused, Remedy, UsageError, hint_parts, write_hint
 from aircall_ext.names import command_line
 from aircall_ext.output import ALL_FORMATS, FORMATS, Format
 
@@ -70,6 +70,11 @@ class AppContext:
         if code:
             click.get_current_context().exit(code)
 
+    def text(self, message: Hint) -> str:
+        """``message`` as people read it: text, or text and remedies, each remedy written
+        as a command line of this run (:meth:`command_line`)."""
+        return write_hint(hint_parts(message), self.command_line)
+
     # -- output -----------------------------------------------------------------------
     def emit(
         self,
@@ -107,14 +112,15 @@ class AppContext:
         except OSError as err:
             self.warn(f"cannot append the step summary to {path}: {err.strerror or err}")
 
-    def say(self, message: str, *, fg: str | None = None) -> None:
-        """Status for people on stderr; silenced by ``-q``."""
+    def say(self, message: Hint, *, fg: str | None = None) -> None:
+        """Status for people on stderr; silenced by ``-q``. Remedies in it are written as
+        this run's command lines."""
         if not self.quiet:
-            output.status(message, fg=fg)
+            output.status(self.text(message), fg=fg)
 
-    def warn(self, message: str) -> None:
+    def warn(self, message: Hint) -> None:
         """Warnings are shown even with ``-q``: they are about the user's data."""
-        output.warn(message)
+        output.warn(self.text(message))
 
     @property
     def show_progress(self) -> bool:
@@ -280,5 +286,7 @@ def ask(count: int) -> None:
             "refusing to write without confirmation: standard input is not a terminal",
             hint="pass --yes to apply, or --dry-run to only see the plan",
         )
-    if not click.confirm(f"Apply {count} write{'s' if count != 1 else ''}?", err=True):
+    from aircall_ext.core.findings import plural
+
+    if not click.confirm(f"Apply {plural(count, 'write')}?", err=True):
         raise Refused("aborted: nothing was written")

@@ -14,7 +14,8 @@ from aircall_ext.cli.context import AppContext, github_output_option, with_app
 from aircall_ext.cli.render import command_words
 from aircall_ext.core.dialbatch import DialRequest
 from aircall_ext.core.dialterms import OUTCOMES, STAGES, Outcome, Stage
-from aircall_ext.errors import UsageError
+from aircall_ext.core.findings import listed, who
+from aircall_ext.errors import Remedy, UsageError
 
 if TYPE_CHECKING:
     from aircall_ext.services.dial import BatchRun, DialRun, RowError
@@ -109,7 +110,7 @@ def dial(
     if number is None or digits is None or stage is None:
         raise UsageError(
             "dial needs NUMBER DIGITS --stage STAGE, or --batch FILE",
-            hint="see `aircall-ext dial --help`",
+            hint=("see ", Remedy("dial", "--help")),
         )
     _dial_one(app, number, digits, stage.lower(), api_transfer, expect and expect.lower())
 
@@ -152,8 +153,9 @@ def _dial_batch(app: AppContext, path: str) -> None:
         if not isinstance(run, RowError):
             _warn_collision(app, run)
         elif app.output != "github":  # there, the row's annotation says it
-            hint = f" ({run.hint})" if run.hint and run.hint not in hinted else ""
-            hinted.add(run.hint or "")
+            written = app.text(run.hint)
+            hint = f" ({written})" if written and written not in hinted else ""
+            hinted.add(written)
             app.warn(run.error + hint)
     rows = [result_row(run) for run in runs]
     summary = summarize(runs)
@@ -269,8 +271,11 @@ def _wrap(text: str, width: int, indent: int) -> str:
 def _warn_collision(app: AppContext, run: DialRun) -> None:
     holders = run.result.collision
     if holders:
-        ids = ", ".join(f"{u.id} ({u.email})" for u in holders)
         app.warn(
-            f"extension {run.result.digits} is held by {len(holders)} users ({ids}); "
-            "the dry-run follows the lowest id. Run `aircall-ext validate`."
+            (
+                f"extension {run.result.digits} is held by {len(holders)} users: "
+                f"{listed(who(u) for u in holders)}; the dry-run follows the lowest id. Run ",
+                Remedy("validate"),
+                ".",
+            )
         )

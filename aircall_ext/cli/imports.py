@@ -10,7 +10,7 @@ import click
 from aircall_ext import output
 from aircall_ext.cli import render
 from aircall_ext.cli.context import AppContext, ask, file_option, github_output_option, with_app
-from aircall_ext.errors import Remedy, UsageError, hint_parts, write_hint
+from aircall_ext.errors import Hint, Remedy, UsageError
 from aircall_ext.files import Destination, open_destination
 
 if TYPE_CHECKING:
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
         ImportOptions,
         ImportResult,
         JobSource,
-        Message,
         Prepared,
         Progress,
         RowResult,
@@ -208,8 +207,8 @@ class TerminalUi:
         self.options = options
         self.report: Destination | None = None
 
-    def say(self, message: Message) -> None:
-        self.app.say(write_hint(hint_parts(message), self.app.command_line))
+    def say(self, message: Hint) -> None:
+        self.app.say(self.app.text(message))
 
     def warn(self, message: str) -> None:
         self.app.warn(message)

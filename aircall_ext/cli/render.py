@@ -17,7 +17,7 @@ import click
 from aircall_ext import github
 from aircall_ext.cli.context import AppContext
 from aircall_ext.core.extensions import stored_form
-from aircall_ext.core.findings import Finding, has_failures, summarize
+from aircall_ext.core.findings import Finding, failing, plural, summarize
 from aircall_ext.output import render_csv
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def findings_document(findings: Sequence[Finding]) -> dict[str, Any]:
 
 def findings_exit_code(findings: Sequence[Finding], *, strict: bool = False) -> int:
     """1 on errors (and on warnings with ``--strict``), else 0."""
-    return 1 if has_failures(findings, strict=strict) else 0
+    return 1 if failing(findings, strict=strict) else 0
 
 
 def emit_findings(
@@ -228,9 +228,8 @@ def show_skipped(app: AppContext, prepared: Prepared, undone: str) -> None:
     if app.output != "table":
         for line, reason in prepared.skipped.items():
             app.warn(f"line {line}: skipped: {reason}")
-    skipped = len(prepared.skipped)
-    if skipped:
-        rows = f"{skipped} row{'s' if skipped != 1 else ''}"
+    if prepared.skipped:
+        rows = plural(len(prepared.skipped), "row")
         app.say(f"undo of {undone}: {rows} skipped (left as they are now)", fg="yellow")
 
 

@@ -6,8 +6,9 @@ bodies, so ``sandbox serve --help`` and completion never pay for it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -72,6 +73,20 @@ def _state_path(state: str | None) -> Path:
     return Path(state).expanduser() if state else default_state_path()
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _credential_option(name: str, env: str, what: str, sent_as: str) -> Callable[[F], F]:
+    """A credential the served API requires of its clients: ``sandbox`` unless set."""
+    return click.option(
+        name,
+        default="sandbox",
+        show_default=True,
+        envvar=env,
+        help=f"{what} clients must send ({sent_as}) [env: {env}].",
+    )
+
+
 state_option = click.option(
     "--state", metavar="PATH", type=click.Path(dir_okay=False), help=STATE_HELP
 )
@@ -87,20 +102,8 @@ state_option = click.option(
     help="Port to listen on; 0 picks a free one (read it from the first stderr line).",
 )
 @state_option
-@click.option(
-    "--api-id",
-    default="sandbox",
-    show_default=True,
-    envvar=ENV_SANDBOX_ID,
-    help=f"API ID clients must send (Basic auth user) [env: {ENV_SANDBOX_ID}].",
-)
-@click.option(
-    "--api-token",
-    default="sandbox",
-    show_default=True,
-    envvar=ENV_SANDBOX_TOKEN,
-    help=f"API token clients must send (Basic auth password) [env: {ENV_SANDBOX_TOKEN}].",
-)
+@_credential_option("--api-id", ENV_SANDBOX_ID, "API ID", "Basic auth user")
+@_credential_option("--api-token", ENV_SANDBOX_TOKEN, "API token", "Basic auth password")
 @click.option(
     "--rate-limit",
     metavar="N/SECONDS",

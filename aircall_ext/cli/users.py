@@ -26,9 +26,15 @@ from aircall_ext.core.extensions import extension_argument
 @click.command("list")
 @output_option
 @click.option("--extension", "extension", metavar="EXT", help="Only the holder(s) of EXT.")
-@click.option("--missing", is_flag=True, help="Only users without an extension.")
+@click.option(
+    "--missing", is_flag=True, help="Only users without an extension (none, or blank text)."
+)
 @click.option("--outgoing-only", is_flag=True, help="Only outgoing-only users (dead extensions).")
-@click.option("--duplicates", is_flag=True, help="Only users sharing an extension with another.")
+@click.option(
+    "--duplicates",
+    is_flag=True,
+    help="Only users sharing a valid extension with another (a collision, as validate says).",
+)
 @with_app
 def list_users(
     app: AppContext, extension: str | None, missing: bool, outgoing_only: bool, duplicates: bool
@@ -44,7 +50,8 @@ def list_users(
     if wanted is not None:
         users = [u for u in users if u.extension == wanted]
     if missing:
-        users = [u for u in users if u.extension is None]
+        without = {u.id for u in account.missing()}
+        users = [u for u in users if u.id in without]
     if outgoing_only:
         silent = sum(1 for u in users if u.outgoing_only is None)
         if silent:
@@ -54,7 +61,8 @@ def list_users(
             )
         users = [u for u in users if u.outgoing_only]
     if duplicates:
-        users = [u for u in users if u.extension and len(account.holders(u.extension)) > 1]
+        colliding = {u.id for holders in account.collisions().values() for u in holders}
+        users = [u for u in users if u.id in colliding]
     app.emit(
         {"users": [user_doc(u) for u in users]},
         [user_row(u) for u in users],

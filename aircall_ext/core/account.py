@@ -10,8 +10,15 @@ from functools import cached_property
 
 from aircall_ext.api.models import Number, User
 from aircall_ext.core.emails import normalize_email
-from aircall_ext.core.extensions import ExtensionProblem, parse_extension, unwrap_excel_text
-from aircall_ext.errors import UnknownUser, UsageError
+from aircall_ext.core.extensions import (
+    ExtensionProblem,
+    is_extension,
+    is_missing,
+    parse_extension,
+    unwrap_excel_text,
+)
+from aircall_ext.core.findings import listed, who
+from aircall_ext.errors import HintPart, Remedy, UnknownUser, UsageError
 
 _USER_ID = re.compile(r"[0-9]+")
 
@@ -58,7 +65,29 @@ class Account:
 
     def users_by_extension(self) -> list[User]:
         """Users sorted by extension (users without one last), then by id."""
-        return sorted(self.users, key=lambda u: (u.extension is None, u.extension or "", u.id))
+
+        def key(user: User) -> tuple[bool, str, int]:
+            missing = is_missing(user.extension)
+            return missing, "" if missing else user.extension or "", user.id
+
+        return sorted(self.users, key=key)
+
+    def collisions(self) -> dict[str, list[User]]:
+        """Each valid extension that two or more users hold → its holders, by id.
+
+        Only a valid extension collides: callers dialing it reach one holder at most. Two
+        users holding the damaged ``7`` hold two invalid extensions (each the audit's
+        ``invalid-extension``), which nobody can dial at all; :meth:`holders` still finds
+        them by their text."""
+        return {
+            extension: sorted(users, key=lambda u: u.id)
+            for extension, users in self._by_extension.items()
+            if len(users) > 1 and is_extension(extension)
+        }
+
+    def missing(self) -> list[User]:
+        """Users without an extension: none at all, or blank text (see ``is_missing``)."""
+        return [user for user in self.users if is_missing(user.extension)]
 
 
 @dataclass(frozen=True)
@@ -108,10 +137,9 @@ def find_user(account: Account, ref: UserRef) -> User:
         assert ref.extension is not None
         holders = account.holders(ref.extension)
         if len(holders) > 1:
-            ids = ", ".join(f"{u.id} ({u.email})" for u in holders)
             raise UnknownUser(
-                f"ext:{ref.extension} is held by {len(holders)} users ({ids}); "
-                "name the user by id or email",
+                f"ext:{ref.extension} is held by {len(holders)} users: "
+                f"{listed(who(u) for u in holders)}; name the user by id or email",
             )
         if holders:
             return holders[0]
@@ -129,43 +157,48 @@ def no_user(ref: UserRef, account: Account | None = None) -> UnknownUser:
 
     Texts are shown with ``repr``, so an invisible character the user pasted is visible.
     """
-    see_users = "run `aircall-ext list` to see users"
+    see_users = ("run ", Remedy("list"), " to see users")
     if ref.user_id is not None:
         return UnknownUser(f"no user with id {ref.user_id}", hint=see_users)
     if ref.email is not None:
         looked_up = f" (looked up as {ref.email!r})" if ref.email != ref.text.strip() else ""
         return UnknownUser(f"no user matches {ref.text!r}{looked_up}", hint=see_users)
     wanted = ref.extension
+    assert wanted is not None  # neither an id nor an email: ext:NNN
     users = account.users if account is not None else ()
     stand_ins = [u for u in users if u.extension and _stands_for(u.extension) == wanted]
     if stand_ins:
         user = stand_ins[0]
         return UnknownUser(
-            f"nobody holds {wanted}, but user {user.id} ({user.email or user.name}) holds "
-            f"{user.extension!r}, a damaged form of {wanted}",
+            f"nobody holds {wanted}, but {who(user)} holds {user.extension!r}, a damaged form "
+            f"of {wanted}",
             hint=(
-                f"name that user by id ({user.id}) or email; "
-                f"`aircall-ext assign {user.id} {wanted}` repairs the extension"
+                f"name that user by id ({user.id}) or email; ",
+                Remedy("assign", str(user.id), wanted),
+                " repairs the extension",
             ),
         )
     return UnknownUser(f"nobody holds extension {wanted}", hint=see_users)
 
 
-def damaged_match_note(ref: UserRef, user: User, *, assigning: str | None = None) -> str | None:
-    """What to tell the admin when ``ext:42`` found the user holding the damaged ``42``.
+def damaged_match_note(
+    ref: UserRef, user: User, *, assigning: str | None = None
+) -> tuple[HintPart, ...] | None:
+    """What to tell the admin when ``ext:42`` found the user holding the damaged ``42``:
+    text and the repair as a remedy, for the CLI to write with the run's options.
 
     ``assigning``: the extension the running command gives that user; when it is the
     repair, the note does not suggest running it again.
     """
     if ref.problem is None:
         return None
-    note = (
+    note: tuple[HintPart, ...] = (
         f"{ref.text.strip()!r} is not a valid extension ({ref.problem.reason}); "
-        f"it names user {user.id} ({user.email or user.name}), who holds {user.extension!r} "
-        "in the account"
+        f"it names {who(user)}, who holds {user.extension!r} in the account",
     )
-    if ref.problem.suggestion not in (None, assigning):
-        note += f": `aircall-ext assign {user.id} {ref.problem.suggestion}` repairs it"
+    suggestion = ref.problem.suggestion
+    if suggestion is not None and suggestion != assigning:
+        note += (": ", Remedy("assign", str(user.id), suggestion), " repairs it")
     return note
 
 

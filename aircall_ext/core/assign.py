@@ -1,8 +1,9 @@
 """Planning one extension assignment: pure, over an :class:`Account` snapshot.
 
-The plan is ordered so that no two users ever hold the same extension, not even between
-two writes of a swap: the holder is parked on the lowest free extension first. Anything
-that cannot be done that way is a :class:`Refused` naming who is in the way.
+No two users ever hold the same extension, not even between two writes of a swap: a swap
+is a two-row import plan, so the import planner orders its writes and chooses where the
+holder waits (its parking extension). Anything that cannot be done safely is a
+:class:`Refused` naming who is in the way, and what to run instead.
 """
 
 from __future__ import annotations
@@ -14,24 +15,12 @@ from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
 from aircall_ext.core.dialterms import DEAD_EXTENSION
 from aircall_ext.core.extensions import is_extension
-from aircall_ext.core.findings import listed
-from aircall_ext.core.freeext import (
-    DEFAULT_ORDER,
-    claimant_text,
-    damaged_claims,
-    free_extensions,
-    occupied,
-)
-from aircall_ext.errors import Refused
+from aircall_ext.core.findings import listed, who
+from aircall_ext.core.freeext import claimant_text, damaged_claims
+from aircall_ext.core.planner import Step, plan_import
+from aircall_ext.errors import Refused, Remedy
 
-
-@dataclass(frozen=True)
-class Step:
-    """One write: ``user`` goes from ``from_`` to ``to``."""
-
-    user: User
-    from_: str | None
-    to: str
+SEE_VALIDATE = ("fix that collision first (see ", Remedy("validate"), ")")
 
 
 @dataclass(frozen=True)
@@ -47,9 +36,19 @@ class AssignPlan:
     def from_(self) -> str | None:
         return self.user.extension
 
+    def user_of(self, step: Step) -> User:
+        """The user ``step`` writes to: the holder of a swap, else the assigned user."""
+        holder = self.holder
+        return holder if holder is not None and step.user_id == holder.id else self.user
 
-def who(user: User) -> str:
-    return f"{user.id} ({user.email})" if user.email else str(user.id)
+
+@dataclass(frozen=True)
+class _Row:
+    """One row of a swap's plan, as the import planner reads a checked CSV row."""
+
+    line: int
+    user: User
+    extension: str | None
 
 
 def plan_assign(account: Account, user: User, extension: str, *, swap: bool) -> AssignPlan:
@@ -60,20 +59,19 @@ def plan_assign(account: Account, user: User, extension: str, *, swap: bool) -> 
         return AssignPlan(user, extension, warnings=warnings)
     _refuse_claimed(account, user, extension)
     if not others:
-        return AssignPlan(
-            user, extension, (Step(user, user.extension, extension),), warnings=warnings
-        )
+        step = Step(user.id, user.extension, extension)
+        return AssignPlan(user, extension, (step,), warnings=warnings)
     if len(others) > 1:
         raise Refused(
-            f"extension {extension} is held by {len(others)} users "
-            f"({listed(who(h) for h in others)})",
-            hint="fix that collision first (see `aircall-ext validate`)",
+            f"extension {extension} is held by {len(others)} users: "
+            f"{listed(who(h) for h in others)}",
+            hint=SEE_VALIDATE,
         )
     holder = others[0]
     if not swap:
         raise Refused(
             f"extension {extension} is held by {who(holder)}",
-            hint="add --swap to exchange extensions, or see `aircall-ext next-free`",
+            hint=("add --swap to exchange extensions, or see ", Remedy("next-free")),
         )
     return _swap(account, user, holder, extension, warnings)
 
@@ -90,8 +88,11 @@ def _refuse_claimed(account: Account, user: User, extension: str) -> None:
         f"extension {extension} is claimed by {who(first)}, "
         f"{claimant_text(first, extension)}{also}",
         hint=(
-            f"repair it with `aircall-ext assign {first.id} {extension}`, or move {first.id} "
-            "to a free extension first (see `aircall-ext next-free`)"
+            "repair it with ",
+            Remedy("assign", str(first.id), extension),
+            f", or move {first.id} to a free extension first (see ",
+            Remedy("next-free"),
+            ")",
         ),
     )
 
@@ -99,29 +100,27 @@ def _refuse_claimed(account: Account, user: User, extension: str) -> None:
 def _swap(
     account: Account, user: User, holder: User, extension: str, warnings: tuple[str, ...]
 ) -> AssignPlan:
-    """Holder to a free parking extension, user to ``extension``, holder to the user's old one."""
+    """The planner's plan of two rows: the holder to the user's old extension, the user to
+    ``extension``. The holder's row comes first, so the holder is the one parked: holder to
+    the parking extension, user to ``extension``, holder to the user's old one."""
     old = _extension_to_give(account, user, holder)
-    parked = free_extensions(occupied(account), 1, DEFAULT_ORDER)
-    if not parked:
+    _refuse_claimed(account, holder, old)
+    plan = plan_import(account, (_Row(1, holder, old), _Row(2, user, extension)))
+    if plan.blocked:  # the checks above leave one reason: nowhere to park
         raise Refused(
             f"cannot swap: no free extension to park {who(holder)} on during the exchange",
             hint="free one extension first; a swap never lets two users share one",
         )
-    park = parked[0]
-    steps = (
-        Step(holder, extension, park),
-        Step(user, old, extension),
-        Step(holder, park, old),
-    )
-    return AssignPlan(user, extension, steps, holder, park, warnings)
+    return AssignPlan(user, extension, plan.steps, holder, plan.parking, warnings)
 
 
 def _extension_to_give(account: Account, user: User, holder: User) -> str:
     """The user's old extension, which the holder must be able to take: well-formed, unshared."""
     old = user.extension
     hint = (
-        f"move {holder.id} to a free extension first (see `aircall-ext next-free`), "
-        "then assign without --swap"
+        f"move {holder.id} to a free extension first (see ",
+        Remedy("next-free"),
+        "), then assign without --swap",
     )
     if old is None:
         raise Refused(
@@ -139,7 +138,7 @@ def _extension_to_give(account: Account, user: User, holder: User) -> str:
         raise Refused(
             f"cannot swap: extension {old} of {who(user)} is also held by "
             f"{listed(who(h) for h in sharing)}",
-            hint="fix that collision first (see `aircall-ext validate`)",
+            hint=SEE_VALIDATE,
         )
     return old
 

@@ -6,7 +6,6 @@ rendering are someone else's job.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 
 from aircall_ext.api.models import User
@@ -15,10 +14,11 @@ from aircall_ext.core.dialterms import DEAD_EXTENSION
 from aircall_ext.core.extensions import (
     ExtensionProblem,
     is_extension,
+    is_missing,
     parse_extension,
     stored_form,
 )
-from aircall_ext.core.findings import Finding, listed, sort_findings
+from aircall_ext.core.findings import Finding, listed, sort_findings, who
 
 EXTENSION_SPACE = 1000  # 000-999
 
@@ -47,20 +47,13 @@ def _outgoing_only_unknown(account: Account) -> Iterator[Finding]:
 
 def _duplicates(account: Account) -> Iterator[Finding]:
     """One finding per holder, so each row names a user to fix; each names every holder."""
-    holders: dict[str, list[User]] = defaultdict(list)
-    for user in account.users:
-        if user.extension is not None and is_extension(user.extension):
-            holders[user.extension].append(user)
-    for extension, users in holders.items():
-        if len(users) < 2:
-            continue
-        named = listed(_who(u) for u in sorted(users, key=lambda u: u.id))
+    for extension, users in account.collisions().items():
         message = (
-            f"extension {extension} is held by {len(users)} users ({named}); "
-            "give all but one another extension"
+            f"extension {extension} is held by {len(users)} users: "
+            f"{listed(who(u) for u in users)}; give all but one another extension"
         )
         for user in users:
-            yield _finding("duplicate-extension", user, message)
+            yield Finding.about("duplicate-extension", user, message)
 
 
 def _user_findings(user: User) -> Iterator[Finding]:
@@ -70,14 +63,16 @@ def _user_findings(user: User) -> Iterator[Finding]:
     with one, so a missing-extension warning would only make ``--strict`` fail for nothing.
     """
     raw = user.extension
-    if raw is None or not raw.strip():
+    if raw is None or is_missing(raw):
         if not user.outgoing_only:
-            yield _finding("missing-extension", user, "no extension: callers cannot dial this user")
+            yield Finding.about(
+                "missing-extension", user, "no extension: callers cannot dial this user"
+            )
         return
     if not is_extension(raw):
-        yield _finding("invalid-extension", user, _invalid_message(raw))
+        yield Finding.about("invalid-extension", user, _invalid_message(raw))
     if user.outgoing_only:
-        yield _finding(
+        yield Finding.about(
             "outgoing-only",
             user,
             f"outgoing-only user: extension {raw} is dead, callers who dial it hear "
@@ -101,11 +96,3 @@ def _space(account: Account) -> Iterator[Finding]:
             f"the account has {count:,} users but only {EXTENSION_SPACE:,} extensions exist "
             f"(000-999): at least {count - EXTENSION_SPACE:,} users cannot have one",
         )
-
-
-def _finding(code: str, user: User, message: str) -> Finding:
-    return Finding(code, message, user_id=user.id, email=user.email, extension=user.extension)
-
-
-def _who(user: User) -> str:
-    return f"{user.id} {user.email}" if user.email else str(user.id)

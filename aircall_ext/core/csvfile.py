@@ -75,11 +75,6 @@ class CsvRow:
     name: str | None = None
     problem: ExtensionProblem | None = None  # set when the cell is damaged (not blank)
 
-    @property
-    def is_blank(self) -> bool:
-        """A blank extension cell: the row asks for no change."""
-        return self.extension is None and self.problem is None
-
 
 @dataclass(frozen=True)
 class CsvFile:
@@ -93,9 +88,18 @@ class CsvFile:
     columns: Mapping[str, int] = field(default_factory=dict, hash=False)
     header_line: int | None = None
 
-    @property
-    def has_errors(self) -> bool:
-        return any(f.severity == "error" for f in self.findings)
+    def finding(self, code: str, row: CsvRow, column: str, message: str) -> Finding:
+        """A finding about ``row``, at its ``column`` cell: ``FILE:LINE:COLUMN: message``."""
+        position = row.columns.get(column)
+        return Finding(
+            code,
+            f"{location(self.source, row.line, position)}: {message}",
+            user_id=row.user_id,
+            email=row.email,
+            extension=row.extension,
+            line=row.line,
+            column=position,
+        )
 
 
 def canonical_column(header: str) -> str | None:

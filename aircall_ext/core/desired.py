@@ -19,10 +19,18 @@ from dataclasses import dataclass
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
 from aircall_ext.core.csvfile import CsvFile, CsvRow
-from aircall_ext.core.csvtable import location
 from aircall_ext.core.dialterms import DEAD_EXTENSION
-from aircall_ext.core.findings import Finding, listed
-from aircall_ext.core.freeext import claimant_text, damaged_claims
+from aircall_ext.core.findings import Finding, failing, who
+from aircall_ext.core.freeext import damaged_claims
+from aircall_ext.core.rowrules import (
+    DUPLICATE_EXTENSION,
+    DUPLICATE_USER,
+    TAKEN,
+    repeated,
+    repeated_extension,
+    repeated_user,
+    taken,
+)
 
 
 @dataclass(frozen=True)
@@ -50,15 +58,15 @@ class DesiredState:
 
     @property
     def has_errors(self) -> bool:
-        return any(f.severity == "error" for f in self.findings)
+        return bool(failing(self.findings))
 
 
 def check_desired(csv_file: CsvFile, account: Account) -> DesiredState:
     """Resolve each row to a user and report what would make the file unsafe to apply."""
     checker = _Checker(csv_file, account)
     resolved = [(row, user) for row in csv_file.rows if (user := checker.resolve(row))]
-    kept, repeated = checker.first_occurrences(resolved)
-    checker.duplicate_extensions(row for row in csv_file.rows if row.line not in repeated)
+    kept, repeated_lines = checker.first_occurrences(resolved)
+    checker.duplicate_extensions(row for row in csv_file.rows if row.line not in repeated_lines)
     desired = {user.id: row.extension for row, user in kept if row.extension is not None}
     for row, user in kept:
         if row.extension is not None:
@@ -69,39 +77,22 @@ def check_desired(csv_file: CsvFile, account: Account) -> DesiredState:
     return DesiredState(rows, csv_file.findings + tuple(checker.findings))
 
 
-def describe(user: User) -> str:
-    """How a message names a user: id and the email people recognise."""
-    return f"user {user.id} ({user.email or user.name or 'no email'})"
-
-
 class _Checker:
     def __init__(self, csv_file: CsvFile, account: Account) -> None:
-        self.source = csv_file.source
+        self.csv_file = csv_file
         self.account = account
         self.claims = damaged_claims(account)
         self.findings: list[Finding] = []
 
-    def report(self, code: str, row: CsvRow, column_name: str, message: str) -> None:
-        column = row.columns.get(column_name)
-        where = location(self.source, row.line, column)
-        self.findings.append(
-            Finding(
-                code,
-                f"{where}: {message}",
-                user_id=row.user_id,
-                email=row.email,
-                extension=row.extension,
-                line=row.line,
-                column=column,
-            )
-        )
+    def report(self, code: str, row: CsvRow, column: str, message: str) -> None:
+        self.findings.append(self.csv_file.finding(code, row, column, message))
 
     def resolve(self, row: CsvRow) -> User | None:
         """The user a row names, or None after reporting an unknown or contradictory identity."""
         by_id = self.account.user_by_id(row.user_id) if row.user_id is not None else None
         by_email = self.account.user_by_email(row.email) if row.email is not None else None
         if row.user_id is not None and by_id is None:
-            also = f"; email {row.email} is {describe(by_email)}" if by_email else ""
+            also = f"; email {row.email} is {who(by_email)}" if by_email else ""
             self.report("unknown-user", row, "user_id", f"no user with id {row.user_id}{also}")
             return None
         if by_id is None:
@@ -109,12 +100,12 @@ class _Checker:
                 self.report("unknown-user", row, "email", f"no user with email {row.email}")
             return by_email
         if row.email is not None and (by_email is None or by_email.id != by_id.id):
-            actual = describe(by_email) if by_email else "no user"
+            actual = who(by_email) if by_email else "no user"
             self.report(
                 "identity-mismatch",
                 row,
                 "email",
-                f"user_id {by_id.id} is {describe(by_id)}, but email {row.email} is {actual}",
+                f"user_id {by_id.id} is {who(by_id)}, but email {row.email} is {actual}",
             )
             return None
         return by_id
@@ -123,86 +114,38 @@ class _Checker:
         self, resolved: list[tuple[CsvRow, User]]
     ) -> tuple[list[tuple[CsvRow, User]], set[int]]:
         """Keep each user's first row; report the others, naming the first line."""
-        first_line: dict[int, int] = {}
-        kept: list[tuple[CsvRow, User]] = []
-        repeated: set[int] = set()
-        for row, user in resolved:
-            if user.id in first_line:
-                repeated.add(row.line)
-                column = "user_id" if row.user_id is not None else "email"
-                self.report(
-                    "duplicate-user-in-file",
-                    row,
-                    column,
-                    f"{describe(user)} is already on line {first_line[user.id]}",
-                )
-            else:
-                first_line[user.id] = row.line
-                kept.append((row, user))
-        return kept, repeated
+        users = {row.line: user for row, user in resolved}
+        later = list(repeated((row for row, _ in resolved), lambda row: users[row.line].id))
+        for row, first_line in later:
+            column = "user_id" if row.user_id is not None else "email"
+            self.report(DUPLICATE_USER, row, column, repeated_user(users[row.line], first_line))
+        lines = {row.line for row, _ in later}
+        return [(row, user) for row, user in resolved if row.line not in lines], lines
 
     def duplicate_extensions(self, rows: Iterable[CsvRow]) -> None:
         """Two rows wanting one extension: reported on the later row, naming the first."""
-        first_line: dict[str, int] = {}
-        for row in rows:
-            if row.extension is None:
-                continue
-            if row.extension in first_line:
-                self.report(
-                    "duplicate-extension-in-file",
-                    row,
-                    "extension",
-                    f"extension {row.extension} is wanted on lines "
-                    f"{first_line[row.extension]} and {row.line}",
-                )
-            else:
-                first_line[row.extension] = row.line
+        for row, first_line in repeated(rows, lambda row: row.extension):
+            assert row.extension is not None
+            message = repeated_extension(row.extension, first_line, row.line)
+            self.report(DUPLICATE_EXTENSION, row, "extension", message)
 
     def target(self, row: CsvRow, user: User, extension: str, desired: Mapping[int, str]) -> None:
         """Is the wanted extension free once the file is applied? And is it any use?"""
-        # A holder the file moves to another extension frees it; one the file also gives
-        # this extension is a duplicate in the file, reported already.
-        stays = [
-            holder
-            for holder in self.account.holders(extension)
-            if holder.id != user.id and holder.id not in desired
-        ]
-        claimants = [
-            c for c in self.claims.get(extension, ()) if c.id != user.id and c.id not in desired
-        ]
-        if stays:
-            holders = listed(describe(h) for h in stays)
-            collision = " (a collision in the account)" if user.extension == extension else ""
-            self.report(
-                "extension-taken",
-                row,
-                "extension",
-                f"extension {extension} is held by {holders}, whom the file does not move "
-                f"away{collision}",
-            )
-        elif claimants and user.extension != extension:
-            first = claimants[0]
-            also = f" (also {listed(describe(c) for c in claimants[1:])})" if claimants[1:] else ""
-            self.report(
-                "extension-taken",
-                row,
-                "extension",
-                f"extension {extension} is claimed by {describe(first)}, "
-                f"{claimant_text(first, extension)}{also}; the file does not move them: "
-                f"give {extension} to {first.id} in the file, or move {first.id} elsewhere",
-            )
+        why = taken(self.account, self.claims, user, extension, desired)
+        if why is not None:
+            self.report(TAKEN, row, "extension", why)
         elif user.extension == extension:
             self.report(
                 "no-change",
                 row,
                 "extension",
-                f"{describe(user)} already has extension {extension}: no change",
+                f"{who(user)} already has extension {extension}: no change",
             )
         if user.outgoing_only and user.extension != extension:
             self.report(
                 "outgoing-only",
                 row,
                 "extension",
-                f"{describe(user)} is outgoing-only: callers dialing {extension} will hear "
+                f"{who(user)} is outgoing-only: callers dialing {extension} will hear "
                 f'"{DEAD_EXTENSION}"',
             )

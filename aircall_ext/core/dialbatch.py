@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from aircall_ext.core.csvtable import Record, decode, location, read_table
 from aircall_ext.core.dialterms import OUTCOMES, STAGES, Outcome, Stage
 from aircall_ext.core.extensions import unwrap_excel_text
+from aircall_ext.core.findings import plural
 from aircall_ext.errors import UsageError
 
 _Bad = Callable[[str], UsageError]
@@ -108,8 +109,8 @@ def _columns(header: Record, source: str) -> tuple[dict[str, int], tuple[str, ..
     missing = [name for name in REQUIRED if name not in found]
     if missing:
         raise UsageError(
-            f"{location(source, header.line)}: missing column{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(missing)}",
+            f"{location(source, header.line)}: missing "
+            f"{plural(len(missing), 'column', counted=False)} {', '.join(missing)}",
             hint=f"the header names the columns: {','.join(COLUMNS)}",
         )
     notes = (f"{source}: ignoring unknown column(s) {', '.join(map(repr, unknown))}",)

@@ -31,6 +31,7 @@ from aircall_ext.api.models import Number, Routing, User
 from aircall_ext.core.account import Account
 from aircall_ext.core.dialterms import DEAD_EXTENSION, Outcome, Stage
 from aircall_ext.core.extensions import ExtensionProblem, is_extension, parse_extension
+from aircall_ext.core.findings import listed, plural, who
 
 # The stages during which each routing mode collects extension digits.
 ACCEPTING_STAGES: dict[Routing, frozenset[Stage]] = {
@@ -181,12 +182,6 @@ def _name(user: User) -> str:
     return user.name or user.email or f"user {user.id}"
 
 
-def _who(user: User) -> str:
-    """A user as an admin recognises them: name, id and email."""
-    parts = [f"id {user.id}"] + ([user.email] if user.email else [])
-    return f"{_name(user)} ({', '.join(parts)})"
-
-
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -251,7 +246,7 @@ def _sequence_problem(digits: str) -> str:
     if not digits:
         return f"No digits were dialed; {rule}."
     if digits.isascii() and digits.isdigit():
-        count = f"{len(digits)} digit{'s' if len(digits) > 1 else ''}"
+        count = plural(len(digits), "digit")
         if len(digits) < 3:
             padded = digits.zfill(3)
             hint = f"to reach extension {padded}, dial {padded}"
@@ -263,14 +258,13 @@ def _sequence_problem(digits: str) -> str:
 def _check_lookup(call: _Call) -> Check:
     if not call.holders:
         return Check("lookup", False, _no_holder(call))
-    detail = f"Extension {call.digits} belongs to {_who(call.user)}."
+    detail = f"Extension {call.digits} belongs to {who(call.user)}."
     if len(call.holders) > 1:
-        others = ", ".join(_who(u) for u in call.holders if u is not call.user)
+        others = listed(who(u) for u in call.holders if u is not call.user)
         detail = (
             f"Extension {call.digits} is held by {len(call.holders)} users, a collision that "
             f"only a damaged account has (extensions are unique): simulating the lowest id, "
-            f"{_who(call.user)}; the real system may ring {others} instead. "
-            "Run `aircall-ext validate`."
+            f"{who(call.user)}; the real system may ring {others} instead."
         )
     return Check("lookup", True, detail)
 
@@ -285,7 +279,7 @@ def _no_holder(call: _Call) -> str:
         detail += (
             " Note: "
             + "; ".join(
-                f"{_who(u)} holds {u.extension!r}, a damaged extension that is not {call.digits}"
+                f"{who(u)} holds {u.extension!r}, a damaged extension that is not {call.digits}"
                 for u in near
             )
             + "."
@@ -331,7 +325,7 @@ def _check_distribution(call: _Call) -> Check:
             f"{_cap(call.mode)}: an extension reaches only users in the number's call distribution"
         )
         size = len(call.number.distribution)
-        has = f"{size} user{'' if size == 1 else 's'}" if size else "nobody"
+        has = plural(size, "user") if size else "nobody"
         if call.number.users is None:
             has = "no users the API listed"
         where = f"that of {number}, which has {has}"
@@ -453,14 +447,14 @@ def _verdict(call: _Call, outcome: Outcome, user: User | None, notified: tuple[U
     if outcome != "rings-user":
         reached = _name(user) if user else "any user"
         return f"{outcome}: the call does not reach {reached}."
-    verdict = f"rings-user: the phone of {_who(call.user)} rings."
+    verdict = f"rings-user: the phone of {who(call.user)} rings."
     if not notified:
         return verdict + " Nobody is assigned to the number, so an unanswered call notifies nobody."
     emails = ", ".join(ref.email or f"user {ref.id}" for ref in notified)
-    who = (
+    assigned = (
         "user assigned to the number gets"
         if len(notified) == 1
         else "users assigned to the number get"
     )
     notice = f"a missed-call notification: {emails}"
-    return f"{verdict} If nobody answers, the {len(notified)} {who} {notice}."
+    return f"{verdict} If nobody answers, the {len(notified)} {assigned} {notice}."

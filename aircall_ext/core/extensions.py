@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from aircall_ext.core.findings import plural
 from aircall_ext.errors import UsageError
 
 ProblemCode = Literal[
@@ -58,6 +59,12 @@ class ExtensionProblem:
 def is_extension(text: str) -> bool:
     """Exactly three ASCII digits, nothing around them: the form the API stores."""
     return _THREE_DIGITS.fullmatch(text) is not None
+
+
+def is_missing(value: str | None) -> bool:
+    """No extension at all, or blank text: nothing a caller could dial, so the user has
+    none (whitespace alone is not a damaged extension: there is nothing to repair)."""
+    return value is None or not value.strip()
 
 
 def stored_form(value: str) -> str:
@@ -137,7 +144,7 @@ def _digit_count(text: str, value: str) -> ExtensionProblem:
             f"{_shown(text)} has {len(value)} digits; an extension has exactly 3",
         )
     guess = value.zfill(3)
-    digits = "1 digit" if len(value) == 1 else f"{len(value)} digits"
+    digits = plural(len(value), "digit")
     return ExtensionProblem(
         "leading-zeros-lost",
         text,

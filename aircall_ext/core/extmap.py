@@ -18,7 +18,6 @@ segment's kind.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -26,6 +25,7 @@ from typing import Any, Literal
 from aircall_ext.core.account import Account
 from aircall_ext.core.freeext import ALL_EXTENSIONS, ExtensionRange, damaged_claims
 from aircall_ext.core.numbering import AppliedPlan, PlanRange, extensions_in
+from aircall_ext.textwidth import display_width, fit
 
 Kind = Literal["free", "held", "breaking", "shared", "reserved", "outside", "text"]
 SYMBOLS: dict[Kind, str] = {
@@ -198,7 +198,7 @@ def _labels(ranges: Iterable[PlanRange]) -> dict[str, str]:
                 _Piece(name, name) for name in dict.fromkeys(p.name for p in line_pieces)
             ]
         if line_pieces:
-            labels[start] = _cut(_label_text(line_pieces), LABEL_WIDTH)
+            labels[start] = fit(_label_text(line_pieces), LABEL_WIDTH)
     return labels
 
 
@@ -254,22 +254,3 @@ def _use(
         breaking=sum(1 for k in states if k in ("breaking", "shared")),
         reserved=sum(1 for e in cells if e in reserved),
     )
-
-
-def display_width(text: str) -> int:
-    """Columns ``text`` takes on a terminal: wide East Asian characters take two."""
-    return sum(
-        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
-        for c in text
-    )
-
-
-def _cut(text: str, width: int) -> str:
-    if display_width(text) <= width:
-        return text
-    out = ""
-    for char in text:
-        if display_width(out + char) > width - 1:
-            break
-        out += char
-    return out + "…"

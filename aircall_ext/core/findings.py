@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from aircall_ext.api.models import User
 
 Severity = Literal["error", "warning", "info"]
 
@@ -28,6 +31,24 @@ def listed(items: Iterable[str], *, limit: int = LIST_LIMIT, sep: str = ", ") ->
         else:
             more += 1
     return sep.join(shown) + (f" and {more} more" if more else "")
+
+
+def who(user: User) -> str:
+    """How every message names a user: ``user 42 (ann@example.com)``, the name when the
+    user has no email, else ``user 42``."""
+    return who_is(user.id, user.email or user.name)
+
+
+def who_is(user_id: int, known: str | None) -> str:
+    """:func:`who` for a user known only by id and maybe an email (a document's row)."""
+    return f"user {user_id} ({known})" if known else f"user {user_id}"
+
+
+def plural(count: int, word: str, *, counted: bool = True) -> str:
+    """``1 write``, ``0 writes``, ``2 writes``: a count and its word (regular plurals);
+    without ``counted``, the word alone in the number the count asks for."""
+    noun = word if count == 1 else f"{word}s"
+    return f"{count} {noun}" if counted else noun
 
 
 # Every code and its fixed severity: scripts match on codes, the exit code on severities.
@@ -73,6 +94,11 @@ class Finding:
     line: int | None = None  # 1-based physical line of the CSV (header = 1); CSV input only
     column: int | None = None  # 1-based field position in that line; CSV input only
 
+    @classmethod
+    def about(cls, code: str, user: User, message: str) -> Finding:
+        """A finding about a user of the account and the extension they hold."""
+        return cls(code, message, user_id=user.id, email=user.email, extension=user.extension)
+
     @property
     def severity(self) -> Severity:
         return SEVERITY.get(self.code, "error")
@@ -99,10 +125,11 @@ def summarize(findings: Iterable[Finding]) -> dict[str, int]:
     return counts
 
 
-def has_failures(findings: Iterable[Finding], *, strict: bool = False) -> bool:
-    """Errors always fail; with ``--strict`` warnings do too."""
-    failing = {"error", "warning"} if strict else {"error"}
-    return any(f.severity in failing for f in findings)
+def failing(findings: Iterable[Finding], *, strict: bool = False) -> list[Finding]:
+    """The findings that fail a check, in their order: errors always; with ``--strict``
+    warnings too. Empty: the check passes (what "has errors" means everywhere)."""
+    severities = {"error", "warning"} if strict else {"error"}
+    return [f for f in findings if f.severity in severities]
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:

@@ -31,7 +31,13 @@ from typing import Any, Literal, NoReturn
 
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
-from aircall_ext.core.extensions import ExtensionProblem, is_extension, parse_extension
+from aircall_ext.core.extensions import (
+    ExtensionProblem,
+    is_extension,
+    is_missing,
+    parse_extension,
+)
+from aircall_ext.core.findings import plural
 from aircall_ext.core.freeext import (
     ALL_EXTENSIONS,
     DEFAULT_ORDER,
@@ -93,9 +99,9 @@ class Allowance:
         if self.ranges is None:
             return "any extension"
         text = ", ".join(str(r) for r in self.ranges)
-        return (
-            text if self.teams else f"the default range{'s' if len(self.ranges) > 1 else ''} {text}"
-        )
+        if self.teams:
+            return text
+        return f"the default {plural(len(self.ranges), 'range', counted=False)} {text}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -257,7 +263,7 @@ def breaches(applied: AppliedPlan, account: Account) -> dict[int, Breach]:
 
 def _own_breach(applied: AppliedPlan, user: User) -> Breach | None:
     extension = user.extension
-    if extension is None or not extension.strip():
+    if extension is None or is_missing(extension):
         return None if user.outgoing_only else "missing"
     if not is_extension(extension):
         return "invalid"

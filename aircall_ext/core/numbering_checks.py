@@ -10,29 +10,21 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Iterator
-from typing import Protocol
 
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
-from aircall_ext.core.csvfile import CsvFile, CsvRow
+from aircall_ext.core.csvfile import CsvFile
 from aircall_ext.core.csvtable import location
-from aircall_ext.core.desired import describe
-from aircall_ext.core.findings import Finding, listed, sort_findings
+from aircall_ext.core.findings import Finding, listed, plural, sort_findings, who
 from aircall_ext.core.freeext import occupied
 from aircall_ext.core.numbering import Allowance, AppliedPlan, NumberingPlan, breaches
-
-
-class TargetRow(Protocol):
-    """A checked CSV row (``core.desired.DesiredRow``): its line, user and wanted extension."""
-
-    @property
-    def line(self) -> int: ...
-
-    @property
-    def user(self) -> User: ...
-
-    @property
-    def extension(self) -> str | None: ...
+from aircall_ext.core.rowrules import (
+    DUPLICATE_EXTENSION,
+    DUPLICATE_USER,
+    TargetRow,
+    repeated,
+    repeated_extension,
+)
 
 
 def plan_findings(applied: AppliedPlan, account: Account) -> list[Finding]:
@@ -65,7 +57,7 @@ def target_findings(
         elif not applied.may_hold(user.id, extension):
             allowance = applied.allowance_for(user.id)
             message = (
-                f"{where}: {describe(user)}, in {allowance.who}, would hold {extension}, "
+                f"{where}: {who(user)}, in {allowance.who}, would hold {extension}, "
                 f"{_outside(allowance)}"
             )
             found.append(_row_finding("out-of-range", row, column, message))
@@ -96,14 +88,12 @@ def _holders(applied: AppliedPlan, account: Account) -> Iterator[Finding]:
         breach = judged.get(user.id)
         extension = user.extension
         if breach == "reserved":
-            message = f"{describe(user)} holds {extension}, which the plan reserves"
-            yield _user_finding("reserved-extension", user, message)
+            message = f"{who(user)} holds {extension}, which the plan reserves"
+            yield Finding.about("reserved-extension", user, message)
         elif breach == "out-of-range":
             allowance = applied.allowance_for(user.id)
-            message = (
-                f"{describe(user)}, in {allowance.who}, holds {extension}, {_outside(allowance)}"
-            )
-            yield _user_finding("out-of-range", user, message)
+            message = f"{who(user)}, in {allowance.who}, holds {extension}, {_outside(allowance)}"
+            yield Finding.about("out-of-range", user, message)
 
 
 def _unknown_teams(applied: AppliedPlan) -> Iterator[Finding]:
@@ -145,19 +135,15 @@ def _outside(allowance: Allowance) -> str:
     if not allowance.teams:
         return f"outside {allowance.ranges_text}"
     whose = "its" if len(allowance.teams) == 1 else "their"
-    plural = "s" if allowance.ranges and len(allowance.ranges) > 1 else ""
-    return f"outside {whose} range{plural} {allowance.ranges_text}"
-
-
-def _user_finding(code: str, user: User, message: str) -> Finding:
-    return Finding(code, message, user_id=user.id, email=user.email, extension=user.extension)
+    ranges = plural(len(allowance.ranges or ()), "range", counted=False)
+    return f"outside {whose} {ranges} {allowance.ranges_text}"
 
 
 # -- a file against the account -----------------------------------------------------------
 
 
 def _to_whom(user: User) -> str:
-    return f"{describe(user)} cannot be given it"
+    return f"{who(user)} cannot be given it"
 
 
 def _row_finding(code: str, row: TargetRow, column: int | None, message: str) -> Finding:
@@ -175,19 +161,6 @@ def _row_finding(code: str, row: TargetRow, column: int | None, message: str) ->
 # -- a file alone -----------------------------------------------------------------------
 
 
-def _report(csv_file: CsvFile, code: str, row: CsvRow, column_name: str, message: str) -> Finding:
-    column = row.columns.get(column_name)
-    return Finding(
-        code,
-        f"{location(csv_file.source, row.line, column)}: {message}",
-        user_id=row.user_id,
-        email=row.email,
-        extension=row.extension,
-        line=row.line,
-        column=column,
-    )
-
-
 def _repeated_users(csv_file: CsvFile) -> tuple[set[int], list[Finding]]:
     """Rows naming a user id or an email an earlier row names (emails case-insensitively):
     the lines of the repeats, and a finding on each naming the first line."""
@@ -199,11 +172,11 @@ def _repeated_users(csv_file: CsvFile) -> tuple[set[int], list[Finding]]:
         email = row.email.casefold() if row.email else None
         if row.user_id is not None and row.user_id in first_id:
             message = f"user_id {row.user_id} is already on line {first_id[row.user_id]}"
-            found.append(_report(csv_file, "duplicate-user-in-file", row, "user_id", message))
+            found.append(csv_file.finding(DUPLICATE_USER, row, "user_id", message))
             repeated.add(row.line)
         elif email is not None and email in first_email:
             message = f"email {row.email} is already on line {first_email[email]}"
-            found.append(_report(csv_file, "duplicate-user-in-file", row, "email", message))
+            found.append(csv_file.finding(DUPLICATE_USER, row, "email", message))
             repeated.add(row.line)
         else:
             if row.user_id is not None:
@@ -215,21 +188,12 @@ def _repeated_users(csv_file: CsvFile) -> tuple[set[int], list[Finding]]:
 
 def _repeated_extensions(csv_file: CsvFile, skip: set[int]) -> list[Finding]:
     """Two rows wanting one extension: reported on the later row (repeated users aside)."""
-    first_line: dict[str, int] = {}
+    rows = (row for row in csv_file.rows if row.line not in skip)
     found = []
-    for row in csv_file.rows:
-        if row.extension is None or row.line in skip:
-            continue
-        if row.extension in first_line:
-            message = (
-                f"extension {row.extension} is wanted on lines "
-                f"{first_line[row.extension]} and {row.line}"
-            )
-            found.append(
-                _report(csv_file, "duplicate-extension-in-file", row, "extension", message)
-            )
-        else:
-            first_line[row.extension] = row.line
+    for row, first_line in repeated(rows, lambda row: row.extension):
+        assert row.extension is not None
+        message = repeated_extension(row.extension, first_line, row.line)
+        found.append(csv_file.finding(DUPLICATE_EXTENSION, row, "extension", message))
     return found
 
 
@@ -242,9 +206,9 @@ def _offline_targets(csv_file: CsvFile, plan: NumberingPlan) -> list[Finding]:
             continue
         if extension in plan.reserved:
             message = f"extension {extension} is reserved by the plan {plan.source}"
-            found.append(_report(csv_file, "reserved-extension", row, "extension", message))
+            found.append(csv_file.finding("reserved-extension", row, "extension", message))
         elif plan.default is not None and not any(extension in r for r in ranges):
             planned = listed(f"{r.range} ({r.team or 'default'})" for r in ranges)
             message = f"extension {extension} is in no range of the plan {plan.source}: {planned}"
-            found.append(_report(csv_file, "out-of-range", row, "extension", message))
+            found.append(csv_file.finding("out-of-range", row, "extension", message))
     return found

@@ -7,7 +7,7 @@ import re
 from aircall_ext.api.models import Number
 from aircall_ext.core.account import Account
 from aircall_ext.core.findings import listed
-from aircall_ext.errors import UsageError
+from aircall_ext.errors import Hint, Remedy, UsageError
 
 _ID = re.compile(r"[0-9]+")
 _PHONE = re.compile(r"\+?[0-9 ().\-/]+")
@@ -108,8 +108,8 @@ def _candidate(number: Number) -> str:
     return f"{number.id} {_number_label(number)}"
 
 
-def _candidates_hint(numbers: tuple[Number, ...]) -> str:
+def _candidates_hint(numbers: tuple[Number, ...]) -> Hint:
     if not numbers:
         return "the account has no numbers"
     shown = listed((_candidate(n) for n in numbers), limit=_LISTED)
-    return f"numbers: {shown}; see `aircall-ext numbers`"
+    return (f"numbers: {shown}; see ", Remedy("numbers"))

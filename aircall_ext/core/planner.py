@@ -21,7 +21,8 @@ again before the next one is broken, and nothing else takes it before the last c
 done. None free → the plan is blocked (``plan-blocked``, an error) and has no steps.
 
 Pure: no I/O. The input rows only need ``line``, ``user`` and ``extension`` (see
-:class:`DesiredRowLike`), so the planner does not depend on how the CSV was read.
+:class:`~aircall_ext.core.rowrules.TargetRow`), so the planner does not depend on how the
+CSV was read; it re-checks them with the file's own rules (``core/rowrules.py``).
 """
 
 from __future__ import annotations
@@ -30,33 +31,30 @@ import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
 from aircall_ext.core.extensions import is_extension
-from aircall_ext.core.findings import Finding, listed, sort_findings
-from aircall_ext.core.freeext import damaged_claims, stands_for
+from aircall_ext.core.findings import Finding, failing, listed, plural, sort_findings, who_is
+from aircall_ext.core.freeext import DEFAULT_ORDER, damaged_claims, stands_for
+from aircall_ext.core.rowrules import (
+    DUPLICATE_EXTENSION,
+    DUPLICATE_USER,
+    TAKEN,
+    TargetRow,
+    repeated,
+    repeated_extension,
+    repeated_user,
+    taken,
+)
 
 Action = Literal["unchanged", "assign", "change", "skip"]
 ACTIONS: tuple[Action, ...] = ("unchanged", "assign", "change", "skip")
 
-# Parking preference: 100-999 first, then 000-099.
-PARKING_ORDER: tuple[str, ...] = tuple(f"{n:03d}" for n in (*range(100, 1000), *range(100)))
-_PARKABLE = frozenset(PARKING_ORDER)
-
-
-class DesiredRowLike(Protocol):
-    """One CSV row after checking: who, and which extension (None = blank = no change)."""
-
-    @property
-    def line(self) -> int: ...
-
-    @property
-    def user(self) -> User: ...
-
-    @property
-    def extension(self) -> str | None: ...
+BLOCKED = "plan-blocked"  # what only the planner sees: no safe order, a user gone
+# Parking is tried in next-free's order (100-999, then 000-099); what can be parked on.
+_PARKABLE = frozenset(DEFAULT_ORDER)
 
 
 @dataclass(frozen=True)
@@ -120,7 +118,7 @@ class Plan:
 
     @property
     def blocked(self) -> bool:
-        return any(f.severity == "error" for f in self.findings)
+        return bool(failing(self.findings))
 
     @property
     def parking(self) -> str | None:
@@ -142,10 +140,9 @@ class Plan:
         the plan in one line, wherever people read it (a terminal, a CI notice)."""
         summary = self.summary()
         counts = ", ".join(f"{summary[action]} {action}" for action in ACTIONS)
-        writes = f"{len(self.steps)} write{'' if len(self.steps) == 1 else 's'}"
+        writes = plural(len(self.steps), "write")
         if self.cycles:
-            cycles = f"{self.cycles} cycle{'' if self.cycles == 1 else 's'}"
-            writes += f" ({cycles} via parking {self.parking})"
+            writes += f" ({plural(self.cycles, 'cycle')} via parking {self.parking})"
         return f"{counts}; {writes}"
 
     def desired(self) -> dict[int, str]:
@@ -165,7 +162,7 @@ class Plan:
         }
 
 
-def plan_import(account: Account, rows: Sequence[DesiredRowLike]) -> Plan:
+def plan_import(account: Account, rows: Sequence[TargetRow]) -> Plan:
     """Plan the writes that take ``account`` to the state ``rows`` describe.
 
     The current extension is always read from ``account`` (not from ``row.user``), so
@@ -173,7 +170,7 @@ def plan_import(account: Account, rows: Sequence[DesiredRowLike]) -> Plan:
     ``unchanged``, a parked user is simply moved on.
     """
     plan_rows = tuple(_plan_row(account, row) for row in rows)
-    problems = _check(account, rows, plan_rows)
+    problems = _check(account, plan_rows)
     if problems:
         return Plan(plan_rows, (), tuple(problems))
     movers = [r for r in plan_rows if r.action in ("assign", "change")]
@@ -184,7 +181,7 @@ def plan_import(account: Account, rows: Sequence[DesiredRowLike]) -> Plan:
     return Plan(plan_rows, tuple(schedule.steps), ())
 
 
-def _plan_row(account: Account, row: DesiredRowLike) -> PlanRow:
+def _plan_row(account: Account, row: TargetRow) -> PlanRow:
     user = account.user_by_id(row.user.id) or row.user
     current = user.extension
     target = row.extension
@@ -199,75 +196,49 @@ def _plan_row(account: Account, row: DesiredRowLike) -> PlanRow:
     return PlanRow(row.line, user.id, user.email, current, target, action)
 
 
-def _check(
-    account: Account, rows: Sequence[DesiredRowLike], plan_rows: Sequence[PlanRow]
-) -> list[Finding]:
-    """What would make any order unsafe. The file check reports these first; the planner
-    re-checks because it also runs on a fresh read, when the account may have changed."""
+def _check(account: Account, plan_rows: Sequence[PlanRow]) -> list[Finding]:
+    """The file's rules (``core/rowrules.py``) once more: the file check reports them first,
+    but the planner also runs on a fresh read, when the account may have changed. What only
+    it can see, a user gone from the account or a target that is no extension, is
+    ``plan-blocked``."""
     problems: list[Finding] = []
-    seen_users: set[int] = set()
-    wanted: dict[str, PlanRow] = {}
-    targets = {r.user_id: r.to_ext for r in plan_rows if r.to_ext is not None}
+    present: list[tuple[PlanRow, User]] = []
+    for row in plan_rows:
+        user = account.user_by_id(row.user_id)
+        if user is None:
+            why = f"{who_is(row.user_id, row.email)} is not in the account (any more)"
+            problems.append(_row_finding(BLOCKED, row, why))
+        else:
+            present.append((row, user))
+    users = {id(row): user for row, user in present}
+    again = list(repeated((row for row, _ in present), lambda row: row.user_id))
+    for row, first_line in again:
+        problems.append(
+            _row_finding(DUPLICATE_USER, row, repeated_user(users[id(row)], first_line))
+        )
+    repeats = {id(row) for row, _ in again}
+    kept = [(row, user) for row, user in present if id(row) not in repeats]
+    for row, first_line in repeated((row for row, _ in kept), lambda row: row.to_ext):
+        assert row.to_ext is not None
+        why = repeated_extension(row.to_ext, first_line, row.line)
+        problems.append(_row_finding(DUPLICATE_EXTENSION, row, why))
+    desired = {row.user_id: row.to_ext for row, _ in kept if row.to_ext is not None}
     claims = damaged_claims(account)
-    for row, plan_row in zip(rows, plan_rows, strict=True):
-        problem = _row_problem(account, claims, row, plan_row, seen_users, wanted, targets)
-        if problem:
-            problems.append(_blocked(plan_row, problem))
-        seen_users.add(plan_row.user_id)
-        if plan_row.to_ext is not None:
-            wanted.setdefault(plan_row.to_ext, plan_row)
+    for row, user in kept:
+        if row.to_ext is None:
+            continue
+        if not is_extension(row.to_ext):
+            why = f"{row.to_ext!r} is not a three-digit extension"
+            problems.append(_row_finding(BLOCKED, row, why))
+        elif reason := taken(account, claims, user, row.to_ext, desired):
+            problems.append(_row_finding(TAKEN, row, reason))
     return problems
 
 
-def _row_problem(
-    account: Account,
-    claims: Mapping[str, Sequence[User]],
-    row: DesiredRowLike,
-    plan_row: PlanRow,
-    seen_users: set[int],
-    wanted: Mapping[str, PlanRow],
-    targets: Mapping[int, str],
-) -> str | None:
-    target = plan_row.to_ext
-    if account.user_by_id(row.user.id) is None:
-        return f"user {row.user.id} is not in the account (any more)"
-    if plan_row.user_id in seen_users:
-        return f"user {plan_row.user_id} appears on more than one row"
-    if target is None:
-        return None
-    if not is_extension(target):
-        return f"{target!r} is not a three-digit extension"
-    if target in wanted:
-        return f"extension {target} is also wanted on line {wanted[target].line}"
-    keepers = [
-        u
-        for u in account.holders(target)
-        if u.id != plan_row.user_id and targets.get(u.id) in (None, target)
-    ]
-    if keepers and plan_row.action != "unchanged":
-        who = listed(f"{u.id} ({u.email})" for u in keepers)
-        return f"extension {target} is held by {who}, whom the file does not move away"
-    claimants = [
-        u for u in claims.get(target, ()) if u.id != plan_row.user_id and u.id not in targets
-    ]
-    if claimants and plan_row.action != "unchanged":
-        who = listed(f"{u.id} ({u.email}, holding {u.extension!r})" for u in claimants)
-        return (
-            f"extension {target} is claimed by the damaged value of {who}, whom the file "
-            "does not move away"
-        )
-    return None
-
-
-def _blocked(row: PlanRow, why: str) -> Finding:
-    return Finding(
-        "plan-blocked",
-        f"line {row.line}: {why}",
-        user_id=row.user_id,
-        email=row.email,
-        extension=row.to_ext,
-        line=row.line,
-    )
+def _row_finding(code: str, row: PlanRow, why: str) -> Finding:
+    """A finding at ``row``'s line (the planner knows neither the file nor its columns),
+    about its user and the extension it wants."""
+    return Finding(code, f"line {row.line}: {why}", row.user_id, row.email, row.to_ext, row.line)
 
 
 def _warm(account: Account, movers: set[int]) -> tuple[set[str], set[str]]:
@@ -453,7 +424,7 @@ class _Scheduler:
     def _free_extension(self) -> str | None:
         """Cold first; then one the chains freed; then one a held-back chain will take
         once the cycles are done (nothing else can be free then)."""
-        free = [e for e in PARKING_ORDER if not self._held(e) and e not in self.never]
+        free = [e for e in DEFAULT_ORDER if not self._held(e) and e not in self.never]
         cold = (e for e in free if e not in self.held_before and e not in self.wanting)
         freed = (e for e in free if not self._wanted_by_pending(e))
         return next(cold, None) or next(freed, None) or next(iter(free), None)
@@ -474,12 +445,9 @@ class _Scheduler:
     def _cycle_finding(self, members: Sequence[PlanRow]) -> Finding:
         first = members[0]
         moves = listed(f"{r.user_id} {r.from_ext}→{r.to_ext}" for r in members)
-        return Finding(
-            "plan-blocked",
-            f"line {first.line}: users {moves} form a cycle; breaking it needs one free "
-            "extension to park a user, and none is free (free one extension first)",
-            user_id=first.user_id,
-            email=first.email,
-            extension=first.to_ext,
-            line=first.line,
+        return _row_finding(
+            BLOCKED,
+            first,
+            f"users {moves} form a cycle; breaking it needs one free extension to park a "
+            "user, and none is free (free one extension first)",
         )

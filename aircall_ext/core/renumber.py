@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
 from aircall_ext.core.csvfile import EXPORT_COLUMNS
-from aircall_ext.core.desired import describe
 from aircall_ext.core.extensions import is_extension
+from aircall_ext.core.findings import who
 from aircall_ext.core.freeext import ALL_EXTENSIONS, stands_for
 from aircall_ext.core.numbering import Allowance, AppliedPlan, Breach, breaches
 
@@ -255,7 +255,7 @@ class _Renumberer:
         else:
             full = f"no extension of {allowance.ranges_text} is free"
         message = (
-            f"{describe(user)}, in {allowance.who}, {breach_text(user, breach, self.account)}, "
+            f"{who(user)}, in {allowance.who}, {breach_text(user, breach, self.account)}, "
             f"and {full}"
         )
         return Unplaced(user, breach, allowance.teams, message)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aircall_ext.core.account import Account
+from aircall_ext.core.findings import who_is
 from aircall_ext.core.freeext import claimant_text, damaged_claims
 from aircall_ext.core.planner import Plan, PlanRow, Step
 
@@ -53,10 +54,10 @@ class Basis:
         for planned in self.users:
             now = account.user_by_id(planned.id)
             if now is None:
-                reasons.append(f"{who(planned.id, planned.email)} no longer exists")
+                reasons.append(f"{who_is(planned.id, planned.email)} no longer exists")
             elif now.extension != planned.extension:
                 reasons.append(
-                    f"{who(planned.id, planned.email)} has {shown_ext(now.extension)}, "
+                    f"{who_is(planned.id, planned.email)} has {shown_ext(now.extension)}, "
                     f"the plan expected {shown_ext(planned.extension)}"
                 )
         claims = damaged_claims(account)
@@ -64,14 +65,14 @@ class Basis:
             for holder in account.holders(extension):
                 if holder.id not in involved:
                     reasons.append(
-                        f"extension {extension} is now held by {who(holder.id, holder.email)}, "
+                        f"extension {extension} is now held by {who_is(holder.id, holder.email)}, "
                         "who is not in the plan"
                     )
             for claimant in claims.get(extension, ()):
                 if claimant.id not in involved:
                     reasons.append(
                         f"extension {extension} is now claimed by "
-                        f"{who(claimant.id, claimant.email)}, "
+                        f"{who_is(claimant.id, claimant.email)}, "
                         f"{claimant_text(claimant, extension)}, who is not in the plan"
                     )
         return reasons
@@ -106,10 +107,6 @@ def targets(rows: Iterable[PlanRow], steps: Iterable[Step]) -> set[str]:
     """Every extension the plan writes or a planned row asks for."""
     wanted = {row.to_ext for row in rows if row.action != "skip" and row.to_ext is not None}
     return wanted | {step.to_ext for step in steps}
-
-
-def who(user_id: int, email: str | None) -> str:
-    return f"user {user_id} ({email})" if email else f"user {user_id}"
 
 
 def shown_ext(extension: str | None) -> str:

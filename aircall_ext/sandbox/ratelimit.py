@@ -24,17 +24,9 @@ RateHeaders = Literal["on-429", "always"]
 RATE_HEADERS: tuple[RateHeaders, ...] = ("on-429", "always")
 
 
-@dataclass(frozen=True)
-class RateLimit:
-    requests: int
-    seconds: float
-
-    @classmethod
-    def parse(cls, text: str) -> RateLimit:
-        """``"60/60"`` → 60 requests per 60 s, written as a client's budget is; raises
-        ValueError with the reason."""
-        budget = Budget.parse(text)
-        return cls(budget.requests, budget.seconds)
+# The server's limit: ``RateLimit(60, 60)`` or ``RateLimit.parse("60/60")``, written and
+# parsed as a client's request budget is, so one N/SECONDS means the same on both sides.
+RateLimit = Budget
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import User
 from aircall_ext.core.account import UserRef, find_user
-from aircall_ext.core.assign import AssignPlan, Step, plan_assign, who
-from aircall_ext.core.findings import listed
+from aircall_ext.core.assign import AssignPlan, plan_assign
+from aircall_ext.core.findings import listed, who
 from aircall_ext.core.freeext import DEFAULT_ORDER, free_extensions, occupied
-from aircall_ext.errors import AircallExtError, ApiError, Refused, Unprocessable
+from aircall_ext.errors import AircallExtError, ApiError, Refused, Remedy, Unprocessable
 from aircall_ext.services.users import load_account
 
 
@@ -30,12 +30,13 @@ def apply_plan(client: ApiClient, plan: AssignPlan) -> User:
     taken at its word, neither a refusal nor a 200 echoing the new value. Returns the user
     as the API now has them."""
     for done, step in enumerate(plan.steps):
+        user = plan.user_of(step)
         try:
-            written = client.set_extension(step.user.id, step.to)
-            if written.extension != step.to:
-                raise _ignored(step.user, step.to, written.extension, "answered the write")
+            written = client.set_extension(step.user_id, step.to_ext)
+            if written.extension != step.to_ext:
+                raise _ignored(user, step.to_ext, written.extension, "answered the write")
         except Unprocessable as err:
-            raise _stopped(plan, done, _refusal(client, step, err)) from None
+            raise _stopped(plan, done, _refusal(client, user, step.to_ext, err)) from None
         except AircallExtError as err:
             raise _stopped(plan, done, err) from None
     return _read_back(client, plan) if plan.steps else plan.user
@@ -47,7 +48,7 @@ def _read_back(client: ApiClient, plan: AssignPlan) -> User:
     except AircallExtError as err:
         raise ApiError(
             f"the API answered the write, but reading {who(plan.user)} back failed: {err.message}",
-            hint=f"see whether it holds {plan.to} with `aircall-ext show {plan.user.id}`",
+            hint=(f"see whether it holds {plan.to} with ", Remedy("show", str(plan.user.id))),
         ) from None
     if user.extension != plan.to:
         raise _ignored(plan.user, plan.to, user.extension, "answered the write, but reading back")
@@ -63,18 +64,18 @@ def _ignored(user: User, wanted: str, holds: str | None, how: str) -> ApiError:
     )
 
 
-def _refusal(client: ApiClient, step: Step, err: Unprocessable) -> AircallExtError:
+def _refusal(client: ApiClient, user: User, wanted: str, err: Unprocessable) -> AircallExtError:
     """Why a write was refused, from one read of the account: someone now holds the
     extension, or else the API's own sentence."""
     said = err.reason or err.message
     try:
-        holders = [h for h in load_account(client).holders(step.to) if h.id != step.user.id]
+        holders = [h for h in load_account(client).holders(wanted) if h.id != user.id]
     except AircallExtError as read_err:
         return Refused(f"{said} (and the account could not be read to see why: {read_err})")
     if holders:
         return Refused(
-            f"extension {step.to} is now held by {listed(who(h) for h in holders)}",
-            hint="see `aircall-ext next-free`, or add --swap to exchange extensions",
+            f"extension {wanted} is now held by {listed(who(h) for h in holders)}",
+            hint=("see ", Remedy("next-free"), ", or add --swap to exchange extensions"),
         )
     return Refused(said)
 
@@ -83,21 +84,22 @@ def _stopped(plan: AssignPlan, done: int, err: AircallExtError) -> AircallExtErr
     """Say what the account looks like now, so a half-done swap can be finished by hand."""
     step = plan.steps[done]
     verb = "was refused" if isinstance(err, Refused) else "failed"
-    what = f"setting {step.to} on {who(step.user)} {verb}: {err.message}"
+    what = f"setting {step.to_ext} on {who(plan.user_of(step))} {verb}: {err.message}"
     if done and plan.holder is not None:
         # After write 1 the holder waits on the parking extension; after write 2 the user
         # already has the new extension and only the holder's last move is missing.
         back, action = (plan.to, "undo") if done == 1 else (plan.from_, "finish")
+        assert back is not None  # a swap's user always had an extension to give
         hint = (
-            f"{who(plan.holder)} is on parking extension {plan.parking}; to {action} the swap "
-            f"run `aircall-ext assign {plan.holder.id} {back}`"
+            f"{who(plan.holder)} is on parking extension {plan.parking}; to {action} the swap run ",
+            Remedy("assign", str(plan.holder.id), back),
         )
         return type(err)(
             f"swap stopped after {done} of {len(plan.steps)} writes: {what}", hint=hint
         )
     if isinstance(err, Refused):
-        return Refused(what, hint=err.hint or "nothing was changed")
-    return type(err)(what, hint=err.hint)
+        return Refused(what, hint=err.hint_parts or "nothing was changed")
+    return type(err)(what, hint=err.hint_parts)
 
 
 def find_free(

@@ -17,7 +17,7 @@ from aircall_ext.api.client import ApiClient
 from aircall_ext.core.account import Account
 from aircall_ext.core.csvfile import CsvFile, read_extension_csv
 from aircall_ext.core.desired import DesiredState, check_desired
-from aircall_ext.core.findings import Finding, has_failures, sort_findings
+from aircall_ext.core.findings import Finding, failing, sort_findings
 from aircall_ext.core.planner import RowChange
 from aircall_ext.errors import UsageError
 from aircall_ext.files import rereadable, sha256_hex
@@ -71,7 +71,7 @@ class Checked:
 
     def fails(self, *, strict: bool = False) -> bool:
         """Errors in the file itself (or warnings with ``strict``): nothing may be written."""
-        return has_failures(self.desired.findings, strict=strict)
+        return bool(failing(self.desired.findings, strict=strict))
 
 
 def check(source: Source, account: Account, csv_file: CsvFile | None = None) -> Checked:
@@ -120,7 +120,7 @@ class DriftReport:
 
     @property
     def has_errors(self) -> bool:
-        return any(f.severity == "error" for f in self.findings)
+        return bool(failing(self.findings))
 
     def to_json(self) -> dict[str, Any]:
         return {

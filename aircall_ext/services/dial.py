@@ -23,7 +23,7 @@ from aircall_ext.core.csvtable import STDIN_SOURCE, location
 from aircall_ext.core.dialbatch import Batch, DialRequest, read_dial_batch
 from aircall_ext.core.dialing import DialResult, simulate
 from aircall_ext.core.numbers import find_number
-from aircall_ext.errors import UsageError
+from aircall_ext.errors import HintPart, UsageError
 from aircall_ext.services.users import load_account, with_details
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class RowError:
 
     request: DialRequest
     error: str
-    hint: str | None = None
+    hint: tuple[HintPart, ...] = ()  # what to do, its commands for the CLI to write
     passed = False
     reaches_user = False
 
@@ -137,7 +137,7 @@ def _number_of(account: Account, source: str, request: DialRequest) -> Number | 
         return find_number(account, request.number)
     except UsageError as err:
         where = location(source, request.line or 0, request.columns.get("number"))
-        return RowError(request, f"{where}: {err.message}", err.hint)
+        return RowError(request, f"{where}: {err.message}", err.hint_parts)
 
 
 # -- reading a batch file -----------------------------------------------------------------

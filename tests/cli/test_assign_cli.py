@@ -22,7 +22,7 @@ def test_plain_assign_writes_and_reports(run_cli: RunCli, account: dict[int, Any
     result = run_cli("--sandbox", "assign", "ann@example.com", "150")
     assert result.exit_code == 0, result.stderr
     assert extensions() == {**account, 1: "150"}
-    assert "assigned 150 to 1 (ann@example.com) (was 101)" in result.stderr
+    assert "assigned 150 to user 1 (ann@example.com) (was 101)" in result.stderr
     assert result.stdout.splitlines()[2].split() == ["1", "1", "ann@example.com", "101", "150"]
 
 
@@ -47,9 +47,9 @@ def test_an_extension_a_damaged_value_stands_for_is_refused(
     assert result.exit_code == 1
     line = result.stderr.strip()
     assert len(line.splitlines()) == 1
-    assert "extension 007 is claimed by 5 (eve@example.com)" in line
+    assert "extension 007 is claimed by user 5 (eve@example.com)" in line
     assert "'7' is a damaged 007" in line
-    assert "aircall-ext assign 5 007" in line  # how to repair it
+    assert "`aircall-ext --sandbox assign 5 007`" in line  # how to repair it, on this account
     assert extensions() == account
     free = run_cli("--sandbox", "-o", "json", "next-free", "--range", "000-009", "--count", "10")
     assert "007" not in json.loads(free.stdout)["free"]
@@ -78,10 +78,37 @@ def test_taken_extension_is_refused_naming_the_holder(
 ) -> None:
     result = run_cli("--sandbox", "assign", "1", "102")
     assert result.exit_code == 1
-    assert "extension 102 is held by 2 (bob@example.com)" in result.stderr
+    assert "extension 102 is held by user 2 (bob@example.com)" in result.stderr
     assert "--swap" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert extensions() == account
+
+
+@pytest.mark.parametrize(
+    ("options", "written"),
+    [
+        (["--sandbox"], "aircall-ext --sandbox next-free"),
+        (["--profile", "work", "--sandbox"], "aircall-ext --sandbox --profile work next-free"),
+    ],
+)
+def test_a_hint_names_its_command_with_the_runs_account_options(
+    run_cli: RunCli, options: list[str], written: str
+) -> None:
+    """The demo account: 481002 holds 102. The command a hint suggests acts on the same
+    account when pasted: it keeps --sandbox and --profile."""
+    result = run_cli(*options, "assign", "481001", "102")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "aircall-ext: error: extension 102 is held by user 481002 (bruno.keller@example.com) "
+        f"(add --swap to exchange extensions, or see `{written}`)\n"
+    )
+
+
+def test_a_note_names_its_command_with_the_runs_account_options(run_cli: RunCli) -> None:
+    """The demo's 481010 holds "42": `show ext:42` finds them and says how to repair it."""
+    result = run_cli("--profile", "work", "--sandbox", "show", "ext:42")
+    assert result.exit_code == 0, result.stderr
+    assert "`aircall-ext --sandbox --profile work assign 481010 042` repairs it" in result.stderr
 
 
 def test_swap_exchanges_without_collision(run_cli: RunCli, account: dict[int, Any]) -> None:
@@ -112,7 +139,7 @@ def test_dry_run_writes_nothing_and_says_what_would_happen(
     assert len(doc["steps"]) == 3
     assert doc["user"]["extension"] == "102"
     plain = run_cli("--sandbox", "assign", "1", "150", "--dry-run")
-    assert "would assign 150 to 1 (ann@example.com)" in plain.stderr
+    assert "would assign 150 to user 1 (ann@example.com)" in plain.stderr
     assert extensions() == account
 
 
@@ -126,11 +153,11 @@ def test_dry_run_of_a_refused_assign_is_refused_too(
     ("words", "code", "says"),
     [
         # swaps that cannot be safe: refused
-        (["assign", "3", "101", "--swap"], 1, "has no extension to give 1 (ann@example.com)"),
+        (["assign", "3", "101", "--swap"], 1, "has no extension to give user 1 (ann@example.com)"),
         (["assign", "5", "101", "--swap"], 1, "'7', is invalid"),
         (["assign", "1", "106", "--swap"], 1, "held by 2 users"),
         (["assign", "1", "106"], 1, "held by 2 users"),
-        (["assign", "6", "101", "--swap"], 1, "also held by 7 (gus@example.com)"),
+        (["assign", "6", "101", "--swap"], 1, "also held by user 7 (gus@example.com)"),
         # bad next-free options: usage errors
         (["next-free", "--range", "300-200"], 2, "did you mean 200-300?"),
         (["next-free", "--range", "1-2000"], 2, "leading zeros lost"),
@@ -150,7 +177,7 @@ def test_unsafe_swaps_and_bad_next_free_options_are_refused_writing_nothing(
 def test_outgoing_only_user_gets_a_warning(run_cli: RunCli, account: dict[int, Any]) -> None:
     result = run_cli("--sandbox", "-o", "json", "assign", "4", "140")
     assert result.exit_code == 0
-    assert "warning: 4 (dee@example.com) is outgoing-only" in result.stderr
+    assert "warning: user 4 (dee@example.com) is outgoing-only" in result.stderr
     assert "This extension does not exist" in result.stderr
     assert extensions()[4] == "140"
     assert json.loads(result.stdout)["to"] == "140"

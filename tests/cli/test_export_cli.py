@@ -108,7 +108,7 @@ def test_damaged_account_is_exported_as_it_is_with_a_warning(
         "2,user2@example.com,User 2,101",
         "3,user3@example.com,User 3,42",
     ]
-    assert "3 extension error(s)" in result.stderr
+    assert "3 extension errors" in result.stderr
     assert "will not import" in result.stderr
 
 

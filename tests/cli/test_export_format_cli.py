@@ -27,7 +27,7 @@ def test_table_output_is_a_usage_error(
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == (
         "aircall-ext: error: export writes CSV (or JSON with -o json), not a table "
-        "(drop -o table, or see the table with `aircall-ext list`)\n"
+        "(drop -o table, or see the table with `aircall-ext --sandbox list`)\n"
     )
 
 

@@ -41,9 +41,11 @@ def test_validate_the_account(run_cli: RunCli, write_state: WriteState) -> None:
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         "::error title=duplicate-extension::user 1 (ann@example.com): extension 101 is held by "
-        "2 users (1 ann@example.com, 6 fay@example.com); give all but one another extension",
+        "2 users: user 1 (ann@example.com), user 6 (fay@example.com); give all but one another "
+        "extension",
         "::error title=duplicate-extension::user 6 (fay@example.com): extension 101 is held by "
-        "2 users (1 ann@example.com, 6 fay@example.com); give all but one another extension",
+        "2 users: user 1 (ann@example.com), user 6 (fay@example.com); give all but one another "
+        "extension",
         "::warning title=missing-extension::user 5 (eve@example.com): no extension: callers "
         "cannot dial this user",
         "::warning title=outgoing-only::user 4 (dee@example.com): outgoing-only user: extension "

@@ -48,15 +48,8 @@ def test_json_list_is_sorted_by_extension_text(run_cli: RunCli, account: Path) -
     assert result.exit_code == 0, result.stderr
     users = json.loads(result.stdout)["users"]
     assert [u["extension"] for u in users] == ["007", "101", "101", "250", "300", None]
-    assert set(users[0]) >= {
-        "id",
-        "name",
-        "email",
-        "extension",
-        "available",
-        "availability_status",
-        "outgoing_only",
-    }
+    keys = "id name email extension available availability_status outgoing_only"
+    assert list(users[0]) == keys.split()  # in this order: scripts rely on it
 
 
 def test_filters(run_cli: RunCli, account: Path) -> None:
@@ -70,6 +63,42 @@ def test_filters(run_cli: RunCli, account: Path) -> None:
     assert ids("--duplicates") == [1, 4]
     assert ids("--extension", "007") == [2]
     assert ids("--extension", "101", "--duplicates") == [1, 4]
+
+
+@pytest.fixture
+def twins(write_state: WriteState) -> Path:
+    """Two users on the damaged "7", two on 101, one on blank text, one on none."""
+    return write_state(
+        [
+            api_user(1, "7"),
+            api_user(2, "7"),
+            api_user(3, "101"),
+            api_user(4, "101"),
+            api_user(5, "  "),
+            api_user(6, None),
+            api_user(7, "102"),
+        ]
+    )
+
+
+def test_duplicates_and_missing_list_whom_validate_names(run_cli: RunCli, twins: Path) -> None:
+    """A collision is two users on one valid extension (two "7"s are two invalid
+    extensions, not a collision); blank text is no extension. `list` and `validate` use
+    the same two rules."""
+
+    def listed(option: str) -> list[int]:
+        result = run_cli("--sandbox", "-o", "json", "list", option)
+        assert result.exit_code == 0, result.stderr
+        return [u["id"] for u in json.loads(result.stdout)["users"]]
+
+    found = json.loads(run_cli("--sandbox", "-o", "json", "validate").stdout)["findings"]
+
+    def named(code: str) -> list[int]:
+        return sorted(f["user_id"] for f in found if f["code"] == code)
+
+    assert listed("--duplicates") == named("duplicate-extension") == [3, 4]
+    assert listed("--missing") == named("missing-extension") == [5, 6]
+    assert named("invalid-extension") == [1, 2]
 
 
 def test_bad_extension_filter_is_a_usage_error(run_cli: RunCli, account: Path) -> None:
@@ -196,7 +225,7 @@ def test_ext_finds_the_holder_of_a_damaged_extension_and_says_so(
     assert json.loads(result.stdout)["user"]["id"] == 10
     assert "'ext:42' is not a valid extension" in result.stderr
     assert "holds '42' in the account" in result.stderr
-    assert "`aircall-ext assign 10 042` repairs it" in result.stderr
+    assert "`aircall-ext --sandbox assign 10 042` repairs it" in result.stderr
     assert "column" not in result.stderr
 
 

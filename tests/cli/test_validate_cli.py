@@ -83,11 +83,11 @@ def test_more_users_than_extensions(run_cli: RunCli, write_state: WriteState) ->
 # The findings table as people read it: one finding a line, sorted by extension text.
 FINDINGS_TABLE = """\
 severity    code                 user    email            ext       message
-----------  -------------------  ------  ---------------  --------  -----------------------------------------------------------------------------------------------------------------------------
+----------  -------------------  ------  ---------------  --------  -------------------------------------------------------------------------------------------------------------------------------------------------
 error       invalid-extension    5       eve@example.com  1.01E+02  '1.01E+02' is scientific notation, damaged by a spreadsheet: did you mean 101?
-error       duplicate-extension  1       ann@example.com  101       extension 101 is held by 3 users (1 ann@example.com, 2 bob@example.com, 3 cy@example.com); give all but one another extension
-error       duplicate-extension  2       bob@example.com  101       extension 101 is held by 3 users (1 ann@example.com, 2 bob@example.com, 3 cy@example.com); give all but one another extension
-error       duplicate-extension  3       cy@example.com   101       extension 101 is held by 3 users (1 ann@example.com, 2 bob@example.com, 3 cy@example.com); give all but one another extension
+error       duplicate-extension  1       ann@example.com  101       extension 101 is held by 3 users: user 1 (ann@example.com), user 2 (bob@example.com), user 3 (cy@example.com); give all but one another extension
+error       duplicate-extension  2       bob@example.com  101       extension 101 is held by 3 users: user 1 (ann@example.com), user 2 (bob@example.com), user 3 (cy@example.com); give all but one another extension
+error       duplicate-extension  3       cy@example.com   101       extension 101 is held by 3 users: user 1 (ann@example.com), user 2 (bob@example.com), user 3 (cy@example.com); give all but one another extension
 error       invalid-extension    4       dee@example.com  7         '7' has 1 digit: leading zeros lost? did you mean 007?
 warning     missing-extension    6       fay@example.com            no extension: callers cannot dial this user
 warning     outgoing-only        7       gus@example.com  300       outgoing-only user: extension 300 is dead, callers who dial it hear "This extension does not exist"

@@ -28,6 +28,18 @@ def codes(findings: list[Finding]) -> list[tuple[str, int | None]]:
     return [(f.code, f.user_id) for f in findings]
 
 
+def test_a_collision_is_on_a_valid_extension_and_blank_text_is_no_extension() -> None:
+    account = Account.of(
+        [user(1, "7"), user(2, "7"), user(3, "101"), user(4, "101"), user(5, " \t"), user(6, None)]
+    )
+    assert {e: [u.id for u in us] for e, us in account.collisions().items()} == {"101": [3, 4]}
+    assert [u.id for u in account.missing()] == [5, 6]
+    assert [u.id for u in account.users_by_extension()][-2:] == [5, 6]  # no extension: last
+    found = audit_account(account)
+    assert sorted(u for c, u in codes(found) if c == "duplicate-extension") == [3, 4]
+    assert sorted(u for c, u in codes(found) if c == "missing-extension") == [5, 6]
+
+
 def test_clean_account_has_no_findings() -> None:
     assert audit(user(1, "101"), user(2, "102"), user(3, "007")) == []
 
@@ -40,7 +52,7 @@ def test_collision_gives_one_error_per_holder_naming_every_holder() -> None:
         assert finding.extension == "101"
         assert "3 users" in finding.message
         for holder in (1, 3, 4):
-            assert f"{holder} u{holder}@example.com" in finding.message
+            assert f"user {holder} (u{holder}@example.com)" in finding.message
         assert "u2@" not in finding.message
 
 
@@ -139,7 +151,7 @@ def test_audit_finds_exactly_the_damage(rows: list[tuple[str | None, bool]]) -> 
         if f.code == "duplicate-extension":
             for other in users:
                 if other.extension == f.extension:
-                    assert f"{other.id} {other.email}" in f.message
+                    assert f"user {other.id} ({other.email})" in f.message
     order = {"error": 0, "warning": 1, "info": 2}
     assert [order[f.severity] for f in findings] == sorted(order[f.severity] for f in findings)
 

@@ -279,7 +279,7 @@ def test_damaged_extension_is_diagnosed_with_line_and_column(cell: str, words: s
     assert (finding.user_id, finding.email) == (1, "ann@x.io")
     # The row is still read (so the identity checks can run), but wants nothing.
     [row] = csv_file.rows
-    assert (row.extension, row.raw_extension, row.is_blank) == (None, cell, False)
+    assert (row.extension, row.raw_extension) == (None, cell)
     assert row.problem is not None
 
 
@@ -289,7 +289,7 @@ def test_blank_extension_means_no_change(cell: str) -> None:
     finding = only(csv_file, "blank-extension")
     assert (finding.severity, finding.line, finding.column) == ("info", 2, 2)
     assert "no change" in finding.message
-    assert csv_file.rows[0].is_blank
+    assert (csv_file.rows[0].extension, csv_file.rows[0].problem) == (None, None)
 
 
 def test_neutralised_export_cells_read_back_as_written() -> None:

@@ -192,8 +192,8 @@ def test_an_unknown_extension_does_not_exist() -> None:
 def test_a_damaged_stored_extension_is_pointed_out_but_never_matched() -> None:
     result = dial([user(1, "7"), user(2, "101")], "legacy-ivr", "007")
     assert result.outcome == "extension-does-not-exist"
-    assert "User 1" in result.trace[3].detail and "'7'" in result.trace[3].detail
-    assert "User 2" not in result.trace[3].detail
+    assert "user 1 (u1@example.com)" in result.trace[3].detail
+    assert "'7'" in result.trace[3].detail and "user 2" not in result.trace[3].detail
 
 
 @pytest.mark.parametrize("order", [[9, 4], [4, 9]])

@@ -15,8 +15,9 @@ from aircall_ext.core import savedplan
 from aircall_ext.core.account import Account
 from aircall_ext.core.csvfile import read_extension_csv
 from aircall_ext.core.desired import check_desired
+from aircall_ext.core.freeext import DEFAULT_ORDER
 from aircall_ext.core.identity import AccountIdentity
-from aircall_ext.core.planner import PARKING_ORDER, plan_import
+from aircall_ext.core.planner import plan_import
 from aircall_ext.core.savedplan import SavedPlan
 from aircall_ext.errors import UsageError
 from tests.core.test_planner_core import account_of, plan_for
@@ -293,7 +294,7 @@ def accounts_and_files(draw: st.DrawFn) -> tuple[dict[int, str | None], bytes]:
     }
     targets = draw(st.permutations(pool))
     blank = draw(st.sets(st.sampled_from(list(users)), max_size=2))
-    outsiders = [e for e in PARKING_ORDER if e not in pool][
+    outsiders = [e for e in DEFAULT_ORDER if e not in pool][
         : draw(st.integers(0, 1000) | st.just(1000))
     ]
     holdings.update({1000 + n: e for n, e in enumerate(outsiders)})

@@ -51,8 +51,8 @@ def has_limit_headers(response: httpx.Response) -> bool:
 # -- the live behaviour (the default) ---------------------------------------------------------
 
 
-def test_answers_within_the_budget_carry_no_rate_limit_headers() -> None:
-    http = limited(10, 60, Clock(START))
+def answers_of_every_kind(http: httpx.Client) -> list[httpx.Response]:
+    """A success, a 404, a refused write, a 403 and an unknown path."""
     responses = [
         http.get("/v1/company"),
         http.get("/v2/users/999"),
@@ -61,6 +61,11 @@ def test_answers_within_the_budget_carry_no_rate_limit_headers() -> None:
         http.get("/nope"),
     ]
     assert [r.status_code for r in responses] == [200, 404, 422, 403, 404]
+    return responses
+
+
+def test_answers_within_the_budget_carry_no_rate_limit_headers() -> None:
+    responses = answers_of_every_kind(limited(10, 60, Clock(START)))
     assert not any(has_limit_headers(r) for r in responses)
 
 
@@ -170,15 +175,7 @@ def test_reset_can_be_sent_in_milliseconds() -> None:
 
 
 def test_always_puts_the_headers_on_every_answer_errors_included() -> None:
-    http = limited(10, 60, Clock(START), rate_headers="always")
-    responses = [
-        http.get("/v1/company"),
-        http.get("/v2/users/999"),
-        http.put("/v2/users/481002", json={"extension": "101"}),
-        http.get("/v1/company", auth=("id", "wrong")),
-        http.get("/nope"),
-    ]
-    assert [r.status_code for r in responses] == [200, 404, 422, 403, 404]
+    responses = answers_of_every_kind(limited(10, 60, Clock(START), rate_headers="always"))
     assert all(has_limit_headers(r) for r in responses)
     assert [r.headers["x-aircallapi-remaining"] for r in responses] == ["9", "8", "7", "6", "5"]
     assert {r.headers["x-aircallapi-reset"] for r in responses} == {"1700000040"}

@@ -14,7 +14,7 @@ import respx
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import User
 from aircall_ext.core.account import UserRef
-from aircall_ext.errors import ApiError, NotFound, Refused
+from aircall_ext.errors import ApiError, NotFound, Refused, Remedy
 from aircall_ext.services.assign import apply_plan, prepare_assign
 from tests.conftest import RunCli
 from tests.scenes import team
@@ -103,39 +103,45 @@ def test_plain_assign_sends_one_put_and_reads_the_user_back(
     assert user.extension == "150"
 
 
-def test_an_echo_of_the_new_value_without_the_change_is_never_reported_as_done(
-    api: FakeApi, client: ApiClient, run_cli: RunCli, monkeypatch: Any
+@pytest.fixture
+def live_cli(api: FakeApi, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> RunCli:
+    """The CLI, configured for the fake API."""
+    monkeypatch.setenv("AIRCALL_API_ID", "id")
+    monkeypatch.setenv("AIRCALL_API_TOKEN", "token")
+    monkeypatch.setenv("AIRCALL_BASE_URL", BASE)
+    return run_cli
+
+
+DID_NOT_HAPPEN = (
+    "user 1 (ann@example.com) still has extension 101, not 150: the change did not happen"
+)
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        # 200 with the new value echoed: only reading the user back shows the truth
+        ("store_nothing", f"the API answered the write, but reading back {DID_NOT_HAPPEN}"),
+        # 200 with the old value: the answer itself shows it
+        (
+            "ignore_extension",
+            "setting 150 on user 1 (ann@example.com) failed: "
+            f"the API answered the write {DID_NOT_HAPPEN}",
+        ),
+    ],
+)
+def test_a_write_that_did_not_happen_is_never_reported_as_done(
+    api: FakeApi, client: ApiClient, live_cli: RunCli, how: str, message: str
 ) -> None:
-    """The API answers 200 with the new extension in the user, and stores nothing."""
-    api.store_nothing = True
+    """The API answers 200 and stores nothing."""
+    setattr(api, how, True)
     with pytest.raises(ApiError) as caught:
         assign(client, 1, "150")
-    assert caught.value.message == (
-        "the API answered the write, but reading back 1 (ann@example.com) still has "
-        "extension 101, not 150: the change did not happen"
-    )
+    assert caught.value.message == message
     assert caught.value.exit_code == 4
-    monkeypatch.setenv("AIRCALL_API_ID", "id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "token")
-    monkeypatch.setenv("AIRCALL_BASE_URL", BASE)
-    result = run_cli("assign", "1", "150")
+    result = live_cli("assign", "1", "150")
     assert result.exit_code == 4
     assert "assigned" not in result.stderr and "the change did not happen" in result.stderr
-
-
-def test_a_write_the_api_ignored_is_never_reported_as_done(
-    api: FakeApi, client: ApiClient, run_cli: RunCli, monkeypatch: Any
-) -> None:
-    api.ignore_extension = True
-    with pytest.raises(ApiError, match="still has extension 101, not 150") as caught:
-        assign(client, 1, "150")
-    assert caught.value.exit_code == 4
-    monkeypatch.setenv("AIRCALL_API_ID", "id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "token")
-    monkeypatch.setenv("AIRCALL_BASE_URL", BASE)
-    result = run_cli("assign", "1", "150")
-    assert result.exit_code == 4
-    assert "the change did not happen" in result.stderr
 
 
 def test_no_op_sends_no_write(api: FakeApi, client: ApiClient) -> None:
@@ -144,7 +150,7 @@ def test_no_op_sends_no_write(api: FakeApi, client: ApiClient) -> None:
 
 
 def test_refused_assign_sends_no_put(api: FakeApi, client: ApiClient) -> None:
-    with pytest.raises(Refused, match=r"held by 2 \(bob@example.com\)"):
+    with pytest.raises(Refused, match=r"held by user 2 \(bob@example.com\)"):
         assign(client, 1, "102")
     assert api.puts == []
 
@@ -152,7 +158,12 @@ def test_refused_assign_sends_no_put(api: FakeApi, client: ApiClient) -> None:
 def test_swap_sends_three_puts_and_never_collides(api: FakeApi, client: ApiClient) -> None:
     user = assign(client, 1, "102", swap=True)
     assert api.puts == [(2, "103"), (1, "102"), (2, "101")]  # 100 is taken: park on 103
-    assert api.requests[-1] == "GET /v2/users/1"  # the user read back, once
+    # one listing read, the three writes, the user read back once
+    assert api.requests == [
+        "GET /v2/users",
+        *(f"PUT /v2/users/{u}" for u in (2, 1, 2)),
+        "GET /v2/users/1",
+    ]
     assert api.collided_after == []
     assert {i: u["extension"] for i, u in api.users.items()} == {
         1: "102",
@@ -180,38 +191,38 @@ LIVE_REFUSAL = {
 
 
 @pytest.mark.parametrize("status", [400, 422])
-def test_extension_taken_meanwhile_names_its_holder(
-    api: FakeApi, client: ApiClient, status: int
+@pytest.mark.parametrize(
+    ("meanwhile", "why", "hint"),
+    [
+        (
+            {0: (3, "150")},  # cy takes 150 just before our write
+            "extension 150 is now held by user 3 (cy@example.com)",
+            ("see ", Remedy("next-free"), ", or add --swap to exchange extensions"),
+        ),
+        (
+            {},
+            "Extension 150 is already used by another user of this company",
+            ("nothing was changed",),
+        ),
+    ],
+)
+def test_a_refused_write_is_explained_by_one_read_of_the_account(
+    api: FakeApi,
+    client: ApiClient,
+    status: int,
+    meanwhile: dict[int, tuple[int, str]],
+    why: str,
+    hint: tuple[object, ...],
 ) -> None:
+    """A refusal is never retried nor taken at its word: one read of the account says who
+    holds the extension now; when nobody does, the API's own sentence is the reason."""
     api.fail = {0: status}
     api.refusal = LIVE_REFUSAL
-    api.meanwhile = {0: (3, "150")}  # cy takes 150 just before our write
+    api.meanwhile = meanwhile
     with pytest.raises(Refused) as caught:
         assign(client, 1, "150")
-    assert caught.value.message == (
-        "setting 150 on 1 (ann@example.com) was refused: extension 150 is now held by "
-        "3 (cy@example.com)"
-    )
-    assert caught.value.exit_code == 1
-    assert "next-free" in (caught.value.hint or "")
-    # a refusal is never retried, and is followed by one read of the account
-    assert api.requests == ["GET /v2/users", "PUT /v2/users/1", "GET /v2/users"]
-
-
-@pytest.mark.parametrize("status", [400, 422])
-def test_a_refusal_of_a_free_extension_shows_the_apis_own_sentence(
-    api: FakeApi, client: ApiClient, status: int
-) -> None:
-    api.fail = {0: status}
-    api.refusal = LIVE_REFUSAL
-    with pytest.raises(Refused) as caught:
-        assign(client, 1, "150")
-    assert caught.value.message == (
-        "setting 150 on 1 (ann@example.com) was refused: Extension 150 is already used by "
-        "another user of this company"
-    )
-    assert caught.value.exit_code == 1
-    assert caught.value.hint == "nothing was changed"
+    assert caught.value.message == f"setting 150 on user 1 (ann@example.com) was refused: {why}"
+    assert (caught.value.exit_code, caught.value.hint_parts) == (1, hint)
     assert api.requests == ["GET /v2/users", "PUT /v2/users/1", "GET /v2/users"]
 
 
@@ -233,12 +244,10 @@ def test_swap_stopped_before_last_write_says_how_to_finish(api: FakeApi, client:
     assert "`aircall-ext assign 2 101`" in (caught.value.hint or "")
 
 
-def test_cli_dry_run_sends_no_put(api: FakeApi, run_cli: RunCli, monkeypatch: Any) -> None:
-    monkeypatch.setenv("AIRCALL_API_ID", "id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "token")
-    result = run_cli("--base-url", BASE, "assign", "1", "102", "--swap", "--dry-run")
+def test_cli_dry_run_sends_no_put(api: FakeApi, live_cli: RunCli) -> None:
+    result = live_cli("assign", "1", "102", "--swap", "--dry-run")
     assert result.exit_code == 0, result.stderr
     assert api.puts == []
-    result = run_cli("--base-url", BASE, "assign", "1", "102", "--swap")
+    result = live_cli("assign", "1", "102", "--swap")
     assert result.exit_code == 0, result.stderr
     assert len(api.puts) == 3

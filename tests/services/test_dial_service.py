@@ -10,7 +10,7 @@ import pytest
 from aircall_ext.api.client import Listing
 from aircall_ext.api.models import Number, User
 from aircall_ext.core.dialbatch import Batch, DialRequest, parse_batch
-from aircall_ext.errors import UsageError
+from aircall_ext.errors import Remedy, UsageError, write_hint
 from aircall_ext.services.dial import RowError, dial, dial_batch, read_batch, summarize
 
 
@@ -141,7 +141,7 @@ def test_an_unknown_number_fails_its_row_naming_its_cell_and_the_rest_runs() -> 
     paris, lyon, again = run_batch("digits,number,stage\n101,Paris,ivr\n101,Lyon,ivr\n101,10,ivr\n")
     assert isinstance(lyon, RowError)
     assert lyon.error.startswith("calls.csv:3:2: NUMBER 'Lyon'")
-    assert lyon.hint is not None and "10 'Paris'" in lyon.hint
+    assert "10 'Paris'" in write_hint(lyon.hint) and Remedy("numbers") in lyon.hint
     assert (lyon.passed, lyon.to_json()["error"], lyon.to_json()["line"]) == (False, lyon.error, 3)
     assert paris.passed and again.passed and paris.to_json()["error"] is None
     assert summarize([paris, lyon, again])["errors"] == 1

@@ -22,7 +22,7 @@ import pytest
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.ratelimit import Budget
 from aircall_ext.core.identity import AccountIdentity
-from aircall_ext.errors import ImportStopped, Refused, UsageError
+from aircall_ext.errors import Hint, ImportStopped, Refused, UsageError
 from aircall_ext.sandbox import SandboxApp
 from aircall_ext.sandbox.app import AppliedWrite
 from aircall_ext.sandbox.ratelimit import RateLimit
@@ -39,7 +39,6 @@ from aircall_ext.services.importjob import (
     ImportResult,
     ImportUi,
     JobSource,
-    Message,
     Progress,
 )
 from aircall_ext.services.journal import read_journal
@@ -130,10 +129,10 @@ class Ui(ImportUi):
 
     def __init__(self, progress: Recorder | None = None) -> None:
         self.recorder = progress
-        self.said: list[Message] = []
+        self.said: list[Hint] = []
         self.result: ImportResult | None = None
 
-    def say(self, message: Message) -> None:
+    def say(self, message: Hint) -> None:
         self.said.append(message)
 
     def progress(self) -> Progress:

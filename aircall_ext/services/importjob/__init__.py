@@ -19,7 +19,6 @@ from aircall_ext.services.importjob.options import (
     ImportOptions,
     ImportUi,
     JobUi,
-    Message,
 )
 from aircall_ext.services.importjob.prepared import CsvInput, Prepared, UndoInput
 from aircall_ext.services.importjob.results import (
@@ -50,7 +49,6 @@ __all__ = [
     "ImportUi",
     "JobSource",
     "JobUi",
-    "Message",
     "NoProgress",
     "Prepared",
     "Progress",

@@ -7,23 +7,19 @@ none: the defaults say nothing and refuse to write without ``yes``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from aircall_ext.api.client import ApiClient
 from aircall_ext.core.identity import AccountIdentity
-from aircall_ext.errors import Remedy, UsageError
+from aircall_ext.errors import Hint, UsageError
 from aircall_ext.services.importjob.apply import NoProgress, Progress
 from aircall_ext.services.journal import Clock, utc_now
 
 if TYPE_CHECKING:
     from aircall_ext.services.importjob.prepared import Prepared
     from aircall_ext.services.importjob.results import ImportResult
-
-# Status for people: text, or text and commands (each written with the run's options).
-Message = str | Sequence[str | Remedy]
 
 
 class Connection(Protocol):
@@ -64,7 +60,7 @@ class ImportOptions:
 class JobUi(Protocol):
     """The job's callbacks: how it talks to whoever runs it."""
 
-    def say(self, message: Message) -> None: ...
+    def say(self, message: Hint) -> None: ...
 
     def warn(self, message: str) -> None: ...
 
@@ -81,8 +77,9 @@ class ImportUi:
     """The callbacks of a caller that gives none: each does nothing, except
     :meth:`confirm`, which refuses (give ``yes``)."""
 
-    def say(self, message: Message) -> None:
-        """Status for people: the journal's path, why nothing is written."""
+    def say(self, message: Hint) -> None:
+        """Status for people: the journal's path, why nothing is written (text, or text and
+        commands: :class:`~aircall_ext.errors.Remedy` values, written with the run's options)."""
 
     def warn(self, message: str) -> None:
         """What people must know about their data."""

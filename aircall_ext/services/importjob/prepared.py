@@ -19,7 +19,7 @@ from typing import Any
 from aircall_ext.core.account import Account
 from aircall_ext.core.csvfile import CsvFile, CsvRow
 from aircall_ext.core.desired import DesiredState, check_desired
-from aircall_ext.core.findings import Finding, has_failures, sort_findings
+from aircall_ext.core.findings import Finding, failing, sort_findings
 from aircall_ext.core.planner import Plan, plan_import
 from aircall_ext.core.undo import Wanted, desired_rows
 from aircall_ext.services.csvcheck import Source
@@ -142,7 +142,7 @@ class Prepared:
 
     def fails(self, *, strict: bool = False) -> bool:
         """Errors in the input itself (or warnings with ``strict``): nothing may be written."""
-        return self.plan is None or has_failures(self.desired.findings, strict=strict)
+        return self.plan is None or bool(failing(self.desired.findings, strict=strict))
 
     def plan_json(self) -> dict[str, Any]:
         """The plan document, the input's findings included."""
