@@ -164,6 +164,13 @@ def _identity(path: str) -> tuple[object, ...] | None:
     return ("inode", info.st_dev, info.st_ino)
 
 
+def sha256_hex(data: bytes) -> str:
+    """What a journal or a saved plan records to vouch for a file's bytes."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
 def rereadable(path: str) -> bool:
     """Whether ``path`` is a regular file, which gives the same bytes when read again; a
     pipe, a FIFO, a device or standard input (``-``) gives them once (or blocks)."""

@@ -163,15 +163,9 @@ def severity_counts(summary: Mapping[str, int]) -> str:
     return ", ".join(plural(summary[f"{word}s"], word) for word in ("error", "warning", "info"))
 
 
-def plan_counts(summary: Mapping[str, int]) -> str:
-    """``3 unchanged, 1 assign, 1 change, 0 skip; 2 writes`` for a plan summary."""
-    counts = ", ".join(f"{summary[key]} {key}" for key in ("unchanged", "assign", "change", "skip"))
-    writes = summary.get("writes", 0)
-    return f"{counts}; {writes} write{'' if writes == 1 else 's'}"
-
-
-def plan_notice(summary: Mapping[str, int]) -> str:
-    return workflow_command("notice", plan_counts(summary), title="import plan")
+def plan_notice(counts: str) -> str:
+    """The plan's count line (``Plan.counts_line``) as a notice."""
+    return workflow_command("notice", counts, title="import plan")
 
 
 # -- step summary (Markdown) -----------------------------------------------------------
@@ -253,11 +247,11 @@ PLAN_HEADERS = ["line", "user", "email", "from", "to", "action"]
 def plan_summary(
     command: str,
     plan: Sequence[Mapping[str, Any]],
-    summary: Mapping[str, int],
+    counts: str,
     findings: Sequence[Mapping[str, Any]],
 ) -> str:
-    """``import --dry-run``: the plan's counts and table, and the findings."""
-    lines = [*_heading(command), f"Plan: {md_text(plan_counts(summary))}", ""]
+    """``import --dry-run``: the plan's count line and table, and the findings."""
+    lines = [*_heading(command), f"Plan: {md_text(counts)}", ""]
     lines += [*_findings_section(findings), ""]
     lines += md_table(plan, PLAN_COLUMNS, PLAN_HEADERS)
     return _block(lines)

@@ -60,12 +60,9 @@ def render_table(
     )
 
 
-def render_csv(
-    rows: Sequence[Mapping[str, Any]],
-    columns: Sequence[str],
-    *,
-    neutralise: bool = True,
-) -> str:
+def render_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """CSV for scripts and spreadsheets: a cell a spreadsheet would run as a formula is
+    neutralised."""
     import csv
 
     buffer = io.StringIO()
@@ -75,9 +72,7 @@ def render_csv(
     quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(columns)
     for row in rows:
-        cells = [_csv_cell(row.get(col)) for col in columns]
-        if neutralise:
-            cells = [neutralise_cell(c) for c in cells]
+        cells = [neutralise_cell(_csv_cell(row.get(col))) for col in columns]
         (quoted if any("\r" in c for c in cells) else writer).writerow(cells)
     return buffer.getvalue()
 

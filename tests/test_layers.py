@@ -118,8 +118,6 @@ SHARED_CLI = ("aircall_ext.cli.context", "aircall_ext.cli.render", "aircall_ext.
 COMMAND_MODULES = sorted(
     n for n in MODULES if n.startswith("aircall_ext.cli.") and n not in SHARED_CLI
 )
-# `import --undo` is the import command's own flow, kept in a module of its own.
-PARTS = {"aircall_ext.cli.imports": {"aircall_ext.cli.undo"}}
 
 
 @pytest.mark.parametrize("name", COMMAND_MODULES)
@@ -127,4 +125,11 @@ def test_commands_share_helpers_through_the_shared_cli_modules_only(name: str) -
     """What two commands both need lives in context, render or completers, never in one of
     the commands' modules."""
     others = {n for n in package_imports(name) if n in COMMAND_MODULES}
-    assert others <= PARTS.get(name, set())
+    assert others == set()
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if _within(n, ("aircall_ext.cli",))))
+def test_the_cli_handles_no_signal(name: str) -> None:
+    """Stopping a job on a signal is the job's own (``services/stopsignals.py``), so it
+    stops the same way however it is run."""
+    assert not any(_within(n, ("signal",)) for n in imported(MODULES[name]))

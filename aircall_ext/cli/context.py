@@ -23,6 +23,7 @@ from aircall_ext.output import ALL_FORMATS, FORMATS, Format
 if TYPE_CHECKING:
     from aircall_ext.api.client import ApiClient
     from aircall_ext.config import PlanFile, Settings
+    from aircall_ext.core.identity import AccountIdentity
     from aircall_ext.core.numbering import NumberingPlan
 
 P = ParamSpec("P")
@@ -58,15 +59,23 @@ class AppContext:
         self._settings: Settings | None = None
         self._plan: tuple[NumberingPlan | None] | None = None  # read once, when first needed
 
-    def command_line(self, remedy: Remedy) -> str:
+    def command_line(self, remedy: Remedy, *, sandbox: bool | None = None) -> str:
         """The command a hint suggests, with this run's --profile, --base-url, --numbering
-        and --sandbox, so that it acts on the same account and plan when pasted."""
+        and --sandbox, so that it acts on the same account and plan when pasted.
+        ``sandbox``: whether the account it acts on is the sandbox, when that is not the
+        run's (a job ``jobs`` lists)."""
         options = ["--profile", self.profile] if self.profile else []
         if self.base_url:
             options += ["--base-url", self.base_url]
         if self.numbering is not None:
             options += ["--numbering", self.numbering]
-        return command_line(*options, *remedy.words, sandbox=self.sandbox)
+        sandbox = self.sandbox if sandbox is None else sandbox
+        return command_line(*options, *remedy.words, sandbox=sandbox)
+
+    def exit(self, code: int) -> None:
+        """End the command with ``code``, after what it printed (no message of its own)."""
+        if code:
+            click.get_current_context().exit(code)
 
     def text(self, message: Hint) -> str:
         """``message`` as people read it: text, or text and remedies, each remedy written
@@ -179,6 +188,12 @@ class AppContext:
             self._client = open_client(self, self.settings())
             click.get_current_context().call_on_close(self._client.close)
         return self._client
+
+    def identity(self) -> AccountIdentity:
+        """The account the run is configured for, as journals and saved plans record it."""
+        from aircall_ext.services.identity import settings_identity
+
+        return settings_identity(self.settings())
 
 
 NO_PLAN_HINT = (
@@ -343,10 +358,3 @@ def ask(count: int) -> None:
 
     if not click.confirm(f"Apply {plural(count, 'write')}?", err=True):
         raise Refused("aborted: nothing was written")
-
-
-def account_identity(app: AppContext) -> dict[str, Any]:
-    """The account the run is configured for, as journals and saved plans record it."""
-    from aircall_ext.services.journal import settings_identity
-
-    return settings_identity(app.settings())

@@ -8,32 +8,27 @@ from typing import TYPE_CHECKING
 import click
 
 from aircall_ext import output
+from aircall_ext.cli import render
 from aircall_ext.cli.context import (
     AppContext,
-    account_identity,
     ask,
     file_option,
     github_output_option,
     numbering_option,
     with_app,
 )
-from aircall_ext.cli.render import (
-    ImportRun,
-    apply_writes,
-    hold_until_exit,
-    refuse_file,
-    report_destination,
-    show_plan,
-    write_report,
-)
-from aircall_ext.cli.undo import run_undo
-from aircall_ext.errors import UsageError
+from aircall_ext.errors import Hint, Remedy, UsageError
 from aircall_ext.files import Destination, open_destination
-from aircall_ext.names import TOOL, command_line
 
 if TYPE_CHECKING:
-    from aircall_ext.services.importer import Outcome, Prepared, StopSignals
-    from aircall_ext.services.journal import Header, JournalContents
+    from aircall_ext.services.importjob import (
+        ImportOptions,
+        ImportResult,
+        JobSource,
+        Prepared,
+        Progress,
+        RowResult,
+    )
 
 
 @click.command("import")
@@ -108,6 +103,11 @@ def import_command(
     one free parking extension (an extra write per cycle); with a numbering plan in effect,
     never one of its reserved extensions.
 
+    Asked for confirmation, it reads the account again after the answer and writes the
+    plan shown only while it still holds: a user it moves or relies on changed meanwhile,
+    or someone else took an extension it needs, and nothing is written (exit 1, what moved
+    named). This holds for FILE, --plan and --undo alike.
+
     Each write is journalled before and after it is sent. If the import stops (API failure,
     Ctrl-C, SIGTERM, SIGHUP: a write already sent is let finish first) it exits 5 and names
     the journal; `import --resume JOURNAL` re-reads the account and the same file (it must
@@ -131,199 +131,138 @@ def import_command(
     Exit 0 done, 1 file errors, blocked or stale plan, skipped undo rows, or a journal in
     use, 2 usage (a damaged plan or journal too), 5 stopped part-way.
     """
-    run = ImportRun(dry_run=dry_run, yes=yes, report=report, journal=journal, strict=strict)
-    if plan_file is not None:
-        _check_plan_options(file, resume, save_plan, undo)
-        _import_plan(app, Path(plan_file), run)
-        return
-    _check_options(file, resume, journal, undo)
-    if undo is None:
-        _import_file(app, file, resume, save_plan, run)
-    elif save_plan is not None:
-        raise UsageError("--save-plan saves the plan of an import of FILE, not of --undo")
-    else:
-        run_undo(app, undo, run)
+    from aircall_ext.services.importjob import ImportJob, ImportOptions
 
-
-def _import_file(
-    app: AppContext, file: str | None, resume: str | None, save_plan: str | None, run: ImportRun
-) -> None:
-    from aircall_ext.services.csvcheck import read_source
-    from aircall_ext.services.importer import (
-        check_import_files,
-        check_resume_files,
-        open_journal,
-        prepare,
-        prepare_resume,
-        recheck,
+    source = _source(file, plan_file, resume, undo, save_plan, journal)
+    options = ImportOptions(
+        dry_run=dry_run,
+        yes=yes,
+        strict=strict,
+        journal=Path(journal) if journal else None,
+        save_plan=save_plan,
+        report=report,
+        never_park=app.never_park(),
     )
-
-    check_import_files(file, run.journal, run.report, save_plan)
-    plan_out = _plan_destination(save_plan, run.dry_run)
-    client = app.client()
-    contents: JournalContents | None = None
-    if resume is not None:
-        contents, source = open_journal(Path(resume), account_identity(app))
-        hold_until_exit(contents.lock)  # no other run appends to this journal meanwhile
-        check_resume_files(contents.header, resume, run.report)
-    destination = report_destination(app, run.report)  # before anything is read or written
-    never_park = app.never_park()
-    if contents is not None:
-        assert resume is not None
-        app.say(f"resuming {_input_of(contents.header)} from journal {resume}")
-        prepared = prepare_resume(client, source, resume, never_park=never_park)
-    else:
-        assert file is not None
-        prepared = prepare(client, read_source(file), never_park=never_park)
-    if prepared.plan is None or prepared.fails(strict=run.strict):
-        refuse_file(app, prepared, run.strict, destination)
-        return
-    _show_planned(app, prepared, run, destination)
-    if run.dry_run:
-        if plan_out is not None:
-            _save_plan(app, plan_out, prepared)
-        return
-    if contents is None and prepared.plan.steps and not run.yes:
-        ask(len(prepared.plan.steps))
-        prepared = recheck(app.client(), prepared)
-    confirmed = prepared
-    apply_writes(app, destination, lambda stop: _apply(app, confirmed, contents, run, stop))
+    ui = TerminalUi(app, options)
+    with ImportJob(source, app, options, ui) as job:
+        ui.report = report_destination(app, report)  # before anything is read or written
+        result = job.run()
+    app.exit(result.exit_code)
 
 
-def _show_planned(
-    app: AppContext, prepared: Prepared, run: ImportRun, destination: Destination | None
-) -> None:
-    """Show the plan; a blocked plan or a dry run ends here, with the report written."""
-    from aircall_ext.services.importer import planned_results
+def _source(
+    file: str | None,
+    plan: str | None,
+    resume: str | None,
+    undo: str | None,
+    save_plan: str | None,
+    journal: str | None,
+) -> JobSource:
+    """The job's source, from exactly one of FILE, --plan, --resume and --undo."""
+    from aircall_ext.services.importjob import FromCsv, FromJournal, FromPlan, FromUndo
 
-    assert prepared.plan is not None
-    show_plan(app, prepared, run.dry_run)
-    if prepared.plan.blocked or run.dry_run:
-        write_report(destination, planned_results(prepared.plan))
-    if prepared.plan.blocked:
-        click.get_current_context().exit(1)
-
-
-def _check_options(
-    file: str | None, resume: str | None, journal: str | None, undo: str | None
-) -> None:
+    if plan is not None:
+        if [file, resume, save_plan, undo] != [None] * 4:
+            raise UsageError(
+                "--plan PLAN applies a saved plan: it takes no FILE, --resume, --undo or "
+                "--save-plan",
+                hint=(Remedy("import", "--plan", "PLAN"), " (add --yes to apply without asking)"),
+            )
+        return FromPlan(Path(plan))
     if [file, resume, undo].count(None) != 2:
         raise UsageError(
             "give exactly one of FILE, --resume JOURNAL, --undo JOURNAL or --plan PLAN",
-            hint="`aircall-ext import users.csv`, `aircall-ext import --resume JOURNAL` or "
-            "`aircall-ext import --undo JOURNAL`",
+            hint=(
+                Remedy("import", "users.csv"),
+                ", ",
+                Remedy("import", "--resume", "JOURNAL"),
+                " or ",
+                Remedy("import", "--undo", "JOURNAL"),
+            ),
         )
-    if resume is not None and journal is not None:
-        raise UsageError("--journal cannot be combined with --resume (it appends to JOURNAL)")
+    if resume is not None:
+        if journal is not None:
+            raise UsageError("--journal cannot be combined with --resume (it appends to JOURNAL)")
+        return FromJournal(Path(resume))
+    if undo is not None:
+        if save_plan is not None:
+            raise UsageError("--save-plan saves the plan of an import of FILE, not of --undo")
+        return FromUndo(Path(undo))
+    assert file is not None
+    return FromCsv(file)
 
 
-def _apply(
-    app: AppContext,
-    prepared: Prepared,
-    contents: JournalContents | None,
-    run: ImportRun,
-    stop: StopSignals,
-) -> Outcome:
-    from aircall_ext.services.importer import resume_import, start_import
-
-    assert prepared.plan is not None
-    progress = output.Progress("import") if app.show_progress else None
-    if contents is not None:
-        return resume_import(app.client(), prepared, contents, progress=progress, stop=stop)
-    identity = account_identity(app)
-    if not prepared.plan.steps:
-        app.say("nothing to do: the account already matches the file")
-        return start_import(app.client(), prepared, identity)
-
-    def announce(header: Header, path: Path) -> None:
-        app.say(f"journal: {path}")
-        if header.input_copy is not None:
-            app.say(f"{_copied(header)} is kept in {header.input_copy}, for --resume")
-
-    return start_import(
-        app.client(),
-        prepared,
-        identity,
-        journal_path=Path(run.journal) if run.journal else None,
-        progress=progress,
-        stop=stop,
-        on_journal=announce,
-    )
-
-
-def _copied(header: Header) -> str:
-    """What the copy beside a journal holds, as the user knows it."""
-    if header.plan is not None:
-        return f"the CSV carried by plan {header.plan}"
-    return "standard input" if header.file == "-" else f"what {header.file} gave"
-
-
-def _input_of(header: Header) -> str:
-    """The input a resumed job reads, as the user knows it."""
-    if header.input_copy is None:
-        return header.file
-    return f"{_copied(header)} (kept in {header.input_copy})"
-
-
-# -- saved plans -----------------------------------------------------------------------
-
-
-def _plan_destination(save_plan: str | None, dry_run: bool) -> Destination | None:
-    """Where --save-plan writes, checked before the account is read."""
-    if save_plan is None:
+def report_destination(app: AppContext, report: str | None) -> Destination | None:
+    """Check (or open, for a pipe or a device) where the report goes, before the first
+    write: a report that cannot be saved is a usage error then, never after the import."""
+    if report is None:
         return None
-    if not dry_run:
-        raise UsageError(
-            "--save-plan needs --dry-run: a saved plan is reviewed first, applied later",
-            hint=f"`aircall-ext import FILE --dry-run --save-plan {save_plan}`",
-        )
-    destination = open_destination(save_plan, private=True, what="plan")
-    if destination.is_stdout:
+    destination = open_destination(report, private=True, what="report")
+    if destination.is_stdout and app.output != "table":
         destination.close()
-        raise UsageError("--save-plan needs a file: stdout carries the plan shown")
+        raise UsageError(
+            f"--report {report} would mix the report's CSV into stdout, which carries the "
+            f"-o {app.output} document",
+            hint="give --report a file path, or use -o table",
+        )
     return destination
 
 
-def _save_plan(app: AppContext, destination: Destination, prepared: Prepared) -> None:
-    from aircall_ext.services.plans import save_plan
+class TerminalUi:
+    """The job's callbacks on a terminal: the plan and the result in the run's format, the
+    prompt, the progress bar, and the report file."""
 
-    save_plan(destination, prepared, account_identity(app))
-    command = command_line("import", "--plan", destination.name, sandbox=app.sandbox)
-    app.say(f"plan saved to {destination.name}; apply it with `{command}`")
+    def __init__(self, app: AppContext, options: ImportOptions) -> None:
+        self.app = app
+        self.options = options
+        self.report: Destination | None = None
 
+    def say(self, message: Hint) -> None:
+        self.app.say(self.app.text(message))
 
-def _check_plan_options(
-    file: str | None, resume: str | None, save_plan: str | None, undo: str | None
-) -> None:
-    if [file, resume, save_plan, undo] != [None] * 4:
-        raise UsageError(
-            "--plan PLAN applies a saved plan: it takes no FILE, --resume, --undo or --save-plan",
-            hint="`aircall-ext import --plan PLAN` (add --yes to apply without asking)",
-        )
+    def warn(self, message: str) -> None:
+        self.app.warn(message)
 
+    def show(self, prepared: Prepared) -> None:
+        from aircall_ext.services.importjob import UndoInput
 
-def _import_plan(app: AppContext, path: Path, run: ImportRun) -> None:
-    """Apply a saved plan: the same checks, prompt, journal, report and exit codes as an
-    import, but exactly the saved steps, and only while nothing they rest on has moved."""
-    from aircall_ext.services.plans import open_plan, prepare_plan
+        render.show_plan(self.app, prepared, self.options.dry_run)
+        if isinstance(prepared.input, UndoInput):
+            render.show_skipped(self.app, prepared, str(prepared.input.undone))
 
-    saved = open_plan(path, account_identity(app), run.journal, run.report)
-    if saved.tool != TOOL:
-        app.warn(f"{path} was made by {saved.tool}; this is {TOOL}")
-    destination = report_destination(app, run.report)
-    prepared, notes = prepare_plan(app.client(), saved, path)
-    for note in notes:
-        app.say(note)
-    if prepared.fails(strict=run.strict):
-        refuse_file(app, prepared, run.strict, destination)
-        return
-    _show_planned(app, prepared, run, destination)
-    assert prepared.plan is not None
-    if run.dry_run:
-        return
-    if prepared.plan.steps and not run.yes:
-        ask(len(prepared.plan.steps))
-        # People take time to answer: check again that nothing moved meanwhile.
-        prepared, _notes = prepare_plan(app.client(), saved, path)
-    confirmed = prepared
-    apply_writes(app, destination, lambda stop: _apply(app, confirmed, None, run, stop))
+    def confirm(self, writes: int) -> None:
+        ask(writes)
+
+    def progress(self) -> Progress:
+        from aircall_ext.services.importjob import NoProgress
+
+        return output.Progress("import") if self.app.show_progress else NoProgress()
+
+    def finished(self, result: ImportResult) -> None:
+        if result.stage == "applied":
+            render.show_result(self.app, result)
+            self._write_report(result)
+            return
+        if result.stage == "refused":
+            self._write(self.report, result.rows)
+            render.show_refused(self.app, result.prepared, self.options.strict)
+        else:
+            self._write(self.report, result.rows)
+
+    def _write_report(self, result: ImportResult) -> None:
+        """The writes are done: a report that fails now is a warning, never a usage error."""
+        try:
+            self._write(self.report, result.rows)
+        except UsageError as err:
+            self.app.warn(
+                f"{err.message}; the import itself is recorded in journal {result.journal}"
+            )
+
+    @staticmethod
+    def _write(report: Destination | None, rows: tuple[RowResult, ...]) -> None:
+        if report is None:
+            return
+        try:
+            report.write(render.report_csv(rows))
+        except OSError as err:
+            raise UsageError(f"cannot write report {report.name}: {err.strerror or err}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
@@ -47,7 +48,7 @@ def jobs_command(app: AppContext, directory: str | None) -> None:
     for job in jobs:
         if job.error is not None:
             app.warn(job.error)
-    docs = [job.to_json() for job in jobs]
+    docs = [job.to_json(functools.partial(app.command_line, sandbox=job.sandbox)) for job in jobs]
     rows = [
         {
             **doc,

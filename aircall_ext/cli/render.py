@@ -9,9 +9,7 @@ wherever it appears.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -19,16 +17,12 @@ import click
 from aircall_ext import github
 from aircall_ext.cli.context import AppContext
 from aircall_ext.core.extensions import stored_form
-from aircall_ext.core.findings import Finding, failing, summarize
-from aircall_ext.errors import ImportStopped, Remedy, UsageError
-from aircall_ext.files import Destination, open_destination
+from aircall_ext.core.findings import Finding, failing, plural, summarize
 from aircall_ext.output import render_csv
 
 if TYPE_CHECKING:
     from aircall_ext.api.models import Number, User
-    from aircall_ext.core.planner import Plan
-    from aircall_ext.services.importer import Outcome, Prepared, RowResult, StopSignals
-    from aircall_ext.services.journal import JournalLock
+    from aircall_ext.services.importjob import ImportResult, Prepared, RowResult
 
 # -- users and numbers -----------------------------------------------------------------
 
@@ -190,23 +184,6 @@ def emit_github_findings(
     app.step_summary(github.findings_summary(command_words(source), docs))
 
 
-def emit_github_plan(app: AppContext, prepared: Prepared, given: str | None = None) -> None:
-    """``import --dry-run``: the findings as annotations on the file, the plan's counts as a
-    notice, and the plan table in the step summary. ``given``: how the command line named
-    an input that is not the CSV the findings' lines count in (``--undo JOURNAL``, whose
-    desired state is a private file nobody has in the repository): no file is annotated."""
-    assert prepared.plan is not None
-    findings = [f.to_json() for f in prepared.findings]
-    summary = prepared.plan.summary()
-    file = github.annotated_file(prepared.source.shown) if given is None else None
-    for line in github.finding_commands(findings, file):
-        click.echo(line)
-    click.echo(github.plan_notice(summary))
-    plan = [row.to_json() for row in prepared.plan.rows]
-    heading = command_words(prepared.source.shown if given is None else given)
-    app.step_summary(github.plan_summary(heading, plan, summary, findings))
-
-
 def command_words(source: str | None) -> str:
     """The running command as a summary heading names it: ``aircall-ext import FILE
     --dry-run`` (the options that change what it reports, not every one)."""
@@ -220,154 +197,86 @@ def command_words(source: str | None) -> str:
     return " ".join(words)
 
 
-# -- import plans ----------------------------------------------------------------------
+# -- import plans and results ----------------------------------------------------------
 
 PLAN_COLUMNS = ["line", "user_id", "email", "from", "to", "action"]
 PLAN_HEADERS = ["line", "user", "email", "from", "to", "action"]
+RESULT_COLUMNS = ["applied", "unchanged", "skipped", "failed", "not_run", "journal"]
 
 
-def show_plan(
-    app: AppContext, prepared: Prepared, dry_run: bool, *, given: str | None = None
-) -> None:
+def show_plan(app: AppContext, prepared: Prepared, dry_run: bool) -> None:
     """People see the plan before it runs; scripts get the plan document with --dry-run
-    (and when it is blocked), else only the result document on stdout. ``given``: see
-    :func:`emit_github_plan`."""
+    (and when it is blocked), else only the result document on stdout."""
     plan = prepared.plan
     assert plan is not None
     if app.output == "github":
-        emit_github_plan(app, prepared, given)
+        _github_plan(app, prepared)
         return
     rows = [row.to_json() for row in plan.rows]
     if app.output == "table" or dry_run or plan.blocked:
         app.emit(prepared.plan_json(), rows, PLAN_COLUMNS, headers=PLAN_HEADERS, empty="no rows")
     if app.output == "table":
-        _say_plan(app, plan)
+        app.say(f"plan: {plan.counts_line()}")
         for finding in prepared.findings:
             if finding.severity != "info":
                 say = app.warn if finding.severity == "warning" else _error_line
                 say(finding.message)
 
 
-def _say_plan(app: AppContext, plan: Plan) -> None:
-    summary = plan.summary()
-    counts = ", ".join(f"{summary[k]} {k}" for k in ("change", "assign", "unchanged", "skip"))
-    writes = f"{len(plan.steps)} write{'s' if len(plan.steps) != 1 else ''}"
-    if plan.cycles:
-        writes += (
-            f" ({plan.cycles} cycle{'s' if plan.cycles > 1 else ''} via parking {plan.parking})"
-        )
-    app.say(f"plan: {counts}; {writes}")
+def _github_plan(app: AppContext, prepared: Prepared) -> None:
+    """``import --dry-run``: the findings as annotations on the file, the plan's counts as a
+    notice, and the plan table in the step summary. An undo, whose desired state is no file
+    anybody has, annotates no file."""
+    assert prepared.plan is not None
+    findings = [f.to_json() for f in prepared.findings]
+    counts = prepared.plan.counts_line()
+    file = github.annotated_file(prepared.csv)
+    for line in github.finding_commands(findings, file):
+        click.echo(line)
+    click.echo(github.plan_notice(counts))
+    plan = [row.to_json() for row in prepared.plan.rows]
+    app.step_summary(github.plan_summary(command_words(prepared.shown), plan, counts, findings))
 
 
 def _error_line(message: str) -> None:
     click.echo(f"error: {message}", err=True)
 
 
-def refuse_file(
-    app: AppContext, prepared: Prepared, strict: bool, report: Destination | None
-) -> None:
-    """Any error in the file (or warning with --strict): show every finding, write nothing."""
-    write_report(report, prepared.rejected_results())
-    emit_findings(app, prepared.findings, strict=strict, source=prepared.source.shown)
+def show_refused(app: AppContext, prepared: Prepared, strict: bool) -> None:
+    """Any error in the input (or warning with --strict): every finding, and why nothing
+    was written."""
+    emit_findings(app, prepared.findings, strict=strict, source=prepared.shown)
     app.say("nothing was written by this run: fix the file and run the import again", fg="red")
-    click.get_current_context().exit(1)
 
 
-# -- import runs, results and reports ---------------------------------------------------
+def show_skipped(app: AppContext, prepared: Prepared, undone: str) -> None:
+    """Every row an undo skips is named on stderr whatever the output (tables showed the
+    plan's warnings already)."""
+    if app.output != "table":
+        for line, reason in prepared.skipped.items():
+            app.warn(f"line {line}: skipped: {reason}")
+    if prepared.skipped:
+        rows = plural(len(prepared.skipped), "row")
+        app.say(f"undo of {undone}: {rows} skipped (left as they are now)", fg="yellow")
 
 
-@dataclass(frozen=True)
-class ImportRun:
-    """The options every kind of import run takes (FILE, --plan, --undo)."""
+def show_result(app: AppContext, result: ImportResult) -> None:
+    """The result document (``-o csv``: the report's rows)."""
+    from aircall_ext.services.importjob import REPORT_COLUMNS
 
-    dry_run: bool
-    yes: bool
-    report: str | None
-    journal: str | None
-    strict: bool
-
-
-RESULT_COLUMNS = ["applied", "unchanged", "skipped", "failed", "not_run", "journal"]
-
-
-def report_destination(app: AppContext, report: str | None) -> Destination | None:
-    """Check (or open, for a pipe or a device) where the report goes, before the first
-    write: a report that cannot be saved is a usage error then, never after the import."""
-    if report is None:
-        return None
-    destination = open_destination(report, private=True, what="report")
-    if destination.is_stdout and app.output != "table":
-        destination.close()
-        raise UsageError(
-            f"--report {report} would mix the report's CSV into stdout, which carries the "
-            f"-o {app.output} document",
-            hint="give --report a file path, or use -o table",
-        )
-    return destination
-
-
-def write_report(report: Destination | None, rows: Iterable[RowResult]) -> None:
-    if report is None:
-        return
-    from aircall_ext.services.importer import REPORT_COLUMNS
-
-    text = render_csv([row.report_row() for row in rows], REPORT_COLUMNS)
-    try:
-        report.write(text.encode("utf-8"))
-    except OSError as err:
-        raise UsageError(f"cannot write report {report.name}: {err.strerror or err}") from None
-
-
-def hold_until_exit(lock: JournalLock | None) -> None:
-    """Keep a journal's lock until the command ends, however it ends."""
-    if lock is not None:
-        click.get_current_context().with_resource(lock)
-
-
-def apply_writes(
-    app: AppContext, destination: Destination | None, apply: Callable[[StopSignals], Outcome]
-) -> None:
-    """Run ``apply`` while SIGINT/SIGTERM/SIGHUP stop it cleanly, then print the result and
-    write the report, never cut short; exit 5 naming the journal when it stopped part-way.
-    Shared by an import, a saved plan and an undo."""
-    from aircall_ext.services.importer import stop_signals
-
-    with stop_signals() as stop:
-        outcome = apply(stop)
-        with stop.shielded():
-            _emit_result(app, outcome)
-            _finish_report(app, outcome, destination)
-    _raise_if_stopped(app, outcome)
-
-
-def _finish_report(app: AppContext, outcome: Outcome, report: Destination | None) -> None:
-    """The writes are done: a report that fails now is a warning, never a usage error."""
-    try:
-        write_report(report, outcome.rows)
-    except UsageError as err:
-        app.warn(f"{err.message}; the import itself is recorded in journal {outcome.journal}")
-
-
-def _emit_result(app: AppContext, outcome: Outcome) -> None:
-    doc = outcome.to_json()
+    doc = result.to_json()
     if app.output == "csv":
-        from aircall_ext.services.importer import REPORT_COLUMNS
-
-        app.emit(doc, [row.report_row() for row in outcome.rows], REPORT_COLUMNS)
+        app.emit(doc, report_rows(result.rows), REPORT_COLUMNS)
     else:
         app.emit(doc, [{**doc["summary"], "journal": doc["journal"]}], RESULT_COLUMNS)
 
 
-def _raise_if_stopped(app: AppContext, outcome: Outcome) -> None:
-    if outcome.stopped is None:
-        return
-    raise ImportStopped(
-        f"import stopped after {outcome.writes} of {outcome.planned} writes: "
-        f"{outcome.stopped}; journal: {outcome.journal}",
-        hint=("finish it with ", resume_remedy(outcome.journal)),
-    )
+def report_rows(rows: Iterable[RowResult]) -> list[dict[str, Any]]:
+    return [row.report_row() for row in rows]
 
 
-def resume_remedy(journal: Path | str | None) -> Remedy:
-    """The command that finishes the job of ``journal``."""
-    return Remedy("import", "--resume", str(journal))
+def report_csv(rows: Iterable[RowResult]) -> bytes:
+    """The report file (``--report``): one CSV row per input row."""
+    from aircall_ext.services.importjob import REPORT_COLUMNS
+
+    return render_csv(report_rows(rows), REPORT_COLUMNS).encode("utf-8")

@@ -6,7 +6,6 @@ bodies, so ``sandbox serve --help`` and completion never pay for it.
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -250,15 +249,14 @@ def _serve_and_close(
     """Serve until signalled (requests in flight finish); then close the database and log."""
     from aircall_ext.sandbox.server import serve_until_signalled
 
-    signum = 0
+    signal_name = None
     try:
-        signum = serve_until_signalled(server)
+        signal_name = serve_until_signalled(server)
     finally:
         store.close()
         if writes is not None:
             writes.close()
-    stopped_by = signal.Signals(signum).name if signum else "shutdown"
-    app.say(f"stopped by {stopped_by}; every write is in {store.path}")
+    app.say(f"stopped by {signal_name or 'shutdown'}; every write is in {store.path}")
 
 
 @sandbox.command("reset")

@@ -37,7 +37,7 @@ from typing import Any, Literal
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
 from aircall_ext.core.extensions import is_extension
-from aircall_ext.core.findings import Finding, failing, listed, sort_findings, who_is
+from aircall_ext.core.findings import Finding, failing, listed, plural, sort_findings, who_is
 from aircall_ext.core.freeext import DEFAULT_ORDER, damaged_claims, stands_for
 from aircall_ext.core.rowrules import (
     DUPLICATE_EXTENSION,
@@ -116,21 +116,35 @@ class Plan:
     rows: tuple[PlanRow, ...]
     steps: tuple[Step, ...]
     findings: tuple[Finding, ...]
-    parking: str | None = None
-    cycles: int = 0
 
     @property
     def blocked(self) -> bool:
         return bool(failing(self.findings))
 
     @property
-    def changes(self) -> int:
-        return sum(1 for row in self.rows if row.action in ("assign", "change"))
+    def parking(self) -> str | None:
+        """The one extension every cycle parks on (None: no cycle)."""
+        return next((step.to_ext for step in self.steps if step.parking), None)
+
+    @property
+    def cycles(self) -> int:
+        """Cycles broken: each parks one of its users, once."""
+        return sum(1 for step in self.steps if step.parking)
 
     def summary(self) -> dict[str, int]:
         counts = Counter(row.action for row in self.rows)
         doc: dict[str, int] = {action: counts.get(action, 0) for action in ACTIONS}
         return {**doc, "writes": len(self.steps), "cycles": self.cycles}
+
+    def counts_line(self) -> str:
+        """``4 unchanged, 1 assign, 3 change, 0 skip; 5 writes (1 cycle via parking 100)``:
+        the plan in one line, wherever people read it (a terminal, a CI notice)."""
+        summary = self.summary()
+        counts = ", ".join(f"{summary[action]} {action}" for action in ACTIONS)
+        writes = plural(len(self.steps), "write")
+        if self.cycles:
+            writes += f" ({plural(self.cycles, 'cycle')} via parking {self.parking})"
+        return f"{counts}; {writes}"
 
     def desired(self) -> dict[int, str]:
         """user id → the extension the file wants (blank rows excluded)."""
@@ -169,7 +183,7 @@ def plan_import(
     schedule = _schedule(holding, movers, (held, never | never_park))
     if schedule.blocked:
         return Plan(plan_rows, (), tuple(schedule.blocked))
-    return Plan(plan_rows, tuple(schedule.steps), (), schedule.parking, schedule.cycles)
+    return Plan(plan_rows, tuple(schedule.steps), ())
 
 
 def _plan_row(account: Account, row: TargetRow) -> PlanRow:
@@ -254,8 +268,6 @@ def _warm(account: Account, movers: set[int]) -> tuple[set[str], set[str]]:
 @dataclass
 class _Schedule:
     steps: list[Step]
-    parking: str | None
-    cycles: int
     blocked: list[Finding]
 
 
@@ -304,7 +316,6 @@ class _Scheduler:
         self.held_back: set[tuple[int, int]] = set()
         self.steps: list[Step] = []
         self.parking: str | None = None
-        self.cycles = 0
 
     def run(self) -> _Schedule:
         while self.pending:
@@ -318,10 +329,9 @@ class _Scheduler:
             if self.parking is None:
                 self.parking = self._free_extension()
             if self.parking is None or not cycle:
-                return _Schedule([], None, 0, self._blocked_cycles())
-            self.cycles += 1
+                return _Schedule([], self._blocked_cycles())
             self._move(cycle[0], self.parking, parking=True)
-        return _Schedule(self.steps, self.parking, self.cycles, [])
+        return _Schedule(self.steps, [])
 
     def _held(self, ext: str | None) -> bool:
         return ext is not None and bool(self.holders.get(ext))

@@ -5,10 +5,9 @@ its steps, but only while what the plan was computed from still holds, like a st
 Terraform plan being refused. The plan depends on:
 
 - the account it was made for (host, API ID fingerprint, sandbox or not; never the token);
-- every *involved* user's extension at planning time: each user the plan writes (parking
-  moves included), each user of a planned row, and each holder of an extension the plan
-  targets. When they all still hold what they held, and no one outside them holds a target,
-  the steps are as safe as they were when reviewed;
+- every *involved* user's extension at planning time (``core/staleness.py``: the rule every
+  import job applies after its confirmation, too): while it holds, the steps are as safe
+  as they were when reviewed;
 - the CSV's bytes (kept in the plan, so a moved or deleted CSV does not stop the apply;
   a CSV still at its path must be the one planned from; standard input or a pipe is
   recorded as such and never reopened).
@@ -25,7 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -36,9 +35,11 @@ from aircall_ext.core.account import Account
 from aircall_ext.core.csvfile import read_extension_csv
 from aircall_ext.core.desired import check_desired
 from aircall_ext.core.extensions import is_extension
-from aircall_ext.core.freeext import ALL_EXTENSIONS, claimant_text, damaged_claims
+from aircall_ext.core.freeext import ALL_EXTENSIONS
+from aircall_ext.core.identity import AccountIdentity
 from aircall_ext.core.planner import Plan, PlanRow, Step, plan_import
-from aircall_ext.errors import UsageError
+from aircall_ext.core.staleness import Basis, PlannedUser, involved_users, shown_ext
+from aircall_ext.errors import Remedy, UsageError
 from aircall_ext.names import APP_NAME, TOOL
 
 FORMAT = f"{APP_NAME} plan"
@@ -51,22 +52,10 @@ FileSource = Literal["file", "stdin", "pipe"]
 
 
 @dataclass(frozen=True)
-class PlannedUser:
-    """An involved user as the plan saw them."""
-
-    id: int
-    email: str | None
-    extension: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "email": self.email, "extension": self.extension}
-
-
-@dataclass(frozen=True)
 class SavedPlan:
     tool: str
     created: str
-    account: Mapping[str, Any]
+    account: AccountIdentity
     file_path: str  # absolute path of the CSV, "-" for standard input
     file_sha256: str
     data: bytes
@@ -74,13 +63,17 @@ class SavedPlan:
     rows: tuple[PlanRow, ...]
     steps: tuple[Step, ...]
     parking: str | None
-    cycles: int
     file_source: FileSource = "file"
+
+    @property
+    def basis(self) -> Basis:
+        """What the plan rests on, as it was when made."""
+        return Basis(self.users, self.rows, self.steps)
 
     def plan(self) -> Plan:
         """The plan to apply: exactly the saved rows and steps (its findings are re-checked
         against the account of the apply, not carried over)."""
-        return Plan(self.rows, self.steps, (), self.parking, self.cycles)
+        return Plan(self.rows, self.steps, ())
 
     def to_json(self) -> dict[str, Any]:
         plan = self.plan()
@@ -89,7 +82,7 @@ class SavedPlan:
             "version": VERSION,
             "tool": self.tool,
             "created": self.created,
-            "account": dict(self.account),
+            "account": self.account.to_json(),
             "file": {
                 "path": self.file_path,
                 "source": self.file_source,
@@ -104,23 +97,9 @@ class SavedPlan:
         }
 
 
-def involved_users(plan: Plan, account: Account) -> tuple[PlannedUser, ...]:
-    """Whom the plan's safety rests on, by id: writers, planned rows, holders of targets."""
-    ids = {step.user_id for step in plan.steps}
-    ids |= {row.user_id for row in plan.rows if row.action != "skip"}
-    for extension in _targets(plan.rows, plan.steps):
-        ids |= {holder.id for holder in account.holders(extension)}
-    users = []
-    for user_id in sorted(ids):
-        user = account.user_by_id(user_id)
-        if user is not None:
-            users.append(PlannedUser(user.id, user.email, user.extension))
-    return tuple(users)
-
-
-def _targets(rows: Iterable[PlanRow], steps: Iterable[Step]) -> set[str]:
-    wanted = {row.to_ext for row in rows if row.action != "skip" and row.to_ext is not None}
-    return wanted | {step.to_ext for step in steps}
+def save_plan_remedy(csv: str, plan: str) -> Remedy:
+    """The command that makes a plan again: a dry run of its CSV that saves it."""
+    return Remedy("import", csv, "--dry-run", "--save-plan", plan)
 
 
 def save(
@@ -129,7 +108,7 @@ def save(
     *,
     tool: str,
     created: str,
-    identity: Mapping[str, Any],
+    identity: AccountIdentity,
     file_path: str,
     data: bytes,
     file_source: FileSource | None = None,
@@ -137,7 +116,7 @@ def save(
     return SavedPlan(
         tool=tool,
         created=created,
-        account=dict(identity),
+        account=identity,
         file_path=file_path,
         file_sha256=hashlib.sha256(data).hexdigest(),
         data=data,
@@ -145,7 +124,6 @@ def save(
         rows=plan.rows,
         steps=plan.steps,
         parking=plan.parking,
-        cycles=plan.cycles,
         file_source=file_source or _inferred_source(file_path),
     )
 
@@ -254,49 +232,7 @@ def _shown(value: Any) -> str:
 
 def _step(step: Step) -> str:
     parking = " (parking)" if step.parking else ""
-    return f"user {step.user_id} {_ext(step.from_ext)} → {step.to_ext}{parking}"
-
-
-# -- staleness ---------------------------------------------------------------------------
-
-
-def _who(user_id: int, email: str | None) -> str:
-    return f"user {user_id} ({email})" if email else f"user {user_id}"
-
-
-def _ext(extension: str | None) -> str:
-    return extension if extension is not None else "no extension"
-
-
-def stale_reasons(saved: SavedPlan, account: Account) -> list[str]:
-    """What moved since the plan was made, one item per fact; empty when it still holds."""
-    reasons = []
-    involved = {user.id for user in saved.users}
-    for planned in saved.users:
-        now = account.user_by_id(planned.id)
-        if now is None:
-            reasons.append(f"{_who(planned.id, planned.email)} no longer exists")
-        elif now.extension != planned.extension:
-            reasons.append(
-                f"{_who(planned.id, planned.email)} has {_ext(now.extension)}, "
-                f"the plan expected {_ext(planned.extension)}"
-            )
-    claims = damaged_claims(account)
-    for extension in sorted(_targets(saved.rows, saved.steps)):
-        for holder in account.holders(extension):
-            if holder.id not in involved:
-                reasons.append(
-                    f"extension {extension} is now held by {_who(holder.id, holder.email)}, "
-                    "who is not in the plan"
-                )
-        for claimant in claims.get(extension, ()):
-            if claimant.id not in involved:
-                reasons.append(
-                    f"extension {extension} is now claimed by "
-                    f"{_who(claimant.id, claimant.email)}, "
-                    f"{claimant_text(claimant, extension)}, who is not in the plan"
-                )
-    return reasons
+    return f"user {step.user_id} {shown_ext(step.from_ext)} → {step.to_ext}{parking}"
 
 
 def applied_already(saved: SavedPlan, account: Account) -> bool:
@@ -306,23 +242,6 @@ def applied_already(saved: SavedPlan, account: Account) -> bool:
     if not saved.steps or not targets:
         return False
     return all([u.id for u in account.holders(ext)] == [user] for user, ext in targets)
-
-
-def moved_rows(saved: SavedPlan, resolved: Mapping[int, int]) -> list[str]:
-    """Rows whose CSV identity now resolves to another user (``resolved``: line → user id)."""
-    moved = []
-    for row in saved.rows:
-        now = resolved.get(row.line)
-        if now is not None and now != row.user_id:
-            moved.append(f"line {row.line} now names user {now}, the plan has user {row.user_id}")
-    return moved
-
-
-def same_account(mine: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
-    def key(identity: Mapping[str, Any]) -> tuple[Any, ...]:
-        return identity.get("host"), identity.get("api_id_sha256"), bool(identity.get("sandbox"))
-
-    return key(mine) == key(theirs)
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -389,7 +308,7 @@ def _field(loc: Sequence[int | str]) -> str:
 
 def parse(doc: Any, name: str) -> SavedPlan:
     """A saved plan from its JSON document; anything else is a usage error naming the field."""
-    hint = f"make it again with `aircall-ext import FILE --dry-run --save-plan {name}`"
+    hint = ("make it again with ", save_plan_remedy("FILE", name))
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise UsageError(f"{name} is not an aircall-ext plan (field format)", hint=hint)
     if doc.get("version") != VERSION:
@@ -424,11 +343,10 @@ def parse(doc: Any, name: str) -> SavedPlan:
                 "among the plan's users",
                 hint=hint,
             )
-    cycles = sum(1 for step in steps if step.parking)
     saved = SavedPlan(
         tool=model.tool,
         created=model.created,
-        account=model.account.model_dump(),
+        account=AccountIdentity.from_json(model.account.model_dump()),
         file_path=model.file.path,
         file_sha256=model.file.sha256,
         data=data,
@@ -436,7 +354,6 @@ def parse(doc: Any, name: str) -> SavedPlan:
         rows=rows,
         steps=steps,
         parking=model.parking,
-        cycles=cycles,
         file_source=model.file.source or _inferred_source(model.file.path),
     )
     difference = replan_difference(saved)

@@ -1,31 +1,27 @@
 """Taking an import back: which users it moved, and which of them can be moved back now.
 
-An undo is an import of a synthetic desired state: each user the journal shows as moved
-goes back to the extension they held before the import's first write to them. The writes
-themselves are ordered by the import planner (cycle-safe through a parking extension).
+An undo is an import of a desired state built from the journal's moves (each user the
+import moved goes back to the extension they held before its first write to them), planned
+by the import planner (cycle-safe through a parking extension). A user stranded on the
+parking extension goes back like any other.
 
-What the import left is read from the journal's ``start``/``done`` records: a user's last
-write counts when its ``done`` record exists, or, unconfirmed (a kill, a lost answer), when
-the account holds its target now. A parking write the import never moved on from counts
-too: that user is stranded on the parking extension and goes back like any other.
-
-Pure: no I/O. The journal arrives as its records, the account as a snapshot.
+Pure: no I/O. The journal's moves arrive as :class:`Move` values, the account as a snapshot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
+from aircall_ext.core.desired import DesiredRow
 from aircall_ext.core.extensions import is_extension
 from aircall_ext.core.findings import Finding
 from aircall_ext.core.freeext import claimant_text, damaged_claims
-from aircall_ext.core.planner import Plan, PlanRow, Step
+from aircall_ext.core.planner import Plan, PlanRow
 
 SKIPPED_CODE = "undo-skipped"
-CSV_HEADER = "user_id,extension"
 
 
 @dataclass(frozen=True)
@@ -38,8 +34,18 @@ class Move:
 
 
 @dataclass(frozen=True)
+class Wanted:
+    """One row of an undo's desired state: ``user_id`` back on ``extension``."""
+
+    line: int
+    user_id: int
+    extension: str
+
+
+@dataclass(frozen=True)
 class UndoRow:
-    """One row of the undo: ``line`` is its physical line in the undo's CSV (header = 1)."""
+    """One row of the undo: ``line`` numbers it as a CSV line would (the first row is 2),
+    so the plan, the report and the messages name every row alike."""
 
     line: int
     move: Move
@@ -52,35 +58,6 @@ class UndoRow:
         return self.move.user_id
 
 
-def journal_moves(records: Iterable[Mapping[str, object]], account: Account) -> list[Move]:
-    """The users the journal's writes left somewhere else than where they started, in the
-    order the import first wrote to them."""
-    started: dict[int, Step] = {}  # step number → step
-    done: set[int] = set()
-    for record in records:
-        kind, number = record.get("type"), record.get("step")
-        if not isinstance(number, int):
-            continue
-        if kind == "start":
-            started[number] = Step.from_json(record)
-        elif kind == "done":
-            done.add(number)
-    per_user: dict[int, list[tuple[int, Step]]] = {}
-    for number in sorted(started):
-        step = started[number]
-        per_user.setdefault(step.user_id, []).append((number, step))
-    moves = []
-    for user_id, steps in per_user.items():  # dicts keep the order of first writes
-        number, last = steps[-1]
-        user = account.user_by_id(user_id)
-        landed = number in done or (user is not None and user.extension == last.to_ext)
-        after = last.to_ext if landed else last.from_ext
-        before = steps[0][1].from_ext
-        if after is not None and after != before:
-            moves.append(Move(user_id, before, after))
-    return moves
-
-
 def reverse_rows(moves: Sequence[Move], account: Account) -> list[UndoRow]:
     """Each move checked against the account now: moved back, or skipped with the reason.
 
@@ -90,8 +67,8 @@ def reverse_rows(moves: Sequence[Move], account: Account) -> list[UndoRow]:
     import repaired it: an undo writes valid extensions only) is skipped. So is a user whose
     old extension is held by someone the undo leaves in place, claimed by the damaged value
     of such a user, or wanted by an earlier row: skipping one row can leave its extension
-    held, so this runs until no more rows drop out. Every reason the undo's own CSV check
-    could refuse is a skipped row here, so that CSV, which nobody wrote, never has an error.
+    held, so this runs until no more rows drop out. Every reason the planner could refuse
+    a row for is a skipped row here, with words about the undo.
     """
     reasons: dict[int, str] = {}
     for move in moves:
@@ -175,13 +152,21 @@ def _blocked_reason(
     return None
 
 
-def undo_csv(rows: Sequence[UndoRow]) -> bytes:
-    """The undo's desired state as an importable CSV: one line per row, a skipped row left
-    blank (a blank line is no row), so plan lines and CSV lines are the same numbers."""
-    lines = [CSV_HEADER]
-    for row in rows:
-        lines.append("" if row.skipped else f"{row.user_id},{row.move.before}")
-    return ("\n".join(lines) + "\n").encode()
+def wanted(rows: Sequence[UndoRow]) -> tuple[Wanted, ...]:
+    """The undo's desired state: each row moved back, in order (skipped rows left out)."""
+    return tuple(
+        Wanted(row.line, row.user_id, row.move.before)
+        for row in rows
+        if row.skipped is None and row.move.before is not None
+    )
+
+
+def desired_rows(rows: Sequence[Wanted], account: Account) -> tuple[DesiredRow, ...]:
+    """``rows`` as the planner takes them; a user gone is left for its checks to name."""
+    return tuple(
+        DesiredRow(row.line, account.user_by_id(row.user_id) or User(id=row.user_id), row.extension)
+        for row in rows
+    )
 
 
 def with_skipped(plan: Plan, rows: Sequence[UndoRow]) -> Plan:
@@ -203,4 +188,4 @@ def with_skipped(plan: Plan, rows: Sequence[UndoRow]) -> Plan:
         for row in skipped
     )
     merged = tuple(sorted((*plan.rows, *extra), key=lambda r: r.line))
-    return Plan(merged, plan.steps, (*plan.findings, *findings), plan.parking, plan.cycles)
+    return Plan(merged, plan.steps, (*plan.findings, *findings))

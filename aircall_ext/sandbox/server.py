@@ -166,8 +166,8 @@ class SandboxServer(socketserver.ThreadingMixIn, WSGIServer):
         return f"http://{shown}:{port}"
 
 
-def serve_until_signalled(server: SandboxServer) -> int:
-    """Serve until SIGINT or SIGTERM; returns the signal number that stopped it."""
+def serve_until_signalled(server: SandboxServer) -> str | None:
+    """Serve until SIGINT or SIGTERM; returns the name of the signal that stopped it."""
     received: list[int] = []
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -182,4 +182,4 @@ def serve_until_signalled(server: SandboxServer) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         server.server_close()
-    return received[0] if received else 0
+    return signal.Signals(received[0]).name if received else None

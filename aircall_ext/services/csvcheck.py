@@ -1,7 +1,7 @@
 """Reading a desired-state CSV and judging it against the account.
 
-The one pipeline of ``validate FILE``, ``diff`` and ``import`` (FILE, ``--resume``, ``--plan``,
-``--undo``), so they always agree on what a file means and what is wrong with it: the file
+The one pipeline of ``validate FILE``, ``diff`` and ``import`` (FILE, ``--resume``, ``--plan``),
+so they always agree on what a file means and what is wrong with it: the file
 is read once (its bytes are what a journal or a saved plan vouches for), parsed, and
 checked against the account, which is not even read for a file without a usable row.
 """
@@ -20,8 +20,7 @@ from aircall_ext.core.desired import DesiredState, check_desired
 from aircall_ext.core.findings import Finding, failing, sort_findings
 from aircall_ext.core.planner import RowChange
 from aircall_ext.errors import UsageError
-from aircall_ext.files import rereadable
-from aircall_ext.services.journal import sha256_hex
+from aircall_ext.files import rereadable, sha256_hex
 from aircall_ext.services.users import load_account
 
 
@@ -32,9 +31,6 @@ class Source:
     path: str  # absolute path, or "-" for standard input
     shown: str  # how messages name it
     data: bytes = field(repr=False)
-    # Set when the bytes exist only in memory (an undo's desired state): what they are.
-    # They are saved at ``path`` before a journal names them, so ``--resume`` can read them.
-    keep: str | None = None
     # The bytes cannot be read at ``path`` again (a pipe, a device, the copy a saved plan
     # carries; standard input always): a journal keeps them beside itself for ``--resume``.
     stream: bool = False

@@ -17,21 +17,16 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aircall_ext.core.account import Account
-from aircall_ext.core.undo import Move, journal_moves
-from aircall_ext.errors import AircallExtError
-from aircall_ext.names import command_line
-from aircall_ext.services.identity import account_label, known_api_ids
-from aircall_ext.services.journal import JournalContents, read_journal
-
-PLANS = ("resume", "replan")  # records that carry the job's new remaining steps
-NOBODY = Account.of(())  # journals alone: only confirmed writes count as landed
+from aircall_ext.core.undo import Move
+from aircall_ext.errors import AircallExtError, Remedy
+from aircall_ext.services.identity import known_api_ids
+from aircall_ext.services.journal import read_journal
 
 
 @dataclass(frozen=True)
@@ -43,14 +38,16 @@ class Job:
     status: str
     done: int = 0
     total: int = 0
-    resume: str | None = None
-    undo: str | None = None
+    resume: Remedy | None = None  # the command that finishes it
+    undo: Remedy | None = None  # the command that takes it (or the rest of it) back
     undo_of: str | None = None
     error: str | None = None
     moved: int = 0  # users the job left elsewhere than where it found them
     moved_back: int = 0  # of those, users its undos put back
+    sandbox: bool = False  # its account is the sandbox: its commands need --sandbox
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, write: Callable[[Remedy], str]) -> dict[str, Any]:
+        """The job as ``jobs -o json`` shows it; ``write`` writes its commands."""
         return {
             "journal": str(self.journal),
             "started": _utc(self.started) if self.started else None,
@@ -59,8 +56,8 @@ class Job:
             "status": self.status,
             "done": self.done,
             "total": self.total,
-            "resume": self.resume,
-            "undo": self.undo,
+            "resume": write(self.resume) if self.resume else None,
+            "undo": write(self.undo) if self.undo else None,
             "undo_of": self.undo_of,
             "error": self.error,
             "moved": self.moved,
@@ -167,7 +164,7 @@ class _Undos:
             )
         return replace(job, undo=unfinished or job.undo)
 
-    def _unfinished_undo(self, entry: _Entry) -> str | None:
+    def _unfinished_undo(self, entry: _Entry) -> Remedy | None:
         """The command that resumes the newest undo of ``entry`` that did not finish."""
         unfinished = [undo.job for undo in self.undos.get(entry.key, []) if undo.job.resume]
         newest = max(unfinished, key=lambda job: (_when(job), str(job.journal)), default=None)
@@ -183,90 +180,21 @@ def _read(path: Path, names: Mapping[str, str]) -> _Entry:
         contents = read_journal(path)
     except AircallExtError as err:
         return _unreadable(path, str(err))
-    started = _started(contents.header.created)
-    if started is None:
-        return _unreadable(
-            path,
-            f"journal {path} is damaged: its start time {contents.header.created!r} is not "
-            "a date and time",
-        )
-    try:
-        moves = journal_moves(contents.records, NOBODY)
-    except (KeyError, TypeError, ValueError):
-        return _unreadable(
-            path, f"journal {path} is damaged: a write record does not say who moved where"
-        )
-    account = contents.header.account
-    sandbox = bool(account.get("sandbox"))
-    done, total = progress(contents)
-    status = _status(contents, done, total)
-    finish = (
-        None if status == "done" else command_line("import", "--resume", str(path), sandbox=sandbox)
-    )
-    undo = command_line("import", "--undo", str(path), sandbox=sandbox) if done else None
+    header = contents.header
+    done, total = contents.progress()
+    status = contents.status()
     job = Job(
         path,
-        started,
-        contents.header.file,
-        account_label(account, names),
+        header.started,
+        header.file,
+        header.account.label(names),
         status,
         done,
         total,
-        finish,
-        undo,
-        contents.header.undo_of,
+        None if status == "done" else Remedy("import", "--resume", str(path)),
+        Remedy("import", "--undo", str(path)) if done else None,
+        header.undo_of,
+        sandbox=header.account.sandbox,
     )
-    return _Entry(job, {move.user_id: move for move in moves}, _whole(contents))
-
-
-def _started(created: str) -> datetime | None:
-    try:
-        started = datetime.fromisoformat(created)
-    except ValueError:
-        return None
-    return started if started.tzinfo is not None else started.replace(tzinfo=UTC)
-
-
-def _whole(contents: JournalContents) -> bool:
-    """Finished, and no row of it was skipped, failed or left unrun."""
-    if not contents.finished():
-        return False
-    ends = [r for r in contents.records if r.get("type") == "end"]
-    summary = ends[-1].get("summary")
-    return isinstance(summary, dict) and all(
-        summary.get(status) == 0 for status in ("skipped", "failed", "not_run")
-    )
-
-
-def progress(contents: JournalContents) -> tuple[int, int]:
-    """(writes confirmed, writes planned): a resume or re-plan replaces what is left."""
-    done = 0
-    base, remaining = 0, len(contents.header.steps)
-    for record in contents.records:
-        kind = record.get("type")
-        if kind == "done":
-            done += 1
-        elif kind in PLANS and isinstance(record.get("steps"), list):
-            base, remaining = done, len(record["steps"])
-    return done, base + remaining
-
-
-def _status(contents: JournalContents, done: int, total: int) -> str:
-    if contents.finished():
-        return "done"
-    last_run = _last_run(contents.records)
-    ended = any(r.get("type") == "end" for r in last_run)
-    failed = any(
-        r.get("type") == "failed" or (r.get("type") == "verified" and not r.get("ok"))
-        for r in last_run
-    )
-    return "failed" if ended and failed else f"stopped at {done} of {total}"
-
-
-def _last_run(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    run: list[Mapping[str, Any]] = []
-    for record in records:
-        if record.get("type") == "resume":
-            run = []
-        run.append(record)
-    return run
+    moves = {move.user_id: move for move in contents.moves()}
+    return _Entry(job, moves, contents.whole())

@@ -1,12 +1,13 @@
 """The import journal: one JSON object per line, written before and after every write.
 
-It is what makes an interrupted import finishable (``import --resume``): the header names
-the file (path and sha256) and the account (host, fingerprint of the API ID, never a
-secret); each step gets a ``start`` record before the request is sent and a ``done`` or
-``failed`` record after. Every record is flushed and fsynced before we go on, so a crash
-loses at most the line being written, and the reader ignores such a torn last line.
-Resume does not trust the journal for the account's state (it re-reads the account); the
-journal only says which file, which account, and what this job already wrote.
+It is what makes an interrupted import finishable (``import --resume``) and undoable
+(``import --undo``): the header names the input and the account (host, fingerprint of the
+API ID, never a secret); each write gets a ``start`` record before the request is sent and
+a ``done`` or ``failed`` record after (the record kinds: ``services/journalrecords.py``).
+Every record is flushed and fsynced before we go on, so a crash loses at most the line being
+written, and the reader ignores such a torn last line. Resume does not trust the journal
+for the account's state (it re-reads the account); the journal says which input, which
+account, and what this job already wrote.
 
 Every record is checked against its kind when read (a hand-edited journal is refused,
 naming the line and the field), and the one run that appends to a journal holds an OS lock
@@ -16,7 +17,6 @@ on it (:class:`JournalLock`), so a second run of the same job is refused at once
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -29,14 +29,28 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from aircall_ext.config import Settings
-from aircall_ext.core.extensions import is_extension
+from aircall_ext.core.account import Account
 from aircall_ext.core.planner import Step
-from aircall_ext.errors import Refused, UsageError
+from aircall_ext.core.undo import Move
+from aircall_ext.errors import Refused, Remedy, UsageError
 from aircall_ext.files import create_private
-from aircall_ext.names import TOOL, state_dir
+from aircall_ext.names import state_dir
+from aircall_ext.services.journalrecords import (
+    VERSION,
+    DoneRecord,
+    EndRecord,
+    FailedRecord,
+    Header,
+    Record,
+    ReplanRecord,
+    ResumeRecord,
+    StartRecord,
+    VerifiedRecord,
+    header_problem,
+    parse_record,
+    record_json,
+)
 
-VERSION = 1
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 Clock = Callable[[], datetime]
@@ -63,9 +77,9 @@ def journals_dir() -> Path:
 
 
 def default_journal_path(source: str, now: datetime) -> Path:
-    """``<state dir>/journals/<UTC timestamp>-<file stem>-<random>.jsonl``: sortable and
+    """``<state dir>/journals/<UTC timestamp>-<input stem>-<random>.jsonl``: sortable and
     recognisable; the random part keeps two imports of same-named files started in the same
-    second apart (and :meth:`JournalWriter.create_new` creates it exclusively anyway)."""
+    second apart (and :meth:`JournalWriter.create` creates it exclusively anyway)."""
     stem = Path(source).stem if source not in ("-", "<stdin>") else "stdin"
     name = _NAME_UNSAFE.sub("-", stem).strip("-.")[:40] or "import"
     return journals_dir() / f"{now.strftime('%Y%m%dT%H%M%SZ')}-{name}-{_random_suffix()}.jsonl"
@@ -85,7 +99,7 @@ STDIN_COPY = "a copy of standard input"
 
 def keep_input_copy(path: Path, data: bytes, *, what: str = STDIN_COPY) -> None:
     """Save what standard input gave (private, never over another file), so that
-    ``--resume`` can read the very same bytes again (an undo keeps its desired state so)."""
+    ``--resume`` can read the very same bytes again."""
     try:
         fd = create_private(path)
     except FileExistsError:
@@ -102,60 +116,6 @@ def keep_input_copy(path: Path, data: bytes, *, what: str = STDIN_COPY) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def account_identity(base_url: str, api_id: str | None, *, sandbox: bool) -> dict[str, Any]:
-    """Which account a journal belongs to, without secrets: the host and a fingerprint of
-    the API ID (an identifier, but there is no reason to spread it)."""
-    import httpx
-
-    url = httpx.URL(base_url)
-    host = f"{url.host}:{url.port}" if url.port else url.host
-    fingerprint = sha256_hex(api_id.encode())[:16] if api_id else None
-    return {"host": host, "api_id_sha256": fingerprint, "sandbox": sandbox}
-
-
-def settings_identity(settings: Settings) -> dict[str, Any]:
-    """The identity of the account the run's settings point at."""
-    return account_identity(settings.base_url, settings.api_id, sandbox=settings.sandbox)
-
-
-@dataclass(frozen=True)
-class Header:
-    file: str  # the CSV as given (absolute path), "-" for standard input
-    file_sha256: str
-    account: Mapping[str, Any]
-    created: str
-    steps: tuple[Step, ...]
-    # The CSV's bytes kept beside the journal when they cannot be read at ``file`` again
-    # (standard input, a pipe, a saved plan's copy): what --resume reads.
-    input_copy: str | None = None
-    undo_of: str | None = None  # the journal an undo takes back (absolute path)
-    plan: str | None = None  # the saved plan the bytes came from (absolute path)
-
-    def to_json(self) -> dict[str, Any]:
-        doc = {
-            "type": "header",
-            "version": VERSION,
-            "tool": TOOL,
-            "created": self.created,
-            "file": self.file,
-            "file_sha256": self.file_sha256,
-            "account": dict(self.account),
-            "steps": [step.to_json() for step in self.steps],
-        }
-        for key, value in (
-            ("input_copy", self.input_copy),
-            ("undo_of", self.undo_of),
-            ("plan", self.plan),
-        ):
-            if value is not None:
-                doc[key] = value
-        return doc
 
 
 # -- the lock ------------------------------------------------------------------------------
@@ -221,8 +181,11 @@ def lock_fd(fd: int, path: Path) -> None:
     except BlockingIOError:
         raise JournalInUse(
             f"journal {path} is in use by another run",
-            hint="wait for that run to end (`aircall-ext jobs` shows where the job stands); "
-            "the lock goes away with the process that holds it",
+            hint=(
+                "wait for that run to end (",
+                Remedy("jobs"),
+                " shows where the job stands); the lock goes away with the process that holds it",
+            ),
         ) from None
     except OSError as err:  # e.g. ENOLCK: a file system without locks
         raise UsageError(
@@ -296,17 +259,9 @@ class JournalWriter:
         writer._lock = journal.lock
         return writer
 
-    def record(self, kind: str, **fields: Any) -> None:
-        self._write({"type": kind, "at": self._clock().isoformat(), **fields})
-
-    def start(self, number: int, step: Step) -> None:
-        self.record("start", step=number, **step.to_json())
-
-    def done(self, number: int, step: Step) -> None:
-        self.record("done", step=number, **step.to_json())
-
-    def failed(self, number: int, step: Step, error: str) -> None:
-        self.record("failed", step=number, **step.to_json(), error=error)
+    def write(self, record: Record) -> None:
+        """Append ``record``, stamped with the clock's time."""
+        self._write(record_json(record, self._clock().isoformat()))
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -342,30 +297,103 @@ class JournalWriter:
 
 @dataclass(frozen=True)
 class JournalContents:
+    """A journal as read back: what every reader of it (resume, undo, ``jobs``) asks."""
+
     path: Path
     header: Header
-    records: tuple[Mapping[str, Any], ...]  # everything after the header, each checked
+    records: tuple[Record, ...]  # everything after the header, each checked
     valid_size: int  # bytes up to the end of the last complete line
-    torn: bool  # a partial last line was ignored
     lock: JournalLock | None = field(default=None, compare=False, repr=False)
 
-    def done_steps(self) -> list[Step]:
-        """Writes this job completed, across every run of it."""
-        return [Step.from_json(r) for r in self.records if r.get("type") == "done"]
+    def writes_started(self) -> int:
+        """How many writes the job started, across every run: the next one's number."""
+        return sum(1 for r in self.records if isinstance(r, StartRecord))
 
-    def last_started(self) -> dict[int, Step]:
-        """Each user's last write this job started, whether or not its answer was recorded."""
-        return {s.user_id: s for s in map(Step.from_json, self._typed("start"))}
+    def landed(self, account: Account | None = None) -> dict[int, str]:
+        """What this job wrote, per user: the target of each user's last confirmed write,
+        or of their last write whose answer was never recorded (a kill, a lost response)
+        when ``account`` holds exactly that now."""
+        landed = {r.step.user_id: r.step.to_ext for r in self.records if isinstance(r, DoneRecord)}
+        for step in self._last_started().values():
+            if _holds(account, step.user_id, step.to_ext):
+                landed[step.user_id] = step.to_ext
+        return landed
 
-    def _typed(self, kind: str) -> list[Mapping[str, Any]]:
-        return [r for r in self.records if r.get("type") == kind]
+    def moves(self, account: Account | None = None) -> list[Move]:
+        """The users the job's writes left elsewhere than where they started, in the order
+        it first wrote to them: each from the extension before its first write to the one
+        after its last that landed (confirmed, or held in ``account`` now)."""
+        started = {r.number: r.step for r in self.records if isinstance(r, StartRecord)}
+        done = {r.number for r in self.records if isinstance(r, DoneRecord)}
+        per_user: dict[int, list[tuple[int, Step]]] = {}
+        for number in sorted(started):
+            step = started[number]
+            per_user.setdefault(step.user_id, []).append((number, step))
+        moves = []
+        for user_id, steps in per_user.items():  # dicts keep the order of first writes
+            number, last = steps[-1]
+            landed = number in done or _holds(account, user_id, last.to_ext)
+            after = last.to_ext if landed else last.from_ext
+            before = steps[0][1].from_ext
+            if after is not None and after != before:
+                moves.append(Move(user_id, before, after))
+        return moves
 
-    def runs(self) -> int:
-        return 1 + sum(1 for r in self.records if r.get("type") == "resume")
+    def progress(self) -> tuple[int, int]:
+        """(writes confirmed, writes planned): a resume or re-plan replaces what is left."""
+        done = 0
+        base, remaining = 0, len(self.header.steps)
+        for record in self.records:
+            if isinstance(record, DoneRecord):
+                done += 1
+            elif isinstance(record, ReplanRecord | ResumeRecord):
+                base, remaining = done, len(record.steps)
+        return done, base + remaining
 
     def finished(self) -> bool:
-        ends = [r for r in self.records if r.get("type") == "end"]
-        return bool(ends) and ends[-1].get("status") == "complete"
+        """Whether the job's last run ended complete."""
+        end = self._last_end()
+        return end is not None and end.status == "complete"
+
+    def whole(self) -> bool:
+        """Finished, and no row of it was skipped, failed or left unrun."""
+        end = self._last_end()
+        if end is None or end.status != "complete" or end.summary is None:
+            return False
+        return all(end.summary.get(s) == 0 for s in ("skipped", "failed", "not_run"))
+
+    def status(self) -> str:
+        """``done``; ``failed`` when its last run ended on a refused write or a failed
+        verification; else ``stopped at N of M`` (see :meth:`progress`)."""
+        if self.finished():
+            return "done"
+        last_run: list[Record] = []
+        for record in self.records:
+            if isinstance(record, ResumeRecord):
+                last_run = []
+            last_run.append(record)
+        ended = any(isinstance(r, EndRecord) for r in last_run)
+        failed = any(
+            isinstance(r, FailedRecord) or (isinstance(r, VerifiedRecord) and not r.ok)
+            for r in last_run
+        )
+        if ended and failed:
+            return "failed"
+        done, total = self.progress()
+        return f"stopped at {done} of {total}"
+
+    def _last_started(self) -> dict[int, Step]:
+        """Each user's last write this job started, whether or not its answer was recorded."""
+        return {r.step.user_id: r.step for r in self.records if isinstance(r, StartRecord)}
+
+    def _last_end(self) -> EndRecord | None:
+        ends = [r for r in self.records if isinstance(r, EndRecord)]
+        return ends[-1] if ends else None
+
+
+def _holds(account: Account | None, user_id: int, extension: str) -> bool:
+    user = account.user_by_id(user_id) if account is not None else None
+    return user is not None and user.extension == extension
 
 
 def read_journal(path: Path, *, lock: bool = False) -> JournalContents:
@@ -389,7 +417,7 @@ def _read(path: Path, lock: JournalLock | None) -> JournalContents:
         data = path.read_bytes()
     except OSError as err:
         raise UsageError(f"cannot read journal {path}: {err.strerror or err}") from None
-    complete, _sep, tail = data.rpartition(b"\n")
+    complete, _sep, _torn = data.rpartition(b"\n")
     valid_size = len(complete) + 1 if _sep else 0
     lines = complete.split(b"\n") if _sep else []
     docs = [_parse_line(path, number, line) for number, line in enumerate(lines, start=1)]
@@ -399,11 +427,13 @@ def _read(path: Path, lock: JournalLock | None) -> JournalContents:
             hint="run the import again from the file",
         )
     header = _header(path, docs[0])
+    records = []
     for number, doc in enumerate(docs[1:], start=2):
-        problem = _record_problem(doc)
-        if problem is not None:
-            raise _damaged(path, number, problem)
-    return JournalContents(path, header, tuple(docs[1:]), valid_size, torn=bool(tail), lock=lock)
+        record = parse_record(doc)
+        if isinstance(record, str):
+            raise _damaged(path, number, record)
+        records.append(record)
+    return JournalContents(path, header, tuple(records), valid_size, lock=lock)
 
 
 def _damaged(path: Path, number: int, problem: str) -> UsageError:
@@ -426,175 +456,7 @@ def _parse_line(path: Path, number: int, line: bytes) -> dict[str, Any]:
 def _header(path: Path, doc: Mapping[str, Any]) -> Header:
     if doc.get("type") != "header" or doc.get("version") != VERSION:
         raise UsageError(f"{path} is not an aircall-ext import journal (version {VERSION})")
-    problem = _fields_problem(doc, _HEADER)
+    problem = header_problem(doc)
     if problem is not None:
-        raise _damaged(path, 1, f"header: {problem}")
-    return Header(
-        file=doc["file"],
-        file_sha256=doc["file_sha256"],
-        account=dict(doc["account"]),
-        created=doc["created"],
-        steps=tuple(Step.from_json(s) for s in doc["steps"]),
-        input_copy=doc.get("input_copy") or None,
-        undo_of=doc.get("undo_of") or None,
-        plan=doc.get("plan") or None,
-    )
-
-
-# -- what each record must hold ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Expect:
-    """What a field must hold, in words, and the test of it."""
-
-    what: str
-    test: Callable[[Any], bool]
-    required: bool = True
-
-
-def _is_moment(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_int(value: Any) -> bool:
-    return type(value) is int  # not a bool, not a float
-
-
-def _optional(expect: _Expect) -> _Expect:
-    return _Expect(expect.what, expect.test, required=False)
-
-
-_INTEGER = _Expect("an integer", _is_int)
-_STEP_NUMBER = _Expect("a step number (an integer from 1)", lambda v: _is_int(v) and v >= 1)
-_TEXT = _Expect("text", lambda v: isinstance(v, str))
-_TEXT_OR_NULL = _Expect("text or null", lambda v: v is None or isinstance(v, str))
-_FLAG = _Expect("true or false", lambda v: isinstance(v, bool))
-_EXTENSION = _Expect(
-    "a three-digit extension as text", lambda v: isinstance(v, str) and is_extension(v)
-)
-_MOMENT = _Expect("a date and time (ISO 8601)", _is_moment)
-_SHA256 = _Expect(
-    "a sha256 in hex", lambda v: isinstance(v, str) and re.fullmatch("[0-9a-f]{64}", v) is not None
-)
-_TEXTS = _Expect(
-    "a list of texts", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)
-)
-_COUNTS = _Expect(
-    "an object of counts",
-    lambda v: isinstance(v, dict) and all(_is_int(n) for n in v.values()),
-)
-_STATUS = _Expect('"complete" or "stopped"', lambda v: v in ("complete", "stopped"))
-
-_STEP: dict[str, _Expect] = {
-    "user_id": _INTEGER,
-    "from": _TEXT_OR_NULL,  # what the user held: a damaged value too
-    "to": _EXTENSION,
-    "parking": _optional(_FLAG),
-}
-_ACCOUNT: dict[str, _Expect] = {
-    "host": _TEXT_OR_NULL,
-    "api_id_sha256": _TEXT_OR_NULL,
-    "sandbox": _optional(_FLAG),
-}
-_NUMBERED = {"step": _STEP_NUMBER, **_STEP}
-STEPS = "steps"  # a list of _STEP objects, checked one by one
-ACCOUNT = "account"  # a nested _ACCOUNT object
-
-_HEADER: dict[str, _Expect | str] = {
-    "file": _TEXT,
-    "file_sha256": _SHA256,
-    "account": ACCOUNT,
-    "created": _MOMENT,
-    "steps": STEPS,
-    "input_copy": _optional(_TEXT_OR_NULL),
-    "undo_of": _optional(_TEXT_OR_NULL),
-    "plan": _optional(_TEXT_OR_NULL),
-}
-# What the tool reads from a record is required; what only informs a reader is checked
-# when present.
-_KINDS: dict[str, dict[str, _Expect | str]] = {
-    "start": {**_NUMBERED},
-    "done": {**_NUMBERED},
-    "failed": {**_NUMBERED, "error": _optional(_TEXT)},
-    "interrupted": {**_NUMBERED, "sent": _optional(_FLAG), "reason": _optional(_TEXT)},
-    "replan": {"reason": _optional(_TEXT), "steps": STEPS},
-    "resume": {"steps": STEPS},
-    "end": {
-        "status": _STATUS,
-        "reason": _optional(_TEXT_OR_NULL),
-        "summary": _optional(_COUNTS),
-    },
-    "verified": {"ok": _FLAG, "mismatches": _optional(_TEXTS)},
-}
-
-
-def _record_problem(doc: Mapping[str, Any]) -> str | None:
-    """What is wrong with a record after the header, or None."""
-    kind = doc["type"]
-    fields = _KINDS.get(kind)
-    if fields is None:
-        return f"unknown record type {_shown(kind)}"
-    problem = _fields_problem(doc, {"at": _optional(_MOMENT), **fields})
-    return f"{kind} record: {problem}" if problem is not None else None
-
-
-def _fields_problem(doc: Mapping[str, Any], fields: Mapping[str, _Expect | str]) -> str | None:
-    for name, expect in fields.items():
-        if expect == STEPS:
-            problem = _steps_problem(name, doc.get(name, _MISSING))
-        elif expect == ACCOUNT:
-            problem = _object_problem(name, doc.get(name, _MISSING), _ACCOUNT)
-        else:
-            assert isinstance(expect, _Expect)
-            problem = _field_problem(name, doc.get(name, _MISSING), expect)
-        if problem is not None:
-            return problem
-    return None
-
-
-_MISSING = object()
-
-
-def _field_problem(name: str, value: Any, expect: _Expect) -> str | None:
-    if value is _MISSING:
-        return f"field {name} is missing" if expect.required else None
-    if expect.test(value):
-        return None
-    return f"field {name}: expected {expect.what}, got {_shown(value)}"
-
-
-def _object_problem(name: str, value: Any, fields: Mapping[str, _Expect]) -> str | None:
-    if value is _MISSING:
-        return f"field {name} is missing"
-    if not isinstance(value, dict):
-        return f"field {name}: expected an object, got {_shown(value)}"
-    for key, expect in fields.items():
-        problem = _field_problem(f"{name}.{key}", value.get(key, _MISSING), expect)
-        if problem is not None:
-            return problem
-    return None
-
-
-def _steps_problem(name: str, value: Any) -> str | None:
-    if value is _MISSING:
-        return f"field {name} is missing"
-    if not isinstance(value, list):
-        return f"field {name}: expected a list of steps, got {_shown(value)}"
-    for index, step in enumerate(value):
-        problem = _object_problem(f"{name}[{index}]", step, _STEP)
-        if problem is not None:
-            return problem
-    return None
-
-
-def _shown(value: Any) -> str:
-    """A value as a message shows it: JSON, cut short."""
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 40 else text[:39] + "…"
+        raise _damaged(path, 1, problem)
+    return Header.from_json(doc)

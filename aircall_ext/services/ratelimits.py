@@ -23,7 +23,7 @@ from typing import Any
 from aircall_ext.api.ratelimit import Recalled
 from aircall_ext.files import PRIVATE_DIR_MODE, write_atomic
 from aircall_ext.names import rate_limits_path
-from aircall_ext.services.journal import account_identity
+from aircall_ext.services.identity import account_identity
 
 Warn = Callable[[str], None]
 
@@ -42,7 +42,7 @@ class AccountRateLimit:
     @classmethod
     def of(cls, base_url: str, api_id: str, warn: Warn) -> AccountRateLimit:
         identity = account_identity(base_url, api_id, sandbox=False)
-        return cls(rate_limits_path(), f"{identity['host']} {identity['api_id_sha256']}", warn)
+        return cls(rate_limits_path(), f"{identity.host} {identity.api_id_sha256}", warn)
 
     def recall(self) -> Recalled:
         entry = self._entry(self._accounts())

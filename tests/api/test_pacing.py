@@ -34,13 +34,22 @@ from aircall_ext.api.ratelimit import (
     Recalled,
     parse_reset,
 )
+from aircall_ext.core.identity import AccountIdentity
 from aircall_ext.errors import ApiError
 from aircall_ext.names import rate_limits_path
 from aircall_ext.sandbox.app import SandboxApp
 from aircall_ext.sandbox.demo import generate_account
 from aircall_ext.sandbox.ratelimit import RateHeaders, RateLimit, ResetUnit
 from aircall_ext.sandbox.state import SandboxAccount
-from aircall_ext.services.importer import Source, prepare, start_import
+from aircall_ext.services.importjob import (
+    Connected,
+    FromCsv,
+    ImportJob,
+    ImportOptions,
+    ImportUi,
+    Prepared,
+    Progress,
+)
 from aircall_ext.services.ratelimits import AccountRateLimit
 
 BASE = "https://api.pacing.test"
@@ -594,20 +603,22 @@ def test_import_progress_shows_the_budget_waits(tmp_path: Path) -> None:
     exts = [u["extension"] for u in users[:25]]
     rows = [f"{u['id']},{exts[(i + 1) % 25]}" for i, u in enumerate(users[:25])]
     data = ("user_id,extension\n" + "\n".join(rows) + "\n").encode()
-    source = Source("/data/rotate.csv", "rotate.csv", data)
+    csv = tmp_path / "rotate.csv"
+    csv.write_bytes(data)
     client = sim.client()
     before = client.on_wait
     progress = RecordingProgress()
-    prepared = prepare(client, source)
-    assert prepared.plan is not None and len(prepared.plan.steps) == 26
-    outcome = start_import(
-        client,
-        prepared,
-        {"host": "api.pacing.test", "api_id_sha256": None, "sandbox": False},
-        journal_path=tmp_path / "journal.jsonl",
-        progress=progress,
-        fsync=False,
-    )
+
+    class Ui(ImportUi):
+        def progress(self) -> Progress:
+            return progress
+
+        def show(self, prepared: Prepared) -> None:
+            assert prepared.plan is not None and len(prepared.plan.steps) == 26
+
+    identity = AccountIdentity("api.pacing.test", None)
+    options = ImportOptions(yes=True, journal=tmp_path / "journal.jsonl", fsync=False)
+    outcome = ImportJob(FromCsv(str(csv)), Connected(client, identity), options, Ui()).run()
     assert outcome.stopped is None and outcome.writes == 26
     waiting = [s for kind, s in progress.events if kind == "waiting"]
     assert waiting and all(s > 0 for s in waiting)

@@ -157,7 +157,8 @@ REPORTS = {
         'does not exist"',
         "::notice file=team.csv,line=5,col=2,title=blank-extension::team.csv:5:2: extension is "
         "blank: no change",
-        "::notice title=import plan::0 unchanged, 1 assign, 3 change, 1 skip; 5 writes",
+        "::notice title=import plan::0 unchanged, 1 assign, 3 change, 1 skip; 5 writes "
+        "(1 cycle via parking 100)",
     ]),
     "diff": ("diff {file}", "desired.csv", DRIFT, 1, [
         "::error file=desired.csv,line=3,title=drift::user 2 (bob@example.com) has 102, the file "
@@ -287,7 +288,7 @@ def test_step_summary_of_each_command(
     ]
     for line in [
         "Findings: 0 errors, 2 warnings, 0 infos",
-        "Plan: 0 unchanged, 1 assign, 3 change, 1 skip; 5 writes",
+        "Plan: 0 unchanged, 1 assign, 3 change, 1 skip; 5 writes (1 cycle via parking 100)",
         "| 2 | 1 | ann@example.com | 101 | 102 | change |",
         "Drift: 2 drifted, 1 in sync, 1 blank",
         "| 4 | 5 | eve@example.com | 105 |  |",

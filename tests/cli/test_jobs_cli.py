@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from aircall_ext.errors import ApiError
+from aircall_ext.core.identity import AccountIdentity, fingerprint
+from aircall_ext.errors import ApiError, Remedy
 from aircall_ext.services.jobs import list_jobs
-from aircall_ext.services.journal import journals_dir, sha256_hex
+from aircall_ext.services.journal import journals_dir
 from tests.conftest import RunCli, WriteState
 from tests.scenes import (
     IMPORT_CSV,
@@ -127,7 +128,7 @@ def write_journal(path: Path, header: dict[str, Any], *records: dict[str, Any]) 
 HEADER = {
     "file": "/data/users.csv",
     "file_sha256": "0" * 64,
-    "account": {"host": "api.aircall.io", "api_id_sha256": sha256_hex(b"my-id")[:16]},
+    "account": {"host": "api.aircall.io", "api_id_sha256": fingerprint("my-id")},
     "steps": [{"user_id": 1, "from": "101", "to": "102", "parking": False}],
 }
 DONE = [
@@ -157,7 +158,7 @@ def test_an_import_undone_by_a_finished_undo_is_undone(tmp_path: Path) -> None:
     assert (newest.journal, newest.status, newest.undo_of) == (undo, "done", str(original))
     assert (oldest.journal, oldest.status) == (original, "undone")
     assert oldest.resume is None and oldest.undo is None
-    assert newest.undo == shlex.join(["aircall-ext", "import", "--undo", str(undo)])
+    assert newest.undo == Remedy("import", "--undo", str(undo))
 
 
 def test_the_account_shows_a_known_api_id_and_the_host(
@@ -165,7 +166,7 @@ def test_the_account_shows_a_known_api_id_and_the_host(
 ) -> None:
     write_journal(tmp_path / "a.jsonl", {**HEADER, "created": "2026-12-01T10:00:00+00:00"})
     [job] = jobs(run_cli, "--dir", str(tmp_path))
-    assert job["account"] == f"sha256:{sha256_hex(b'my-id')[:16]}@api.aircall.io"
+    assert job["account"] == f"sha256:{fingerprint('my-id')}@api.aircall.io"
     assert job["started"] == "2026-12-01T10:00:00Z"
     assert job["resume"] == shlex.join(["aircall-ext", "import", "--resume", job["journal"]])
     monkeypatch.setenv("AIRCALL_API_ID", "my-id")
@@ -186,16 +187,13 @@ def test_account_labels_name_known_ids_and_fingerprints_otherwise(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from aircall_ext.config import Profile, save_profile
-    from aircall_ext.services.identity import account_label, known_api_ids
+    from aircall_ext.services.identity import known_api_ids
 
-    identity = {"host": "api.aircall.io", "api_id_sha256": sha256_hex(b"ops-id")[:16]}
-    assert (
-        account_label(identity, known_api_ids())
-        == f"sha256:{identity['api_id_sha256']}@api.aircall.io"
-    )
+    identity = AccountIdentity("api.aircall.io", fingerprint("ops-id"))
+    assert identity.label(known_api_ids()) == f"sha256:{fingerprint('ops-id')}@api.aircall.io"
     save_profile(Profile("ops", api_id="ops-id"))
-    assert account_label(identity, known_api_ids()) == "ops-id@api.aircall.io"
-    assert account_label({"sandbox": True}, {}) == "sandbox"
+    assert identity.label(known_api_ids()) == "ops-id@api.aircall.io"
+    assert AccountIdentity(None, None, sandbox=True).label({}) == "sandbox"
 
 
 def test_a_replan_replaces_what_is_left_of_the_total(tmp_path: Path) -> None:

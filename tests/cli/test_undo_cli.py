@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from aircall_ext.errors import ApiError
-from aircall_ext.services.importer import Interrupted
+from aircall_ext.services.stopsignals import Interrupted
 from tests.conftest import RunCli
 from tests.scenes import (
     UNDO_AFTER,
@@ -67,9 +67,12 @@ def test_undo_restores_every_extension_with_its_own_journal(
     }
     head = journal_header(journal)
     assert head["undo_of"] == str(imported.absolute())
-    kept = Path(head["file"])
-    assert kept == tmp_path / "undo.undo.csv"
-    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    # The undo's desired state is in its header: no file beside it that an error could name.
+    assert "file" not in head
+    assert {row["user_id"]: row["extension"] for row in head["desired"]} == {
+        u: UNDO_BEFORE[u] for u in (1, 2, 3, 4, 5, 6)
+    }
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("undo")) == ["undo.jsonl"]
     assert stat.S_IMODE(journal.stat().st_mode) == 0o600
     assert {r["user_id"]: (r["from"], r["to"], r["status"]) for r in read_report(report)} == {
         str(u): (UNDO_AFTER[u], UNDO_BEFORE[u], "applied") for u in (1, 2, 3, 4, 5, 6)
@@ -88,7 +91,9 @@ def test_dry_run_shows_the_reverse_plan_and_writes_nothing(run_cli: RunCli, impo
     }
     assert doc["summary"]["cycles"] == 2 and doc["summary"]["writes"] == 8
     table = run_cli("--sandbox", "import", "--undo", str(imported), "--dry-run")
-    assert "plan: 6 change, 0 assign, 0 unchanged, 0 skip; 8 writes" in table.stderr
+    assert "plan: 0 unchanged, 0 assign, 6 change, 0 skip; 8 writes (2 cycles via parking" in (
+        table.stderr
+    )
 
 
 def test_a_user_changed_since_is_skipped_and_named_and_the_rest_goes_back(
@@ -157,6 +162,31 @@ def test_a_stopped_undo_exits_5_and_its_resume_finishes_it(
 
     resumed = run_cli(*shlex.split(command)[1:])
     assert resumed.exit_code == 0, resumed.stderr
+    assert extensions() == UNDO_BEFORE
+
+
+def test_a_stopped_undo_of_the_previous_version_resumes_from_the_csv_beside_it(
+    run_cli: RunCli, imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The previous version kept an undo's desired state in a private ``.undo.csv`` beside
+    its journal, which the header named as its file: such a journal still resumes."""
+    kept = tmp_path / "undo.undo.csv"
+    rows = "".join(f"{user},{UNDO_BEFORE[user]}\n" for user in (1, 2, 3, 4, 5, 6))
+    kept.write_text("user_id,extension\n" + rows)
+    journal = tmp_path / "undo.jsonl"
+    stopped = run_with_failing_write(
+        run_cli, monkeypatch, 3, KeyboardInterrupt(),
+        "--sandbox", "import", str(kept), "--yes", "--journal", str(journal),
+    )  # fmt: skip
+    assert stopped.exit_code == 5
+    lines = journal.read_text().splitlines()
+    journal.write_text(
+        json.dumps({**json.loads(lines[0]), "undo_of": str(imported)}) + "\n"
+        + "\n".join(lines[1:]) + "\n"
+    )  # fmt: skip
+    resumed = run_cli("--sandbox", "import", "--resume", str(journal))
+    assert resumed.exit_code == 0, resumed.stderr
+    assert f"resuming {kept} from journal {journal}" in resumed.stderr
     assert extensions() == UNDO_BEFORE
 
 

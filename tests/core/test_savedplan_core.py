@@ -16,6 +16,7 @@ from aircall_ext.core.account import Account
 from aircall_ext.core.csvfile import read_extension_csv
 from aircall_ext.core.desired import check_desired
 from aircall_ext.core.freeext import DEFAULT_ORDER
+from aircall_ext.core.identity import AccountIdentity
 from aircall_ext.core.planner import plan_import
 from aircall_ext.core.savedplan import SavedPlan
 from aircall_ext.errors import UsageError
@@ -33,7 +34,7 @@ HOLDINGS: dict[int, str | None] = {
     7: "160",
 }
 WANTED: list[tuple[int, str | None]] = [(1, "102"), (2, "101"), (3, "150"), (4, "104"), (5, None)]
-IDENTITY = {"host": "api.aircall.io", "api_id_sha256": "0123456789abcdef", "sandbox": False}
+IDENTITY = AccountIdentity("api.aircall.io", "0123456789abcdef")
 CSV = b"user_id,extension\n1,102\n2,101\n3,150\n4,104\n5,\n"
 
 
@@ -65,7 +66,7 @@ def test_the_plan_depends_on_writers_planned_rows_and_holders_of_targets() -> No
         (3, "103"),
         (4, "104"),
     ]
-    assert saved.parking is not None and saved.cycles == 1
+    assert saved.parking is not None and saved.plan().cycles == 1
     assert [s.user_id for s in saved.steps if s.parking] in ([1], [2])
 
 
@@ -85,26 +86,26 @@ def test_a_holder_of_a_target_is_involved_even_when_the_file_does_not_name_them(
 
 
 def test_an_untouched_account_is_not_stale() -> None:
-    assert savedplan.stale_reasons(saved_plan(), account_of(HOLDINGS)) == []
+    assert saved_plan().basis.stale_reasons(account_of(HOLDINGS)) == []
     # Users the plan does not rest on may change freely.
-    assert savedplan.stale_reasons(saved_plan(), moved(u6="199", u7="170", u5="155")) == []
+    assert saved_plan().basis.stale_reasons(moved(u6="199", u7="170", u5="155")) == []
 
 
 def test_a_moved_involved_user_makes_it_stale_and_is_named_with_both_extensions() -> None:
-    reasons = savedplan.stale_reasons(saved_plan(), moved(u2="199"))
+    reasons = saved_plan().basis.stale_reasons(moved(u2="199"))
     assert reasons == ["user 2 (u2@example.com) has 199, the plan expected 102"]
 
 
 def test_a_vanished_user_makes_it_stale() -> None:
     holdings = {k: v for k, v in HOLDINGS.items() if k != 3}
-    reasons = savedplan.stale_reasons(saved_plan(), account_of(holdings))
+    reasons = saved_plan().basis.stale_reasons(account_of(holdings))
     assert reasons == ["user 3 (u3@example.com) no longer exists"]
 
 
 def test_an_outsider_taking_a_target_or_the_parking_extension_makes_it_stale() -> None:
     saved = saved_plan()
     assert saved.parking is not None
-    reasons = savedplan.stale_reasons(saved, moved(u6="150", u7=saved.parking))
+    reasons = saved.basis.stale_reasons(moved(u6="150", u7=saved.parking))
     assert sorted(reasons) == sorted(
         [
             "extension 150 is now held by user 6 (u6@example.com), who is not in the plan",
@@ -118,7 +119,7 @@ def test_an_outsider_whose_damaged_value_claims_a_target_makes_it_stale() -> Non
     saved = saved_plan()
     assert saved.parking is not None
     lost = f"{saved.parking}.0"  # the parking extension, as a spreadsheet wrote it
-    reasons = savedplan.stale_reasons(saved, moved(u6=" 150", u7=lost))
+    reasons = saved.basis.stale_reasons(moved(u6=" 150", u7=lost))
     assert sorted(reasons) == sorted(
         [
             f"extension {saved.parking} is now claimed by user 7 (u7@example.com), whose "
@@ -130,24 +131,17 @@ def test_an_outsider_whose_damaged_value_claims_a_target_makes_it_stale() -> Non
 
 
 def test_an_unchanged_rows_user_who_moved_makes_it_stale() -> None:
-    reasons = savedplan.stale_reasons(saved_plan(), moved(u4=None))
+    reasons = saved_plan().basis.stale_reasons(moved(u4=None))
     assert reasons == ["user 4 (u4@example.com) has no extension, the plan expected 104"]
 
 
 def test_rows_that_now_resolve_to_another_user_are_named() -> None:
     saved = saved_plan()
     lines = {row.line: row.user_id for row in saved.rows}
-    assert savedplan.moved_rows(saved, lines) == []
-    assert savedplan.moved_rows(saved, {**lines, 3: 9}) == [
+    assert saved.basis.moved_rows(lines) == []
+    assert saved.basis.moved_rows({**lines, 3: 9}) == [
         "line 3 now names user 9, the plan has user 2"
     ]
-
-
-def test_accounts_compare_on_host_api_id_and_sandbox() -> None:
-    assert savedplan.same_account(IDENTITY, dict(IDENTITY))
-    assert not savedplan.same_account(IDENTITY, {**IDENTITY, "host": "127.0.0.1:8080"})
-    assert not savedplan.same_account(IDENTITY, {**IDENTITY, "api_id_sha256": "ffff"})
-    assert not savedplan.same_account(IDENTITY, {**IDENTITY, "sandbox": True})
 
 
 # -- the file ----------------------------------------------------------------------------
@@ -161,7 +155,7 @@ def test_the_document_round_trips_exactly() -> None:
     saved = saved_plan()
     doc = document()
     assert doc["format"] == "aircall-ext plan" and doc["version"] == 1
-    assert doc["account"] == IDENTITY and "token" not in json.dumps(doc)
+    assert doc["account"] == IDENTITY.to_json() and "token" not in json.dumps(doc)
     assert doc["file"]["path"] == "/data/users.csv"
     assert base64.b64decode(doc["file"]["content_base64"]) == CSV
     assert doc["steps"] == [s.to_json() for s in saved.steps]

@@ -1,4 +1,4 @@
-"""Planning an undo from a journal's records: what the import did, what can go back now."""
+"""Planning an undo from a journal's moves: what can go back now, and how."""
 
 from __future__ import annotations
 
@@ -7,16 +7,8 @@ from typing import Any
 
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
-from aircall_ext.core.csvfile import read_extension_csv
-from aircall_ext.core.desired import check_desired
 from aircall_ext.core.planner import Plan, plan_import
-from aircall_ext.core.undo import (
-    Move,
-    journal_moves,
-    reverse_rows,
-    undo_csv,
-    with_skipped,
-)
+from aircall_ext.core.undo import Move, Wanted, desired_rows, reverse_rows, wanted, with_skipped
 
 
 def account_of(holdings: Mapping[int, str | None]) -> Account:
@@ -25,32 +17,17 @@ def account_of(holdings: Mapping[int, str | None]) -> Account:
     )
 
 
-def records(
-    steps: Sequence[tuple[int, str | None, str, bool]], *, done: int | None = None
-) -> list[dict[str, Any]]:
-    """``start`` + ``done`` records for ``steps`` (user, from, to, parking); only the first
-    ``done`` steps get their ``done`` record (None: all)."""
-    out: list[dict[str, Any]] = []
-    for number, (user, from_ext, to_ext, parking) in enumerate(steps, start=1):
-        step = {"step": number, "user_id": user, "from": from_ext, "to": to_ext}
-        out.append({"type": "start", **step, "parking": parking})
-        if done is None or number <= done:
-            out.append({"type": "done", **step, "parking": parking})
-    out.append({"type": "end", "status": "complete"})
-    return out
-
-
-# A 3-cycle 1→102, 2→103, 3→101 broken by parking 1 on 100, as the import planner writes it.
-CYCLE = [(1, "101", "100", True), (3, "103", "101", False), (2, "102", "103", False),
-         (1, "100", "102", False)]  # fmt: skip
+# A 3-cycle 1→102, 2→103, 3→101 broken by parking 1 on 100, as the import planner wrote it.
+CYCLE_MOVES = [Move(1, "101", "102"), Move(3, "103", "101"), Move(2, "102", "103")]
 AFTER_CYCLE = {1: "102", 2: "103", 3: "101", 9: "500"}
 
 
 def plan_back(account: Account, rows: Sequence[Any]) -> Plan:
-    csv_file = read_extension_csv(undo_csv(rows), source="undo.csv")
-    desired = check_desired(csv_file, account)
-    assert not desired.has_errors, desired.findings
-    return with_skipped(plan_import(account, desired.rows), rows)
+    """The undo's plan, as ``import --undo`` makes it: the rows moved back, planned, and
+    the skipped rows added. Every reason to refuse a row was made a skip: never blocked."""
+    plan = with_skipped(plan_import(account, desired_rows(wanted(rows), account)), rows)
+    assert not plan.blocked, plan.findings
+    return plan
 
 
 def apply(holdings: Mapping[int, str | None], plan: Plan) -> dict[int, str | None]:
@@ -64,9 +41,7 @@ def apply(holdings: Mapping[int, str | None], plan: Plan) -> dict[int, str | Non
 
 def test_a_finished_cycle_goes_back_through_one_parking_write() -> None:
     account = account_of(AFTER_CYCLE)
-    moves = journal_moves(records(CYCLE), account)
-    assert moves == [Move(1, "101", "102"), Move(3, "103", "101"), Move(2, "102", "103")]
-    rows = reverse_rows(moves, account)
+    rows = reverse_rows(CYCLE_MOVES, account)
     assert [r.skipped for r in rows] == [None, None, None]
     plan = plan_back(account, rows)
     assert plan.cycles == 1 and len(plan.steps) == 4
@@ -78,30 +53,9 @@ def test_a_user_stranded_on_parking_goes_back_too() -> None:
     # Stopped after the parking write and one more: 1 sits on 100, 3 holds 101.
     now = {1: "100", 2: "102", 3: "101", 9: "500"}
     account = account_of(now)
-    moves = journal_moves(records(CYCLE[:2]), account)
-    assert moves == [Move(1, "101", "100"), Move(3, "103", "101")]
+    moves = [Move(1, "101", "100"), Move(3, "103", "101")]
     plan = plan_back(account, reverse_rows(moves, account))
     assert apply(now, plan) == {1: "101", 2: "102", 3: "103", 9: "500"}
-
-
-def test_an_unconfirmed_write_counts_when_the_account_holds_its_target() -> None:
-    steps = [(5, "201", "205", False), (6, "202", "206", False)]
-    landed = account_of({5: "205", 6: "206"})
-    assert journal_moves(records(steps, done=1), landed) == [
-        Move(5, "201", "205"),
-        Move(6, "202", "206"),
-    ]
-    lost = account_of({5: "205", 6: "202"})
-    assert journal_moves(records(steps, done=1), lost) == [Move(5, "201", "205")]
-
-
-def test_a_write_that_failed_or_was_never_started_is_nothing_to_undo() -> None:
-    recs = [
-        {"type": "start", "step": 1, "user_id": 5, "from": "201", "to": "205", "parking": False},
-        {"type": "failed", "step": 1, "user_id": 5, "from": "201", "to": "205", "error": "422"},
-        {"type": "resume", "steps": []},
-    ]
-    assert journal_moves(recs, account_of({5: "201"})) == []
 
 
 def test_changed_gone_and_extensionless_users_are_skipped_with_their_reason() -> None:
@@ -115,7 +69,7 @@ def test_changed_gone_and_extensionless_users_are_skipped_with_their_reason() ->
     assert reasons[3] is not None and "cannot be removed through the API" in reasons[3]
     assert reasons[4] is None
     assert [r.line for r in rows] == [2, 3, 4, 5]
-    assert undo_csv(rows) == b"user_id,extension\n\n\n\n4,104\n"
+    assert wanted(rows) == (Wanted(5, 4, "104"),)
 
 
 def test_a_row_is_skipped_when_a_changed_user_holds_its_old_extension() -> None:
@@ -171,8 +125,8 @@ def test_a_damaged_value_the_import_repaired_is_not_restored_and_the_rest_goes_b
         "a damaged value is not restored"
     )
     assert rows[1].skipped is None
-    assert undo_csv(rows) == b"user_id,extension\n\n2,101\n"
-    plan = plan_back(account, rows)  # the undo's own CSV checks clean
+    assert wanted(rows) == (Wanted(3, 2, "101"),)
+    plan = plan_back(account, rows)
     assert apply({1: "042", 2: "150"}, plan) == {1: "042", 2: "101"}
 
 
@@ -184,4 +138,4 @@ def test_an_old_extension_a_damaged_value_now_claims_is_skipped_not_an_error() -
         "extension 042 is claimed by user 3 (u3@example.com), whose extension '42' is a "
         "damaged 042, whom the undo does not move"
     )
-    assert undo_csv([row]) == b"user_id,extension\n\n"
+    assert wanted([row]) == ()

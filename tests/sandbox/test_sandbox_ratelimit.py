@@ -246,11 +246,11 @@ def serve_and_probe(
 
     answers: list[httpx.Response] = []
 
-    def probe(server: Any) -> int:
+    def probe(server: Any) -> str | None:
         transport = httpx.WSGITransport(app=server.get_app())
         with httpx.Client(transport=transport, base_url="http://s", auth=("i", "t")) as http:
             answers.extend(http.get("/v1/company") for _ in range(3))
-        return 0
+        return None
 
     monkeypatch.setattr(server_module, "serve_until_signalled", probe)
     result = run_cli(

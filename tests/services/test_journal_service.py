@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -14,19 +15,34 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aircall_ext.api.models import User
+from aircall_ext.core.account import Account
 from aircall_ext.core.planner import Step
+from aircall_ext.core.undo import Move, Wanted
 from aircall_ext.errors import UsageError
 from aircall_ext.services import journal as journal_module
+from aircall_ext.services.identity import account_identity
 from aircall_ext.services.journal import (
-    Header,
+    JournalContents,
     JournalInUse,
     JournalWriteError,
     JournalWriter,
-    account_identity,
     default_journal_path,
     input_copy_path,
     keep_input_copy,
     read_journal,
+)
+from aircall_ext.services.journalrecords import (
+    DoneRecord,
+    EndRecord,
+    FailedRecord,
+    Header,
+    InterruptedRecord,
+    Record,
+    ReplanRecord,
+    ResumeRecord,
+    StartRecord,
+    VerifiedRecord,
 )
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -44,10 +60,10 @@ def header() -> Header:
 
 def write_some(path: Path) -> JournalWriter:
     journal = JournalWriter.create(path, header(), clock=clock)
-    journal.start(1, STEPS[0])
-    journal.done(1, STEPS[0])
-    journal.start(2, STEPS[1])
-    journal.failed(2, STEPS[1], "the API rejected PUT /users/2: taken")
+    journal.write(StartRecord(1, STEPS[0]))
+    journal.write(DoneRecord(1, STEPS[0]))
+    journal.write(StartRecord(2, STEPS[1]))
+    journal.write(FailedRecord(2, STEPS[1], "the API rejected PUT /users/2: taken"))
     return journal
 
 
@@ -57,11 +73,12 @@ def test_records_round_trip(tmp_path: Path) -> None:
     contents = read_journal(path)
     assert contents.header.file == "/data/users.csv"
     assert contents.header.steps == STEPS
-    assert [r["type"] for r in contents.records] == ["start", "done", "start", "failed"]
-    assert contents.records[3]["error"].endswith("taken")
-    assert contents.done_steps() == [STEPS[0]]
-    assert not contents.torn
-    assert contents.records[0]["at"] == NOW.isoformat()
+    assert [r.kind for r in contents.records] == ["start", "done", "start", "failed"]
+    assert contents.records[3] == FailedRecord(
+        2, STEPS[1], "the API rejected PUT /users/2: taken", at=NOW.isoformat()
+    )
+    assert contents.landed() == {1: "100"}
+    assert contents.records[0].at == NOW.isoformat()
 
 
 def test_created_private_in_a_private_directory(tmp_path: Path) -> None:
@@ -80,29 +97,19 @@ def test_never_overwrites_an_existing_journal(tmp_path: Path) -> None:
     assert path.read_bytes() == before
 
 
-def test_identity_names_the_host_but_not_the_api_id() -> None:
-    identity = account_identity("http://127.0.0.1:8123/v1", "my-api-id", sandbox=False)
-    assert identity["host"] == "127.0.0.1:8123"
-    assert "my-api-id" not in json.dumps(identity)
-    other = account_identity("http://127.0.0.1:8123/v1", "other-id", sandbox=False)
-    assert other["api_id_sha256"] != identity["api_id_sha256"]
-
-
 def test_a_torn_last_line_is_ignored_and_cut_before_appending(tmp_path: Path) -> None:
     path = tmp_path / "j.jsonl"
     write_some(path).close()
     with path.open("ab") as handle:
         handle.write(b'{"type":"done","step":3,"user_')  # killed mid-write
     contents = read_journal(path, lock=True)
-    assert contents.torn
     assert len(contents.records) == 4
     writer = JournalWriter.reopen(contents, clock=clock)
-    writer.record("resume", steps=[])
+    writer.write(ResumeRecord(()))
     writer.close()
     again = read_journal(path)
-    assert not again.torn
-    assert [r["type"] for r in again.records][-2:] == ["failed", "resume"]
-    assert again.runs() == 2
+    assert [r.kind for r in again.records][-2:] == ["failed", "resume"]
+    assert path.read_bytes().endswith(b'"steps":[]}\n')
 
 
 def test_a_complete_record_missing_only_its_newline_counts_as_torn(tmp_path: Path) -> None:
@@ -111,7 +118,7 @@ def test_a_complete_record_missing_only_its_newline_counts_as_torn(tmp_path: Pat
     with path.open("ab") as handle:
         handle.write(b'{"type":"end","status":"complete"}')
     contents = read_journal(path)
-    assert contents.torn
+    assert len(contents.records) == 4
     assert not contents.finished()
 
 
@@ -261,14 +268,20 @@ def test_a_hand_damaged_record_is_refused_naming_its_line_and_field(
 def test_every_record_kind_the_writer_writes_reads_back(tmp_path: Path) -> None:
     path = tmp_path / "j.jsonl"
     journal = write_some(path)
-    journal.record("interrupted", step=2, **STEPS[1].to_json(), sent=True, reason="SIGTERM")
-    journal.record("replan", reason="422", steps=[s.to_json() for s in STEPS])
-    journal.record("resume", steps=[])
-    journal.record("verified", ok=False, mismatches=["user 2 has 102, expected 101"])
-    journal.record("end", status="stopped", reason="SIGTERM", summary={"applied": 1})
+    written: list[Record] = [
+        InterruptedRecord(2, STEPS[1], True, "SIGTERM"),
+        ReplanRecord(STEPS, "422"),
+        ResumeRecord(()),
+        VerifiedRecord(False, ("user 2 has 102, expected 101",)),
+        EndRecord("stopped", "SIGTERM", {"applied": 1}),
+    ]
+    for record in written:
+        journal.write(record)
     journal.close()
-    kinds = [r["type"] for r in read_journal(path).records]
-    assert kinds[-5:] == ["interrupted", "replan", "resume", "verified", "end"]
+    at = NOW.isoformat()
+    assert list(read_journal(path).records[-5:]) == [
+        dataclasses.replace(record, at=at) for record in written
+    ]
 
 
 def test_deep_nesting_is_damage_not_a_crash(tmp_path: Path) -> None:
@@ -343,13 +356,13 @@ def valid_lines() -> list[str]:
         with tempfile.TemporaryDirectory() as directory:
             path = Path(directory) / "j.jsonl"
             journal = write_some(path)
-            journal.record("interrupted", step=2, **STEPS[1].to_json(), sent=False, reason="x")
-            journal.record("replan", reason="422", steps=[s.to_json() for s in STEPS])
-            journal.record("resume", steps=[STEPS[2].to_json()])
-            journal.start(3, STEPS[2])
-            journal.done(3, STEPS[2])
-            journal.record("verified", ok=True, mismatches=[])
-            journal.record("end", status="complete", reason=None, summary={"applied": 2})
+            journal.write(InterruptedRecord(2, STEPS[1], False, "x"))
+            journal.write(ReplanRecord(STEPS, "422"))
+            journal.write(ResumeRecord((STEPS[2],)))
+            journal.write(StartRecord(3, STEPS[2]))
+            journal.write(DoneRecord(3, STEPS[2]))
+            journal.write(VerifiedRecord(True, ()))
+            journal.write(EndRecord("complete", None, {"applied": 2}))
             journal.close()
             VALID_LINES.extend(path.read_text().splitlines())
     return VALID_LINES
@@ -362,10 +375,6 @@ def test_property_a_mutated_journal_reads_cleanly_or_is_a_usage_error(
 ) -> None:
     import tempfile
 
-    from aircall_ext.api.models import User
-    from aircall_ext.core.account import Account
-    from aircall_ext.core.undo import journal_moves
-
     lines = data.draw(mutated_lines(valid_lines()))
     torn = data.draw(st.booleans())
     text = "\n".join(lines) + ("" if torn else "\n")
@@ -377,12 +386,14 @@ def test_property_a_mutated_journal_reads_cleanly_or_is_a_usage_error(
             contents = read_journal(path)
         except UsageError:
             return
-    # Whatever was read back is usable by every reader of a journal.
-    contents.done_steps()
-    contents.last_started()
-    contents.runs()
-    contents.finished()
-    journal_moves(contents.records, account)
+    # Whatever was read back is usable by every reader of a journal: resume, undo, jobs.
+    contents.landed(account)
+    contents.moves(account)
+    contents.moves()
+    contents.progress()
+    contents.status()
+    contents.whole()
+    contents.writes_started()
 
 
 # -- the lock: one run per journal ------------------------------------------------------
@@ -406,7 +417,7 @@ def test_a_resumed_journal_stays_locked_until_its_writer_closes(tmp_path: Path) 
     with pytest.raises(JournalInUse):
         read_journal(path, lock=True)
     writer = JournalWriter.reopen(first, clock=clock)
-    writer.record("resume", steps=[])
+    writer.write(ResumeRecord(()))
     with pytest.raises(JournalInUse):
         read_journal(path, lock=True)
     before = path.read_bytes()
@@ -457,10 +468,10 @@ def test_a_record_that_does_not_fit_is_cut_off_and_later_ones_refused(
     with monkeypatch.context() as patch:
         disk_full(patch, partial=partial)
         with pytest.raises(JournalWriteError, match="No space left on device"):
-            journal.start(3, STEPS[2])
+            journal.write(StartRecord(3, STEPS[2]))
     assert path.read_bytes() == before  # no half record left behind
     with pytest.raises(JournalWriteError, match="No space left on device"):
-        journal.done(3, STEPS[2])  # there is room again, but the job has stopped
+        journal.write(DoneRecord(3, STEPS[2]))  # there is room again, but the job has stopped
     journal.close()
     assert path.read_bytes() == before
     assert len(read_journal(path).records) == 4
@@ -474,3 +485,104 @@ def test_a_journal_whose_header_does_not_fit_is_not_left_behind(
     with pytest.raises(JournalWriteError, match=f"cannot write journal {path}: No space left"):
         JournalWriter.create(path, header(), clock=clock)
     assert not path.exists()
+
+
+# -- what the journal tells: what landed, the moves, progress, status -------------------
+
+
+def contents_of(*records: Record) -> JournalContents:
+    return JournalContents(Path("j.jsonl"), header(), records, 0)
+
+
+def writes(steps: list[Step], *, done: int | None = None) -> list[Record]:
+    """``start`` and ``done`` records for ``steps``; only the first ``done`` get their
+    ``done`` (None: all)."""
+    records: list[Record] = []
+    for number, step in enumerate(steps, start=1):
+        records.append(StartRecord(number, step))
+        if done is None or number <= done:
+            records.append(DoneRecord(number, step))
+    return records
+
+
+def holding(holdings: dict[int, str | None]) -> Account:
+    return Account.of(User(id=uid, extension=ext) for uid, ext in holdings.items())
+
+
+# A 3-cycle 1→102, 2→103, 3→101 broken by parking 1 on 100, as the import planner writes it.
+CYCLE = [Step(1, "101", "100", True), Step(3, "103", "101"), Step(2, "102", "103"),
+         Step(1, "100", "102")]  # fmt: skip
+
+
+def test_the_moves_of_a_finished_cycle_skip_its_parking() -> None:
+    journal = contents_of(*writes(CYCLE), EndRecord("complete"))
+    assert journal.moves() == [Move(1, "101", "102"), Move(3, "103", "101"), Move(2, "102", "103")]
+    assert journal.landed() == {1: "102", 3: "101", 2: "103"}
+    assert (journal.progress(), journal.status()) == ((4, 3), "done")
+
+
+def test_a_user_stranded_on_parking_moved_there() -> None:
+    journal = contents_of(*writes(CYCLE[:2]))
+    assert journal.moves() == [Move(1, "101", "100"), Move(3, "103", "101")]
+    assert journal.status() == "stopped at 2 of 3"
+
+
+def test_an_unconfirmed_write_landed_when_the_account_holds_its_target() -> None:
+    steps = [Step(5, "201", "205"), Step(6, "202", "206")]
+    journal = contents_of(*writes(steps, done=1))
+    landed = holding({5: "205", 6: "206"})
+    assert journal.moves(landed) == [Move(5, "201", "205"), Move(6, "202", "206")]
+    assert journal.landed(landed) == {5: "205", 6: "206"}
+    lost = holding({5: "205", 6: "202"})
+    assert journal.moves(lost) == [Move(5, "201", "205")]
+    assert journal.landed(lost) == {5: "205"}
+    assert journal.moves() == [Move(5, "201", "205")]  # the journal alone: confirmed only
+    assert journal.writes_started() == 2
+
+
+def test_a_write_that_failed_or_was_never_started_moved_nobody() -> None:
+    step = Step(5, "201", "205")
+    journal = contents_of(StartRecord(1, step), FailedRecord(1, step, "422"), ResumeRecord(()))
+    assert journal.moves(holding({5: "201"})) == []
+    assert journal.landed(holding({5: "201"})) == {}
+
+
+def test_a_run_that_ended_on_a_refused_write_or_a_failed_check_failed() -> None:
+    step = Step(5, "201", "205")
+    refused = contents_of(StartRecord(1, step), FailedRecord(1, step), EndRecord("stopped"))
+    assert refused.status() == "failed"
+    unverified = contents_of(*writes([step]), VerifiedRecord(False), EndRecord("stopped"))
+    assert unverified.status() == "failed"
+    resumed = contents_of(StartRecord(1, step), FailedRecord(1, step), EndRecord("stopped"),
+                          ResumeRecord((step,)))  # fmt: skip
+    assert resumed.status() == "stopped at 0 of 1"  # the last run has not ended
+
+
+def test_whole_means_finished_without_a_skipped_failed_or_unrun_row() -> None:
+    counts = {"applied": 2, "unchanged": 0, "skipped": 0, "failed": 0, "not_run": 0}
+    assert contents_of(EndRecord("complete", None, counts)).whole()
+    assert not contents_of(EndRecord("complete", None, {**counts, "skipped": 1})).whole()
+    assert not contents_of(EndRecord("complete")).whole()  # no summary: not known
+    assert not contents_of(EndRecord("stopped", "SIGTERM", counts)).whole()
+
+
+def test_an_undo_header_carries_its_desired_state_and_names_no_file(tmp_path: Path) -> None:
+    identity = account_identity("https://api.example.com/v1", "my-api-id", sandbox=False)
+    desired = (Wanted(2, 1, "101"), Wanted(4, 3, "103"))
+    undo = Header(None, None, identity, NOW.isoformat(), STEPS, undo_of="/j/a.jsonl",
+                  desired=desired)  # fmt: skip
+    path = tmp_path / "undo.jsonl"
+    JournalWriter.create(path, undo, clock=clock).close()
+    doc = json.loads(path.read_text())
+    assert "file" not in doc and "file_sha256" not in doc
+    assert doc["desired"] == [
+        {"line": 2, "user_id": 1, "extension": "101"},
+        {"line": 4, "user_id": 3, "extension": "103"},
+    ]
+    assert read_journal(path).header == undo
+    damage(path, 1, lambda d: {**d, "desired": [{"line": 2, "user_id": 1, "extension": "7"}]})
+    with pytest.raises(UsageError, match=r"line 1: header: field desired\[0\]\.extension"):
+        read_journal(path)
+    damage(path, 1, lambda d: {k: v for k, v in d.items() if k != "undo_of"})
+    with pytest.raises(UsageError, match="line 1: header: field undo_of is missing"):
+        read_journal(path)

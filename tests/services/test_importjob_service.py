@@ -6,6 +6,7 @@ share an extension. The clock and sleep are fake: nothing here waits for real.
 
 from __future__ import annotations
 
+import io
 import json
 import stat
 from collections import Counter
@@ -20,27 +21,38 @@ import pytest
 
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.ratelimit import Budget
-from aircall_ext.errors import Refused, UsageError
+from aircall_ext.core.identity import AccountIdentity
+from aircall_ext.errors import Hint, ImportStopped, Refused, UsageError
 from aircall_ext.sandbox import SandboxApp
 from aircall_ext.sandbox.app import AppliedWrite
 from aircall_ext.sandbox.ratelimit import RateLimit
 from aircall_ext.sandbox.state import SandboxAccount
 from aircall_ext.services import journal as journal_module
-from aircall_ext.services.importer import (
-    Interrupted,
-    Outcome,
-    Prepared,
-    Source,
-    StopSignals,
-    open_journal,
-    prepare,
-    read_source,
-    resume_import,
-    start_import,
-    stop_signals,
+from aircall_ext.services.identity import account_identity
+from aircall_ext.services.importjob import (
+    Connected,
+    FromCsv,
+    FromJournal,
+    FromUndo,
+    ImportJob,
+    ImportOptions,
+    ImportResult,
+    ImportUi,
+    JobSource,
+    Progress,
 )
-from aircall_ext.services.journal import account_identity, read_journal
-from tests.scenes import renumbering, users_holding
+from aircall_ext.services.journal import read_journal
+from aircall_ext.services.journalrecords import EndRecord, InterruptedRecord
+from aircall_ext.services.stopsignals import StopSignals
+from tests.conftest import WriteState
+from tests.scenes import (
+    IMPORT_BEFORE,
+    IMPORT_CSV,
+    IMPORT_DESIRED,
+    extensions,
+    renumbering,
+    users_holding,
+)
 
 BASE_URL = "http://sandbox.test"
 IDENTITY = account_identity(BASE_URL, "id", sandbox=False)
@@ -112,6 +124,31 @@ class Recorder:
         self.events.append(("end", None))
 
 
+class Ui(ImportUi):
+    """The job's callbacks, recorded; a stopped job's result is taken from ``finished``."""
+
+    def __init__(self, progress: Recorder | None = None) -> None:
+        self.recorder = progress
+        self.said: list[Hint] = []
+        self.result: ImportResult | None = None
+
+    def say(self, message: Hint) -> None:
+        self.said.append(message)
+
+    def progress(self) -> Progress:
+        return self.recorder or super().progress()
+
+    def finished(self, result: ImportResult) -> None:
+        self.result = result
+
+    def outcome(self, job: ImportJob) -> ImportResult:
+        try:
+            return job.run()
+        except ImportStopped:
+            assert self.result is not None and self.result.stopped is not None
+            return self.result
+
+
 class FakeTime:
     def __init__(self) -> None:
         self.now = 1_800_000_000.0
@@ -172,36 +209,45 @@ class Sandbox:
     def extensions(self) -> dict[int, str | None]:
         return {u["id"]: u["extension"] for u in self.account.users()}
 
-    def prepare(self, client: ApiClient) -> Prepared:
-        return prepare(client, read_source(str(self.csv)))
+    def job(
+        self,
+        client: ApiClient,
+        source: JobSource | None = None,
+        progress: Recorder | None = None,
+        stop: StopSignals | None = None,
+        **options: Any,
+    ) -> tuple[ImportJob, Ui]:
+        ui = Ui(progress)
+        defaults: dict[str, Any] = {"yes": True, "journal": self.journal, "fsync": False}
+        job = ImportJob(
+            source or FromCsv(str(self.csv)),
+            Connected(client, IDENTITY),
+            ImportOptions(**{**defaults, **options}),
+            ui,
+            stop=stop,
+        )
+        return job, ui
 
     def run(
         self,
         client: ApiClient,
         progress: Recorder | None = None,
         stop: StopSignals | None = None,
-    ) -> Outcome:
-        prepared = self.prepare(client)
-        return start_import(
-            client,
-            prepared,
-            IDENTITY,
-            journal_path=self.journal,
-            progress=progress,
-            fsync=False,
-            stop=stop,
-        )
+        **options: Any,
+    ) -> ImportResult:
+        """The job's result, whether it completed or stopped part-way."""
+        job, ui = self.job(client, None, progress, stop, **options)
+        return ui.outcome(job)
 
-    def run_failing_from(self, put: int) -> Outcome:
+    def run_failing_from(self, put: int) -> ImportResult:
         """A run whose API answers 500 from its ``put``-th PUT (1-based) on."""
         client, transport = self.client()
         transport.fail_from = put
         return self.run(client)
 
-    def resume(self, client: ApiClient) -> Outcome:
-        journal, source = open_journal(self.journal, IDENTITY)
-        prepared = prepare(client, source)
-        return resume_import(client, prepared, journal, fsync=False)
+    def resume(self, client: ApiClient) -> ImportResult:
+        job, ui = self.job(client, FromJournal(self.journal), journal=None)
+        return ui.outcome(job)
 
     def assert_desired(self) -> None:
         actual = self.extensions()
@@ -215,7 +261,7 @@ def sandbox(tmp_path: Path) -> Sandbox:
 
 
 def journal_types(path: Path) -> list[str]:
-    return [r["type"] for r in read_journal(path).records]
+    return [r.kind for r in read_journal(path).records]
 
 
 # -- the happy path ---------------------------------------------------------------------
@@ -324,8 +370,9 @@ def test_ctrl_c_mid_write_stops_and_resume_converges(sandbox: Sandbox) -> None:
     types = journal_types(sandbox.journal)
     # The write in flight: started, never confirmed, and said to have been sent.
     assert types[-3:] == ["start", "interrupted", "end"]
-    assert read_journal(sandbox.journal).records[-2]["sent"] is True
-    assert read_journal(sandbox.journal).records[-1]["status"] == "stopped"
+    records = read_journal(sandbox.journal).records
+    assert isinstance(records[-2], InterruptedRecord) and records[-2].sent is True
+    assert isinstance(records[-1], EndRecord) and records[-1].status == "stopped"
     resumed = sandbox.resume(sandbox.client()[0])
     assert resumed.stopped is None
     sandbox.assert_desired()
@@ -363,21 +410,36 @@ def test_two_resumes_are_harmless(sandbox: Sandbox) -> None:
     assert transport.log == ["GET /v2/users 200"]  # the read that re-plans; then nothing
     assert again.stopped is None
     sandbox.assert_desired()
-    assert read_journal(sandbox.journal).runs() == 3
+    assert journal_types(sandbox.journal).count("resume") == 2
 
 
 def test_resume_refuses_a_changed_file(sandbox: Sandbox) -> None:
     sandbox.run_failing_from(2)
     sandbox.csv.write_text(CSV.replace("8,user8@example.com,401", "8,user8@example.com,402"))
     with pytest.raises(Refused, match="changed since the import started"):
-        open_journal(sandbox.journal, IDENTITY)
+        sandbox.job(sandbox.client()[0], FromJournal(sandbox.journal))[0].open()
 
 
-def test_resume_refuses_another_account(sandbox: Sandbox) -> None:
+@pytest.mark.parametrize("source", [FromJournal, FromUndo])
+@pytest.mark.parametrize(
+    "other",
+    [
+        account_identity("https://api.example.com/v1", "id", sandbox=False),
+        account_identity(BASE_URL, "another-id", sandbox=False),
+        # The same host and API ID, but the sandbox: the rule saved plans always had.
+        account_identity(BASE_URL, "id", sandbox=True),
+    ],
+)
+def test_a_journal_is_resumed_or_undone_on_its_own_account_only(
+    sandbox: Sandbox, source: Callable[[Path], JobSource], other: AccountIdentity
+) -> None:
     sandbox.run_failing_from(2)
-    other = account_identity("https://api.example.com/v1", "id", sandbox=False)
-    with pytest.raises(Refused, match="another account"):
-        open_journal(sandbox.journal, other)
+    job = ImportJob(source(sandbox.journal), Connected(sandbox.client()[0], other))
+    with pytest.raises(Refused, match="belongs to another account"):
+        job.open()
+    lock = read_journal(sandbox.journal, lock=True).lock  # the refused run let it go
+    assert lock is not None
+    lock.release()
 
 
 def test_resume_of_a_stdin_import_without_a_copy_is_refused_clearly(sandbox: Sandbox) -> None:
@@ -388,38 +450,41 @@ def test_resume_of_a_stdin_import_without_a_copy_is_refused_clearly(sandbox: San
     header["file"] = "-"
     sandbox.journal.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
     with pytest.raises(UsageError, match="standard input and kept no copy"):
-        open_journal(sandbox.journal, IDENTITY)
+        sandbox.job(sandbox.client()[0], FromJournal(sandbox.journal))[0].open()
     header["input_copy"] = str(sandbox.tmp_path / "gone.input.csv")
     sandbox.journal.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
     with pytest.raises(UsageError, match=r"gone\.input\.csv"):
-        open_journal(sandbox.journal, IDENTITY)
+        sandbox.job(sandbox.client()[0], FromJournal(sandbox.journal))[0].open()
 
 
 def test_a_stopped_import_of_standard_input_resumes_from_the_private_copy(
-    sandbox: Sandbox,
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(CSV.encode())))
     client, transport = sandbox.client()
     transport.fail_from = 4
-    source = Source("-", "-", CSV.encode())
-    stopped = start_import(client, prepare(client, source), IDENTITY, fsync=False)
-    assert stopped.stopped is not None and stopped.journal is not None
+    job, ui = sandbox.job(client, FromCsv("-"), journal=None)
+    stopped = ui.outcome(job)
+    assert stopped.journal is not None
     header = read_journal(stopped.journal).header
     assert header.file == "-"
     copy = Path(str(header.input_copy))
     assert copy.parent == stopped.journal.parent
     assert copy.read_bytes() == CSV.encode()
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    assert ui.said[-1] == f"standard input is kept in {copy}, for --resume"
 
-    client, _transport = sandbox.client()
-    journal, resumed_source = open_journal(stopped.journal, IDENTITY)
-    assert resumed_source.data == CSV.encode()
-    outcome = resume_import(client, prepare(client, resumed_source), journal, fsync=False)
+    job, ui = sandbox.job(sandbox.client()[0], FromJournal(stopped.journal), journal=None)
+    outcome = job.run()
     assert outcome.stopped is None
+    assert ui.said[0] == (
+        f"resuming standard input (kept in {copy}) from journal {stopped.journal}"
+    )
     sandbox.assert_desired()
 
     copy.write_bytes(CSV.encode() + b"11,user11@example.com,100\n")
     with pytest.raises(Refused, match="changed since the import started"):
-        open_journal(stopped.journal, IDENTITY)
+        sandbox.job(sandbox.client()[0], FromJournal(stopped.journal))[0].open()
 
 
 def test_default_journal_names_never_collide_in_the_same_second(
@@ -435,23 +500,17 @@ def test_default_journal_names_never_collide_in_the_same_second(
     for _run in range(2):
         client, transport = sandbox.client()
         transport.fail_from = 1  # each stops at its first write, journal written
-        prepared = sandbox.prepare(client)
-        outcome = start_import(
-            client,
-            prepared,
-            IDENTITY,
-            clock=lambda: frozen,
-            fsync=False,
-            on_journal=lambda _header, path: announced.append(path),
-        )
+        job, ui = sandbox.job(client, journal=None, clock=lambda: frozen)
+        outcome = ui.outcome(job)
         assert outcome.journal is not None
         paths.append(outcome.journal)
+        announced += [Path(m.removeprefix("journal: ")) for m in ui.said if isinstance(m, str)]
     assert announced == paths
     assert [p.name for p in paths] == [
         "20260304T050607Z-users-aaaaaa.jsonl",
         "20260304T050607Z-users-bbbbbb.jsonl",
     ]
-    assert [read_journal(p).records[-1]["type"] for p in paths] == ["end", "end"]
+    assert [read_journal(p).records[-1].kind for p in paths] == ["end", "end"]
 
 
 # -- stop signals (SIGINT, SIGTERM, SIGHUP) --------------------------------------------
@@ -470,8 +529,8 @@ def test_a_signal_during_a_write_lets_it_settle_then_stops(sandbox: Sandbox) -> 
     assert outcome.stopped == "stopped by SIGTERM"
     assert transport.count("PUT") == 5 and len(sandbox.writes) == 5
     records = read_journal(sandbox.journal).records
-    assert [r["type"] for r in records[-3:]] == ["start", "done", "end"]
-    assert records[-1]["status"] == "stopped"
+    assert [r.kind for r in records[-3:]] == ["start", "done", "end"]
+    assert isinstance(records[-1], EndRecord) and records[-1].status == "stopped"
     assert outcome.summary()["applied"] + outcome.summary()["not_run"] == CHANGES
     resumed = sandbox.resume(sandbox.client()[0])
     assert resumed.stopped is None
@@ -492,8 +551,9 @@ def test_a_second_signal_stops_at_once_and_the_journal_still_ends(sandbox: Sandb
     outcome = sandbox.run(client, stop=stop)
     assert outcome.stopped == "stopped by SIGTERM"
     records = read_journal(sandbox.journal).records
-    assert [r["type"] for r in records[-3:]] == ["start", "interrupted", "end"]
-    assert records[-2]["sent"] is True  # its outcome is for --resume to read
+    assert [r.kind for r in records[-3:]] == ["start", "interrupted", "end"]
+    assert isinstance(records[-2], InterruptedRecord)
+    assert records[-2].sent is True  # its outcome is for --resume to read
     resumed = sandbox.resume(sandbox.client()[0])
     assert resumed.stopped is None
     sandbox.assert_desired()
@@ -515,43 +575,10 @@ def test_a_signal_while_no_write_is_in_flight_stops_before_sending(tmp_path: Pat
     outcome = sandbox.run(client, SignalWhileWaiting(), stop)
     assert outcome.stopped == "stopped by SIGHUP"
     records = read_journal(sandbox.journal).records
-    interrupted = [r for r in records if r["type"] == "interrupted"]
-    assert len(interrupted) == 1 and interrupted[0]["sent"] is False
-    assert transport.count("PUT") == len([r for r in records if r["type"] == "done"])
-    assert records[-1]["type"] == "end"
-
-
-def test_shielded_signals_are_noted_and_stop_at_the_next_check() -> None:
-    stop = StopSignals()
-    with stop.shielded():
-        stop.deliver("SIGTERM")
-        stop.deliver("SIGTERM")
-    assert stop.requested == "SIGTERM"
-    with pytest.raises(Interrupted):
-        stop.check()
-
-
-def test_stop_signals_handle_real_signals_only_inside_the_block() -> None:
-    import os
-    import signal
-
-    before = signal.getsignal(signal.SIGTERM)
-    with stop_signals() as stop, pytest.raises(Interrupted) as raised:
-        os.kill(os.getpid(), signal.SIGTERM)  # the handler runs before the next bytecode
-    assert raised.value.name == "SIGTERM" and stop.requested == "SIGTERM"
-    assert signal.getsignal(signal.SIGTERM) is before
-
-
-def test_an_ignored_signal_stays_ignored() -> None:
-    """Under ``nohup`` a lost terminal must not stop the import."""
-    import signal
-
-    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    try:
-        with stop_signals():
-            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
-    finally:
-        signal.signal(signal.SIGHUP, previous)
+    interrupted = [r for r in records if isinstance(r, InterruptedRecord)]
+    assert len(interrupted) == 1 and interrupted[0].sent is False
+    assert transport.count("PUT") == len([r for r in records if r.kind == "done"])
+    assert records[-1].kind == "end"
 
 
 # -- someone else writes at the same time ----------------------------------------------
@@ -645,8 +672,8 @@ def test_an_api_that_stores_no_write_stops_the_import_after_the_first(sandbox: S
     statuses = {r.user_id: r.status for r in outcome.rows}
     assert statuses[7] == "failed" and statuses[6] == "not-run"
     records = read_journal(sandbox.journal).records
-    assert [r["type"] for r in records] == ["start", "done", "failed", "end"]
-    assert records[-1]["status"] == "stopped"  # resumable
+    assert [r.kind for r in records] == ["start", "done", "failed", "end"]
+    assert isinstance(records[-1], EndRecord) and records[-1].status == "stopped"  # resumable
 
 
 def test_conflicting_concurrent_change_stops_with_a_clear_message(sandbox: Sandbox) -> None:
@@ -682,3 +709,37 @@ def test_verification_catches_a_write_that_did_not_stick(sandbox: Sandbox) -> No
     statuses = {r.user_id: r.status for r in outcome.rows}
     assert statuses[8] == "failed"
     assert statuses[1] == "applied"
+
+
+# -- from Python, without the CLI --------------------------------------------------------
+
+
+def test_python_callers_run_an_import_through_the_service_api_alone(
+    write_state: WriteState, tmp_path: Path
+) -> None:
+    """No Click, no command: settings, a client of the in-process sandbox, a job, a result.
+    Its callbacks default to silence, and writing needs ``yes`` (or a ``confirm``)."""
+    from aircall_ext.config import resolve_settings
+    from aircall_ext.services.identity import settings_identity
+    from aircall_ext.services.session import open_client
+
+    write_state(users_holding(IMPORT_BEFORE))
+    csv = tmp_path / "users.csv"
+    csv.write_text(IMPORT_CSV)
+    settings = resolve_settings(sandbox=True)
+    warnings: list[str] = []
+    with open_client(settings, warn=warnings.append) as client:
+        connection = Connected(client, settings_identity(settings))
+        with pytest.raises(UsageError, match="refusing to write without confirmation"):
+            ImportJob(FromCsv(str(csv)), connection).run()
+        assert extensions() == IMPORT_BEFORE
+        journal = tmp_path / "job.jsonl"
+        options = ImportOptions(yes=True, journal=journal)
+        result = ImportJob(FromCsv(str(csv)), connection, options).run()
+    assert (result.stage, result.exit_code, result.journal) == ("applied", 0, journal)
+    assert result.summary() == {
+        "applied": 5, "unchanged": 1, "skipped": 1, "failed": 0, "not_run": 0,
+    }  # fmt: skip
+    assert extensions() == IMPORT_DESIRED
+    assert read_journal(journal).header.account.sandbox
+    assert warnings == []
