@@ -1,7 +1,9 @@
-"""The last listing of users and numbers, kept on disk so that shell completion never calls the API.
+"""The last listing of users, numbers and teams, kept on disk so that shell completion never
+calls the API.
 
 Best effort by design: a missing, corrupt or unwritable cache only means fewer suggestions,
-never an error. It holds ids, emails, names, extensions and digits (never a credential), in
+never an error. It holds ids, emails, names, extensions, digits and team names (never a
+credential), in
 ``completion.json`` under the user cache dir (``$XDG_CACHE_HOME/aircall-ext`` on Linux), 0600.
 """
 
@@ -16,7 +18,7 @@ from aircall_ext.files import PRIVATE_DIR_MODE, write_atomic
 from aircall_ext.names import cache_dir
 
 if TYPE_CHECKING:
-    from aircall_ext.api.models import Number, User
+    from aircall_ext.api.models import Number, Team, User
 
 FILE_NAME = "completion.json"
 Entry = dict[str, Any]
@@ -26,15 +28,24 @@ def cache_path() -> Path:
     return cache_dir() / FILE_NAME
 
 
-def remember(users: Iterable[User] | None = None, numbers: Iterable[Number] | None = None) -> None:
-    """Replace the cached users and/or numbers (``None`` keeps what is there); never raises."""
+def remember(
+    users: Iterable[User] | None = None,
+    numbers: Iterable[Number] | None = None,
+    teams: Iterable[Team] | None = None,
+) -> None:
+    """Replace the cached users, numbers and/or teams (``None`` keeps what is there); never
+    raises. Nothing is written when nothing changed (a large account's cache is a big file)."""
     try:
         data = _load()
+        before = {key: list(entries) for key, entries in data.items()}
         if users is not None:
             data["users"] = [_user_entry(u) for u in users]
         if numbers is not None:
             data["numbers"] = [_number_entry(n) for n in numbers]
-        _write(cache_path(), data)
+        if teams is not None:
+            data["teams"] = [{"id": t.id, "name": t.name} for t in teams]
+        if data != before or not cache_path().exists():
+            _write(cache_path(), data)
     except Exception:  # a cache is never worth failing the user's command
         return
 
@@ -45,6 +56,10 @@ def cached_users() -> list[Entry]:
 
 def cached_numbers() -> list[Entry]:
     return _load()["numbers"]
+
+
+def cached_teams() -> list[Entry]:
+    return _load()["teams"]
 
 
 def _user_entry(user: User) -> Entry:
@@ -64,7 +79,7 @@ def _load() -> dict[str, list[Entry]]:
         data = None
     if not isinstance(data, dict):
         data = {}
-    return {key: _entries(data.get(key)) for key in ("users", "numbers")}
+    return {key: _entries(data.get(key)) for key in ("users", "numbers", "teams")}
 
 
 def _entries(value: Any) -> list[Entry]:

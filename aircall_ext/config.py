@@ -22,6 +22,7 @@ from aircall_ext.names import (
     ENV_API_ID,
     ENV_API_TOKEN,
     ENV_BASE_URL,
+    ENV_NUMBERING,
     ENV_RATE_LIMIT,
     config_dir,
 )
@@ -53,6 +54,7 @@ class Profile:
     base_url: str | None = None
     rate_limit: str | None = None  # as written: checked when a run uses it
     rate_limit_line: int | None = field(default=None, compare=False)  # where, in config.toml
+    numbering: str | None = None  # the numbering plan file, as written
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ def _parse_config(path: Path, data: dict[str, Any], text: str = "") -> Config:
     for name, values in raw_profiles.items():
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: [profiles.{name}] must be a table")
-        for key in ("api_id", "base_url"):
+        for key in ("api_id", "base_url", "numbering"):
             if key in values and not isinstance(values[key], str):
                 raise ConfigError(f"{path}: profiles.{name}.{key} must be a string")
         rate_limit = values.get("rate_limit")
@@ -141,6 +143,7 @@ def _parse_config(path: Path, data: dict[str, Any], text: str = "") -> Config:
             values.get("base_url"),
             None if rate_limit is None else str(rate_limit),
             _line_of(text, name, "rate_limit") if rate_limit is not None else None,
+            values.get("numbering"),
         )
     return Config(path, default, profiles)
 
@@ -191,6 +194,7 @@ def _write_config(config: Config) -> None:
                     ("api_id", p.api_id),
                     ("base_url", p.base_url),
                     ("rate_limit", p.rate_limit),
+                    ("numbering", p.numbering),
                 )
                 if v
             }
@@ -382,3 +386,42 @@ def require_credentials(settings: Settings) -> tuple[str, str]:
         raise settings.problem
     missing = "API ID" if not settings.api_id else "API token"
     raise ConfigError(f"no {missing} for profile {settings.profile!r}", hint=no_credentials_hint())
+
+
+@dataclass(frozen=True)
+class PlanFile:
+    """The numbering plan file a run uses, and where that choice came from."""
+
+    path: Path  # to open
+    shown: str  # how messages name it: as typed, or the profile's value
+    source: str  # "option --numbering", "env AIRCALL_EXT_NUMBERING", "profile 'default'"
+
+
+def resolve_numbering(
+    option: str | None, *, profile: str | None = None, sandbox: bool = False
+) -> PlanFile | None:
+    """The plan file: option > environment > profile; None when none is set.
+
+    An empty ``--numbering ''`` means no plan, whatever the environment and profile say.
+    The profile is not consulted under ``--sandbox`` (it describes another account), and
+    a relative path there is relative to the config file's directory (``~`` is expanded),
+    so it means the same file from wherever the command runs.
+    """
+    if option is not None:
+        text = option.strip()
+        return PlanFile(Path(text), text, "option --numbering") if text else None
+    from_env = os.environ.get(ENV_NUMBERING, "").strip()
+    if from_env:
+        return PlanFile(Path(from_env), from_env, f"env {ENV_NUMBERING}")
+    if sandbox:
+        return None
+    config = load_config(lenient=True)
+    name = profile or config.default_profile
+    stored = config.profiles.get(name)
+    if stored is None or not (stored.numbering or "").strip():
+        return None
+    written = stored.numbering.strip() if stored.numbering else ""
+    path = Path(written).expanduser()
+    if not path.is_absolute():
+        path = config.path.parent / path
+    return PlanFile(path, str(path), f"profile {name!r}")

@@ -80,7 +80,9 @@ def finding_commands(findings: Iterable[Mapping[str, Any]], file: str | None) ->
     lines = []
     for finding in findings:
         message = finding["message"]
-        if finding.get("line") is None and finding.get("user_id") is not None:
+        user_id = finding.get("user_id")
+        about_user = finding.get("line") is None and user_id is not None
+        if about_user and not message.startswith(f"user {user_id} "):  # not said already
             message = f"{_user(finding)}: {message}"
         lines.append(
             workflow_command(

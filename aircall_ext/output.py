@@ -89,9 +89,10 @@ def render_json(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def use_color() -> bool:
-    """Colour only on a terminal, and never when ``NO_COLOR`` holds any non-empty value."""
-    return not os.environ.get("NO_COLOR") and _isatty(sys.stderr)
+def use_color(stream: TextIO | None = None) -> bool:
+    """Colour only on a terminal (``stream``, stderr by default), and never when
+    ``NO_COLOR`` holds any non-empty value."""
+    return not os.environ.get("NO_COLOR") and _isatty(sys.stderr if stream is None else stream)
 
 
 def _isatty(stream: TextIO) -> bool:

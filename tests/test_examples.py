@@ -66,6 +66,15 @@ def help_examples() -> list[list[str]]:
     return examples
 
 
+def readme_heredoc(name: str) -> str:
+    """The text the README writes to ``name`` with ``cat > NAME <<'EOF'`` (a shell heredoc,
+    so the example runs from an installed wheel too)."""
+    text = README.read_text(encoding="utf-8")
+    match = re.search(r"^cat > " + re.escape(name) + r" <<'EOF'\n(.*?)^EOF$", text, re.M | re.S)
+    assert match, f"README has no heredoc writing {name}"
+    return match.group(1)
+
+
 def readme_csv(header: str) -> str:
     """The README's CSV block that starts with ``header``."""
     text = README.read_text(encoding="utf-8")
@@ -88,8 +97,29 @@ def test_example_runs_on_the_demo_account(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AIRCALL_EXT_SANDBOX", "1")
     (tmp_path / "must-ring.csv").write_text(readme_csv("number,digits,stage"), encoding="utf-8")
+    (tmp_path / "plan.toml").write_text(readme_heredoc("plan.toml"), encoding="utf-8")
     assert run_cli("export", "extensions.csv").exit_code == 0
+    moves = run_cli("--numbering", "plan.toml", "renumber")
+    (tmp_path / "moves.csv").write_text(moves.stdout, encoding="utf-8")
     result = run_cli(*words)
     expected = {0} if "--expect" in words or "must-ring.csv" in words else {0, 1}
     assert result.exit_code in expected, (words, result.stderr)
     assert "internal error" not in result.stderr
+
+
+def test_the_readme_s_plan_is_the_one_the_demo_account_breaks() -> None:
+    """The README tells what the demo account does against its plan: they must agree."""
+    from aircall_ext.sandbox.demo import SAMPLE_PLAN
+
+    assert readme_heredoc("plan.toml") == SAMPLE_PLAN
+
+
+def test_the_readme_s_map_and_moves_are_what_the_demo_account_gives(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plan.toml").write_text(readme_heredoc("plan.toml"), encoding="utf-8")
+    shown = run_cli("--sandbox", "--numbering", "plan.toml", "map").stdout
+    assert f"```text\n{shown}```" in README.read_text(encoding="utf-8")
+    moves = run_cli("--sandbox", "--numbering", "plan.toml", "renumber").stdout
+    assert moves == readme_csv("user_id,email,name,extension")

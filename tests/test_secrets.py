@@ -89,7 +89,7 @@ def test_no_command_takes_a_secret_value_in_argv() -> None:
 
 def test_auth_login_only_reads_the_token_from_stdin_or_a_hidden_prompt() -> None:
     options = {opt: p for p in command("auth", "login").params for opt in p.opts}
-    assert set(options) == {"--api-id", "--rate-limit", "--token-stdin"}
+    assert set(options) == {"--api-id", "--rate-limit", "--numbering", "--token-stdin"}
     assert options["--token-stdin"].is_flag
 
 

@@ -20,7 +20,13 @@ import click
 from aircall_ext import __version__
 from aircall_ext.api.ratelimit import DEFAULT_BUDGET
 from aircall_ext.cli.completers import complete_profiles
-from aircall_ext.cli.context import AppContext, check_rate_limit, refuse_github, takes_github
+from aircall_ext.cli.context import (
+    NUMBERING_HELP,
+    AppContext,
+    check_rate_limit,
+    refuse_github,
+    takes_github,
+)
 from aircall_ext.errors import EXIT_API, EXIT_INTERRUPTED, EXIT_USAGE, AircallExtError, UsageError
 from aircall_ext.names import (
     APP_NAME,
@@ -77,10 +83,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "users:list_users",
         "List users with extension, availability and outgoing-only flag, sorted by extension.",
     ),
+    "map": (
+        "numbering:map_command",
+        "Draw the extension space against the numbering plan: who holds what, what breaks it.",
+    ),
     "next-free": ("assign:next_free", "List the lowest free extensions, in order."),
     "numbers": (
         "users:list_numbers",
         "List the account's numbers with routing mode and call-distribution size.",
+    ),
+    "renumber": (
+        "numbering:renumber",
+        "Print the CSV that moves every user who breaks the numbering plan (for `import`).",
     ),
     "sandbox": (
         "sandbox:sandbox",
@@ -177,6 +191,12 @@ class LazyGroup(click.Group):
     help=f"Run against the embedded sandbox account; no credentials [env: {ENV_SANDBOX}=1].",
 )
 @click.option(
+    "--numbering",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help=NUMBERING_HELP,
+)
+@click.option(
     "-o",
     "--output",
     type=click.Choice(ALL_FORMATS),
@@ -200,6 +220,7 @@ def cli(
     base_url: str | None,
     rate_limit: str | None,
     sandbox: bool | None,
+    numbering: str | None,
     output: str,
     quiet: bool,
     verbose: int,
@@ -227,6 +248,7 @@ def cli(
         quiet=quiet,
         verbose=verbose,
         progress=not no_progress,
+        numbering=numbering,
     )
 
 

@@ -6,15 +6,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from aircall_ext.cli.completers import complete_users
-from aircall_ext.cli.context import AppContext, output_option, with_app
+from aircall_ext.cli.completers import complete_teams, complete_users
+from aircall_ext.cli.context import AppContext, numbering_option, output_option, with_app
 from aircall_ext.cli.render import user_doc
 from aircall_ext.core.extensions import extension_argument
+from aircall_ext.errors import UsageError
 
 if TYPE_CHECKING:
     from aircall_ext.api.models import User
     from aircall_ext.core.assign import AssignPlan
     from aircall_ext.core.freeext import ExtensionRange
+    from aircall_ext.core.numbering import NumberingPlan
 
 STEP_COLUMNS = ["step", "user_id", "email", "from", "to"]
 STEP_HEADERS = ["step", "user", "email", "from", "to"]
@@ -23,31 +25,66 @@ STEP_HEADERS = ["step", "user", "email", "from", "to"]
 @click.command("assign")
 @output_option
 @click.argument("user", metavar="USER", shell_complete=complete_users)
-@click.argument("extension", metavar="EXT")
+@click.argument("extension", metavar="EXT", required=False)
 @click.option(
     "--swap",
     is_flag=True,
     help="If EXT is taken, exchange extensions with its holder (3 writes, never a collision).",
 )
+@click.option(
+    "--next",
+    "next_free_ext",
+    is_flag=True,
+    help=(
+        "Instead of EXT: the lowest free extension USER may hold (with a numbering plan, in "
+        "their team's ranges, never a reserved one); exit 1 naming the team when none is free."
+    ),
+)
 @click.option("--dry-run", is_flag=True, help="Say what would be written, and write nothing.")
+@numbering_option
 @with_app
-def assign(app: AppContext, user: str, extension: str, swap: bool, dry_run: bool) -> None:
+def assign(
+    app: AppContext,
+    user: str,
+    extension: str | None,
+    swap: bool,
+    next_free_ext: bool,
+    dry_run: bool,
+) -> None:
     """USER is a user id (42), an email, or ext:NNN (the current holder of NNN). EXT is exactly
     three digits: 007 is not 7. A taken EXT is refused and its holder named, unless --swap:
     the holder is parked on the lowest free extension, USER takes EXT, and the holder takes
-    USER's old extension. An EXT that another user's damaged value stands for (42 for 042)
-    is refused too, naming the repair. Assigning the current value sends nothing.
+    USER's old extension (with a numbering plan in effect, never on one it reserves). An EXT
+    that another user's damaged value stands for (42 for 042) is refused too, naming the
+    repair. Assigning the current value sends nothing.
 
-    Exit 0 when done (or nothing to do), 1 when refused or rejected by the API, 2 for a bad
-    EXT or a USER that names nobody (or several users).
+    --next picks EXT: the lowest extension nobody else holds that USER may hold under the
+    numbering plan (their teams' ranges, else the plan's default, never a reserved one;
+    without a plan, the first that next-free offers). USER's own extension counts as free,
+    so a user already on it keeps it.
+
+    Exit 0 when done (or nothing to do), 1 when refused or rejected by the API (or --next
+    finds nothing free), 2 for a bad EXT or a USER that names nobody (or several users).
     """
     from aircall_ext.core.account import damaged_match_note, parse_user_ref
     from aircall_ext.services.assign import apply_plan, prepare_assign
 
-    wanted = _parse_ext(extension)
     ref = parse_user_ref(user)
-    client = app.client()
-    plan = prepare_assign(client, ref, wanted, swap=swap)
+    if next_free_ext:
+        _check_next(extension, swap)
+        from aircall_ext.services.numbering import prepare_next
+
+        numbering = app.plan()
+        client = app.client()
+        plan = prepare_next(client, ref, numbering)
+        wanted = plan.to
+    elif extension is None:
+        raise UsageError("give EXT, or --next for the lowest free extension USER may hold")
+    else:
+        wanted = _parse_ext(extension)
+        reserved = app.never_park() if swap else frozenset()
+        client = app.client()
+        plan = prepare_assign(client, ref, wanted, swap=swap, never_park=reserved)
     if note := damaged_match_note(ref, plan.user, assigning=wanted):
         app.warn(note)
     for warning in plan.warnings:
@@ -63,6 +100,16 @@ def assign(app: AppContext, user: str, extension: str, swap: bool, dry_run: bool
 
 def _parse_ext(text: str) -> str:
     return extension_argument(text, "EXT")
+
+
+def _check_next(extension: str | None, swap: bool) -> None:
+    if extension is not None:
+        raise UsageError(
+            f"give EXT ({extension}) or --next, not both",
+            hint="--next chooses the extension itself",
+        )
+    if swap:
+        raise UsageError("--swap takes EXT from its holder; --next only picks a free extension")
 
 
 def _summary(plan: AssignPlan, dry_run: bool) -> str:
@@ -135,19 +182,42 @@ def _parse_range(
     callback=_parse_range,
     help="Only extensions from A to B inclusive, e.g. 200-299 [default: 100-999, then 000-099].",
 )
+@click.option(
+    "--team",
+    metavar="NAME",
+    shell_complete=complete_teams,
+    help="Only the ranges the numbering plan gives team NAME (needs a plan).",
+)
+@numbering_option
 @with_app
-def next_free(app: AppContext, count: int, extension_range: ExtensionRange | None) -> None:
+def next_free(
+    app: AppContext, count: int, extension_range: ExtensionRange | None, team: str | None
+) -> None:
     """Without --range, 100-999 come first and 000-099 last. An extension whose holder has a
     damaged value (7 standing for 007) is not offered.
+
+    With a numbering plan, reserved extensions are never offered, and without --range or
+    --team the plan's default ranges are searched (users in no team get those).
 
     Exit 0 when N were found; 1 when fewer are free (those are still printed).
     """
     from aircall_ext.core.freeext import DEFAULT_ORDER
     from aircall_ext.services.assign import find_free
 
-    candidates = extension_range.candidates() if extension_range else DEFAULT_ORDER
-    free = find_free(app.client(), count, candidates)
-    where = f"in {extension_range}" if extension_range else "in the account"
+    if team is not None and extension_range is not None:
+        raise UsageError("give --team or --range, not both")
+    plan = app.require_plan("--team") if team is not None else app.plan()
+    if plan is not None and extension_range is None:
+        from aircall_ext.services.numbering import free_in_plan
+
+        free = free_in_plan(app.client(), plan, team, count)
+        where = _plan_where(plan, plan.team_named(team) if team is not None else None)
+    else:
+        candidates = extension_range.candidates() if extension_range else DEFAULT_ORDER
+        if plan is not None:
+            candidates = tuple(e for e in candidates if e not in plan.reserved)
+        free = find_free(app.client(), count, candidates)
+        where = f"in {extension_range}" if extension_range else "in the account"
     app.emit(
         {"free": free},
         [{"extension": e} for e in free],
@@ -158,3 +228,13 @@ def next_free(app: AppContext, count: int, extension_range: ExtensionRange | Non
         if free:
             app.warn(f"only {len(free)} of the {count} requested are free {where}")
         click.get_current_context().exit(1)
+
+
+def _plan_where(plan: NumberingPlan, team: str | None) -> str:
+    """``for team Sales in 200-299``; ``in the default range 100-199``."""
+    if team is None:
+        allowance = plan.allowance(())
+        if allowance.ranges is None:
+            return "outside the plan's reserved extensions"
+        return f"in {allowance.ranges_text}"
+    return f"for team {team} in {plan.allowance((team,)).ranges_text}"

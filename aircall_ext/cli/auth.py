@@ -40,6 +40,16 @@ auth = click.Group("auth")
     ),
 )
 @click.option(
+    "--numbering",
+    metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False),
+    help=(
+        "Numbering plan to keep in the profile (checked first; stored as an absolute path): "
+        "commands that use a plan use it unless --numbering or AIRCALL_EXT_NUMBERING says "
+        "otherwise."
+    ),
+)
+@click.option(
     "--token-stdin",
     is_flag=True,
     help=(
@@ -48,13 +58,19 @@ auth = click.Group("auth")
     ),
 )
 @with_app
-def login(app: AppContext, api_id: str | None, rate_limit: str | None, token_stdin: bool) -> None:
+def login(
+    app: AppContext,
+    api_id: str | None,
+    rate_limit: str | None,
+    numbering: str | None,
+    token_stdin: bool,
+) -> None:
     """Verify credentials against the API and remember them.
 
     The token goes to the OS keyring (service "aircall-ext"); the API ID, base URL and
     request budget go to config.toml under the profile named by --profile or
     AIRCALL_EXT_PROFILE (default "default"), which is created if it does not exist yet.
-    Without --rate-limit, the budget the profile had is kept.
+    Without --rate-limit (--numbering), the budget (plan) the profile had is kept.
     """
 
     if app.sandbox:
@@ -62,6 +78,7 @@ def login(app: AppContext, api_id: str | None, rate_limit: str | None, token_std
             "the sandbox needs no login", hint="drop --sandbox to log in to an account"
         )
     config = load_config()  # saved there: a broken file fails before the token is typed
+    plan_path = _checked_plan(numbering) if numbering is not None else None
     interactive = sys.stdin.isatty()
     api_id = (api_id or "").strip() or _prompt_api_id(interactive)
     token = _read_token(token_stdin, interactive)
@@ -82,11 +99,23 @@ def login(app: AppContext, api_id: str | None, rate_limit: str | None, token_std
     custom_url = settings.base_url if settings.base_url != DEFAULT_BASE_URL else None
     kept = config.profiles.get(settings.profile)
     budget = rate_limit.strip() if rate_limit else kept.rate_limit if kept else None
-    path = save_profile(Profile(settings.profile, api_id, custom_url, budget))
+    plan = plan_path or (kept.numbering if kept else None)
+    path = save_profile(Profile(settings.profile, api_id, custom_url, budget, numbering=plan))
     app.say(
         f"logged in to {company.name!r} as profile {settings.profile!r}; "
         f"token stored in the OS keyring, profile in {path}"
     )
+
+
+def _checked_plan(numbering: str) -> str:
+    """The plan file's absolute path, once it reads as a plan (else exit 2, nothing saved)."""
+    from pathlib import Path
+
+    from aircall_ext.services.numbering import read_plan
+
+    path = Path(numbering).expanduser().absolute()
+    read_plan(path, numbering)
+    return str(path)
 
 
 def _prompt_api_id(interactive: bool) -> str:
@@ -123,12 +152,15 @@ def status(app: AppContext) -> None:
     """
     settings = app.settings()
     sources = dict(settings.sources)
+    plan_file = app.plan_file()
+    sources["numbering"] = plan_file.source if plan_file else "not set"
     doc: dict[str, Any] = {
         "profile": settings.profile,
         "base_url": settings.base_url,
         "api_id": settings.api_id,
         "token": mask(settings.api_token),
         "rate_limit": str(settings.rate_limit) if settings.rate_limit else None,
+        "numbering": plan_file.shown if plan_file else None,
         "sources": sources,
         "company": None,
     }
@@ -156,6 +188,11 @@ def status(app: AppContext) -> None:
             "setting": "rate limit",
             "value": doc["rate_limit"] or "none",
             "source": _src(shown, "rate_limit"),
+        },
+        {
+            "setting": "numbering plan",
+            "value": doc["numbering"] or "none",
+            "source": sources["numbering"],
         },
         {
             "setting": "company",

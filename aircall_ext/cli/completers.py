@@ -2,7 +2,8 @@
 Click cannot know (profiles, users, numbers, files), and bash's handling of colons.
 
 Attach a callback with ``shell_complete=complete_users``. They read local files only
-(config.toml and the completion cache of the last listing), never the API, and swallow every
+(config.toml and the completion cache of the last listing of users, numbers or teams),
+never the API, and swallow every
 error: a TAB press must never print a traceback into the user's shell. Imports are lazy so
 that attaching them costs nothing at start-up.
 
@@ -80,6 +81,20 @@ def complete_numbers(
         digits = [(n.get("digits"), n.get("name")) for n in numbers]
         names = [(n.get("name"), n.get("digits")) for n in numbers]
         return ids + digits + names
+
+    return _items(candidates, incomplete)
+
+
+def complete_teams(
+    _ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Team names, from the last listing of teams (any command that read them)."""
+
+    def candidates() -> list[Candidate]:
+        from aircall_ext.completion_cache import cached_teams
+
+        names = sorted({t["name"] for t in cached_teams() if isinstance(t.get("name"), str)})
+        return [(name, None) for name in names]
 
     return _items(candidates, incomplete)
 

@@ -17,13 +17,14 @@ import click
 
 from aircall_ext import output
 from aircall_ext.errors import Hint, Refused, Remedy, UsageError, hint_parts, write_hint
-from aircall_ext.names import command_line
+from aircall_ext.names import ENV_NUMBERING, command_line
 from aircall_ext.output import ALL_FORMATS, FORMATS, Format
 
 if TYPE_CHECKING:
     from aircall_ext.api.client import ApiClient
-    from aircall_ext.config import Settings
+    from aircall_ext.config import PlanFile, Settings
     from aircall_ext.core.identity import AccountIdentity
+    from aircall_ext.core.numbering import NumberingPlan
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -43,6 +44,7 @@ class AppContext:
         quiet: bool = False,
         verbose: int = 0,
         progress: bool = True,
+        numbering: str | None = None,
     ) -> None:
         self.profile = profile
         self.base_url = base_url
@@ -52,16 +54,21 @@ class AppContext:
         self.quiet = quiet
         self.verbose = verbose
         self.progress = progress
+        self.numbering = numbering  # --numbering FILE as given ('' : no plan)
         self._client: ApiClient | None = None
         self._settings: Settings | None = None
+        self._plan: tuple[NumberingPlan | None] | None = None  # read once, when first needed
 
     def command_line(self, remedy: Remedy, *, sandbox: bool | None = None) -> str:
-        """The command a hint suggests, with this run's --profile, --base-url and --sandbox,
-        so that it acts on the same account when pasted. ``sandbox``: whether the account it
-        acts on is the sandbox, when that is not the run's (a job ``jobs`` lists)."""
+        """The command a hint suggests, with this run's --profile, --base-url, --numbering
+        and --sandbox, so that it acts on the same account and plan when pasted.
+        ``sandbox``: whether the account it acts on is the sandbox, when that is not the
+        run's (a job ``jobs`` lists)."""
         options = ["--profile", self.profile] if self.profile else []
         if self.base_url:
             options += ["--base-url", self.base_url]
+        if self.numbering is not None:
+            options += ["--numbering", self.numbering]
         sandbox = self.sandbox if sandbox is None else sandbox
         return command_line(*options, *remedy.words, sandbox=sandbox)
 
@@ -143,6 +150,38 @@ class AppContext:
                 self.warn(warning)
         return self._settings
 
+    def plan_file(self) -> PlanFile | None:
+        """Where the numbering plan comes from: --numbering > environment > profile."""
+        from aircall_ext.config import resolve_numbering
+
+        return resolve_numbering(self.numbering, profile=self.profile, sandbox=self.sandbox)
+
+    def plan(self) -> NumberingPlan | None:
+        """The numbering plan in effect, read and checked once; None when none is set. A
+        plan that cannot be right, or a file that cannot be read, is exit 2."""
+        if self._plan is None:
+            found = self.plan_file()
+            if found is None:
+                self._plan = (None,)
+            else:
+                from aircall_ext.services.numbering import read_plan
+
+                self._plan = (read_plan(found.path, found.shown),)
+        return self._plan[0]
+
+    def never_park(self) -> frozenset[str]:
+        """Where a swap or a cycle may not park a user even for a moment: the reserved
+        extensions of the plan in effect (callers dial 911), or none without a plan."""
+        plan = self.plan()
+        return plan.reserved if plan is not None else frozenset()
+
+    def require_plan(self, what: str) -> NumberingPlan:
+        """The plan ``what`` (a command or option) cannot work without."""
+        plan = self.plan()
+        if plan is None:
+            raise UsageError(f"{what} needs a numbering plan", hint=NO_PLAN_HINT)
+        return plan
+
     def client(self) -> ApiClient:
         """The run's one HTTP client, created on first use and closed when the run ends."""
         if self._client is None:
@@ -155,6 +194,35 @@ class AppContext:
         from aircall_ext.services.identity import settings_identity
 
         return settings_identity(self.settings())
+
+
+NO_PLAN_HINT = (
+    f'give one with --numbering FILE, set {ENV_NUMBERING}, or add numbering = "FILE" to '
+    "the profile in config.toml"
+)
+NUMBERING_HELP = (
+    "The numbering plan (TOML: reserved, default and team ranges) to check and hand out "
+    f"extensions by; '' for none [env: {ENV_NUMBERING}; profile: numbering]."
+)
+
+
+def _set_numbering(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(AppContext).numbering = value
+
+
+def numbering_option(func: Callable[P, R]) -> Callable[P, R]:
+    """``--numbering FILE`` on a command that uses a plan; overrides the global one given
+    before the command (so ``validate --offline --numbering plan.toml`` works as a hook)."""
+    return click.option(
+        "--numbering",
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
+        callback=_set_numbering,
+        expose_value=False,
+        is_eager=True,
+        help=NUMBERING_HELP,
+    )(func)
 
 
 # The one wording of where -o github works, said wherever it is refused.

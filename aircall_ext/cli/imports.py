@@ -9,7 +9,14 @@ import click
 
 from aircall_ext import output
 from aircall_ext.cli import render
-from aircall_ext.cli.context import AppContext, ask, file_option, github_output_option, with_app
+from aircall_ext.cli.context import (
+    AppContext,
+    ask,
+    file_option,
+    github_output_option,
+    numbering_option,
+    with_app,
+)
 from aircall_ext.errors import Hint, Remedy, UsageError
 from aircall_ext.files import Destination, open_destination
 
@@ -75,6 +82,7 @@ if TYPE_CHECKING:
     ),
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors: nothing is written.")
+@numbering_option
 @with_app
 def import_command(
     app: AppContext,
@@ -92,7 +100,8 @@ def import_command(
     """The whole file is checked first; any error and nothing is written (exit 1). The plan
     lists each row as unchanged, assign, change or skip (blank cell), and the writes in an
     order where no two users ever share an extension: swaps and longer cycles go through
-    one free parking extension (an extra write per cycle).
+    one free parking extension (an extra write per cycle); with a numbering plan in effect,
+    never one of its reserved extensions.
 
     Asked for confirmation, it reads the account again after the answer and writes the
     plan shown only while it still holds: a user it moves or relies on changed meanwhile,
@@ -132,6 +141,7 @@ def import_command(
         journal=Path(journal) if journal else None,
         save_plan=save_plan,
         report=report,
+        never_park=app.never_park(),
     )
     ui = TerminalUi(app, options)
     with ImportJob(source, app, options, ui) as job:

@@ -148,6 +148,31 @@ def emit_findings(
     return findings_exit_code(findings, strict=strict)
 
 
+def emit_offline_findings(
+    app: AppContext, checked: Sequence[tuple[str, Sequence[Finding]]], *, strict: bool
+) -> int:
+    """``validate --offline FILE...``: each file's findings (their messages name the file);
+    GitHub annotations point at the file each finding is about."""
+    if len(checked) == 1:
+        file, findings = checked[0]
+        return emit_findings(
+            app, findings, strict=strict, clean=f"no findings: {file} is well-formed", source=file
+        )
+    every = [f for _file, findings in checked for f in findings]
+    clean = f"no findings in {len(checked)} files"
+    if app.output != "github":
+        return emit_findings(app, every, strict=strict, clean=clean)
+    for file, findings in checked:
+        for line in github.finding_commands(
+            [f.to_json() for f in findings], github.annotated_file(file)
+        ):
+            click.echo(line)
+    if not every:
+        app.say(clean)
+    app.step_summary(github.findings_summary(command_words(None), [f.to_json() for f in every]))
+    return findings_exit_code(every, strict=strict)
+
+
 def emit_github_findings(
     app: AppContext, findings: Sequence[Finding], source: str | None, *, clean: str
 ) -> None:
@@ -165,7 +190,9 @@ def command_words(source: str | None) -> str:
     ctx = click.get_current_context()
     words = [ctx.command_path, *([source] if source else [])]
     words += [
-        f"--{name.replace('_', '-')}" for name in ("dry_run", "strict") if ctx.params.get(name)
+        f"--{name.replace('_', '-')}"
+        for name in ("dry_run", "strict", "offline")
+        if ctx.params.get(name)
     ]
     return " ".join(words)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from aircall_ext.cli.completers import complete_users
+from aircall_ext.cli.completers import complete_teams, complete_users
 from aircall_ext.cli.context import AppContext, output_option, with_app
 from aircall_ext.cli.render import (
     NUMBER_COLUMNS,
@@ -22,6 +24,10 @@ from aircall_ext.cli.render import (
 )
 from aircall_ext.core.extensions import extension_argument
 
+if TYPE_CHECKING:
+    from aircall_ext.api.models import User
+    from aircall_ext.core.account import Account
+
 
 @click.command("list")
 @output_option
@@ -35,11 +41,23 @@ from aircall_ext.core.extensions import extension_argument
     is_flag=True,
     help="Only users sharing a valid extension with another (a collision, as validate says).",
 )
+@click.option(
+    "--team",
+    metavar="NAME",
+    shell_complete=complete_teams,
+    help="Only the members of the account's team NAME (exact name; reads the teams).",
+)
 @with_app
 def list_users(
-    app: AppContext, extension: str | None, missing: bool, outgoing_only: bool, duplicates: bool
+    app: AppContext,
+    extension: str | None,
+    missing: bool,
+    outgoing_only: bool,
+    duplicates: bool,
+    team: str | None,
 ) -> None:
-    """Filters combine: --missing --outgoing-only lists outgoing-only users without extension."""
+    """Filters combine: --missing --outgoing-only lists outgoing-only users without extension.
+    --team needs no numbering plan: it lists the account's team as the API has it."""
     from aircall_ext.services.users import load_account
 
     wanted = None if extension is None else extension_argument(extension, "--extension")
@@ -47,6 +65,8 @@ def list_users(
     if account.incomplete:
         app.warn(incomplete_note(account.incomplete, "users"))
     users = account.users_by_extension()
+    if team is not None:
+        users = _team_only(app, team, users, account)
     if wanted is not None:
         users = [u for u in users if u.extension == wanted]
     if missing:
@@ -70,6 +90,16 @@ def list_users(
         headers=USER_HEADERS,
         empty="no users match" if account.users else "the account has no users",
     )
+
+
+def _team_only(app: AppContext, team: str, users: list[User], account: Account) -> list[User]:
+    from aircall_ext.services.numbering import team_members
+
+    found = team_members(app.client(), team, account)
+    if found.incomplete:
+        app.warn(incomplete_note(found.incomplete, "teams"))
+    members = {u.id for u in found.users}
+    return [u for u in users if u.id in members]
 
 
 @click.command("show")

@@ -51,8 +51,16 @@ class _Row:
     extension: str | None
 
 
-def plan_assign(account: Account, user: User, extension: str, *, swap: bool) -> AssignPlan:
-    """The writes that give ``user`` ``extension``: none, one, or a three-step swap."""
+def plan_assign(
+    account: Account,
+    user: User,
+    extension: str,
+    *,
+    swap: bool,
+    never_park: frozenset[str] = frozenset(),
+) -> AssignPlan:
+    """The writes that give ``user`` ``extension``: none, one, or a three-step swap whose
+    holder never waits on ``never_park`` (a numbering plan's reserved extensions)."""
     others = [h for h in account.holders(extension) if h.id != user.id]
     warnings = _warnings(user, extension, others)
     if user.extension == extension:
@@ -73,7 +81,7 @@ def plan_assign(account: Account, user: User, extension: str, *, swap: bool) -> 
             f"extension {extension} is held by {who(holder)}",
             hint=("add --swap to exchange extensions, or see ", Remedy("next-free")),
         )
-    return _swap(account, user, holder, extension, warnings)
+    return _swap(account, user, holder, extension, warnings, never_park)
 
 
 def _refuse_claimed(account: Account, user: User, extension: str) -> None:
@@ -98,14 +106,20 @@ def _refuse_claimed(account: Account, user: User, extension: str) -> None:
 
 
 def _swap(
-    account: Account, user: User, holder: User, extension: str, warnings: tuple[str, ...]
+    account: Account,
+    user: User,
+    holder: User,
+    extension: str,
+    warnings: tuple[str, ...],
+    never_park: frozenset[str],
 ) -> AssignPlan:
     """The planner's plan of two rows: the holder to the user's old extension, the user to
     ``extension``. The holder's row comes first, so the holder is the one parked: holder to
     the parking extension, user to ``extension``, holder to the user's old one."""
     old = _extension_to_give(account, user, holder)
     _refuse_claimed(account, holder, old)
-    plan = plan_import(account, (_Row(1, holder, old), _Row(2, user, extension)))
+    rows = (_Row(1, holder, old), _Row(2, user, extension))
+    plan = plan_import(account, rows, never_park=never_park)
     if plan.blocked:  # the checks above leave one reason: nowhere to park
         raise Refused(
             f"cannot swap: no free extension to park {who(holder)} on during the exchange",

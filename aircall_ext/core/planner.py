@@ -12,8 +12,9 @@ free extension for good. When those would spend the last one a cycle could park 
 wait until every cycle is done. No write ever adds a free extension, so this order finds a
 safe plan whenever one exists.
 
-Parking extension, chosen deterministically: the lowest extension that nobody holds now
-and the file does not want ("cold": no caller expects anyone there), else the lowest one
+Parking extension, chosen deterministically (never one the caller forbids, such as a
+numbering plan's reserved extensions): the lowest extension that nobody holds now and the
+file does not want ("cold": no caller expects anyone there), else the lowest one
 freed by the chains (the account is nearly full), else the lowest free one that a chain
 waiting for the cycles will take afterwards. 100-999 are tried before 000-099, which are
 often reserved (operator, services). It is chosen once and reused: each cycle frees it
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -162,12 +163,15 @@ class Plan:
         }
 
 
-def plan_import(account: Account, rows: Sequence[TargetRow]) -> Plan:
+def plan_import(
+    account: Account, rows: Sequence[TargetRow], *, never_park: Set[str] = frozenset()
+) -> Plan:
     """Plan the writes that take ``account`` to the state ``rows`` describe.
 
     The current extension is always read from ``account`` (not from ``row.user``), so
     re-planning after a fresh read plans from the real state: a user already moved is
-    ``unchanged``, a parked user is simply moved on.
+    ``unchanged``, a parked user is simply moved on. ``never_park``: extensions no user may
+    wait on, even for a moment (a numbering plan's reserved ones: callers dial 911).
     """
     plan_rows = tuple(_plan_row(account, row) for row in rows)
     problems = _check(account, plan_rows)
@@ -175,7 +179,8 @@ def plan_import(account: Account, rows: Sequence[TargetRow]) -> Plan:
         return Plan(plan_rows, (), tuple(problems))
     movers = [r for r in plan_rows if r.action in ("assign", "change")]
     holding = {user.id: user.extension for user in account.users}
-    schedule = _schedule(holding, movers, _warm(account, {r.user_id for r in movers}))
+    held, never = _warm(account, {r.user_id for r in movers})
+    schedule = _schedule(holding, movers, (held, never | never_park))
     if schedule.blocked:
         return Plan(plan_rows, (), tuple(schedule.blocked))
     return Plan(plan_rows, tuple(schedule.steps), ())

@@ -270,7 +270,8 @@ class _Swaps:
     user of Y holds an extension X may have, and the shortest cycle of groups through each
     group in turn (in queue order) is taken until none is left. Each receiver takes the
     lowest extension of their allowance the next group offers. The importer breaks a cycle
-    by parking one user on a free extension, so there must be one, or nobody swaps.
+    by parking one user on a free extension (never a reserved one), so there must be one,
+    or nobody swaps.
     """
 
     def __init__(self, renumberer: _Renumberer) -> None:
@@ -295,8 +296,8 @@ class _Swaps:
         )
 
     def find(self) -> list[tuple[int, str]]:
-        if not any(not self.r.claimants.get(e) for e in self._unheld()):
-            return []  # nowhere to park: the importer could not break a cycle
+        if all(self.r.taken(e) for e in ALL_EXTENSIONS):
+            return []  # nowhere to park (never a reserved one): no cycle could be broken
         moves: list[tuple[int, str]] = []
         for start in list(self.givers):
             while cycle := self._cycle(start):
@@ -307,9 +308,6 @@ class _Swaps:
                 for receiver, _ in cycle:
                     self.givers[id(self.r.allowances[receiver])].remove(receiver)
         return moves
-
-    def _unheld(self) -> list[str]:
-        return [e for e in ALL_EXTENSIONS if not self.r.holders.get(e)]
 
     def _pick(self, receivers: int, givers: int) -> int | None:
         """The user of group ``givers`` holding the lowest extension ``receivers`` may have."""

@@ -19,10 +19,19 @@ from aircall_ext.errors import AircallExtError, ApiError, Refused, Remedy, Unpro
 from aircall_ext.services.users import load_account
 
 
-def prepare_assign(client: ApiClient, ref: UserRef, extension: str, *, swap: bool) -> AssignPlan:
-    """Read the account once and plan; raises :class:`Refused` when it must not happen."""
+def prepare_assign(
+    client: ApiClient,
+    ref: UserRef,
+    extension: str,
+    *,
+    swap: bool,
+    never_park: frozenset[str] = frozenset(),
+) -> AssignPlan:
+    """Read the account once and plan; raises :class:`Refused` when it must not happen.
+    ``never_park``: where a swap's holder may not wait (a numbering plan's reserved ones)."""
     account = load_account(client)
-    return plan_assign(account, find_user(account, ref), extension, swap=swap)
+    user = find_user(account, ref)
+    return plan_assign(account, user, extension, swap=swap, never_park=never_park)
 
 
 def apply_plan(client: ApiClient, plan: AssignPlan) -> User:

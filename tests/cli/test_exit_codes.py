@@ -51,6 +51,12 @@ def with_env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRCALL_API_TOKEN", "env-token-0123456789")
 
 
+def plan_file(beside: Path, text: str) -> str:
+    path = beside.parent / "plan.toml"
+    path.write_text(text + "\n", encoding="utf-8")
+    return str(path)
+
+
 Case = Callable[[RunCli, Path, pytest.MonkeyPatch], CliResult]
 
 
@@ -73,6 +79,9 @@ CASES: dict[int, dict[str, Case]] = {
             on_terminal(mp),
             run("--sandbox", "import", str(swap), input="n\n"),
         )[1],
+        "renumber cannot place a user": lambda run, swap, mp: run(
+            "--sandbox", "--numbering", plan_file(swap, 'default = "101-102"'), "renumber"
+        ),
     },
     2: {
         "bad option": lambda run, swap, mp: run("list", "--bogus"),
@@ -81,6 +90,9 @@ CASES: dict[int, dict[str, Case]] = {
         "ambiguous USER": lambda run, swap, mp: run("--sandbox", "show", "ext:103"),
         "bad EXT": lambda run, swap, mp: run("--sandbox", "assign", "1", "7"),
         "unreadable file": lambda run, swap, mp: run("--sandbox", "validate", "nope.csv"),
+        "a plan that cannot be right": lambda run, swap, mp: run(
+            "--sandbox", "--numbering", plan_file(swap, 'default = "102-101"'), "validate"
+        ),
     },
     3: {
         "no credentials": lambda run, swap, mp: run("list"),

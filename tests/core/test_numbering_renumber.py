@@ -216,6 +216,17 @@ def test_no_swap_without_an_extension_to_park_on() -> None:
     assert len(result.unplaced) == 1000
 
 
+def test_no_swap_when_only_a_reserved_extension_is_free() -> None:
+    """The importer never parks on a reserved extension, so a swap that could only park
+    there is not proposed: its users are named instead."""
+    plan = parse_plan('reserved = ["999"]\n[teams]\nA = "000-499"\nB = "500-998"\n', "p.toml")
+    users = [user(n + 1, f"{(n + 500) % 999:03d}") for n in range(999)]  # all misplaced
+    applied = AppliedPlan(plan, [("A", range(1, 500)), ("B", range(500, 1000))])
+    result = renumber(applied, Account.of(users))
+    assert result.moves == ()
+    assert len(result.unplaced) == 999
+
+
 # -- properties on random accounts and plans ----------------------------------------------
 
 
@@ -289,9 +300,11 @@ def test_the_renumbering_csv_imports_without_a_block(scene: Scene) -> None:
     data = render_csv(result.rows(), ROW_COLUMNS).encode()
     state = check_desired(read_extension_csv(data, source="moves.csv"), scene.account)
     assert not state.has_errors, [f.message for f in state.findings if f.severity == "error"]
-    plan = plan_import(scene.account, state.rows)
+    # As `import` plans it with the plan in effect: never parking on a reserved extension.
+    plan = plan_import(scene.account, state.rows, never_park=scene.plan.reserved)
     assert not plan.blocked
     assert plan.cycles <= result.swapped // 2
+    assert not {s.to_ext for s in plan.steps if s.parking} & scene.plan.reserved
     current = holdings(scene.account.users)
     for step in plan.steps:
         assert current[step.user_id] == step.from_ext

@@ -530,3 +530,23 @@ def test_a_blocked_cycle_on_a_full_account_is_one_short_line() -> None:
     (finding,) = plan.findings
     assert "and 990 more" in finding.message
     assert len(finding.message) < 400
+
+
+def test_parking_never_lands_on_an_extension_the_caller_forbids() -> None:
+    """A numbering plan's reserved extensions: a caller dialing 100 must not reach a user
+    parked there, even for a moment."""
+    holdings = {1: "101", 2: "102"}
+    account = account_of(holdings)
+    rows = rows_for(account, [(1, "102"), (2, "101")])
+    assert plan_import(account, rows).parking == "100"
+    plan = plan_import(account, rows, never_park=frozenset({"100", "103"}))
+    assert plan.parking == "104"
+    assert replay(holdings, plan.steps) == {1: "102", 2: "101"}
+
+
+def test_a_cycle_with_only_forbidden_extensions_free_is_blocked() -> None:
+    holdings: dict[int, str | None] = {n: f"{n:03d}" for n in range(1000) if n != 911}
+    account = account_of(holdings)
+    rows = rows_for(account, [(101, "102"), (102, "101")])
+    assert plan_import(account, rows).parking == "911"
+    assert plan_import(account, rows, never_park=frozenset({"911"})).blocked

@@ -31,6 +31,7 @@ from aircall_ext.names import (
     ENV_BASE_URL,
     ENV_CONFIG_DIR,
     ENV_DEBUG,
+    ENV_NUMBERING,
     ENV_PROFILE,
     ENV_RATE_LIMIT,
     ENV_SANDBOX,
@@ -59,6 +60,11 @@ ENVIRONMENT = [
         "HTTPS is required except to loopback hosts.",
     ),
     (ENV_PROFILE, "Profile of config.toml to use, as --profile."),
+    (
+        ENV_NUMBERING,
+        "Numbering plan file (TOML), as --numbering; takes precedence over the profile's "
+        "numbering.",
+    ),
     (ENV_RATE_LIMIT, f"Request budget N/SECONDS, as --rate-limit (default {DEFAULT_BUDGET})."),
     (ENV_SANDBOX, "1 runs every command against the embedded sandbox, as --sandbox."),
     (ENV_SANDBOX_STATE, "SQLite database of the sandbox."),
@@ -81,7 +87,7 @@ FILES = [
     ("~/.local/state/aircall-ext/journals/", "Journals of bulk imports, to --resume from."),
     (
         "~/.cache/aircall-ext/completion.json",
-        "The last listing of users and numbers, for "
+        "The last listing of users, numbers and team names, for "
         "shell completion (which never calls the API). Safe to delete.",
     ),
     (
@@ -103,12 +109,12 @@ EXIT_STATUS = [
         "the dialed call does not reach a user (or --expect not met); drift found; "
         "import declined at the confirmation prompt (nothing written); "
         "import --undo skipped a row; import --plan refused a stale plan or one for another "
-        "account.",
+        "account; renumber could not place a user, assign --next found no free extension.",
     ),
     (
         EXIT_USAGE,
         "Usage error: bad option, bad argument (a USER that names no user, or several), "
-        "unreadable file.",
+        "unreadable file, a numbering plan that cannot be right.",
     ),
     (
         EXIT_AUTH,

@@ -253,7 +253,7 @@ class ApplyLoop:
         errors = [f for f in sort_findings(desired.findings) if f.severity == "error"]
         if errors:
             raise _Stop(f"the account changed during the import: {errors[0].message}")
-        plan = plan_import(account, desired.rows)
+        plan = plan_import(account, desired.rows, never_park=self.prepared.never_park)
         if plan.blocked:
             raise _Stop(f"the account changed during the import: {plan.findings[0].message}")
         self.journal.write(ReplanRecord(plan.steps, str(err)))

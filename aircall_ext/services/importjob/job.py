@@ -89,7 +89,7 @@ class ImportJob:
         greeting = self.source.greeting()
         if greeting is not None:
             self.ui.say(greeting)
-        prepared = self.source.prepare(self.connection.client())
+        prepared = self.source.prepare(self.connection.client(), self.options.never_park)
         if prepared.stale:
             raise self._refused("plan is stale", prepared.stale)
         for note in prepared.notes:

@@ -55,6 +55,9 @@ class ImportOptions:
     report: str | None = None
     fsync: bool = True  # each journal record reaches the disk before the next request
     clock: Clock = utc_now
+    # Extensions a cycle never parks a user on, even for a moment (a numbering plan's
+    # reserved ones: callers dial 911); a saved plan keeps the parking it was made with.
+    never_park: frozenset[str] = frozenset()
 
 
 class JobUi(Protocol):

@@ -124,6 +124,7 @@ class Prepared:
     skipped: Mapping[int, str] = field(default_factory=dict)  # line → why an undo skips it
     stale: tuple[str, ...] = ()  # what moved since a saved plan was made
     notes: tuple[str, ...] = ()  # for people, said once
+    never_park: frozenset[str] = frozenset()  # kept for re-planning (``plan_import``)
 
     @property
     def shown(self) -> str:
@@ -168,8 +169,17 @@ class Prepared:
         )
 
 
-def prepare(input: Input, account: Account, *, notes: tuple[str, ...] = ()) -> Prepared:
-    """``input`` judged against ``account`` and planned; an input with errors gets no plan."""
+def prepare(
+    input: Input,
+    account: Account,
+    *,
+    notes: tuple[str, ...] = (),
+    never_park: frozenset[str] = frozenset(),
+) -> Prepared:
+    """``input`` judged against ``account`` and planned; an input with errors gets no plan.
+    ``never_park``: extensions no cycle may park a user on."""
     desired = input.desired(account)
-    plan = None if desired.has_errors else plan_import(account, desired.rows)
-    return Prepared(input, account, desired, plan, notes=notes)
+    planned = (
+        None if desired.has_errors else plan_import(account, desired.rows, never_park=never_park)
+    )
+    return Prepared(input, account, desired, planned, notes=notes, never_park=never_park)

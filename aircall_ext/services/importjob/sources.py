@@ -48,7 +48,8 @@ class JobSource:
         """What the job says before it reads the account."""
         return None
 
-    def prepare(self, client: ApiClient) -> Prepared:
+    def prepare(self, client: ApiClient, never_park: frozenset[str] = frozenset()) -> Prepared:
+        """Read the account and plan; no cycle parks a user on ``never_park``."""
         raise NotImplementedError
 
     def nothing_to_write(self, prepared: Prepared) -> str:
@@ -59,10 +60,10 @@ class JobSource:
         """Release what :meth:`open` took."""
 
 
-def _csv_prepared(input: CsvInput, client: ApiClient) -> Prepared:
+def _csv_prepared(input: CsvInput, client: ApiClient, never_park: frozenset[str]) -> Prepared:
     """A file without a usable row needs no account: it cannot plan a write."""
     account = load_account(client) if input.csv_file.rows else Account(())
-    return prepare(input, account)
+    return prepare(input, account, never_park=never_park)
 
 
 @dataclass
@@ -86,10 +87,10 @@ class FromCsv(JobSource):
             ]
         )
 
-    def prepare(self, client: ApiClient) -> Prepared:
+    def prepare(self, client: ApiClient, never_park: frozenset[str] = frozenset()) -> Prepared:
         if self._input is None:
             self._input = CsvInput(read_source(self.file))
-        return _csv_prepared(self._input, client)
+        return _csv_prepared(self._input, client, never_park)
 
 
 # -- a saved plan --------------------------------------------------------------------------
@@ -128,9 +129,9 @@ class FromPlan(JobSource):
         if saved.tool != TOOL:
             ui.warn(f"{self.path} was made by {saved.tool}; this is {TOOL}")
 
-    def prepare(self, client: ApiClient) -> Prepared:
+    def prepare(self, client: ApiClient, never_park: frozenset[str] = frozenset()) -> Prepared:
         """Read the account and check that the plan still holds on it (``stale`` lists what
-        moved); planned EXACTLY as saved."""
+        moved); planned EXACTLY as saved (its parking included)."""
         saved = self.saved
         assert saved is not None
         notes: list[str] = []
@@ -139,14 +140,20 @@ class FromPlan(JobSource):
         account = load_account(client)
         if savedplan.applied_already(saved, account):  # a CI job applying it again
             notes.append(f"plan {self.path} is applied already: the account holds what it plans")
-            return prepare(input, account, notes=tuple(notes))  # nothing to write
+            return prepare(input, account, notes=tuple(notes), never_park=never_park)  # no write
         reasons += saved.basis.stale_reasons(account)
         desired = input.desired(account)
         reasons += saved.basis.moved_rows({row.line: row.user.id for row in desired.rows})
         if not reasons:  # the file's own errors, when nothing above explains them
             reasons += [f.message for f in desired.findings if f.severity == "error"]
         return Prepared(
-            input, account, desired, saved.plan(), stale=tuple(reasons), notes=tuple(notes)
+            input,
+            account,
+            desired,
+            saved.plan(),
+            stale=tuple(reasons),
+            notes=tuple(notes),
+            never_park=never_park,  # for a re-plan after a refused write
         )
 
 
@@ -238,17 +245,23 @@ class FromUndo(JobSource):
         )
         self.contents = _open_journal(self.journal, connection.identity(), "undo")
 
-    def prepare(self, client: ApiClient) -> Prepared:
+    def prepare(self, client: ApiClient, never_park: frozenset[str] = frozenset()) -> Prepared:
         contents = self.contents
         assert contents is not None
         account = load_account(client)
         rows = tuple(reverse_rows(contents.moves(account), account))
         input = UndoInput(contents.path.expanduser().absolute(), wanted(rows))
         desired = input.desired(account)
-        plan = with_skipped(plan_import(account, desired.rows), rows)
+        plan = with_skipped(plan_import(account, desired.rows, never_park=never_park), rows)
         skipped = {row.line: row.skipped for row in rows if row.skipped}
         return Prepared(
-            input, account, desired, plan, given=f"--undo {self.journal}", skipped=skipped
+            input,
+            account,
+            desired,
+            plan,
+            given=f"--undo {self.journal}",
+            skipped=skipped,
+            never_park=never_park,
         )
 
     def nothing_to_write(self, prepared: Prepared) -> str:
@@ -291,7 +304,7 @@ class FromJournal(JobSource):
         assert self.resumes is not None
         return f"resuming {input_of(self.resumes.header)} from journal {self.journal}"
 
-    def prepare(self, client: ApiClient) -> Prepared:
+    def prepare(self, client: ApiClient, never_park: frozenset[str] = frozenset()) -> Prepared:
         """One that cannot read the account leaves the job unfinished: that is still exit 5
         with the journal named and the command that tries again, so a script resuming on 5
         does not stop at 4."""
@@ -299,8 +312,8 @@ class FromJournal(JobSource):
         assert input is not None
         try:
             if isinstance(input, CsvInput):
-                return _csv_prepared(input, client)
-            undo = prepare(input, load_account(client))
+                return _csv_prepared(input, client, never_park)
+            undo = prepare(input, load_account(client), never_park=never_park)
             return dataclasses.replace(undo, given=f"--resume {self.journal}")
         except ApiError as err:
             raise ImportStopped(
