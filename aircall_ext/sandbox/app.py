@@ -484,8 +484,9 @@ def _number(number: JsonObject, base_url: str, users: list[JsonObject] | None = 
 
 def _member(user: JsonObject, base_url: str) -> JsonObject:
     """A team member as live: a few user fields, no extension."""
-    served = {**user, "direct_link": f"{base_url}/v2/users/{user['id']}"}
-    return {key: served.get(key) for key in MEMBER_FIELDS}
+    member = {key: user.get(key) for key in MEMBER_FIELDS}
+    member["direct_link"] = f"{base_url}/v2/users/{user['id']}"
+    return member
 
 
 def _render(record: JsonObject, fields: tuple[str, ...], direct_link: str) -> JsonObject:

@@ -269,7 +269,9 @@ def created_at_for(record_id: int) -> str:
 def ordered(record: JsonObject, fields: Iterable[str]) -> JsonObject:
     """``record`` with the known ``fields`` first in the API's order, then any extra fields."""
     known = {key: record[key] for key in fields if key in record}
-    return {**known, **{k: v for k, v in record.items() if k not in known}}
+    if len(known) < len(record):
+        known.update({k: v for k, v in record.items() if k not in known})
+    return known
 
 
 def _kind(value: object) -> str:

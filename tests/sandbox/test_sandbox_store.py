@@ -3,6 +3,7 @@ answers exactly as over the in-memory account, with every write committed."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -194,6 +195,38 @@ def test_a_page_loads_only_its_own_rows(db: Store) -> None:
         assert [u["id"] for u in page] == [500101, 500102, 500103, 500104, 500105]
         assert users[-1]["id"] == 500300
         assert len(db._tx().users) == 6  # only what was asked for was decoded
+
+
+def test_pages_follow_the_ids_whatever_gaps_there_are(db: Store) -> None:
+    db.replace(generate_account(130, seed=2))
+    gone = "(id % 7 = 0 OR id < 500004)"
+    with db.transaction(write=True):
+        conn = db._tx().conn
+        for table in ("team_members", "distribution"):
+            conn.execute(f"DELETE FROM {table} WHERE {gone.replace('id', 'user_id')}")
+        conn.execute(f"DELETE FROM users WHERE {gone}")
+        remaining = [row[0] for row in conn.execute("SELECT id FROM users ORDER BY id")]
+    client = http(SandboxApp(db))
+    pages = [client.get(f"/v2/users?page={page}&per_page=50").json() for page in (1, 2, 3, 4)]
+    assert [u["id"] for page in pages for u in page["users"]] == remaining
+    assert [page["meta"]["count"] for page in pages] == [50, 50, len(remaining) - 100, 0]
+
+
+def test_a_page_of_documents_loads_as_one_by_one_a_damaged_one_failing_alone(db: Store) -> None:
+    db.replace(generate_account(5, seed=3))
+    with db.transaction():
+        expected = [json.loads(doc) for (doc,) in db._tx().conn.execute("SELECT doc FROM users")]
+        assert db.users()[0:5] == expected
+    # Three damaged rows that, joined, would read as three sound documents of other users.
+    damaged = ['{"id":500001,"x":[1', "2]}", '{"id":500003},{"id":500004}']
+    with db.transaction(write=True):
+        for user_id, doc in zip((500001, 500002, 500003), damaged, strict=True):
+            db._tx().conn.execute("UPDATE users SET doc = ? WHERE id = ?", (doc, user_id))
+    with pytest.raises(json.JSONDecodeError) as alone:
+        json.loads(damaged[0])
+    with db.transaction(), pytest.raises(json.JSONDecodeError) as caught:
+        db.users()[0:5]
+    assert str(caught.value) == str(alone.value)
 
 
 def test_reads_happen_inside_a_transaction_only(db: Store) -> None:
@@ -433,6 +466,23 @@ def test_a_database_of_schema_1_gains_the_team_tables_once(tmp_path: Path) -> No
     conn.close()
     save_state(path, demo_account())
     assert read_state(path).document() == demo_account().document()
+
+
+def test_a_database_of_schema_2_gains_the_index_of_user_ids_once(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    save_state(path, generate_account(60))
+    conn = sqlite3.connect(path)
+    conn.execute("DROP INDEX users_in_order")
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    with Store.open(path) as store:
+        pages = [http(SandboxApp(store)).get(f"/v2/users?page={n}&per_page=50") for n in (1, 2)]
+    assert [len(page.json()["users"]) for page in pages] == [50, 10]
+    conn = sqlite3.connect(path)
+    indexes = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")]
+    assert "users_in_order" in indexes
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    conn.close()
 
 
 def test_sandbox_serve_answers_a_damaged_database_with_a_500_naming_it(
