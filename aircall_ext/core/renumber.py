@@ -119,6 +119,7 @@ class _Renumberer:
         self.queue = sorted(self.pending, key=lambda uid: (len(self.allowances[uid].order), uid))
         self.ranks: dict[int, dict[str, int]] = {}
         self.placed: dict[int, str] = {}
+        self.wordings: dict[Allowance, tuple[str, str]] = {}
 
     def _occupy(self, user_id: int, value: str | None) -> None:
         if value is None:
@@ -250,15 +251,21 @@ class _Renumberer:
     def _unplaced(self, user_id: int, breach: Breach) -> Unplaced:
         user = self._user(user_id)
         allowance = self.allowances[user_id]
-        if allowance.ranges is None:
-            full = "no extension is free in the account"
-        else:
-            full = f"no extension of {allowance.ranges_text} is free"
-        message = (
-            f"{who(user)}, in {allowance.who}, {breach_text(user, breach, self.account)}, "
-            f"and {full}"
-        )
+        whose, full = self._wording(allowance)
+        message = f"{who(user)}, in {whose}, {breach_text(user, breach, self.account)}, and {full}"
         return Unplaced(user, breach, allowance.teams, message)
+
+    def _wording(self, allowance: Allowance) -> tuple[str, str]:
+        """Whom ``allowance`` applies to, and what is full: worded once per allowance, not
+        for each of the thousands of users an account may be unable to place."""
+        wording = self.wordings.get(allowance)
+        if wording is None:
+            if allowance.ranges is None:
+                full = "no extension is free in the account"
+            else:
+                full = f"no extension of {allowance.ranges_text} is free"
+            wording = self.wordings[allowance] = (allowance.who, full)
+        return wording
 
 
 class _Swaps:
