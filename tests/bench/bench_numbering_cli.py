@@ -3,6 +3,8 @@ pytest does not collect it).
 
     pip install -e '.[test]'
     python tests/bench/bench_numbering_cli.py [--users 10000] [--runs 5]
+    git worktree add --detach /tmp/old 64cff33   # an older checkout, to compare with
+    python tests/bench/bench_numbering_cli.py --baseline-src /tmp/old [--rounds 3]
 
 Makes an account like ``sandbox reset --users N`` (1,000 users on unique extensions, the
 rest without one; 20 teams) in a temporary sandbox database, and a plan giving each of its
@@ -14,7 +16,8 @@ after one warm-up run (which also imports the modules a fresh process would):
 - ``renumber`` (its CSV written to a file), goal < 1 s;
 - ``map``, goal < 1 s;
 - ``import moves.csv --dry-run``: reading the account and planning the renumbering, < 2 s;
-- ``validate`` with the plan, for comparison.
+- ``validate`` with the plan (``-o json`` and the table), and ``list`` (the table and
+  ``-o json``), which read the account the same way, for comparison.
 
 Twice: on the account as generated (all 1,000 extensions held, so nobody who breaks the plan
 can be placed), and with 40 % of them freed (hundreds of moves to plan). Wall times vary
@@ -22,6 +25,11 @@ with the machine's load; the CPU figures (the whole process: the in-process sand
 are the steadier ones. The time spent inside the sandbox service (it stands in for the
 API's servers: reading 10,000 users is 200 requests) is measured too, and what is left is
 the tool's own: client, core and output.
+
+``--baseline-src DIR`` runs the same measurements on the source tree DIR (another checkout)
+and on this one, each in a process of its own, alternating ``--rounds`` times so that both
+meet the same load, and prints them side by side: for each side, the lowest and the
+highest of the rounds' medians.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ import io
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -138,25 +148,30 @@ def with_room(state: dict[str, Any], share: float) -> dict[str, Any]:
     return state
 
 
-def measure(root: Path, runs: int) -> None:
+COMMANDS = (
+    ("renumber", ["renumber"]),
+    ("map", ["map"]),
+    ("import moves.csv --dry-run", ["-o", "json", "import", "moves.csv", "--dry-run"]),
+    ("validate -o json", ["-o", "json", "validate"]),
+    ("validate", ["validate"]),
+    ("list", ["list"]),
+    ("list -o json", ["-o", "json", "list"]),
+)
+
+
+def measure(root: Path, runs: int, *, quiet: bool = False) -> dict[str, dict[str, float]]:
+    """Each command's figures in ms (``first``, ``wall``, ``cpu``, ``own``), printed unless
+    ``quiet``."""
     base = ("--sandbox", "--numbering", "plan.toml", "-q")
-    for name, command in (
-        ("renumber", ["renumber"]),
-        ("map", ["map"]),
-        ("import moves.csv --dry-run", ["-o", "json", "import", "moves.csv", "--dry-run"]),
-        ("validate", ["-o", "json", "validate"]),
-    ):
+    results: dict[str, dict[str, float]] = {}
+    for name, command in COMMANDS:
         first, wall, cpu, own, code, out = timed(runs, *base, *command)
+        results[name] = {"first": first * 1000, "wall": wall * 1000, "cpu": cpu * 1000}
+        results[name]["own"] = own * 1000
         if name == "renumber":
             (root / "moves.csv").write_text(out, encoding="utf-8")
-            detail = f"{max(0, out.count(chr(10)) - 1)} moves"
-        elif name.startswith("import"):
-            summary = json.loads(out).get("summary", {})
-            detail = f"{summary.get('writes', 0)} writes, {summary.get('cycles', 0)} cycles"
-        elif name == "validate":
-            detail = f"{len(json.loads(out)['findings'])} findings"
-        else:
-            detail = f"{out.count(chr(10))} lines"
+        if quiet:
+            continue
         goal = GOALS.get(name)
         verdict = (
             "" if goal is None else f", goal < {goal:.0f} s: {'ok' if wall < goal else 'MISSED'}"
@@ -164,15 +179,27 @@ def measure(root: Path, runs: int) -> None:
         print(
             f"  {name:<28} first {first * 1000:5.0f} ms; median {wall * 1000:5.0f} ms wall "
             f"({own * 1000:4.0f} ms outside the sandbox service), {cpu * 1000:5.0f} ms CPU "
-            f"({detail}, exit {code}{verdict})"
+            f"({describe(name, out)}, exit {code}{verdict})"
         )
+    return results
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+def describe(name: str, out: str) -> str:
+    lines = out.count("\n")
+    if name == "renumber":
+        return f"{max(0, lines - 1)} moves"
+    if name.startswith("import"):
+        summary = json.loads(out).get("summary", {})
+        return f"{summary.get('writes', 0)} writes, {summary.get('cycles', 0)} cycles"
+    if name == "validate -o json":
+        return f"{len(json.loads(out)['findings'])} findings"
+    if name == "list -o json":
+        return f"{len(json.loads(out)['users'])} users"
+    return f"{lines} lines"
+
+
+def run_both(args: argparse.Namespace, *, quiet: bool) -> dict[str, dict[str, dict[str, float]]]:
+    """The account as generated, then with 40 % of the extensions freed: each one's figures."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         isolate(root)
@@ -183,17 +210,78 @@ def main() -> None:
         _code, shown, _err = cli("--sandbox", "-o", "json", "sandbox", "show")
         state = json.loads(shown)
         (root / "plan.toml").write_text(plan_for(state), encoding="utf-8")
-        print(
+        say = (lambda _text: None) if quiet else print
+        say(
             f"{len(state['users']):,} users, {len(state['teams'])} teams; the first run, then "
             f"the median of {args.runs}"
         )
-        print(f"as `sandbox reset --users {args.users}` made it (every extension held):")
-        measure(root, args.runs)
+        say(f"as `sandbox reset --users {args.users}` made it (every extension held):")
+        held = measure(root, args.runs, quiet=quiet)
         (root / "roomy.json").write_text(json.dumps(with_room(state, 0.4)), encoding="utf-8")
         code, _out, err = cli("--sandbox", "sandbox", "reset", "--from", "roomy.json")
         assert code == 0, err
-        print("the same with 40 % of the extensions freed (room to renumber):")
-        measure(root, args.runs)
+        say("the same with 40 % of the extensions freed (room to renumber):")
+        roomy = measure(root, args.runs, quiet=quiet)
+        os.chdir(Path(__file__).parent)  # out of the directory before it is removed
+    return {"held": held, "roomy": roomy}
+
+
+def side(src: Path, args: argparse.Namespace) -> dict[str, dict[str, dict[str, float]]]:
+    """This script's figures on the source tree ``src``, from a process of its own."""
+    env = dict(os.environ, PYTHONPATH=str(src))
+    command = [sys.executable, __file__, "--users", str(args.users), "--runs", str(args.runs)]
+    done = subprocess.run([*command, "--json"], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"the run on {src} failed:\n{done.stderr}")
+    figures: dict[str, dict[str, dict[str, float]]] = json.loads(done.stdout)
+    return figures
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Both source trees, alternating, ``--rounds`` times; the range of their medians."""
+    here = Path(__file__).resolve().parents[2]
+    trees = {"this checkout": here, "baseline": args.baseline_src.resolve()}
+    rounds: dict[str, list[dict[str, dict[str, dict[str, float]]]]] = {n: [] for n in trees}
+    for _ in range(args.rounds):
+        for name, src in trees.items():
+            rounds[name].append(side(src, args))
+    print(
+        f"`sandbox reset --users {args.users}`; median of {args.runs} runs (wall, CPU) per round; "
+        f"lowest-highest of {args.rounds} rounds, each side in a process of its own, "
+        f"alternating; baseline {trees['baseline']}"
+    )
+    for scene, title in (("held", "every extension held"), ("roomy", "40 % freed")):
+        print(f"{title}:{'this checkout':>40}{'baseline':>28}   ratio (median)")
+        for command, _words in COMMANDS:
+            cells = []
+            medians = []
+            for name in trees:
+                walls = [r[scene][command]["wall"] for r in rounds[name]]
+                cpus = [r[scene][command]["cpu"] for r in rounds[name]]
+                medians.append(statistics.median(walls))
+                cells.append(
+                    f"{min(walls):5.0f}-{max(walls):5.0f} ms ({statistics.median(cpus):4.0f} CPU)"
+                )
+            ratio = medians[0] / medians[1] if medians[1] else 0.0
+            print(f"  {command:<28}{cells[0]:>26}{cells[1]:>28}   x{ratio:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--baseline-src", type=Path, help="another checkout's root, measured side by side"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="with --baseline-src")
+    parser.add_argument("--json", action="store_true", help="the figures as JSON, for compare")
+    args = parser.parse_args()
+    if args.baseline_src is not None:
+        compare(args)
+    elif args.json:
+        print(json.dumps(run_both(args, quiet=True)))
+    else:
+        run_both(args, quiet=False)
 
 
 if __name__ == "__main__":
