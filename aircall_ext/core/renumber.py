@@ -117,6 +117,12 @@ class _Renumberer:
         self.pending = dict(self.breaches)
         self.allowances = {uid: applied.allowance_for(uid) for uid in self.pending}
         self.queue = sorted(self.pending, key=lambda uid: (len(self.allowances[uid].order), uid))
+        # Who might be repaired: a waiting user's value only changes when they are placed.
+        self.damaged = [
+            user_id
+            for user_id in sorted(self.pending)
+            if (value := self.where[user_id]) is not None and not is_extension(value)
+        ]
         self.ranks: dict[int, dict[str, int]] = {}
         self.placed: dict[int, str] = {}
         self.wordings: dict[Allowance, tuple[str, str]] = {}
@@ -168,7 +174,9 @@ class _Renumberer:
         """Damaged values given back the extension they stand for, where that is allowed and
         nobody else holds or claims it (a claim that stays would block the import)."""
         moves = []
-        for user_id in sorted(self.pending):
+        for user_id in self.damaged:
+            if user_id not in self.pending:
+                continue
             value = self.where[user_id]
             meant = stands_for(value) if value is not None else None
             if (
@@ -187,25 +195,23 @@ class _Renumberer:
         After the first round only ``pool`` (what the last round vacated) can help: any
         other extension a waiting user may hold was already taken when they were passed
         over, and still is."""
-        candidates: dict[int, list[str]] = {}
-        cursor: dict[int, int] = {}
+        left: dict[int, list[str]] = {}  # allowance -> what it may still be given, last first
         given: set[str] = set()
         moves = []
+        pending, allowances = self.pending, self.allowances
         for user_id in self.queue:
-            if user_id not in self.pending or user_id in repaired:
+            if user_id not in pending or user_id in repaired:
                 continue
-            allowance = self.allowances[user_id]
-            key = id(allowance)
-            if key not in candidates:
-                candidates[key] = self._candidates(allowance, pool)
-                cursor[key] = 0
-            options, index = candidates[key], cursor[key]
-            while index < len(options) and options[index] in given:
-                index += 1
-            cursor[key] = index
-            if index < len(options):
-                given.add(options[index])
-                moves.append((user_id, options[index]))
+            allowance = allowances[user_id]
+            options = left.get(id(allowance))
+            if options is None:
+                options = left[id(allowance)] = self._candidates(allowance, pool)[::-1]
+            while options and options[-1] in given:
+                options.pop()
+            if options:
+                extension = options.pop()
+                given.add(extension)
+                moves.append((user_id, extension))
         return moves
 
     def _candidates(self, allowance: Allowance, pool: set[str] | None) -> list[str]:
