@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
 FILE_NAME = "completion.json"
 Entry = dict[str, Any]
+Sections = dict[str, list[Entry]]
+
+# The file's bytes and sections as this process last read or wrote them: a command that
+# reads users then teams remembers both, and parsing a 10,000-user cache twice is not free.
+_last: tuple[Path, bytes, Sections] | None = None
 
 
 def cache_path() -> Path:
@@ -71,15 +76,34 @@ def _number_entry(number: Number) -> Entry:
     return {"id": number.id, "name": number.name, "digits": digits}
 
 
-def _load() -> dict[str, list[Entry]]:
-    """Both sections; whatever is missing, unreadable or odd reads as empty."""
+def _load() -> Sections:
+    """Every section; whatever is missing, unreadable or odd reads as empty."""
+    path = cache_path()
     try:
-        data = json.loads(cache_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        raw = path.read_bytes()
+    except OSError:
+        raw = b""
+    if _last is not None and _last[:2] == (path, raw):
+        return _copy(_last[2])
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError:
         data = None
     if not isinstance(data, dict):
         data = {}
-    return {key: _entries(data.get(key)) for key in ("users", "numbers", "teams")}
+    sections = {key: _entries(data.get(key)) for key in ("users", "numbers", "teams")}
+    _keep(path, raw, sections)
+    return sections
+
+
+def _keep(path: Path, raw: bytes, sections: Sections) -> None:
+    global _last
+    _last = (path, raw, _copy(sections))
+
+
+def _copy(sections: Sections) -> Sections:
+    # New lists, so a caller's changes never reach what is kept; the entries are only read.
+    return {key: list(entries) for key, entries in sections.items()}
 
 
 def _entries(value: Any) -> list[Entry]:
@@ -88,8 +112,9 @@ def _entries(value: Any) -> list[Entry]:
     return [e for e in value if isinstance(e, dict) and isinstance(e.get("id"), int)]
 
 
-def _write(path: Path, data: dict[str, list[Entry]]) -> None:
+def _write(path: Path, data: Sections) -> None:
     """Atomic and private: a concurrent TAB press never reads half a file."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    write_atomic(path, text.encode("utf-8"), private=True, durable=False)
+    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    write_atomic(path, raw, private=True, durable=False)
+    _keep(path, raw, data)
