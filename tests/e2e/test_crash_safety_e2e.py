@@ -6,8 +6,8 @@ Each point is an event the test waits for, never a moment it hopes to hit:
   R/30`` it sends R requests and then waits half a minute before the next. R is chosen so
   that the pause comes before the first write (the plan's read alone), right after the
   first cycle's parking write, mid-way, or after the last write (before the verification's
-  read); the kill lands once the journal shows the first step started, or the server's
-  ``--write-log`` shows the last write before the pause applied;
+  read); the kill lands once the journal shows the first step started, or the last write
+  before the pause done;
 - with a write in flight: every request is held by a slow fault (``--faults slow:1``), and
   the server says so when one arrives; once the journal shows the step started and the
   server holds its PUT, the process dies while the server still sleeps on it; the write
@@ -103,8 +103,9 @@ def pause_after(writes: int) -> tuple[str, ...]:
     return ("--rate-limit", f"{1 + writes + 1}/30")
 
 
-def applied(writes: int) -> Trigger:
-    return lambda run, _server: len(run.applied()) >= writes
+def done(writes: int) -> Trigger:
+    """The client has journalled ``writes`` writes done (and then waits for the budget)."""
+    return lambda run, _server: sum(r["type"] == "done" for r in run.records()) >= writes
 
 
 PARKED = 4  # the chain's 3 writes come first, then the 4-cycle's parking write
@@ -112,12 +113,12 @@ PARKED = 4  # the chain's 3 writes come first, then the 4-cycle's parking write
 POINTS: dict[str, tuple[tuple[str, ...], Trigger]] = {
     "before-first-write": (("--rate-limit", "1/30"), lambda run, _server: len(starts(run)) >= 1),
     "first-write-in-flight": (SLOW, put_in_flight),
-    "mid-way": (pause_after(CRASH_MOVES // 2), applied(CRASH_MOVES // 2)),
+    "mid-way": (pause_after(CRASH_MOVES // 2), done(CRASH_MOVES // 2)),
     "parking-in-flight": (SLOW, lambda run, server: put_in_flight(run, server, parking=True)),
-    "just-parked": (pause_after(PARKED), applied(PARKED)),
+    "just-parked": (pause_after(PARKED), done(PARKED)),
     "after-last-write": (
         pause_after(CRASH_MOVES + CRASH_CYCLES),
-        applied(CRASH_MOVES + CRASH_CYCLES),
+        done(CRASH_MOVES + CRASH_CYCLES),
     ),
 }
 
