@@ -94,8 +94,8 @@ class SandboxServer:
                 self.reader.join(timeout=START_TIMEOUT)
             return
         marker = f"/v1/e2e-marker-{uuid.uuid4().hex}"
-        host, port = self.base_url.removeprefix("http://").rsplit(":", 1)
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=10) as conn:
+        host = self.base_url.removeprefix("http://").rsplit(":", 1)[0].strip("[]")
+        with socket.create_connection((host, int(self.port)), timeout=10) as conn:
             conn.sendall(f"GET {marker} HTTP/9.9\r\n\r\n".encode())
             while conn.recv(4096):  # until the server has answered and closed
                 pass
