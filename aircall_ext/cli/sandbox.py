@@ -195,7 +195,8 @@ def serve(
     so does every request until the block ends (--block-seconds).
 
     The first stderr line is `listening on http://HOST:PORT`; then one access-log line
-    per request (Common Log Format; a dropped connection shows RESET).
+    per request (Common Log Format; a dropped connection shows RESET), and a line when a
+    request a slow fault holds arrives (`slow fault: holding PUT /v2/users/1 for 1.5 s`).
     """
     from aircall_ext.sandbox.app import SandboxApp
     from aircall_ext.sandbox.faults import FaultInjector
@@ -210,6 +211,7 @@ def serve(
     store = open_store(_state_path(state))
     injector = FaultInjector(faults, seed=seed) if faults else None
     writes = _open_write_log(write_log) if write_log else None
+    access_log = AccessLog()
     service = SandboxApp(
         store,
         credentials=(api_id, api_token),
@@ -220,9 +222,10 @@ def serve(
         faults=injector,
         slow_seconds=slow_seconds,
         on_write=writes,
+        on_slow=lambda request: access_log(f"slow fault: holding {request} for {slow_seconds:g} s"),
     )
     try:
-        server = SandboxServer(host, port, service, AccessLog())
+        server = SandboxServer(host, port, service, access_log)
     except OSError as err:
         raise UsageError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
     click.echo(f"listening on {server.url}", err=True)

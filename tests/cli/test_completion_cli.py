@@ -402,7 +402,6 @@ zpty z "zsh -f -i"
 zpty -w z "fpath=($FNDIR \$fpath); autoload -U compinit; compinit -u -D"
 zpty -w z "dump() { print -r -- \"\$BUFFER\" > $OUT }; zle -N dump; bindkey '^X' dump"
 zpty -w -n z "$TYPED"$'\t'
-sleep 1
 zpty -w -n z $'\x18'
 for i in {1..100}; do [[ -s $OUT ]] && break; sleep 0.1; done
 zpty -d z

@@ -13,27 +13,27 @@ server's write log, replayed, proves no write was sent twice.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.e2e.conftest import CLI, SandboxServer, Serve, replay_writes
-from tests.scenes import renumbering
-
-pytestmark = pytest.mark.e2e
+from tests.e2e.conftest import (
+    CLI,
+    DEADLINE,
+    SandboxServer,
+    Serve,
+    read_json_lines,
+    wait_for,
+)
+from tests.scenes import renumbering, replay_writes
 
 # Eight chain moves into free extensions, then a swap: ten writes.
 INITIAL: dict[int, Any] = {**{i: f"50{i}" for i in range(1, 9)}, 9: "701", 10: "702"}
 WANTS = {**{i: f"60{i}" for i in range(1, 9)}, 9: "702", 10: "701"}
 WRITES = 8 + 2 + 1
-DEADLINE = 60.0
 
 
 class Job:
@@ -53,18 +53,13 @@ class Job:
         )
 
     def records(self) -> list[dict[str, Any]]:
-        text = self.journal.read_text() if self.journal.exists() else ""
-        return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
+        return read_json_lines(self.journal)
 
     def count(self, kind: str) -> int:
         return sum(1 for record in self.records() if record["type"] == kind)
 
     def pause_when(self, process: subprocess.Popen[str], ready: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + DEADLINE
-        while not ready():
-            assert process.poll() is None, "the run ended before the pause point"
-            assert time.monotonic() < deadline, "the run never reached the pause point"
-            time.sleep(0.005)
+        wait_for(ready, "the run's pause point", process)
         os.kill(process.pid, signal.SIGSTOP)
 
     def refused(self, *args: str) -> None:
