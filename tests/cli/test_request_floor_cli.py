@@ -17,7 +17,12 @@ Floors (U users, N numbers, 50 per page; a listing always takes at least one pag
 - show by id: one GET of /v2/users/ID and one page of /v2/users/ID/numbers;
 - numbers are listed (⌈N/50⌉ GETs of /v1/numbers) only by ``numbers`` and ``dial``; listing
   items carry no call distribution, so ``numbers`` reads each number's own record (N GETs
-  of /v1/numbers/ID) and ``dial`` reads the dialed number's (1 GET).
+  of /v1/numbers/ID) and ``dial`` reads the dialed number's (1 GET);
+- teams (T of them) are read only when a numbering plan is in effect and the command judges
+  users by their teams (validate, validate FILE, renumber, map, assign --next), and by
+  ``list --team``: one more listing, max(1, ⌈T/50⌉) GETs of /v1/teams; commands that need
+  only the plan's ranges (next-free, import) read none, and ``validate --offline`` sends
+  nothing at all.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from tests.scenes import (
     UNDO_BEFORE,
     UNDO_CSV,
     WriteState,
+    api_user,
     extensions,
     first_free,
     floor_import,
@@ -278,3 +284,124 @@ def test_an_undo_costs_an_import_and_never_makes_two_users_share(
     assert len(sandbox_requests.writes) == 3 * writes
     assert replay_writes(UNDO_BEFORE, sandbox_requests.writes) == UNDO_AFTER
     assert replay_writes(UNDO_BEFORE, sandbox_requests.writes[: 2 * writes]) == UNDO_BEFORE
+
+
+# -- numbering plans: teams ------------------------------------------------------------------
+
+PLAN = 'reserved = ["911"]\ndefault = "100-199"\n[teams]\n"Team 001" = "200-299"\n'
+
+
+def teams_account(teams: int) -> None:
+    """USERS users on 300-419, ``teams`` teams of five members each (round the users)."""
+    users = [api_user(n, f"{299 + n:03d}") for n in range(1, USERS + 1)]
+    doc = {
+        "company": {"name": "T"},
+        "users": users,
+        "teams": [
+            {
+                "id": 7000 + t,
+                "name": f"Team {t:03d}",
+                "users": [(t * 5 + k) % USERS + 1 for k in range(5)],
+            }
+            for t in range(1, teams + 1)
+        ],
+    }
+    save_state(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"]), SandboxAccount.from_document(doc))
+
+
+@pytest.fixture
+def plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plan.toml").write_text(PLAN, encoding="utf-8")
+    (tmp_path / "moves.csv").write_text("user_id,extension\n1,250\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("teams", [0, 1, 50, 51, 120])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["validate"],
+        ["validate", "moves.csv"],
+        ["renumber"],
+        ["map"],
+        ["assign", "1", "--next", "--dry-run"],
+    ],
+    ids=" ".join,
+)
+def test_a_plan_reads_the_teams_once_ceil_t_over_50(
+    run_cli: RunCli, sandbox_requests: RequestLog, plan: None, teams: int, command: list[str]
+) -> None:
+    teams_account(teams)
+    result = run_cli("--sandbox", "--numbering", "plan.toml", *command)
+    assert result.exit_code in (0, 1), result.stderr
+    only(sandbox_requests(), GET_users=PAGES_U, GET_teams=max(1, math.ceil(teams / 50)))
+
+
+@pytest.mark.parametrize("command", [["validate"], ["validate", "moves.csv"], ["list"]])
+def test_without_a_plan_no_team_is_read(
+    run_cli: RunCli, sandbox_requests: RequestLog, plan: None, command: list[str]
+) -> None:
+    teams_account(120)
+    assert run_cli("--sandbox", *command).exit_code in (0, 1)
+    only(sandbox_requests(), GET_users=PAGES_U)
+
+
+def test_list_team_reads_the_teams_without_a_plan(
+    run_cli: RunCli, sandbox_requests: RequestLog
+) -> None:
+    teams_account(120)
+    assert run_cli("--sandbox", "list", "--team", "Team 007").exit_code == 0
+    only(sandbox_requests(), GET_users=PAGES_U, GET_teams=3)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["next-free", "--team", "Team 001"], ["next-free"], ["import", "moves.csv", "--dry-run"]],
+    ids=" ".join,
+)
+def test_commands_that_need_only_the_ranges_read_no_team(
+    run_cli: RunCli, sandbox_requests: RequestLog, plan: None, command: list[str]
+) -> None:
+    teams_account(120)
+    result = run_cli("--sandbox", "--numbering", "plan.toml", *command)
+    assert result.exit_code == 0, result.stderr
+    only(sandbox_requests(), GET_users=PAGES_U)
+
+
+def test_assign_next_writes_once_and_reads_the_user_back(
+    run_cli: RunCli, sandbox_requests: RequestLog, plan: None
+) -> None:
+    teams_account(120)
+    assert run_cli("--sandbox", "--numbering", "plan.toml", "assign", "1", "--next").exit_code == 0
+    only(sandbox_requests(), GET_users=PAGES_U, GET_teams=3, PUT_users_one=1, GET_users_one=1)
+
+
+def test_a_team_listed_without_its_members_is_read_on_its_own(
+    run_cli: RunCli, sandbox_requests: RequestLog, plan: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Live listings carry the members; one that does not costs one GET of that team, and
+    only for a team the plan names."""
+    from aircall_ext.api.client import ApiClient, Listing
+    from aircall_ext.api.models import Team
+
+    teams_account(120)
+    listing = ApiClient.list_teams
+
+    def without_members(self: ApiClient) -> Listing[Team]:
+        read = listing(self)
+        teams = tuple(t.model_copy(update={"users": None}) for t in read)
+        return Listing(teams, read.incomplete, read.capped)
+
+    monkeypatch.setattr(ApiClient, "list_teams", without_members)
+    result = run_cli("--sandbox", "--numbering", "plan.toml", "-o", "json", "validate")
+    assert result.exit_code in (0, 1)
+    only(sandbox_requests(), GET_users=PAGES_U, GET_teams=3, GET_teams_one=1)
+
+
+def test_offline_validate_sends_nothing(
+    run_cli: RunCli, sandbox_requests: RequestLog, plan: None
+) -> None:
+    teams_account(120)
+    result = run_cli("--numbering", "plan.toml", "validate", "--offline", "moves.csv")
+    assert result.exit_code == 0, result.stderr
+    assert sandbox_requests() == []
