@@ -13,6 +13,7 @@ import click
 from click.shell_completion import ShellComplete, get_completion_class
 
 from aircall_ext.cli import PROG, cli
+from aircall_ext.cli.context import AppContext, with_app
 from aircall_ext.errors import UsageError
 from aircall_ext.names import COMPLETE_VAR
 
@@ -112,8 +113,11 @@ def completion_script(shell: str, *, check_shell: bool = False) -> str:
 
 @click.command("completion")
 @click.argument("shell", type=click.Choice(SHELLS), metavar="SHELL")
-def completion(shell: str) -> None:
-    """Commands, options and choices complete; so do profile names (from config.toml) and USER
+@with_app
+def completion(app: AppContext, shell: str) -> None:
+    """Print the completion script for SHELL (bash, zsh, fish or powershell).
+
+    Commands, options and choices complete; so do profile names (from config.toml) and USER
     and NUMBER arguments (from the last listing of users and numbers, cached on this machine
     by any command that read them): completing never calls the API. Install it once:
 
@@ -123,4 +127,4 @@ def completion(shell: str) -> None:
       fish  aircall-ext completion fish > ~/.config/fish/completions/aircall-ext.fish
       pwsh  aircall-ext completion powershell >> $PROFILE
     """
-    click.echo(completion_script(shell, check_shell=True), nl=False)
+    app.out(completion_script(shell, check_shell=True), nl=False)

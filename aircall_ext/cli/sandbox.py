@@ -13,14 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from aircall_ext.cli.context import AppContext, output_option, with_app
-from aircall_ext.cli.render import (
-    NUMBER_COLUMNS,
-    NUMBER_HEADERS,
-    USER_COLUMNS,
-    USER_HEADERS,
-    number_row,
-    user_row,
-)
+from aircall_ext.cli.render import NUMBER_COLUMNS, USER_COLUMNS, number_row, user_row
+from aircall_ext.columns import Columns
 from aircall_ext.errors import UsageError
 from aircall_ext.loopback import is_loopback
 from aircall_ext.names import ENV_SANDBOX_ID, ENV_SANDBOX_STATE, ENV_SANDBOX_TOKEN
@@ -40,7 +34,9 @@ STATE_HELP = (
 
 @click.group("sandbox")
 def sandbox() -> None:
-    """Any command runs against it in-process with --sandbox. `sandbox serve` exposes the same
+    """Run and manage the embedded sandbox account (the reference API service).
+
+    Any command runs against it in-process with --sandbox. `sandbox serve` exposes the same
     service over HTTP on loopback for CI pipelines and end-to-end tests.
     """
 
@@ -225,7 +221,7 @@ def serve(
         server = SandboxServer(host, port, service, AccessLog())
     except OSError as err:
         raise UsageError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
-    click.echo(f"listening on {server.url}", err=True)
+    app.say(f"listening on {server.url}", always=True)  # a script reads the port there
     if not is_loopback(host):
         app.warn(f"the sandbox is reachable from the network on {host}")
     _serve_and_close(app, server, store, writes)
@@ -332,15 +328,12 @@ def _read_source(source: str) -> SandboxAccount:
 
 # The columns of `list`, identity first, plus the numbers whose distribution holds the user
 # and the teams the user is in.
-SHOW_COLUMNS = [
-    "id", "name", "email", "extension", "availability", "outgoing_only", "numbers", "teams",
-]  # fmt: skip
-SHOW_HEADERS = [
-    dict(zip(USER_COLUMNS, USER_HEADERS, strict=True)).get(column, column)
-    for column in SHOW_COLUMNS
-]
-TEAM_COLUMNS = ["id", "name", "users"]
-TEAM_HEADERS = ["id", "team", "members"]
+SHOW_COLUMNS = Columns.of(
+    *USER_COLUMNS.only("id", "name", "email", "extension", "availability", "outgoing_only"),
+    "numbers",
+    "teams",
+)
+TEAM_COLUMNS = Columns.of("id", ("name", "team"), ("users", "members"))
 
 
 @sandbox.command("show")
@@ -370,19 +363,19 @@ def show(app: AppContext, state: str | None) -> None:
     ]
     if app.output == "table":
         company = account.company_document()
-        click.echo(
+        app.out(
             f"{company['name']}: {company['users_count']} users, "
             f"{company['numbers_count']} numbers, {len(account.teams())} teams\n"
         )
-    app.emit(doc, users, SHOW_COLUMNS, headers=SHOW_HEADERS, empty="no users")
+    app.emit(doc, users, SHOW_COLUMNS, empty="no users")
     if app.output == "table":
-        click.echo()
+        app.out()
         numbers = [
             number_row(Number.model_validate({**n, "users": account.distribution(n)}))
             for n in account.numbers()
         ]
-        app.emit(doc, numbers, NUMBER_COLUMNS, headers=NUMBER_HEADERS, empty="no numbers")
+        app.emit(doc, numbers, NUMBER_COLUMNS, empty="no numbers")
         teams = [{**t, "users": len(t["users"])} for t in account.teams()]
         if teams:  # the first line counts them; an account without teams gets no table
-            click.echo()
-            app.emit(doc, teams, TEAM_COLUMNS, headers=TEAM_HEADERS)
+            app.out()
+            app.emit(doc, teams, TEAM_COLUMNS)

@@ -61,7 +61,7 @@ def test_users_who_keep_to_the_plan_stay_and_the_others_move_lowest_first() -> N
 
 def test_rows_are_the_import_format_ordered_by_new_extension() -> None:
     result = run([user(1, "150"), user(2, None)], {"Sales": [1]})
-    assert ROW_COLUMNS == ("user_id", "email", "name", "extension")
+    assert ROW_COLUMNS.keys == ["user_id", "email", "name", "extension"]
     assert result.rows() == [
         {"user_id": 2, "email": "u2@example.com", "name": "User 2", "extension": "101"},
         {"user_id": 1, "email": "u1@example.com", "name": "User 1", "extension": "200"},
