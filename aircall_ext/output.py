@@ -12,13 +12,15 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import click
 
-from aircall_ext.columns import Columns
 from aircall_ext.names import FORMULA_START
 from aircall_ext.textwidth import display_width, fit
+
+if TYPE_CHECKING:
+    from aircall_ext.columns import Columns
 
 Format = Literal["table", "json", "csv", "github"]
 # The formats of every command that prints data; "github" (GitHub Actions workflow

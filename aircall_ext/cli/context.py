@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 import click
 
 from aircall_ext import output
-from aircall_ext.columns import Columns
 from aircall_ext.errors import Hint, Refused, Remedy, UsageError, hint_parts, write_hint
 from aircall_ext.names import ENV_NUMBERING, command_line
 from aircall_ext.output import ALL_FORMATS, FORMATS, Format
 
 if TYPE_CHECKING:
     from aircall_ext.api.client import ApiClient
+    from aircall_ext.columns import Columns
     from aircall_ext.config import PlanFile, Settings
     from aircall_ext.core.identity import AccountIdentity
     from aircall_ext.core.numbering import NumberingPlan

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from click.shell_completion import CompletionItem, ShellComplete
+from click.shell_completion import CompletionItem, ShellComplete, get_completion_class
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -28,7 +28,7 @@ from aircall_ext.cli.completers import (
     _whole_word_classes,
     glue_wordbreaks,
 )
-from aircall_ext.cli.completion import SHELLS
+from aircall_ext.cli.completion import EDITS, SHELLS, edited
 from aircall_ext.config import Profile, config_path, save_profile
 from aircall_ext.core.dialterms import OUTCOMES
 from tests.conftest import RunCli
@@ -82,6 +82,23 @@ def test_completion_prints_the_committed_script(run_cli: RunCli, shell: str) -> 
         f"{committed.name} is stale: run `python -m tests.tools.generate`"
     )
     assert COMPLETE_VAR in result.stdout
+
+
+@pytest.mark.parametrize("shell", sorted(EDITS))
+def test_every_edit_of_clicks_script_applies_to_the_installed_click(shell: str) -> None:
+    cls = get_completion_class(shell)
+    assert cls is not None
+    template = cls.source_template
+    script = edited(template, EDITS[shell])
+    assert script != template
+    assert all(new in script for _old, new in EDITS[shell])
+
+
+def test_a_script_is_edited_whole_or_not_at_all() -> None:
+    """A Click whose script changed serves its own script, never half of our edits."""
+    edits = (("a\n", "A\n"), ("c\n", "C\n"))
+    assert edited("a\nb\n", edits) == "a\nb\n"
+    assert edited("a\nb\nc\n", edits) == "A\nb\nC\n"
 
 
 def test_zsh_script_is_an_autoloadable_compdef(run_cli: RunCli) -> None:
