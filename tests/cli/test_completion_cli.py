@@ -32,7 +32,7 @@ from aircall_ext.cli.completion import EDITS, SHELLS, edited
 from aircall_ext.config import Profile, config_path, save_profile
 from aircall_ext.core.dialterms import OUTCOMES
 from tests.conftest import RunCli
-from tests.scenes import api_user
+from tests.scenes import api_user, env_credentials
 from tests.tools.generate import COMPLETION_FILES
 from tests.tools.tree import command_contexts
 
@@ -268,9 +268,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(httpx.Client, "send", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setenv("AIRCALL_API_ID", "id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "token")
-    monkeypatch.setenv("AIRCALL_BASE_URL", "https://api.invalid/v1")
+    env_credentials(monkeypatch, "id", "token", base_url="https://api.invalid/v1")
     return attempts
 
 
