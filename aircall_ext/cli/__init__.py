@@ -23,6 +23,7 @@ from aircall_ext.cli.context import (
     NUMBERING_HELP,
     AppContext,
     check_rate_limit,
+    file_option,
     refuse_github,
     takes_github,
 )
@@ -145,12 +146,7 @@ class LazyGroup(click.Group):
     default=None,
     help=f"Run against the embedded sandbox account; no credentials [env: {ENV_SANDBOX}=1].",
 )
-@click.option(
-    "--numbering",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help=NUMBERING_HELP,
-)
+@file_option("--numbering", metavar="FILE", help=NUMBERING_HELP)
 @click.option(
     "-o",
     "--output",

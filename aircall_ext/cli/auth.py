@@ -13,6 +13,7 @@ from aircall_ext.api.ratelimit import DEFAULT_BUDGET
 from aircall_ext.cli.context import (
     AppContext,
     check_rate_limit,
+    file_option,
     open_client,
     output_option,
     with_app,
@@ -45,10 +46,10 @@ def auth() -> None:
         f"window (default {DEFAULT_BUDGET}; e.g. 30/60 leaves half to other integrations)."
     ),
 )
-@click.option(
+@file_option(
     "--numbering",
     metavar="FILE",
-    type=click.Path(exists=True, dir_okay=False),
+    exists=True,
     help=(
         "Numbering plan to keep in the profile (checked first; stored as an absolute path): "
         "commands that use a plan use it unless --numbering or AIRCALL_EXT_NUMBERING says "

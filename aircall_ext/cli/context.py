@@ -358,9 +358,13 @@ def check_rate_limit(_ctx: click.Context, param: click.Parameter, value: str | N
     return value
 
 
-def file_option(*decls: str, metavar: str, help: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """An option naming a file the command reads or writes (never a directory)."""
-    return click.option(*decls, metavar=metavar, type=click.Path(dir_okay=False), help=help)
+def file_option(
+    *decls: str, metavar: str, help: str, exists: bool = False, allow_dash: bool = False
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """An option naming a file the command reads or writes (never a directory); ``exists``:
+    one that must be there already; ``allow_dash``: ``-`` for standard input or output."""
+    path = click.Path(exists=exists, dir_okay=False, allow_dash=allow_dash)
+    return click.option(*decls, metavar=metavar, type=path, help=help)
 
 
 def stdin_is_terminal() -> bool:

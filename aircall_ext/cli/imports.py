@@ -53,10 +53,10 @@ if TYPE_CHECKING:
     ),
 )
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
-@click.option(
+@file_option(
     "--report",
     metavar="PATH",
-    type=click.Path(dir_okay=False, allow_dash=True),
+    allow_dash=True,
     help=(
         "Write a CSV with one row per input row: line,user_id,email,from,to,status,error "
         "(private, 0600; - for stdout, except with -o json or csv)."

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from aircall_ext.cli.context import AppContext, output_option, with_app
+from aircall_ext.cli.context import AppContext, file_option, output_option, with_app
 from aircall_ext.cli.render import NUMBER_COLUMNS, USER_COLUMNS, number_row, user_row
 from aircall_ext.columns import Columns
 from aircall_ext.errors import UsageError
@@ -83,9 +83,14 @@ def _credential_option(name: str, env: str, what: str, sent_as: str) -> Callable
     )
 
 
-state_option = click.option(
-    "--state", metavar="PATH", type=click.Path(dir_okay=False), help=STATE_HELP
-)
+def _choice_option(name: str, choices: tuple[str, ...], help: str) -> Callable[[F], F]:
+    """One of ``choices``; the first, the live API's way, unless told otherwise."""
+    return click.option(
+        name, type=click.Choice(choices), default=choices[0], show_default=True, help=help
+    )
+
+
+state_option = file_option("--state", metavar="PATH", help=STATE_HELP)
 
 
 @sandbox.command("serve")
@@ -120,22 +125,16 @@ state_option = click.option(
         "at least until its window ends [default: the window's length]."
     ),
 )
-@click.option(
+@_choice_option(
     "--rate-headers",
-    type=click.Choice(["on-429", "always"]),
-    default="on-429",
-    show_default=True,
-    help=(
-        "When to send X-AircallApi-Limit/-Remaining/-Reset: on 429s only, as the live API "
-        "does, or on every answer (for clients that pace from them)."
-    ),
+    ("on-429", "always"),
+    "When to send X-AircallApi-Limit/-Remaining/-Reset: on 429s only, as the live API "
+    "does, or on every answer (for clients that pace from them).",
 )
-@click.option(
+@_choice_option(
     "--reset-unit",
-    type=click.Choice(["s", "ms"]),
-    default="s",
-    show_default=True,
-    help="Unit of the X-AircallApi-Reset header (ms tests clients' millisecond support).",
+    ("s", "ms"),
+    "Unit of the X-AircallApi-Reset header (ms tests clients' millisecond support).",
 )
 @click.option(
     "--faults",
@@ -157,10 +156,9 @@ state_option = click.option(
     is_flag=True,
     help="Allow a non-loopback --host (the sandbox has demo credentials: think twice).",
 )
-@click.option(
+@file_option(
     "--write-log",
     metavar="PATH",
-    type=click.Path(dir_okay=False),
     help="Append every applied extension change as a JSON line {user_id, from, to, ts}.",
 )
 @with_app
@@ -257,11 +255,12 @@ def _serve_and_close(
 
 @sandbox.command("reset")
 @state_option
-@click.option(
+@file_option(
     "--from",
     "source",
     metavar="FILE",
-    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    exists=True,
+    allow_dash=True,
     help="Start from this JSON state document (validated first) instead of the demo account; "
     "- is stdin.",
 )

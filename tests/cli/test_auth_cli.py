@@ -224,26 +224,31 @@ def test_a_refused_login_says_to_check_what_was_typed_not_to_log_in(run_cli: Run
     assert "auth login" not in result.stderr
 
 
+def list_with_a_refused_token(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, status: int, *options: str
+) -> str:
+    """``list`` with environment credentials the API refuses (401 or 403): its stderr."""
+    respx.get(f"{BASE}/v2/users").mock(return_value=httpx.Response(status, json={"error": "no"}))
+    env_credentials(monkeypatch, "my-id", "stale-token-value")
+    result = run_cli(*options, "--base-url", BASE, "list")
+    assert result.exit_code == 3
+    return result.stderr
+
+
 @respx.mock
 def test_a_refused_token_elsewhere_suggests_login_or_the_environment(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    respx.get(f"{BASE}/v2/users").mock(return_value=httpx.Response(401, json={"error": "no"}))
-    env_credentials(monkeypatch, "my-id", "stale-token-value")
-    result = run_cli("--base-url", BASE, "list")
-    assert result.exit_code == 3
-    assert "auth login" in result.stderr and "AIRCALL_API_TOKEN" in result.stderr
+    stderr = list_with_a_refused_token(run_cli, monkeypatch, 401)
+    assert "auth login" in stderr and "AIRCALL_API_TOKEN" in stderr
 
 
 @respx.mock
 def test_a_refused_token_suggests_logging_in_to_the_same_profile_and_url(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    respx.get(f"{BASE}/v2/users").mock(return_value=httpx.Response(403, json={"error": "no"}))
-    env_credentials(monkeypatch, "my-id", "stale-token-value")
-    result = run_cli("--profile", "work", "--base-url", BASE, "list")
-    assert result.exit_code == 3
-    assert f"`aircall-ext --profile work --base-url {BASE} auth login`" in result.stderr
+    stderr = list_with_a_refused_token(run_cli, monkeypatch, 403, "--profile", "work")
+    assert f"`aircall-ext --profile work --base-url {BASE} auth login`" in stderr
 
 
 # -- an empty variable is named, not the keyring ----------------------------------------
