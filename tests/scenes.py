@@ -25,6 +25,7 @@ import pytest
 
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import User
+from aircall_ext.names import ENV_API_ID, ENV_API_TOKEN, ENV_BASE_URL
 from aircall_ext.sandbox.demo import demo_account
 from aircall_ext.sandbox.state import SandboxAccount
 from aircall_ext.sandbox.store import SCHEMA_VERSION, Store, open_store
@@ -272,6 +273,16 @@ def read_report(path: Path) -> list[dict[str, str]]:
 def journal_header(journal: Path) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(journal.read_text().splitlines()[0])
     return doc
+
+
+def env_credentials(
+    monkeypatch: pytest.MonkeyPatch, api_id: str, token: str, *, base_url: str | None = None
+) -> None:
+    """Credentials (and an API root) in the environment, as a CI job sets them."""
+    monkeypatch.setenv(ENV_API_ID, api_id)
+    monkeypatch.setenv(ENV_API_TOKEN, token)
+    if base_url is not None:
+        monkeypatch.setenv(ENV_BASE_URL, base_url)
 
 
 def fail_on_write(monkeypatch: pytest.MonkeyPatch, number: int, error: BaseException) -> None:

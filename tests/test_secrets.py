@@ -31,6 +31,7 @@ from aircall_ext.cli import cli
 from aircall_ext.config import config_path, resolve_settings
 from aircall_ext.errors import AircallExtError
 from tests.conftest import MemoryKeyring, RunCli
+from tests.scenes import env_credentials
 
 BASE = "https://api.test"
 TOKEN = "tok-SECRET-secrets-0123456789"
@@ -201,8 +202,7 @@ def test_errors_and_their_tracebacks_never_carry_the_credentials(name: str, mock
 
 
 def test_settings_repr_hides_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRCALL_API_ID", "me")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", TOKEN)
+    env_credentials(monkeypatch, "me", TOKEN)
     settings = resolve_settings()
     assert settings.api_token == TOKEN
     assert TOKEN not in repr(settings) and TOKEN not in str(settings)
@@ -212,9 +212,7 @@ def test_settings_repr_hides_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_redirect_never_carries_the_credentials_elsewhere(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AIRCALL_API_ID", "me")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", TOKEN)
-    monkeypatch.setenv("AIRCALL_BASE_URL", BASE)
+    env_credentials(monkeypatch, "me", TOKEN, base_url=BASE)
     respx.get(f"{BASE}/v2/users").mock(
         return_value=httpx.Response(301, headers={"Location": "https://evil.test/v2/users"})
     )
