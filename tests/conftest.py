@@ -26,6 +26,8 @@ from aircall_ext.sandbox.state import SandboxAccount
 from tests.scenes import (
     IMPORT_BEFORE,
     IMPORT_CSV,
+    UNDO_BEFORE,
+    UNDO_CSV,
     Request,
     WriteState,
     extensions,
@@ -268,6 +270,16 @@ def import_scene(write_state: WriteState) -> None:
     """The import scene's account (``IMPORT_BEFORE``) installed in the in-process sandbox."""
     write_state(users_holding(IMPORT_BEFORE))
     assert extensions() == IMPORT_BEFORE
+
+
+@pytest.fixture
+def undo_scene(write_state: WriteState, tmp_path: Path) -> Path:
+    """The undo scene's account (``UNDO_BEFORE``) installed in the in-process sandbox; the
+    CSV file that renumbers it to ``UNDO_AFTER``."""
+    write_state(users_holding(UNDO_BEFORE))
+    path = tmp_path / "users.csv"
+    path.write_text(UNDO_CSV)
+    return path
 
 
 @pytest.fixture

@@ -40,8 +40,6 @@ from tests.conftest import RequestLog, RunCli
 from tests.scenes import (
     UNDO_AFTER,
     UNDO_BEFORE,
-    UNDO_CSV,
-    WriteState,
     api_user,
     extensions,
     first_free,
@@ -49,7 +47,6 @@ from tests.scenes import (
     only,
     replay_writes,
     save_state,
-    users_holding,
 )
 
 USERS = 120
@@ -254,14 +251,12 @@ def test_a_plan_made_stale_by_another_client_costs_its_check_only(
 
 
 def test_an_undo_costs_an_import_and_never_makes_two_users_share(
-    run_cli: RunCli, sandbox_requests: RequestLog, write_state: WriteState, tmp_path: Path
+    run_cli: RunCli, sandbox_requests: RequestLog, undo_scene: Path, tmp_path: Path
 ) -> None:
     """The undo scene: a 3-cycle, a swap and a chain move (C = 6, K = 2); undone, then the
     undo undone, each at an import's cost; the writes of all three, replayed, never let two
     users share an extension."""
-    write_state(users_holding(UNDO_BEFORE))
-    csv_file = tmp_path / "users.csv"
-    csv_file.write_text(UNDO_CSV)
+    csv_file = undo_scene
     journal, undo = tmp_path / "import.jsonl", tmp_path / "undo.jsonl"
     changes, writes = 6, 6 + 2
     imported = run_cli("--sandbox", "import", str(csv_file), "--yes", "--journal", str(journal))

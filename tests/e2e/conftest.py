@@ -59,6 +59,13 @@ def wait_for(
         time.sleep(POLL)
 
 
+def pause_when(process: subprocess.Popen[Any], ready: Callable[[], object], what: str) -> None:
+    """Freeze ``process`` (SIGSTOP) as soon as ``ready()`` holds: a run held at a known
+    point of its journal while another run acts; SIGCONT lets it go on."""
+    wait_for(ready, what, process)
+    os.kill(process.pid, signal.SIGSTOP)
+
+
 @dataclass
 class SandboxServer:
     process: subprocess.Popen[str]
@@ -148,6 +155,16 @@ class SandboxServer:
         )
         env.update(extra)
         return env
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """The installed CLI against this server, running in the background."""
+        return subprocess.Popen(
+            [CLI, *args],
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def cli(
         self, *args: str, input: str | None = None, env: dict[str, str] | None = None

@@ -27,12 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import (
-    CLI,
     DEADLINE,
-    SandboxServer,
     Serve,
+    pause_when,
     read_json_lines,
-    wait_for,
 )
 from tests.scenes import renumbering, replay_writes
 
@@ -54,7 +52,7 @@ MOVES, CYCLES = len(A_WANTS), 2
 class Scene:
     def __init__(self, serve: Serve, tmp_path: Path) -> None:
         self.tmp = tmp_path
-        self.server: SandboxServer = serve("--rate-limit", "6/1", holdings=INITIAL, company="Race")
+        self.server = serve("--rate-limit", "6/1", holdings=INITIAL, company="Race")
         self.a_csv = self.csv("a.csv", A_WANTS)
         self.a_journal = tmp_path / "a.jsonl"
 
@@ -76,18 +74,12 @@ class Scene:
         return self.server.applied()
 
     def start_a(self) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [CLI, "-o", "json", "import", str(self.a_csv), "--yes", "--journal",
-             str(self.a_journal)],
-            env=self.server.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
+        return self.server.start(
+            "-o", "json", "import", str(self.a_csv), "--yes", "--journal", str(self.a_journal)
+        )
 
     def pause_when(self, process: subprocess.Popen[str], ready: Callable[[], bool]) -> None:
-        wait_for(ready, "A's pause point", process)
-        os.kill(process.pid, signal.SIGSTOP)
+        pause_when(process, ready, "A's pause point")
 
     def final(self) -> dict[int, Any]:
         assert self.server.stop() == 0

@@ -21,12 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import (
-    CLI,
     DEADLINE,
-    SandboxServer,
     Serve,
+    pause_when,
     read_json_lines,
-    wait_for,
 )
 from tests.scenes import renumbering, replay_writes
 
@@ -38,19 +36,13 @@ WRITES = 8 + 2 + 1
 
 class Job:
     def __init__(self, serve: Serve, tmp_path: Path) -> None:
-        self.server: SandboxServer = serve("--rate-limit", "4/1", holdings=INITIAL, company="Lock")
+        self.server = serve("--rate-limit", "4/1", holdings=INITIAL, company="Lock")
         self.csv = tmp_path / "wants.csv"
         self.csv.write_text(renumbering(WANTS))
         self.journal = tmp_path / "job.jsonl"
 
     def start(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [CLI, "import", *args],
-            env=self.server.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        return self.server.start("import", *args)
 
     def records(self) -> list[dict[str, Any]]:
         return read_json_lines(self.journal)
@@ -59,8 +51,7 @@ class Job:
         return sum(1 for record in self.records() if record["type"] == kind)
 
     def pause_when(self, process: subprocess.Popen[str], ready: Callable[[], bool]) -> None:
-        wait_for(ready, "the run's pause point", process)
-        os.kill(process.pid, signal.SIGSTOP)
+        pause_when(process, ready, "the run's pause point")
 
     def refused(self, *args: str) -> None:
         """A second run on the journal: refused at once, the journal untouched (that it
