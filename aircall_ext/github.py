@@ -3,7 +3,9 @@
 ``-o github`` prints one workflow command per finding (``::error file=F,line=L,col=C,
 title=CODE::message``), which the runner turns into an annotation on the pull request's
 diff, and appends a short Markdown summary to the file ``$GITHUB_STEP_SUMMARY`` names.
-Everything here is pure: plain rows (the commands' JSON rows) in, lines and text out.
+Everything here is pure: findings and plain rows (the commands' JSON rows) in, lines and
+text out. How counts read is the people's output's (:mod:`aircall_ext.output`): a summary
+says them the same way.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from aircall_ext.core.findings import plural, who_is
+from aircall_ext.columns import Columns
+from aircall_ext.core.findings import Finding, summarize, who_is
+from aircall_ext.output import dial_counts, drift_counts, severity_counts
 
 Level = Literal["error", "warning", "notice"]
 
@@ -73,25 +77,24 @@ def annotated_file(path: str | None) -> str | None:
     return path if os.path.isabs(path) else os.path.normpath(path)
 
 
-def finding_commands(findings: Iterable[Mapping[str, Any]], file: str | None) -> list[str]:
-    """One command per finding (``Finding.to_json()`` rows): errors, warnings, and infos as
-    notices. A finding of the file (it has a line) points at FILE:LINE:COLUMN; one about the
-    account names its user, which a table would show in a column of its own."""
+def finding_commands(findings: Iterable[Finding], file: str | None) -> list[str]:
+    """One command per finding: errors, warnings, and infos as notices. A finding of the
+    file (it has a line) points at FILE:LINE:COLUMN; one about the account names its user,
+    which a table would show in a column of its own."""
     lines = []
     for finding in findings:
-        message = finding["message"]
-        user_id = finding.get("user_id")
-        about_user = finding.get("line") is None and user_id is not None
-        if about_user and not message.startswith(f"user {user_id} "):  # not said already
-            message = f"{_user(finding)}: {message}"
+        message, user_id = finding.message, finding.user_id
+        located = finding.line is not None
+        if not located and user_id is not None and not message.startswith(f"user {user_id} "):
+            message = f"{who_is(user_id, finding.email)}: {message}"  # not said already
         lines.append(
             workflow_command(
-                LEVEL[finding["severity"]],
+                LEVEL[finding.severity],
                 message,
-                file=file if finding.get("line") is not None else None,
-                line=finding.get("line"),
-                col=finding.get("column"),
-                title=finding["code"],
+                file=file if located else None,
+                line=finding.line,
+                col=finding.column,
+                title=finding.code,
             )
         )
     return lines
@@ -147,22 +150,6 @@ def dial_commands(
     return lines
 
 
-def dial_counts(counts: Mapping[str, int]) -> str:
-    errors = counts.get("errors", 0)
-    unrun = f" ({errors} could not be dry-run)" if errors else ""
-    return f"{counts['rows']} row(s): {counts['passed']} passed, {counts['failed']} failed{unrun}"
-
-
-def drift_counts(summary: Mapping[str, int]) -> str:
-    return f"{summary['drifted']} drifted, {summary['in_sync']} in sync, {summary['blank']} blank"
-
-
-def severity_counts(summary: Mapping[str, int]) -> str:
-    """``1 error, 2 warnings, 0 infos`` from a findings summary (``errors``, ``warnings``,
-    ``infos``)."""
-    return ", ".join(plural(summary[f"{word}s"], word) for word in ("error", "warning", "info"))
-
-
 def plan_notice(counts: str) -> str:
     """The plan's count line (``Plan.counts_line``) as a notice."""
     return workflow_command("notice", counts, title="import plan")
@@ -187,42 +174,35 @@ def md_text(value: Any) -> str:
 
 
 def md_table(
-    rows: Sequence[Mapping[str, Any]],
-    columns: Sequence[str],
-    headers: Sequence[str] | None = None,
-    *,
-    limit: int = TABLE_LIMIT,
+    rows: Sequence[Mapping[str, Any]], columns: Columns, *, limit: int = TABLE_LIMIT
 ) -> list[str]:
     """A Markdown table of the first ``limit`` rows, then "and N more" when cut."""
     lines = [
-        "| " + " | ".join(md_text(h) for h in headers or columns) + " |",
+        "| " + " | ".join(md_text(h) for h in columns.headers) + " |",
         "|" + "---|" * len(columns),
     ]
     for row in rows[:limit]:
-        lines.append("| " + " | ".join(md_text(row.get(col)) for col in columns) + " |")
+        lines.append("| " + " | ".join(md_text(row.get(key)) for key in columns.keys) + " |")
     if len(rows) > limit:
         lines += ["", f"and {len(rows) - limit} more"]
     return lines
 
 
-FINDING_COLUMNS = ["severity", "code", "line", "column", "user_id", "email", "message"]
-FINDING_HEADERS = ["severity", "code", "line", "col", "user", "email", "message"]
+FINDINGS = Columns.of(
+    "severity", "code", "line", ("column", "col"), ("user_id", "user"), "email", "message"
+)
 
 
-def _findings_section(findings: Sequence[Mapping[str, Any]]) -> list[str]:
+def _findings_section(findings: Sequence[Finding]) -> list[str]:
     """The counts of every severity, and a table of the errors and warnings (infos are
     counted only: they are in the log, and an import's plan shows the rows they are on)."""
-    counts = {"errors": 0, "warnings": 0, "infos": 0}
-    for finding in findings:
-        counts[f"{finding['severity']}s"] += 1
-    lines = [f"Findings: {severity_counts(counts)}"]
-    shown = [f for f in findings if f["severity"] != "info"]
+    lines = [f"Findings: {severity_counts(summarize(findings))}"]
+    shown = [f for f in findings if f.severity != "info"]
     if shown:
         # Line and column only when a finding comes from a file, as in the table output.
-        located = any(f.get("line") is not None for f in shown)
-        keep = [i for i, c in enumerate(FINDING_COLUMNS) if located or c not in ("line", "column")]
-        columns = [FINDING_COLUMNS[i] for i in keep]
-        lines += ["", *md_table(shown, columns, [FINDING_HEADERS[i] for i in keep])]
+        located = any(f.line is not None for f in shown)
+        columns = FINDINGS if located else FINDINGS.without("line", "column")
+        lines += ["", *md_table([f.to_json() for f in shown], columns)]
     return lines
 
 
@@ -235,49 +215,53 @@ def _block(lines: list[str]) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def findings_summary(command: str, findings: Sequence[Mapping[str, Any]]) -> str:
+def findings_summary(command: str, findings: Sequence[Finding]) -> str:
     """``validate`` (and an import refused for its file's errors)."""
     return _block([*_heading(command), *_findings_section(findings)])
-
-
-PLAN_COLUMNS = ["line", "user_id", "email", "from", "to", "action"]
-PLAN_HEADERS = ["line", "user", "email", "from", "to", "action"]
 
 
 def plan_summary(
     command: str,
     plan: Sequence[Mapping[str, Any]],
+    columns: Columns,
     counts: str,
-    findings: Sequence[Mapping[str, Any]],
+    findings: Sequence[Finding],
 ) -> str:
-    """``import --dry-run``: the plan's count line and table, and the findings."""
+    """``import --dry-run``: the plan's count line and table (the terminal's ``columns``),
+    and the findings."""
     lines = [*_heading(command), f"Plan: {md_text(counts)}", ""]
     lines += [*_findings_section(findings), ""]
-    lines += md_table(plan, PLAN_COLUMNS, PLAN_HEADERS)
+    lines += md_table(plan, columns)
     return _block(lines)
-
-
-DRIFT_COLUMNS = ["line", "user_id", "email", "expected", "actual"]
-DRIFT_HEADERS = ["line", "user", "email", "expected", "actual"]
 
 
 def drift_summary(
     command: str,
     drift: Sequence[Mapping[str, Any]],
+    columns: Columns,
     summary: Mapping[str, int],
-    findings: Sequence[Mapping[str, Any]],
+    findings: Sequence[Finding],
 ) -> str:
-    """``diff``: the counts, the drifted rows, and any error in the file."""
+    """``diff``: the counts, the drifted rows (the terminal's ``columns``), and any error in
+    the file."""
     lines = [*_heading(command), f"Drift: {drift_counts(summary)}"]
     if findings:
         lines += ["", *_findings_section(findings)]
     if drift:
-        lines += ["", *md_table(drift, DRIFT_COLUMNS, DRIFT_HEADERS)]
+        lines += ["", *md_table(drift, columns)]
     return _block(lines)
 
 
-DIAL_COLUMNS = ["line", "number", "digits", "stage", "api_transfer", "outcome", "expect"]
-DIAL_HEADERS = ["line", "number", "digits", "stage", "API transfer", "outcome", "expected"]
+# The failed rows of a batch: what was dialed, and what was expected of it.
+DIAL = Columns.of(
+    "line",
+    "number",
+    "digits",
+    "stage",
+    ("api_transfer", "API transfer"),
+    "outcome",
+    ("expect", "expected"),
+)
 
 
 def dial_summary(command: str, rows: Sequence[Mapping[str, Any]], counts: Mapping[str, int]) -> str:
@@ -285,6 +269,6 @@ def dial_summary(command: str, rows: Sequence[Mapping[str, Any]], counts: Mappin
     lines = [*_heading(command), f"Dial: {dial_counts(counts)}"]
     failed = [row for row in rows if not row["passed"]]
     if failed:
-        extra = ["error"] if any(row.get("error") for row in failed) else []
-        lines += ["", *md_table(failed, [*DIAL_COLUMNS, *extra], [*DIAL_HEADERS, *extra])]
+        columns = Columns.of(*DIAL, "error") if any(row.get("error") for row in failed) else DIAL
+        lines += ["", *md_table(failed, columns)]
     return _block(lines)

@@ -12,12 +12,15 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import click
 
 from aircall_ext.names import FORMULA_START
 from aircall_ext.textwidth import display_width, fit
+
+if TYPE_CHECKING:
+    from aircall_ext.columns import Columns
 
 Format = Literal["table", "json", "csv", "github"]
 # The formats of every command that prints data; "github" (GitHub Actions workflow
@@ -41,11 +44,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def render_table(
-    rows: Sequence[Mapping[str, Any]],
-    columns: Sequence[str],
-    headers: Sequence[str] | None = None,
-) -> str:
+def render_table(rows: Sequence[Mapping[str, Any]], columns: Columns) -> str:
     """A table aligned by display width (tabulate measures with wcwidth: a CJK character
     takes two columns, a combining accent none), with text in NFC so that a decomposed
     "é" shows as the one character every terminal draws alike."""
@@ -53,16 +52,15 @@ def render_table(
 
     from tabulate import tabulate
 
-    body = [[unicodedata.normalize("NFC", _cell(row.get(col))) for col in columns] for row in rows]
+    keys = columns.keys
+    body = [[unicodedata.normalize("NFC", _cell(row.get(key))) for key in keys] for row in rows]
     # disable_numparse: "007" must print as 007, never as 7.
-    return tabulate(
-        body, headers=list(headers or columns), tablefmt="simple", disable_numparse=True
-    )
+    return tabulate(body, headers=columns.headers, tablefmt="simple", disable_numparse=True)
 
 
-def render_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """CSV for scripts and spreadsheets: a cell a spreadsheet would run as a formula is
-    neutralised."""
+def render_csv(rows: Sequence[Mapping[str, Any]], columns: Columns) -> str:
+    """CSV for scripts and spreadsheets, headed by the columns' keys (what scripts match
+    on); a cell a spreadsheet would run as a formula is neutralised."""
     import csv
 
     buffer = io.StringIO()
@@ -70,9 +68,10 @@ def render_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str
     # With LF line ends the csv module leaves a lone CR unquoted, which would split the row
     # for every reader: such rows are written fully quoted.
     quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    writer.writerow(columns)
+    keys = columns.keys
+    writer.writerow(keys)
     for row in rows:
-        cells = [neutralise_cell(_csv_cell(row.get(col))) for col in columns]
+        cells = [neutralise_cell(_csv_cell(row.get(key))) for key in keys]
         (quoted if any("\r" in c for c in cells) else writer).writerow(cells)
     return buffer.getvalue()
 
@@ -87,6 +86,27 @@ def render_json(doc: Mapping[str, Any]) -> str:
     import json
 
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+# -- count lines: how a result's counts read, on stderr and in step summaries alike -----
+
+
+def severity_counts(summary: Mapping[str, int]) -> str:
+    """``1 error, 2 warnings, 0 infos`` from a findings summary (``errors``, ``warnings``,
+    ``infos``)."""
+    from aircall_ext.core.findings import plural
+
+    return ", ".join(plural(summary[f"{word}s"], word) for word in ("error", "warning", "info"))
+
+
+def drift_counts(summary: Mapping[str, int]) -> str:
+    return f"{summary['drifted']} drifted, {summary['in_sync']} in sync, {summary['blank']} blank"
+
+
+def dial_counts(counts: Mapping[str, int]) -> str:
+    errors = counts.get("errors", 0)
+    unrun = f" ({errors} could not be dry-run)" if errors else ""
+    return f"{counts['rows']} row(s): {counts['passed']} passed, {counts['failed']} failed{unrun}"
 
 
 def use_color(stream: TextIO | None = None) -> bool:

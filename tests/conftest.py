@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import keyring
 import pytest
 from click.testing import CliRunner
@@ -24,11 +26,37 @@ from aircall_ext.sandbox.state import SandboxAccount
 from tests.scenes import (
     IMPORT_BEFORE,
     IMPORT_CSV,
+    UNDO_BEFORE,
+    UNDO_CSV,
+    Request,
     WriteState,
     extensions,
     save_state,
     users_holding,
 )
+
+# -- the tiers: tests/e2e/ is the end-to-end tier, and only it ------------------------------
+
+E2E = pytest.mark.e2e
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test under tests/e2e/ is marked ``e2e``, so ``-m "not e2e"`` leaves out all of
+    them and only them; a test marked ``e2e`` anywhere else stops the run."""
+    e2e_dir = config.rootpath / "tests" / "e2e"
+    misplaced = []
+    for item in items:
+        if e2e_dir in item.path.parents:
+            item.add_marker(E2E)
+        elif item.get_closest_marker(E2E.name) is not None:
+            misplaced.append(item.nodeid)
+    if misplaced:
+        raise pytest.UsageError(
+            f"marked e2e outside tests/e2e/: {', '.join(misplaced)} (the end-to-end tier is "
+            "the folder: move the test there, or make it in-process)"
+        )
+
 
 # -- hypothesis: reproducible in CI, exploring locally ----------------------------------------
 
@@ -164,6 +192,60 @@ def run_cli() -> RunCli:
     return invoke
 
 
+class RequestLog:
+    """What the in-process sandbox answered, in order, as ``sandbox serve``'s access log
+    shows it (method, path?query, status), and the writes it applied."""
+
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self.writes: list[dict[str, Any]] = []  # {user_id, to} of each PUT answered 200
+        self._seen = 0
+
+    def __call__(self, method: str | None = None, path: str | None = None) -> list[Request]:
+        """The requests so far, of ``method`` to exactly ``path`` when given."""
+        return [
+            r
+            for r in self.requests
+            if (method is None or r.method == method) and (path is None or r.path == path)
+        ]
+
+    def new(self) -> list[Request]:
+        """The requests since the last call, so one test counts several commands apart."""
+        fresh, self._seen = self.requests[self._seen :], len(self.requests)
+        return fresh
+
+
+class CountingTransport(httpx.BaseTransport):
+    """The in-process sandbox's own transport, logging what it answers into a
+    :class:`RequestLog`."""
+
+    def __init__(self, inner: httpx.BaseTransport, log: RequestLog) -> None:
+        self.inner = inner
+        self.log = log
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        target = request.url.raw_path.decode("ascii")
+        self.log.requests.append(Request(request.method, target, str(response.status_code)))
+        if request.method == "PUT" and response.status_code == 200:
+            user_id = int(request.url.path.rsplit("/", 1)[1])
+            extension = json.loads(request.content)["extension"]
+            self.log.writes.append({"user_id": user_id, "to": extension})
+        return response
+
+
+@pytest.fixture
+def sandbox_requests(monkeypatch: pytest.MonkeyPatch) -> RequestLog:
+    """Every request the in-process sandbox answers from now on, counted exactly: the
+    ``--sandbox`` runs of ``run_cli`` go through a :class:`CountingTransport`."""
+    from aircall_ext.services import session
+
+    log = RequestLog()
+    build = session._sandbox_transport
+    monkeypatch.setattr(session, "_sandbox_transport", lambda: CountingTransport(build(), log))
+    return log
+
+
 @pytest.fixture
 def write_state() -> WriteState:
     """Fill the in-process sandbox's database (the path the isolation fixture set)."""
@@ -188,6 +270,16 @@ def import_scene(write_state: WriteState) -> None:
     """The import scene's account (``IMPORT_BEFORE``) installed in the in-process sandbox."""
     write_state(users_holding(IMPORT_BEFORE))
     assert extensions() == IMPORT_BEFORE
+
+
+@pytest.fixture
+def undo_scene(write_state: WriteState, tmp_path: Path) -> Path:
+    """The undo scene's account (``UNDO_BEFORE``) installed in the in-process sandbox; the
+    CSV file that renumbers it to ``UNDO_AFTER``."""
+    write_state(users_holding(UNDO_BEFORE))
+    path = tmp_path / "users.csv"
+    path.write_text(UNDO_CSV)
+    return path
 
 
 @pytest.fixture

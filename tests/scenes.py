@@ -14,7 +14,9 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ import pytest
 
 from aircall_ext.api.client import ApiClient
 from aircall_ext.api.models import User
+from aircall_ext.names import ENV_API_ID, ENV_API_TOKEN, ENV_BASE_URL
 from aircall_ext.sandbox.demo import demo_account
 from aircall_ext.sandbox.state import SandboxAccount
 from aircall_ext.sandbox.store import SCHEMA_VERSION, Store, open_store
@@ -130,6 +133,24 @@ UNDO_BEFORE = {1: "101", 2: "102", 3: "103", 4: "201", 5: "202", 6: "301", 8: "1
 UNDO_AFTER = {1: "102", 2: "103", 3: "101", 4: "202", 5: "201", 6: "303", 8: "100"}
 UNDO_CSV = renumbering({u: e for u, e in UNDO_AFTER.items() if u != 8})
 
+# -- the crash scene: a 4-cycle (1-4), a 3-cycle (5-7), a swap (8, 9), a chain (10 → free 405,
+# 11 → 401, 12 with none → 402); 13 and 14 are not in the file. 12 moves, 3 parking writes.
+
+CRASH_BEFORE: dict[int, str | None] = {
+    1: "101", 2: "102", 3: "103", 4: "104",
+    5: "201", 6: "202", 7: "203",
+    8: "301", 9: "302",
+    10: "401", 11: "402", 12: None,
+    13: "100", 14: "500",
+}  # fmt: skip
+CRASH_WANTS = {
+    1: "102", 2: "103", 3: "104", 4: "101",
+    5: "202", 6: "203", 7: "201",
+    8: "302", 9: "301",
+    10: "405", 11: "401", 12: "402",
+}  # fmt: skip
+CRASH_MOVES, CRASH_CYCLES = len(CRASH_WANTS), 3
+
 # -- the dial scene: one number per routing mode, users in every availability.
 
 PARIS = "+33 1 76 36 06 95"
@@ -220,6 +241,31 @@ def extensions() -> dict[int, str | None]:
     return holdings_db(Path(os.environ["AIRCALL_EXT_SANDBOX_STATE"]))
 
 
+def replay_writes(
+    initial: Mapping[int, str | None], writes: Iterable[Mapping[str, Any]]
+) -> dict[int, str | None]:
+    """Apply ``writes`` ({user_id, to}, and from when the log has it) in order from
+    ``initial`` and return the end state.
+
+    Each write must start from what its user held and target an extension nobody else holds
+    at that moment, so no write ever made two users share one; collisions that predate the
+    import may only lose holders.
+    """
+    holding = dict(initial)
+    for write in writes:
+        user, target = write["user_id"], write["to"]
+        assert holding[user] == write.get("from", holding[user]), write
+        others = [u for u, e in holding.items() if e == target and u != user]
+        assert others == [], f"{write}: {target} was still held by {others}"
+        holding[user] = target
+    assert _shared(holding) <= _shared(initial), "an extension became shared"
+    return holding
+
+
+def _shared(holding: Mapping[int, str | None]) -> set[str]:
+    return {e for e, n in Counter(e for e in holding.values() if e).items() if n > 1}
+
+
 def read_report(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text("utf-8"))))
 
@@ -227,6 +273,16 @@ def read_report(path: Path) -> list[dict[str, str]]:
 def journal_header(journal: Path) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(journal.read_text().splitlines()[0])
     return doc
+
+
+def env_credentials(
+    monkeypatch: pytest.MonkeyPatch, api_id: str, token: str, *, base_url: str | None = None
+) -> None:
+    """Credentials (and an API root) in the environment, as a CI job sets them."""
+    monkeypatch.setenv(ENV_API_ID, api_id)
+    monkeypatch.setenv(ENV_API_TOKEN, token)
+    if base_url is not None:
+        monkeypatch.setenv(ENV_BASE_URL, base_url)
 
 
 def fail_on_write(monkeypatch: pytest.MonkeyPatch, number: int, error: BaseException) -> None:
@@ -285,3 +341,54 @@ def write_while_confirming(monkeypatch: pytest.MonkeyPatch, user_id: int, extens
 
     on_terminal(monkeypatch)
     monkeypatch.setattr("click.confirm", confirm)
+
+
+# -- requests, as a server's access log or the in-process count shows them ----------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    target: str  # path?query
+    status: str  # "200", or "RESET" for a dropped connection
+
+    @property
+    def path(self) -> str:
+        return self.target.split("?", 1)[0]
+
+
+def only(requests: Iterable[Request], **expected: int) -> None:
+    """Exactly these requests (keys like ``GET_users``, ``GET_users_one`` for
+    /v2/users/ID, ``GET_users_one_numbers`` for /v2/users/ID/numbers), and nothing else."""
+    seen: dict[str, int] = {}
+    for r in requests:
+        parts = r.path.split("/")
+        key = "_".join([r.method, parts[2], *(["one"] if len(parts) > 3 else []), *parts[4:]])
+        seen[key] = seen.get(key, 0) + 1
+    assert seen == {k: v for k, v in expected.items() if v}
+
+
+def first_free(account: SandboxAccount, *, but: Collection[str] = ()) -> str:
+    """The lowest three-digit extension nobody in ``account`` holds (and not in ``but``)."""
+    return min(
+        f"{n:03d}"
+        for n in range(100, 1000)
+        if not account.holders(f"{n:03d}") and f"{n:03d}" not in but
+    )
+
+
+def floor_import(account: SandboxAccount) -> tuple[str, int, int, dict[int, str]]:
+    """The request floor's import of ``account`` (a generated one): two swaps and a 3-cycle
+    (K = 3), a chain into a free extension, an unchanged row and a blank cell: C = 9 changes.
+    The CSV text, C, K and what the file asks of the users it changes."""
+    u = account.users()
+    ext = [user["extension"] for user in u]
+    desired = {
+        u[0]["id"]: ext[1], u[1]["id"]: ext[0],  # swap
+        u[2]["id"]: ext[3], u[3]["id"]: ext[2],  # swap
+        u[4]["id"]: ext[5], u[5]["id"]: ext[6], u[6]["id"]: ext[4],  # 3-cycle
+        u[7]["id"]: first_free(account), u[8]["id"]: ext[7],  # chain
+    }  # fmt: skip
+    rows = [f"{user_id},{extension}" for user_id, extension in desired.items()]
+    rows += [f"{u[9]['id']},{ext[9]}", f"{u[10]['id']},"]  # unchanged, blank
+    return "user_id,extension\n" + "\n".join(rows) + "\n", len(desired), 3, desired

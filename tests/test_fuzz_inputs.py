@@ -33,6 +33,7 @@ from hypothesis.control import currently_in_test_context
 
 from aircall_ext.api.client import ApiClient
 from tests.conftest import CliResult, RunCli
+from tests.scenes import env_credentials
 
 EXAMPLES = int(os.environ.get("AIRCALL_EXT_FUZZ_EXAMPLES", "200"))
 DOCUMENTED_EXIT_CODES = {0, 1, 2, 3, 4, 5}
@@ -478,9 +479,7 @@ TERMINAL = httpx.Response(
 def api(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Credentials in the environment, and a client that records its waits instead of
     sleeping (retries and rate-limit pauses cost no real time)."""
-    monkeypatch.setenv("AIRCALL_API_ID", "fuzz-id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "fuzz-token")
-    monkeypatch.setenv("AIRCALL_BASE_URL", BASE)
+    env_credentials(monkeypatch, "fuzz-id", "fuzz-token", base_url=BASE)
     waits: list[float] = []
     client = functools.partial(ApiClient, sleep=waits.append)
     monkeypatch.setattr("aircall_ext.services.session.ApiClient", client)

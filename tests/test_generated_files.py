@@ -1,4 +1,5 @@
-"""completions/, man/ and the README's command reference are exactly what the tree generates.
+"""completions/, man/, the README's command reference and the summaries `--help` lists
+(aircall_ext/cli/summaries.py) are exactly what the tree generates.
 
 If one of these fails after you changed a command or a help text, run
 ``python -m tests.tools.generate`` and commit the result.
@@ -83,6 +84,18 @@ def test_check_names_the_page_a_changed_help_text_makes_stale(
     out, err = capsys.readouterr()
     assert "stale: man/aircall-ext-numbers.1" in out.splitlines()
     assert "python -m tests.tools.generate" in err
+
+
+def test_check_names_the_summaries_when_a_command_summary_changes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--help`` lists the summaries without loading the commands: a docstring's first line
+    edited without regenerating is caught."""
+    command = cli.get_command(click.Context(cli), "numbers")
+    assert command is not None and command.help is not None
+    monkeypatch.setattr(command, "help", "List the numbers." + command.help.partition(".")[2])
+    assert main(["--check"]) == 1
+    assert "stale: aircall_ext/cli/summaries.py" in capsys.readouterr().out.splitlines()
 
 
 def test_regenerating_deletes_the_page_of_a_removed_command(

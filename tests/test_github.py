@@ -4,11 +4,16 @@ Markdown of the step summary."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from aircall_ext import github
+from aircall_ext.cli.bulk import DRIFT_COLUMNS as DRIFT
+from aircall_ext.cli.render import PLAN_COLUMNS as PLAN
+from aircall_ext.columns import Columns
+from aircall_ext.core.findings import Finding
 
 # -- the runner's side ---------------------------------------------------------------------
 
@@ -96,16 +101,10 @@ def test_annotated_file_keeps_relative_paths_relative() -> None:
 # -- findings, drift, dial, plan -----------------------------------------------------------
 
 
-def finding(code: str, severity: str, message: str, **extra: object) -> dict[str, object]:
-    return {
-        "code": code,
-        "severity": severity,
-        "message": message,
-        "user_id": None,
-        "email": None,
-        "extension": None,
-        **extra,
-    }
+def finding(code: str, severity: str, message: str, **extra: Any) -> Finding:
+    made = Finding(code, message, **extra)
+    assert made.severity == severity  # the code decides it
+    return made
 
 
 def test_findings_map_severities_and_locate_file_findings_only() -> None:
@@ -206,7 +205,7 @@ def test_any_cell_stays_one_cell_and_reads_back(text: str) -> None:
 
 def test_table_is_cut_at_the_limit() -> None:
     rows = [{"n": n} for n in range(5)]
-    assert github.md_table(rows, ["n"], limit=3) == [
+    assert github.md_table(rows, Columns.of("n"), limit=3) == [
         "| n |",
         "|---|",
         "| 0 |",
@@ -215,7 +214,7 @@ def test_table_is_cut_at_the_limit() -> None:
         "",
         "and 2 more",
     ]
-    assert github.md_table(rows[:3], ["n"], limit=3)[-1] == "| 2 |"
+    assert github.md_table(rows[:3], Columns.of("n"), limit=3)[-1] == "| 2 |"
 
 
 def test_findings_summary_of_a_file() -> None:
@@ -262,7 +261,8 @@ def test_plan_summary() -> None:
         {"line": 3, "user_id": 2, "email": None, "from": None, "to": "007", "action": "assign"},
     ]
     counts = "0 unchanged, 1 assign, 1 change, 0 skip; 2 writes"
-    assert github.plan_summary("aircall-ext import f.csv --dry-run", plan, counts, []) == (
+    summary = github.plan_summary("aircall-ext import f.csv --dry-run", plan, PLAN, counts, [])
+    assert summary == (
         "### aircall-ext import f.csv --dry-run\n"
         "\n"
         "Plan: 0 unchanged, 1 assign, 1 change, 0 skip; 2 writes\n"
@@ -280,7 +280,7 @@ def test_plan_summary() -> None:
 def test_drift_and_dial_summaries() -> None:
     drift = [{"line": 3, "user_id": 2, "email": "b@x", "expected": "202", "actual": "102"}]
     summary = {"drifted": 1, "in_sync": 4, "blank": 0}
-    assert github.drift_summary("aircall-ext diff d.csv", drift, summary, []) == (
+    assert github.drift_summary("aircall-ext diff d.csv", drift, DRIFT, summary, []) == (
         "### aircall-ext diff d.csv\n\nDrift: 1 drifted, 4 in sync, 0 blank\n\n"
         "| line | user | email | expected | actual |\n|---|---|---|---|---|\n"
         "| 3 | 2 | b@x | 202 | 102 |\n\n"

@@ -133,3 +133,44 @@ def test_the_cli_handles_no_signal(name: str) -> None:
     """Stopping a job on a signal is the job's own (``services/stopsignals.py``), so it
     stops the same way however it is run."""
     assert not any(_within(n, ("signal",)) for n in imported(MODULES[name]))
+
+
+# What a command module may not call: the terminal is the app context's (cli/context.py:
+# emit, out, say, warn, error, prompt, progress_bar, step_summary, exit), so -q, the
+# output format and the streams are decided in one place.
+TERMINAL_CALLS = {
+    "click.echo",
+    "click.secho",
+    "click.prompt",
+    "click.confirm",
+    "output.status",
+    "output.warn",
+    "output.Progress",
+    "print",
+    "sys.exit",
+    "sys.stdout.write",
+    "sys.stderr.write",
+}
+TERMINAL_OWNERS = ("aircall_ext.cli", "aircall_ext.cli.context")
+
+
+def _terminal_calls(path: Path) -> list[str]:
+    """``name:line`` of each call a command module makes to the terminal itself; an
+    ``exit`` counts unless it is the app context's (``app.exit``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = ast.unparse(node.func)
+        exits = name.endswith(".exit") and not name.endswith("app.exit")
+        if name in TERMINAL_CALLS or exits:
+            found.append(f"{name}:{node.lineno}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(n for n in MODULES if _within(n, ("aircall_ext.cli",)) and n not in TERMINAL_OWNERS),
+)
+def test_commands_reach_the_terminal_through_the_app_context_only(name: str) -> None:
+    assert _terminal_calls(MODULES[name]) == []

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from aircall_ext import output
+from aircall_ext.columns import Columns
 from aircall_ext.output import display_width, render_table
 from tests.conftest import RunCli
 from tests.scenes import api_user
@@ -94,7 +95,7 @@ def test_table_columns_line_up_by_display_width() -> None:
         {"extension": "102", "name": DECOMPOSED, "email": "renee@example.com"},
         {"extension": "103", "name": "Bob", "email": "bob@example.com"},
     ]
-    lines = render_table(rows, ["extension", "name", "email"]).splitlines()
+    lines = render_table(rows, Columns.of("extension", "name", "email")).splitlines()
     body = lines[2:]
     names = ["張偉", unicodedata.normalize("NFC", DECOMPOSED), "Bob"]
     starts = [
@@ -106,7 +107,7 @@ def test_table_columns_line_up_by_display_width() -> None:
 
 
 def test_table_shows_names_in_nfc() -> None:
-    table = render_table([{"name": DECOMPOSED}], ["name"])
+    table = render_table([{"name": DECOMPOSED}], Columns.of("name"))
     assert "Ren\u00e9e" in table
     assert "\u0301" not in table
 

@@ -5,11 +5,11 @@ Covered elsewhere, not repeated here: the client's ``-vv`` header redaction
 created 0600 by ``auth login`` (tests/cli/test_auth_cli.py::test_login_verifies_then_stores_
 token_in_keyring_and_profile_in_config), ``http://`` to a remote host refused
 (tests/api/test_api_client.py::test_plain_http_is_refused_except_for_loopback,
-tests/cli/test_auth_cli.py::test_plain_http_to_a_remote_host_is_refused,
-tests/e2e/test_foundation_e2e.py::test_plain_http_to_a_remote_host_is_refused), the journal
+tests/cli/test_auth_cli.py::test_plain_http_to_a_remote_host_is_refused), the journal
 created 0600 in a 0700 directory (tests/services/test_journal_service.py::test_created_
-private_in_a_private_directory) and ``sandbox serve`` refusing a non-loopback bind without
-``--allow-remote`` (tests/sandbox/test_sandbox_cli.py::test_serve_refuses_a_non_loopback_host).
+private_in_a_private_directory), ``sandbox serve`` refusing a non-loopback bind without
+``--allow-remote`` (tests/sandbox/test_sandbox_cli.py::test_serve_refuses_a_non_loopback_host),
+and a real ``-v -v`` import against ``sandbox serve`` (tests/e2e/test_secrets_e2e.py).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from aircall_ext.cli import cli
 from aircall_ext.config import config_path, resolve_settings
 from aircall_ext.errors import AircallExtError
 from tests.conftest import MemoryKeyring, RunCli
-from tests.e2e.conftest import API_ID, API_TOKEN, SandboxServer, start_server
+from tests.scenes import env_credentials
 
 BASE = "https://api.test"
 TOKEN = "tok-SECRET-secrets-0123456789"
@@ -202,8 +202,7 @@ def test_errors_and_their_tracebacks_never_carry_the_credentials(name: str, mock
 
 
 def test_settings_repr_hides_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRCALL_API_ID", "me")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", TOKEN)
+    env_credentials(monkeypatch, "me", TOKEN)
     settings = resolve_settings()
     assert settings.api_token == TOKEN
     assert TOKEN not in repr(settings) and TOKEN not in str(settings)
@@ -213,9 +212,7 @@ def test_settings_repr_hides_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_redirect_never_carries_the_credentials_elsewhere(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AIRCALL_API_ID", "me")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", TOKEN)
-    monkeypatch.setenv("AIRCALL_BASE_URL", BASE)
+    env_credentials(monkeypatch, "me", TOKEN, base_url=BASE)
     respx.get(f"{BASE}/v2/users").mock(
         return_value=httpx.Response(301, headers={"Location": "https://evil.test/v2/users"})
     )
@@ -224,55 +221,3 @@ def test_a_redirect_never_carries_the_credentials_elsewhere(
     assert result.exit_code == 4
     assert not elsewhere.called
     assert_no_secret(result.stdout + result.stderr, secret_forms("me", TOKEN), "output")
-
-
-# -- a real import with -v -v against `sandbox serve` -----------------------------------
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[SandboxServer]:
-    from aircall_ext.sandbox.state import SandboxAccount
-    from tests.scenes import api_user, save_state
-
-    state = tmp_path / "state.db"
-    users = [api_user(i, f"{100 + i}") for i in range(1, 7)]
-    save_state(state, SandboxAccount.from_document({"company": {"name": "E2E"}, "users": users}))
-    running = start_server(state, "--rate-limit", "off")
-    yield running
-    running.stop()
-
-
-@pytest.mark.e2e
-def test_verbose_import_leaks_the_token_nowhere(server: SandboxServer, tmp_path: Path) -> None:
-    forms = secret_forms(API_ID, API_TOKEN)
-    csv_file = tmp_path / "rotate.csv"
-    # A rotation (one parking write) and a swap: every kind of write.
-    csv_file.write_text("user_id,extension\n1,102\n2,103\n3,101\n4,105\n5,104\n")
-    journal, report = tmp_path / "journal.jsonl", tmp_path / "report.csv"
-    done = server.cli(
-        "-v", "-v", "import", str(csv_file), "--yes", "--journal", str(journal),
-        "--report", str(report),
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert "authorization: <redacted>" in done.stderr.lower()  # -vv really logged headers
-    assert done.stderr.count("PUT /v2/users/") == 7
-    again = server.cli("-v", "-v", "-o", "json", "import", "--resume", str(journal))
-    assert again.returncode == 0, again.stderr
-    refused = server.cli(
-        "-v", "-v", "import", str(csv_file), "--yes", "--journal", str(tmp_path / "j2.jsonl"),
-        env=server.env(AIRCALL_API_TOKEN="wrong-" + API_TOKEN),
-    )  # fmt: skip
-    assert refused.returncode == 3
-    assert server.stop() == 0
-    texts = {
-        "stdout": done.stdout + again.stdout + refused.stdout,
-        "stderr": done.stderr + again.stderr + refused.stderr,
-        "journal": journal.read_text(),
-        "report": report.read_text(),
-        "server log": "\n".join(server.log),
-    }
-    for where, text in texts.items():
-        assert_no_secret(text, forms, where)
-        assert_no_secret(text, secret_forms(API_ID, "wrong-" + API_TOKEN), where)
-    assert API_ID not in texts["journal"]  # only a fingerprint of it
-    assert stat.S_IMODE(journal.stat().st_mode) == 0o600

@@ -3,15 +3,14 @@
 Every expected failure is an :class:`~aircall_ext.errors.AircallExtError` raised somewhere
 below; :func:`main` is the one place that turns it into a line on stderr and an exit code.
 
-To add a command: one line in :data:`COMMANDS` (its name, where it lives, its summary).
+To add a command: one line in :data:`COMMANDS` (its name and where it lives); its docstring
+is its help, and ``python -m tests.tools.generate`` lists its summary for ``--help``.
 """
 
 from __future__ import annotations
 
-import functools
 import gc
 import importlib
-import inspect
 import os
 import sys
 from typing import cast
@@ -25,9 +24,11 @@ from aircall_ext.cli.context import (
     NUMBERING_HELP,
     AppContext,
     check_rate_limit,
+    file_option,
     refuse_github,
     takes_github,
 )
+from aircall_ext.cli.summaries import SUMMARIES
 from aircall_ext.errors import EXIT_API, EXIT_INTERRUPTED, EXIT_USAGE, AircallExtError, UsageError
 from aircall_ext.names import (
     APP_NAME,
@@ -50,81 +51,36 @@ PROG = APP_NAME  # as Click names the program in usage lines and completion scri
 GC_ALLOCATIONS = 50_000
 
 
-# Every command: name -> ("module:attribute" under aircall_ext.cli, the first paragraph of
-# its help). This is the only list of commands and the only home of each summary: the
-# command's docstring holds the rest of its help. A module is imported only when one of its
-# commands runs, is completed or is documented, so `--help`, `--version` and `completion`
-# import none of them (Click's decorators cost about 2 ms per module).
-COMMANDS: dict[str, tuple[str, str]] = {
-    "assign": (
-        "assign:assign",
-        "Give USER the extension EXT, refusing to make two users share one.",
-    ),
-    "auth": ("auth:auth", "Log in, see where credentials come from, log out."),
-    "completion": (
-        "completion:completion",
-        "Print the completion script for SHELL (bash, zsh, fish or powershell).",
-    ),
-    "dial": (
-        "dial:dial",
-        "Dry-run what happens when a caller dials DIGITS on NUMBER at --stage.",
-    ),
-    "diff": (
-        "bulk:diff",
-        "Show where the account differs from a desired-state CSV (FILE, - for stdin).",
-    ),
-    "export": (
-        "bulk:export",
-        "Write every user's extension as a CSV that `import` reads back unchanged.",
-    ),
-    "import": (
-        "imports:import_command",
-        "Make the account match FILE (CSV: user_id and/or email, extension; - for stdin).",
-    ),
-    "jobs": (
-        "jobs:jobs_command",
-        "List the import journals, newest first, with the command that resumes or undoes each.",
-    ),
-    "list": (
-        "users:list_users",
-        "List users with extension, availability and outgoing-only flag, sorted by extension.",
-    ),
-    "map": (
-        "numbering:map_command",
-        "Draw the extension space against the numbering plan: who holds what, what breaks it.",
-    ),
-    "next-free": ("assign:next_free", "List the lowest free extensions, in order."),
-    "numbers": (
-        "users:list_numbers",
-        "List the account's numbers with routing mode and call-distribution size.",
-    ),
-    "renumber": (
-        "numbering:renumber",
-        "Print the CSV that moves every user who breaks the numbering plan (for `import`).",
-    ),
-    "sandbox": (
-        "sandbox:sandbox",
-        "Run and manage the embedded sandbox account (the reference API service).",
-    ),
-    "show": (
-        "users:show_user",
-        "Show one user. USER is an id (42), an email, or ext:NNN (ext:101).",
-    ),
-    "validate": (
-        "validate:validate",
-        "Audit the account's extensions, or check a CSV (FILE, - for stdin) against the account.",
-    ),
+# Every command: name -> "module:attribute" under aircall_ext.cli. This is the only list of
+# commands; each command's docstring is its whole help, the summary on its first line. A
+# module is imported only when one of its commands runs, is completed or is documented, so
+# `--help`, `--version` and `completion` import none of them (Click's decorators cost about
+# 2 ms per module): `--help` lists the summaries from SUMMARIES, generated from those
+# docstrings.
+COMMANDS: dict[str, str] = {
+    "assign": "assign:assign",
+    "auth": "auth:auth",
+    "completion": "completion:completion",
+    "dial": "dial:dial",
+    "diff": "bulk:diff",
+    "export": "bulk:export",
+    "import": "imports:import_command",
+    "jobs": "jobs:jobs_command",
+    "list": "users:list_users",
+    "map": "numbering:map_command",
+    "next-free": "assign:next_free",
+    "numbers": "users:list_numbers",
+    "renumber": "numbering:renumber",
+    "sandbox": "sandbox:sandbox",
+    "show": "users:show_user",
+    "validate": "validate:validate",
 }
 
 
-@functools.cache
-def load_command(target: str, summary: str) -> click.Command:
-    """Import the command ``module:attribute`` and give it its summary as its help's first
-    paragraph (once per process, however many groups load it)."""
+def load_command(target: str) -> click.Command:
+    """Import the command ``module:attribute``."""
     module, _, attribute = target.partition(":")
     command: click.Command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
-    body = inspect.cleandoc(command.help or "")
-    command.help = f"{summary}\n\n{body}" if body else summary
     return command
 
 
@@ -146,13 +102,13 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
-            self.add_command(load_command(*COMMANDS[cmd_name]), cmd_name)
+            self.add_command(load_command(COMMANDS[cmd_name]), cmd_name)
         return self.commands.get(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """Click's command list, with the summaries of COMMANDS for commands not loaded yet."""
+        """Click's command list, with the generated summaries for commands not loaded yet."""
         commands = [
-            self.commands.get(name) or click.Command(name, help=COMMANDS[name][1])
+            self.commands.get(name) or click.Command(name, help=SUMMARIES.get(name))
             for name in self.list_commands(ctx)
         ]
         shown = [cmd for cmd in commands if not cmd.hidden]
@@ -196,12 +152,7 @@ class LazyGroup(click.Group):
     default=None,
     help=f"Run against the embedded sandbox account; no credentials [env: {ENV_SANDBOX}=1].",
 )
-@click.option(
-    "--numbering",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help=NUMBERING_HELP,
-)
+@file_option("--numbering", metavar="FILE", help=NUMBERING_HELP)
 @click.option(
     "-o",
     "--output",

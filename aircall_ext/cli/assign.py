@@ -9,6 +9,7 @@ import click
 from aircall_ext.cli.completers import complete_teams, complete_users
 from aircall_ext.cli.context import AppContext, numbering_option, output_option, with_app
 from aircall_ext.cli.render import user_doc
+from aircall_ext.columns import Columns
 from aircall_ext.core.extensions import extension_argument
 from aircall_ext.errors import UsageError
 
@@ -18,8 +19,7 @@ if TYPE_CHECKING:
     from aircall_ext.core.freeext import ExtensionRange
     from aircall_ext.core.numbering import NumberingPlan
 
-STEP_COLUMNS = ["step", "user_id", "email", "from", "to"]
-STEP_HEADERS = ["step", "user", "email", "from", "to"]
+STEP_COLUMNS = Columns.of("step", ("user_id", "user"), "email", "from", "to")
 
 
 @click.command("assign")
@@ -51,7 +51,9 @@ def assign(
     next_free_ext: bool,
     dry_run: bool,
 ) -> None:
-    """USER is a user id (42), an email, or ext:NNN (the current holder of NNN). EXT is exactly
+    """Give USER the extension EXT, refusing to make two users share one.
+
+    USER is a user id (42), an email, or ext:NNN (the current holder of NNN). EXT is exactly
     three digits: 007 is not 7. A taken EXT is refused and its holder named, unless --swap:
     the holder is parked on the lowest free extension, USER takes EXT, and the holder takes
     USER's old extension (with a numbering plan in effect, never on one it reserves). An EXT
@@ -149,7 +151,7 @@ def _emit_plan(app: AppContext, plan: AssignPlan, result: User, dry_run: bool) -
     }
     rows = [{"step": i, **step} for i, step in enumerate(steps, start=1)]
     if rows or app.output != "table":  # a no-op is told on stderr; no empty table
-        app.emit(doc, rows, STEP_COLUMNS, headers=STEP_HEADERS)
+        app.emit(doc, rows, STEP_COLUMNS)
 
 
 def _parse_range(
@@ -163,6 +165,9 @@ def _parse_range(
         return parse_range(value)
     except ValueError as err:
         raise click.BadParameter(str(err)) from None
+
+
+FREE_COLUMNS = Columns.of("extension")
 
 
 @click.command("next-free")
@@ -193,7 +198,9 @@ def _parse_range(
 def next_free(
     app: AppContext, count: int, extension_range: ExtensionRange | None, team: str | None
 ) -> None:
-    """Without --range, 100-999 come first and 000-099 last. An extension whose holder has a
+    """List the lowest free extensions, in order.
+
+    Without --range, 100-999 come first and 000-099 last. An extension whose holder has a
     damaged value (7 standing for 007) is not offered.
 
     With a numbering plan, reserved extensions are never offered, and without --range or
@@ -221,13 +228,12 @@ def next_free(
     app.emit(
         {"free": free},
         [{"extension": e} for e in free],
-        ["extension"],
+        FREE_COLUMNS,
         empty=f"no free extension {where}",
     )
-    if len(free) < count:
-        if free:
-            app.warn(f"only {len(free)} of the {count} requested are free {where}")
-        click.get_current_context().exit(1)
+    if free and len(free) < count:
+        app.warn(f"only {len(free)} of the {count} requested are free {where}")
+    app.exit(1 if len(free) < count else 0)
 
 
 def _plan_where(plan: NumberingPlan, team: str | None) -> str:

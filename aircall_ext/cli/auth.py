@@ -13,10 +13,12 @@ from aircall_ext.api.ratelimit import DEFAULT_BUDGET
 from aircall_ext.cli.context import (
     AppContext,
     check_rate_limit,
+    file_option,
     open_client,
     output_option,
     with_app,
 )
+from aircall_ext.columns import Columns
 from aircall_ext.config import Profile, load_config, remove_profile, resolve_settings, save_profile
 from aircall_ext.credentials import SERVICE, KeyringUnavailable, delete_token, mask, set_token
 from aircall_ext.errors import ConfigError, UsageError
@@ -25,7 +27,12 @@ from aircall_ext.names import DEFAULT_BASE_URL
 if TYPE_CHECKING:
     from aircall_ext.api.client import ApiClient
 
-auth = click.Group("auth")
+SETTINGS = Columns.of("setting", "value", "source")
+
+
+@click.group("auth")
+def auth() -> None:
+    """Log in, see where credentials come from, log out."""
 
 
 @auth.command("login")
@@ -39,10 +46,10 @@ auth = click.Group("auth")
         f"window (default {DEFAULT_BUDGET}; e.g. 30/60 leaves half to other integrations)."
     ),
 )
-@click.option(
+@file_option(
     "--numbering",
     metavar="FILE",
-    type=click.Path(exists=True, dir_okay=False),
+    exists=True,
     help=(
         "Numbering plan to keep in the profile (checked first; stored as an absolute path): "
         "commands that use a plan use it unless --numbering or AIRCALL_EXT_NUMBERING says "
@@ -80,8 +87,8 @@ def login(
     config = load_config()  # saved there: a broken file fails before the token is typed
     plan_path = _checked_plan(numbering) if numbering is not None else None
     interactive = sys.stdin.isatty()
-    api_id = (api_id or "").strip() or _prompt_api_id(interactive)
-    token = _read_token(token_stdin, interactive)
+    api_id = (api_id or "").strip() or _prompt_api_id(app, interactive)
+    token = _read_token(app, token_stdin, interactive)
     base = resolve_settings(
         profile=app.profile, base_url=app.base_url, need_token=False, new_profile=True
     )
@@ -118,16 +125,16 @@ def _checked_plan(numbering: str) -> str:
     return str(path)
 
 
-def _prompt_api_id(interactive: bool) -> str:
+def _prompt_api_id(app: AppContext, interactive: bool) -> str:
     if not interactive:
         raise UsageError("--api-id is required when there is no terminal to prompt on")
-    return str(click.prompt("API ID", err=True)).strip()
+    return app.prompt("API ID").strip()
 
 
-def _read_token(from_stdin: bool, interactive: bool) -> str:
+def _read_token(app: AppContext, from_stdin: bool, interactive: bool) -> str:
     """The token, never echoed: standard input on a terminal is a person typing it."""
     if interactive:
-        token = str(click.prompt("API token", hide_input=True, err=True)).strip()
+        token = app.prompt("API token", hidden=True).strip()
     elif from_stdin:
         token = sys.stdin.readline().strip()
     else:
@@ -200,7 +207,7 @@ def status(app: AppContext) -> None:
             "source": "GET /v1/company" if problem is None else "not checked",
         },
     ]
-    app.emit(doc, rows, ["setting", "value", "source"])
+    app.emit(doc, rows, SETTINGS)
     if problem is not None:
         raise problem
 

@@ -10,14 +10,16 @@ from click.core import ParameterSource
 from aircall_ext import github, output
 from aircall_ext.cli.context import AppContext, github_output_option, output_option, with_app
 from aircall_ext.cli.render import command_words, incomplete_note
+from aircall_ext.columns import Columns
 from aircall_ext.errors import Remedy, UsageError
 from aircall_ext.files import open_destination
 
 if TYPE_CHECKING:
     from aircall_ext.core.account import Account
+    from aircall_ext.services.csvcheck import DriftReport
 
-DRIFT_COLUMNS = ["line", "user_id", "email", "expected", "actual"]
-DRIFT_HEADERS = ["line", "user", "email", "expected", "actual"]
+# The drifted rows, on a terminal and in a GitHub step summary alike.
+DRIFT_COLUMNS = Columns.of("line", ("user_id", "user"), "email", "expected", "actual")
 
 
 @click.command("export")
@@ -27,7 +29,9 @@ DRIFT_HEADERS = ["line", "user", "email", "expected", "actual"]
 )
 @with_app
 def export(app: AppContext, file: str) -> None:
-    """Columns user_id,email,name,extension, sorted by extension like `list`. Users without an
+    """Write every user's extension as a CSV that `import` reads back unchanged.
+
+    Columns user_id,email,name,extension, sorted by extension like `list`. Users without an
     extension get a blank cell: blank means "no change" on import, so filling those cells
     in is how to assign the missing ones. Extensions stay text (007 stays 007); cells a
     spreadsheet would run as a formula are neutralised.
@@ -98,7 +102,9 @@ def _warn_if_damaged(app: AppContext, account: Account, file: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @with_app
 def diff(app: AppContext, file: str) -> None:
-    """A row drifts when its extension cell is not the user's current extension. Blank cells
+    """Show where the account differs from a desired-state CSV (FILE, - for stdin).
+
+    A row drifts when its extension cell is not the user's current extension. Blank cells
     and users the file does not list are not drift. Errors in the file (unknown users,
     bad rows, damaged cells) are printed on stderr (in the document with -o json).
 
@@ -108,37 +114,37 @@ def diff(app: AppContext, file: str) -> None:
 
     report = diff_file(app.client(), file)
     doc = report.to_json()
-    summary = github.drift_counts(doc["summary"])
+    summary = output.drift_counts(doc["summary"])
     clean = (
         f"no drift among the rows compared: {summary}"
         if report.has_errors
         else f"no drift: {summary}"
     )
     if app.output == "github":
-        _diff_github(app, doc, file, clean)
+        _diff_github(app, report, doc, file, clean)
     else:
         if app.output != "json":
             for finding in report.findings:
-                output.status(f"{finding.severity}: {finding.message}")
-        app.emit(
-            doc,
-            doc["drift"],
-            DRIFT_COLUMNS,
-            headers=DRIFT_HEADERS,
-            empty=clean,
-        )
+                app.say(f"{finding.severity}: {finding.message}", always=True)
+        app.emit(doc, doc["drift"], DRIFT_COLUMNS, empty=clean)
     if report.drift and app.output == "table":
         app.say(summary)
-    if report.drift or report.has_errors:
-        click.get_current_context().exit(1)
+    app.exit(1 if report.drift or report.has_errors else 0)
 
 
-def _diff_github(app: AppContext, doc: dict[str, Any], file: str, clean: str) -> None:
+def _diff_github(
+    app: AppContext, report: DriftReport, doc: dict[str, Any], file: str, clean: str
+) -> None:
     """The file's errors and each drifted row as annotations on FILE, and the summary."""
     where = github.annotated_file(file)
-    findings, drift = doc["findings"], doc["drift"]
-    for line in [*github.finding_commands(findings, where), *github.drift_commands(drift, where)]:
-        click.echo(line)
+    drift = doc["drift"]
+    for line in github.finding_commands(report.findings, where):
+        app.out(line)
+    for line in github.drift_commands(drift, where):
+        app.out(line)
     if not drift:
         app.say(clean)
-    app.step_summary(github.drift_summary(command_words(file), drift, doc["summary"], findings))
+    summary = github.drift_summary(
+        command_words(file), drift, DRIFT_COLUMNS, doc["summary"], report.findings
+    )
+    app.step_summary(summary)

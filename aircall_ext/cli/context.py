@@ -1,6 +1,9 @@
 """The per-run application context shared by every command.
 
-Holds the global options and builds, lazily and once, the one API client of the run.
+Holds the global options, builds (lazily and once) the one API client of the run, and is
+the one way a command talks to the terminal: data on stdout (:meth:`AppContext.emit`,
+:meth:`AppContext.out`), status, warnings and errors on stderr, prompts, progress, and
+the exit code. Command modules never call ``click.echo`` or exit a context themselves.
 Every start-up (``--help`` included) imports this module, so only click and the output layer
 are imported at module level; settings and the client are imported when first needed.
 """
@@ -22,6 +25,7 @@ from aircall_ext.output import ALL_FORMATS, FORMATS, Format
 
 if TYPE_CHECKING:
     from aircall_ext.api.client import ApiClient
+    from aircall_ext.columns import Columns
     from aircall_ext.config import PlanFile, Settings
     from aircall_ext.core.identity import AccountIdentity
     from aircall_ext.core.numbering import NumberingPlan
@@ -87,24 +91,30 @@ class AppContext:
         self,
         doc: Mapping[str, Any],
         rows: Sequence[Mapping[str, Any]],
-        columns: Sequence[str],
+        columns: Columns,
         *,
-        headers: Sequence[str] | None = None,
+        csv: Columns | None = None,
         empty: str | None = None,
     ) -> None:
-        """Print one result in the run's format: ``doc`` for JSON, ``rows`` for table and CSV.
+        """Print one result in the run's format: ``doc`` for JSON, ``rows`` for table and CSV
+        (``csv``: the columns of CSV, when scripts get more than the table shows).
 
         ``empty`` is said on stderr instead of an empty table, so stdout stays clean (with
         --quiet, the empty table is printed: only data and errors).
         """
         if self.output == "json":
-            click.echo(output.render_json(doc), nl=False)
+            self.out(output.render_json(doc), nl=False)
         elif self.output == "csv":
-            click.echo(output.render_csv(rows, columns), nl=False)
+            self.out(output.render_csv(rows, csv or columns), nl=False)
         elif not rows and empty and not self.quiet:
             output.status(empty)
         else:
-            click.echo(output.render_table(rows, columns, headers))
+            self.out(output.render_table(rows, columns))
+
+    def out(self, text: str = "", *, nl: bool = True, color: bool | None = None) -> None:
+        """Data that is not a table on stdout: a trace, a map, a script, workflow commands.
+        ``color``: keep the styles in ``text`` (Click strips them off a terminal)."""
+        click.echo(text, nl=nl, color=color)
 
     def step_summary(self, markdown: str) -> None:
         """Append ``markdown`` to the file ``GITHUB_STEP_SUMMARY`` names (GitHub Actions
@@ -119,20 +129,30 @@ class AppContext:
         except OSError as err:
             self.warn(f"cannot append the step summary to {path}: {err.strerror or err}")
 
-    def say(self, message: Hint, *, fg: str | None = None) -> None:
-        """Status for people on stderr; silenced by ``-q``. Remedies in it are written as
-        this run's command lines."""
-        if not self.quiet:
+    def say(self, message: Hint, *, fg: str | None = None, always: bool = False) -> None:
+        """Status for people on stderr; silenced by ``-q`` unless ``always`` (a line a
+        script reads there: the address a server listens on). Remedies in it are written
+        as this run's command lines."""
+        if always or not self.quiet:
             output.status(self.text(message), fg=fg)
 
     def warn(self, message: Hint) -> None:
         """Warnings are shown even with ``-q``: they are about the user's data."""
         output.warn(self.text(message))
 
-    @property
-    def show_progress(self) -> bool:
-        """Progress unless ``--no-progress`` or ``-q``; off a terminal it is plain lines."""
-        return self.progress and not self.quiet
+    def error(self, message: Hint) -> None:
+        """An error that does not end the run (one of several a command lists), on stderr
+        even with ``-q``; the error that ends it is raised instead."""
+        output.status(f"error: {self.text(message)}")
+
+    def prompt(self, label: str, *, hidden: bool = False) -> str:
+        """A value typed on the terminal (``hidden``: not echoed), asked on stderr."""
+        return str(click.prompt(label, hide_input=hidden, err=True))
+
+    def progress_bar(self, label: str) -> output.Progress | None:
+        """Progress of a long job on stderr (off a terminal, plain lines now and then);
+        None with ``--no-progress`` or ``-q``."""
+        return output.Progress(label) if self.progress and not self.quiet else None
 
     # -- API --------------------------------------------------------------------------
     def settings(self) -> Settings:
@@ -338,9 +358,13 @@ def check_rate_limit(_ctx: click.Context, param: click.Parameter, value: str | N
     return value
 
 
-def file_option(*decls: str, metavar: str, help: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """An option naming a file the command reads or writes (never a directory)."""
-    return click.option(*decls, metavar=metavar, type=click.Path(dir_okay=False), help=help)
+def file_option(
+    *decls: str, metavar: str, help: str, exists: bool = False, allow_dash: bool = False
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """An option naming a file the command reads or writes (never a directory); ``exists``:
+    one that must be there already; ``allow_dash``: ``-`` for standard input or output."""
+    path = click.Path(exists=exists, dir_okay=False, allow_dash=allow_dash)
+    return click.option(*decls, metavar=metavar, type=path, help=help)
 
 
 def stdin_is_terminal() -> bool:

@@ -12,16 +12,19 @@ from aircall_ext import github
 from aircall_ext.cli.completers import complete_files, complete_numbers
 from aircall_ext.cli.context import AppContext, github_output_option, with_app
 from aircall_ext.cli.render import command_words
+from aircall_ext.columns import Columns
 from aircall_ext.core.dialbatch import DialRequest
 from aircall_ext.core.dialterms import OUTCOMES, STAGES, Outcome, Stage
 from aircall_ext.core.findings import listed, who
 from aircall_ext.errors import Remedy, UsageError
+from aircall_ext.output import dial_counts
 
 if TYPE_CHECKING:
     from aircall_ext.services.dial import BatchRun, DialRun, RowError
 
 
-ROW_COLUMNS = [
+# A dry-run's row as CSV has it (a batch's; a single dry-run has no line).
+ROW_COLUMNS = Columns.of(
     "line",
     "number_id",
     "number",
@@ -37,9 +40,10 @@ ROW_COLUMNS = [
     "expect",
     "passed",
     "error",
-]
-TABLE_COLUMNS = ["line", "number", "digits", "stage", "outcome", "user_email", "expect", "result"]
-TABLE_HEADERS = ["line", "number", "digits", "stage", "outcome", "user", "expect", "result"]
+)
+TABLE_COLUMNS = Columns.of(
+    "line", "number", "digits", "stage", "outcome", ("user_email", "user"), "expect", "result"
+)
 
 
 @click.command("dial")
@@ -80,7 +84,9 @@ def dial(
     expect: str | None,
     batch: str | None,
 ) -> None:
-    """NUMBER is a number id, its name (any case) or its digits in any formatting
+    """Dry-run what happens when a caller dials DIGITS on NUMBER at --stage.
+
+    NUMBER is a number id, its name (any case) or its digits in any formatting
     (+33 1 76 36 06 95, 0033176360695, 01 76 36 06 95). The checks of the routing rules
     are shown in order with why each passed or failed, ending with the outcome:
     rings-user, user-unavailable, extension-does-not-exist, not-in-distribution,
@@ -131,14 +137,13 @@ def _dial_one(
     run = dial(app.client(), request)
     _warn_collision(app, run)
     if app.output == "table":
-        click.echo(render_trace(run))
+        app.out(render_trace(run))
     else:
         doc = run.result.to_json()
         if expect is not None:
             doc = {**doc, "expect": expect, "passed": run.passed}
-        app.emit(doc, [result_row(run)], ROW_COLUMNS[1:])
-    if not run.passed:
-        click.get_current_context().exit(1)
+        app.emit(doc, [result_row(run)], ROW_COLUMNS.without("line"))
+    app.exit(0 if run.passed else 1)
 
 
 def _dial_batch(app: AppContext, path: str) -> None:
@@ -161,15 +166,11 @@ def _dial_batch(app: AppContext, path: str) -> None:
     summary = summarize(runs)
     if app.output == "github":
         _batch_github(app, path, runs, rows, summary)
-        if summary["failed"]:
-            click.get_current_context().exit(1)
-        return
-    doc = {"results": [run.to_json() for run in runs], "summary": summary}
-    columns = TABLE_COLUMNS if app.output == "table" else ROW_COLUMNS
-    app.emit(doc, rows, columns, headers=TABLE_HEADERS if app.output == "table" else None)
-    app.say(github.dial_counts(summary), fg="red" if summary["failed"] else "green")
-    if summary["failed"]:
-        click.get_current_context().exit(1)
+    else:
+        doc = {"results": [run.to_json() for run in runs], "summary": summary}
+        app.emit(doc, rows, TABLE_COLUMNS, csv=ROW_COLUMNS)
+        app.say(dial_counts(summary), fg="red" if summary["failed"] else "green")
+    app.exit(1 if summary["failed"] else 0)
 
 
 def _batch_github(
@@ -186,7 +187,7 @@ def _batch_github(
         {**row, "column": _failed_column(row, run)} for row, run in zip(rows, runs, strict=True)
     ]
     for line in github.dial_commands(located, github.annotated_file(path), summary):
-        click.echo(line)
+        app.out(line)
     app.step_summary(github.dial_summary(f"{command_words(None)} --batch {path}", located, summary))
 
 
@@ -225,7 +226,7 @@ def result_row(run: BatchRun) -> dict[str, Any]:
 def _error_row(run: RowError) -> dict[str, Any]:
     request = run.request
     return {
-        **dict.fromkeys(ROW_COLUMNS),
+        **dict.fromkeys(ROW_COLUMNS.keys),
         "line": request.line,
         "number": request.number,
         "digits": request.digits,

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from aircall_ext import output
 from aircall_ext.cli import render
 from aircall_ext.cli.context import (
     AppContext,
@@ -54,10 +53,10 @@ if TYPE_CHECKING:
     ),
 )
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
-@click.option(
+@file_option(
     "--report",
     metavar="PATH",
-    type=click.Path(dir_okay=False, allow_dash=True),
+    allow_dash=True,
     help=(
         "Write a CSV with one row per input row: line,user_id,email,from,to,status,error "
         "(private, 0600; - for stdout, except with -o json or csv)."
@@ -97,7 +96,9 @@ def import_command(
     undo: str | None,
     strict: bool,
 ) -> None:
-    """The whole file is checked first; any error and nothing is written (exit 1). The plan
+    """Make the account match FILE (CSV: user_id and/or email, extension; - for stdin).
+
+    The whole file is checked first; any error and nothing is written (exit 1). The plan
     lists each row as unchanged, assign, change or skip (blank cell), and the writes in an
     order where no two users ever share an extension: swaps and longer cycles go through
     one free parking extension (an extra write per cycle); with a numbering plan in effect,
@@ -218,7 +219,7 @@ class TerminalUi:
         self.report: Destination | None = None
 
     def say(self, message: Hint) -> None:
-        self.app.say(self.app.text(message))
+        self.app.say(message)
 
     def warn(self, message: str) -> None:
         self.app.warn(message)
@@ -236,7 +237,7 @@ class TerminalUi:
     def progress(self) -> Progress:
         from aircall_ext.services.importjob import NoProgress
 
-        return output.Progress("import") if self.app.show_progress else NoProgress()
+        return self.app.progress_bar("import") or NoProgress()
 
     def finished(self, result: ImportResult) -> None:
         if result.stage == "applied":

@@ -8,13 +8,13 @@ from pathlib import Path
 import click
 
 from aircall_ext.cli.context import AppContext, output_option, with_app
+from aircall_ext.columns import Columns
 
-COLUMNS = ["started", "file", "account", "status", "command"]
-HEADERS = ["started (UTC)", "file", "account", "status", "command"]
-CSV_COLUMNS = [
+COLUMNS = Columns.of(("started", "started (UTC)"), "file", "account", "status", "command")
+CSV_COLUMNS = Columns.of(
     "journal", "started", "file", "account", "status", "done", "total", "resume", "undo",
     "moved", "moved_back",
-]  # fmt: skip
+)  # fmt: skip
 
 
 @click.command("jobs")
@@ -28,7 +28,9 @@ CSV_COLUMNS = [
 )
 @with_app
 def jobs_command(app: AppContext, directory: str | None) -> None:
-    """Each row is one import (or undo) job: when it started (UTC), its CSV file (- for
+    """List the import journals, newest first, with the command that resumes or undoes each.
+
+    Each row is one import (or undo) job: when it started (UTC), its CSV file (- for
     standard input), its account (API ID@host, or sandbox), and its status: done,
     stopped at N of M (N writes confirmed of M planned), failed (its last run ended on a
     refused write or a failed check), undone (its undos put back every user it moved),
@@ -59,13 +61,11 @@ def jobs_command(app: AppContext, directory: str | None) -> None:
         }
         for doc in docs
     ]
-    table_rows = rows if app.output == "table" else docs
-    columns = COLUMNS if app.output == "table" else CSV_COLUMNS
     app.emit(
         {"jobs": docs},
-        table_rows,
-        columns,
-        headers=HEADERS if app.output == "table" else None,
+        rows if app.output == "table" else docs,  # CSV: the values as JSON has them
+        COLUMNS,
+        csv=CSV_COLUMNS,
         empty=f"no journals in {where}",
     )
 

@@ -11,6 +11,7 @@ import click
 from aircall_ext import output
 from aircall_ext.cli.completers import complete_teams
 from aircall_ext.cli.context import AppContext, numbering_option, output_option, with_app
+from aircall_ext.columns import Columns
 from aircall_ext.errors import Refused, Remedy
 
 if TYPE_CHECKING:
@@ -33,7 +34,9 @@ COLOURS: dict[str, dict[str, Any]] = {
 @numbering_option
 @with_app
 def renumber(app: AppContext) -> None:
-    """Every user who breaks the plan (outside their team's ranges, on a reserved
+    """Print the CSV that moves every user who breaks the numbering plan (for `import`).
+
+    Every user who breaks the plan (outside their team's ranges, on a reserved
     extension, without one, or a later holder of a shared one) goes to the lowest free
     extension they may hold; everyone else stays where they are. Deterministic, and never
     two users on one extension. The CSV lists only the users who move, in the columns
@@ -60,11 +63,11 @@ def renumber(app: AppContext) -> None:
     plan = app.require_plan("renumber")
     result = renumbering(app.client(), plan)
     if app.output == "json":
-        click.echo(output.render_json(_renumber_doc(result)), nl=False)
+        app.out(output.render_json(_renumber_doc(result)), nl=False)
     elif result.moves:
         from aircall_ext.core.renumber import ROW_COLUMNS
 
-        click.echo(output.render_csv(result.rows(), ROW_COLUMNS), nl=False)
+        app.out(output.render_csv(result.rows(), ROW_COLUMNS), nl=False)
     _say_renumbering(app, result, plan.source)
     if result.unplaced:
         count = len(result.unplaced)
@@ -120,6 +123,9 @@ def _say_renumbering(app: AppContext, result: Renumbering, source: str) -> None:
         app.warn(f"... and {more} more who cannot be placed (-o json lists every one)")
 
 
+RANGE_COLUMNS = Columns.of("team", "range", "size", "held", "free", "breaking", "reserved")
+
+
 @click.command("map")
 @output_option
 @click.option(
@@ -131,7 +137,9 @@ def _say_renumbering(app: AppContext, result: Renumbering, source: str) -> None:
 @numbering_option
 @with_app
 def map_command(app: AppContext, team: str | None) -> None:
-    """One line per fifty extensions, for every hundred in use or in the plan, one character
+    """Draw the extension space against the numbering plan: who holds what, what breaks it.
+
+    One line per fifty extensions, for every hundred in use or in the plan, one character
     per extension: . free, # held, ! held against the plan (outside its holder's ranges,
     reserved, or claimed by a damaged value such as 42 for 042), x shared, r reserved and
     free; with --team, blank outside that team's ranges. Each line ends with the plan
@@ -151,16 +159,15 @@ def map_command(app: AppContext, team: str | None) -> None:
     picture = extension_map(app.client(), plan, team)
     if app.output in ("json", "csv"):
         doc = picture.to_json()
-        columns = ["team", "range", "size", "held", "free", "breaking", "reserved"]
-        app.emit(doc, doc["ranges"], columns)
+        app.emit(doc, doc["ranges"], RANGE_COLUMNS)
         return
     if not picture.lines:
         app.say("nothing to map: no extension is held and the plan has no range")
         return
-    _draw(picture, team)
+    _draw(app, picture, team)
 
 
-def _draw(picture: ExtensionMap, team: str | None) -> None:
+def _draw(app: AppContext, picture: ExtensionMap, team: str | None) -> None:
     from aircall_ext.core.extmap import LEGEND, MapLine, Segment
 
     colour = output.use_color(sys.stdout)
@@ -168,7 +175,7 @@ def _draw(picture: ExtensionMap, team: str | None) -> None:
     if team is not None:
         legend = MapLine((*LEGEND.segments, Segment("  (blank) not the team's", "text")))
     for line in (*picture.lines, legend):
-        click.echo(_painted(line, colour), color=colour)  # click would strip it off a tty
+        app.out(_painted(line, colour), color=colour)
 
 
 def _painted(line: MapLine, colour: bool) -> str:

@@ -16,9 +16,10 @@ import click
 
 from aircall_ext import github
 from aircall_ext.cli.context import AppContext
+from aircall_ext.columns import Columns
 from aircall_ext.core.extensions import stored_form
 from aircall_ext.core.findings import Finding, failing, plural, summarize
-from aircall_ext.output import render_csv
+from aircall_ext.output import render_csv, severity_counts
 
 if TYPE_CHECKING:
     from aircall_ext.api.models import Number, User
@@ -26,8 +27,14 @@ if TYPE_CHECKING:
 
 # -- users and numbers -----------------------------------------------------------------
 
-USER_COLUMNS = ["extension", "id", "name", "email", "availability", "outgoing_only"]
-USER_HEADERS = ["ext", "id", "name", "email", "availability", "outgoing-only"]
+USER_COLUMNS = Columns.of(
+    ("extension", "ext"),
+    "id",
+    "name",
+    "email",
+    "availability",
+    ("outgoing_only", "outgoing-only"),
+)
 
 # The keys of a user and a number in listings' JSON, in this order (scripts rely on them).
 USER_KEYS = (
@@ -40,6 +47,10 @@ USER_KEYS = (
     "outgoing_only",
 )
 NUMBER_KEYS = ("id", "name", "digits", "routing", "routing_assumed")
+
+
+# One record as a two-column table (``show``).
+FIELDS = Columns.of("field", "value")
 
 
 def pick(record: object, names: Iterable[str]) -> dict[str, Any]:
@@ -59,8 +70,9 @@ def user_row(user: User) -> dict[str, Any]:
     return {**user_doc(user), "extension": shown, "availability": status, "outgoing_only": outgoing}
 
 
-NUMBER_COLUMNS = ["id", "name", "digits", "routing", "distribution_size"]
-NUMBER_HEADERS = ["id", "name", "digits", "routing", "distribution"]
+NUMBER_COLUMNS = Columns.of(
+    "id", "name", "digits", "routing", ("distribution_size", "distribution")
+)
 
 
 def number_doc(number: Number) -> dict[str, Any]:
@@ -96,9 +108,11 @@ def incomplete_note(reason: str, what: str) -> str:
 
 # -- findings --------------------------------------------------------------------------
 
-TABLE_COLUMNS = ["severity", "code", "user_id", "email", "extension", "message"]
-TABLE_HEADERS = ["severity", "code", "user", "email", "ext", "message"]
-CSV_COLUMNS = [*TABLE_COLUMNS, "line", "column"]  # fixed for scripts, CSV input or not
+FINDING_COLUMNS = Columns.of(
+    "severity", "code", ("user_id", "user"), "email", ("extension", "ext"), "message"
+)
+LOCATION = Columns.of("line", "column")  # where in the CSV, for a finding of one
+FINDING_CSV = Columns.of(*FINDING_COLUMNS, *LOCATION)  # fixed for scripts, CSV input or not
 
 
 def finding_rows(findings: Sequence[Finding]) -> list[dict[str, Any]]:
@@ -128,23 +142,20 @@ def emit_findings(
     The table gains line/column columns only when a finding comes from a file; ``source``
     (the CSV as named on the command line) is where GitHub annotations point.
     """
-    rows = finding_rows(findings)
     if app.output == "github":
         emit_github_findings(app, findings, source, clean=clean)
-    elif app.output == "csv":
-        app.emit({}, rows, CSV_COLUMNS)
     else:
-        has_lines = any(f.line is not None for f in findings)
-        prefix = ["line", "column"] if has_lines else []
+        located = any(f.line is not None for f in findings)
+        columns = Columns.of(*LOCATION, *FINDING_COLUMNS) if located else FINDING_COLUMNS
         app.emit(
             findings_document(findings),
-            rows,
-            [*prefix, *TABLE_COLUMNS],
-            headers=[*prefix, *TABLE_HEADERS],
+            finding_rows(findings),
+            columns,
+            csv=FINDING_CSV,
             empty=clean,
         )
     if findings and app.output == "table":
-        app.say(github.severity_counts(summarize(findings)))
+        app.say(severity_counts(summarize(findings)))
     return findings_exit_code(findings, strict=strict)
 
 
@@ -163,25 +174,22 @@ def emit_offline_findings(
     if app.output != "github":
         return emit_findings(app, every, strict=strict, clean=clean)
     for file, findings in checked:
-        for line in github.finding_commands(
-            [f.to_json() for f in findings], github.annotated_file(file)
-        ):
-            click.echo(line)
+        for line in github.finding_commands(findings, github.annotated_file(file)):
+            app.out(line)
     if not every:
         app.say(clean)
-    app.step_summary(github.findings_summary(command_words(None), [f.to_json() for f in every]))
+    app.step_summary(github.findings_summary(command_words(None), every))
     return findings_exit_code(every, strict=strict)
 
 
 def emit_github_findings(
     app: AppContext, findings: Sequence[Finding], source: str | None, *, clean: str
 ) -> None:
-    docs = [f.to_json() for f in findings]
-    for line in github.finding_commands(docs, github.annotated_file(source)):
-        click.echo(line)
+    for line in github.finding_commands(findings, github.annotated_file(source)):
+        app.out(line)
     if not findings:
         app.say(clean)
-    app.step_summary(github.findings_summary(command_words(source), docs))
+    app.step_summary(github.findings_summary(command_words(source), findings))
 
 
 def command_words(source: str | None) -> str:
@@ -199,9 +207,9 @@ def command_words(source: str | None) -> str:
 
 # -- import plans and results ----------------------------------------------------------
 
-PLAN_COLUMNS = ["line", "user_id", "email", "from", "to", "action"]
-PLAN_HEADERS = ["line", "user", "email", "from", "to", "action"]
-RESULT_COLUMNS = ["applied", "unchanged", "skipped", "failed", "not_run", "journal"]
+# The plan, on a terminal and in a GitHub step summary alike.
+PLAN_COLUMNS = Columns.of("line", ("user_id", "user"), "email", "from", "to", "action")
+RESULT_COLUMNS = Columns.of("applied", "unchanged", "skipped", "failed", "not_run", "journal")
 
 
 def show_plan(app: AppContext, prepared: Prepared, dry_run: bool) -> None:
@@ -214,12 +222,12 @@ def show_plan(app: AppContext, prepared: Prepared, dry_run: bool) -> None:
         return
     rows = [row.to_json() for row in plan.rows]
     if app.output == "table" or dry_run or plan.blocked:
-        app.emit(prepared.plan_json(), rows, PLAN_COLUMNS, headers=PLAN_HEADERS, empty="no rows")
+        app.emit(prepared.plan_json(), rows, PLAN_COLUMNS, empty="no rows")
     if app.output == "table":
         app.say(f"plan: {plan.counts_line()}")
         for finding in prepared.findings:
             if finding.severity != "info":
-                say = app.warn if finding.severity == "warning" else _error_line
+                say = app.warn if finding.severity == "warning" else app.error
                 say(finding.message)
 
 
@@ -228,18 +236,15 @@ def _github_plan(app: AppContext, prepared: Prepared) -> None:
     notice, and the plan table in the step summary. An undo, whose desired state is no file
     anybody has, annotates no file."""
     assert prepared.plan is not None
-    findings = [f.to_json() for f in prepared.findings]
     counts = prepared.plan.counts_line()
-    file = github.annotated_file(prepared.csv)
-    for line in github.finding_commands(findings, file):
-        click.echo(line)
-    click.echo(github.plan_notice(counts))
+    for line in github.finding_commands(prepared.findings, github.annotated_file(prepared.csv)):
+        app.out(line)
+    app.out(github.plan_notice(counts))
     plan = [row.to_json() for row in prepared.plan.rows]
-    app.step_summary(github.plan_summary(command_words(prepared.shown), plan, counts, findings))
-
-
-def _error_line(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    summary = github.plan_summary(
+        command_words(prepared.shown), plan, PLAN_COLUMNS, counts, prepared.findings
+    )
+    app.step_summary(summary)
 
 
 def show_refused(app: AppContext, prepared: Prepared, strict: bool) -> None:

@@ -12,15 +12,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from aircall_ext.cli.context import AppContext, output_option, with_app
-from aircall_ext.cli.render import (
-    NUMBER_COLUMNS,
-    NUMBER_HEADERS,
-    USER_COLUMNS,
-    USER_HEADERS,
-    number_row,
-    user_row,
-)
+from aircall_ext.cli.context import AppContext, file_option, output_option, with_app
+from aircall_ext.cli.render import NUMBER_COLUMNS, USER_COLUMNS, number_row, user_row
+from aircall_ext.columns import Columns
 from aircall_ext.errors import UsageError
 from aircall_ext.loopback import is_loopback
 from aircall_ext.names import ENV_SANDBOX_ID, ENV_SANDBOX_STATE, ENV_SANDBOX_TOKEN
@@ -40,7 +34,9 @@ STATE_HELP = (
 
 @click.group("sandbox")
 def sandbox() -> None:
-    """Any command runs against it in-process with --sandbox. `sandbox serve` exposes the same
+    """Run and manage the embedded sandbox account (the reference API service).
+
+    Any command runs against it in-process with --sandbox. `sandbox serve` exposes the same
     service over HTTP on loopback for CI pipelines and end-to-end tests.
     """
 
@@ -87,9 +83,14 @@ def _credential_option(name: str, env: str, what: str, sent_as: str) -> Callable
     )
 
 
-state_option = click.option(
-    "--state", metavar="PATH", type=click.Path(dir_okay=False), help=STATE_HELP
-)
+def _choice_option(name: str, choices: tuple[str, ...], help: str) -> Callable[[F], F]:
+    """One of ``choices``; the first, the live API's way, unless told otherwise."""
+    return click.option(
+        name, type=click.Choice(choices), default=choices[0], show_default=True, help=help
+    )
+
+
+state_option = file_option("--state", metavar="PATH", help=STATE_HELP)
 
 
 @sandbox.command("serve")
@@ -124,22 +125,16 @@ state_option = click.option(
         "at least until its window ends [default: the window's length]."
     ),
 )
-@click.option(
+@_choice_option(
     "--rate-headers",
-    type=click.Choice(["on-429", "always"]),
-    default="on-429",
-    show_default=True,
-    help=(
-        "When to send X-AircallApi-Limit/-Remaining/-Reset: on 429s only, as the live API "
-        "does, or on every answer (for clients that pace from them)."
-    ),
+    ("on-429", "always"),
+    "When to send X-AircallApi-Limit/-Remaining/-Reset: on 429s only, as the live API "
+    "does, or on every answer (for clients that pace from them).",
 )
-@click.option(
+@_choice_option(
     "--reset-unit",
-    type=click.Choice(["s", "ms"]),
-    default="s",
-    show_default=True,
-    help="Unit of the X-AircallApi-Reset header (ms tests clients' millisecond support).",
+    ("s", "ms"),
+    "Unit of the X-AircallApi-Reset header (ms tests clients' millisecond support).",
 )
 @click.option(
     "--faults",
@@ -161,10 +156,9 @@ state_option = click.option(
     is_flag=True,
     help="Allow a non-loopback --host (the sandbox has demo credentials: think twice).",
 )
-@click.option(
+@file_option(
     "--write-log",
     metavar="PATH",
-    type=click.Path(dir_okay=False),
     help="Append every applied extension change as a JSON line {user_id, from, to, ts}.",
 )
 @with_app
@@ -195,7 +189,8 @@ def serve(
     so does every request until the block ends (--block-seconds).
 
     The first stderr line is `listening on http://HOST:PORT`; then one access-log line
-    per request (Common Log Format; a dropped connection shows RESET).
+    per request (Common Log Format; a dropped connection shows RESET), and a line when a
+    request a slow fault holds arrives (`slow fault: holding PUT /v2/users/1 for 1.5 s`).
     """
     from aircall_ext.sandbox.app import SandboxApp
     from aircall_ext.sandbox.faults import FaultInjector
@@ -210,6 +205,7 @@ def serve(
     store = open_store(_state_path(state))
     injector = FaultInjector(faults, seed=seed) if faults else None
     writes = _open_write_log(write_log) if write_log else None
+    access_log = AccessLog()
     service = SandboxApp(
         store,
         credentials=(api_id, api_token),
@@ -220,12 +216,13 @@ def serve(
         faults=injector,
         slow_seconds=slow_seconds,
         on_write=writes,
+        on_slow=lambda request: access_log(f"slow fault: holding {request} for {slow_seconds:g} s"),
     )
     try:
-        server = SandboxServer(host, port, service, AccessLog())
+        server = SandboxServer(host, port, service, access_log)
     except OSError as err:
         raise UsageError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
-    click.echo(f"listening on {server.url}", err=True)
+    app.say(f"listening on {server.url}", always=True)  # a script reads the port there
     if not is_loopback(host):
         app.warn(f"the sandbox is reachable from the network on {host}")
     _serve_and_close(app, server, store, writes)
@@ -261,11 +258,12 @@ def _serve_and_close(
 
 @sandbox.command("reset")
 @state_option
-@click.option(
+@file_option(
     "--from",
     "source",
     metavar="FILE",
-    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    exists=True,
+    allow_dash=True,
     help="Start from this JSON state document (validated first) instead of the demo account; "
     "- is stdin.",
 )
@@ -332,15 +330,12 @@ def _read_source(source: str) -> SandboxAccount:
 
 # The columns of `list`, identity first, plus the numbers whose distribution holds the user
 # and the teams the user is in.
-SHOW_COLUMNS = [
-    "id", "name", "email", "extension", "availability", "outgoing_only", "numbers", "teams",
-]  # fmt: skip
-SHOW_HEADERS = [
-    dict(zip(USER_COLUMNS, USER_HEADERS, strict=True)).get(column, column)
-    for column in SHOW_COLUMNS
-]
-TEAM_COLUMNS = ["id", "name", "users"]
-TEAM_HEADERS = ["id", "team", "members"]
+SHOW_COLUMNS = Columns.of(
+    *USER_COLUMNS.only("id", "name", "email", "extension", "availability", "outgoing_only"),
+    "numbers",
+    "teams",
+)
+TEAM_COLUMNS = Columns.of("id", ("name", "team"), ("users", "members"))
 
 
 @sandbox.command("show")
@@ -370,19 +365,19 @@ def show(app: AppContext, state: str | None) -> None:
     ]
     if app.output == "table":
         company = account.company_document()
-        click.echo(
+        app.out(
             f"{company['name']}: {company['users_count']} users, "
             f"{company['numbers_count']} numbers, {len(account.teams())} teams\n"
         )
-    app.emit(doc, users, SHOW_COLUMNS, headers=SHOW_HEADERS, empty="no users")
+    app.emit(doc, users, SHOW_COLUMNS, empty="no users")
     if app.output == "table":
-        click.echo()
+        app.out()
         numbers = [
             number_row(Number.model_validate({**n, "users": account.distribution(n)}))
             for n in account.numbers()
         ]
-        app.emit(doc, numbers, NUMBER_COLUMNS, headers=NUMBER_HEADERS, empty="no numbers")
+        app.emit(doc, numbers, NUMBER_COLUMNS, empty="no numbers")
         teams = [{**t, "users": len(t["users"])} for t in account.teams()]
         if teams:  # the first line counts them; an account without teams gets no table
-            click.echo()
-            app.emit(doc, teams, TEAM_COLUMNS, headers=TEAM_HEADERS)
+            app.out()
+            app.emit(doc, teams, TEAM_COLUMNS)

@@ -9,10 +9,9 @@ import click
 from aircall_ext.cli.completers import complete_teams, complete_users
 from aircall_ext.cli.context import AppContext, output_option, with_app
 from aircall_ext.cli.render import (
+    FIELDS,
     NUMBER_COLUMNS,
-    NUMBER_HEADERS,
     USER_COLUMNS,
-    USER_HEADERS,
     incomplete_note,
     number_doc,
     number_label,
@@ -56,7 +55,9 @@ def list_users(
     duplicates: bool,
     team: str | None,
 ) -> None:
-    """Filters combine: --missing --outgoing-only lists outgoing-only users without extension.
+    """List users with extension, availability and outgoing-only flag, sorted by extension.
+
+    Filters combine: --missing --outgoing-only lists outgoing-only users without extension.
     --team needs no numbering plan: it lists the account's team as the API has it."""
     from aircall_ext.services.users import load_account
 
@@ -87,7 +88,6 @@ def list_users(
         {"users": [user_doc(u) for u in users]},
         [user_row(u) for u in users],
         USER_COLUMNS,
-        headers=USER_HEADERS,
         empty="no users match" if account.users else "the account has no users",
     )
 
@@ -107,7 +107,9 @@ def _team_only(app: AppContext, team: str, users: list[User], account: Account) 
 @click.argument("user", metavar="USER", shell_complete=complete_users)
 @with_app
 def show_user(app: AppContext, user: str) -> None:
-    """With the numbers the user is assigned to (listed under "numbers" in JSON)."""
+    """Show one user. USER is an id (42), an email, or ext:NNN (ext:101).
+
+    With the numbers the user is assigned to (listed under "numbers" in JSON)."""
     from aircall_ext.core.account import damaged_match_note, parse_user_ref
     from aircall_ext.services.users import user_with_numbers
 
@@ -123,14 +125,16 @@ def show_user(app: AppContext, user: str) -> None:
     }
     rows = [{"field": key, "value": value} for key, value in fields.items()]
     doc = {**found.model_dump(mode="json"), "numbers": [user_number_doc(n) for n in numbers]}
-    app.emit({"user": doc}, rows, ["field", "value"])
+    app.emit({"user": doc}, rows, FIELDS)
 
 
 @click.command("numbers")
 @output_option
 @with_app
 def list_numbers(app: AppContext) -> None:
-    """Routing: smartflows (extensions reach anyone, during IVR/audio/waiting music),
+    """List the account's numbers with routing mode and call-distribution size.
+
+    Routing: smartflows (extensions reach anyone, during IVR/audio/waiting music),
     legacy-classic (welcome message only, distribution users only), legacy-ivr
     (welcome or IVR message, anyone).
     """
@@ -147,6 +151,5 @@ def list_numbers(app: AppContext) -> None:
         {"numbers": [number_doc(n) for n in numbers]},
         rows,
         NUMBER_COLUMNS,
-        headers=NUMBER_HEADERS,
         empty="no numbers",
     )

@@ -29,7 +29,9 @@ from aircall_ext.errors import UsageError
 @numbering_option
 @with_app
 def validate(app: AppContext, file: tuple[str, ...], strict: bool, offline: bool) -> None:
-    """Without FILE: collisions (every holder named), malformed extensions, users without an
+    """Audit the account's extensions, or check a CSV (FILE, - for stdin) against the account.
+
+    Without FILE: collisions (every holder named), malformed extensions, users without an
     extension, and outgoing-only users whose extension is dead.
 
     With a numbering plan (--numbering FILE, AIRCALL_EXT_NUMBERING or the profile's
@@ -70,9 +72,7 @@ def validate(app: AppContext, file: tuple[str, ...], strict: bool, offline: bool
 
             findings = validate_file_with_plan(app.client(), path, plan)
         clean = f"no findings: {path} is consistent with the account"
-    code = emit_findings(app, findings, strict=strict, clean=clean, source=path)
-    if code:
-        click.get_current_context().exit(code)
+    app.exit(emit_findings(app, findings, strict=strict, clean=clean, source=path))
 
 
 def _validate_offline(app: AppContext, files: tuple[str, ...], strict: bool) -> None:
@@ -83,6 +83,4 @@ def _validate_offline(app: AppContext, files: tuple[str, ...], strict: bool) -> 
         raise UsageError("--offline checks a FILE: name one or more CSV files")
     plan = app.plan()
     checked = [(file, validate_offline(file, plan)) for file in files]
-    code = emit_offline_findings(app, checked, strict=strict)
-    if code:
-        click.get_current_context().exit(code)
+    app.exit(emit_offline_findings(app, checked, strict=strict))

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from aircall_ext.columns import Columns
 from aircall_ext.core.account import Account
 from aircall_ext.core.csvtable import (
     DELIMITERS,
@@ -34,7 +35,7 @@ from aircall_ext.core.extensions import ExtensionProblem, parse_extension, unwra
 from aircall_ext.core.findings import Finding
 from aircall_ext.names import FORMULA_START
 
-EXPORT_COLUMNS = ("user_id", "email", "name", "extension")
+EXPORT_COLUMNS = Columns.of("user_id", "email", "name", "extension")
 
 # Header names after casefolding and dropping everything but letters and digits, so that
 # "User ID", "user-id", "E-Mail" and "Ext." all match without listing every spelling.

@@ -310,11 +310,11 @@ def parse(doc: Any, name: str) -> SavedPlan:
     """A saved plan from its JSON document; anything else is a usage error naming the field."""
     hint = ("make it again with ", save_plan_remedy("FILE", name))
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise UsageError(f"{name} is not an aircall-ext plan (field format)", hint=hint)
+        raise UsageError(f"{name} is not an {APP_NAME} plan (field format)", hint=hint)
     if doc.get("version") != VERSION:
         raise UsageError(
             f"{name} is a plan of version {doc.get('version')!r} (field version); "
-            f"this aircall-ext reads version {VERSION}",
+            f"this {APP_NAME} reads version {VERSION}",
             hint=hint,
         )
     try:

@@ -170,7 +170,9 @@ class SandboxApp:
 
     ``account`` is a :class:`~aircall_ext.sandbox.store.Store` (the database) or an in-memory
     :class:`SandboxAccount`. ``on_write`` runs after each applied change is committed (log
-    it); if it raises, the exception propagates but the change stays.
+    it); if it raises, the exception propagates but the change stays. ``on_slow`` hears
+    ``METHOD /path`` of each request a slow fault holds, when it arrives: the one moment a
+    client's request is known to be on the server and not yet answered.
     """
 
     def __init__(
@@ -185,6 +187,7 @@ class SandboxApp:
         faults: FaultInjector | None = None,
         slow_seconds: float = DEFAULT_SLOW_SECONDS,
         on_write: Callable[[AppliedWrite], None] | None = None,
+        on_slow: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -203,6 +206,7 @@ class SandboxApp:
         self._faults = faults
         self._slow_seconds = slow_seconds
         self._on_write = on_write
+        self._on_slow = on_slow
         self._clock = clock
         self._sleep = sleep
         self._pending = threading.local()  # the writes of this thread's transaction
@@ -252,6 +256,8 @@ class SandboxApp:
                 limit_headers = self._spent_headers(FAULT_RETRY_AFTER)
         else:
             if fault is not None and fault.kind == "slow":
+                if self._on_slow is not None:
+                    self._on_slow(f"{request.method} {request.path}")
                 self._sleep(self._slow_seconds)
             if fault is not None and fault.kind == "reset" and fault.phase == "before":
                 raise ConnectionDropped("before")

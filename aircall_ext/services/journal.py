@@ -34,7 +34,7 @@ from aircall_ext.core.planner import Step
 from aircall_ext.core.undo import Move
 from aircall_ext.errors import Refused, Remedy, UsageError
 from aircall_ext.files import create_private
-from aircall_ext.names import state_dir
+from aircall_ext.names import APP_NAME, state_dir
 from aircall_ext.services.journalrecords import (
     VERSION,
     DoneRecord,
@@ -455,7 +455,7 @@ def _parse_line(path: Path, number: int, line: bytes) -> dict[str, Any]:
 
 def _header(path: Path, doc: Mapping[str, Any]) -> Header:
     if doc.get("type") != "header" or doc.get("version") != VERSION:
-        raise UsageError(f"{path} is not an aircall-ext import journal (version {VERSION})")
+        raise UsageError(f"{path} is not an {APP_NAME} import journal (version {VERSION})")
     problem = header_problem(doc)
     if problem is not None:
         raise _damaged(path, 1, problem)

@@ -17,7 +17,7 @@ from aircall_ext.core.planner import Plan
 from aircall_ext.core.savedplan import SavedPlan, save_plan_remedy
 from aircall_ext.errors import UsageError
 from aircall_ext.files import Destination
-from aircall_ext.names import TOOL
+from aircall_ext.names import APP_NAME, TOOL
 from aircall_ext.services.csvcheck import Source
 from aircall_ext.services.journal import Clock, utc_now
 
@@ -58,7 +58,7 @@ def load_plan(path: Path) -> SavedPlan:
     except OSError as err:
         raise UsageError(f"cannot read plan {path}: {err.strerror or err}") from None
     except UnicodeDecodeError:
-        raise UsageError(f"{path} is not an aircall-ext plan: not UTF-8 text") from None
+        raise UsageError(f"{path} is not an {APP_NAME} plan: not UTF-8 text") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:

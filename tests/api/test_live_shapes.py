@@ -27,6 +27,7 @@ from aircall_ext.api.client import LISTING_CAP, ApiClient
 from aircall_ext.api.models import Number, User
 from aircall_ext.errors import ApiError, ConfigError, NotFound, Unprocessable
 from tests.conftest import RunCli
+from tests.scenes import env_credentials
 
 BASE = "https://api.live.test"
 LIVE = Path(__file__).parent.parent / "fixtures" / "live"
@@ -516,9 +517,7 @@ def test_one_team_is_read_and_absent_or_null_members_are_not_an_error() -> None:
 @pytest.fixture
 def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Credentials and the base URL in the environment; a client that never waits."""
-    monkeypatch.setenv("AIRCALL_API_ID", "live-id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "live-token")
-    monkeypatch.setenv("AIRCALL_BASE_URL", BASE)
+    env_credentials(monkeypatch, "live-id", "live-token", base_url=BASE)
     quiet = functools.partial(ApiClient, sleep=lambda _s: None)
     monkeypatch.setattr("aircall_ext.services.session.ApiClient", quiet)
 
@@ -545,9 +544,7 @@ def live(credentials: None) -> Iterator[respx.MockRouter]:
 def test_validate_reads_a_123_user_account_whose_collision_spans_pages_1_and_3(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AIRCALL_API_ID", "live-id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "live-token")
-    monkeypatch.setenv("AIRCALL_BASE_URL", BASE)
+    env_credentials(monkeypatch, "live-id", "live-token", base_url=BASE)
     users = [v2_user(i, f"{i:03d}") for i in range(1, 124)]
     users[110]["extension"] = "007"  # user 111, on page 3, collides with user 7 on page 1
     with respx.mock(base_url=BASE) as mock:

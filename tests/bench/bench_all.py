@@ -2,6 +2,7 @@
 
     pip install -e '.[test]'
     python tests/bench/bench_all.py [--runs 40] [--changes 300] [--rate-limit 30/3]
+    python tests/bench/bench_all.py --startup-only [--runs 40] [--baseline-src DIR]
 
 1. Start-up: medians of ``--runs`` interleaved runs of ``python -c "import click"`` and of
    ``aircall-ext --help`` / ``--version`` / ``completion bash`` / ``python -m aircall_ext
@@ -511,6 +512,7 @@ def main() -> int:
         help="another checkout's root (e.g. a `git worktree` of an older commit): its --help "
         "is timed in the same runs, through PYTHONPATH",
     )
+    parser.add_argument("--startup-only", action="store_true", help="time start-up only (part 1)")
     options = parser.parse_args()
 
     import platform
@@ -521,10 +523,11 @@ def main() -> int:
         f"click {version('click')}, {os.cpu_count()} CPUs, {platform.platform()}"
     )
     goals = report_startup(options.runs, options.baseline_src)
-    with tempfile.TemporaryDirectory(prefix="aircall-ext-bench-") as tmp:
-        goals += report_floor(Path(tmp))
-        goals += report_throughput(Path(tmp), options.changes, options.rate_limit)
-    goals += report_cpu()
+    if not options.startup_only:
+        with tempfile.TemporaryDirectory(prefix="aircall-ext-bench-") as tmp:
+            goals += report_floor(Path(tmp))
+            goals += report_throughput(Path(tmp), options.changes, options.rate_limit)
+        goals += report_cpu()
     print("\nSummary")
     for name, figure, ok in goals:
         print(f"   {name:46} {figure:52} {mark(ok)}")

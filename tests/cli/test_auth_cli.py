@@ -15,6 +15,7 @@ from keyring.backends import fail
 
 from aircall_ext.config import config_path, resolve_settings
 from tests.conftest import MemoryKeyring, RunCli
+from tests.scenes import env_credentials
 
 BASE = "https://api.test"
 TOKEN = "tok-very-secret-0123456789"
@@ -122,9 +123,7 @@ def test_env_beats_profile_and_option_beats_env(
     settings = resolve_settings()
     assert (settings.api_id, settings.api_token) == ("profile-id", "keyring-token")
     assert settings.base_url == "https://profile.test/v1"
-    monkeypatch.setenv("AIRCALL_API_ID", "env-id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "env-token")
-    monkeypatch.setenv("AIRCALL_BASE_URL", "https://env.test/v1")
+    env_credentials(monkeypatch, "env-id", "env-token", base_url="https://env.test/v1")
     settings = resolve_settings()
     assert (settings.api_id, settings.api_token) == ("env-id", "env-token")
     assert settings.base_url == "https://env.test/v1"
@@ -162,8 +161,7 @@ def test_unknown_profile_is_named(run_cli: RunCli) -> None:
 def test_plain_http_to_a_remote_host_is_refused(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AIRCALL_API_ID", "id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "secret-token-value")
+    env_credentials(monkeypatch, "id", "secret-token-value")
     result = run_cli("--base-url", "http://api.example.com/v1", "list")
     assert result.exit_code == 3
     assert "refusing plain http://" in result.stderr
@@ -226,28 +224,31 @@ def test_a_refused_login_says_to_check_what_was_typed_not_to_log_in(run_cli: Run
     assert "auth login" not in result.stderr
 
 
+def list_with_a_refused_token(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, status: int, *options: str
+) -> str:
+    """``list`` with environment credentials the API refuses (401 or 403): its stderr."""
+    respx.get(f"{BASE}/v2/users").mock(return_value=httpx.Response(status, json={"error": "no"}))
+    env_credentials(monkeypatch, "my-id", "stale-token-value")
+    result = run_cli(*options, "--base-url", BASE, "list")
+    assert result.exit_code == 3
+    return result.stderr
+
+
 @respx.mock
 def test_a_refused_token_elsewhere_suggests_login_or_the_environment(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    respx.get(f"{BASE}/v2/users").mock(return_value=httpx.Response(401, json={"error": "no"}))
-    monkeypatch.setenv("AIRCALL_API_ID", "my-id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "stale-token-value")
-    result = run_cli("--base-url", BASE, "list")
-    assert result.exit_code == 3
-    assert "auth login" in result.stderr and "AIRCALL_API_TOKEN" in result.stderr
+    stderr = list_with_a_refused_token(run_cli, monkeypatch, 401)
+    assert "auth login" in stderr and "AIRCALL_API_TOKEN" in stderr
 
 
 @respx.mock
 def test_a_refused_token_suggests_logging_in_to_the_same_profile_and_url(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    respx.get(f"{BASE}/v2/users").mock(return_value=httpx.Response(403, json={"error": "no"}))
-    monkeypatch.setenv("AIRCALL_API_ID", "my-id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "stale-token-value")
-    result = run_cli("--profile", "work", "--base-url", BASE, "list")
-    assert result.exit_code == 3
-    assert f"`aircall-ext --profile work --base-url {BASE} auth login`" in result.stderr
+    stderr = list_with_a_refused_token(run_cli, monkeypatch, 403, "--profile", "work")
+    assert f"`aircall-ext --profile work --base-url {BASE} auth login`" in stderr
 
 
 # -- an empty variable is named, not the keyring ----------------------------------------
@@ -257,8 +258,7 @@ def test_a_refused_token_suggests_logging_in_to_the_same_profile_and_url(
 def test_an_empty_token_variable_is_named(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, keyring_works: bool
 ) -> None:
-    monkeypatch.setenv("AIRCALL_API_ID", "my-id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "")
+    env_credentials(monkeypatch, "my-id", "")
     if not keyring_works:
         keyring.set_keyring(fail.Keyring())
     result = run_cli("list")
@@ -271,8 +271,7 @@ def test_an_empty_token_variable_is_named(
 def test_empty_id_and_token_variables_are_both_named(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AIRCALL_API_ID", " ")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "")
+    env_credentials(monkeypatch, " ", "")
     keyring.set_keyring(fail.Keyring())
     result = run_cli("list")
     assert result.exit_code == 3
@@ -376,9 +375,7 @@ def test_a_broken_config_is_ignored_when_nothing_is_needed_from_it(
         )
     )
     path = broken_config()
-    monkeypatch.setenv("AIRCALL_API_ID", "my-id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "env-token-0123456789")
-    monkeypatch.setenv("AIRCALL_BASE_URL", BASE)
+    env_credentials(monkeypatch, "my-id", "env-token-0123456789", base_url=BASE)
     result = run_cli("-o", "json", "list")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {"users": []}
@@ -391,8 +388,7 @@ def test_a_broken_config_fails_when_a_value_is_needed_from_it(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = broken_config()
-    monkeypatch.setenv("AIRCALL_API_ID", "my-id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "env-token-0123456789")
+    env_credentials(monkeypatch, "my-id", "env-token-0123456789")
     result = run_cli("list")
     assert result.exit_code == 3
     assert f"{path}:2:" in result.stderr
@@ -470,8 +466,7 @@ def test_a_bad_budget_in_the_environment_is_a_usage_error_naming_it(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AIRCALL_RATE_LIMIT", "1/0")
-    monkeypatch.setenv("AIRCALL_API_ID", "id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "token")
+    env_credentials(monkeypatch, "id", "token")
     result = run_cli("list")
     assert result.exit_code == 2
     assert "AIRCALL_RATE_LIMIT: '1/0' is not N/SECONDS" in result.stderr
@@ -481,9 +476,7 @@ def test_a_bad_budget_in_the_environment_is_a_usage_error_naming_it(
 def test_a_429_during_a_run_is_said_once_remembered_and_shown_by_status(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AIRCALL_API_ID", "my-id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", TOKEN)
-    monkeypatch.setenv("AIRCALL_BASE_URL", BASE)
+    env_credentials(monkeypatch, "my-id", TOKEN, base_url=BASE)
     refused = httpx.Response(
         429,
         json={"error": "Too Many Requests"},

@@ -1,8 +1,9 @@
 """The root group loads each command lazily from ``COMMANDS``, its one registry.
 
-Every entry must load a command of its name whose help starts with the entry's summary;
-``--help`` must list exactly the registry, reading as Click would with every command
-loaded; and a bare ``--help``/``--version``/``completion`` must import no command module.
+Every entry must load a command of its name, whose docstring is its whole help; ``--help``
+must list exactly the registry with the summaries generated from those docstrings
+(``cli/summaries.py``), reading as Click would with every command loaded; and a bare
+``--help``/``--version``/``completion`` must import no command module.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 import aircall_ext.cli
 from aircall_ext.cli import COMMANDS, PROG, LazyGroup, cli
+from aircall_ext.cli.summaries import SUMMARIES
 
 UNLIMITED = 10**6
 
@@ -27,14 +29,16 @@ def listed(name: str, summary: str) -> str:
     return click.Command(name, help=summary).get_short_help_str(UNLIMITED)
 
 
-def test_every_entry_loads_its_command_with_its_summary_once() -> None:
+def test_every_entry_loads_its_command_whose_docstring_starts_with_its_summary() -> None:
     ctx = click.Context(cli, info_name=PROG)
-    for name, (_target, summary) in COMMANDS.items():
+    assert set(SUMMARIES) == set(COMMANDS)
+    for name in COMMANDS:
+        summary = SUMMARIES[name]
         command = cli.get_command(ctx, name)
         assert command is not None and command.name == name
         assert not command.hidden and not command.deprecated and command.short_help is None
         assert command.help is not None and command.help.startswith(summary), name
-        assert command.help.count(summary) == 1, name  # the docstring does not repeat it
+        assert command.help.partition("\n\n")[0] == summary, name  # the whole first paragraph
         assert command.get_short_help_str(UNLIMITED) == listed(name, summary), name
 
 
@@ -80,7 +84,7 @@ def test_help_lists_the_registry_exactly_as_click_would(width: int) -> None:
     assert lazy.commands == {}
     if width == 200:  # one line per command: its name and its summary's first sentence
         lines = [line.split(None, 1) for line in rendered.splitlines()[1:]]
-        assert lines == [[name, listed(name, COMMANDS[name][1])] for name in sorted(COMMANDS)]
+        assert lines == [[name, listed(name, SUMMARIES[name])] for name in sorted(COMMANDS)]
 
 
 def test_the_root_group_lists_and_finds_commands() -> None:

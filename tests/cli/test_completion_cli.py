@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from click.shell_completion import CompletionItem, ShellComplete
+from click.shell_completion import CompletionItem, ShellComplete, get_completion_class
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -28,11 +28,11 @@ from aircall_ext.cli.completers import (
     _whole_word_classes,
     glue_wordbreaks,
 )
-from aircall_ext.cli.completion import SHELLS
+from aircall_ext.cli.completion import EDITS, SHELLS, edited
 from aircall_ext.config import Profile, config_path, save_profile
 from aircall_ext.core.dialterms import OUTCOMES
 from tests.conftest import RunCli
-from tests.scenes import api_user
+from tests.scenes import api_user, env_credentials
 from tests.tools.generate import COMPLETION_FILES
 from tests.tools.tree import command_contexts
 
@@ -82,6 +82,23 @@ def test_completion_prints_the_committed_script(run_cli: RunCli, shell: str) -> 
         f"{committed.name} is stale: run `python -m tests.tools.generate`"
     )
     assert COMPLETE_VAR in result.stdout
+
+
+@pytest.mark.parametrize("shell", sorted(EDITS))
+def test_every_edit_of_clicks_script_applies_to_the_installed_click(shell: str) -> None:
+    cls = get_completion_class(shell)
+    assert cls is not None
+    template = cls.source_template
+    script = edited(template, EDITS[shell])
+    assert script != template
+    assert all(new in script for _old, new in EDITS[shell])
+
+
+def test_a_script_is_edited_whole_or_not_at_all() -> None:
+    """A Click whose script changed serves its own script, never half of our edits."""
+    edits = (("a\n", "A\n"), ("c\n", "C\n"))
+    assert edited("a\nb\n", edits) == "a\nb\n"
+    assert edited("a\nb\nc\n", edits) == "A\nb\nC\n"
 
 
 def test_zsh_script_is_an_autoloadable_compdef(run_cli: RunCli) -> None:
@@ -251,9 +268,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(httpx.Client, "send", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setenv("AIRCALL_API_ID", "id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "token")
-    monkeypatch.setenv("AIRCALL_BASE_URL", "https://api.invalid/v1")
+    env_credentials(monkeypatch, "id", "token", base_url="https://api.invalid/v1")
     return attempts
 
 
@@ -402,7 +417,6 @@ zpty z "zsh -f -i"
 zpty -w z "fpath=($FNDIR \$fpath); autoload -U compinit; compinit -u -D"
 zpty -w z "dump() { print -r -- \"\$BUFFER\" > $OUT }; zle -N dump; bindkey '^X' dump"
 zpty -w -n z "$TYPED"$'\t'
-sleep 1
 zpty -w -n z $'\x18'
 for i in {1..100}; do [[ -s $OUT ]] && break; sleep 0.1; done
 zpty -d z

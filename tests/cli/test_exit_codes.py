@@ -12,7 +12,7 @@ import respx
 
 from aircall_ext.errors import ApiError
 from tests.conftest import CliResult, RunCli
-from tests.scenes import WriteState, team
+from tests.scenes import WriteState, env_credentials, team
 from tests.tools.manpages import EXIT_STATUS
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -47,8 +47,7 @@ def stop_at_first_write(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def with_env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRCALL_API_ID", "my-id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "env-token-0123456789")
+    env_credentials(monkeypatch, "my-id", "env-token-0123456789")
 
 
 def plan_file(beside: Path, text: str) -> str:

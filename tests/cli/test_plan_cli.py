@@ -18,6 +18,7 @@ from tests.scenes import (
     IMPORT_CSV,
     IMPORT_DESIRED,
     WriteState,
+    env_credentials,
     extensions,
     journal_header,
     on_terminal,
@@ -149,8 +150,7 @@ def test_a_changed_csv_makes_it_stale_and_a_missing_one_is_applied_from_the_plan
 def test_a_plan_for_another_account_is_refused_naming_both(
     run_cli: RunCli, plan: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AIRCALL_API_ID", "other-id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "other-token-0123456789")
+    env_credentials(monkeypatch, "other-id", "other-token-0123456789")
     result = run_cli("--base-url", "https://api.example.test", "import", "--plan", str(plan))
     assert result.exit_code == 1
     assert (

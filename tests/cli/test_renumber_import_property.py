@@ -6,9 +6,10 @@ where two users share an extension the import touched, no write onto a reserved 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,43 +99,36 @@ def reserved_all_but_one(draw: st.DrawFn) -> Scene:
 
 
 SLOW = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+Check = Callable[[Scene], None]
 
 
 @settings(max_examples=4, suppress_health_check=SLOW)
 @given(scene=reserved_all_but_one())
-def test_swaps_park_only_where_the_plan_allows(
-    scene: Scene,
-    run_cli: RunCli,
-    sandbox: list[SandboxApp],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    check_renumber_then_import(scene, run_cli, sandbox, tmp_path, monkeypatch)
+def test_swaps_park_only_where_the_plan_allows(scene: Scene, renumber_then_import: Check) -> None:
+    renumber_then_import(scene)
 
 
-@settings(
-    max_examples=8,
-    suppress_health_check=SLOW,
-)
+@settings(max_examples=8, suppress_health_check=SLOW)
 @given(scene=scenes(max_users=1000))
 def test_renumber_then_import_keeps_to_the_plan_without_a_collision(
-    scene: Scene,
+    scene: Scene, renumber_then_import: Check
+) -> None:
+    renumber_then_import(scene)
+
+
+@pytest.fixture
+def renumber_then_import(
     run_cli: RunCli,
     sandbox: list[SandboxApp],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    check_renumber_then_import(scene, run_cli, sandbox, tmp_path, monkeypatch)
-
-
-def check_renumber_then_import(
-    scene: Scene,
-    run_cli: RunCli,
-    sandbox: list[SandboxApp],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+) -> Check:
+    """The property each example checks, on the fixtures every example shares."""
     monkeypatch.chdir(tmp_path)
+    return functools.partial(check_renumber_then_import, run_cli=run_cli, sandbox=sandbox)
+
+
+def check_renumber_then_import(scene: Scene, *, run_cli: RunCli, sandbox: list[SandboxApp]) -> None:
     account = SandboxAccount.from_document(document(scene))
     log = WriteLog(account, scene.plan.reserved)
     sandbox.append(SandboxApp(account, on_write=log))

@@ -16,7 +16,6 @@ from tests.conftest import RunCli
 from tests.scenes import (
     UNDO_AFTER,
     UNDO_BEFORE,
-    UNDO_CSV,
     WriteState,
     api_user,
     extensions,
@@ -26,22 +25,13 @@ from tests.scenes import (
     read_report,
     read_state,
     run_with_failing_write,
-    users_holding,
 )
 
 
-def undo_scene(write_state: WriteState, tmp_path: Path) -> Path:
-    """The undo scene installed in the in-process sandbox; its CSV file."""
-    write_state(users_holding(UNDO_BEFORE))
-    path = tmp_path / "users.csv"
-    path.write_text(UNDO_CSV)
-    return path
-
-
 @pytest.fixture
-def imported(run_cli: RunCli, write_state: WriteState, tmp_path: Path) -> Path:
+def imported(run_cli: RunCli, undo_scene: Path, tmp_path: Path) -> Path:
     """The account after an import of the undo scene's file; its journal."""
-    path = undo_scene(write_state, tmp_path)
+    path = undo_scene
     journal = tmp_path / "import.jsonl"
     result = run_cli("--sandbox", "import", str(path), "--yes", "--journal", str(journal))
     assert result.exit_code == 0, result.stderr
@@ -191,9 +181,9 @@ def test_a_stopped_undo_of_the_previous_version_resumes_from_the_csv_beside_it(
 
 
 def test_undoing_a_stopped_import_takes_back_what_it_wrote(
-    run_cli: RunCli, write_state: WriteState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run_cli: RunCli, undo_scene: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = undo_scene(write_state, tmp_path)
+    path = undo_scene
     journal = tmp_path / "import.jsonl"
     stopped = run_with_failing_write(
         run_cli, monkeypatch, 2, KeyboardInterrupt(),  # after the 3-cycle's parking write

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import event, given, settings
 
 from aircall_ext.api.models import User
@@ -61,7 +62,7 @@ def test_users_who_keep_to_the_plan_stay_and_the_others_move_lowest_first() -> N
 
 def test_rows_are_the_import_format_ordered_by_new_extension() -> None:
     result = run([user(1, "150"), user(2, None)], {"Sales": [1]})
-    assert ROW_COLUMNS == ("user_id", "email", "name", "extension")
+    assert ROW_COLUMNS.keys == ["user_id", "email", "name", "extension"]
     assert result.rows() == [
         {"user_id": 2, "email": "u2@example.com", "name": "User 2", "extension": "101"},
         {"user_id": 1, "email": "u1@example.com", "name": "User 1", "extension": "200"},
@@ -207,24 +208,24 @@ def test_a_rotation_of_three_teams() -> None:
     assert plan_import(account, rows_of(result)).cycles == 1
 
 
-def test_no_swap_without_an_extension_to_park_on() -> None:
-    plan = parse_plan('[teams]\nA = "000-499"\nB = "500-999"\n', "p.toml")
-    users = [user(n + 1, f"{(n + 500) % 1000:03d}") for n in range(1000)]  # all misplaced
-    applied = AppliedPlan(plan, [("A", range(1, 501)), ("B", range(501, 1001))])
+@pytest.mark.parametrize(
+    ("reserved", "size"),
+    [
+        ("", 1000),  # every extension is held: nowhere to park
+        ('reserved = ["999"]\n', 999),  # the one free extension is reserved: never parked on
+    ],
+)
+def test_no_swap_without_an_extension_it_may_park_on(reserved: str, size: int) -> None:
+    """Two full teams, every member in the other's range: only swaps would place them, and
+    the importer parks only on a free extension the plan does not reserve, so no swap is
+    proposed and every user is named instead."""
+    plan = parse_plan(f'{reserved}[teams]\nA = "000-499"\nB = "500-{size - 1}"\n', "p.toml")
+    users = [user(n + 1, f"{(n + 500) % size:03d}") for n in range(size)]  # all misplaced
+    first_of_b = size - 499
+    applied = AppliedPlan(plan, [("A", range(1, first_of_b)), ("B", range(first_of_b, size + 1))])
     result = renumber(applied, Account.of(users))
     assert result.moves == ()
-    assert len(result.unplaced) == 1000
-
-
-def test_no_swap_when_only_a_reserved_extension_is_free() -> None:
-    """The importer never parks on a reserved extension, so a swap that could only park
-    there is not proposed: its users are named instead."""
-    plan = parse_plan('reserved = ["999"]\n[teams]\nA = "000-499"\nB = "500-998"\n', "p.toml")
-    users = [user(n + 1, f"{(n + 500) % 999:03d}") for n in range(999)]  # all misplaced
-    applied = AppliedPlan(plan, [("A", range(1, 500)), ("B", range(500, 1000))])
-    result = renumber(applied, Account.of(users))
-    assert result.moves == ()
-    assert len(result.unplaced) == 999
+    assert len(result.unplaced) == size
 
 
 # -- properties on random accounts and plans ----------------------------------------------

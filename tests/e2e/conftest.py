@@ -1,23 +1,22 @@
 """End-to-end fixtures: a real ``aircall-ext sandbox serve`` process and the installed CLI.
 
-The server's access log (stderr, one line per request) is collected by a reader thread so
-tests can count requests exactly.
+The server's stderr (an access-log line per request answered, a line when a slow fault
+holds a request) is collected by a reader thread: tests count requests exactly and wait on
+those lines, the journal's records and the write log, never on time (:func:`wait_for`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.scenes import holdings_db, users_holding
+from tests.scenes import Request, holdings_db, users_holding
 
 CLI = str(Path(sys.executable).with_name("aircall-ext"))
 API_ID = "e2e-id"
@@ -35,18 +34,36 @@ _LISTENING = re.compile(r"listening on (http://\S+)")
 _REQUEST = re.compile(
     r"\b(GET|PUT|POST|DELETE|PATCH|HEAD) (/\S*)(?: HTTP/[0-9.]+\"?)? (\d{3}|RESET)\b"
 )
+_HELD = re.compile(r"slow fault: holding (GET|PUT|POST|DELETE|PATCH|HEAD) (/\S*) for ")
 START_TIMEOUT = 20.0
+DEADLINE = 60.0  # for an event a test waits on: a safety net, never a timing relied on
+POLL = 0.005
 
 
-@dataclass
-class Request:
-    method: str
-    target: str  # path?query
-    status: str
+def wait_for(
+    event: Callable[[], object],
+    what: str,
+    process: subprocess.Popen[Any] | None = None,
+    timeout: float = DEADLINE,
+) -> None:
+    """Wait until ``event()`` is true: a journal record, a line of the server's log, a
+    file. Fails if ``process`` ends first, or after ``timeout`` seconds. Polling for an
+    event a real process makes is the one way the suite waits: never a sleep in its place.
+    """
+    deadline = time.monotonic() + timeout
+    while not event():
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the process ended (exit {process.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:g} s")
+        time.sleep(POLL)
 
-    @property
-    def path(self) -> str:
-        return self.target.split("?", 1)[0]
+
+def pause_when(process: subprocess.Popen[Any], ready: Callable[[], object], what: str) -> None:
+    """Freeze ``process`` (SIGSTOP) as soon as ``ready()`` holds: a run held at a known
+    point of its journal while another run acts; SIGCONT lets it go on."""
+    wait_for(ready, what, process)
+    os.kill(process.pid, signal.SIGSTOP)
 
 
 @dataclass
@@ -68,27 +85,33 @@ class SandboxServer:
     def applied(self) -> list[dict[str, Any]]:
         """The writes the server applied, in order, from its write log."""
         assert self.write_log is not None, "started without holdings=, so without a write log"
-        return read_write_log(self.write_log)
+        return read_json_lines(self.write_log)
 
     def settle(self) -> None:
         """Wait until every request made so far is in the collected access log.
 
         The server logs a request after answering it, so a client may exit before its last
         line is written. A marker request sent now is logged after those: once it shows up,
-        the log is complete.
+        the log is complete. It speaks no HTTP version the server knows, so the server turns
+        it away before its app sees it: logged like any request, it never spends the
+        account's rate limit under a client that keeps the budget.
         """
         if self.process.poll() is not None:  # stopped: its whole log is in the pipe
             if self.reader is not None:
                 self.reader.join(timeout=START_TIMEOUT)
             return
         marker = f"/v1/e2e-marker-{uuid.uuid4().hex}"
-        with contextlib.suppress(OSError):
-            urllib.request.urlopen(self.base_url + marker, timeout=10)
-        deadline = time.monotonic() + START_TIMEOUT
-        while not any(marker in line for line in list(self.log)):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError("the sandbox did not log the marker request")
-            time.sleep(0.01)
+        host = self.base_url.removeprefix("http://").rsplit(":", 1)[0].strip("[]")
+        with socket.create_connection((host, int(self.port)), timeout=10) as conn:
+            conn.sendall(f"GET {marker} HTTP/9.9\r\n\r\n".encode())
+            while conn.recv(4096):  # until the server has answered and closed
+                pass
+        wait_for(
+            lambda: any(marker in line for line in list(self.log)),
+            "the sandbox logged the marker request",
+            self.process,
+            START_TIMEOUT,
+        )
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[Request]:
         """Logged requests (marker requests excluded), filtered by method and exact path."""
@@ -106,6 +129,20 @@ class SandboxServer:
             found.append(request)
         return found
 
+    def held(self, method: str | None = None) -> list[str]:
+        """``METHOD /path`` of each request a slow fault held, as it arrived (not settled:
+        a line is written when the request arrives, before it is answered)."""
+        found = []
+        for line in list(self.log):
+            match = _HELD.search(line)
+            if match and method in (None, match.group(1)):
+                found.append(f"{match.group(1)} {match.group(2)}")
+        return found
+
+    @property
+    def port(self) -> str:
+        return self.base_url.rsplit(":", 1)[1].split("/")[0]
+
     def env(self, **extra: str) -> dict[str, str]:
         """Environment for the CLI: credentials only through the environment, never argv."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRCALL")}
@@ -118,6 +155,16 @@ class SandboxServer:
         )
         env.update(extra)
         return env
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """The installed CLI against this server, running in the background."""
+        return subprocess.Popen(
+            [CLI, *args],
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def cli(
         self, *args: str, input: str | None = None, env: dict[str, str] | None = None
@@ -140,6 +187,14 @@ class SandboxServer:
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
+
+
+def sandbox_env(state: Path, **extra: str) -> dict[str, str]:
+    """Environment for ``aircall-ext --sandbox`` on the sandbox database ``state``, without
+    a server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRCALL")}
+    env.update(AIRCALL_EXT_SANDBOX_STATE=str(state), NO_COLOR="1", **extra)
+    return env
 
 
 def _collect(stream: Iterable[str], log: list[str]) -> None:
@@ -245,34 +300,10 @@ def read_state_db(path: Path) -> dict[str, Any]:
     return read_state(path).document()
 
 
-def read_write_log(path: Path) -> list[dict[str, Any]]:
-    """The applied writes `sandbox serve --write-log` recorded (a line being written is not
-    one yet)."""
+def read_json_lines(path: Path) -> list[dict[str, Any]]:
+    """The complete lines of a JSON-lines file so far (a line being written is not one yet):
+    the applied writes `sandbox serve --write-log` recorded, a journal's records."""
     if not path.exists():
         return []
     text = path.read_text()
     return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
-
-
-def replay_writes(
-    initial: Mapping[int, str | None], writes: Iterable[Mapping[str, Any]]
-) -> dict[int, str | None]:
-    """Apply the server's writes in order from ``initial`` and return the end state.
-
-    Each write must start from what its user held and target an extension nobody else holds
-    at that moment, so no write ever made two users share one; collisions that predate the
-    import may only lose holders.
-    """
-    holding = dict(initial)
-    for write in writes:
-        user, target = write["user_id"], write["to"]
-        assert holding[user] == write["from"], write
-        others = [u for u, e in holding.items() if e == target and u != user]
-        assert others == [], f"{write}: {target} was still held by {others}"
-        holding[user] = target
-    assert _shared(holding) <= _shared(initial), "an extension became shared"
-    return holding
-
-
-def _shared(holding: Mapping[int, str | None]) -> set[str]:
-    return {e for e, n in Counter(e for e in holding.values() if e).items() if n > 1}

@@ -22,17 +22,17 @@ import json
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.e2e.conftest import CLI, SandboxServer, Serve, replay_writes
-from tests.scenes import renumbering
-
-pytestmark = pytest.mark.e2e
+from tests.e2e.conftest import (
+    DEADLINE,
+    Serve,
+    pause_when,
+    read_json_lines,
+)
+from tests.scenes import renumbering, replay_writes
 
 # Chains first (1-8 into free extensions, in file order), then a 3-cycle and a swap.
 A_WANTS = {
@@ -47,13 +47,12 @@ INITIAL: dict[int, Any] = {
     20: "800", 21: "801",  # not in A's file; B moves 20
 }  # fmt: skip
 MOVES, CYCLES = len(A_WANTS), 2
-DEADLINE = 60.0
 
 
 class Scene:
     def __init__(self, serve: Serve, tmp_path: Path) -> None:
         self.tmp = tmp_path
-        self.server: SandboxServer = serve("--rate-limit", "6/1", holdings=INITIAL, company="Race")
+        self.server = serve("--rate-limit", "6/1", holdings=INITIAL, company="Race")
         self.a_csv = self.csv("a.csv", A_WANTS)
         self.a_journal = tmp_path / "a.jsonl"
 
@@ -69,31 +68,18 @@ class Scene:
         return plan
 
     def journal(self) -> list[dict[str, Any]]:
-        if not self.a_journal.exists():
-            return []
-        text = self.a_journal.read_text()
-        return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
+        return read_json_lines(self.a_journal)
 
     def applied(self) -> list[dict[str, Any]]:
         return self.server.applied()
 
     def start_a(self) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [CLI, "-o", "json", "import", str(self.a_csv), "--yes", "--journal",
-             str(self.a_journal)],
-            env=self.server.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
+        return self.server.start(
+            "-o", "json", "import", str(self.a_csv), "--yes", "--journal", str(self.a_journal)
+        )
 
     def pause_when(self, process: subprocess.Popen[str], ready: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + DEADLINE
-        while not ready():
-            assert process.poll() is None, "A finished before the pause point"
-            assert time.monotonic() < deadline, "A never reached the pause point"
-            time.sleep(0.005)
-        os.kill(process.pid, signal.SIGSTOP)
+        pause_when(process, ready, "A's pause point")
 
     def final(self) -> dict[int, Any]:
         assert self.server.stop() == 0
@@ -194,7 +180,7 @@ def test_the_same_file_twice_at_once_ends_done(serve: Serve, tmp_path: Path) -> 
     # still parks the swap's first user (now on its final extension) and moves it back.
     # That costs two writes and the same short absence as any parking write; preventing
     # it would cost a GET per cycle, which the request floor (C+K PUTs between two
-    # listings, tests/e2e/test_request_floor_e2e.py) rules out.
+    # listings, tests/cli/test_request_floor_cli.py) rules out.
     assert MOVES + CYCLES <= len(writes) <= MOVES + CYCLES + 2
     summary = json.loads(out)["summary"]
     assert summary["failed"] == summary["not_run"] == 0

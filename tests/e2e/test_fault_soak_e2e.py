@@ -38,13 +38,13 @@ from tests.e2e.conftest import (
     CLI,
     Serve,
     holdings_db,
+    read_json_lines,
     read_state_db,
-    read_write_log,
-    replay_writes,
     write_state_db,
 )
+from tests.scenes import replay_writes
 
-pytestmark = [pytest.mark.e2e, pytest.mark.soak]
+pytestmark = pytest.mark.soak
 
 FAULTS = "500:0.15,429:0.1,reset:0.05,slow:0.05"
 # Harsh enough that some request fails all its attempts: the import stops (exit 5) and
@@ -194,7 +194,7 @@ def test_full_renumbering_survives_faults(
     final = holdings_db(state)
     lost = {u: (final[u], e) for u, e in desired.items() if final[u] != e}
     assert lost == {}
-    applied = read_write_log(write_log)
+    applied = read_json_lines(write_log)
     replayed, writes = replay_writes(initial.holding, applied), len(applied)
     assert replayed == final
     assert writes == users + cycles  # nothing written twice, no stray write

@@ -1,11 +1,11 @@
 """How a real import process ends when it is stopped from outside, and where it writes.
 
 Against a real ``sandbox serve`` whose every answer is slowed, the installed console script
-is signalled at an exact journal point (a PUT on the wire, seen in ``/proc/net/tcp`` as in
-the crash-safety tests): SIGTERM (``timeout``, CI cancellation), SIGHUP (a lost terminal)
-and SIGINT (Ctrl-C) must all end the same way: the write in flight settles and is
-journalled, exit 5, the resume command on stderr, the report written, and that resume
-converges. Outputs to pipes and ``/dev/stdout`` are written directly.
+is signalled at an exact point: the journal shows a write started and the server holds its
+PUT (it says so when the request arrives). SIGTERM (``timeout``, CI cancellation), SIGHUP
+(a lost terminal) and SIGINT (Ctrl-C) must all end the same way: the write in flight
+settles and is journalled, exit 5, the resume command on stderr, the report written, and
+that resume converges. Outputs to pipes and ``/dev/stdout`` are written directly.
 """
 
 from __future__ import annotations
@@ -17,43 +17,30 @@ import shutil
 import signal
 import stat
 import subprocess
-import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CLI, SandboxServer, Serve, replay_writes
-from tests.e2e.test_crash_safety_e2e import (
-    CYCLES,
-    DEADLINE,
-    DESIRED,
-    INITIAL,
-    MOVES,
-    SLOW,
-    Run,
-    put_in_flight,
-    starts,
-)
-
-pytestmark = pytest.mark.e2e
-
-needs_proc = pytest.mark.skipif(
-    not Path("/proc/net/tcp").exists(), reason="needs Linux's /proc/net/tcp to see a PUT in flight"
-)
+from tests.e2e.conftest import CLI, DEADLINE, SandboxServer, Serve, sandbox_env, wait_for
+from tests.e2e.test_crash_safety_e2e import SLOW, Run, put_in_flight, starts
+from tests.scenes import CRASH_BEFORE, CRASH_CYCLES, CRASH_MOVES, CRASH_WANTS, replay_writes
 
 
-def port_of(server: SandboxServer) -> int:
-    return int(server.base_url.rsplit(":", 1)[1].split("/")[0])
-
-
-def start_import(
-    run: Run, server: SandboxServer, *args: str, stdin: IO[bytes] | None = None
-) -> subprocess.Popen[str]:
+def start_import(run: Run, server: SandboxServer) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [CLI, "import", *args, "--yes", "--journal", str(run.journal), "--report", str(run.report)],
+        [
+            CLI,
+            "import",
+            str(run.csv),
+            "--yes",
+            "--journal",
+            str(run.journal),
+            "--report",
+            str(run.report),
+        ],
         env=server.env(),
-        stdin=stdin if stdin is not None else subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -61,12 +48,12 @@ def start_import(
 
 
 def wait_for_put_in_flight(run: Run, server: SandboxServer, process: subprocess.Popen[str]) -> None:
-    """Mid-way (a few writes done), with the next PUT sent and not yet answered."""
-    deadline = time.monotonic() + DEADLINE
-    while not (len(starts(run)) >= 3 and put_in_flight(run, port_of(server))):
-        assert process.poll() is None, "the import ended before the signal point"
-        assert time.monotonic() < deadline, "the signal point was never reached"
-        time.sleep(0.005)
+    """A write done, and the next one's PUT on the server, not yet answered."""
+    wait_for(
+        lambda: len(starts(run)) >= 2 and put_in_flight(run, server),
+        "the second write's PUT held by the server",
+        process,
+    )
 
 
 def resume_command(stderr: str) -> list[str]:
@@ -83,18 +70,17 @@ def assert_resume_converges(run: Run, serve: Serve, server: SandboxServer, stder
     database and write log) served without the slowness that made the stop point reachable."""
     assert server.stop() == 0  # lets a write still in flight finish
     fast = serve(
-        "--port", str(port_of(server)), "--rate-limit", "off",
-        "--write-log", str(run.writes), state=run.state,
+        "--port", server.port, "--rate-limit", "off", "--write-log", str(run.writes),
+        state=run.state,
     )  # fmt: skip
     resumed = fast.cli(*resume_command(stderr))
     assert resumed.returncode == 0, resumed.stderr
     assert fast.stop() == 0
-    final = replay_writes(INITIAL, run.applied())
-    assert {u: final[u] for u in DESIRED} == DESIRED
-    assert len(run.applied()) == MOVES + CYCLES  # nothing written twice across the stop
+    final = replay_writes(CRASH_BEFORE, run.applied())
+    assert {u: final[u] for u in CRASH_WANTS} == CRASH_WANTS
+    assert len(run.applied()) == CRASH_MOVES + CRASH_CYCLES  # nothing written twice
 
 
-@needs_proc
 @pytest.mark.parametrize(
     ("signum", "reason"),
     [
@@ -108,7 +94,7 @@ def test_a_stop_signal_settles_the_write_in_flight_then_exits_5_with_a_report(
 ) -> None:
     run = Run(tmp_path)
     server = serve(*SLOW, "--write-log", str(run.writes), state=run.state)
-    process = start_import(run, server, str(run.csv))
+    process = start_import(run, server)
     wait_for_put_in_flight(run, server, process)
     in_flight = starts(run)[-1]["step"]
     process.send_signal(signum)
@@ -129,62 +115,40 @@ def test_a_stop_signal_settles_the_write_in_flight_then_exits_5_with_a_report(
     # The report: every row, private.
     assert stat.S_IMODE(run.report.stat().st_mode) == 0o600
     rows = run.report.read_text().splitlines()[1:]
-    assert len(rows) == MOVES
+    assert len(rows) == CRASH_MOVES
     assert any(",applied," in r for r in rows) and any(",not-run," in r for r in rows)
 
     assert_resume_converges(run, serve, server, err)
 
 
-@needs_proc
 def test_a_second_signal_stops_at_once_and_the_journal_still_ends(
     serve: Serve, tmp_path: Path
 ) -> None:
+    """A lost terminal, then a kill: two different signals, which the kernel never merges
+    (two SIGTERMs sent at once may arrive as one). The first waits for the write on the
+    wire; the second does not."""
     run = Run(tmp_path)
-    slow = ("--faults", "slow:1", "--seed", "1", "--slow-seconds", "2", "--rate-limit", "off")
-    server = serve(*slow, "--write-log", str(run.writes), state=run.state)
-    process = start_import(run, server, str(run.csv))
+    server = serve(*SLOW, "--write-log", str(run.writes), state=run.state)
+    process = start_import(run, server)
     wait_for_put_in_flight(run, server, process)
-    process.send_signal(signal.SIGTERM)
-    time.sleep(0.2)  # the first signal is being handled: the PUT is still on the wire
+    process.send_signal(signal.SIGHUP)
     process.send_signal(signal.SIGTERM)
     _out, err = process.communicate(timeout=DEADLINE)
 
     assert process.returncode == 5, err
-    assert "stopped by SIGTERM" in err and "import --resume" in err
+    assert "stopped by SIGHUP" in err and "import --resume" in err
     last = run.records()[-3:]
     assert [r["type"] for r in last] == ["start", "interrupted", "end"]
     assert last[1]["sent"] is True  # its outcome is left to --resume, which reads the account
-    assert len(run.report.read_text().splitlines()) == 1 + MOVES
+    assert len(run.report.read_text().splitlines()) == 1 + CRASH_MOVES
     assert_resume_converges(run, serve, server, err)
 
 
-@needs_proc
-def test_a_stopped_import_of_standard_input_resumes_from_its_private_copy(
-    serve: Serve, tmp_path: Path
-) -> None:
+def test_report_and_export_to_dev_stdout_and_a_process_substitution(tmp_path: Path) -> None:
     run = Run(tmp_path)
-    server = serve(*SLOW, "--write-log", str(run.writes), state=run.state)
-    with run.csv.open("rb") as stdin:
-        process = start_import(run, server, "-", stdin=stdin)
-        wait_for_put_in_flight(run, server, process)
-        process.send_signal(signal.SIGTERM)
-        _out, err = process.communicate(timeout=DEADLINE)
-    assert process.returncode == 5, err
-    copy = Path(run.records()[0]["input_copy"])
-    assert f"standard input is kept in {copy}" in err  # said before the first write
-    assert copy.read_bytes() == run.csv.read_bytes()
-    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
-    assert_resume_converges(run, serve, server, err)
-
-
-def test_report_and_export_to_dev_stdout_and_a_process_substitution(
-    serve: Serve, tmp_path: Path
-) -> None:
-    run = Run(tmp_path)
-    server = serve("--rate-limit", "off", state=run.state)
-    env = server.env()
+    env = sandbox_env(run.state)
     imported = subprocess.run(
-        [CLI, "-q", "import", str(run.csv), "--yes", "--report", "/dev/stdout"],
+        [CLI, "--sandbox", "-q", "import", str(run.csv), "--yes", "--report", "/dev/stdout"],
         env=env,
         capture_output=True,
         text=True,
@@ -192,10 +156,14 @@ def test_report_and_export_to_dev_stdout_and_a_process_substitution(
     )
     assert imported.returncode == 0, imported.stderr
     assert "line,user_id,email,from,to,status,error" in imported.stdout
-    assert imported.stdout.count(",applied,") == MOVES
+    assert imported.stdout.count(",applied,") == CRASH_MOVES
 
     exported = subprocess.run(
-        [CLI, "export", "/dev/stdout"], env=env, capture_output=True, text=True, timeout=DEADLINE
+        [CLI, "--sandbox", "export", "/dev/stdout"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
     )
     assert exported.returncode == 0, exported.stderr
     assert exported.stdout.startswith("user_id,email,name,extension\n")
@@ -204,13 +172,23 @@ def test_report_and_export_to_dev_stdout_and_a_process_substitution(
     log.write_text("earlier lines\n")
     with log.open("ab") as appended:
         logged = subprocess.run(
-            [CLI, "export", "/dev/stdout"], env=env, stdout=appended, timeout=DEADLINE
+            [CLI, "--sandbox", "export", "/dev/stdout"], env=env, stdout=appended, timeout=DEADLINE
         )
     assert logged.returncode == 0
     assert log.read_text() == "earlier lines\n" + exported.stdout
 
     refused = subprocess.run(
-        [CLI, "-o", "json", "import", str(run.csv), "--yes", "--report", "/dev/stdout"],
+        [
+            CLI,
+            "--sandbox",
+            "-o",
+            "json",
+            "import",
+            str(run.csv),
+            "--yes",
+            "--report",
+            "/dev/stdout",
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -220,29 +198,24 @@ def test_report_and_export_to_dev_stdout_and_a_process_substitution(
     assert "-o json" in refused.stderr
 
     bash = shutil.which("bash")
-    if bash is None:
-        return
+    assert bash is not None
+    copy = tmp_path / "x"
     substituted = subprocess.run(
-        [bash, "-c", f"{shlex.quote(CLI)} export >(cat > {shlex.quote(str(tmp_path / 'x'))})"],
+        [bash, "-c", f"{shlex.quote(CLI)} --sandbox export >(cat > {shlex.quote(str(copy))})"],
         env=env,
         capture_output=True,
         text=True,
         timeout=DEADLINE,
     )
     assert substituted.returncode == 0, substituted.stderr
-    deadline = time.monotonic() + DEADLINE
-    while not (tmp_path / "x").exists() or not (tmp_path / "x").read_text().endswith("\n"):
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    assert (tmp_path / "x").read_text() == exported.stdout
+    # bash does not wait for the substituted `cat`: the copy is complete once it ends a line.
+    wait_for(lambda: copy.exists() and copy.read_text().endswith("\n"), "the substitution's copy")
+    assert copy.read_text() == exported.stdout
 
 
-def test_two_imports_of_same_named_files_at_once_get_their_own_journals(
-    serve: Serve, tmp_path: Path
-) -> None:
+def test_two_imports_of_same_named_files_at_once_get_their_own_journals(tmp_path: Path) -> None:
     """Each names its own journal, and each journal is its own job's."""
     run = Run(tmp_path)
-    server = serve("--rate-limit", "off", state=run.state)
     files = []
     for team, (user_id, extension) in enumerate([(13, "600"), (14, "700")]):
         folder = tmp_path / f"team{team}"
@@ -250,10 +223,10 @@ def test_two_imports_of_same_named_files_at_once_get_their_own_journals(
         path = folder / "users.csv"
         path.write_text(f"user_id,extension\n{user_id},{extension}\n")
         files.append(path)
-    env = server.env(XDG_STATE_HOME=str(tmp_path / "state"))
+    env = sandbox_env(run.state, XDG_STATE_HOME=str(tmp_path / "state"))
     processes = [
         subprocess.Popen(
-            [CLI, "import", str(path), "--yes"],
+            [CLI, "--sandbox", "import", str(path), "--yes"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

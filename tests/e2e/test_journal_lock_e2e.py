@@ -13,59 +13,45 @@ server's write log, replayed, proves no write was sent twice.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.e2e.conftest import CLI, SandboxServer, Serve, replay_writes
-from tests.scenes import renumbering
-
-pytestmark = pytest.mark.e2e
+from tests.e2e.conftest import (
+    DEADLINE,
+    Serve,
+    pause_when,
+    read_json_lines,
+)
+from tests.scenes import renumbering, replay_writes
 
 # Eight chain moves into free extensions, then a swap: ten writes.
 INITIAL: dict[int, Any] = {**{i: f"50{i}" for i in range(1, 9)}, 9: "701", 10: "702"}
 WANTS = {**{i: f"60{i}" for i in range(1, 9)}, 9: "702", 10: "701"}
 WRITES = 8 + 2 + 1
-DEADLINE = 60.0
 
 
 class Job:
     def __init__(self, serve: Serve, tmp_path: Path) -> None:
-        self.server: SandboxServer = serve("--rate-limit", "4/1", holdings=INITIAL, company="Lock")
+        self.server = serve("--rate-limit", "4/1", holdings=INITIAL, company="Lock")
         self.csv = tmp_path / "wants.csv"
         self.csv.write_text(renumbering(WANTS))
         self.journal = tmp_path / "job.jsonl"
 
     def start(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [CLI, "import", *args],
-            env=self.server.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        return self.server.start("import", *args)
 
     def records(self) -> list[dict[str, Any]]:
-        text = self.journal.read_text() if self.journal.exists() else ""
-        return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
+        return read_json_lines(self.journal)
 
     def count(self, kind: str) -> int:
         return sum(1 for record in self.records() if record["type"] == kind)
 
     def pause_when(self, process: subprocess.Popen[str], ready: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + DEADLINE
-        while not ready():
-            assert process.poll() is None, "the run ended before the pause point"
-            assert time.monotonic() < deadline, "the run never reached the pause point"
-            time.sleep(0.005)
-        os.kill(process.pid, signal.SIGSTOP)
+        pause_when(process, ready, "the run's pause point")
 
     def refused(self, *args: str) -> None:
         """A second run on the journal: refused at once, the journal untouched (that it

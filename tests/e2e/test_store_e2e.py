@@ -1,12 +1,10 @@
 """Many real processes on one sandbox database: no lost write, no shared extension, nothing
-acknowledged lost to a SIGKILL, and files that are not a sandbox database left untouched."""
+acknowledged lost to a SIGKILL."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -20,20 +18,12 @@ from tests.e2e.conftest import (
     Serve,
     holdings_db,
     read_state_db,
+    sandbox_env,
     write_holdings,
 )
-from tests.scenes import NOT_SANDBOX_DATABASES
-
-pytestmark = pytest.mark.e2e
 
 N = 8
 TIMEOUT = 120
-
-
-def sandbox_env(state: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRCALL")}
-    env.update(AIRCALL_EXT_SANDBOX_STATE=str(state), NO_COLOR="1")
-    return env
 
 
 def local(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -119,39 +109,6 @@ def test_a_sandbox_command_and_a_server_share_one_database(serve: Serve, state: 
     shown = server.cli("-o", "json", "show", "2")  # the server sees the local write
     assert shown.returncode == 0, shown.stderr
     assert '"502"' in shown.stdout
-
-
-@pytest.mark.parametrize(
-    ("make", "says"),
-    [NOT_SANDBOX_DATABASES[kind] for kind in ("json", "binary", "newer")],
-    ids=["json", "binary", "newer"],
-)
-def test_a_file_that_is_not_a_sandbox_database_is_refused_untouched(
-    tmp_path: Path, make: Callable[[Path], object], says: str
-) -> None:
-    path = tmp_path / "state" / "sandbox.db"
-    path.parent.mkdir()
-    make(path)
-    before = path.read_bytes()
-    for args in (
-        ["--sandbox", "list"],
-        ["sandbox", "show"],
-        ["sandbox", "reset", "--users", "3"],
-        ["sandbox", "serve", "--port", "0"],
-    ):
-        done = local(path, *args)
-        assert done.returncode == 3, (args, done.stderr)
-        assert says in done.stderr and str(path) in done.stderr
-        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
-    assert path.read_bytes() == before
-    assert os.listdir(path.parent) == ["sandbox.db"]
-
-
-def test_a_directory_at_the_state_path_is_exit_3(tmp_path: Path) -> None:
-    """Stands in for an unreadable file: root reads a mode-000 file anyway."""
-    done = local(tmp_path, "--sandbox", "list")
-    assert done.returncode == 3
-    assert "cannot read sandbox state" in done.stderr
 
 
 def test_two_servers_on_one_database_share_every_write(serve: Serve, state: Path) -> None:

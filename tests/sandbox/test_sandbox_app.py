@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,15 +39,10 @@ def demo(writes: list[AppliedWrite]) -> httpx.Client:
 
 # -- pagination ---------------------------------------------------------------------------
 
-OUT_OF_BOUND = {
-    "error": "Bad Request",
-    "data": None,
-    "message": "BAD_REQUEST",
-    "errors": "Your query is limited to 10k results and pagination is out of bound, "
-    "please use timestamps or other filters.",
-    "troubleshoot": "BAD_REQUEST",
-    "success": False,
-}
+# The live API's refusal, as captured: the sandbox must say it word for word.
+OUT_OF_BOUND = json.loads(
+    (Path(__file__).parents[1] / "fixtures/live/page_out_of_bounds_400.json").read_text("utf-8")
+)
 
 
 def meta(page: int, count: int, total: int, per_page: int, path: str = "/v2/users") -> Any:

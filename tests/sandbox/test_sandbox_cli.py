@@ -1,29 +1,22 @@
-"""``sandbox serve|reset|show``: in-process through the CLI, plus one real server process."""
+"""``sandbox serve|reset|show`` in-process through the CLI (a real server process:
+tests/e2e/test_sandbox_serve_e2e.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-import queue
-import re
-import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
 from aircall_ext.loopback import is_loopback
 from aircall_ext.sandbox.demo import demo_account, generate_account
 from aircall_ext.sandbox.store import default_state_path
 from tests.conftest import RunCli
-from tests.scenes import read_state, save_state, scribble
-
-START_TIMEOUT = 30.0
-
+from tests.scenes import NOT_SANDBOX_DATABASES, read_state, save_state, scribble
 
 # -- show ---------------------------------------------------------------------------------
 
@@ -94,6 +87,52 @@ def test_a_json_file_at_the_state_path_is_refused_in_one_line_and_kept(
     assert str(path) in result.stderr and "not a sandbox database" in result.stderr
     assert f"aircall-ext sandbox reset --from {path} --state NEW.db" in result.stderr
     assert path.read_text(encoding="utf-8") == "{oops"
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [NOT_SANDBOX_DATABASES[kind] for kind in ("json", "binary", "newer")],
+    ids=["json", "binary", "newer"],
+)
+def test_no_command_touches_a_file_that_is_not_a_sandbox_database(
+    run_cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    make: Callable[[Path], object],
+    says: str,
+) -> None:
+    from aircall_ext.sandbox import server
+
+    def serve(_server: object) -> int:
+        raise AssertionError("sandbox serve served a file that is not a sandbox database")
+
+    monkeypatch.setattr(server, "serve_until_signalled", serve)
+    path = tmp_path / "state" / "sandbox.db"
+    path.parent.mkdir()
+    monkeypatch.setenv("AIRCALL_EXT_SANDBOX_STATE", str(path))
+    make(path)
+    before = path.read_bytes()
+    for args in (
+        ["--sandbox", "list"],
+        ["sandbox", "show"],
+        ["sandbox", "reset", "--users", "3"],
+        ["sandbox", "serve", "--port", "0"],
+    ):
+        done = run_cli(*args)
+        assert done.exit_code == 3, (args, done.stderr)
+        assert says in done.stderr and str(path) in done.stderr
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert path.read_bytes() == before
+    assert os.listdir(path.parent) == [path.name]
+
+
+def test_a_directory_at_the_state_path_is_exit_3(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AIRCALL_EXT_SANDBOX_STATE", str(tmp_path))
+    done = run_cli("--sandbox", "list")
+    assert done.exit_code == 3
+    assert "cannot read sandbox state" in done.stderr
 
 
 # -- reset --------------------------------------------------------------------------------
@@ -216,91 +255,6 @@ def test_help_does_not_import_the_sandbox() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "[]"
-
-
-# -- serve: one real server process -------------------------------------------------------
-
-
-class Server:
-    """A ``sandbox serve`` child process whose stderr lines arrive on a queue."""
-
-    def __init__(self, *args: str, env: dict[str, str]) -> None:
-        command = [sys.executable, "-m", "aircall_ext", "sandbox", "serve", "--port", "0", *args]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def first_line(self) -> str:
-        line = self.lines.get(timeout=START_TIMEOUT)
-        assert line is not None, "the server exited before listening"
-        return line
-
-    def stop(self) -> tuple[int, list[str]]:
-        """SIGTERM, wait, and return the exit code and the remaining stderr lines."""
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=START_TIMEOUT)
-        self._reader.join(timeout=START_TIMEOUT)
-        rest: list[str] = []
-        while (line := self.lines.get_nowait()) is not None:
-            rest.append(line)
-        return code, rest
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=START_TIMEOUT)
-
-
-def test_serve_over_http_logs_each_request_and_commits_each_write(tmp_path: Path) -> None:
-    state, writes = tmp_path / "serve.db", tmp_path / "writes.jsonl"
-    env = {**os.environ, "AIRCALL_EXT_SANDBOX_TOKEN": "t0ken-from-env"}
-    server = Server("--state", str(state), "--write-log", str(writes), env=env)
-    try:
-        first = server.first_line()
-        match = re.fullmatch(r"listening on (http://127\.0\.0\.1:(\d+))\n", first)
-        assert match, first
-        url = match.group(1)
-        with httpx.Client(base_url=url, auth=("sandbox", "t0ken-from-env"), timeout=10) as http:
-            page = http.get("/v2/users", params={"per_page": 5})
-            moved = http.put("/v2/users/481002", json={"extension": "150"})
-            taken = http.put("/v2/users/481003", json={"extension": "150"})
-        denied = httpx.get(f"{url}/v1/company", auth=("sandbox", "wrong"), timeout=10)
-        code, log = server.stop()
-    finally:
-        server.kill()
-
-    assert (page.status_code, moved.status_code, taken.status_code) == (200, 200, 422)
-    assert page.json()["meta"]["next_page_link"] == f"{url}/v2/users?page=2&per_page=5"
-    assert page.json()["users"][0]["direct_link"] == f"{url}/v2/users/481001"
-    assert (denied.status_code, denied.json()) == (403, {"message": "Forbidden"})
-    assert "x-aircallapi-limit" not in page.headers  # as live: only a 429 carries them
-    assert "x-aircallapi-remaining" not in denied.headers
-    assert code == 0
-    access = [line for line in log if '"' in line and "HTTP/1.1" in line]
-    expected = [
-        r'"GET /v2/users\?per_page=5 HTTP/1\.1" 200 \d+$',
-        r'"PUT /v2/users/481002 HTTP/1\.1" 200 \d+$',
-        r'"PUT /v2/users/481003 HTTP/1\.1" 422 \d+$',
-        r'"GET /v1/company HTTP/1\.1" 403 \d+$',
-    ]
-    assert len(access) == len(expected), log
-    for line, pattern in zip(access, expected, strict=True):
-        assert re.search(r"^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] ", line)
-        assert re.search(pattern, line.rstrip("\n")), line
-    assert not any("t0ken" in line for line in [first, *log])
-    saved = read_state(state).document()
-    assert next(u for u in saved["users"] if u["id"] == 481002)["extension"] == "150"
-    logged = [json.loads(line) for line in writes.read_text().splitlines()]
-    assert [(w["user_id"], w["from"], w["to"]) for w in logged] == [(481002, "102", "150")]
 
 
 # -- a damaged database ---------------------------------------------------------------------

@@ -91,11 +91,12 @@ def test_an_injected_error_on_a_put_writes_nothing() -> None:
     assert _extension(app, 481002) == "102"
 
 
-def test_slow_delays_through_the_injected_sleep() -> None:
-    slept: list[float] = []
-    _app, http = faulty("slow:1", sleep=slept.append, slow_seconds=2.5)
+def test_slow_delays_through_the_injected_sleep_and_says_what_it_holds_first() -> None:
+    events: list[object] = []
+    _app, http = faulty("slow:1", sleep=events.append, slow_seconds=2.5, on_slow=events.append)
     assert http.get("/v1/company").status_code == 200
-    assert slept == [2.5]
+    assert http.put("/v2/users/481002/", json={"extension": "150"}).status_code == 200
+    assert events == ["GET /v1/company", 2.5, "PUT /v2/users/481002", 2.5]
 
 
 def test_reset_on_a_read_drops_the_connection() -> None:

@@ -17,7 +17,7 @@ from aircall_ext.core.account import UserRef
 from aircall_ext.errors import ApiError, NotFound, Refused, Remedy
 from aircall_ext.services.assign import apply_plan, prepare_assign
 from tests.conftest import RunCli
-from tests.scenes import team
+from tests.scenes import env_credentials, team
 
 BASE = "https://api.test"
 
@@ -106,9 +106,7 @@ def test_plain_assign_sends_one_put_and_reads_the_user_back(
 @pytest.fixture
 def live_cli(api: FakeApi, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> RunCli:
     """The CLI, configured for the fake API."""
-    monkeypatch.setenv("AIRCALL_API_ID", "id")
-    monkeypatch.setenv("AIRCALL_API_TOKEN", "token")
-    monkeypatch.setenv("AIRCALL_BASE_URL", BASE)
+    env_credentials(monkeypatch, "id", "token", base_url=BASE)
     return run_cli
 
 

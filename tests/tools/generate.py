@@ -1,5 +1,6 @@
-"""Regenerate what is derived from the command tree: ``completions/``, ``man/`` and the
-README's command reference. Run it from the checkout's root after changing a command, and
+"""Regenerate what is derived from the command tree: ``completions/``, ``man/``, the
+README's command reference and the summaries ``--help`` lists
+(``aircall_ext/cli/summaries.py``). Run it from the checkout's root after changing a command, and
 commit the result::
 
     python -m tests.tools.generate            # rewrite the files
@@ -33,10 +34,12 @@ def expected_files(readme: str) -> dict[str, str]:
     from aircall_ext.cli.completion import completion_script
     from tests.tools.manpages import man_pages
     from tests.tools.readme import command_table, with_command_table
+    from tests.tools.summaries import PATH, summaries_module
 
     files = {f"completions/{name}": completion_script(sh) for sh, name in COMPLETION_FILES.items()}
     files |= {f"man/{name}": page for name, page in man_pages(cli, PROG).items()}
     files[README] = with_command_table(readme, command_table(cli, PROG))
+    files[PATH] = summaries_module(cli)
     return files
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from aircall_ext.columns import Columns
 from aircall_ext.core.account import Account
 from aircall_ext.core.planner import Action, Plan, PlanRow, RowChange
 from aircall_ext.errors import EXIT_FINDINGS, EXIT_OK, EXIT_STOPPED, ImportStopped, Remedy
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 Status = Literal["applied", "unchanged", "skipped", "failed", "not-run"]
 STATUSES: tuple[Status, ...] = ("applied", "unchanged", "skipped", "failed", "not-run")
-REPORT_COLUMNS = ("line", "user_id", "email", "from", "to", "status", "error")
+REPORT_COLUMNS = Columns.of("line", "user_id", "email", "from", "to", "status", "error")
 
 
 @dataclass(frozen=True)
