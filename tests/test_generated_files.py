@@ -24,7 +24,7 @@ from tests.tools.generate import FIX, GENERATED_DIRS, README, main
 from tests.tools.manpages import MAN_DATES, man_date, man_pages
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC_ENVIRONMENT = [  # the documented environment, plus NO_COLOR
+DOCUMENTED_ENVIRONMENT = [  # the documented environment, plus NO_COLOR
     "AIRCALL_API_ID",
     "AIRCALL_API_TOKEN",
     "AIRCALL_BASE_URL",
@@ -142,7 +142,7 @@ def test_overview_page_sections() -> None:
     codes = {v for k, v in vars(errors).items() if k.startswith("EXIT_")}
     assert {int(c) for c in re.findall(r"\\fB(\d+)\\fR", exit_status)} >= codes
     environment = page.split(".SH ENVIRONMENT")[1].split(".SH")[0]
-    for name in SPEC_ENVIRONMENT:
+    for name in DOCUMENTED_ENVIRONMENT:
         assert f"\\fB{name}\\fR" in environment
 
 

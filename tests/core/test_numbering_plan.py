@@ -21,7 +21,7 @@ from aircall_ext.core.numbering import (
 from aircall_ext.errors import EXIT_USAGE, UsageError
 from tests.numbering_scenes import plans
 
-SPEC_PLAN = """\
+SAMPLE_PLAN = """\
 reserved = ["100", "911"]           # never handed out, whoever asks
 default = "100-199"                 # users in none of the teams below
 
@@ -39,7 +39,7 @@ def refusal(text: str) -> str:
 
 
 def test_the_documented_example() -> None:
-    plan = parse_plan(SPEC_PLAN, "plan.toml")
+    plan = parse_plan(SAMPLE_PLAN, "plan.toml")
     assert plan.reserved == {"100", "911"}
     assert [str(r.range) for r in plan.default or ()] == ["100-199"]
     assert list(plan.teams) == ["Sales", "Customer Support"]
@@ -261,7 +261,7 @@ def test_key_text_quotes_what_toml_would() -> None:
 
 
 def spec_plan() -> NumberingPlan:
-    return parse_plan(SPEC_PLAN, "plan.toml")
+    return parse_plan(SAMPLE_PLAN, "plan.toml")
 
 
 def test_allowance_is_the_union_of_the_users_plan_teams() -> None:

@@ -17,6 +17,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,20 @@ from tests.e2e.conftest import CLI, DEADLINE, SandboxServer, Serve, sandbox_env,
 from tests.e2e.test_crash_safety_e2e import SLOW, Run, put_in_flight, starts
 from tests.scenes import CRASH_BEFORE, CRASH_CYCLES, CRASH_MOVES, CRASH_WANTS, replay_writes
 
+# Runs argv with SIGHUP at its default: the import honours an ignored SIGHUP (``nohup``), and
+# a test run under nohup would hand that on to the process it means to hang up.
+HANGUP_BY_DEFAULT = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGHUP, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])",
+]
+
 
 def start_import(run: Run, server: SandboxServer) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
+            *HANGUP_BY_DEFAULT,
             CLI,
             "import",
             str(run.csv),
