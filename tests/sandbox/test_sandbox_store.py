@@ -451,14 +451,19 @@ def test_a_read_only_database_file_is_named_when_written(unprivileged: Unprivile
     assert read_state(path).user(481002)["extension"] == "102"  # type: ignore[index]
 
 
+def save_older(path: Path, account: SandboxAccount, version: int, *undo: str) -> None:
+    """``account`` saved, then taken back to schema ``version`` by the ``undo`` statements."""
+    save_state(path, account)
+    conn = sqlite3.connect(path)
+    for statement in undo:
+        conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.close()
+
+
 def test_a_database_of_schema_1_gains_the_team_tables_once(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    save_state(path, generate_account(5))
-    conn = sqlite3.connect(path)
-    conn.execute("DROP TABLE team_members")
-    conn.execute("DROP TABLE teams")
-    conn.execute("PRAGMA user_version = 1")
-    conn.close()
+    save_older(path, generate_account(5), 1, "DROP TABLE team_members", "DROP TABLE teams")
     old = read_state(path)
     assert old.teams() == [] and len(old.users()) == 5
     conn = sqlite3.connect(path)
@@ -470,11 +475,7 @@ def test_a_database_of_schema_1_gains_the_team_tables_once(tmp_path: Path) -> No
 
 def test_a_database_of_schema_2_gains_the_index_of_user_ids_once(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    save_state(path, generate_account(60))
-    conn = sqlite3.connect(path)
-    conn.execute("DROP INDEX users_in_order")
-    conn.execute("PRAGMA user_version = 2")
-    conn.close()
+    save_older(path, generate_account(60), 2, "DROP INDEX users_in_order")
     with Store.open(path) as store:
         pages = [http(SandboxApp(store)).get(f"/v2/users?page={n}&per_page=50") for n in (1, 2)]
     assert [len(page.json()["users"]) for page in pages] == [50, 10]
