@@ -418,9 +418,9 @@ def resolve_numbering(
     config = load_config(lenient=True)
     name = profile or config.default_profile
     stored = config.profiles.get(name)
-    if stored is None or not (stored.numbering or "").strip():
+    written = (stored.numbering or "").strip() if stored is not None else ""
+    if not written:
         return None
-    written = stored.numbering.strip() if stored.numbering else ""
     path = Path(written).expanduser()
     if not path.is_absolute():
         path = config.path.parent / path
