@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -262,9 +263,7 @@ def resolve_settings(
                 "would come from it",
                 hint=f"{config.error.hint}, or set {', '.join(how for _, how in needed)}",
             )
-        warnings.append(
-            f"ignoring {config.error.message}: every setting comes from options and environment"
-        )
+        warnings.append(ignoring(config.error))
     name = profile or config.default_profile
     unknown = profile is not None and profile not in config.profiles
     if unknown and not (given[ENV_API_ID] or new_profile or config.error is not None):
@@ -317,6 +316,11 @@ def resolve_settings(
         tuple(warnings),
         budget,
     )
+
+
+def ignoring(error: ConfigError) -> str:
+    """The warning for a broken config file a run can do without."""
+    return f"ignoring {error.message}: every setting comes from options and environment"
 
 
 def _budget(sources: dict[str, str], *candidates: tuple[str, str | None, str]) -> Budget:
@@ -398,14 +402,20 @@ class PlanFile:
 
 
 def resolve_numbering(
-    option: str | None, *, profile: str | None = None, sandbox: bool = False
+    option: str | None,
+    *,
+    warn: Callable[[str], None],
+    profile: str | None = None,
+    sandbox: bool = False,
 ) -> PlanFile | None:
     """The plan file: option > environment > profile; None when none is set.
 
     An empty ``--numbering ''`` means no plan, whatever the environment and profile say.
     The profile is not consulted under ``--sandbox`` (it describes another account), and
     a relative path there is relative to the config file's directory (``~`` is expanded),
-    so it means the same file from wherever the command runs.
+    so it means the same file from wherever the command runs. A broken config file is
+    passed to ``warn`` (as :func:`resolve_settings` says it): a run that resolves no
+    settings, such as ``validate --offline``, would otherwise lose its plan silently.
     """
     if option is not None:
         text = option.strip()
@@ -416,6 +426,8 @@ def resolve_numbering(
     if sandbox:
         return None
     config = load_config(lenient=True)
+    if config.error is not None:
+        warn(ignoring(config.error))
     name = profile or config.default_profile
     stored = config.profiles.get(name)
     written = (stored.numbering or "").strip() if stored is not None else ""
