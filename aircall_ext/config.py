@@ -150,17 +150,12 @@ def _parse_config(path: Path, data: dict[str, Any], text: str = "") -> Config:
 
 
 def _line_of(text: str, profile: str, key: str) -> int | None:
-    """The line of ``key = ...`` in the ``[profiles.PROFILE]`` table, for messages."""
-    inside = False
-    header = re.compile(r"\s*\[\s*profiles\s*\.\s*(\"?)(.+?)\1\s*\]\s*(#.*)?")
-    assignment = re.compile(rf"\s*{re.escape(key)}\s*=")
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.lstrip().startswith("["):
-            match = header.fullmatch(line)
-            inside = match is not None and match.group(2) == profile
-        elif inside and assignment.match(line):
-            return number
-    return None
+    """The line ``profiles.PROFILE.KEY`` is written on (in its table, as a dotted key or in
+    an inline table), for messages."""
+    from aircall_ext.core.tomlkeys import locate_keys
+
+    place = locate_keys(text).places.get(("profiles", profile, key))
+    return place.key.line if place is not None else None
 
 
 def save_profile(profile: Profile, *, make_default: bool = False) -> Path:
