@@ -18,7 +18,6 @@ from typing import cast
 import click
 
 from aircall_ext import __version__
-from aircall_ext.api.ratelimit import DEFAULT_BUDGET
 from aircall_ext.cli.completers import complete_profiles
 from aircall_ext.cli.context import (
     NUMBERING_HELP,
@@ -33,6 +32,7 @@ from aircall_ext.errors import EXIT_API, EXIT_INTERRUPTED, EXIT_USAGE, AircallEx
 from aircall_ext.names import (
     APP_NAME,
     DEFAULT_BASE_URL,
+    DEFAULT_RATE_LIMIT,
     ENV_BASE_URL,
     ENV_DEBUG,
     ENV_PROFILE,
@@ -141,7 +141,7 @@ class LazyGroup(click.Group):
     callback=check_rate_limit,
     help=(
         "Request budget: at most N requests in any SECONDS-long window (default "
-        f"{DEFAULT_BUDGET}, "
+        f"{DEFAULT_RATE_LIMIT}, "
         "the pace Aircall's guides budget; lower it when other integrations share the "
         f"account) [env: {ENV_RATE_LIMIT}]."
     ),

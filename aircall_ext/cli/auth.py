@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from aircall_ext.api.ratelimit import DEFAULT_BUDGET
 from aircall_ext.cli.context import (
     AppContext,
     check_rate_limit,
@@ -22,7 +21,7 @@ from aircall_ext.columns import Columns
 from aircall_ext.config import Profile, load_config, remove_profile, resolve_settings, save_profile
 from aircall_ext.credentials import SERVICE, KeyringUnavailable, delete_token, mask, set_token
 from aircall_ext.errors import ConfigError, UsageError
-from aircall_ext.names import DEFAULT_BASE_URL
+from aircall_ext.names import DEFAULT_BASE_URL, DEFAULT_RATE_LIMIT
 
 if TYPE_CHECKING:
     from aircall_ext.api.client import ApiClient
@@ -43,7 +42,7 @@ def auth() -> None:
     callback=check_rate_limit,
     help=(
         "Request budget to keep in the profile: at most N requests in any SECONDS-long "
-        f"window (default {DEFAULT_BUDGET}; e.g. 30/60 leaves half to other integrations)."
+        f"window (default {DEFAULT_RATE_LIMIT}; e.g. 30/60 leaves half to other integrations)."
     ),
 )
 @file_option(
