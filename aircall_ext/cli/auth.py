@@ -181,19 +181,18 @@ def status(app: AppContext) -> None:
     if budget is not None and budget != settings.rate_limit:  # lowered by the API's 429
         sources["rate_limit"] = (
             f"the API's limit (HTTP 429), remembered for this account; configured "
-            f"{settings.rate_limit} from {_src(settings, 'rate_limit')}"
+            f"{settings.rate_limit} from {_src(sources, 'rate_limit')}"
         )
         doc["rate_limit"] = str(budget)
-    shown = dataclasses.replace(settings, sources=sources)
     rows: list[dict[str, Any]] = [
         {"setting": "profile", "value": settings.profile, "source": ""},
-        {"setting": "base URL", "value": settings.base_url, "source": _src(settings, "base_url")},
-        {"setting": "API ID", "value": settings.api_id, "source": _src(settings, "api_id")},
-        {"setting": "token", "value": doc["token"], "source": _src(settings, "api_token")},
+        {"setting": "base URL", "value": settings.base_url, "source": _src(sources, "base_url")},
+        {"setting": "API ID", "value": settings.api_id, "source": _src(sources, "api_id")},
+        {"setting": "token", "value": doc["token"], "source": _src(sources, "api_token")},
         {
             "setting": "rate limit",
             "value": doc["rate_limit"] or "none",
-            "source": _src(shown, "rate_limit"),
+            "source": _src(sources, "rate_limit"),
         },
         {
             "setting": "numbering plan",
@@ -211,8 +210,7 @@ def status(app: AppContext) -> None:
         raise problem
 
 
-def _src(settings: Any, key: str) -> str:
-    sources: dict[str, str] = settings.sources
+def _src(sources: Mapping[str, str], key: str) -> str:
     return sources.get(key) or sources.get("all") or "not set"
 
 
