@@ -92,7 +92,8 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         """Run the command; an error's suggested commands are then written with this run's
-        global options (``--sandbox``, ``--profile``, ``--base-url``)."""
+        global options (``--sandbox``, ``--profile``, ``--base-url``, ``--rate-limit``,
+        ``--numbering``)."""
         try:
             return super().invoke(ctx)
         except AircallExtError as err:

@@ -65,13 +65,15 @@ class AppContext:
         self._warned: set[str] = set()
 
     def command_line(self, remedy: Remedy, *, sandbox: bool | None = None) -> str:
-        """The command a hint suggests, with this run's --profile, --base-url, --numbering
-        and --sandbox, so that it acts on the same account and plan when pasted.
-        ``sandbox``: whether the account it acts on is the sandbox, when that is not the
-        run's (a job ``jobs`` lists)."""
+        """The command a hint suggests, with this run's --profile, --base-url, --rate-limit,
+        --numbering and --sandbox, so that it acts on the same account and plan, at the same
+        pace, when pasted. ``sandbox``: whether the account it acts on is the sandbox, when
+        that is not the run's (a job ``jobs`` lists)."""
         options = ["--profile", self.profile] if self.profile else []
         if self.base_url:
             options += ["--base-url", self.base_url]
+        if self.rate_limit:
+            options += ["--rate-limit", self.rate_limit]
         if self.numbering is not None:
             options += ["--numbering", self.numbering]
         sandbox = self.sandbox if sandbox is None else sandbox
