@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,17 +150,12 @@ def _parse_config(path: Path, data: dict[str, Any], text: str = "") -> Config:
 
 
 def _line_of(text: str, profile: str, key: str) -> int | None:
-    """The line of ``key = ...`` in the ``[profiles.PROFILE]`` table, for messages."""
-    inside = False
-    header = re.compile(r"\s*\[\s*profiles\s*\.\s*(\"?)(.+?)\1\s*\]\s*(#.*)?")
-    assignment = re.compile(rf"\s*{re.escape(key)}\s*=")
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.lstrip().startswith("["):
-            match = header.fullmatch(line)
-            inside = match is not None and match.group(2) == profile
-        elif inside and assignment.match(line):
-            return number
-    return None
+    """The line ``profiles.PROFILE.KEY`` is written on (in its table, as a dotted key or in
+    an inline table), for messages."""
+    from aircall_ext.core.tomlkeys import locate_keys
+
+    place = locate_keys(text).places.get(("profiles", profile, key))
+    return place.key.line if place is not None else None
 
 
 def save_profile(profile: Profile, *, make_default: bool = False) -> Path:
@@ -262,9 +258,7 @@ def resolve_settings(
                 "would come from it",
                 hint=f"{config.error.hint}, or set {', '.join(how for _, how in needed)}",
             )
-        warnings.append(
-            f"ignoring {config.error.message}: every setting comes from options and environment"
-        )
+        warnings.append(ignoring(config.error))
     name = profile or config.default_profile
     unknown = profile is not None and profile not in config.profiles
     if unknown and not (given[ENV_API_ID] or new_profile or config.error is not None):
@@ -317,6 +311,11 @@ def resolve_settings(
         tuple(warnings),
         budget,
     )
+
+
+def ignoring(error: ConfigError) -> str:
+    """The warning for a broken config file a run can do without."""
+    return f"ignoring {error.message}: every setting comes from options and environment"
 
 
 def _budget(sources: dict[str, str], *candidates: tuple[str, str | None, str]) -> Budget:
@@ -398,14 +397,20 @@ class PlanFile:
 
 
 def resolve_numbering(
-    option: str | None, *, profile: str | None = None, sandbox: bool = False
+    option: str | None,
+    *,
+    warn: Callable[[str], None],
+    profile: str | None = None,
+    sandbox: bool = False,
 ) -> PlanFile | None:
     """The plan file: option > environment > profile; None when none is set.
 
     An empty ``--numbering ''`` means no plan, whatever the environment and profile say.
     The profile is not consulted under ``--sandbox`` (it describes another account), and
     a relative path there is relative to the config file's directory (``~`` is expanded),
-    so it means the same file from wherever the command runs.
+    so it means the same file from wherever the command runs. A broken config file is
+    passed to ``warn`` (as :func:`resolve_settings` says it): a run that resolves no
+    settings, such as ``validate --offline``, would otherwise lose its plan silently.
     """
     if option is not None:
         text = option.strip()
@@ -416,11 +421,13 @@ def resolve_numbering(
     if sandbox:
         return None
     config = load_config(lenient=True)
+    if config.error is not None:
+        warn(ignoring(config.error))
     name = profile or config.default_profile
     stored = config.profiles.get(name)
-    if stored is None or not (stored.numbering or "").strip():
+    written = (stored.numbering or "").strip() if stored is not None else ""
+    if not written:
         return None
-    written = stored.numbering.strip() if stored.numbering else ""
     path = Path(written).expanduser()
     if not path.is_absolute():
         path = config.path.parent / path

@@ -11,6 +11,7 @@ says them the same way.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -85,8 +86,8 @@ def finding_commands(findings: Iterable[Finding], file: str | None) -> list[str]
     for finding in findings:
         message, user_id = finding.message, finding.user_id
         located = finding.line is not None
-        if not located and user_id is not None and not message.startswith(f"user {user_id} "):
-            message = f"{who_is(user_id, finding.email)}: {message}"  # not said already
+        if not located and user_id is not None and not _names_user(message, user_id):
+            message = f"{who_is(user_id, finding.email)}: {message}"
         lines.append(
             workflow_command(
                 LEVEL[finding.severity],
@@ -98,6 +99,12 @@ def finding_commands(findings: Iterable[Finding], file: str | None) -> list[str]
             )
         )
     return lines
+
+
+def _names_user(message: str, user_id: int) -> bool:
+    """Whether ``message`` starts by naming the user (``user 42 (ann@...)``, ``user 42,``),
+    as messages about one user do; ``user 420`` is another user."""
+    return re.match(rf"user {user_id}(?!\d)", message) is not None
 
 
 def _user(row: Mapping[str, Any]) -> str:

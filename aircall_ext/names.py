@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 APP_NAME = "aircall-ext"
 TOOL = f"{APP_NAME} {__version__}"  # what journals and saved plans record as their maker
 DEFAULT_BASE_URL = "https://api.aircall.io"
+# The default request budget (N/SECONDS), as text: help texts show it without importing
+# the client's pacing, which parses it.
+DEFAULT_RATE_LIMIT = "60/60"
 
 ENV_API_ID = "AIRCALL_API_ID"
 ENV_API_TOKEN = "AIRCALL_API_TOKEN"

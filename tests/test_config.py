@@ -152,6 +152,25 @@ def test_a_bad_budget_in_config_toml_names_the_file_and_line() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('default_profile = "work"\n[profiles]\nwork.rate_limit = "0/60"\n', 3),
+        ('default_profile = "work"\n\nprofiles.work.rate_limit = "0/60"\n', 3),
+        ('default_profile = "work"\n\n[profiles]\nwork = { rate_limit = "0/60" }\n', 4),
+    ],
+)
+def test_a_bad_budget_written_as_a_dotted_key_or_inline_names_its_line(
+    text: str, line: int
+) -> None:
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    with pytest.raises(UsageError) as caught:
+        resolve_settings(need_token=False)
+    assert caught.value.message.startswith(f"{path}:{line}: profiles.work.rate_limit: '0/60' ")
+
+
 def test_a_bad_budget_in_an_unused_profile_is_no_error(monkeypatch: pytest.MonkeyPatch) -> None:
     save_profile(Profile("default", "id", None, "soon"))
     monkeypatch.setenv("AIRCALL_RATE_LIMIT", "30/60")

@@ -126,6 +126,21 @@ def test_findings_map_severities_and_locate_file_findings_only() -> None:
     ]
 
 
+def test_an_account_finding_that_names_its_user_already_is_not_prefixed_again() -> None:
+    findings = [
+        # A user with neither email nor name is "user 42", then a comma.
+        finding("out-of-range", "warning", "user 42, in team Sales, holds 700", user_id=42),
+        finding("reserved-extension", "warning", "user 7 (ann) holds 911", user_id=7),
+        # Another user's number only starts the same way.
+        finding("outgoing-only", "warning", "user 42 is outgoing-only", user_id=4),
+    ]
+    assert github.finding_commands(findings, None) == [
+        "::warning title=out-of-range::user 42, in team Sales, holds 700",
+        "::warning title=reserved-extension::user 7 (ann) holds 911",
+        "::warning title=outgoing-only::user 4: user 42 is outgoing-only",
+    ]
+
+
 def test_drift_rows() -> None:
     drift = [
         {"line": 3, "user_id": 2, "email": "bob@example.com", "expected": "202", "actual": "102"},

@@ -25,6 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from aircall_ext.names import DEFAULT_RATE_LIMIT
+
 LIMIT_HEADER = "X-AircallApi-Limit"
 REMAINING_HEADER = "X-AircallApi-Remaining"
 RESET_HEADER = "X-AircallApi-Reset"
@@ -68,7 +70,7 @@ class Budget:
 
 
 # Aircall documents 120 requests a minute per company; its own guides budget 60.
-DEFAULT_BUDGET = Budget(60, 60.0)
+DEFAULT_BUDGET = Budget.parse(DEFAULT_RATE_LIMIT)
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,17 @@ is its help, and ``python -m tests.tools.generate`` lists its summary for ``--he
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import os
 import sys
+from collections.abc import Iterator
 from typing import cast
 
 import click
 
 from aircall_ext import __version__
-from aircall_ext.api.ratelimit import DEFAULT_BUDGET
 from aircall_ext.cli.completers import complete_profiles
 from aircall_ext.cli.context import (
     NUMBERING_HELP,
@@ -33,6 +34,7 @@ from aircall_ext.errors import EXIT_API, EXIT_INTERRUPTED, EXIT_USAGE, AircallEx
 from aircall_ext.names import (
     APP_NAME,
     DEFAULT_BASE_URL,
+    DEFAULT_RATE_LIMIT,
     ENV_BASE_URL,
     ENV_DEBUG,
     ENV_PROFILE,
@@ -84,17 +86,37 @@ def load_command(target: str) -> click.Command:
     return command
 
 
+class ReaderLeft(Exception):
+    """Standard output or error was closed before everything was written (``aircall-ext
+    list | head``). Not an OSError: Click's main would take that for its own and exit 1."""
+
+
+@contextlib.contextmanager
+def _reader_may_leave() -> Iterator[None]:
+    try:
+        yield
+    except BrokenPipeError as err:
+        raise ReaderLeft from err
+
+
 class LazyGroup(click.Group):
     """The root group: a command's module is imported the first time the command is needed."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *COMMANDS})
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse the global options (``--help`` and ``--version`` print from here)."""
+        with _reader_may_leave():
+            return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> object:
         """Run the command; an error's suggested commands are then written with this run's
-        global options (``--sandbox``, ``--profile``, ``--base-url``)."""
+        global options (``--sandbox``, ``--profile``, ``--base-url``, ``--rate-limit``,
+        ``--numbering``)."""
         try:
-            return super().invoke(ctx)
+            with _reader_may_leave():
+                return super().invoke(ctx)
         except AircallExtError as err:
             if isinstance(ctx.obj, AppContext):
                 err.write_command = ctx.obj.command_line
@@ -141,7 +163,7 @@ class LazyGroup(click.Group):
     callback=check_rate_limit,
     help=(
         "Request budget: at most N requests in any SECONDS-long window (default "
-        f"{DEFAULT_BUDGET}, "
+        f"{DEFAULT_RATE_LIMIT}, "
         "the pace Aircall's guides budget; lower it when other integrations share the "
         f"account) [env: {ENV_RATE_LIMIT}]."
     ),
@@ -239,9 +261,9 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
+    except (ReaderLeft, BrokenPipeError):  # bare from shell completion, outside Click's main
         # `aircall-ext list | head`: the reader left; that is not an error of ours.
-        sys.stderr.close()
+        _drop_unread_output()
         return 0
     except Exception as err:  # last line of defence: never a traceback
         if os.environ.get(ENV_DEBUG):
@@ -249,6 +271,22 @@ def run(argv: list[str] | None = None) -> int:
         _error(f"internal error: {type(err).__name__}: {err}", "please report this bug")
         return EXIT_API
     return result if isinstance(result, int) else 0
+
+
+def _drop_unread_output() -> None:
+    """Point standard output or error, when its reader has left, at the null device. Python
+    flushes both at exit; what they still hold would fail again there, print "Exception
+    ignored" and turn the exit code into 120 (the recipe of Python's own documentation)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except ValueError:  # closed: nothing is flushed at exit
+            pass
+        except OSError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            with contextlib.suppress(OSError, ValueError):  # no descriptor: nothing to point
+                os.dup2(devnull, stream.fileno())
+            os.close(devnull)
 
 
 def _check_text(argv: list[str]) -> None:

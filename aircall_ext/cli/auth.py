@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from aircall_ext.api.ratelimit import DEFAULT_BUDGET
 from aircall_ext.cli.context import (
     AppContext,
     check_rate_limit,
@@ -22,7 +21,7 @@ from aircall_ext.columns import Columns
 from aircall_ext.config import Profile, load_config, remove_profile, resolve_settings, save_profile
 from aircall_ext.credentials import SERVICE, KeyringUnavailable, delete_token, mask, set_token
 from aircall_ext.errors import ConfigError, UsageError
-from aircall_ext.names import DEFAULT_BASE_URL
+from aircall_ext.names import DEFAULT_BASE_URL, DEFAULT_RATE_LIMIT
 
 if TYPE_CHECKING:
     from aircall_ext.api.client import ApiClient
@@ -43,7 +42,7 @@ def auth() -> None:
     callback=check_rate_limit,
     help=(
         "Request budget to keep in the profile: at most N requests in any SECONDS-long "
-        f"window (default {DEFAULT_BUDGET}; e.g. 30/60 leaves half to other integrations)."
+        f"window (default {DEFAULT_RATE_LIMIT}; e.g. 30/60 leaves half to other integrations)."
     ),
 )
 @file_option(
@@ -182,19 +181,18 @@ def status(app: AppContext) -> None:
     if budget is not None and budget != settings.rate_limit:  # lowered by the API's 429
         sources["rate_limit"] = (
             f"the API's limit (HTTP 429), remembered for this account; configured "
-            f"{settings.rate_limit} from {_src(settings, 'rate_limit')}"
+            f"{settings.rate_limit} from {_src(sources, 'rate_limit')}"
         )
         doc["rate_limit"] = str(budget)
-    shown = dataclasses.replace(settings, sources=sources)
     rows: list[dict[str, Any]] = [
         {"setting": "profile", "value": settings.profile, "source": ""},
-        {"setting": "base URL", "value": settings.base_url, "source": _src(settings, "base_url")},
-        {"setting": "API ID", "value": settings.api_id, "source": _src(settings, "api_id")},
-        {"setting": "token", "value": doc["token"], "source": _src(settings, "api_token")},
+        {"setting": "base URL", "value": settings.base_url, "source": _src(sources, "base_url")},
+        {"setting": "API ID", "value": settings.api_id, "source": _src(sources, "api_id")},
+        {"setting": "token", "value": doc["token"], "source": _src(sources, "api_token")},
         {
             "setting": "rate limit",
             "value": doc["rate_limit"] or "none",
-            "source": _src(shown, "rate_limit"),
+            "source": _src(sources, "rate_limit"),
         },
         {
             "setting": "numbering plan",
@@ -212,8 +210,7 @@ def status(app: AppContext) -> None:
         raise problem
 
 
-def _src(settings: Any, key: str) -> str:
-    sources: dict[str, str] = settings.sources
+def _src(sources: Mapping[str, str], key: str) -> str:
     return sources.get(key) or sources.get("all") or "not set"
 
 

@@ -62,15 +62,18 @@ class AppContext:
         self._client: ApiClient | None = None
         self._settings: Settings | None = None
         self._plan: tuple[NumberingPlan | None] | None = None  # read once, when first needed
+        self._warned: set[str] = set()
 
     def command_line(self, remedy: Remedy, *, sandbox: bool | None = None) -> str:
-        """The command a hint suggests, with this run's --profile, --base-url, --numbering
-        and --sandbox, so that it acts on the same account and plan when pasted.
-        ``sandbox``: whether the account it acts on is the sandbox, when that is not the
-        run's (a job ``jobs`` lists)."""
+        """The command a hint suggests, with this run's --profile, --base-url, --rate-limit,
+        --numbering and --sandbox, so that it acts on the same account and plan, at the same
+        pace, when pasted. ``sandbox``: whether the account it acts on is the sandbox, when
+        that is not the run's (a job ``jobs`` lists)."""
         options = ["--profile", self.profile] if self.profile else []
         if self.base_url:
             options += ["--base-url", self.base_url]
+        if self.rate_limit:
+            options += ["--rate-limit", self.rate_limit]
         if self.numbering is not None:
             options += ["--numbering", self.numbering]
         sandbox = self.sandbox if sandbox is None else sandbox
@@ -166,15 +169,24 @@ class AppContext:
                 rate_limit=self.rate_limit,
                 sandbox=self.sandbox,
             )
-            for warning in self._settings.warnings:  # resolved once per run: said once
-                self.warn(warning)
+            for warning in self._settings.warnings:
+                self._warn_once(warning)
         return self._settings
+
+    def _warn_once(self, message: str) -> None:
+        """A warning about the run's configuration, which the settings and the plan's
+        resolution may both find (a broken config file): said once a run."""
+        if message not in self._warned:
+            self._warned.add(message)
+            self.warn(message)
 
     def plan_file(self) -> PlanFile | None:
         """Where the numbering plan comes from: --numbering > environment > profile."""
         from aircall_ext.config import resolve_numbering
 
-        return resolve_numbering(self.numbering, profile=self.profile, sandbox=self.sandbox)
+        return resolve_numbering(
+            self.numbering, warn=self._warn_once, profile=self.profile, sandbox=self.sandbox
+        )
 
     def plan(self) -> NumberingPlan | None:
         """The numbering plan in effect, read and checked once; None when none is set. A

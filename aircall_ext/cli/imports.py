@@ -244,11 +244,9 @@ class TerminalUi:
             render.show_result(self.app, result)
             self._write_report(result)
             return
+        self._write(self.report, result.rows)
         if result.stage == "refused":
-            self._write(self.report, result.rows)
             render.show_refused(self.app, result.prepared, self.options.strict)
-        else:
-            self._write(self.report, result.rows)
 
     def _write_report(self, result: ImportResult) -> None:
         """The writes are done: a report that fails now is a warning, never a usage error."""

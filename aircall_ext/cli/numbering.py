@@ -12,6 +12,7 @@ from aircall_ext import output
 from aircall_ext.cli.completers import complete_teams
 from aircall_ext.cli.context import AppContext, numbering_option, output_option, with_app
 from aircall_ext.columns import Columns
+from aircall_ext.core.findings import plural
 from aircall_ext.errors import Refused, Remedy
 
 if TYPE_CHECKING:
@@ -70,9 +71,8 @@ def renumber(app: AppContext) -> None:
         app.out(output.render_csv(result.rows(), ROW_COLUMNS), nl=False)
     _say_renumbering(app, result, plan.source)
     if result.unplaced:
-        count = len(result.unplaced)
         raise Refused(
-            f"{count} user{' cannot' if count == 1 else 's cannot'} be placed: "
+            f"{plural(len(result.unplaced), 'user')} cannot be placed: "
             f"their ranges have no free extension",
             hint=("see them with ", Remedy("map"), ", then widen a range in the plan"),
         )
@@ -114,8 +114,7 @@ def _say_renumbering(app: AppContext, result: Renumbering, source: str) -> None:
     if result.moves:
         reasons = Counter(m.breach for m in result.moves)
         why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
-        moved = len(result.moves)
-        app.say(f"{moved} user{'s' if moved != 1 else ''} move to keep to the plan ({why})")
+        app.say(f"{plural(len(result.moves), 'user')} move to keep to the plan ({why})")
     for unplaced in result.unplaced[:SHOWN_UNPLACED]:
         app.warn(f"cannot place {unplaced.message}")
     more = len(result.unplaced) - SHOWN_UNPLACED

@@ -89,13 +89,18 @@ def test_taken_extension_is_refused_naming_the_holder(
     [
         (["--sandbox"], "aircall-ext --sandbox next-free"),
         (["--profile", "work", "--sandbox"], "aircall-ext --sandbox --profile work next-free"),
+        (
+            ["--rate-limit", "30/60", "--base-url", "http://localhost:1", "--sandbox"],
+            "aircall-ext --sandbox --base-url http://localhost:1 --rate-limit 30/60 next-free",
+        ),
     ],
 )
 def test_a_hint_names_its_command_with_the_runs_account_options(
     run_cli: RunCli, options: list[str], written: str
 ) -> None:
     """The demo account: 481002 holds 102. The command a hint suggests acts on the same
-    account when pasted: it keeps --sandbox and --profile."""
+    account when pasted: it keeps --sandbox, --profile and --base-url, and the pace it was
+    run at (--rate-limit)."""
     result = run_cli(*options, "assign", "481001", "102")
     assert result.exit_code == 1
     assert result.stderr == (

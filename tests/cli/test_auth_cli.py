@@ -384,6 +384,21 @@ def test_a_broken_config_is_ignored_when_nothing_is_needed_from_it(
     assert f"ignoring {path}:2:" in warnings[0] and "invalid TOML" in warnings[0]
 
 
+@respx.mock
+def test_a_broken_config_is_said_once_when_both_settings_and_plan_are_resolved(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    company_route("env-token-0123456789")
+    path = broken_config()
+    env_credentials(monkeypatch, "my-id", "env-token-0123456789", base_url=BASE)
+    result = run_cli("-o", "json", "auth", "status")  # the settings, then the plan file
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["sources"]["numbering"] == "not set"
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1
+    assert f"ignoring {path}:2:" in warnings[0]
+
+
 def test_a_broken_config_fails_when_a_value_is_needed_from_it(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

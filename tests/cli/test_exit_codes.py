@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import httpx
 import pytest
 import respx
 
+from aircall_ext.cli import run
 from aircall_ext.errors import ApiError
 from tests.conftest import CliResult, RunCli
 from tests.scenes import WriteState, env_credentials, team
@@ -135,6 +138,27 @@ def test_behaviour_matches_the_table(
     result = CASES[code][name](run_cli, account, monkeypatch)
     assert result.exit_code == code, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_reader_that_leaves_early_ends_the_run_quietly(
+    account: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`aircall-ext --sandbox list | true`: stdout is a pipe nobody reads. The run ends with
+    exit 0 and says nothing, and what stdout still holds no longer fails the flush Python
+    makes at exit (which would print "Exception ignored" and exit 120)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    errors = tmp_path / "stderr"
+    with (
+        open(write_end, "w", encoding="utf-8") as stdout,
+        errors.open("w") as stderr,
+        monkeypatch.context() as streams,
+    ):
+        streams.setattr(sys, "stdout", stdout)
+        streams.setattr(sys, "stderr", stderr)
+        code = run(["--sandbox", "list"])
+        stdout.flush()  # as Python does at exit
+    assert (code, errors.read_text()) == (0, "")
 
 
 def test_assign_help_states_the_same_codes(run_cli: RunCli) -> None:

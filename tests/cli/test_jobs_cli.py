@@ -178,6 +178,17 @@ def test_the_account_shows_a_known_api_id_and_the_host(
     )
 
 
+def test_the_commands_keep_the_runs_request_budget(run_cli: RunCli, tmp_path: Path) -> None:
+    """A resume pasted from a run at --rate-limit 30/60 must not go at the default budget,
+    which would take the half of the account's budget left to other integrations."""
+    write_journal(tmp_path / "a.jsonl", {**HEADER, "created": "2026-12-01T10:00:00+00:00"})
+    result = run_cli("--rate-limit", "30/60", "-o", "json", "jobs", "--dir", str(tmp_path))
+    [job] = json.loads(result.stdout)["jobs"]
+    assert job["resume"] == shlex.join(
+        ["aircall-ext", "--rate-limit", "30/60", "import", "--resume", job["journal"]]
+    )
+
+
 def test_dir_must_be_a_directory(run_cli: RunCli, tmp_path: Path) -> None:
     result = run_cli("jobs", "--dir", str(tmp_path / "nope"))
     assert result.exit_code == 2

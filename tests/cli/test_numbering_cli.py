@@ -135,6 +135,24 @@ def test_the_profile_names_the_plan_relative_to_the_config_file(
     assert str(config.parent / "ours.toml") in json.loads(result.stdout)["findings"][0]["message"]
 
 
+def test_a_broken_config_that_would_name_the_plan_is_said_once_offline(
+    run_cli: RunCli, plan: Path, tmp_path: Path, no_requests: list[str]
+) -> None:
+    """--offline resolves no settings, so the plan's resolution says the file is ignored."""
+    config = config_path()
+    config.parent.mkdir(parents=True)
+    config.write_text(f'[profiles.default\nnumbering = "{plan}"\n', encoding="utf-8")
+    moves = tmp_path / "moves.csv"
+    moves.write_text("user_id,extension\n1,911\n", encoding="utf-8")
+    result = run_cli("validate", "--offline", str(moves))
+    assert result.exit_code == 0
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"warning: ignoring {config}:1:")
+    assert "invalid TOML" in warnings[0]
+    assert warnings[0].endswith(": every setting comes from options and environment")
+
+
 def test_the_profile_is_not_the_sandbox_s(run_cli: RunCli, plan: Path) -> None:
     config = config_path()
     config.parent.mkdir(parents=True)
