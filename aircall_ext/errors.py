@@ -24,8 +24,9 @@ class Remedy:
     """A command a message suggests, as data: ``Remedy("assign", "42", "101")``.
 
     Whoever prints it writes the command line, with the global options of the run that
-    suggests it (``--sandbox``, ``--profile``, ``--base-url``), so the hint acts on the same
-    account when pasted. Core and services never write ``aircall-ext ...`` text themselves.
+    suggests it (``--sandbox``, ``--profile``, ``--base-url``, ``--rate-limit``,
+    ``--numbering``), so the hint acts on the same account and plan when pasted. Core and
+    services never write ``aircall-ext ...`` text themselves.
     """
 
     words: tuple[str, ...]
