@@ -291,6 +291,8 @@ def parse_plan(text: str, source: str) -> NumberingPlan:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise UsageError(_syntax_message(source, text, err)) from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise UsageError(f"{source}: invalid TOML: nested too deeply") from None
     return _PlanReader(source, locate_keys(text), doc).read()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -199,6 +201,13 @@ def test_the_overlap_is_reported_where_the_file_writes_it_later() -> None:
 )
 def test_toml_syntax_errors_name_line_and_column(text: str, message: str) -> None:
     assert refusal(text) == message
+
+
+@pytest.mark.parametrize(("opening", "closing"), [("[", "]"), ("{a = ", "}")])
+def test_nesting_deeper_than_the_stack_is_a_usage_error(opening: str, closing: str) -> None:
+    depth = sys.getrecursionlimit()  # at least one Python frame per level
+    text = "reserved = " + opening * depth + "1" + closing * depth + "\n"
+    assert refusal(text) == "plan.toml: invalid TOML: nested too deeply"
 
 
 @given(st.text(max_size=200))
