@@ -244,8 +244,21 @@ def lowest_free_for(applied: AppliedPlan, account: Account, user: User) -> str |
     return next((e for e in applied.allowance_for(user.id).order if e not in taken), None)
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """Who breaks the plan and why, and who keeps each extension shared by its holders."""
+
+    breaches: dict[int, Breach]  # user id -> why; users who keep to the plan are absent
+    keepers: dict[str, int]  # a shared extension -> the user id who keeps it
+
+
 def breaches(applied: AppliedPlan, account: Account) -> dict[int, Breach]:
-    """user id -> why that user breaks the plan; users who keep to it are absent.
+    """user id -> why that user breaks the plan (see :func:`judge`)."""
+    return judge(applied, account).breaches
+
+
+def judge(applied: AppliedPlan, account: Account) -> Judgement:
+    """Why each user breaks the plan; users who keep to it are absent.
 
     Judged in this order: no extension (outgoing-only users excepted: nobody can dial
     them anyway), a value that is not three digits, a reserved extension, one outside what
@@ -253,6 +266,7 @@ def breaches(applied: AppliedPlan, account: Account) -> dict[int, Breach]:
     holders of a shared extension who may hold it, the lowest user id keeps it.
     """
     found: dict[int, Breach] = {}
+    keepers: dict[str, int] = {}
     rightful: dict[str, list[int]] = defaultdict(list)
     for user in account.users:
         breach = _own_breach(applied, user)
@@ -263,9 +277,11 @@ def breaches(applied: AppliedPlan, account: Account) -> dict[int, Breach]:
     for extension, user_ids in rightful.items():
         sharing = len(account.holders(extension)) > 1
         if sharing:
-            for user_id in sorted(user_ids)[1:]:
+            keeper, *others = sorted(user_ids)
+            keepers[extension] = keeper
+            for user_id in others:
                 found[user_id] = "shared"
-    return found
+    return Judgement(found, keepers)
 
 
 def _own_breach(applied: AppliedPlan, user: User) -> Breach | None:
