@@ -39,7 +39,6 @@ from aircall_ext.core.extensions import (
 )
 from aircall_ext.core.findings import plural
 from aircall_ext.core.freeext import (
-    ALL_EXTENSIONS,
     DEFAULT_ORDER,
     ExtensionRange,
     damaged_claims,
@@ -163,17 +162,8 @@ class NumberingPlan:
             order = tuple(e for e in [*outside, *inside] if e not in self.reserved)
             return Allowance(teams, None, order, frozenset(order))
         ranges = tuple(sorted((r.range for r in owned), key=lambda r: r.first))
-        order = tuple(e for r in ranges for e in extensions_in(r) if e not in self.reserved)
+        order = tuple(e for r in ranges for e in r.candidates() if e not in self.reserved)
         return Allowance(teams, ranges, order, frozenset(order))
-
-
-# Each extension's place in ALL_EXTENSIONS: an account's teams make hundreds of allowances.
-_PLACE = {extension: place for place, extension in enumerate(ALL_EXTENSIONS)}
-
-
-def extensions_in(extension_range: ExtensionRange) -> tuple[str, ...]:
-    """The extensions of a range, lowest first (a slice: ``candidates()`` tests all 1,000)."""
-    return ALL_EXTENSIONS[_PLACE[extension_range.first] : _PLACE[extension_range.last] + 1]
 
 
 def next_free(plan: NumberingPlan, account: Account, team: str | None, count: int) -> list[str]:
