@@ -214,10 +214,6 @@ class AppliedPlan:
     def may_hold(self, user_id: int, extension: str) -> bool:
         return extension in self.allowance_for(user_id).allowed
 
-    def members(self, team: str) -> frozenset[int]:
-        """The user ids in a plan team (NFC name)."""
-        return frozenset(u for u, teams in self._teams_of.items() if team in teams)
-
 
 def _in_order(teams: set[str], place: dict[str, int]) -> tuple[str, ...]:
     # Most users are in one team: no sort to pay for on 10,000 of them.

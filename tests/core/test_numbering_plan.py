@@ -301,7 +301,7 @@ def test_team_names_match_after_nfc_both_ways() -> None:
 
 def test_two_account_teams_with_one_name_add_their_members() -> None:
     applied = AppliedPlan(spec_plan(), [("Sales", [1]), ("Sales", [2])])
-    assert applied.members("Sales") == {1, 2}
+    assert applied.teams_of(1) == applied.teams_of(2) == ("Sales",)
 
 
 def test_without_default_users_in_no_team_get_space_outside_the_teams_first() -> None:
