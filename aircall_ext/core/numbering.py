@@ -25,7 +25,7 @@ import json
 import tomllib
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn
 
@@ -110,6 +110,7 @@ class NumberingPlan:
     default: tuple[PlanRange, ...] | None  # None: users in no team are unconstrained
     teams: Mapping[str, tuple[PlanRange, ...]]  # NFC name -> ranges, in the file's order
     team_lines: Mapping[str, int] = field(default_factory=dict)
+    # Plan-ordered plan teams -> their allowance: an account's users share a few dozen.
     _allowances: dict[tuple[str, ...], Allowance] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -137,17 +138,19 @@ class NumberingPlan:
             f"(its teams: {', '.join(self.teams)})"
         )
 
-    def allowance(self, teams: Sequence[str] = ()) -> Allowance:
+    def allowance(self, teams: tuple[str, ...] = ()) -> Allowance:
         """What members of ``teams`` (plan team names, NFC) may hold; () for no team.
 
         Lowest first within the ranges; unconstrained users (no default) are handed
         100-999 before 000-099 like ``next-free``, and extensions outside every range of the
         plan before those inside a team's range, so they do not eat a team's space.
         """
-        key = tuple(t for t in self.teams if t in teams)
-        cached = self._allowances.get(key)
+        cached = self._allowances.get(teams)  # found at once when in the plan's order
         if cached is None:
-            cached = self._allowances[key] = self._build_allowance(key)
+            key = tuple(t for t in self.teams if t in teams)
+            cached = self._allowances.get(key)
+            if cached is None:
+                cached = self._allowances[key] = self._build_allowance(key)
         return cached
 
     def _build_allowance(self, teams: tuple[str, ...]) -> Allowance:
@@ -198,18 +201,13 @@ class AppliedPlan:
         self._teams_of = {
             user_id: _in_order(teams_in, place) for user_id, teams_in in members.items()
         }
-        self._allowances: dict[tuple[str, ...], Allowance] = {}
 
     def teams_of(self, user_id: int) -> tuple[str, ...]:
         """The plan's teams the user belongs to, in the plan's order."""
         return self._teams_of.get(user_id, ())
 
     def allowance_for(self, user_id: int) -> Allowance:
-        teams = self.teams_of(user_id)
-        allowance = self._allowances.get(teams)
-        if allowance is None:
-            allowance = self._allowances[teams] = self.plan.allowance(teams)
-        return allowance
+        return self.plan.allowance(self._teams_of.get(user_id, ()))  # teams_of, inlined: per user
 
     def may_hold(self, user_id: int, extension: str) -> bool:
         return extension in self.allowance_for(user_id).allowed

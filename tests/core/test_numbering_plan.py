@@ -284,6 +284,7 @@ def test_allowance_is_the_union_of_the_users_plan_teams() -> None:
     assert both.who == "teams Sales, Customer Support"
     assert both.ranges_text == "200-299, 300-349, 360-399"
     assert len(both.order) == 100 + 50 + 40
+    assert applied.plan.allowance(("Customer Support", "Sales", "Unplanned")) is both
     nobody = applied.allowance_for(4)  # a team the plan does not list counts for nothing
     assert (nobody.who, nobody.ranges_text) == ("no team of the plan", "the default range 100-199")
     assert nobody.order[0] == "101"  # 100 is reserved
