@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
+from aircall_ext.core.desired import DesiredRow
 from aircall_ext.core.dialterms import DEAD_EXTENSION
 from aircall_ext.core.extensions import is_extension
 from aircall_ext.core.findings import listed, who
@@ -40,15 +41,6 @@ class AssignPlan:
         """The user ``step`` writes to: the holder of a swap, else the assigned user."""
         holder = self.holder
         return holder if holder is not None and step.user_id == holder.id else self.user
-
-
-@dataclass(frozen=True)
-class _Row:
-    """One row of a swap's plan, as the import planner reads a checked CSV row."""
-
-    line: int
-    user: User
-    extension: str | None
 
 
 def plan_assign(
@@ -118,7 +110,7 @@ def _swap(
     the parking extension, user to ``extension``, holder to the user's old one."""
     old = _extension_to_give(account, user, holder)
     _refuse_claimed(account, holder, old)
-    rows = (_Row(1, holder, old), _Row(2, user, extension))
+    rows = (DesiredRow(1, holder, old), DesiredRow(2, user, extension))
     plan = plan_import(account, rows, never_park=never_park)
     if plan.blocked:  # the checks above leave one reason: nowhere to park
         raise Refused(

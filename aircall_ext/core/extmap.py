@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from aircall_ext.core.account import Account
 from aircall_ext.core.freeext import ALL_EXTENSIONS, ExtensionRange, damaged_claims
-from aircall_ext.core.numbering import AppliedPlan, PlanRange, extensions_in
+from aircall_ext.core.numbering import AppliedPlan, PlanRange
 from aircall_ext.textwidth import display_width, fit
 
 Kind = Literal["free", "held", "breaking", "shared", "reserved", "outside", "text"]
@@ -116,12 +116,12 @@ def build_map(applied: AppliedPlan, account: Account, team: str | None = None) -
     kinds = _kinds(applied, account)
     if team is None:
         ranges = plan.ranges()
-        planned = {e for r in ranges for e in extensions_in(r.range)}
+        planned = {e for r in ranges for e in r.range.candidates()}
         hundreds = {e[0] for e in ALL_EXTENSIONS if kinds[e] != "free" or e in planned}
         inside = None
     else:
         ranges = tuple(sorted(plan.ranges_of(plan.team_named(team)), key=lambda r: r.range.first))
-        inside = {e for r in ranges for e in extensions_in(r.range)}
+        inside = {e for r in ranges for e in r.range.candidates()}
         hundreds = {e[0] for e in inside}
     labels = _labels(ranges)
     lines = [
@@ -243,7 +243,7 @@ def _merged(segments: Iterable[Segment]) -> list[Segment]:
 def _use(
     plan_range: PlanRange, kinds: dict[str, Kind], account: Account, reserved: frozenset[str]
 ) -> RangeUse:
-    cells = extensions_in(plan_range.range)
+    cells = plan_range.range.candidates()
     states = [kinds[e] for e in cells]
     return RangeUse(
         team=plan_range.team,

@@ -25,7 +25,7 @@ import json
 import tomllib
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn
 
@@ -39,7 +39,6 @@ from aircall_ext.core.extensions import (
 )
 from aircall_ext.core.findings import plural
 from aircall_ext.core.freeext import (
-    ALL_EXTENSIONS,
     DEFAULT_ORDER,
     ExtensionRange,
     damaged_claims,
@@ -111,6 +110,7 @@ class NumberingPlan:
     default: tuple[PlanRange, ...] | None  # None: users in no team are unconstrained
     teams: Mapping[str, tuple[PlanRange, ...]]  # NFC name -> ranges, in the file's order
     team_lines: Mapping[str, int] = field(default_factory=dict)
+    # Plan-ordered plan teams -> their allowance: an account's users share a few dozen.
     _allowances: dict[tuple[str, ...], Allowance] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -138,17 +138,19 @@ class NumberingPlan:
             f"(its teams: {', '.join(self.teams)})"
         )
 
-    def allowance(self, teams: Sequence[str] = ()) -> Allowance:
+    def allowance(self, teams: tuple[str, ...] = ()) -> Allowance:
         """What members of ``teams`` (plan team names, NFC) may hold; () for no team.
 
         Lowest first within the ranges; unconstrained users (no default) are handed
         100-999 before 000-099 like ``next-free``, and extensions outside every range of the
         plan before those inside a team's range, so they do not eat a team's space.
         """
-        key = tuple(t for t in self.teams if t in teams)
-        cached = self._allowances.get(key)
+        cached = self._allowances.get(teams)  # found at once when in the plan's order
         if cached is None:
-            cached = self._allowances[key] = self._build_allowance(key)
+            key = tuple(t for t in self.teams if t in teams)
+            cached = self._allowances.get(key)
+            if cached is None:
+                cached = self._allowances[key] = self._build_allowance(key)
         return cached
 
     def _build_allowance(self, teams: tuple[str, ...]) -> Allowance:
@@ -163,17 +165,8 @@ class NumberingPlan:
             order = tuple(e for e in [*outside, *inside] if e not in self.reserved)
             return Allowance(teams, None, order, frozenset(order))
         ranges = tuple(sorted((r.range for r in owned), key=lambda r: r.first))
-        order = tuple(e for r in ranges for e in extensions_in(r) if e not in self.reserved)
+        order = tuple(e for r in ranges for e in r.candidates() if e not in self.reserved)
         return Allowance(teams, ranges, order, frozenset(order))
-
-
-# Each extension's place in ALL_EXTENSIONS: an account's teams make hundreds of allowances.
-_PLACE = {extension: place for place, extension in enumerate(ALL_EXTENSIONS)}
-
-
-def extensions_in(extension_range: ExtensionRange) -> tuple[str, ...]:
-    """The extensions of a range, lowest first (a slice: ``candidates()`` tests all 1,000)."""
-    return ALL_EXTENSIONS[_PLACE[extension_range.first] : _PLACE[extension_range.last] + 1]
 
 
 def next_free(plan: NumberingPlan, account: Account, team: str | None, count: int) -> list[str]:
@@ -208,25 +201,16 @@ class AppliedPlan:
         self._teams_of = {
             user_id: _in_order(teams_in, place) for user_id, teams_in in members.items()
         }
-        self._allowances: dict[tuple[str, ...], Allowance] = {}
 
     def teams_of(self, user_id: int) -> tuple[str, ...]:
         """The plan's teams the user belongs to, in the plan's order."""
         return self._teams_of.get(user_id, ())
 
     def allowance_for(self, user_id: int) -> Allowance:
-        teams = self.teams_of(user_id)
-        allowance = self._allowances.get(teams)
-        if allowance is None:
-            allowance = self._allowances[teams] = self.plan.allowance(teams)
-        return allowance
+        return self.plan.allowance(self._teams_of.get(user_id, ()))  # teams_of, inlined: per user
 
     def may_hold(self, user_id: int, extension: str) -> bool:
         return extension in self.allowance_for(user_id).allowed
-
-    def members(self, team: str) -> frozenset[int]:
-        """The user ids in a plan team (NFC name)."""
-        return frozenset(u for u, teams in self._teams_of.items() if team in teams)
 
 
 def _in_order(teams: set[str], place: dict[str, int]) -> tuple[str, ...]:
@@ -244,8 +228,21 @@ def lowest_free_for(applied: AppliedPlan, account: Account, user: User) -> str |
     return next((e for e in applied.allowance_for(user.id).order if e not in taken), None)
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """Who breaks the plan and why, and who keeps each extension shared by its holders."""
+
+    breaches: dict[int, Breach]  # user id -> why; users who keep to the plan are absent
+    keepers: dict[str, int]  # a shared extension -> the user id who keeps it
+
+
 def breaches(applied: AppliedPlan, account: Account) -> dict[int, Breach]:
-    """user id -> why that user breaks the plan; users who keep to it are absent.
+    """user id -> why that user breaks the plan (see :func:`judge`)."""
+    return judge(applied, account).breaches
+
+
+def judge(applied: AppliedPlan, account: Account) -> Judgement:
+    """Why each user breaks the plan; users who keep to it are absent.
 
     Judged in this order: no extension (outgoing-only users excepted: nobody can dial
     them anyway), a value that is not three digits, a reserved extension, one outside what
@@ -253,6 +250,7 @@ def breaches(applied: AppliedPlan, account: Account) -> dict[int, Breach]:
     holders of a shared extension who may hold it, the lowest user id keeps it.
     """
     found: dict[int, Breach] = {}
+    keepers: dict[str, int] = {}
     rightful: dict[str, list[int]] = defaultdict(list)
     for user in account.users:
         breach = _own_breach(applied, user)
@@ -263,9 +261,11 @@ def breaches(applied: AppliedPlan, account: Account) -> dict[int, Breach]:
     for extension, user_ids in rightful.items():
         sharing = len(account.holders(extension)) > 1
         if sharing:
-            for user_id in sorted(user_ids)[1:]:
+            keeper, *others = sorted(user_ids)
+            keepers[extension] = keeper
+            for user_id in others:
                 found[user_id] = "shared"
-    return found
+    return Judgement(found, keepers)
 
 
 def _own_breach(applied: AppliedPlan, user: User) -> Breach | None:
@@ -291,6 +291,8 @@ def parse_plan(text: str, source: str) -> NumberingPlan:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise UsageError(_syntax_message(source, text, err)) from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise UsageError(f"{source}: invalid TOML: nested too deeply") from None
     return _PlanReader(source, locate_keys(text), doc).read()
 
 

@@ -54,8 +54,6 @@ Action = Literal["unchanged", "assign", "change", "skip"]
 ACTIONS: tuple[Action, ...] = ("unchanged", "assign", "change", "skip")
 
 BLOCKED = "plan-blocked"  # what only the planner sees: no safe order, a user gone
-# Parking is tried in next-free's order (100-999, then 000-099); what can be parked on.
-_PARKABLE = frozenset(DEFAULT_ORDER)
 
 
 @dataclass(frozen=True)
@@ -359,7 +357,12 @@ class _Scheduler:
         """Whether moving this user leaves one free extension fewer to park on: it holds
         none (or a value nobody can park on), or still shares it with someone."""
         old = self.where[user_id]
-        return old not in _PARKABLE or old in self.never or self.holders[old] != {user_id}
+        return (
+            old is None
+            or not is_extension(old)
+            or old in self.never
+            or self.holders[old] != {user_id}
+        )
 
     def _awaited(self, user_id: int) -> bool:
         """Whether a cycle waits for this user to move out: following who waits for whom

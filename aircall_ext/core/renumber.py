@@ -26,7 +26,7 @@ the users come in, and never gives one extension to two users.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from aircall_ext.api.models import User
@@ -35,7 +35,7 @@ from aircall_ext.core.csvfile import EXPORT_COLUMNS
 from aircall_ext.core.extensions import is_extension
 from aircall_ext.core.findings import who
 from aircall_ext.core.freeext import ALL_EXTENSIONS, stands_for
-from aircall_ext.core.numbering import Allowance, AppliedPlan, Breach, breaches
+from aircall_ext.core.numbering import Allowance, AppliedPlan, Breach, judge
 
 ROW_COLUMNS = EXPORT_COLUMNS  # the import format, as ``export`` writes it
 
@@ -88,8 +88,10 @@ def renumber(applied: AppliedPlan, account: Account) -> Renumbering:
     return _Renumberer(applied, account).run()
 
 
-def breach_text(user: User, breach: Breach, account: Account) -> str:
-    """How a message says what is wrong: ``holds 150, outside what they may use``."""
+def breach_text(user: User, breach: Breach, keepers: Mapping[str, int]) -> str:
+    """How a message says what is wrong: ``holds 150, outside what they may use``.
+
+    ``keepers`` is :attr:`~aircall_ext.core.numbering.Judgement.keepers`."""
     extension = user.extension
     if breach == "missing" or extension is None:
         return "has no extension"
@@ -99,8 +101,7 @@ def breach_text(user: User, breach: Breach, account: Account) -> str:
         return f"holds {extension}, which the plan reserves"
     if breach == "out-of-range":
         return f"holds {extension}, outside what they may use"
-    keeper = min(u.id for u in account.holders(extension) if u.id != user.id)
-    return f"shares {extension} with user {keeper}, who keeps it"
+    return f"shares {extension} with user {keepers[extension]}, who keeps it"
 
 
 class _Renumberer:
@@ -113,7 +114,9 @@ class _Renumberer:
         self.claimants: dict[str, set[int]] = defaultdict(set)
         for user in account.users:
             self._occupy(user.id, user.extension)
-        self.breaches = breaches(applied, account)
+        judgement = judge(applied, account)
+        self.breaches = judgement.breaches
+        self.keepers = judgement.keepers
         self.pending = dict(self.breaches)
         self.allowances = {uid: applied.allowance_for(uid) for uid in self.pending}
         self.queue = sorted(self.pending, key=lambda uid: (len(self.allowances[uid].order), uid))
@@ -258,7 +261,7 @@ class _Renumberer:
         user = self._user(user_id)
         allowance = self.allowances[user_id]
         whose, full = self._wording(allowance)
-        message = f"{who(user)}, in {whose}, {breach_text(user, breach, self.account)}, and {full}"
+        message = f"{who(user)}, in {whose}, {breach_text(user, breach, self.keepers)}, and {full}"
         return Unplaced(user, breach, allowance.teams, message)
 
     def _wording(self, allowance: Allowance) -> tuple[str, str]:

@@ -35,6 +35,7 @@ from aircall_ext.core.account import Account
 from aircall_ext.core.csvfile import read_extension_csv
 from aircall_ext.core.desired import check_desired
 from aircall_ext.core.extensions import is_extension
+from aircall_ext.core.findings import failing
 from aircall_ext.core.freeext import ALL_EXTENSIONS
 from aircall_ext.core.identity import AccountIdentity
 from aircall_ext.core.planner import Plan, PlanRow, Step, plan_import
@@ -149,7 +150,7 @@ def replan_difference(saved: SavedPlan) -> str | None:
     """
     account = _recorded_account(saved)
     desired = check_desired(read_extension_csv(saved.data, source=saved.file_path), account)
-    errors = [f for f in desired.findings if f.severity == "error"]
+    errors = failing(desired.findings)
     if errors:
         return f"its CSV does not plan against its users: {errors[0].message}"
     plan = plan_import(account, desired.rows)

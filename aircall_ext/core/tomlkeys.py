@@ -57,8 +57,9 @@ class KeyPositions:
 def locate_keys(text: str) -> KeyPositions:
     """Every key path of ``text`` (a TOML document) and where it is written."""
     scanner = _Scanner(text)
-    # On text tomllib would refuse, or a form we do not follow: keep what was found.
-    with contextlib.suppress(_Stop):
+    # On text tomllib would refuse, a form we do not follow, or nesting deeper than the
+    # stack (the scanner recurses per level, like tomllib): keep what was found.
+    with contextlib.suppress(_Stop, RecursionError):
         scanner.document()
     return KeyPositions(scanner.places)
 

@@ -17,7 +17,7 @@ from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
 from aircall_ext.core.desired import DesiredRow
 from aircall_ext.core.extensions import is_extension
-from aircall_ext.core.findings import Finding
+from aircall_ext.core.findings import Finding, listed, who
 from aircall_ext.core.freeext import claimant_text, damaged_claims
 from aircall_ext.core.planner import Plan, PlanRow
 
@@ -139,14 +139,14 @@ def _blocked_reason(
         return f"extension {before} also goes back to user {wanted[before]}"
     keepers = [u for u in account.holders(before) if u.id not in movers]
     if keepers:
-        who = ", ".join(f"{u.id} ({u.email or 'no email'})" for u in keepers)
-        return f"extension {before} is now held by user {who}, whom the undo does not move"
+        holders = listed(who(u) for u in keepers)
+        return f"extension {before} is now held by {holders}, whom the undo does not move"
     user = account.user_by_id(move.user_id)
     claimants = [u for u in claims.get(before, ()) if u.id not in movers and u.id != move.user_id]
     if claimants and user is not None and user.extension != before:
         first = claimants[0]
         return (
-            f"extension {before} is claimed by user {first.id} ({first.email or 'no email'}), "
+            f"extension {before} is claimed by {who(first)}, "
             f"{claimant_text(first, before)}, whom the undo does not move"
         )
     return None

@@ -64,6 +64,13 @@ def test_range_candidates_keep_leading_zeros_in_order() -> None:
     assert parse_range("008-011").candidates() == ("008", "009", "010", "011")
 
 
+@given(extensions, extensions)
+def test_range_candidates_are_every_extension_between_its_bounds(a: str, b: str) -> None:
+    first, last = sorted((a, b))
+    expected = tuple(e for e in DEFAULT_ORDER if first <= e <= last)
+    assert parse_range(f"{first}-{last}").candidates() == tuple(sorted(expected))
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -201,6 +203,13 @@ def test_toml_syntax_errors_name_line_and_column(text: str, message: str) -> Non
     assert refusal(text) == message
 
 
+@pytest.mark.parametrize(("opening", "closing"), [("[", "]"), ("{a = ", "}")])
+def test_nesting_deeper_than_the_stack_is_a_usage_error(opening: str, closing: str) -> None:
+    depth = sys.getrecursionlimit()  # at least one Python frame per level
+    text = "reserved = " + opening * depth + "1" + closing * depth + "\n"
+    assert refusal(text) == "plan.toml: invalid TOML: nested too deeply"
+
+
 @given(st.text(max_size=200))
 def test_any_text_is_a_plan_or_a_one_line_usage_error(text: str) -> None:
     try:
@@ -275,6 +284,7 @@ def test_allowance_is_the_union_of_the_users_plan_teams() -> None:
     assert both.who == "teams Sales, Customer Support"
     assert both.ranges_text == "200-299, 300-349, 360-399"
     assert len(both.order) == 100 + 50 + 40
+    assert applied.plan.allowance(("Customer Support", "Sales", "Unplanned")) is both
     nobody = applied.allowance_for(4)  # a team the plan does not list counts for nothing
     assert (nobody.who, nobody.ranges_text) == ("no team of the plan", "the default range 100-199")
     assert nobody.order[0] == "101"  # 100 is reserved
@@ -292,7 +302,7 @@ def test_team_names_match_after_nfc_both_ways() -> None:
 
 def test_two_account_teams_with_one_name_add_their_members() -> None:
     applied = AppliedPlan(spec_plan(), [("Sales", [1]), ("Sales", [2])])
-    assert applied.members("Sales") == {1, 2}
+    assert applied.teams_of(1) == applied.teams_of(2) == ("Sales",)
 
 
 def test_without_default_users_in_no_team_get_space_outside_the_teams_first() -> None:

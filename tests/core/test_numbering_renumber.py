@@ -136,6 +136,19 @@ def test_unplaced_sharer_names_the_keeper() -> None:
     ]
 
 
+def test_unplaced_sharer_names_the_keeper_that_may_hold_it() -> None:
+    """User 3 holds 202 too, outside what they may use: user 5 keeps it, not user 3."""
+    result = run(
+        [user(1, "200"), user(2, "201"), user(3, "202"), user(5, "202"), user(7, "202")],
+        {"Sales": [1, 2, 5, 7]},
+    )
+    assert moves(result) == {3: ("202", "101")}
+    assert [u.message for u in result.unplaced] == [
+        "user 7 (u7@example.com), in team Sales, shares 202 with user 5, who keeps it, and no "
+        "extension of 200-202 is free"
+    ]
+
+
 def test_what_a_mover_vacates_is_offered_in_the_next_round() -> None:
     """Support's range is full of Sales people: they move out, then Support moves in."""
     result = run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from typing import Any
 
@@ -71,6 +72,15 @@ def test_strings_and_comments_that_look_like_keys_are_skipped() -> None:
 def test_escapes_in_quoted_keys_are_decoded() -> None:
     text = '"caf\\u00e9 \\"x\\"" = 1\n\'lit\\eral\' = 2\n'
     assert set(locate_keys(text).places) == {('café "x"',), ("lit\\eral",)}
+
+
+def test_nesting_deeper_than_the_stack_keeps_what_was_found() -> None:
+    depth = sys.getrecursionlimit()
+    text = 'default = "100-199"\nreserved = ' + "[" * depth + "]" * depth + "\n"
+    places = locate_keys(text).places
+    assert where(text, ("default",)) == (1, 1, 1, 11)
+    assert where(text, ("reserved",)) == (2, 1, 2, 12)
+    assert ("reserved", 0, 0) in places
 
 
 def test_arrays_of_tables_are_indexed() -> None:

@@ -85,6 +85,22 @@ def test_a_row_is_skipped_when_a_changed_user_holds_its_old_extension() -> None:
     )
 
 
+def test_holders_are_named_as_every_message_names_users() -> None:
+    """Two newcomers share 101, one known by name only: each named like anywhere else."""
+    account = Account.of(
+        [
+            User(id=1, email="u1@example.com", extension="102"),
+            User(id=7, email="u7@example.com", extension="101"),
+            User(id=8, name="Ann", extension="101"),
+        ]
+    )
+    (row,) = reverse_rows([Move(1, "101", "102")], account)
+    assert row.skipped == (
+        "extension 101 is now held by user 7 (u7@example.com), user 8 (Ann), "
+        "whom the undo does not move"
+    )
+
+
 def test_a_skip_that_keeps_an_extension_held_makes_the_next_row_skip_too() -> None:
     # 1: 101→102 and 2: 102→103 (a chain). 2's old 102 is held by 1, who would move back to
     # 101; but 101 is taken by a newcomer 7, so 1 stays, so 2 cannot go back either.
