@@ -99,7 +99,8 @@ STDIN_COPY = "a copy of standard input"
 
 def keep_input_copy(path: Path, data: bytes, *, what: str = STDIN_COPY) -> None:
     """Save what standard input gave (private, never over another file), so that
-    ``--resume`` can read the very same bytes again."""
+    ``--resume`` can read the very same bytes again. A copy that does not fit (a full
+    disk) is removed again, so the next run with the same ``--journal`` is not refused."""
     try:
         fd = create_private(path)
     except FileExistsError:
@@ -110,12 +111,19 @@ def keep_input_copy(path: Path, data: bytes, *, what: str = STDIN_COPY) -> None:
     except OSError as err:
         raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        if isinstance(err, OSError):
+            raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
+        raise
 
 
 # -- the lock ------------------------------------------------------------------------------

@@ -543,6 +543,36 @@ def test_a_stopped_import_of_stdin_names_a_resume_that_works(
     assert extensions() == IMPORT_DESIRED
 
 
+def test_a_copy_of_stdin_that_does_not_fit_is_a_usage_error_and_leaves_nothing(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills while standard input is kept beside the journal: exit 2 before any
+    write, and no partial copy left to refuse the next run with the same --journal."""
+    journal = tmp_path / "j.jsonl"
+    copy = tmp_path / "j.input.csv"
+    real = os.write
+
+    def write(fd: int, data: bytes) -> int:
+        if bytes(data) == IMPORT_CSV.encode():
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, data)
+
+    args = ("--sandbox", "import", "-", "--yes", "--journal", str(journal))
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "write", write)
+        full = run_cli(*args, input=IMPORT_CSV)
+    assert full.exit_code == 2, full.stderr
+    assert f"error: cannot write {copy}: No space left on device" in full.stderr
+    assert "internal error" not in full.stderr
+    assert not copy.exists() and not journal.exists()
+    assert extensions() == IMPORT_BEFORE
+
+    again = run_cli(*args, input=IMPORT_CSV)
+    assert again.exit_code == 0, again.stderr
+    assert copy.read_bytes() == IMPORT_CSV.encode()
+    assert extensions() == IMPORT_DESIRED
+
+
 # -- what the plan flags --------------------------------------------------------------
 
 
