@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal, Self
 
 from aircall_ext.core.extensions import is_extension
 from aircall_ext.core.identity import AccountIdentity
+from aircall_ext.core.paths import is_path
 from aircall_ext.core.planner import Step
 from aircall_ext.core.undo import Wanted
 from aircall_ext.names import TOOL
@@ -289,6 +290,8 @@ _LINE = _Expect("a line number (an integer from 2)", lambda v: _is_int(v) and v 
 _STEP_NUMBER = _Expect("a step number (an integer from 1)", lambda v: _is_int(v) and v >= 1)
 _TEXT = _Expect("text", lambda v: isinstance(v, str))
 _TEXT_OR_NULL = _Expect("text or null", lambda v: v is None or isinstance(v, str))
+_PATH = _Expect("a file path", is_path)
+_PATH_OR_NULL = _Expect("a file path or null", lambda v: v is None or is_path(v))
 _FLAG = _Expect("true or false", lambda v: isinstance(v, bool))
 _EXTENSION = _Expect(
     "a three-digit extension as text", lambda v: isinstance(v, str) and is_extension(v)
@@ -338,20 +341,20 @@ _ACCOUNT = _Object(
 )
 
 _HEADER: dict[str, _Field] = {
-    "file": _TEXT,
+    "file": _PATH,
     "file_sha256": _SHA256,
     "account": _ACCOUNT,
     "created": _MOMENT,
     "steps": _STEPS,
-    "input_copy": _optional(_TEXT_OR_NULL),
-    "undo_of": _optional(_TEXT_OR_NULL),
-    "plan": _optional(_TEXT_OR_NULL),
+    "input_copy": _optional(_PATH_OR_NULL),
+    "undo_of": _optional(_PATH_OR_NULL),
+    "plan": _optional(_PATH_OR_NULL),
     "desired": _WANTED,
 }
 # An undo that carries its desired state names no CSV.
 _UNDO_HEADER: dict[str, _Field] = {
     **{k: v for k, v in _HEADER.items() if k not in ("file", "file_sha256")},
-    "undo_of": _TEXT,
+    "undo_of": _PATH,
 }
 
 _NUMBERED: dict[str, _Field] = {"step": _STEP_NUMBER, **_STEP}
@@ -445,6 +448,7 @@ def _list_problem(name: str, value: Any, expect: _ListOf) -> str | None:
 
 
 def shown(value: Any) -> str:
-    """A value as a message shows it: JSON, cut short."""
-    text = json.dumps(value, ensure_ascii=False)
+    """A value as a message shows it: JSON, cut short; a lone surrogate (``\\ud800``, which
+    no output can encode) escaped."""
+    text = json.dumps(value, ensure_ascii=False).encode("utf-8", "backslashreplace").decode()
     return text if len(text) <= 40 else text[:39] + "…"

@@ -665,6 +665,43 @@ def test_a_hand_damaged_journal_is_refused_naming_its_line(
     assert extensions() == IMPORT_BEFORE
 
 
+@pytest.mark.parametrize("field", ["file", "input_copy", "plan", "undo_of"])
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [("users\x00.csv", r'"users\u0000.csv"'), ("users\ud800.csv", r'"users\ud800.csv"')],
+    ids=["nul", "lone-surrogate"],
+)
+def test_a_journal_path_no_file_can_have_is_damage_at_its_field(
+    run_cli: RunCli,
+    stopped: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    field: str,
+    path: str,
+    shown: str,
+) -> None:
+    """A path the system cannot name a file with would fail only when opened: the resume,
+    the undo and `jobs` refuse it as damage at its field, like any other."""
+    lines = stopped.read_text().splitlines()
+    header = json.loads(lines[0])
+    header[field] = path
+    stopped.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    expected = "a file path" if field == "file" else "a file path or null"
+    damage = (
+        f"journal {stopped} is damaged at line 1: header: field {field}: "
+        f"expected {expected}, got {shown}"
+    )
+    fail_on_write(monkeypatch, 1, AssertionError("no write expected"))
+    for args in (["--resume", str(stopped)], ["--undo", str(stopped), "--yes"]):
+        result = run_cli("--sandbox", "import", *args)
+        assert result.exit_code == 2, result.stderr
+        assert f"error: {damage} (" in result.stderr
+    listed = run_cli("-o", "json", "jobs", "--dir", str(stopped.parent))
+    assert listed.exit_code == 0, listed.stderr
+    (job,) = json.loads(listed.stdout)["jobs"]
+    assert job["status"] == "unreadable" and damage in job["error"]
+    assert extensions() == IMPORT_BEFORE
+
+
 def test_a_journal_another_run_holds_is_refused_at_once_and_left_alone(
     run_cli: RunCli, stopped: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
