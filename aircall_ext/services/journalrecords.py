@@ -58,8 +58,7 @@ class Header:
 
     @property
     def started(self) -> datetime:
-        started = datetime.fromisoformat(self.created)
-        return started if started.tzinfo is not None else started.replace(tzinfo=UTC)
+        return moment(self.created)
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -100,6 +99,13 @@ class Header:
             plan=doc.get("plan") or None,
             desired=None if desired is None else tuple(_wanted(row) for row in desired),
         )
+
+
+def moment(text: str) -> datetime:
+    """A time a journal records (ISO 8601, naive taken as UTC), in UTC: ``ValueError`` when
+    it is none, ``OverflowError`` when it has no UTC time (``0001-01-01T00:00:00+01:00``)."""
+    parsed = datetime.fromisoformat(text)
+    return (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _wanted_json(row: Wanted) -> dict[str, Any]:
@@ -271,8 +277,8 @@ def _is_moment(value: Any) -> bool:
     if not isinstance(value, str):
         return False
     try:
-        datetime.fromisoformat(value)
-    except ValueError:
+        moment(value)
+    except (ValueError, OverflowError):
         return False
     return True
 

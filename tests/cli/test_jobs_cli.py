@@ -329,3 +329,19 @@ def test_every_warning_names_the_journal_and_says_what_is_wrong(
         'expected an integer, got "abc"',
     ]
     assert [job["status"] for job in jobs(run_cli, "--dir", str(tmp_path))] == ["unreadable"] * 2
+
+
+@pytest.mark.parametrize("created", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_start_time_with_no_utc_time_is_damage(
+    run_cli: RunCli, tmp_path: Path, created: str
+) -> None:
+    """Valid ISO 8601, but a year before 1 or after 9999 in UTC, where `jobs` shows it."""
+    path = tmp_path / "a.jsonl"
+    write_journal(path, {**HEADER, "created": created}, *DONE)
+    result = run_cli("jobs", "--dir", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == (
+        f"warning: journal {path} is damaged at line 1: header: field created: expected a "
+        f'date and time (ISO 8601), got "{created}"\n'
+    )
+    assert [job["status"] for job in jobs(run_cli, "--dir", str(tmp_path))] == ["unreadable"]
