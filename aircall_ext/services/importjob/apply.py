@@ -19,7 +19,7 @@ from typing import Protocol
 
 from aircall_ext.api.client import ApiClient
 from aircall_ext.core.account import Account
-from aircall_ext.core.findings import listed, sort_findings
+from aircall_ext.core.findings import failing, listed, sort_findings
 from aircall_ext.core.planner import Plan, Step, plan_import
 from aircall_ext.errors import AircallExtError, NotFound, Unprocessable
 from aircall_ext.services.importjob.prepared import Prepared
@@ -250,7 +250,7 @@ class ApplyLoop:
             said = err.reason or err.message
             raise _Stop(f"the API refused to set {step.to_ext} on user {step.user_id}: {said}")
         desired = self.prepared.input.desired(account)
-        errors = [f for f in sort_findings(desired.findings) if f.severity == "error"]
+        errors = failing(sort_findings(desired.findings))
         if errors:
             raise _Stop(f"the account changed during the import: {errors[0].message}")
         plan = plan_import(account, desired.rows, never_park=self.prepared.never_park)

@@ -18,6 +18,7 @@ from pathlib import Path
 from aircall_ext.api.client import ApiClient
 from aircall_ext.core import savedplan
 from aircall_ext.core.account import Account
+from aircall_ext.core.findings import failing
 from aircall_ext.core.identity import AccountIdentity
 from aircall_ext.core.planner import plan_import
 from aircall_ext.core.savedplan import SavedPlan, save_plan_remedy
@@ -145,7 +146,7 @@ class FromPlan(JobSource):
         desired = input.desired(account)
         reasons += saved.basis.moved_rows({row.line: row.user.id for row in desired.rows})
         if not reasons:  # the file's own errors, when nothing above explains them
-            reasons += [f.message for f in desired.findings if f.severity == "error"]
+            reasons += [f.message for f in failing(desired.findings)]
         return Prepared(
             input,
             account,
