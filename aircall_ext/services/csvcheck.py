@@ -81,13 +81,17 @@ def check(source: Source, account: Account, csv_file: CsvFile | None = None) -> 
     return Checked(source, csv_file, account, check_desired(csv_file, account))
 
 
+def account_for(client: ApiClient, csv_file: CsvFile) -> Account:
+    """The account to judge ``csv_file`` against (⌈U/50⌉ requests). A file without a usable
+    row (bad header, empty) is judged without it: the verdict cannot depend on it, and
+    nothing can be planned from it, so it saves a full listing."""
+    return load_account(client) if csv_file.rows else Account(())
+
+
 def check_source(client: ApiClient, source: Source) -> Checked:
-    """Read the account (⌈U/50⌉ requests) and judge ``source`` against it. A file without a
-    usable row (bad header, empty) is judged without the account: the verdict cannot
-    depend on it, and it saves a full listing."""
+    """Read the account (see :func:`account_for`) and judge ``source`` against it."""
     csv_file = source.parse()
-    account = load_account(client) if csv_file.rows else Account(())
-    return check(source, account, csv_file)
+    return check(source, account_for(client, csv_file), csv_file)
 
 
 def validate_file(client: ApiClient, path: str | Path) -> list[Finding]:
