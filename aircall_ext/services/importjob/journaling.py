@@ -78,7 +78,7 @@ def _header(
             None, None, identity, created, steps, undo_of=str(input.undone), desired=input.rows
         )
     source = input.source
-    copy = input_copy_path(journal) if source.read_once else None
+    copy = input_copy_path(journal) if source.stream else None
     return Header(
         source.path,
         source.sha256,
