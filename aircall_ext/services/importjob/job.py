@@ -152,7 +152,7 @@ class ImportJob:
             written = resumed.landed(prepared.account)
             try:
                 writer = reopen_journal(
-                    resumed, plan.steps, clock=options.clock, fsync=options.fsync
+                    resumed, plan.steps, stop, clock=options.clock, fsync=options.fsync
                 )
             except JournalWriteError as err:
                 rows = applied_results(plan.rows, written, {}, None)

@@ -25,6 +25,7 @@ from aircall_ext.services.journal import (
     keep_input_copy,
 )
 from aircall_ext.services.journalrecords import Header, ResumeRecord
+from aircall_ext.services.stopsignals import StopSignals
 
 NAME_ATTEMPTS = 5  # fresh random default journal names tried before giving up
 
@@ -91,13 +92,19 @@ def _header(
 
 
 def reopen_journal(
-    journal: JournalContents, steps: tuple[Step, ...], *, clock: Clock, fsync: bool
+    journal: JournalContents,
+    steps: tuple[Step, ...],
+    stop: StopSignals,
+    *,
+    clock: Clock,
+    fsync: bool,
 ) -> JournalWriter:
     """Append to the journal of the job a resume finishes (its lock held), starting with the
-    ``resume`` record of the steps left."""
+    ``resume`` record of the steps left (written whole: a stop signal meanwhile is noted)."""
     writer = JournalWriter.reopen(journal, clock=clock, fsync=fsync)
     try:
-        writer.write(ResumeRecord(steps))
+        with stop.shielded():
+            writer.write(ResumeRecord(steps))
     except BaseException:
         writer.close()
         raise
