@@ -197,8 +197,8 @@ class ApplyLoop:
         self.number_run += 1
         number = self.number
         before = self.client.request_count  # counted before a request is sent
+        self._record(StartRecord(number, step))  # one that does not fit stops the job unsent
         try:
-            self._record(StartRecord(number, step))
             with self.stop.settling(lambda: self.client.request_count != before):
                 self.stop.check()
                 self.client.set_extension(step.user_id, step.to_ext)
