@@ -23,7 +23,7 @@ from aircall_ext.core.findings import failing, listed, sort_findings
 from aircall_ext.core.planner import Plan, Step, plan_import
 from aircall_ext.errors import AircallExtError, NotFound, Unprocessable
 from aircall_ext.services.importjob.prepared import Prepared
-from aircall_ext.services.importjob.results import ImportResult, applied_results, summary
+from aircall_ext.services.importjob.results import ImportResult, summary
 from aircall_ext.services.journal import JournalWriteError, JournalWriter
 from aircall_ext.services.journalrecords import (
     DoneRecord,
@@ -131,13 +131,10 @@ class ApplyLoop:
         return result
 
     def result(self, stopped: str | None) -> ImportResult:
-        plan = self.prepared.plan
-        assert plan is not None
-        rows = applied_results(plan.rows, self.written, self.errors, self.final)
         return ImportResult(
             "applied",
             self.prepared,
-            self.prepared.explain(rows),
+            self.prepared.applied_results(self.written, self.errors, self.final),
             self.journal.path,
             stopped,
             self.writes,
