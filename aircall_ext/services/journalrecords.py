@@ -283,6 +283,17 @@ def _is_moment(value: Any) -> bool:
     return True
 
 
+def _is_text(value: Any) -> bool:
+    """A string that can be shown: a lone surrogate (JSON's ``\\ud800``) cannot be written."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _is_int(value: Any) -> bool:
     return type(value) is int  # not a bool, not a float
 
@@ -294,8 +305,8 @@ def _optional(expect: _Expect) -> _Expect:
 _INTEGER = _Expect("an integer", _is_int)
 _LINE = _Expect("a line number (an integer from 2)", lambda v: _is_int(v) and v >= 2)
 _STEP_NUMBER = _Expect("a step number (an integer from 1)", lambda v: _is_int(v) and v >= 1)
-_TEXT = _Expect("text", lambda v: isinstance(v, str))
-_TEXT_OR_NULL = _Expect("text or null", lambda v: v is None or isinstance(v, str))
+_TEXT = _Expect("text", _is_text)
+_TEXT_OR_NULL = _Expect("text or null", lambda v: v is None or _is_text(v))
 _PATH = _Expect("a file path", is_path)
 _PATH_OR_NULL = _Expect("a file path or null", lambda v: v is None or is_path(v))
 _FLAG = _Expect("true or false", lambda v: isinstance(v, bool))
@@ -306,9 +317,7 @@ _MOMENT = _Expect("a date and time (ISO 8601)", _is_moment)
 _SHA256 = _Expect(
     "a sha256 in hex", lambda v: isinstance(v, str) and re.fullmatch("[0-9a-f]{64}", v) is not None
 )
-_TEXTS = _Expect(
-    "a list of texts", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)
-)
+_TEXTS = _Expect("a list of texts", lambda v: isinstance(v, list) and all(map(_is_text, v)))
 _COUNTS = _Expect(
     "an object of counts",
     lambda v: isinstance(v, dict) and all(_is_int(n) for n in v.values()),
