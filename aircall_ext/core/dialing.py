@@ -88,6 +88,32 @@ class Check:
         return {"check": self.check, "ok": self.ok, "detail": self.detail}
 
 
+def dial_document(**values: Any) -> dict[str, Any]:
+    """A dry-run's JSON document, every key in its place: ``values`` fill it, and what they
+    leave out stays null or empty (a batch row that could not be dry-run fills only what it
+    asked), so every row of a batch has the same keys."""
+    doc: dict[str, Any] = {
+        "number": None,
+        "routing": None,
+        "routing_assumed": None,
+        "stage": None,
+        "digits": None,
+        "api_transfer": None,
+        "outcome": None,
+        "reaches_user": False,
+        "user": None,
+        "caller_hears": None,
+        "missed_call_notified": [],
+        "trace": [],
+        "verdict": None,
+        "collision": [],
+    }
+    unknown = values.keys() - doc.keys()
+    if unknown:
+        raise TypeError(f"not a key of a dry-run's document: {', '.join(sorted(unknown))}")
+    return {**doc, **values}
+
+
 @dataclass(frozen=True)
 class DialResult:
     number: Number
@@ -113,28 +139,28 @@ class DialResult:
 
     def to_json(self) -> dict[str, Any]:
         """The ``dial -o json`` document."""
-        return {
-            "number": {
+        return dial_document(
+            number={
                 "id": self.number.id,
                 "name": self.number.name,
                 "digits": self.number.digits,
             },
-            "routing": self.routing,
-            "routing_assumed": self.number.routing_assumed,
-            "stage": self.stage,
-            "digits": self.digits,
-            "api_transfer": self.api_transfer,
-            "outcome": self.outcome,
-            "reaches_user": self.reaches_user,
-            "user": _user_json(self.user),
-            "caller_hears": self.caller_hears,
-            "missed_call_notified": [
+            routing=self.routing,
+            routing_assumed=self.number.routing_assumed,
+            stage=self.stage,
+            digits=self.digits,
+            api_transfer=self.api_transfer,
+            outcome=self.outcome,
+            reaches_user=self.reaches_user,
+            user=_user_json(self.user),
+            caller_hears=self.caller_hears,
+            missed_call_notified=[
                 {"id": u.id, "email": u.email, "name": u.name} for u in self.missed_call_notified
             ],
-            "trace": [check.to_json() for check in self.trace],
-            "verdict": self.verdict,
-            "collision": [{"id": u.id, "email": u.email} for u in self.collision],
-        }
+            trace=[check.to_json() for check in self.trace],
+            verdict=self.verdict,
+            collision=[{"id": u.id, "email": u.email} for u in self.collision],
+        )
 
 
 def _user_json(user: User | None) -> dict[str, Any] | None:

@@ -26,9 +26,10 @@ import binascii
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
 from aircall_ext.api.models import User
 from aircall_ext.core.account import Account
@@ -38,6 +39,7 @@ from aircall_ext.core.extensions import is_extension
 from aircall_ext.core.findings import failing
 from aircall_ext.core.freeext import ALL_EXTENSIONS
 from aircall_ext.core.identity import AccountIdentity
+from aircall_ext.core.paths import is_path
 from aircall_ext.core.planner import Plan, PlanRow, Step, plan_import
 from aircall_ext.core.staleness import Basis, PlannedUser, involved_users, shown_ext
 from aircall_ext.errors import Remedy, UsageError
@@ -258,8 +260,14 @@ class _Account(_Strict):
     sandbox: bool
 
 
+def _file_path(value: str) -> str:
+    if not is_path(value):
+        raise PydanticCustomError("file_path", "Input should be a file path")
+    return value
+
+
 class _File(_Strict):
-    path: str
+    path: Annotated[str, AfterValidator(_file_path)]
     source: FileSource | None = None  # absent in older plans
     sha256: str
     content_base64: str

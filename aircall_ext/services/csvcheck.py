@@ -31,15 +31,10 @@ class Source:
     path: str  # absolute path, or "-" for standard input
     shown: str  # how messages name it
     data: bytes = field(repr=False)
-    # The bytes cannot be read at ``path`` again (a pipe, a device, the copy a saved plan
-    # carries; standard input always): a journal keeps them beside itself for ``--resume``.
+    # The bytes cannot be read at ``path`` again (standard input, a pipe, a device, the copy
+    # a saved plan carries): a journal keeps them beside itself for ``--resume``.
     stream: bool = False
     plan: str | None = None  # the saved plan (absolute path) that carried the bytes
-
-    @property
-    def read_once(self) -> bool:
-        """Whether only a copy can give these bytes again (standard input always)."""
-        return self.stream or self.path == "-"
 
     @property
     def sha256(self) -> str:
@@ -52,7 +47,7 @@ class Source:
 def read_source(path: str | Path) -> Source:
     """Read FILE (``-`` is standard input); an unreadable file is a usage error (exit 2)."""
     if str(path) == "-":
-        return Source("-", "-", sys.stdin.buffer.read())
+        return Source("-", "-", sys.stdin.buffer.read(), stream=True)
     try:
         data = Path(path).read_bytes()
     except OSError as err:
@@ -69,25 +64,19 @@ class Checked:
     account: Account
     desired: DesiredState
 
-    def fails(self, *, strict: bool = False) -> bool:
-        """Errors in the file itself (or warnings with ``strict``): nothing may be written."""
-        return bool(failing(self.desired.findings, strict=strict))
 
-
-def check(source: Source, account: Account, csv_file: CsvFile | None = None) -> Checked:
-    """Judge ``source`` (parsed already: ``csv_file``) against an account already read."""
-    if csv_file is None:
-        csv_file = source.parse()
-    return Checked(source, csv_file, account, check_desired(csv_file, account))
+def account_for(client: ApiClient, csv_file: CsvFile) -> Account:
+    """The account to judge ``csv_file`` against (⌈U/50⌉ requests). A file without a usable
+    row (bad header, empty) is judged without it: the verdict cannot depend on it, and
+    nothing can be planned from it, so it saves a full listing."""
+    return load_account(client) if csv_file.rows else Account(())
 
 
 def check_source(client: ApiClient, source: Source) -> Checked:
-    """Read the account (⌈U/50⌉ requests) and judge ``source`` against it. A file without a
-    usable row (bad header, empty) is judged without the account: the verdict cannot
-    depend on it, and it saves a full listing."""
+    """Read the account (see :func:`account_for`) and judge ``source`` against it."""
     csv_file = source.parse()
-    account = load_account(client) if csv_file.rows else Account(())
-    return check(source, account, csv_file)
+    account = account_for(client, csv_file)
+    return Checked(source, csv_file, account, check_desired(csv_file, account))
 
 
 def validate_file(client: ApiClient, path: str | Path) -> list[Finding]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from aircall_ext.core.account import Account
 from aircall_ext.core.csvtable import STDIN_SOURCE, location
 from aircall_ext.core.dialbatch import Batch, DialRequest, read_dial_batch
-from aircall_ext.core.dialing import DialResult, simulate
+from aircall_ext.core.dialing import DialResult, dial_document, simulate
 from aircall_ext.core.numbers import find_number
 from aircall_ext.errors import HintPart, UsageError
 from aircall_ext.services.users import load_account, with_details
@@ -42,10 +42,7 @@ class DialRun:
         return self.result.outcome == expect if expect else self.result.reaches_user
 
     def to_json(self) -> dict[str, Any]:
-        doc = self.result.to_json()
-        if self.request.line is not None:
-            doc = {"line": self.request.line, **doc}
-        return {**doc, "expect": self.request.expect, "passed": self.passed, "error": None}
+        return _run_json(self.request, self.result.to_json(), self.passed, None)
 
     @property
     def reaches_user(self) -> bool:
@@ -63,28 +60,24 @@ class RowError:
     reaches_user = False
 
     def to_json(self) -> dict[str, Any]:
-        """The keys of a dry-run's document, empty where nothing was dialed."""
+        """The keys of a dry-run's document, null or empty where nothing was dialed."""
         request = self.request
-        return {
-            "line": request.line,
-            "number": None,
-            "routing": None,
-            "stage": request.stage,
-            "digits": request.digits,
-            "api_transfer": request.api_transfer,
-            "outcome": None,
-            "reaches_user": False,
-            "user": None,
-            "caller_hears": None,
-            "missed_call_notified": [],
-            "trace": [],
-            "expect": request.expect,
-            "passed": False,
-            "error": self.error,
-        }
+        doc = dial_document(
+            stage=request.stage, digits=request.digits, api_transfer=request.api_transfer
+        )
+        return _run_json(request, doc, False, self.error)
 
 
 BatchRun = DialRun | RowError
+
+
+def _run_json(
+    request: DialRequest, doc: dict[str, Any], passed: bool, error: str | None
+) -> dict[str, Any]:
+    """A dry-run's document as a run of a request shows it: its line in a batch first, then
+    what was expected, whether it passed, and why it could not run."""
+    line = {"line": request.line} if request.line is not None else {}
+    return {**line, **doc, "expect": request.expect, "passed": passed, "error": error}
 
 
 def dial(client: ApiClient, request: DialRequest) -> DialRun:

@@ -26,7 +26,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from aircall_ext.core.account import Account
@@ -99,7 +98,8 @@ STDIN_COPY = "a copy of standard input"
 
 def keep_input_copy(path: Path, data: bytes, *, what: str = STDIN_COPY) -> None:
     """Save what standard input gave (private, never over another file), so that
-    ``--resume`` can read the very same bytes again."""
+    ``--resume`` can read the very same bytes again. A copy that does not fit (a full
+    disk) is removed again, so the next run with the same ``--journal`` is not refused."""
     try:
         fd = create_private(path)
     except FileExistsError:
@@ -110,12 +110,19 @@ def keep_input_copy(path: Path, data: bytes, *, what: str = STDIN_COPY) -> None:
     except OSError as err:
         raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        if isinstance(err, OSError):
+            raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
+        raise
 
 
 # -- the lock ------------------------------------------------------------------------------
@@ -157,17 +164,6 @@ class JournalLock:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
-
-    def __enter__(self) -> JournalLock:
-        return self
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        self.release()
 
 
 def lock_fd(fd: int, path: Path) -> None:

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal, Self
 
 from aircall_ext.core.extensions import is_extension
 from aircall_ext.core.identity import AccountIdentity
+from aircall_ext.core.paths import is_path
 from aircall_ext.core.planner import Step
 from aircall_ext.core.undo import Wanted
 from aircall_ext.names import TOOL
@@ -57,8 +58,7 @@ class Header:
 
     @property
     def started(self) -> datetime:
-        started = datetime.fromisoformat(self.created)
-        return started if started.tzinfo is not None else started.replace(tzinfo=UTC)
+        return moment(self.created)
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -99,6 +99,13 @@ class Header:
             plan=doc.get("plan") or None,
             desired=None if desired is None else tuple(_wanted(row) for row in desired),
         )
+
+
+def moment(text: str) -> datetime:
+    """A time a journal records (ISO 8601, naive taken as UTC), in UTC: ``ValueError`` when
+    it is none, ``OverflowError`` when it has no UTC time (``0001-01-01T00:00:00+01:00``)."""
+    parsed = datetime.fromisoformat(text)
+    return (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _wanted_json(row: Wanted) -> dict[str, Any]:
@@ -270,8 +277,19 @@ def _is_moment(value: Any) -> bool:
     if not isinstance(value, str):
         return False
     try:
-        datetime.fromisoformat(value)
-    except ValueError:
+        moment(value)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
+def _is_text(value: Any) -> bool:
+    """A string that can be shown: a lone surrogate (JSON's ``\\ud800``) cannot be written."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
         return False
     return True
 
@@ -287,8 +305,10 @@ def _optional(expect: _Expect) -> _Expect:
 _INTEGER = _Expect("an integer", _is_int)
 _LINE = _Expect("a line number (an integer from 2)", lambda v: _is_int(v) and v >= 2)
 _STEP_NUMBER = _Expect("a step number (an integer from 1)", lambda v: _is_int(v) and v >= 1)
-_TEXT = _Expect("text", lambda v: isinstance(v, str))
-_TEXT_OR_NULL = _Expect("text or null", lambda v: v is None or isinstance(v, str))
+_TEXT = _Expect("text", _is_text)
+_TEXT_OR_NULL = _Expect("text or null", lambda v: v is None or _is_text(v))
+_PATH = _Expect("a file path", is_path)
+_PATH_OR_NULL = _Expect("a file path or null", lambda v: v is None or is_path(v))
 _FLAG = _Expect("true or false", lambda v: isinstance(v, bool))
 _EXTENSION = _Expect(
     "a three-digit extension as text", lambda v: isinstance(v, str) and is_extension(v)
@@ -297,9 +317,7 @@ _MOMENT = _Expect("a date and time (ISO 8601)", _is_moment)
 _SHA256 = _Expect(
     "a sha256 in hex", lambda v: isinstance(v, str) and re.fullmatch("[0-9a-f]{64}", v) is not None
 )
-_TEXTS = _Expect(
-    "a list of texts", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)
-)
+_TEXTS = _Expect("a list of texts", lambda v: isinstance(v, list) and all(map(_is_text, v)))
 _COUNTS = _Expect(
     "an object of counts",
     lambda v: isinstance(v, dict) and all(_is_int(n) for n in v.values()),
@@ -338,20 +356,20 @@ _ACCOUNT = _Object(
 )
 
 _HEADER: dict[str, _Field] = {
-    "file": _TEXT,
+    "file": _PATH,
     "file_sha256": _SHA256,
     "account": _ACCOUNT,
     "created": _MOMENT,
     "steps": _STEPS,
-    "input_copy": _optional(_TEXT_OR_NULL),
-    "undo_of": _optional(_TEXT_OR_NULL),
-    "plan": _optional(_TEXT_OR_NULL),
+    "input_copy": _optional(_PATH_OR_NULL),
+    "undo_of": _optional(_PATH_OR_NULL),
+    "plan": _optional(_PATH_OR_NULL),
     "desired": _WANTED,
 }
 # An undo that carries its desired state names no CSV.
 _UNDO_HEADER: dict[str, _Field] = {
     **{k: v for k, v in _HEADER.items() if k not in ("file", "file_sha256")},
-    "undo_of": _TEXT,
+    "undo_of": _PATH,
 }
 
 _NUMBERED: dict[str, _Field] = {"step": _STEP_NUMBER, **_STEP}
@@ -445,6 +463,7 @@ def _list_problem(name: str, value: Any, expect: _ListOf) -> str | None:
 
 
 def shown(value: Any) -> str:
-    """A value as a message shows it: JSON, cut short."""
-    text = json.dumps(value, ensure_ascii=False)
+    """A value as a message shows it: JSON, cut short; a lone surrogate (``\\ud800``, which
+    no output can encode) escaped."""
+    text = json.dumps(value, ensure_ascii=False).encode("utf-8", "backslashreplace").decode()
     return text if len(text) <= 40 else text[:39] + "…"

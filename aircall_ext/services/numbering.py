@@ -18,7 +18,6 @@ from aircall_ext.completion_cache import remember
 from aircall_ext.core.account import Account, UserRef, find_user
 from aircall_ext.core.assign import AssignPlan, plan_assign
 from aircall_ext.core.audit import audit_account
-from aircall_ext.core.csvfile import read_extension_csv
 from aircall_ext.core.extmap import ExtensionMap, build_map
 from aircall_ext.core.findings import Finding, sort_findings, who
 from aircall_ext.core.numbering import (
@@ -142,8 +141,7 @@ def validate_file_with_plan(client: ApiClient, path: str, plan: NumberingPlan) -
 
 def validate_offline(path: str, plan: NumberingPlan | None) -> list[Finding]:
     """``validate FILE --offline``: the file alone (and the plan), no account, no request."""
-    source = read_source(path)
-    return offline_findings(read_extension_csv(source.data, source=source.shown), plan)
+    return offline_findings(read_source(path).parse(), plan)
 
 
 # -- handing out and moving extensions ---------------------------------------------------

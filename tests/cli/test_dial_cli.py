@@ -267,6 +267,21 @@ def test_an_unknown_number_fails_its_row_and_the_other_rows_run(
     assert rows[1]["error"].endswith(UNKNOWN_ERROR) and rows[0]["error"] == ""
 
 
+def test_every_row_of_a_batch_document_has_the_same_keys(run_cli: RunCli, tmp_path: Path) -> None:
+    """A row that could not be dry-run has the keys of one that was, null or empty, so a
+    script reads every row alike."""
+    path = write_batch(tmp_path, UNKNOWN)
+    doc = json.loads(run_cli("--sandbox", "-o", "json", "dial", "--batch", path).stdout)
+    ran, error, _ = doc["results"]
+    assert list(error) == list(ran)
+    assert {key: error[key] for key in ("routing_assumed", "verdict", "collision")} == {
+        "routing_assumed": None,
+        "verdict": None,
+        "collision": [],
+    }
+    assert (error["stage"], error["digits"], error["api_transfer"]) == ("ivr", "101", False)
+
+
 def test_a_batch_with_no_rows_fails_a_ci_gate(run_cli: RunCli, tmp_path: Path) -> None:
     path = write_batch(tmp_path, BATCH.splitlines()[0] + "\n\n")
     result = run_cli("--sandbox", "-o", "json", "dial", "--batch", path)

@@ -543,6 +543,36 @@ def test_a_stopped_import_of_stdin_names_a_resume_that_works(
     assert extensions() == IMPORT_DESIRED
 
 
+def test_a_copy_of_stdin_that_does_not_fit_is_a_usage_error_and_leaves_nothing(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills while standard input is kept beside the journal: exit 2 before any
+    write, and no partial copy left to refuse the next run with the same --journal."""
+    journal = tmp_path / "j.jsonl"
+    copy = tmp_path / "j.input.csv"
+    real = os.write
+
+    def write(fd: int, data: bytes) -> int:
+        if bytes(data) == IMPORT_CSV.encode():
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, data)
+
+    args = ("--sandbox", "import", "-", "--yes", "--journal", str(journal))
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "write", write)
+        full = run_cli(*args, input=IMPORT_CSV)
+    assert full.exit_code == 2, full.stderr
+    assert f"error: cannot write {copy}: No space left on device" in full.stderr
+    assert "internal error" not in full.stderr
+    assert not copy.exists() and not journal.exists()
+    assert extensions() == IMPORT_BEFORE
+
+    again = run_cli(*args, input=IMPORT_CSV)
+    assert again.exit_code == 0, again.stderr
+    assert copy.read_bytes() == IMPORT_CSV.encode()
+    assert extensions() == IMPORT_DESIRED
+
+
 # -- what the plan flags --------------------------------------------------------------
 
 
@@ -632,6 +662,43 @@ def test_a_hand_damaged_journal_is_refused_naming_its_line(
     listed = run_cli("-o", "json", "jobs", "--dir", str(stopped.parent))
     (job,) = json.loads(listed.stdout)["jobs"]
     assert job["status"] == "unreadable" and "is damaged at line 2" in job["error"]
+    assert extensions() == IMPORT_BEFORE
+
+
+@pytest.mark.parametrize("field", ["file", "input_copy", "plan", "undo_of"])
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [("users\x00.csv", r'"users\u0000.csv"'), ("users\ud800.csv", r'"users\ud800.csv"')],
+    ids=["nul", "lone-surrogate"],
+)
+def test_a_journal_path_no_file_can_have_is_damage_at_its_field(
+    run_cli: RunCli,
+    stopped: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    field: str,
+    path: str,
+    shown: str,
+) -> None:
+    """A path the system cannot name a file with would fail only when opened: the resume,
+    the undo and `jobs` refuse it as damage at its field, like any other."""
+    lines = stopped.read_text().splitlines()
+    header = json.loads(lines[0])
+    header[field] = path
+    stopped.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    expected = "a file path" if field == "file" else "a file path or null"
+    damage = (
+        f"journal {stopped} is damaged at line 1: header: field {field}: "
+        f"expected {expected}, got {shown}"
+    )
+    fail_on_write(monkeypatch, 1, AssertionError("no write expected"))
+    for args in (["--resume", str(stopped)], ["--undo", str(stopped), "--yes"]):
+        result = run_cli("--sandbox", "import", *args)
+        assert result.exit_code == 2, result.stderr
+        assert f"error: {damage} (" in result.stderr
+    listed = run_cli("-o", "json", "jobs", "--dir", str(stopped.parent))
+    assert listed.exit_code == 0, listed.stderr
+    (job,) = json.loads(listed.stdout)["jobs"]
+    assert job["status"] == "unreadable" and damage in job["error"]
     assert extensions() == IMPORT_BEFORE
 
 

@@ -340,3 +340,34 @@ def test_every_warning_names_the_journal_and_says_what_is_wrong(
         'expected an integer, got "abc"',
     ]
     assert [job["status"] for job in jobs(run_cli, "--dir", str(tmp_path))] == ["unreadable"] * 2
+
+
+@pytest.mark.parametrize("output", ["table", "json"])
+def test_text_no_output_can_write_is_damage(run_cli: RunCli, tmp_path: Path, output: str) -> None:
+    """A lone surrogate (the JSON escape \\ud800) in the account's host, which `jobs` shows."""
+    path = tmp_path / "a.jsonl"
+    account = {**HEADER["account"], "host": "api\ud800.example"}
+    write_journal(path, {**HEADER, "account": account, "created": "2026-12-01T10:00:00"}, *DONE)
+    result = run_cli("-o", output, "jobs", "--dir", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == (
+        f"warning: journal {path} is damaged at line 1: header: field account.host: expected "
+        'text or null, got "api\\ud800.example"\n'
+    )
+    assert "unreadable" in result.stdout
+
+
+@pytest.mark.parametrize("created", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_start_time_with_no_utc_time_is_damage(
+    run_cli: RunCli, tmp_path: Path, created: str
+) -> None:
+    """Valid ISO 8601, but a year before 1 or after 9999 in UTC, where `jobs` shows it."""
+    path = tmp_path / "a.jsonl"
+    write_journal(path, {**HEADER, "created": created}, *DONE)
+    result = run_cli("jobs", "--dir", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == (
+        f"warning: journal {path} is damaged at line 1: header: field created: expected a "
+        f'date and time (ISO 8601), got "{created}"\n'
+    )
+    assert [job["status"] for job in jobs(run_cli, "--dir", str(tmp_path))] == ["unreadable"]

@@ -274,6 +274,25 @@ def test_an_edited_plan_is_refused_as_damaged_and_nothing_is_written(
     assert extensions() == IMPORT_BEFORE
 
 
+@pytest.mark.parametrize(
+    "path", ["users\x00.csv", "users\ud800.csv"], ids=["nul", "lone-surrogate"]
+)
+def test_a_plan_whose_csv_path_no_file_can_have_is_refused_as_damaged(
+    run_cli: RunCli, plan: Path, writes: list[tuple[int, str]], path: str
+) -> None:
+    """Such a path would fail only when the CSV is looked at again: damage, named."""
+    doc = json.loads(plan.read_text())
+    doc["file"]["path"] = path
+    plan.write_text(json.dumps(doc))
+    result = run_cli("--sandbox", "import", "--plan", str(plan), "--yes")
+    assert result.exit_code == 2, result.stderr
+    assert f"error: {plan} is damaged: field file.path: Input should be a file path (" in (
+        result.stderr
+    )
+    assert writes == []
+    assert extensions() == IMPORT_BEFORE
+
+
 def test_a_plan_applied_again_is_applied_already_and_writes_nothing(
     run_cli: RunCli, plan: Path, writes: list[tuple[int, str]]
 ) -> None:

@@ -111,6 +111,24 @@ def test_read_only_commands_list_users_once_and_never_numbers(
     only(sandbox_requests.new(), GET_users_one=1, GET_users_one_numbers=1)
 
 
+def test_a_file_without_a_usable_row_is_judged_without_reading_the_account(
+    run_cli: RunCli, sandbox_requests: RequestLog, big: SandboxAccount, tmp_path: Path
+) -> None:
+    """Its verdict cannot depend on the account, and nothing can be planned from it."""
+    path = tmp_path / "team.csv"
+    path.write_text("name,team\nAnn,x\n")
+    for args in (
+        ["validate", str(path)],
+        ["diff", str(path)],
+        ["import", str(path), "--dry-run"],
+        ["import", str(path), "--yes"],
+    ):
+        result = run_cli("--sandbox", *args)
+        assert result.exit_code == 1, (args, result.stderr)
+        assert "expected a header naming user_id" in result.stdout + result.stderr, args
+        assert sandbox_requests.new() == [], args
+
+
 def test_numbers_are_listed_only_by_the_commands_that_need_them(
     run_cli: RunCli, sandbox_requests: RequestLog, big: SandboxAccount
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import stat
 from collections import Counter
 from collections.abc import Callable
@@ -579,6 +580,80 @@ def test_a_signal_while_no_write_is_in_flight_stops_before_sending(tmp_path: Pat
     assert len(interrupted) == 1 and interrupted[0].sent is False
     assert transport.count("PUT") == len([r for r in records if r.kind == "done"])
     assert records[-1].kind == "end"
+
+
+def signal_while_writing(
+    monkeypatch: pytest.MonkeyPatch, stop: StopSignals, kind: str, name: str = "SIGTERM"
+) -> None:
+    """A stop signal arrives while the journal is writing the first record of ``kind``."""
+    real = os.write
+    sent = False
+
+    def write(fd: int, data: bytes) -> int:
+        nonlocal sent
+        if not sent and bytes(data).startswith(b'{"type":"' + kind.encode()):
+            sent = True
+            stop.deliver(name)
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+
+
+def test_a_signal_while_a_replan_is_journalled_is_noted_and_stops_after_it(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ``replan`` record is written whole, so the journal knows the steps left."""
+
+    def concurrent(_request: httpx.Request) -> httpx.Response | None:
+        sandbox.account.set_extension(6, "303")  # as in the re-plan test below
+        return None
+
+    stop = StopSignals()
+    client, transport = sandbox.client()
+    transport.hooks[1] = concurrent
+    signal_while_writing(monkeypatch, stop, "replan")
+    outcome = sandbox.run(client, stop=stop)
+    assert outcome.stopped == "stopped by SIGTERM"
+    assert journal_types(sandbox.journal) == ["start", "failed", "replan", "end"]
+    assert transport.count("PUT") == 1
+    monkeypatch.undo()
+    assert sandbox.resume(sandbox.client()[0]).stopped is None
+    sandbox.assert_desired()
+
+
+def test_a_signal_while_the_verification_is_journalled_is_only_noted(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every write is done and verified: the job is complete, on record."""
+    stop = StopSignals()
+    signal_while_writing(monkeypatch, stop, "verified")
+    outcome = sandbox.run(sandbox.client()[0], stop=stop)
+    assert outcome.stopped is None
+    assert journal_types(sandbox.journal)[-2:] == ["verified", "end"]
+    assert read_journal(sandbox.journal).finished()
+    sandbox.assert_desired()
+
+
+def test_a_signal_while_a_resume_is_journalled_stops_it_cleanly(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ``resume`` record is written whole, then the job stops before its first write
+    (exit 5, resumable), never with the signal escaping the job."""
+    sandbox.run_failing_from(4)
+    stop = StopSignals()
+    client, transport = sandbox.client()
+    job, ui = sandbox.job(client, FromJournal(sandbox.journal), stop=stop, journal=None)
+    signal_while_writing(monkeypatch, stop, "resume", "SIGHUP")
+    try:
+        resumed = ui.outcome(job)
+    except KeyboardInterrupt:  # uncaught, it would end the test run itself
+        pytest.fail("the signal escaped the job")
+    assert resumed.stopped == "stopped by SIGHUP"
+    assert journal_types(sandbox.journal)[-2:] == ["resume", "end"]
+    assert transport.count("PUT") == 0
+    monkeypatch.undo()
+    assert sandbox.resume(sandbox.client()[0]).stopped is None
+    sandbox.assert_desired()
 
 
 # -- someone else writes at the same time ----------------------------------------------

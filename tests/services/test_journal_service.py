@@ -22,6 +22,7 @@ from aircall_ext.core.undo import Move, Wanted
 from aircall_ext.errors import UsageError
 from aircall_ext.services import journal as journal_module
 from aircall_ext.services.identity import account_identity
+from aircall_ext.services.jobs import list_jobs
 from aircall_ext.services.journal import (
     JournalContents,
     JournalInUse,
@@ -295,8 +296,11 @@ def test_deep_nesting_is_damage_not_a_crash(tmp_path: Path) -> None:
 
 # What a hand (or a bad tool) does to a line of JSON: drop a key, change a value's type, or
 # the line itself.
+# Text valid as JSON that no file or clock can take: a NUL, a lone surrogate, a time with
+# no UTC time.
+unusable = st.sampled_from(["a\x00b", "a\ud800b", "0001-01-01T00:00:00+01:00"])
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=5) | st.just("101"),
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5) | st.just("101") | unusable,
     lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=4), inner),
     max_leaves=4,
 )
@@ -382,9 +386,13 @@ def test_property_a_mutated_journal_reads_cleanly_or_is_a_usage_error(
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "j.jsonl"
         path.write_text(text)
+        listed = list_jobs(Path(directory), {})  # never stops on a journal, whatever it holds
+        assert len(listed) == 1
+        listed[0].to_json(str)
         try:
             contents = read_journal(path)
         except UsageError:
+            assert listed[0].status == "unreadable"
             return
     # Whatever was read back is usable by every reader of a journal: resume, undo, jobs.
     contents.landed(account)

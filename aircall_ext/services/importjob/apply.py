@@ -19,17 +19,18 @@ from typing import Protocol
 
 from aircall_ext.api.client import ApiClient
 from aircall_ext.core.account import Account
-from aircall_ext.core.findings import listed, sort_findings
+from aircall_ext.core.findings import failing, listed, sort_findings
 from aircall_ext.core.planner import Plan, Step, plan_import
 from aircall_ext.errors import AircallExtError, NotFound, Unprocessable
 from aircall_ext.services.importjob.prepared import Prepared
-from aircall_ext.services.importjob.results import ImportResult, applied_results, summary
+from aircall_ext.services.importjob.results import ImportResult, summary
 from aircall_ext.services.journal import JournalWriteError, JournalWriter
 from aircall_ext.services.journalrecords import (
     DoneRecord,
     EndRecord,
     FailedRecord,
     InterruptedRecord,
+    Record,
     ReplanRecord,
     StartRecord,
     VerifiedRecord,
@@ -130,13 +131,10 @@ class ApplyLoop:
         return result
 
     def result(self, stopped: str | None) -> ImportResult:
-        plan = self.prepared.plan
-        assert plan is not None
-        rows = applied_results(plan.rows, self.written, self.errors, self.final)
         return ImportResult(
             "applied",
             self.prepared,
-            self.prepared.explain(rows),
+            self.prepared.applied_results(self.written, self.errors, self.final),
             self.journal.path,
             stopped,
             self.writes,
@@ -152,7 +150,7 @@ class ApplyLoop:
         """Close the journal with its ``end`` record; why that could not be written, if so."""
         with self.stop.shielded():
             try:
-                self.journal.write(
+                self._record(
                     EndRecord(
                         "stopped" if result.stopped else "complete",
                         result.stopped,
@@ -164,6 +162,11 @@ class ApplyLoop:
             finally:
                 self.journal.close()
         return None
+
+    def _record(self, record: Record) -> None:
+        """Journal ``record`` whole: a stop signal meanwhile is only noted."""
+        with self.stop.shielded():
+            self.journal.write(record)
 
     def _apply(self, plan: Plan) -> None:
         steps = list(plan.steps)
@@ -191,9 +194,8 @@ class ApplyLoop:
         self.number_run += 1
         number = self.number
         before = self.client.request_count  # counted before a request is sent
+        self._record(StartRecord(number, step))  # one that does not fit stops the job unsent
         try:
-            with self.stop.shielded():
-                self.journal.write(StartRecord(number, step))
             with self.stop.settling(lambda: self.client.request_count != before):
                 self.stop.check()
                 self.client.set_extension(step.user_id, step.to_ext)
@@ -206,12 +208,11 @@ class ApplyLoop:
         except KeyboardInterrupt as err:
             with self.stop.shielded():  # was it sent? --resume reads the account to know
                 sent = self.client.request_count != before
-                self.journal.write(InterruptedRecord(number, step, sent, str(err)))
+                self._record(InterruptedRecord(number, step, sent, str(err)))
             raise
         self.written[step.user_id] = step.to_ext  # landed, even if its record does not fit
         self.writes += 1
-        with self.stop.shielded():
-            self.journal.write(DoneRecord(number, step))
+        self._record(DoneRecord(number, step))
         self.progress.advance(self.writes, self.planned)
         if not self.read_back:
             self._read_back(number, step)
@@ -236,8 +237,7 @@ class ApplyLoop:
         self.read_back = True
 
     def _failed(self, number: int, step: Step, err: AircallExtError | str) -> None:
-        with self.stop.shielded():
-            self.journal.write(FailedRecord(number, step, str(err)))
+        self._record(FailedRecord(number, step, str(err)))
         self.errors[step.user_id] = str(err)
 
     def _replan(self, step: Step, err: AircallExtError) -> Plan:
@@ -250,13 +250,13 @@ class ApplyLoop:
             said = err.reason or err.message
             raise _Stop(f"the API refused to set {step.to_ext} on user {step.user_id}: {said}")
         desired = self.prepared.input.desired(account)
-        errors = [f for f in sort_findings(desired.findings) if f.severity == "error"]
+        errors = failing(sort_findings(desired.findings))
         if errors:
             raise _Stop(f"the account changed during the import: {errors[0].message}")
         plan = plan_import(account, desired.rows, never_park=self.prepared.never_park)
         if plan.blocked:
             raise _Stop(f"the account changed during the import: {plan.findings[0].message}")
-        self.journal.write(ReplanRecord(plan.steps, str(err)))
+        self._record(ReplanRecord(plan.steps, str(err)))
         return plan
 
     def _verify(self, plan: Plan) -> None:
@@ -271,7 +271,7 @@ class ApplyLoop:
             if actual != wanted:
                 wrong.append(f"user {user_id} has {actual}, expected {wanted}")
                 self.errors[user_id] = f"after the import: has {actual}, expected {wanted}"
-        self.journal.write(VerifiedRecord(not wrong, tuple(wrong[:20])))
+        self._record(VerifiedRecord(not wrong, tuple(wrong[:20])))
         if wrong:
             raise _Stop(f"verification failed: {listed(wrong, limit=1)}")
 

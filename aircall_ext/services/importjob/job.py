@@ -25,7 +25,7 @@ from aircall_ext.services.importjob.apply import ApplyLoop
 from aircall_ext.services.importjob.journaling import create_journal, reopen_journal
 from aircall_ext.services.importjob.options import Connection, ImportOptions, ImportUi, JobUi
 from aircall_ext.services.importjob.prepared import CsvInput, Prepared
-from aircall_ext.services.importjob.results import ImportResult, applied_results
+from aircall_ext.services.importjob.results import ImportResult
 from aircall_ext.services.importjob.sources import JobSource, copied
 from aircall_ext.services.journal import JournalWriteError
 from aircall_ext.services.plans import save_plan
@@ -152,10 +152,10 @@ class ImportJob:
             written = resumed.landed(prepared.account)
             try:
                 writer = reopen_journal(
-                    resumed, plan.steps, clock=options.clock, fsync=options.fsync
+                    resumed, plan.steps, stop, clock=options.clock, fsync=options.fsync
                 )
             except JournalWriteError as err:
-                rows = applied_results(plan.rows, written, {}, None)
+                rows = prepared.applied_results(written, {}, None)
                 return ImportResult(
                     "applied", prepared, rows, resumed.path, str(err), planned=len(plan.steps)
                 )
@@ -166,8 +166,8 @@ class ImportJob:
             return loop.run()
         if not plan.steps:  # no journal, and no request beyond the plan's read
             self.ui.say(self.source.nothing_to_write(prepared))
-            rows = applied_results(plan.rows, {}, {}, prepared.account)
-            return ImportResult("applied", prepared, prepared.explain(rows))
+            rows = prepared.applied_results({}, {}, prepared.account)
+            return ImportResult("applied", prepared, rows)
         writer = create_journal(
             prepared.input,
             self.connection.identity(),

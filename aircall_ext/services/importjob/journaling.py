@@ -25,6 +25,7 @@ from aircall_ext.services.journal import (
     keep_input_copy,
 )
 from aircall_ext.services.journalrecords import Header, ResumeRecord
+from aircall_ext.services.stopsignals import StopSignals
 
 NAME_ATTEMPTS = 5  # fresh random default journal names tried before giving up
 
@@ -78,7 +79,7 @@ def _header(
             None, None, identity, created, steps, undo_of=str(input.undone), desired=input.rows
         )
     source = input.source
-    copy = input_copy_path(journal) if source.read_once else None
+    copy = input_copy_path(journal) if source.stream else None
     return Header(
         source.path,
         source.sha256,
@@ -91,13 +92,19 @@ def _header(
 
 
 def reopen_journal(
-    journal: JournalContents, steps: tuple[Step, ...], *, clock: Clock, fsync: bool
+    journal: JournalContents,
+    steps: tuple[Step, ...],
+    stop: StopSignals,
+    *,
+    clock: Clock,
+    fsync: bool,
 ) -> JournalWriter:
     """Append to the journal of the job a resume finishes (its lock held), starting with the
-    ``resume`` record of the steps left."""
+    ``resume`` record of the steps left (written whole: a stop signal meanwhile is noted)."""
     writer = JournalWriter.reopen(journal, clock=clock, fsync=fsync)
     try:
-        writer.write(ResumeRecord(steps))
+        with stop.shielded():
+            writer.write(ResumeRecord(steps))
     except BaseException:
         writer.close()
         raise

@@ -23,7 +23,7 @@ from aircall_ext.core.findings import Finding, failing, sort_findings
 from aircall_ext.core.planner import Plan, plan_import
 from aircall_ext.core.undo import Wanted, desired_rows
 from aircall_ext.services.csvcheck import Source
-from aircall_ext.services.importjob.results import RowResult, planned_results
+from aircall_ext.services.importjob.results import RowResult, applied_results, planned_results
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,14 @@ class Prepared:
         """The report of a plan that is not applied."""
         assert self.plan is not None
         return self.explain(planned_results(self.plan))
+
+    def applied_results(
+        self, written: Mapping[int, str], errors: Mapping[int, str], final: Account | None
+    ) -> tuple[RowResult, ...]:
+        """The report of the plan applied (see :func:`results.applied_results`), each
+        skipped row with its reason."""
+        assert self.plan is not None
+        return self.explain(applied_results(self.plan.rows, written, errors, final))
 
     def explain(self, rows: Iterable[RowResult]) -> tuple[RowResult, ...]:
         """``rows`` with each skipped row's reason in its ``error`` column."""

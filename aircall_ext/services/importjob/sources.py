@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aircall_ext.api.client import ApiClient
 from aircall_ext.core import savedplan
-from aircall_ext.core.account import Account
+from aircall_ext.core.findings import failing
 from aircall_ext.core.identity import AccountIdentity
 from aircall_ext.core.planner import plan_import
 from aircall_ext.core.savedplan import SavedPlan, save_plan_remedy
@@ -25,7 +25,7 @@ from aircall_ext.core.undo import reverse_rows, wanted, with_skipped
 from aircall_ext.errors import ApiError, Hint, ImportStopped, Refused, Remedy, UsageError
 from aircall_ext.files import check_distinct, rereadable, sha256_hex
 from aircall_ext.names import TOOL
-from aircall_ext.services.csvcheck import Source, read_source
+from aircall_ext.services.csvcheck import Source, account_for, read_source
 from aircall_ext.services.importjob.options import Connection, ImportOptions, JobUi
 from aircall_ext.services.importjob.prepared import CsvInput, Input, Prepared, UndoInput, prepare
 from aircall_ext.services.journal import JournalContents, input_copy_path, read_journal
@@ -61,9 +61,7 @@ class JobSource:
 
 
 def _csv_prepared(input: CsvInput, client: ApiClient, never_park: frozenset[str]) -> Prepared:
-    """A file without a usable row needs no account: it cannot plan a write."""
-    account = load_account(client) if input.csv_file.rows else Account(())
-    return prepare(input, account, never_park=never_park)
+    return prepare(input, account_for(client, input.csv_file), never_park=never_park)
 
 
 @dataclass
@@ -145,7 +143,7 @@ class FromPlan(JobSource):
         desired = input.desired(account)
         reasons += saved.basis.moved_rows({row.line: row.user.id for row in desired.rows})
         if not reasons:  # the file's own errors, when nothing above explains them
-            reasons += [f.message for f in desired.findings if f.severity == "error"]
+            reasons += [f.message for f in failing(desired.findings)]
         return Prepared(
             input,
             account,
