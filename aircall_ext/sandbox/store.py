@@ -750,8 +750,21 @@ def open_store(path: Path | None = None) -> Store:
 
 def load_or_seed(path: Path) -> SandboxAccount:
     """The account in ``path``, in memory; a missing database is seeded with the demo."""
-    with open_store(path) as store:
+    with open_store(path) as store, _failing_for_the_cli(path):
         return store.snapshot()
+
+
+@contextlib.contextmanager
+def _failing_for_the_cli(path: Path) -> Iterator[None]:
+    """A :class:`StoreError` said as a command's error, naming the file: the service answers
+    one with 503, a command has only its exit code."""
+    try:
+        yield
+    except StoreError as err:
+        raise ConfigError(
+            f"sandbox database {path} failed: {err}",
+            hint="retrying is safe: is another process writing to it, or the disk full?",
+        ) from None
 
 
 def reset_database(path: Path, account: SandboxAccount) -> StoreDamaged | None:
@@ -768,7 +781,7 @@ def reset_database(path: Path, account: SandboxAccount) -> StoreDamaged | None:
         return account
 
     try:
-        with Store.open(path, seed=seed) as store:
+        with Store.open(path, seed=seed) as store, _failing_for_the_cli(path):
             if not created:
                 store.check()
                 store.replace(account)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from aircall_ext.loopback import is_loopback
+from aircall_ext.sandbox import store as store_module
 from aircall_ext.sandbox.demo import demo_account, generate_account
-from aircall_ext.sandbox.store import default_state_path
+from aircall_ext.sandbox.store import Store, default_state_path
 from tests.conftest import RunCli
 from tests.scenes import NOT_SANDBOX_DATABASES, read_state, save_state, scribble
 
@@ -305,6 +307,52 @@ def test_a_damaged_file_without_the_sandboxs_mark_is_not_reset(run_cli: RunCli) 
     assert result.exit_code == 3
     assert "does not carry the sandbox's mark" in result.stderr and f"rm {path}" in result.stderr
     assert path.read_bytes() == before
+
+
+# -- a database that fails while it is used ------------------------------------------------
+
+
+def failed(path: Path, reason: str) -> str:
+    return (
+        f"aircall-ext: error: sandbox database {path} failed: {reason} "
+        "(retrying is safe: is another process writing to it, or the disk full?)\n"
+    )
+
+
+def test_reset_while_another_process_writes_is_exit_3_naming_the_file(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = default_state_path()
+    save_state(path, demo_account())
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT", 0.0)  # give up at once, not after 30 s
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        result = run_cli("sandbox", "reset", "--users", "5")
+    finally:
+        writer.close()
+    assert result.exit_code == 3
+    assert result.stderr == failed(path, "database is locked")
+    assert read_state(path).document() == demo_account().document()
+
+
+def test_show_of_a_database_that_fails_once_opened_is_exit_3_naming_the_file(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = default_state_path()
+    save_state(path, demo_account())
+    opened = store_module.open_store
+
+    def open_then_fail(at: Path | None = None) -> Store:
+        store = opened(at)
+        for conn in store._connections:  # SQLite interrupts every statement from now on
+            conn.set_progress_handler(lambda: 1, 1)
+        return store
+
+    monkeypatch.setattr(store_module, "open_store", open_then_fail)
+    result = run_cli("sandbox", "show")
+    assert result.exit_code == 3
+    assert result.stderr == failed(path, "interrupted")
 
 
 # -- the document under abuse ---------------------------------------------------------------
