@@ -40,6 +40,9 @@ RESET_MARGIN = 0.05
 # plenty. A server that asks for more (``Retry-After: 864000``) is not obeyed: the request
 # fails instead of sleeping for days. The budget's own waits are the user's choice.
 MAX_WAIT = 5 * 60.0
+# A ``Retry-After`` is read up to this (about 32 years): far past MAX_WAIT, so it fails the
+# request all the same, and a number of any length stays a float.
+_LONGEST_RETRY_AFTER = 10**9
 
 _HISTORY = 1000  # answers kept without a budget, should the server impose one
 
@@ -124,7 +127,7 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
         return None
     seconds = parse_int(value)
     if seconds is not None:
-        return float(max(seconds, 0))
+        return float(min(max(seconds, 0), _LONGEST_RETRY_AFTER))
     import email.utils
 
     try:

@@ -226,6 +226,16 @@ def test_retry_after_beyond_the_cap_fails_instead_of_sleeping_for_days(fake: Fak
 
 
 @respx.mock
+def test_a_retry_after_too_long_for_a_float_fails_the_same_way(fake: FakeTime) -> None:
+    respx.get(f"{BASE}/v1/company").mock(
+        return_value=httpx.Response(429, headers={"Retry-After": "9" * 400}, json={})
+    )
+    with pytest.raises(ApiError, match=r"asked to wait 1,000,000,000 s, more than the 300 s"):
+        make_client(fake).get_company()
+    assert fake.sleeps == []
+
+
+@respx.mock
 def test_unreachable_host_is_exit_4_after_retries(fake: FakeTime) -> None:
     route = respx.get(f"{BASE}/v1/company").mock(side_effect=httpx.ConnectError("refused"))
     with pytest.raises(ApiError) as caught:

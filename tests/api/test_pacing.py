@@ -33,6 +33,7 @@ from aircall_ext.api.ratelimit import (
     Pacer,
     Recalled,
     parse_reset,
+    parse_retry_after,
 )
 from aircall_ext.core.identity import AccountIdentity
 from aircall_ext.errors import ApiError
@@ -339,6 +340,12 @@ def test_reset_header_units() -> None:
     assert parse_reset("1700000003.5") == 1_700_000_003.5
     assert parse_reset("soon") is None
     assert parse_reset("nan") is None
+
+
+@given(st.one_of(st.text(), st.integers(-(10**500), 10**500).map(str)))
+def test_any_retry_after_is_a_delay_or_nothing_never_an_error(value: str) -> None:
+    delay = parse_retry_after(value, START)
+    assert delay is None or 0.0 <= delay <= 10**9
 
 
 def test_missing_or_garbled_headers_change_nothing() -> None:
