@@ -285,22 +285,33 @@ def _identify(conn: sqlite3.Connection, path: Path) -> Literal["ours", "blank"]:
     )
 
 
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> Iterator[None]:
+    """Committed when the block ends, else rolled back. SQLite may have rolled it back
+    already (an interrupted or failed write can end the whole transaction), so the rollback
+    is tried only while one is open, and its own failure never hides the block's error."""
+    conn.execute(begin)
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):  # a damaged file may refuse it too
+                conn.execute("ROLLBACK")
+        raise
+
+
 def _migrate(conn: sqlite3.Connection) -> None:
     """Bring a database of ours made by an older version to the current schema, once: the
     version is re-read under the write lock, so racing processes migrate it once."""
     if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(conn):
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         for target in range(version + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS.get(target, ()):
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:
@@ -320,18 +331,13 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 def _initialise(conn: sqlite3.Connection, path: Path, seed: Callable[[], SandboxAccount]) -> None:
     """Create the schema and seed it; when several processes race, exactly one seeds."""
     _use_wal(conn)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(conn):
         if _identify(conn, path) == "blank":  # re-checked under the write lock
             for statement in SCHEMA:
                 conn.execute(statement)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             _fill(conn, seed())
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _fill(conn: sqlite3.Connection, account: SandboxAccount) -> None:
@@ -466,18 +472,10 @@ class Store:
         with self._write_lock if write else contextlib.nullcontext():
             conn = self._acquire()
             try:
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                self._local.tx = _Transaction(conn)
-                try:
+                with _transaction(conn, "BEGIN IMMEDIATE" if write else "BEGIN"):
+                    self._local.tx = _Transaction(conn)
                     yield
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
             except sqlite3.Error as err:
-                if conn.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):  # a damaged file may refuse it too
-                        conn.execute("ROLLBACK")
                 raise _unusable(err, self.path) or StoreError(str(err)) from err
             finally:
                 self._local.tx = None

@@ -486,6 +486,58 @@ def test_a_database_of_schema_2_gains_the_index_of_user_ids_once(tmp_path: Path)
     conn.close()
 
 
+def interrupt_at(monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:
+    """SQLite interrupts the store's statements that start with ``prefix``. An interrupted
+    write rolls its whole transaction back at once, before the store's own ROLLBACK."""
+    connect = store_module._connect
+
+    def interrupting(path: Path, *, create: bool) -> sqlite3.Connection:
+        conn = connect(path, create=create)
+        running = [""]
+        conn.set_trace_callback(lambda statement: running.__setitem__(0, statement))
+        conn.set_progress_handler(lambda: running[0].startswith(prefix), 1)
+        return conn
+
+    monkeypatch.setattr(store_module, "_connect", interrupting)
+
+
+def test_a_failed_migration_names_its_own_error_and_leaves_the_old_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.db"
+    save_older(path, generate_account(60), 2, "DROP INDEX users_in_order")
+    interrupt_at(monkeypatch, "CREATE INDEX")
+    with pytest.raises(ConfigError, match=f"^cannot open sandbox database {path}: interrupted$"):
+        Store.open(path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    conn.close()
+
+
+def test_a_failed_seeding_names_its_own_error_and_leaves_a_blank_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "new.db"
+    interrupt_at(monkeypatch, "INSERT INTO users")
+    with pytest.raises(ConfigError, match=f"^cannot open sandbox database {path}: interrupted$"):
+        Store.open(path)
+    monkeypatch.undo()
+    assert load_or_seed(path).document() == demo_account().document()  # seeded on the next open
+
+
+def test_a_failed_write_answers_503_with_its_own_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "s.db"
+    save_state(path, demo_account())
+    interrupt_at(monkeypatch, "UPDATE users")
+    with Store.open(path) as store:
+        response = http(SandboxApp(store)).put("/v2/users/481002", json={"extension": "150"})
+    assert response.status_code == 503
+    assert response.json()["troubleshoot"].startswith("The sandbox database failed (interrupted)")
+    assert read_state(path).user(481002)["extension"] == "102"  # type: ignore[index]
+
+
 def test_sandbox_serve_answers_a_damaged_database_with_a_500_naming_it(
     damaged: Callable[[tuple[int, int | None]], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
