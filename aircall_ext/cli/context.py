@@ -68,7 +68,10 @@ class AppContext:
         """The command a hint suggests, with this run's --profile, --base-url, --rate-limit,
         --numbering and --sandbox, so that it acts on the same account and plan, at the same
         pace, when pasted. ``sandbox``: whether the account it acts on is the sandbox, when
-        that is not the run's (a job ``jobs`` lists)."""
+        that is not the run's (a job ``jobs`` lists). The sandbox's own commands act on its
+        state file, not on an account: they take none of these."""
+        if remedy.words[:1] == ("sandbox",):
+            return command_line(*remedy.words)
         options = ["--profile", self.profile] if self.profile else []
         if self.base_url:
             options += ["--base-url", self.base_url]

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Literal, Protocol, overload
 from urllib.parse import quote
 
-from aircall_ext.errors import ConfigError
-from aircall_ext.names import APP_NAME, ENV_SANDBOX_STATE, command_line, state_dir
+from aircall_ext.errors import ConfigError, Hint, Remedy
+from aircall_ext.names import APP_NAME, ENV_SANDBOX_STATE, state_dir
 from aircall_ext.sandbox.demo import demo_account
 from aircall_ext.sandbox.state import JsonObject, SandboxAccount, company_document, fold_email
 
@@ -158,10 +158,11 @@ def _describe(path: Path, head: bytes) -> str:
     return "a text file, not a sandbox database"
 
 
-def _import_hint(path: Path) -> str:
+def _import_hint(path: Path) -> Hint:
     return (
-        f"it is left untouched; import a JSON state document with `{APP_NAME} sandbox reset "
-        f"--from {path} --state NEW.db`, or {NEW_PATH_HINT}"
+        "it is left untouched; import a JSON state document with ",
+        Remedy("sandbox", "reset", "--from", str(path), "--state", "NEW.db"),
+        f", or {NEW_PATH_HINT}",
     )
 
 
@@ -202,10 +203,10 @@ def _marked_ours(path: Path) -> bool:
     return header.startswith(SQLITE_HEADER) and header[68:72] == APPLICATION_ID.to_bytes(4, "big")
 
 
-def _reset_command(path: Path) -> str:
+def _reset_remedy(path: Path) -> Remedy:
     """The command that recreates ``path``: ``--state`` only when it is not the default."""
-    given = [] if path.absolute() == default_state_path().absolute() else ["--state", str(path)]
-    return command_line("sandbox", "reset", *given)
+    given = () if path.absolute() == default_state_path().absolute() else ("--state", str(path))
+    return Remedy("sandbox", "reset", *given)
 
 
 def _damaged(path: Path, reason: object) -> StoreDamaged:
@@ -214,7 +215,7 @@ def _damaged(path: Path, reason: object) -> StoreDamaged:
     if _marked_ours(path):
         return StoreDamaged(
             f"sandbox database {path} is damaged: {reason}",
-            hint=f"run `{_reset_command(path)}` to make it again (what it held is lost)",
+            hint=("run ", _reset_remedy(path), " to make it again (what it held is lost)"),
         )
     return StoreDamaged(
         f"sandbox state {path} is a damaged SQLite file: {reason}",
@@ -414,7 +415,7 @@ class Store:
             if seed is None:
                 raise ConfigError(
                     f"no sandbox database at {path}",
-                    hint=f"run `{APP_NAME} sandbox reset` to create one",
+                    hint=("run ", Remedy("sandbox", "reset"), " to create one"),
                 )
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -432,7 +433,7 @@ class Store:
                 if seed is None:
                     raise ConfigError(
                         f"sandbox database {path} is empty",
-                        hint=f"run `{APP_NAME} sandbox reset` to fill it",
+                        hint=("run ", Remedy("sandbox", "reset"), " to fill it"),
                     )
                 _initialise(conn, path, seed)
             else:
