@@ -439,6 +439,14 @@ def test_a_block_another_run_met_is_waited_out_without_a_request() -> None:
     assert sim.mine()[-1].at >= blocked_until
 
 
+def test_a_remembered_block_further_ahead_than_any_block_is_written_waits_no_longer() -> None:
+    sim = Sim(5, 3.0)
+    client = sim.client("5/3", Memory(blocked_until=1e12))  # a damaged or skewed cache
+    client.get_company()
+    assert sim.waits == [MAX_WAIT]
+    assert [a.status for a in sim.arrivals] == [200]
+
+
 def test_a_remembered_limit_above_the_budget_changes_nothing() -> None:
     sim = Sim(30, 3.0)
     client = sim.client("10/3", Memory(limit=25))
