@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import json
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -47,6 +47,12 @@ class SandboxAccount:
         self._users = {u["id"]: u for u in sorted(users, key=lambda u: int(u["id"]))}
         self._numbers = {n["id"]: n for n in sorted(numbers, key=lambda n: int(n["id"]))}
         self._teams = {t["id"]: t for t in sorted(teams, key=lambda t: int(t["id"]))}
+        # Memberships never change after construction (only extensions are written), so a
+        # user's teams and numbers are indexed once, not found by scanning every record.
+        self._teams_of = _by_member(self._teams.values(), lambda t: t["users"])
+        self._numbers_of = _by_member(
+            self._numbers.values(), lambda n: [ref["id"] for ref in n["users"]]
+        )
 
     # -- reading ----------------------------------------------------------------------
     def users(self) -> list[JsonObject]:
@@ -81,15 +87,15 @@ class SandboxAccount:
 
     def teams_of(self, user_id: int) -> list[JsonObject]:
         """The teams the user belongs to, by id."""
-        return [t for t in self._teams.values() if user_id in t["users"]]
+        return list(self._teams_of.get(user_id, ()))
 
     def distribution(self, number: JsonObject) -> list[JsonObject]:
         """The users a number rings, in its distribution's order."""
         return [self._users[ref["id"]] for ref in number.get("users", [])]
 
     def numbers_of(self, user_id: int) -> list[JsonObject]:
-        """The numbers whose distribution holds the user."""
-        return [n for n in self._numbers.values() if any(r["id"] == user_id for r in n["users"])]
+        """The numbers whose distribution holds the user, by id."""
+        return list(self._numbers_of.get(user_id, ()))
 
     def holders(self, extension: str) -> list[JsonObject]:
         """Every user holding ``extension``: more than one only in damaged legacy data."""
@@ -135,6 +141,17 @@ class SandboxAccount:
         _check_distributions(numbers, user_ids)
         _check_teams(teams, user_ids)
         return cls(company, users, numbers, teams)
+
+
+def _by_member(
+    records: Iterable[JsonObject], members: Callable[[JsonObject], Iterable[int]]
+) -> dict[int, list[JsonObject]]:
+    """Each user id and the records (in the order given) whose ``members`` hold it."""
+    index: dict[int, list[JsonObject]] = {}
+    for record in records:
+        for user_id in dict.fromkeys(members(record)):
+            index.setdefault(user_id, []).append(record)
+    return index
 
 
 def company_document(company: JsonObject, users_count: int, numbers_count: int) -> JsonObject:

@@ -87,6 +87,17 @@ def test_membership_comes_from_the_distributions_not_a_users_v1_numbers() -> Non
     assert [n["id"] for n in account.numbers_of(1)] == [9]
 
 
+def test_a_users_teams_and_numbers_are_the_records_that_list_them() -> None:
+    account = generate_account(300, seed=2, numbers=7)
+    for user in account.users():
+        uid = user["id"]
+        assert account.teams_of(uid) == [t for t in account.teams() if uid in t["users"]]
+        assert account.numbers_of(uid) == [
+            n for n in account.numbers() if {"id": uid} in n["users"]
+        ]
+    assert account.teams_of(1) == [] == account.numbers_of(1)  # nobody
+
+
 def test_save_replaces_the_content_and_closes_the_database(tmp_path: Path) -> None:
     path = tmp_path / "dir" / "state.db"
     save_state(path, demo_account())
