@@ -457,14 +457,7 @@ def _check_unique_ids(records: list[JsonObject], what: str) -> None:
 
 def _check_distributions(numbers: list[JsonObject], user_ids: set[int]) -> None:
     for i, number in enumerate(numbers):
-        members: set[int] = set()
-        for j, ref in enumerate(number["users"]):
-            where = f"numbers[{i}].users[{j}]"
-            if ref["id"] not in user_ids:
-                raise StateInvalid(f"{where}: no user has id {ref['id']}")
-            if ref["id"] in members:
-                raise StateInvalid(f"{where}: user {ref['id']} is listed twice")
-            members.add(ref["id"])
+        _check_members([ref["id"] for ref in number["users"]], f"numbers[{i}].users", user_ids)
 
 
 def _check_teams(teams: list[JsonObject], user_ids: set[int]) -> None:
@@ -477,13 +470,18 @@ def _check_teams(teams: list[JsonObject], user_ids: set[int]) -> None:
         if key in names:
             raise StateInvalid(f"{where}: the name is already used by teams[{names[key]}]")
         names[key] = i
-        members: set[int] = set()
-        for j, user_id in enumerate(team["users"]):
-            if user_id not in user_ids:
-                raise StateInvalid(f"{where}.users[{j}]: no user has id {user_id}")
-            if user_id in members:
-                raise StateInvalid(f"{where}.users[{j}]: user {user_id} is listed twice")
-            members.add(user_id)
+        _check_members(team["users"], f"{where}.users", user_ids)
+
+
+def _check_members(members: list[int], where: str, user_ids: set[int]) -> None:
+    """Each member of the list ``where`` is a user of the document, listed once."""
+    seen: set[int] = set()
+    for j, user_id in enumerate(members):
+        if user_id not in user_ids:
+            raise StateInvalid(f"{where}[{j}]: no user has id {user_id}")
+        if user_id in seen:
+            raise StateInvalid(f"{where}[{j}]: user {user_id} is listed twice")
+        seen.add(user_id)
 
 
 # -- the JSON document --------------------------------------------------

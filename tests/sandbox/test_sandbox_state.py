@@ -154,6 +154,12 @@ def test_a_failed_save_keeps_the_old_content(
             ),
             "numbers[0].users[0]: no user has id 5",
         ),
+        (
+            json.dumps(
+                minimal(numbers=[{"id": 9, "name": "M", "digits": "1", "users": [{"id": 1}] * 2}])
+            ),
+            "numbers[0].users[1]: user 1 is listed twice",
+        ),
         (json.dumps(minimal(company=[])), '"company" must be an object'),
     ],
 )
