@@ -73,7 +73,7 @@ class SandboxAccount:
         when ASCII letters are compared without case."""
         folded = fold_email(email)
         matches = [u for u in self._users.values() if fold_email(u["email"]) == folded]
-        return next((u for u in matches if u["email"] == email), matches[0] if matches else None)
+        return email_match(email, matches)
 
     def number(self, number_id: int) -> JsonObject | None:
         return self._numbers.get(number_id)
@@ -166,6 +166,12 @@ def fold_email(email: str) -> str:
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def email_match(email: str, folded_matches: list[JsonObject]) -> JsonObject | None:
+    """Of the users (by id) whose email folds to ``email``'s: the exact match, else the first."""
+    exact = (u for u in folded_matches if u["email"] == email)
+    return next(exact, folded_matches[0] if folded_matches else None)
 
 
 # -- validation -----------------------------------------------------------------------

@@ -36,7 +36,13 @@ from urllib.parse import quote
 from aircall_ext.errors import ConfigError, Hint, Remedy
 from aircall_ext.names import APP_NAME, ENV_SANDBOX_STATE, state_dir
 from aircall_ext.sandbox.demo import demo_account
-from aircall_ext.sandbox.state import JsonObject, SandboxAccount, company_document, fold_email
+from aircall_ext.sandbox.state import (
+    JsonObject,
+    SandboxAccount,
+    company_document,
+    email_match,
+    fold_email,
+)
 
 SCHEMA_VERSION = 3  # PRAGMA user_version; bump it (with a migration) when the schema changes
 APPLICATION_ID = 0x61637865  # PRAGMA application_id: "acxe", marks the file as ours
@@ -524,8 +530,7 @@ class Store:
             "SELECT id, doc FROM users WHERE lower(json_extract(doc, '$.email')) = ? ORDER BY id",
             (fold_email(email),),
         )
-        matches = [self._cached(tx, user_id, doc) for user_id, doc in rows]
-        return next((u for u in matches if u["email"] == email), matches[0] if matches else None)
+        return email_match(email, [self._cached(tx, user_id, doc) for user_id, doc in rows])
 
     def number(self, number_id: int) -> JsonObject | None:
         row = self._tx().conn.execute("SELECT doc FROM numbers WHERE id = ?", (number_id,))
