@@ -385,6 +385,14 @@ def _dump(doc: JsonObject) -> str:
 
 # -- the store ----------------------------------------------------------------------------
 
+# The records that have members, each with its table of members (in order) and the column
+# there that names the record. Queries take table names from here only, never from input.
+_Grouping = Literal["numbers", "teams"]
+_MEMBERS: dict[_Grouping, tuple[str, str]] = {
+    "numbers": ("distribution", "number_id"),
+    "teams": ("team_members", "team_id"),
+}
+
 
 @dataclass
 class _Transaction:
@@ -533,14 +541,10 @@ class Store:
         return email_match(email, [self._cached(tx, user_id, doc) for user_id, doc in rows])
 
     def number(self, number_id: int) -> JsonObject | None:
-        row = self._tx().conn.execute("SELECT doc FROM numbers WHERE id = ?", (number_id,))
-        found = row.fetchone()
-        return _load(found[0]) if found else None
+        return self._record("numbers", number_id)
 
     def team(self, team_id: int) -> JsonObject | None:
-        row = self._tx().conn.execute("SELECT doc FROM teams WHERE id = ?", (team_id,))
-        found = row.fetchone()
-        return _load(found[0]) if found else None
+        return self._record("teams", team_id)
 
     def holders(self, extension: str) -> list[JsonObject]:
         """Every user holding ``extension`` (an index lookup): more than one only in damage."""
@@ -561,38 +565,42 @@ class Store:
 
     def distribution(self, number: JsonObject) -> list[JsonObject]:
         """The users a number rings, in its distribution's order."""
-        tx = self._tx()
-        rows = tx.conn.execute(
-            "SELECT u.id, u.doc FROM distribution d JOIN users u ON u.id = d.user_id"
-            " WHERE d.number_id = ? ORDER BY d.position",
-            (number["id"],),
-        )
-        return self._users_of(tx, rows.fetchall())
+        return self._members_of("numbers", number["id"])
 
     def numbers_of(self, user_id: int) -> list[JsonObject]:
         """The numbers whose distribution holds the user, by id."""
-        rows = self._tx().conn.execute(
-            "SELECT n.doc FROM distribution d JOIN numbers n ON n.id = d.number_id"
-            " WHERE d.user_id = ? ORDER BY n.id",
-            (user_id,),
-        )
-        return [_load(doc) for (doc,) in rows]
+        return self._holding("numbers", user_id)
 
     def members(self, team: JsonObject) -> list[JsonObject]:
         """A team's users, in the team's order."""
-        tx = self._tx()
-        rows = tx.conn.execute(
-            "SELECT u.id, u.doc FROM team_members m JOIN users u ON u.id = m.user_id"
-            " WHERE m.team_id = ? ORDER BY m.position",
-            (team["id"],),
-        )
-        return self._users_of(tx, rows.fetchall())
+        return self._members_of("teams", team["id"])
 
     def teams_of(self, user_id: int) -> list[JsonObject]:
         """The teams the user belongs to, by id."""
+        return self._holding("teams", user_id)
+
+    def _record(self, table: _Grouping, record_id: int) -> JsonObject | None:
+        query = f"SELECT doc FROM {table} WHERE id = ?"
+        found = self._tx().conn.execute(query, (record_id,)).fetchone()
+        return _load(found[0]) if found else None
+
+    def _members_of(self, table: _Grouping, record_id: int) -> list[JsonObject]:
+        """The users of a number or a team, in its order."""
+        members, column = _MEMBERS[table]
+        tx = self._tx()
+        rows = tx.conn.execute(
+            f"SELECT u.id, u.doc FROM {members} m JOIN users u ON u.id = m.user_id"
+            f" WHERE m.{column} = ? ORDER BY m.position",
+            (record_id,),
+        )
+        return self._users_of(tx, rows.fetchall())
+
+    def _holding(self, table: _Grouping, user_id: int) -> list[JsonObject]:
+        """The numbers or the teams whose members hold the user, by id."""
+        members, column = _MEMBERS[table]
         rows = self._tx().conn.execute(
-            "SELECT t.doc FROM team_members m JOIN teams t ON t.id = m.team_id"
-            " WHERE m.user_id = ? ORDER BY t.id",
+            f"SELECT r.doc FROM {members} m JOIN {table} r ON r.id = m.{column}"
+            " WHERE m.user_id = ? ORDER BY r.id",
             (user_id,),
         )
         return [_load(doc) for (doc,) in rows]
