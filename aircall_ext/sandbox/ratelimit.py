@@ -21,7 +21,6 @@ from aircall_ext.api.ratelimit import LIMIT_HEADER, REMAINING_HEADER, RESET_HEAD
 
 ResetUnit = Literal["s", "ms"]
 RateHeaders = Literal["on-429", "always"]
-RATE_HEADERS: tuple[RateHeaders, ...] = ("on-429", "always")
 
 
 # The server's limit: ``RateLimit(60, 60)`` or ``RateLimit.parse("60/60")``, written and
