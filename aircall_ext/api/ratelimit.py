@@ -147,8 +147,8 @@ class Pacer:
     def __init__(self, budget: Budget | None, remembered: int | None = None) -> None:
         window = budget or DEFAULT_BUDGET
         self.seconds = window.seconds
-        self.configured = budget.requests if budget is not None else None
-        self.limit = _lowest(self.configured, remembered)
+        configured = budget.requests if budget is not None else None
+        self.limit = _lowest(configured, remembered)
         # When each of the last requests was answered (or given up on), oldest first.
         self._answered: deque[float] = deque(maxlen=self.limit or _HISTORY)
         self.blocked_until = 0.0  # the server refuses everything before this
