@@ -101,8 +101,10 @@ class AccountMemory(Protocol):
         ...
 
 
-def parse_reset(value: str) -> float | None:
+def parse_reset(value: str | None) -> float | None:
     """A reset time as UNIX seconds; the header may be in seconds or milliseconds."""
+    if value is None:
+        return None
     try:
         number = float(value.strip())
     except ValueError:
@@ -186,8 +188,7 @@ class Pacer:
         """Tighten from an answer's rate-limit headers; absent or garbled ones say nothing."""
         self.lower(parse_int(headers.get(LIMIT_HEADER)))
         remaining = parse_int(headers.get(REMAINING_HEADER))
-        raw_reset = headers.get(RESET_HEADER)
-        reset = parse_reset(raw_reset) if raw_reset is not None else None
+        reset = parse_reset(headers.get(RESET_HEADER))
         if self._allowance is not None and now >= self._allowance_until:
             self._allowance = None  # that window is over
         if remaining is None or reset is None or reset <= now:
@@ -209,8 +210,7 @@ class Pacer:
 
     def reset_after(self, headers: Mapping[str, str], now: float) -> float | None:
         """Seconds until the reset an answer announces, if it announces one ahead."""
-        raw = headers.get(RESET_HEADER)
-        reset = parse_reset(raw) if raw is not None else None
+        reset = parse_reset(headers.get(RESET_HEADER))
         return reset - now + RESET_MARGIN if reset is not None and reset > now else None
 
 
