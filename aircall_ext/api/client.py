@@ -413,10 +413,9 @@ class ApiClient:
             answered = self._clock()
             self.pacer.sent(answered)  # counted, answered or not: it may have arrived
             self._share(answered)
-        finished = self._clock()
         if response.status_code != 429:  # a refusal's headers are read where it is handled
-            self.pacer.observe(response.headers, finished)
-        elapsed = (finished - started) * 1000
+            self.pacer.observe(response.headers, answered)
+        elapsed = (answered - started) * 1000
         sent = response.request  # as sent, auth header included: logged redacted
         target = sent.url.raw_path.decode()
         self._log(f"{method} {target} -> {response.status_code} ({elapsed:.0f} ms)")
