@@ -163,10 +163,11 @@ class Pacer:
 
     def budget_delay(self, now: float, others: Sequence[float] = ()) -> float:
         """How long the budget holds the next request back; ``others``: when the requests
-        other runs of the account sent lately were sent or answered."""
+        other runs of the account sent lately were sent or answered (a time older than a
+        window holds nothing back, so none needs filtering out)."""
         if self.limit is None:
             return 0.0
-        recent = sorted([*self._answered, *(t for t in others if t > now - self.seconds)])
+        recent = sorted([*self._answered, *others])
         if len(recent) < self.limit:
             return 0.0
         return max(recent[-self.limit] + self.seconds - now, 0.0)

@@ -348,6 +348,22 @@ def test_any_retry_after_is_a_delay_or_nothing_never_an_error(value: str) -> Non
     assert delay is None or 0.0 <= delay <= 10**9
 
 
+@given(
+    st.integers(1, 8),
+    st.lists(st.floats(0.0, 30.0), max_size=12),
+    st.lists(st.floats(0.0, 30.0), max_size=12),
+)
+def test_requests_older_than_a_window_never_hold_the_next_back(
+    limit: int, answered: list[float], others: list[float]
+) -> None:
+    now, seconds = 30.0, 10.0
+    pacer = Pacer(Budget(limit, seconds))
+    for at in sorted(answered):
+        pacer.sent(at)
+    within = [at for at in others if at > now - seconds]
+    assert pacer.budget_delay(now, others) == pacer.budget_delay(now, within)
+
+
 def test_missing_or_garbled_headers_change_nothing() -> None:
     pacer = Pacer(Budget(5, 1.0))
     for headers in ({}, {"X-AircallApi-Limit": "x", "X-AircallApi-Remaining": "zero"}):
