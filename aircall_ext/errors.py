@@ -25,8 +25,9 @@ class Remedy:
 
     Whoever prints it writes the command line, with the global options of the run that
     suggests it (``--sandbox``, ``--profile``, ``--base-url``, ``--rate-limit``,
-    ``--numbering``), so the hint acts on the same account and plan when pasted. Core and
-    services never write ``aircall-ext ...`` text themselves.
+    ``--numbering``; none for the sandbox's own commands, which act on its state file), so
+    the hint acts on the same account and plan when pasted. Core and services never write
+    ``aircall-ext ...`` text themselves.
     """
 
     words: tuple[str, ...]
