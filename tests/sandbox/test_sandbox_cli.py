@@ -262,7 +262,14 @@ def test_help_does_not_import_the_sandbox() -> None:
 # -- a damaged database ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [["sandbox", "show"], ["--sandbox", "list"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sandbox", "show"],
+        ["--sandbox", "list"],
+        ["--profile", "work", "--rate-limit", "30/60", "--sandbox", "list"],
+    ],
+)
 def test_a_damaged_database_is_named_with_the_command_that_makes_it_again(
     run_cli: RunCli, command: list[str]
 ) -> None:
