@@ -198,10 +198,10 @@ class ApiClient:
         self._memory = memory
         recalled = memory.recall() if memory is not None else None
         self.pacer = Pacer(budget, recalled.limit if recalled is not None else None)
-        if recalled is not None:
-            # No block is written further ahead than MAX_WAIT: a later one is damage or a
-            # clock set back, and must not stop every run.
-            self.pacer.block(min(recalled.blocked_until, clock() + MAX_WAIT))
+        # No block is written further ahead than MAX_WAIT: a later one is damage or a clock
+        # set back, and is ignored (were the account really blocked, its 429 says so).
+        if recalled is not None and recalled.blocked_until <= clock() + MAX_WAIT:
+            self.pacer.block(recalled.blocked_until)
         self.request_count = 0
         # Called with the number of seconds about to be spent waiting for the rate limit.
         self.on_wait: Callable[[float], None] | None = None

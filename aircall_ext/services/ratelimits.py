@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aircall_ext.api.ratelimit import Recalled
+from aircall_ext.api.ratelimit import MAX_WAIT, Recalled
 from aircall_ext.files import PRIVATE_DIR_MODE, write_atomic
 from aircall_ext.names import rate_limits_path
 from aircall_ext.services.identity import account_identity
@@ -54,7 +54,12 @@ class AccountRateLimit:
         if limit is not None:
             entry["limit"] = limit
             entry["since"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        entry["blocked_until"] = max(blocked_until, _blocked_until(entry))
+        kept = _blocked_until(entry)
+        # Another run's block may end later, but by MAX_WAIT at most (no run writes one
+        # further ahead): anything beyond is damage, which must not outlive this write.
+        if kept > blocked_until + MAX_WAIT:
+            kept = 0.0
+        entry["blocked_until"] = max(blocked_until, kept)
         self._save(accounts)
 
     def others(self, since: float) -> list[float]:

@@ -455,12 +455,32 @@ def test_a_block_another_run_met_is_waited_out_without_a_request() -> None:
     assert sim.mine()[-1].at >= blocked_until
 
 
-def test_a_remembered_block_further_ahead_than_any_block_is_written_waits_no_longer() -> None:
+def test_a_remembered_block_further_ahead_than_any_block_is_written_is_ignored() -> None:
     sim = Sim(5, 3.0)
     client = sim.client("5/3", Memory(blocked_until=1e12))  # a damaged or skewed cache
     client.get_company()
+    assert sim.waits == []
+    assert [a.status for a in sim.arrivals] == [200]
+
+
+def test_a_remembered_block_within_the_longest_wait_is_waited_out() -> None:
+    sim = Sim(5, 3.0)
+    client = sim.client("5/3", Memory(blocked_until=sim.now + MAX_WAIT))
+    client.get_company()
     assert sim.waits == [MAX_WAIT]
     assert [a.status for a in sim.arrivals] == [200]
+
+
+def test_a_new_block_replaces_a_damaged_one_and_keeps_another_runs_later_one(
+    tmp_path: Path,
+) -> None:
+    memory = AccountRateLimit(tmp_path / "rate-limits.json", "host fingerprint", print)
+    memory.remember(None, 1e12)  # damage: no run writes a block that far ahead
+    memory.remember(None, START + 60)
+    assert memory.recall().blocked_until == START + 60
+    memory.remember(None, START + 200)  # another run's, ending later
+    memory.remember(None, START + 30)
+    assert memory.recall().blocked_until == START + 200
 
 
 def test_a_remembered_limit_above_the_budget_changes_nothing() -> None:
