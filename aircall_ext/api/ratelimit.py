@@ -19,6 +19,7 @@ and lowers N to the limit it reports; the client remembers that limit for the ac
 
 from __future__ import annotations
 
+import math
 import re
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -109,7 +110,7 @@ def parse_reset(value: str | None) -> float | None:
         number = float(value.strip())
     except ValueError:
         return None
-    if number != number or number <= 0:  # NaN or nonsense
+    if not math.isfinite(number) or number <= 0:  # NaN, infinity (1e400) or nonsense
         return None
     return number / 1000.0 if number > _MILLISECONDS_THRESHOLD else number
 

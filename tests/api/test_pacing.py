@@ -340,6 +340,7 @@ def test_reset_header_units() -> None:
     assert parse_reset("1700000003.5") == 1_700_000_003.5
     assert parse_reset("soon") is None
     assert parse_reset("nan") is None
+    assert parse_reset("1e400") is None and parse_reset("inf") is None  # no time, however far
 
 
 @given(st.one_of(st.text(), st.integers(-(10**500), 10**500).map(str)))
