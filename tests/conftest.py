@@ -141,32 +141,35 @@ class MemoryKeyring(KeyringBackend):
 
 
 @pytest.fixture(autouse=True)
-def isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+def isolate(tmp_path: Path) -> Iterator[MemoryKeyring]:
     """A temp home with every XDG dir in it, an in-memory keyring, no colour, no CI or
     AIRCALL_* settings leaking in from the machine that runs the suite.
 
     Every per-user path the tool or its libraries compute (click.get_app_dir, platformdirs,
     keyring's own config, ``~``) lands under ``tmp_path``; tests/test_isolation.py checks it.
+    The environment is patched apart from the test's own ``monkeypatch``, so a test that
+    undoes its patches halfway (``monkeypatch.undo()``) stays isolated.
     """
-    for name in list(os.environ):
-        if name.startswith(("AIRCALL", "XDG_", "GITHUB_")) or name in {"NO_COLOR", "CI"}:
-            monkeypatch.delenv(name)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
-    monkeypatch.setenv("AIRCALL_EXT_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("AIRCALL_EXT_SANDBOX_STATE", str(tmp_path / "sandbox.db"))
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("COLUMNS", "80")
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)  # set, never detected: detection would probe the real one
-    yield backend
-    keyring.set_keyring(fail.Keyring())  # outside a test, a keyring call fails loudly
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith(("AIRCALL", "XDG_", "GITHUB_")) or name in {"NO_COLOR", "CI"}:
+                patch.delenv(name)
+        home = tmp_path / "home"
+        home.mkdir()
+        patch.setenv("HOME", str(home))
+        patch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+        patch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+        patch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+        patch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+        patch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+        patch.setenv("AIRCALL_EXT_CONFIG_DIR", str(tmp_path / "config"))
+        patch.setenv("AIRCALL_EXT_SANDBOX_STATE", str(tmp_path / "sandbox.db"))
+        patch.setenv("NO_COLOR", "1")
+        patch.setenv("COLUMNS", "80")
+        backend = MemoryKeyring()
+        keyring.set_keyring(backend)  # set, never detected: detection would probe the real one
+        yield backend
+        keyring.set_keyring(fail.Keyring())  # outside a test, a keyring call fails loudly
 
 
 @dataclass

@@ -38,6 +38,15 @@ def test_every_per_user_path_is_inside_the_test_dir(tmp_path: Path, isolate: Mem
     assert keyring.get_keyring() is isolate
 
 
+def test_a_test_that_undoes_its_own_patches_stays_isolated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.undo()
+    assert cache_path().is_relative_to(tmp_path) and config_path().is_relative_to(tmp_path)
+    assert os.environ["COLUMNS"] == "80"
+
+
 def test_no_setting_of_the_machine_running_the_suite_leaks_in() -> None:
     leaked = [n for n in os.environ if n.startswith(("AIRCALL", "GITHUB_")) or n == "CI"]
     assert leaked == [k for k in ("AIRCALL_EXT_CONFIG_DIR", "AIRCALL_EXT_SANDBOX_STATE")]
